@@ -1,0 +1,110 @@
+use super::lock;
+use crate::domain::{Conversation, ConversationId, TenantId, Turn, TurnCursor};
+use crate::ports::{ConversationStore, PortError};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+#[derive(Debug)]
+struct Entry {
+    conversation: Conversation,
+    turns: BTreeMap<TurnCursor, Turn>,
+}
+
+/// Conversations and turns in maps; turns ordered by cursor like the table's sort key.
+#[derive(Debug, Default)]
+pub struct MemoryConversations {
+    entries: Mutex<HashMap<(TenantId, ConversationId), Entry>>,
+}
+
+impl MemoryConversations {
+    /// How many conversations exist (for tests that check nothing was stored).
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    /// True when there is no conversation at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+const PORT: &str = "conversation store";
+
+#[async_trait]
+impl ConversationStore for MemoryConversations {
+    async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
+        Ok(lock(&self.entries).get(&(tenant.clone(), id.clone())).map(|e| e.conversation.clone()))
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let key = (conversation.tenant.clone(), conversation.id.clone());
+        if entries.contains_key(&key) {
+            return Err(PortError::Conflict { port: PORT });
+        }
+        entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new() });
+        Ok(())
+    }
+
+    async fn put_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let key = (conversation.tenant.clone(), conversation.id.clone());
+        match entries.get_mut(&key) {
+            Some(e) => e.conversation = conversation.clone(),
+            None => {
+                entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new() });
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
+        lock(&self.entries).remove(&(tenant.clone(), id.clone()));
+        Ok(())
+    }
+
+    async fn append_turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        turn: &Turn,
+    ) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let entry = entries.get_mut(&(tenant.clone(), conversation.clone())).ok_or_else(|| PortError::Corrupt {
+            port: PORT,
+            detail: "turn for a conversation that does not exist".into(),
+        })?;
+        entry.turns.insert(turn.cursor.clone(), turn.clone());
+        Ok(())
+    }
+
+    async fn turns_after(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        after: Option<&TurnCursor>,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let entries = lock(&self.entries);
+        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else { return Ok(Vec::new()) };
+        let range = match after {
+            Some(c) => entry.turns.range((std::ops::Bound::Excluded(c.clone()), std::ops::Bound::Unbounded)),
+            None => entry.turns.range(..),
+        };
+        Ok(range.take(limit).map(|(_, t)| t.clone()).collect())
+    }
+
+    async fn recent_turns(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let entries = lock(&self.entries);
+        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else { return Ok(Vec::new()) };
+        let mut turns: Vec<Turn> = entry.turns.values().rev().take(limit).cloned().collect();
+        turns.reverse();
+        Ok(turns)
+    }
+}

@@ -1,0 +1,51 @@
+use super::lock;
+use crate::domain::{Escalation, TicketRef};
+use crate::ports::{Helpdesk, PortError};
+use async_trait::async_trait;
+use std::sync::Mutex;
+
+/// The local helpdesk: prints each escalation on the console and keeps it for
+/// `GET /local/escalations`.
+#[derive(Debug, Default)]
+pub struct ConsoleHelpdesk {
+    tickets: Mutex<Vec<(TicketRef, Escalation)>>,
+    quiet: bool,
+}
+
+impl ConsoleHelpdesk {
+    /// A helpdesk that does not print (tests).
+    pub fn quiet() -> Self {
+        Self { tickets: Mutex::default(), quiet: true }
+    }
+
+    /// Every ticket opened so far, oldest first.
+    pub fn tickets(&self) -> Vec<(TicketRef, Escalation)> {
+        lock(&self.tickets).clone()
+    }
+}
+
+#[async_trait]
+impl Helpdesk for ConsoleHelpdesk {
+    async fn open_ticket(&self, escalation: &Escalation) -> Result<TicketRef, PortError> {
+        let mut tickets = lock(&self.tickets);
+        if let Some((ticket, _)) = tickets.iter().find(|(_, e)| e.id == escalation.id && e.tenant == escalation.tenant)
+        {
+            return Ok(ticket.clone());
+        }
+        let ticket = TicketRef { helpdesk: "console".into(), id: format!("LOCAL-{}", tickets.len() + 1), url: None };
+        if !self.quiet {
+            // The console helpdesk is the local operator's screen, so it shows the message.
+            println!(
+                "\n=== escalation {} [{:?}] tenant={} conversation={} ===\n  {}\n  reasons: {}\n",
+                ticket.id,
+                escalation.priority,
+                escalation.tenant,
+                escalation.conversation,
+                escalation.summary,
+                serde_json::to_string(&escalation.reasons).unwrap_or_default(),
+            );
+        }
+        tickets.push((ticket.clone(), escalation.clone()));
+        Ok(ticket)
+    }
+}

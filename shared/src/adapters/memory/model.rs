@@ -1,0 +1,49 @@
+use super::lock;
+use crate::domain::Classification;
+use crate::ports::{ClassifyRequest, HostedClassification, LanguageModel, ModelError, ModelUsage};
+use async_trait::async_trait;
+use std::sync::Mutex;
+
+/// No hosted model: the embedded default runs on the local model alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoModel;
+
+#[async_trait]
+impl LanguageModel for NoModel {
+    async fn classify(&self, _request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
+        Err(ModelError::Unavailable("no hosted model configured".into()))
+    }
+}
+
+/// A model that gives a fixed answer (or fails) and counts its calls, for tests.
+#[derive(Debug, Default)]
+pub struct ScriptedModel {
+    answer: Option<Classification>,
+    calls: Mutex<u32>,
+}
+
+impl ScriptedModel {
+    /// A model that always answers `classification`, at 100 input and 20 output tokens.
+    pub fn answering(classification: Classification) -> Self {
+        Self { answer: Some(classification), calls: Mutex::new(0) }
+    }
+
+    /// How often it was asked.
+    pub fn calls(&self) -> u32 {
+        *lock(&self.calls)
+    }
+}
+
+#[async_trait]
+impl LanguageModel for ScriptedModel {
+    async fn classify(&self, _request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
+        *lock(&self.calls) += 1;
+        match &self.answer {
+            Some(c) => Ok(HostedClassification {
+                classification: c.clone(),
+                usage: ModelUsage { input_tokens: 100, output_tokens: 20 },
+            }),
+            None => Err(ModelError::Unavailable("scripted model has no answer".into())),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+use crate::domain::{Escalation, InboundMessage};
+use crate::ports::{EscalationQueue, MessageQueue, PortError};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::mpsc;
+
+/// An in-process queue: a tokio channel whose receiver a worker task drains. Ordered, like one
+/// FIFO group; `set_down` makes it refuse messages, as a queue outage would.
+#[derive(Debug)]
+pub struct MemoryQueue<T> {
+    sender: mpsc::UnboundedSender<T>,
+    down: Arc<AtomicBool>,
+}
+
+impl<T> Clone for MemoryQueue<T> {
+    fn clone(&self) -> Self {
+        Self { sender: self.sender.clone(), down: self.down.clone() }
+    }
+}
+
+impl<T: Clone + Send + 'static> MemoryQueue<T> {
+    /// A queue and the receiver its worker drains.
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<T>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Self { sender, down: Arc::new(AtomicBool::new(false)) }, receiver)
+    }
+
+    /// Simulates an outage (`true`) or recovery (`false`).
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn send(&self, port: &'static str, item: &T) -> Result<(), PortError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(PortError::Unavailable { port, detail: "queue is down".into() });
+        }
+        self.sender
+            .send(item.clone())
+            .map_err(|_| PortError::Unavailable { port, detail: "no worker is consuming the queue".into() })
+    }
+}
+
+#[async_trait]
+impl MessageQueue for MemoryQueue<InboundMessage> {
+    async fn enqueue(&self, message: &InboundMessage) -> Result<(), PortError> {
+        self.send("message queue", message)
+    }
+}
+
+#[async_trait]
+impl EscalationQueue for MemoryQueue<Escalation> {
+    async fn enqueue(&self, escalation: &Escalation) -> Result<(), PortError> {
+        self.send("escalation queue", escalation)
+    }
+}

@@ -1,0 +1,122 @@
+use super::lock;
+use crate::domain::{Customer, CustomerId, TenantId, Turn, UsageRecord};
+use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, TenantDirectory, UsageLog};
+use crate::tenant::Tenant;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Tenants loaded at start-up.
+#[derive(Debug, Default)]
+pub struct MemoryTenants {
+    tenants: HashMap<TenantId, Arc<Tenant>>,
+}
+
+impl MemoryTenants {
+    /// A directory of `tenants`.
+    pub fn new(tenants: impl IntoIterator<Item = Tenant>) -> Self {
+        Self { tenants: tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect() }
+    }
+
+    /// Every tenant.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Tenant>> {
+        self.tenants.values()
+    }
+}
+
+#[async_trait]
+impl TenantDirectory for MemoryTenants {
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Arc<Tenant>>, PortError> {
+        Ok(self.tenants.get(id).cloned())
+    }
+}
+
+/// Customer profiles in a map.
+#[derive(Debug, Default)]
+pub struct MemoryCustomers {
+    customers: Mutex<HashMap<(TenantId, CustomerId), Customer>>,
+}
+
+#[async_trait]
+impl CustomerStore for MemoryCustomers {
+    async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError> {
+        Ok(lock(&self.customers).get(&(tenant.clone(), id.clone())).cloned())
+    }
+
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
+        lock(&self.customers).insert((tenant.clone(), customer.id.clone()), customer.clone());
+        Ok(())
+    }
+}
+
+/// A channel that keeps what it was asked to send, for tests and for the web chat, whose
+/// widget reads stored turns instead of receiving a push.
+#[derive(Debug, Default)]
+pub struct MemoryOutbox {
+    sent: Mutex<Vec<(String, Turn)>>,
+}
+
+impl MemoryOutbox {
+    /// (conversation id, turn) of everything sent so far.
+    pub fn sent(&self) -> Vec<(String, Turn)> {
+        lock(&self.sent).clone()
+    }
+}
+
+#[async_trait]
+impl ChannelSender for MemoryOutbox {
+    async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError> {
+        let mut sent = lock(&self.sent);
+        // Same turn again (a redelivered message) is the same send.
+        if !sent.iter().any(|(_, t)| t.id == outbound.turn.id) {
+            sent.push((outbound.conversation.id.to_string(), outbound.turn.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Usage records in a list.
+#[derive(Debug, Default)]
+pub struct MemoryUsageLog {
+    records: Mutex<Vec<UsageRecord>>,
+}
+
+impl MemoryUsageLog {
+    /// Everything recorded so far.
+    pub fn records(&self) -> Vec<UsageRecord> {
+        lock(&self.records).clone()
+    }
+}
+
+#[async_trait]
+impl UsageLog for MemoryUsageLog {
+    async fn record(&self, usage: &UsageRecord) -> Result<(), PortError> {
+        lock(&self.records).push(usage.clone());
+        Ok(())
+    }
+}
+
+/// A clock tests set and advance by hand.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self { now: Mutex::new(now) }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *lock(&self.now) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *lock(&self.now)
+    }
+}

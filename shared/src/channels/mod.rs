@@ -1,0 +1,4 @@
+//! One module per channel: verify the provider's proof, parse its payload, normalise it into an
+//! [`InboundMessage`](crate::domain::InboundMessage).
+
+pub mod webchat;

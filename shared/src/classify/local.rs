@@ -1,0 +1,69 @@
+use super::intent::{IntentModel, TrainError, TrainOptions};
+use super::language::LanguageDetector;
+use super::signals;
+use super::text::{fold, words};
+use crate::domain::{Classification, ClassifierSource, IntentScore, Language};
+
+/// The in-process classifier of one tenant: intent model, language detector and rule signals.
+/// Built once per tenant (at cold start or config load); classifying is pure CPU, no I/O.
+#[derive(Debug, Clone)]
+pub struct LocalClassifier {
+    intents: IntentModel,
+    languages: LanguageDetector,
+    out_of_scope_below: f32,
+    min_coverage: f32,
+}
+
+impl LocalClassifier {
+    /// Trains on `(text, intent, language)` examples. A message whose best intent is less likely
+    /// than `out_of_scope_below`, or that shares almost no features with any example, is out of
+    /// scope.
+    pub fn train(
+        examples: &[(String, String, Language)],
+        languages: &[Language],
+        out_of_scope_below: f32,
+        extra_vocabulary: &[(Language, String)],
+    ) -> Result<Self, TrainError> {
+        let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
+        let intents = IntentModel::train(&pairs, TrainOptions::default())?;
+        let folded: Vec<(Language, String)> = examples
+            .iter()
+            .map(|(t, _, l)| (*l, fold(t)))
+            .chain(extra_vocabulary.iter().map(|(l, t)| (*l, fold(t))))
+            .collect();
+        let languages = LanguageDetector::new(languages, folded.iter().map(|(l, t)| (*l, t.as_str())));
+        Ok(Self { intents, languages, out_of_scope_below, min_coverage: 0.15 })
+    }
+
+    /// The intent model, for evaluation.
+    pub fn intent_model(&self) -> &IntentModel {
+        &self.intents
+    }
+
+    /// Classifies one message.
+    pub fn classify(&self, text: &str) -> Classification {
+        let folded = fold(text);
+        let ws: Vec<&str> = words(&folded).collect();
+        let prediction = self.intents.predict(text);
+        let labels = self.intents.labels();
+        let top: Vec<IntentScore> = prediction
+            .ranked
+            .iter()
+            .take(3)
+            .map(|&(i, p)| IntentScore { intent: labels[i].clone(), probability: p })
+            .collect();
+        let confidence = top.first().map(|t| t.probability).unwrap_or(0.0);
+        let in_scope = confidence >= self.out_of_scope_below && prediction.coverage >= self.min_coverage;
+        Classification {
+            intent: if in_scope { top.first().map(|t| t.intent.clone()) } else { None },
+            confidence,
+            top,
+            sentiment: signals::sentiment(text, &ws),
+            urgency: signals::urgency(text, &ws),
+            language: self.languages.detect(text, &ws),
+            wants_human: signals::wants_human(&ws),
+            summary: None,
+            source: ClassifierSource::Local,
+        }
+    }
+}

@@ -1,0 +1,63 @@
+use super::{CustomerId, Language};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What the business knows about a customer, used to personalise answers and brief agents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    /// The tenant's own customer id.
+    pub id: CustomerId,
+    /// The name to greet them by.
+    pub name: String,
+    /// Loyalty tier (`standard`, `gold`, `vip`...); the tenant's policy says which tiers are VIP.
+    #[serde(default = "standard_tier")]
+    pub tier: String,
+    /// The language they prefer, when known.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// Recent orders, newest first.
+    #[serde(default)]
+    pub orders: Vec<Order>,
+    /// Anything else the tenant wants templates to see.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+fn standard_tier() -> String {
+    "standard".to_string()
+}
+
+impl Customer {
+    /// The first word of the name, for a friendly greeting.
+    pub fn first_name(&self) -> &str {
+        self.name.split_whitespace().next().unwrap_or(&self.name)
+    }
+
+    /// The newest order, if any.
+    pub fn last_order(&self) -> Option<&Order> {
+        self.orders.first()
+    }
+}
+
+/// One order, as templates show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Order {
+    /// The shop's order number.
+    pub id: String,
+    /// Its status in the shop's words (`shipped`, `processing`...).
+    pub status: String,
+    /// When it was placed (ISO date).
+    #[serde(default)]
+    pub placed: Option<String>,
+    /// Expected delivery (ISO date), when known.
+    #[serde(default)]
+    pub eta: Option<String>,
+    /// Carrier tracking link or number.
+    #[serde(default)]
+    pub tracking: Option<String>,
+    /// Short description of what was ordered.
+    #[serde(default)]
+    pub items: Option<String>,
+}

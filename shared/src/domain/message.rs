@@ -1,0 +1,81 @@
+use super::{ConversationId, CustomerId, MessageId, TenantId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where a customer wrote from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Our own web chat widget.
+    Webchat,
+    /// SMS through Twilio.
+    TwilioSms,
+    /// WhatsApp through Twilio.
+    TwilioWhatsapp,
+    /// Meta's WhatsApp Cloud API.
+    WhatsappCloud,
+    /// A Telegram bot.
+    Telegram,
+    /// Slack Events API.
+    Slack,
+    /// Inbound e-mail.
+    Email,
+}
+
+impl Channel {
+    /// The channel's name in keys, logs and URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webchat => "webchat",
+            Channel::TwilioSms => "twilio_sms",
+            Channel::TwilioWhatsapp => "twilio_whatsapp",
+            Channel::WhatsappCloud => "whatsapp_cloud",
+            Channel::Telegram => "telegram",
+            Channel::Slack => "slack",
+            Channel::Email => "email",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who sent a message, as far as we know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    /// The channel address: web chat visitor id, phone number, chat id, e-mail address.
+    /// Personal data: never logged.
+    pub address: String,
+    /// The customer, only when the channel proved who it is (a verified web chat identity, a
+    /// registered phone number). Unverified claims never land here.
+    pub customer: Option<CustomerId>,
+}
+
+/// One customer message after verification and normalisation: the same shape whatever the
+/// channel, and the body of a message on the messages queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// Our id for the message.
+    pub id: MessageId,
+    /// The business it was sent to.
+    pub tenant: TenantId,
+    /// Where it came from.
+    pub channel: Channel,
+    /// The provider's id (Twilio MessageSid, web chat client_message_id...), the key that makes
+    /// a provider's retry harmless.
+    pub provider_message_id: String,
+    /// The conversation it belongs to.
+    pub conversation: ConversationId,
+    /// Who sent it.
+    pub sender: Sender,
+    /// What they wrote. Personal data: never logged unless the tenant allows it.
+    pub text: String,
+    /// When the inbound function accepted it.
+    pub received_at: DateTime<Utc>,
+    /// The request id of the inbound call, to follow one message through the logs.
+    pub request_id: String,
+}

@@ -1,0 +1,21 @@
+//! The domain in plain types: what a message, a customer, a conversation and a decision are.
+
+mod classification;
+mod conversation;
+mod customer;
+mod decision;
+mod ids;
+mod language;
+mod message;
+mod usage;
+
+pub use classification::{Classification, ClassifierSource, IntentScore, Sentiment, SentimentLabel, Urgency};
+pub use conversation::{Conversation, ConversationState, Role, Turn, TurnCursor};
+pub use customer::{Customer, Order};
+pub use decision::{
+    Decision, Escalation, EscalationPlan, Priority, Reason, Reply, ReplySource, RolloutMode, TicketRef,
+};
+pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};
+pub use language::Language;
+pub use message::{Channel, InboundMessage, Sender};
+pub use usage::UsageRecord;

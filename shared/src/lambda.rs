@@ -1,0 +1,95 @@
+//! Lambda glue shared by the SQS-triggered functions: batches with partial failures.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
+use tracing::Instrument;
+
+/// The body of an SQS record, parsed. A record that does not parse is a poison message: it is
+/// reported failed, and the queue's redrive policy parks it in the dead-letter queue.
+pub fn parse_body<T: DeserializeOwned>(record: &SqsMessage) -> Result<T, String> {
+    let body = record.body.as_deref().ok_or("record has no body")?;
+    serde_json::from_str(body).map_err(|e| format!("record body is not valid: {e}"))
+}
+
+/// A FIFO batch: records in order; at the first failure, that record and every later one are
+/// reported failed, so SQS redelivers them in the same order (answering a conversation's second
+/// message before its first would be wrong).
+pub async fn fifo_batch<E, F, Fut>(event: SqsEvent, mut handle: F) -> SqsBatchResponse
+where
+    E: Display,
+    F: FnMut(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let mut response = SqsBatchResponse::default();
+    let mut failed = false;
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        if failed {
+            response.add_failure(id);
+            continue;
+        }
+        let span = tracing::info_span!("sqs_record", message_id = %id);
+        if let Err(error) = handle(record).instrument(span).await {
+            tracing::error!(message_id = %id, %error, "record failed; it and the records after it will be retried");
+            failed = true;
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+/// A standard-queue batch: every record on its own; only the failed ones are retried.
+pub async fn batch<E, F, Fut>(event: SqsEvent, mut handle: F) -> SqsBatchResponse
+where
+    E: Display,
+    F: FnMut(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let span = tracing::info_span!("sqs_record", message_id = %id);
+        if let Err(error) = handle(record).instrument(span).await {
+            tracing::error!(message_id = %id, %error, "record failed; it will be retried");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(ids: &[&str]) -> SqsEvent {
+        let records: Vec<serde_json::Value> =
+            ids.iter().map(|id| serde_json::json!({"messageId": id, "body": id})).collect();
+        serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    }
+
+    fn failures(r: &SqsBatchResponse) -> Vec<&str> {
+        r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn fifo_stops_at_the_first_failure() {
+        let mut seen = Vec::new();
+        let r = fifo_batch(event(&["a", "b", "c"]), |m: SqsMessage| {
+            seen.push(m.body.clone().unwrap());
+            async move { if m.body.as_deref() == Some("b") { Err("boom") } else { Ok(()) } }
+        })
+        .await;
+        assert_eq!(failures(&r), vec!["b", "c"]);
+        assert_eq!(seen, vec!["a", "b"], "c is not attempted out of order");
+    }
+
+    #[tokio::test]
+    async fn standard_batches_fail_only_the_failing_records() {
+        let r = batch(event(&["a", "b", "c"]), |m: SqsMessage| async move {
+            if m.body.as_deref() == Some("b") { Err("boom") } else { Ok(()) }
+        })
+        .await;
+        assert_eq!(failures(&r), vec!["b"]);
+    }
+}

@@ -1,0 +1,21 @@
+//! Switchboard: automated customer conversations for small businesses, on AWS Lambda.
+//!
+//! The crate holds the domain, the pipeline and the ports every function shares; the functions
+//! and the `switchboard` CLI are thin wiring around it. Start at [`pipeline`].
+
+pub mod adapters;
+pub mod channels;
+pub mod classify;
+pub mod domain;
+pub mod embedded;
+pub mod lambda;
+pub mod pipeline;
+pub mod policy;
+pub mod ports;
+pub mod reply;
+pub mod telemetry;
+pub mod tenant;
+pub mod web;
+
+pub use domain::*;
+pub use tenant::{Tenant, TenantConfig};

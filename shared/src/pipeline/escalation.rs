@@ -1,0 +1,41 @@
+use crate::domain::{ConversationState, Escalation, TicketRef};
+use crate::ports::{Clock, ConversationStore, Helpdesk, PortError};
+use std::sync::Arc;
+
+/// The escalation half: tickets for the helpdesk, and the conversation handed to a human.
+pub struct EscalationDesk {
+    /// Where tickets go.
+    pub helpdesk: Arc<dyn Helpdesk>,
+    /// Conversation state.
+    pub conversations: Arc<dyn ConversationStore>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl EscalationDesk {
+    /// Opens the ticket and marks the conversation human-owned. Safe to repeat: the helpdesk
+    /// finds the ticket it already opened for this escalation.
+    pub async fn handle(&self, escalation: &Escalation) -> Result<TicketRef, PortError> {
+        let ticket = self.helpdesk.open_ticket(escalation).await?;
+        if let Some(mut conversation) =
+            self.conversations.conversation(&escalation.tenant, &escalation.conversation).await?
+        {
+            // Only a pending handoff becomes human-owned: the responder writes it before it
+            // enqueues, so any other state means an agent has already moved on.
+            if matches!(&conversation.state, ConversationState::HandoffPending { escalation: e, .. } if *e == escalation.id)
+            {
+                conversation.state = ConversationState::HumanOwned { ticket: ticket.clone(), since: self.clock.now() };
+                self.conversations.put_conversation(&conversation).await?;
+            }
+        }
+        tracing::info!(
+            tenant = %escalation.tenant,
+            channel = %escalation.channel,
+            request_id = %escalation.request_id,
+            ticket = %ticket.id,
+            priority = ?escalation.priority,
+            "escalation handed to the helpdesk"
+        );
+        Ok(ticket)
+    }
+}

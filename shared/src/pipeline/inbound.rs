@@ -1,0 +1,114 @@
+use crate::domain::{Conversation, ConversationId, InboundMessage, MessageId};
+use crate::ports::{Claim, Clock, ConversationStore, IdempotencyKey, IdempotencyStore, MessageQueue, PortError};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long an in-progress claim blocks a repeat before it counts as crashed: longer than the
+/// inbound function's timeout, so a slow attempt is never doubled.
+const LOCK_FOR: Duration = Duration::from_secs(30);
+/// How long a repeat delivery is recognised. Providers retry for hours at most (Twilio and Meta
+/// within a day).
+const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
+
+/// What the provider is told: the message is safely queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    /// The conversation the message belongs to.
+    pub conversation_id: ConversationId,
+    /// Our id of the message.
+    pub message_id: MessageId,
+}
+
+/// Why a message was not accepted. Every variant leaves nothing behind, and every one tells the
+/// provider to retry later.
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    /// The same delivery is being processed right now.
+    #[error("the same message is already being processed")]
+    InProgress,
+    /// The queue refused the message.
+    #[error("message queue unavailable")]
+    QueueUnavailable(#[source] PortError),
+    /// A store failed.
+    #[error("store unavailable")]
+    Store(#[source] PortError),
+}
+
+/// The inbound half: from a verified, normalised message to a queued one.
+pub struct Inbound {
+    /// Recognises repeat deliveries.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The messages queue.
+    pub queue: Arc<dyn MessageQueue>,
+    /// Where new conversations are created.
+    pub conversations: Arc<dyn ConversationStore>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Inbound {
+    /// Claims the delivery, creates the conversation when it is new, enqueues, and acks. A
+    /// repeat delivery gets the first one's ack and is not enqueued again. On failure, the
+    /// claim and a newly created conversation are rolled back so the provider's retry starts
+    /// clean.
+    pub async fn accept(
+        &self,
+        message: InboundMessage,
+        new_conversation: Option<Conversation>,
+    ) -> Result<Ack, InboundError> {
+        let key = idempotency_key(&message);
+        let now = self.clock.now();
+        match self.idempotency.claim(&key, now, LOCK_FOR).await.map_err(InboundError::Store)? {
+            Claim::Completed(previous) => {
+                return serde_json::from_value(previous).map_err(|e| {
+                    InboundError::Store(PortError::Corrupt { port: "idempotency store", detail: e.to_string() })
+                });
+            }
+            Claim::InProgress => return Err(InboundError::InProgress),
+            Claim::Acquired => {}
+        }
+        match self.enqueue(&message, new_conversation.as_ref()).await {
+            Ok(()) => {}
+            Err(error) => {
+                self.roll_back(&key, new_conversation.as_ref()).await;
+                return Err(error);
+            }
+        }
+        let ack = Ack { conversation_id: message.conversation.clone(), message_id: message.id.clone() };
+        let response = serde_json::to_value(&ack).unwrap_or_default();
+        if let Err(error) = self.idempotency.complete(&key, &response, now, KEEP_FOR).await {
+            // The message is queued: acking is right. The lock expires on its own; the queue's
+            // deduplication id covers a retry in between.
+            tracing::warn!(%error, "could not mark the message done; its lock will expire");
+        }
+        Ok(ack)
+    }
+
+    async fn enqueue(
+        &self,
+        message: &InboundMessage,
+        new_conversation: Option<&Conversation>,
+    ) -> Result<(), InboundError> {
+        if let Some(conversation) = new_conversation {
+            self.conversations.create_conversation(conversation).await.map_err(InboundError::Store)?;
+        }
+        self.queue.enqueue(message).await.map_err(InboundError::QueueUnavailable)
+    }
+
+    async fn roll_back(&self, key: &IdempotencyKey, new_conversation: Option<&Conversation>) {
+        if let Some(c) = new_conversation
+            && let Err(error) = self.conversations.delete_conversation(&c.tenant, &c.id).await
+        {
+            tracing::error!(%error, "could not roll back a new conversation");
+        }
+        if let Err(error) = self.idempotency.release(key).await {
+            tracing::error!(%error, "could not release an idempotency claim; it will expire");
+        }
+    }
+}
+
+/// `T#{tenant}#M#{channel}#{provider message id}`, as in the table design.
+pub fn idempotency_key(message: &InboundMessage) -> IdempotencyKey {
+    IdempotencyKey(format!("T#{}#M#{}#{}", message.tenant, message.channel, message.provider_message_id))
+}

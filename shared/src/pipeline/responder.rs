@@ -1,0 +1,382 @@
+use crate::classify::Cascade;
+use crate::domain::{
+    Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation, EscalationPlan,
+    InboundMessage, Language, Reason, Reply, Role, TenantId, Turn, TurnCursor, UsageRecord,
+};
+use crate::policy::{Policy, PolicyInput};
+use crate::ports::{
+    ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue, LanguageModel, Outbound,
+    PortError, TenantDirectory, UsageLog,
+};
+use crate::reply::reply_language;
+use crate::tenant::Tenant;
+use std::sync::Arc;
+
+/// Turns of history the policy and the agent's transcript see.
+const HISTORY: usize = 10;
+
+/// What happened to one message.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// What the classifiers made of it.
+    pub classification: Classification,
+    /// What the policy decided.
+    pub decision: Decision,
+    /// What it used.
+    pub usage: UsageRecord,
+}
+
+/// Why a message could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum RespondError {
+    /// The tenant no longer exists: retrying will not help.
+    #[error("unknown tenant {0}")]
+    UnknownTenant(TenantId),
+    /// A port failed; the message should be retried (and, if it keeps failing, parked).
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+impl RespondError {
+    /// True when a retry may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, RespondError::Port(PortError::Unavailable { .. } | PortError::Conflict { .. }))
+    }
+}
+
+/// The responder half. Safe to run twice on the same message (queues redeliver): every write is
+/// keyed by the message id, so a redelivery overwrites instead of adding.
+pub struct Responder {
+    /// Tenants.
+    pub tenants: Arc<dyn TenantDirectory>,
+    /// Customer profiles.
+    pub customers: Arc<dyn CustomerStore>,
+    /// Conversations and turns.
+    pub conversations: Arc<dyn ConversationStore>,
+    /// Where escalations go.
+    pub escalations: Arc<dyn EscalationQueue>,
+    /// The hosted model, asked when the local one is unsure.
+    pub model: Arc<dyn LanguageModel>,
+    /// Delivers answers on the customer's channel.
+    pub sender: Arc<dyn ChannelSender>,
+    /// Usage records.
+    pub usage: Arc<dyn UsageLog>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Responder {
+    /// Answers, escalates, or stays quiet on one queued message.
+    pub async fn respond(&self, message: &InboundMessage) -> Result<Outcome, RespondError> {
+        let mut usage = UsageRecord {
+            request_id: message.request_id.clone(),
+            tenant: Some(message.tenant.clone()),
+            channel: Some(message.channel),
+            conversation: Some(message.conversation.clone()),
+            message: Some(message.id.clone()),
+            ..UsageRecord::default()
+        };
+        let tenant = self.load_tenant(&message.tenant).await?;
+        let mut conversation = self.load_conversation(message, &mut usage).await?;
+        let customer = self.load_customer(message, &mut usage).await?;
+        let history = self.load_history(message, &mut usage).await?;
+
+        let classification = self.classify(&tenant, message, &mut usage).await;
+        let language = reply_language(
+            &tenant.config.languages,
+            tenant.config.default_language,
+            classification.language,
+            conversation.language,
+            customer.as_ref().and_then(|c| c.language),
+        );
+        let draft = tenant.replies.draft(classification.intent.as_deref(), &message.text, language, customer.as_ref());
+        let decision = Policy { rules: &tenant.config.policy, rollout: &tenant.config.rollout }.decide(PolicyInput {
+            classification: &classification,
+            customer: customer.as_ref(),
+            state: &effective_state(&conversation, message),
+            history: &history,
+            draft: draft.as_ref(),
+        });
+
+        self.record_customer_turn(message, &classification, &mut usage).await?;
+        conversation.language = Some(language);
+        conversation.last_inbound_at = Some(message.received_at);
+        if conversation.customer.is_none() {
+            conversation.customer = message.sender.customer.clone();
+        }
+        self.act(
+            &tenant,
+            &mut conversation,
+            message,
+            &decision,
+            Context { classification: &classification, customer: customer.as_ref(), history: &history, language },
+            &mut usage,
+        )
+        .await?;
+
+        usage.at = Some(self.clock.now());
+        usage.decision = Some(decision.name().to_string());
+        usage.classifier = Some(classification.source);
+        if let Err(error) = self.usage.record(&usage).await {
+            // The answer is out; a missing usage record must not make the customer get it twice.
+            tracing::error!(%error, "could not record usage");
+        }
+        tracing::info!(
+            tenant = %message.tenant,
+            channel = %message.channel,
+            request_id = %message.request_id,
+            decision = decision.name(),
+            intent = classification.intent.as_deref().unwrap_or("-"),
+            confidence = classification.confidence,
+            language = %language,
+            classifier = ?classification.source,
+            "message handled"
+        );
+        Ok(Outcome { classification, decision, usage })
+    }
+
+    async fn load_tenant(&self, id: &TenantId) -> Result<Arc<Tenant>, RespondError> {
+        self.tenants.tenant(id).await?.ok_or_else(|| RespondError::UnknownTenant(id.clone()))
+    }
+
+    async fn load_conversation(
+        &self,
+        message: &InboundMessage,
+        usage: &mut UsageRecord,
+    ) -> Result<Conversation, RespondError> {
+        usage.store_reads += 1;
+        if let Some(existing) = self.conversations.conversation(&message.tenant, &message.conversation).await? {
+            return Ok(existing);
+        }
+        // Channels other than the web chat start their conversation here, on first contact.
+        let new = Conversation::new(
+            message.conversation.clone(),
+            message.tenant.clone(),
+            message.channel,
+            message.sender.address.clone(),
+            message.received_at,
+        );
+        usage.store_writes += 1;
+        match self.conversations.create_conversation(&new).await {
+            Ok(()) => Ok(new),
+            Err(PortError::Conflict { .. }) => {
+                let raced = self.conversations.conversation(&message.tenant, &message.conversation).await?;
+                raced.ok_or_else(|| RespondError::Port(PortError::Conflict { port: "conversation store" }))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Only a verified customer's profile: unverified claims never reach this far.
+    async fn load_customer(
+        &self,
+        message: &InboundMessage,
+        usage: &mut UsageRecord,
+    ) -> Result<Option<Customer>, RespondError> {
+        let Some(id) = &message.sender.customer else { return Ok(None) };
+        usage.store_reads += 1;
+        Ok(self.customers.customer(&message.tenant, id).await?)
+    }
+
+    async fn load_history(&self, message: &InboundMessage, usage: &mut UsageRecord) -> Result<Vec<Turn>, RespondError> {
+        usage.store_reads += 1;
+        let mut turns = self.conversations.recent_turns(&message.tenant, &message.conversation, HISTORY + 3).await?;
+        // On a redelivery this message and its answers are already stored: they are not history.
+        let own = TurnCursor::new(message.received_at, &message.id);
+        turns.retain(|t| t.cursor < own);
+        Ok(turns)
+    }
+
+    async fn classify(&self, tenant: &Tenant, message: &InboundMessage, usage: &mut UsageRecord) -> Classification {
+        let cascade = Cascade {
+            local: &tenant.classifier,
+            hosted: self.model.as_ref(),
+            hosted_below: tenant.config.classifier.hosted_below,
+        };
+        let request = ClassifyRequest {
+            text: message.text.clone(),
+            intents: tenant.catalogue(),
+            languages: tenant.config.languages.clone(),
+        };
+        let outcome = cascade.classify(request).await;
+        if let Some(model) = outcome.model_usage {
+            usage.model_calls += 1;
+            usage.model_input_tokens += model.input_tokens;
+            usage.model_output_tokens += model.output_tokens;
+        }
+        if let Some(error) = &outcome.fallback
+            && !matches!(error, crate::ports::ModelError::Unavailable(reason) if reason.starts_with("no hosted model"))
+        {
+            tracing::warn!(%error, "hosted model not used; keeping the local classification");
+        }
+        outcome.classification
+    }
+
+    async fn record_customer_turn(
+        &self,
+        message: &InboundMessage,
+        c: &Classification,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        let turn = Turn {
+            id: message.id.clone(),
+            cursor: TurnCursor::new(message.received_at, &message.id),
+            role: Role::Customer,
+            text: message.text.clone(),
+            at: message.received_at,
+            intent: c.intent.clone(),
+        };
+        usage.store_writes += 1;
+        self.conversations.append_turn(&message.tenant, &message.conversation, &turn).await?;
+        Ok(())
+    }
+
+    async fn act(
+        &self,
+        tenant: &Tenant,
+        conversation: &mut Conversation,
+        message: &InboundMessage,
+        decision: &Decision,
+        ctx: Context<'_>,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        match decision {
+            Decision::Answer { reply } => {
+                self.save(conversation, usage).await?;
+                self.say(conversation, message, 1, Role::Bot, reply, usage).await
+            }
+            Decision::Escalate { escalation } => {
+                self.hand_over(tenant, conversation, message, escalation, &ctx, usage).await?;
+                let notice = tenant.replies.handoff(ctx.language, ctx.customer);
+                self.say(conversation, message, 1, Role::System, &notice, usage).await
+            }
+            Decision::AnswerAndEscalate { reply, escalation } => {
+                self.hand_over(tenant, conversation, message, escalation, &ctx, usage).await?;
+                self.say(conversation, message, 1, Role::Bot, reply, usage).await?;
+                let notice = tenant.replies.handoff(ctx.language, ctx.customer);
+                self.say(conversation, message, 2, Role::System, &notice, usage).await
+            }
+            Decision::Silent | Decision::Shadow { .. } => self.save(conversation, usage).await,
+        }
+    }
+
+    /// Marks the conversation as handed over, then enqueues the escalation. In that order: the
+    /// escalation function only moves a pending handoff to human-owned, so it must see the
+    /// pending state; and if enqueueing fails, the redelivered message still escalates because
+    /// the pending state names it.
+    async fn hand_over(
+        &self,
+        tenant: &Tenant,
+        conversation: &mut Conversation,
+        message: &InboundMessage,
+        plan: &EscalationPlan,
+        ctx: &Context<'_>,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        conversation.state =
+            ConversationState::HandoffPending { escalation: message.id.clone(), since: self.clock.now() };
+        self.save(conversation, usage).await?;
+        let mut transcript: Vec<Turn> = ctx.history.iter().rev().take(HISTORY - 1).rev().cloned().collect();
+        transcript.push(Turn {
+            id: message.id.clone(),
+            cursor: TurnCursor::new(message.received_at, &message.id),
+            role: Role::Customer,
+            text: message.text.clone(),
+            at: message.received_at,
+            intent: ctx.classification.intent.clone(),
+        });
+        let escalation = Escalation {
+            id: message.id.clone(),
+            tenant: tenant.id.clone(),
+            conversation: conversation.id.clone(),
+            channel: conversation.channel,
+            customer_id: ctx.customer.map(|c| c.id.clone()),
+            customer: ctx.customer.cloned(),
+            priority: plan.priority,
+            reasons: plan.reasons.clone(),
+            summary: summary(ctx.classification, &plan.reasons),
+            intent: ctx.classification.intent.clone(),
+            language: ctx.language,
+            transcript,
+            draft: plan.draft.as_ref().map(|d| d.text.clone()),
+            created_at: self.clock.now(),
+            request_id: message.request_id.clone(),
+        };
+        usage.queue_sends += 1;
+        self.escalations.enqueue(&escalation).await?;
+        Ok(())
+    }
+
+    async fn save(&self, conversation: &Conversation, usage: &mut UsageRecord) -> Result<(), RespondError> {
+        usage.store_writes += 1;
+        self.conversations.put_conversation(conversation).await?;
+        Ok(())
+    }
+
+    /// Stores the `n`th answer to `message` and sends it on the channel.
+    async fn say(
+        &self,
+        conversation: &Conversation,
+        message: &InboundMessage,
+        n: u8,
+        role: Role,
+        reply: &Reply,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        let id = message.id.answer(n);
+        let turn = Turn {
+            cursor: TurnCursor::new(message.received_at, &id),
+            id,
+            role,
+            text: reply.text.clone(),
+            at: self.clock.now(),
+            intent: None,
+        };
+        usage.store_writes += 1;
+        self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+        if conversation.channel != Channel::Webchat {
+            usage.channel_sends += 1;
+        }
+        self.sender.send(Outbound { conversation, turn: &turn }).await?;
+        Ok(())
+    }
+}
+
+/// What `act` needs besides the decision.
+struct Context<'a> {
+    classification: &'a Classification,
+    customer: Option<&'a Customer>,
+    history: &'a [Turn],
+    language: Language,
+}
+
+/// The state the policy sees. A pending handoff caused by this very message (a redelivery after
+/// a failed enqueue) must not silence the retry that completes it.
+fn effective_state(conversation: &Conversation, message: &InboundMessage) -> ConversationState {
+    match &conversation.state {
+        ConversationState::HandoffPending { escalation, .. } if *escalation == message.id => ConversationState::Bot,
+        other => other.clone(),
+    }
+}
+
+/// One line for the ticket subject: what and why, no message text.
+fn summary(c: &Classification, reasons: &[Reason]) -> String {
+    if let Some(s) = &c.summary {
+        return s.clone();
+    }
+    let why: Vec<String> = reasons
+        .iter()
+        .map(|r| match r {
+            Reason::HumanRequested => "asked for a person".to_string(),
+            Reason::EscalatedIntent { intent } => format!("{intent} goes to a human"),
+            Reason::NegativeSentiment => "customer is unhappy".to_string(),
+            Reason::HighUrgency => "urgent".to_string(),
+            Reason::VipComplaint => "VIP complaint".to_string(),
+            Reason::LowConfidence => "bot unsure what is asked".to_string(),
+            Reason::NoGroundedAnswer => "no answer in the knowledge base".to_string(),
+            Reason::Repeated { times } => format!("asked {times} times"),
+            Reason::AssistMode => "draft for review".to_string(),
+        })
+        .collect();
+    format!("{}: {}", c.intent.as_deref().unwrap_or("unclassified"), why.join(", "))
+}

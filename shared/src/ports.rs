@@ -1,0 +1,227 @@
+//! The ports the pipeline needs: small traits named for a capability. Each has a memory adapter
+//! (the embedded default) and, from Step 2 on, an AWS one; both pass the same contract tests.
+
+use crate::domain::{
+    Classification, Conversation, ConversationId, Customer, CustomerId, Escalation, InboundMessage, Language, TenantId,
+    TicketRef, Turn, TurnCursor, UsageRecord,
+};
+use crate::tenant::Tenant;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A port could not do its job. `Unavailable` is worth retrying; the others are not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The backing service is down, throttling or timed out.
+    #[error("{port} unavailable: {detail}")]
+    Unavailable {
+        /// Which port.
+        port: &'static str,
+        /// What happened (no personal data).
+        detail: String,
+    },
+    /// A conditional write lost: someone else changed the item first.
+    #[error("{port}: conflicting write")]
+    Conflict {
+        /// Which port.
+        port: &'static str,
+    },
+    /// Stored data could not be read back.
+    #[error("{port}: corrupt record: {detail}")]
+    Corrupt {
+        /// Which port.
+        port: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+}
+
+/// Finds tenants by id, compiled and ready.
+#[async_trait]
+pub trait TenantDirectory: Send + Sync {
+    /// The tenant, or `None` when there is no such tenant.
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Arc<Tenant>>, PortError>;
+}
+
+/// Customer profiles.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// The profile of `id`, if the tenant has one.
+    async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError>;
+    /// Creates or replaces a profile.
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError>;
+}
+
+/// Conversations and their turns.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// The conversation, if it exists.
+    async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError>;
+    /// Creates a conversation; `Conflict` when it already exists.
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError>;
+    /// Replaces a conversation's record.
+    async fn put_conversation(&self, conversation: &Conversation) -> Result<(), PortError>;
+    /// Deletes a conversation and its turns (rolling back a failed first message).
+    async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError>;
+    /// Stores a turn. Writing the same turn (same cursor) twice keeps one.
+    async fn append_turn(&self, tenant: &TenantId, conversation: &ConversationId, turn: &Turn)
+    -> Result<(), PortError>;
+    /// Turns after `after` (all when `None`), oldest first, at most `limit`.
+    async fn turns_after(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        after: Option<&TurnCursor>,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError>;
+    /// The newest `limit` turns, oldest first.
+    async fn recent_turns(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError>;
+}
+
+/// The key of one provider delivery: tenant, channel and the provider's message id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(pub String);
+
+/// The outcome of claiming a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// First delivery (or an expired lock): go ahead.
+    Acquired,
+    /// Another attempt holds the lock and has not finished.
+    InProgress,
+    /// Already done: answer the provider with the stored response.
+    Completed(serde_json::Value),
+}
+
+/// Makes provider retries harmless: claim, do the work, complete (or release on failure).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` with a lock that expires after `lock_for`, so a crashed attempt cannot block
+    /// the key forever.
+    async fn claim(&self, key: &IdempotencyKey, now: DateTime<Utc>, lock_for: Duration) -> Result<Claim, PortError>;
+    /// Marks `key` done with the response to repeat, kept for `keep_for`.
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        response: &serde_json::Value,
+        now: DateTime<Utc>,
+        keep_for: Duration,
+    ) -> Result<(), PortError>;
+    /// Drops the lock after a failure, so the provider's retry can go ahead.
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError>;
+}
+
+/// The messages queue between the inbound and responder halves.
+#[async_trait]
+pub trait MessageQueue: Send + Sync {
+    /// Enqueues a verified, normalised message.
+    async fn enqueue(&self, message: &InboundMessage) -> Result<(), PortError>;
+}
+
+/// The escalation queue between the responder and escalation halves.
+#[async_trait]
+pub trait EscalationQueue: Send + Sync {
+    /// Enqueues an escalation.
+    async fn enqueue(&self, escalation: &Escalation) -> Result<(), PortError>;
+}
+
+/// What the hosted model is asked to classify.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyRequest {
+    /// The customer's text (data, never instructions).
+    pub text: String,
+    /// The tenant's catalogue: (name, description).
+    pub intents: Vec<(String, String)>,
+    /// The tenant's languages.
+    pub languages: Vec<Language>,
+}
+
+/// Tokens a model call used, from the model's own response.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelUsage {
+    /// Input tokens.
+    pub input_tokens: u32,
+    /// Output tokens.
+    pub output_tokens: u32,
+}
+
+/// A hosted model's classification and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostedClassification {
+    /// The classification (source `Hosted`).
+    pub classification: Classification,
+    /// Tokens used.
+    pub usage: ModelUsage,
+}
+
+/// Why the hosted model gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// Not configured, down, throttled past our retries, or too slow.
+    #[error("model unavailable: {0}")]
+    Unavailable(String),
+    /// It answered, but not in the shape we asked for.
+    #[error("model output rejected: {0}")]
+    InvalidOutput(String),
+}
+
+/// The hosted language model (Bedrock in production).
+#[async_trait]
+pub trait LanguageModel: Send + Sync {
+    /// Classifies a message against the tenant's catalogue.
+    async fn classify(&self, request: &ClassifyRequest) -> Result<HostedClassification, ModelError>;
+}
+
+/// A message for the customer, on its way out through the channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound<'a> {
+    /// The conversation (channel and address).
+    pub conversation: &'a Conversation,
+    /// The turn to deliver.
+    pub turn: &'a Turn,
+}
+
+/// Delivers answers through the conversation's channel (Twilio, Meta...). The web chat needs no
+/// delivery: the widget fetches stored turns.
+#[async_trait]
+pub trait ChannelSender: Send + Sync {
+    /// Sends one message.
+    async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError>;
+}
+
+/// Opens tickets for escalations.
+#[async_trait]
+pub trait Helpdesk: Send + Sync {
+    /// Opens (or finds, for a redelivered escalation) the ticket for `escalation`.
+    async fn open_ticket(&self, escalation: &Escalation) -> Result<TicketRef, PortError>;
+}
+
+/// Where per-request usage goes (the cost ledger from Step 5 on).
+#[async_trait]
+pub trait UsageLog: Send + Sync {
+    /// Records one request's usage.
+    async fn record(&self, usage: &UsageRecord) -> Result<(), PortError>;
+}
+
+/// The time, injected so tests control it.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,124 @@
+//! Answers in the tenant's own words: intent templates personalised from the profile, or the
+//! best FAQ entry, in the customer's language when the tenant has it.
+
+mod faq;
+mod templates;
+
+pub use faq::{FaqHit, FaqIndex};
+pub use templates::{CustomerView, TemplateContext, Templates};
+
+use crate::domain::{Customer, Language, Reply, ReplySource};
+
+/// The language to answer in: the message's, if the tenant speaks it; when the message does not
+/// say, the conversation's so far, then the customer's preference; else the tenant's default.
+pub fn reply_language(
+    tenant_languages: &[Language],
+    default: Language,
+    detected: Option<Language>,
+    conversation: Option<Language>,
+    customer: Option<Language>,
+) -> Language {
+    let speaks = |l: &Language| tenant_languages.contains(l);
+    match detected {
+        Some(l) if speaks(&l) => l,
+        // The customer wrote in a language we do not have: our default beats guessing.
+        Some(_) => default,
+        None => conversation.filter(speaks).or(customer.filter(speaks)).unwrap_or(default),
+    }
+}
+
+/// A tenant's templates and FAQ, ready to answer.
+#[derive(Debug)]
+pub struct Replies {
+    /// Compiled templates named `intent/{intent}/{lang}` and `message/{name}/{lang}`.
+    pub templates: Templates,
+    /// The FAQ index.
+    pub faq: FaqIndex,
+    /// The business's name for templates.
+    pub business: String,
+    /// The tenant's default language, the fallback for missing translations.
+    pub default_language: Language,
+}
+
+/// The name of intent `intent`'s template in `lang`.
+pub fn intent_template(intent: &str, lang: Language) -> String {
+    format!("intent/{intent}/{lang}")
+}
+
+/// The name of fixed message `name` in `lang`.
+pub fn message_template(name: &str, lang: Language) -> String {
+    format!("message/{name}/{lang}")
+}
+
+impl Replies {
+    /// The grounded answer to `text` with `intent` in `lang`: the intent's template when it has
+    /// one, else the best FAQ entry; `None` when the tenant has nothing that answers it.
+    pub fn draft(
+        &self,
+        intent: Option<&str>,
+        text: &str,
+        lang: Language,
+        customer: Option<&Customer>,
+    ) -> Option<Reply> {
+        if let Some(intent) = intent {
+            for l in [lang, self.default_language] {
+                let name = intent_template(intent, l);
+                if self.templates.has(&name) {
+                    return match self.templates.render(&name, &self.context(customer, Some(intent))) {
+                        Ok(text) if !text.is_empty() => Some(Reply {
+                            text,
+                            language: l,
+                            source: ReplySource::Template { intent: intent.to_string() },
+                        }),
+                        Ok(_) => None,
+                        Err(error) => {
+                            tracing::error!(intent, %error, "template failed to render; escalating instead");
+                            None
+                        }
+                    };
+                }
+            }
+        }
+        let hit = self.faq.best(text, lang, intent)?;
+        Some(Reply {
+            text: hit.entry.answer.clone(),
+            language: lang,
+            source: ReplySource::Faq { entry: hit.entry.id.clone(), score: hit.score },
+        })
+    }
+
+    /// The handoff notice in `lang` (or the default language).
+    pub fn handoff(&self, lang: Language, customer: Option<&Customer>) -> Reply {
+        let ctx = self.context(customer, None);
+        let rendered = [lang, self.default_language]
+            .into_iter()
+            .find_map(|l| self.templates.render(&message_template("handoff", l), &ctx).ok().map(|t| (t, l)));
+        let (text, language) = rendered
+            .unwrap_or_else(|| ("A member of our team will get back to you shortly.".to_string(), Language::EN));
+        Reply { text, language, source: ReplySource::Handoff }
+    }
+
+    fn context<'a>(&'a self, customer: Option<&'a Customer>, intent: Option<&'a str>) -> TemplateContext<'a> {
+        TemplateContext { customer: customer.map(CustomerView::of), business: &self.business, intent }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(code: &str) -> Language {
+        Language::from_code(code).unwrap()
+    }
+
+    #[test]
+    fn reply_language_prefers_the_message_then_the_conversation_then_the_default() {
+        let tenant = [l("en"), l("es"), l("de")];
+        assert_eq!(reply_language(&tenant, l("en"), Some(l("es")), None, None), l("es"));
+        assert_eq!(reply_language(&tenant, l("en"), Some(l("fr")), Some(l("de")), None), l("en"));
+        assert_eq!(reply_language(&tenant, l("en"), None, Some(l("de")), Some(l("es"))), l("de"));
+        assert_eq!(reply_language(&tenant, l("en"), None, None, Some(l("es"))), l("es"));
+        assert_eq!(reply_language(&tenant, l("en"), None, Some(l("fr")), None), l("en"));
+        assert_eq!(reply_language(&tenant, l("de"), None, None, None), l("de"));
+    }
+}

@@ -1,0 +1,274 @@
+//! The tenant configuration as ops write it (`infra/tenants/*.yaml`).
+
+use crate::domain::{Customer, Language, RolloutMode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Text per language.
+pub type PerLanguage<T> = BTreeMap<Language, T>;
+
+/// One business's configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// The tenant id, also the first part of every storage key.
+    pub id: String,
+    /// The business's name, as templates show it.
+    pub name: String,
+    /// The language to answer in when the customer's is not one of `languages`.
+    pub default_language: Language,
+    /// The languages the tenant has examples, templates and FAQ in.
+    pub languages: Vec<Language>,
+    /// Channel settings.
+    #[serde(default)]
+    pub channels: ChannelsConfig,
+    /// Where escalations go.
+    #[serde(default)]
+    pub helpdesk: HelpdeskConfig,
+    /// Spending limits.
+    #[serde(default)]
+    pub budget: BudgetConfig,
+    /// Classifier thresholds.
+    #[serde(default)]
+    pub classifier: ClassifierConfig,
+    /// Escalation rules.
+    #[serde(default)]
+    pub policy: PolicyRules,
+    /// How far the bot may act, per intent.
+    #[serde(default)]
+    pub rollout: RolloutConfig,
+    /// Fixed messages of the bot.
+    pub messages: Messages,
+    /// The intent catalogue.
+    pub intents: Vec<IntentConfig>,
+    /// Knowledge base the bot answers from, word for word.
+    #[serde(default)]
+    pub faq: Vec<FaqEntry>,
+    /// Customer profiles to seed the customer store with (demo and local runs).
+    #[serde(default)]
+    pub customers: Vec<Customer>,
+    /// What logs may contain.
+    #[serde(default)]
+    pub logging: LoggingConfig,
+}
+
+/// A secret value: never printed, never logged.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret's bytes, for a MAC.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Channel settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsConfig {
+    /// Our web chat; `None` turns it off.
+    #[serde(default)]
+    pub webchat: Option<WebchatConfig>,
+}
+
+/// Web chat settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebchatConfig {
+    /// Key of the identity signature: the tenant's site signs `customer_id` with it
+    /// (hex HMAC-SHA256) so only a logged-in customer unlocks their profile.
+    pub identity_secret: Secret,
+    /// Longest message accepted, in characters.
+    #[serde(default = "default_max_chars")]
+    pub max_message_chars: usize,
+}
+
+fn default_max_chars() -> usize {
+    2000
+}
+
+/// Where escalations go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HelpdeskConfig {
+    /// Printed on the console and listed at `/local/escalations` (local runs).
+    #[default]
+    Console,
+}
+
+/// Spending limits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Monthly budget in US dollars; 0 means no budget set.
+    #[serde(default)]
+    pub monthly_usd: f64,
+}
+
+/// Classifier thresholds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierConfig {
+    /// Below this probability the message is out of scope (no intent).
+    #[serde(default = "default_out_of_scope")]
+    pub out_of_scope_below: f32,
+    /// Below this local confidence the hosted model is asked.
+    #[serde(default = "default_hosted_below")]
+    pub hosted_below: f32,
+}
+
+fn default_out_of_scope() -> f32 {
+    0.3
+}
+fn default_hosted_below() -> f32 {
+    0.6
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        Self { out_of_scope_below: default_out_of_scope(), hosted_below: default_hosted_below() }
+    }
+}
+
+/// Escalation rules: plain data that `policy::decide` applies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRules {
+    /// Intents that always go to a human.
+    #[serde(default)]
+    pub escalate_intents: Vec<String>,
+    /// Escalate when the customer asks for a person.
+    #[serde(default = "yes")]
+    pub escalate_on_human_request: bool,
+    /// Escalate when sentiment is at or below this score (-1..=0).
+    #[serde(default = "default_negative")]
+    pub negative_sentiment_at_or_below: f32,
+    /// Escalate when the customer says it is urgent.
+    #[serde(default = "yes")]
+    pub escalate_on_high_urgency: bool,
+    /// Without a grounded FAQ answer, escalate when confidence is below this.
+    #[serde(default = "default_min_confidence")]
+    pub min_confidence: f32,
+    /// Customer tiers treated as VIP.
+    #[serde(default)]
+    pub vip_tiers: Vec<String>,
+    /// Intents that count as a complaint for the VIP rule.
+    #[serde(default)]
+    pub complaint_intents: Vec<String>,
+    /// Escalate when the customer sends the same intent this many times in a row (0: never).
+    #[serde(default = "default_repeat_limit")]
+    pub repeat_limit: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_negative() -> f32 {
+    -0.5
+}
+fn default_min_confidence() -> f32 {
+    0.5
+}
+fn default_repeat_limit() -> u32 {
+    3
+}
+
+impl Default for PolicyRules {
+    fn default() -> Self {
+        Self {
+            escalate_intents: Vec::new(),
+            escalate_on_human_request: true,
+            negative_sentiment_at_or_below: default_negative(),
+            escalate_on_high_urgency: true,
+            min_confidence: default_min_confidence(),
+            vip_tiers: Vec::new(),
+            complaint_intents: Vec::new(),
+            repeat_limit: default_repeat_limit(),
+        }
+    }
+}
+
+/// How far the bot may act, per intent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutConfig {
+    /// The mode of intents not listed (and of out-of-scope messages).
+    #[serde(default)]
+    pub default: RolloutMode,
+    /// Per-intent modes.
+    #[serde(default)]
+    pub intents: BTreeMap<String, RolloutMode>,
+}
+
+impl RolloutConfig {
+    /// The mode for `intent`.
+    pub fn mode(&self, intent: Option<&str>) -> RolloutMode {
+        intent.and_then(|i| self.intents.get(i).copied()).unwrap_or(self.default)
+    }
+}
+
+/// Fixed messages of the bot, each a template per language.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Messages {
+    /// Told to the customer when a human takes over.
+    pub handoff: PerLanguage<String>,
+}
+
+/// One intent of the catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentConfig {
+    /// Its name (`order_status`).
+    pub name: String,
+    /// What it means, for people and the hosted model.
+    pub description: String,
+    /// Example customer messages per language: the local model's training data.
+    pub examples: PerLanguage<Vec<String>>,
+    /// The answer template per language. Without one, the bot answers from the FAQ.
+    #[serde(default)]
+    pub reply: PerLanguage<String>,
+}
+
+/// One knowledge-base entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaqEntry {
+    /// Stable id.
+    pub id: String,
+    /// The entry's language.
+    pub language: Language,
+    /// The question it answers.
+    pub question: String,
+    /// The answer, sent word for word.
+    pub answer: String,
+    /// Other words customers use for it.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Intents it answers; empty means any.
+    #[serde(default)]
+    pub intents: Vec<String>,
+}
+
+/// What logs may contain.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// Log message bodies and addresses (off: they are personal data).
+    #[serde(default)]
+    pub include_personal_data: bool,
+}

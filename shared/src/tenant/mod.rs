@@ -1,0 +1,323 @@
+//! Tenants: the YAML configuration, its validation, and the compiled form the pipeline uses.
+
+mod config;
+
+pub use config::*;
+
+use crate::classify::LocalClassifier;
+use crate::domain::{Customer, CustomerId, Language, Order, TenantId};
+use crate::reply::{CustomerView, FaqIndex, Replies, TemplateContext, Templates, intent_template, message_template};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+/// One problem in a tenant configuration, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Path of the field (`intents[2].examples.en`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A tenant configuration that cannot be used, with every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// Where the configuration came from (file name, table key).
+    pub source_name: String,
+    /// What is wrong, field by field.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid tenant configuration {}:", self.source_name)?;
+        for p in &self.problems {
+            write!(f, "\n  {}: {}", p.field, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// The demo tenant, built into every binary so the embedded default runs with no files.
+pub const DEMO_TENANT_YAML: &str = include_str!("../../../infra/tenants/demo.yaml");
+
+/// Fewest FAQ query weight a hit must match (see `FaqIndex`).
+const FAQ_MIN_COVERAGE: f32 = 0.5;
+
+impl TenantConfig {
+    /// Parses YAML; errors name the field (`intents[3].examples`) and the line.
+    pub fn from_yaml(source_name: &str, text: &str) -> Result<Self, ConfigError> {
+        let de = serde_norway::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            ConfigError {
+                source_name: source_name.to_string(),
+                problems: vec![Problem {
+                    field: if field == "." { "(top level)".into() } else { field },
+                    message: e.into_inner().to_string(),
+                }],
+            }
+        })
+    }
+
+    /// Every semantic problem: references to unknown intents, missing translations, bad ranges.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut bad = |field: String, message: String| out.push(Problem { field, message });
+
+        if let Err(e) = TenantId::new(self.id.clone()) {
+            bad("id".into(), e.to_string());
+        }
+        if self.languages.is_empty() {
+            bad("languages".into(), "list at least one language".into());
+        }
+        if !self.languages.contains(&self.default_language) {
+            bad("default_language".into(), format!("`{}` is not in `languages`", self.default_language));
+        }
+        let speaks = |l: &Language| self.languages.contains(l);
+
+        let mut names = HashSet::new();
+        for (i, intent) in self.intents.iter().enumerate() {
+            let at = format!("intents[{i}]");
+            if intent.name.is_empty()
+                || !intent.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                bad(format!("{at}.name"), "use lowercase letters, digits and `_`".into());
+            }
+            if !names.insert(intent.name.as_str()) {
+                bad(format!("{at}.name"), format!("intent `{}` is defined twice", intent.name));
+            }
+            if intent.examples.values().all(Vec::is_empty) {
+                bad(format!("{at}.examples"), "give at least one example".into());
+            }
+            for (lang, examples) in &intent.examples {
+                if !speaks(lang) {
+                    bad(format!("{at}.examples.{lang}"), format!("`{lang}` is not in `languages`"));
+                }
+                if examples.iter().any(|e| e.trim().is_empty()) {
+                    bad(format!("{at}.examples.{lang}"), "empty example".into());
+                }
+            }
+            for lang in intent.reply.keys() {
+                if !speaks(lang) {
+                    bad(format!("{at}.reply.{lang}"), format!("`{lang}` is not in `languages`"));
+                }
+            }
+            if !intent.reply.is_empty() && !intent.reply.contains_key(&self.default_language) {
+                bad(format!("{at}.reply"), format!("missing the default language `{}`", self.default_language));
+            }
+        }
+        if names.len() < 2 {
+            bad("intents".into(), "define at least two intents".into());
+        }
+        let known = |name: &str| names.contains(name);
+        for (i, name) in self.policy.escalate_intents.iter().enumerate() {
+            if !known(name) {
+                bad(format!("policy.escalate_intents[{i}]"), format!("unknown intent `{name}`"));
+            }
+        }
+        for (i, name) in self.policy.complaint_intents.iter().enumerate() {
+            if !known(name) {
+                bad(format!("policy.complaint_intents[{i}]"), format!("unknown intent `{name}`"));
+            }
+        }
+        for name in self.rollout.intents.keys() {
+            if !known(name) {
+                bad(format!("rollout.intents.{name}"), format!("unknown intent `{name}`"));
+            }
+        }
+        for (field, value, range) in [
+            ("policy.min_confidence", self.policy.min_confidence, 0.0..=1.0),
+            ("policy.negative_sentiment_at_or_below", self.policy.negative_sentiment_at_or_below, -1.0..=0.0),
+            ("classifier.out_of_scope_below", self.classifier.out_of_scope_below, 0.0..=1.0),
+            ("classifier.hosted_below", self.classifier.hosted_below, 0.0..=1.0),
+        ] {
+            if !range.contains(&value) {
+                bad(field.into(), format!("{value} is outside {}..={}", range.start(), range.end()));
+            }
+        }
+        if !(self.budget.monthly_usd.is_finite() && self.budget.monthly_usd >= 0.0) {
+            bad("budget.monthly_usd".into(), "must be zero or a positive amount".into());
+        }
+        if !self.messages.handoff.contains_key(&self.default_language) {
+            bad("messages.handoff".into(), format!("missing the default language `{}`", self.default_language));
+        }
+        if let Some(webchat) = &self.channels.webchat {
+            if webchat.identity_secret.expose().len() < 16 {
+                bad("channels.webchat.identity_secret".into(), "use at least 16 characters".into());
+            }
+            if !(1..=10_000).contains(&webchat.max_message_chars) {
+                bad("channels.webchat.max_message_chars".into(), "must be between 1 and 10000".into());
+            }
+        }
+        let mut faq_ids = HashSet::new();
+        for (i, e) in self.faq.iter().enumerate() {
+            let at = format!("faq[{i}]");
+            if !faq_ids.insert(e.id.as_str()) {
+                bad(format!("{at}.id"), format!("FAQ id `{}` is used twice", e.id));
+            }
+            if !speaks(&e.language) {
+                bad(format!("{at}.language"), format!("`{}` is not in `languages`", e.language));
+            }
+            if e.answer.trim().is_empty() {
+                bad(format!("{at}.answer"), "empty answer".into());
+            }
+            for (j, name) in e.intents.iter().enumerate() {
+                if !known(name) {
+                    bad(format!("{at}.intents[{j}]"), format!("unknown intent `{name}`"));
+                }
+            }
+        }
+        let mut customer_ids = HashSet::new();
+        for (i, c) in self.customers.iter().enumerate() {
+            if !customer_ids.insert(c.id.as_str()) {
+                bad(format!("customers[{i}].id"), "customer id used twice".into());
+            }
+        }
+        out
+    }
+}
+
+/// A tenant ready to serve: configuration, trained classifier, compiled replies.
+#[derive(Debug)]
+pub struct Tenant {
+    /// The id.
+    pub id: TenantId,
+    /// The configuration it was built from.
+    pub config: TenantConfig,
+    /// The local classifier.
+    pub classifier: LocalClassifier,
+    /// Templates and FAQ.
+    pub replies: Replies,
+}
+
+impl Tenant {
+    /// Parses, validates and compiles a YAML configuration.
+    pub fn from_yaml(source_name: &str, text: &str) -> Result<Self, ConfigError> {
+        Self::compile(source_name, TenantConfig::from_yaml(source_name, text)?)
+    }
+
+    /// The demo tenant.
+    pub fn demo() -> Result<Self, ConfigError> {
+        Self::from_yaml("demo.yaml (built in)", DEMO_TENANT_YAML)
+    }
+
+    /// Validates and compiles `config`: trains the classifier, compiles and test-renders every
+    /// template against an anonymous visitor and sample customers.
+    pub fn compile(source_name: &str, config: TenantConfig) -> Result<Self, ConfigError> {
+        let fail = |problems: Vec<Problem>| ConfigError { source_name: source_name.to_string(), problems };
+        let mut problems = config.problems();
+        if !problems.is_empty() {
+            return Err(fail(problems));
+        }
+        let id = TenantId::new(config.id.clone())
+            .map_err(|e| fail(vec![Problem { field: "id".into(), message: e.to_string() }]))?;
+
+        let mut templates = Templates::default();
+        let mut sources: Vec<(String, String)> = Vec::new();
+        for (i, intent) in config.intents.iter().enumerate() {
+            for (lang, source) in &intent.reply {
+                sources.push((intent_template(&intent.name, *lang), format!("intents[{i}].reply.{lang}")));
+                if let Err(e) = templates.add(intent_template(&intent.name, *lang), source.clone()) {
+                    problems.push(Problem { field: format!("intents[{i}].reply.{lang}"), message: e });
+                }
+            }
+        }
+        for (lang, source) in &config.messages.handoff {
+            sources.push((message_template("handoff", *lang), format!("messages.handoff.{lang}")));
+            if let Err(e) = templates.add(message_template("handoff", *lang), source.clone()) {
+                problems.push(Problem { field: format!("messages.handoff.{lang}"), message: e });
+            }
+        }
+        if problems.is_empty() {
+            problems.extend(test_render(&templates, &config.name, &sources));
+        }
+
+        let examples: Vec<(String, String, Language)> = config
+            .intents
+            .iter()
+            .flat_map(|i| {
+                i.examples.iter().flat_map(move |(l, ex)| ex.iter().map(move |e| (e.clone(), i.name.clone(), *l)))
+            })
+            .collect();
+        let vocabulary: Vec<(Language, String)> =
+            config.faq.iter().map(|e| (e.language, format!("{} {}", e.question, e.answer))).collect();
+        let classifier =
+            LocalClassifier::train(&examples, &config.languages, config.classifier.out_of_scope_below, &vocabulary)
+                .map_err(|e| Problem { field: "intents".into(), message: e.to_string() });
+        let classifier = match classifier {
+            Ok(c) => c,
+            Err(p) => {
+                problems.push(p);
+                return Err(fail(problems));
+            }
+        };
+        if !problems.is_empty() {
+            return Err(fail(problems));
+        }
+        let replies = Replies {
+            templates,
+            faq: FaqIndex::new(config.faq.clone(), FAQ_MIN_COVERAGE),
+            business: config.name.clone(),
+            default_language: config.default_language,
+        };
+        Ok(Self { id, config, classifier, replies })
+    }
+
+    /// The tenant's catalogue as (name, description) pairs.
+    pub fn catalogue(&self) -> Vec<(String, String)> {
+        self.config.intents.iter().map(|i| (i.name.clone(), i.description.clone())).collect()
+    }
+
+    /// True when `tier` is one of the tenant's VIP tiers.
+    pub fn is_vip(&self, customer: &Customer) -> bool {
+        self.config.policy.vip_tiers.iter().any(|t| t == &customer.tier)
+    }
+
+    /// The monthly budget in micro-dollars (0: none).
+    pub fn monthly_budget_micros(&self) -> u64 {
+        (self.config.budget.monthly_usd * 1e6).round() as u64
+    }
+}
+
+/// Renders every template with an anonymous visitor and two sample customers, so a typo in a
+/// field name is caught when the config is loaded, not when a customer asks.
+fn test_render(templates: &Templates, business: &str, sources: &[(String, String)]) -> Vec<Problem> {
+    let with_order = sample_customer(true);
+    let without_order = sample_customer(false);
+    let contexts = [None, Some(&with_order), Some(&without_order)];
+    let mut out = Vec::new();
+    for (name, field) in sources {
+        for customer in contexts {
+            let ctx = TemplateContext { customer: customer.map(CustomerView::of), business, intent: None };
+            if let Err(e) = templates.render(name, &ctx) {
+                let who = if customer.is_some() { "a customer" } else { "an anonymous visitor" };
+                out.push(Problem { field: field.clone(), message: format!("fails to render for {who}: {e}") });
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn sample_customer(with_order: bool) -> Customer {
+    Customer {
+        id: CustomerId::new("sample").unwrap_or_else(|_| unreachable!("a literal valid id")),
+        name: "Sam Sample".into(),
+        tier: "standard".into(),
+        language: None,
+        orders: if with_order {
+            vec![Order {
+                id: "0001".into(),
+                status: "shipped".into(),
+                placed: Some("2026-01-01".into()),
+                eta: Some("2026-01-03".into()),
+                tracking: Some("TRACK1".into()),
+                items: Some("1 item".into()),
+            }]
+        } else {
+            Vec::new()
+        },
+        attributes: BTreeMap::new(),
+    }
+}

@@ -1,0 +1,124 @@
+use crate::channels::webchat::WebchatError;
+use crate::pipeline::InboundError;
+use crate::ports::PortError;
+use axum::Json;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error answered as `{"error": {"code", "message"}}` with an honest status code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// What went wrong, for the developer integrating the widget (no personal data).
+    pub message: String,
+    /// Seconds after which a retry makes sense (503s).
+    pub retry_after: Option<u32>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 404 for a tenant that does not exist (or has the channel off).
+    pub fn unknown_tenant() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "unknown_tenant", "no such tenant")
+    }
+
+    /// 400.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 503, retry soon.
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self { retry_after: Some(2), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message) }
+    }
+
+    /// The body did not parse as the JSON we expect.
+    pub fn malformed(error: serde_json::Error) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", format!("body is not valid: {error}"))
+    }
+
+    /// The body could not be read (too large, or broken).
+    pub fn body(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("body exceeds {} bytes", super::MAX_BODY_BYTES),
+            )
+        } else {
+            Self::new(rejection.status(), "bad_body", rejection.body_text())
+        }
+    }
+
+    /// The query string did not parse.
+    pub fn query(rejection: QueryRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}
+
+impl From<WebchatError> for ApiError {
+    fn from(e: WebchatError) -> Self {
+        match e {
+            WebchatError::Invalid(m) => Self::bad_request(m),
+            WebchatError::TooLong { .. } => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "text_too_long", e.to_string()),
+            WebchatError::BadSignature => Self::new(StatusCode::UNAUTHORIZED, "bad_identity", e.to_string()),
+        }
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(e: PortError) -> Self {
+        match e {
+            PortError::Corrupt { .. } => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error"),
+            _ => Self::unavailable("store_unavailable", "storage is unavailable; retry shortly"),
+        }
+    }
+}
+
+impl From<InboundError> for ApiError {
+    fn from(e: InboundError) -> Self {
+        match e {
+            InboundError::InProgress => {
+                Self::new(StatusCode::CONFLICT, "in_progress", "the same message is being processed; retry shortly")
+            }
+            InboundError::QueueUnavailable(_) => {
+                Self::unavailable("queue_unavailable", "could not queue the message; retry shortly")
+            }
+            InboundError::Store(p) => p.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), code = self.code, "request failed");
+        } else {
+            tracing::info!(status = self.status.as_u16(), code = self.code, "request refused");
+        }
+        let mut response =
+            (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

@@ -1,0 +1,179 @@
+use super::{ApiError, RequestId};
+use crate::channels::webchat::{self, WebchatPost};
+use crate::domain::{Channel, Conversation, ConversationId, Role, TenantId, TurnCursor};
+use crate::pipeline::{Ack, Inbound};
+use crate::ports::{Clock, ConversationStore, TenantDirectory};
+use crate::tenant::Tenant;
+use axum::Json;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Longest long-poll a client may ask for, in seconds.
+pub const MAX_WAIT_SECONDS: u64 = 20;
+/// Most messages in one page.
+const PAGE: usize = 100;
+
+/// What the web chat routes need.
+pub struct WebchatApi {
+    /// Tenants.
+    pub tenants: Arc<dyn TenantDirectory>,
+    /// Conversations, for the long poll.
+    pub conversations: Arc<dyn ConversationStore>,
+    /// The inbound half of the pipeline.
+    pub inbound: Inbound,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// First pause of the long poll; it doubles up to `poll_max`.
+    pub poll_first: Duration,
+    /// Longest pause of the long poll: each check is a store read, which costs money.
+    pub poll_max: Duration,
+}
+
+impl WebchatApi {
+    async fn tenant(&self, raw: &str) -> Result<Arc<Tenant>, ApiError> {
+        let id = TenantId::new(raw).map_err(|_| ApiError::unknown_tenant())?;
+        self.tenants.tenant(&id).await?.ok_or_else(ApiError::unknown_tenant)
+    }
+}
+
+/// `POST /v1/{tenant}/webchat/messages`.
+pub(super) async fn post_message(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Ack>), ApiError> {
+    let span = tracing::info_span!("webchat_post", request_id = %request_id, tenant = %tenant, channel = "webchat");
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let post: WebchatPost = serde_json::from_slice(&body).map_err(ApiError::malformed)?;
+        let tenant = api.tenant(&tenant).await?;
+        let config = tenant.config.channels.webchat.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+        let post = webchat::verify(post, config)?;
+
+        let now = api.clock.now();
+        let (conversation, new_conversation) = match &post.conversation_id {
+            Some(id) => {
+                let existing = api.conversations.conversation(&tenant.id, id).await?;
+                // Someone else's conversation looks exactly like a missing one.
+                let existing = existing
+                    .filter(|c| c.channel == Channel::Webchat && c.address == post.visitor.as_str())
+                    .ok_or_else(|| ApiError::not_found("no such conversation"))?;
+                if let (Some(bound), Some(claimed)) = (&existing.customer, &post.customer)
+                    && bound != claimed
+                {
+                    return Err(ApiError::forbidden("this conversation belongs to another customer"));
+                }
+                (existing.id, None)
+            }
+            None => {
+                let mut c = Conversation::new(
+                    ConversationId::generate(),
+                    tenant.id.clone(),
+                    Channel::Webchat,
+                    post.visitor.to_string(),
+                    now,
+                );
+                c.customer = post.customer.clone();
+                (c.id.clone(), Some(c))
+            }
+        };
+        let message = webchat::normalise(&post, &tenant.id, conversation, now, &request_id);
+        let ack = api.inbound.accept(message, new_conversation).await?;
+        tracing::info!(verified = post.customer.is_some(), "message accepted");
+        Ok((StatusCode::ACCEPTED, Json(ack)))
+    }
+    .instrument(span)
+    .await
+}
+
+/// Query of the long poll.
+#[derive(Debug, Deserialize)]
+pub(super) struct PollQuery {
+    after: Option<String>,
+    wait: Option<u64>,
+}
+
+/// One message of a page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageMessage {
+    /// Message id.
+    pub id: String,
+    /// Who wrote it.
+    pub role: Role,
+    /// The text.
+    pub text: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A page of the long poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// Messages after the cursor, oldest first.
+    pub messages: Vec<PageMessage>,
+    /// Pass back as `after` to get only newer messages.
+    pub cursor: Option<String>,
+    /// `bot` or `human`: who answers now.
+    pub state: &'static str,
+}
+
+/// `GET /v1/{tenant}/webchat/conversations/{id}/messages?after=&wait=`.
+pub(super) async fn get_messages(
+    State(api): State<Arc<WebchatApi>>,
+    Path((tenant, conversation)): Path<(String, String)>,
+    RequestId(request_id): RequestId,
+    query: Result<Query<PollQuery>, QueryRejection>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let span = tracing::info_span!("webchat_poll", request_id = %request_id, tenant = %tenant, channel = "webchat");
+    async move {
+        let Query(query) = query.map_err(ApiError::query)?;
+        let tenant = api.tenant(&tenant).await?;
+        let wait = query.wait.unwrap_or(0);
+        if wait > MAX_WAIT_SECONDS {
+            return Err(ApiError::bad_request(format!("wait must be 0..={MAX_WAIT_SECONDS} seconds")));
+        }
+        let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
+            Some(raw) => Some(
+                TurnCursor::parse(raw).ok_or_else(|| ApiError::bad_request("after is not a cursor from this API"))?,
+            ),
+            None => None,
+        };
+        let id = ConversationId::new(conversation).map_err(|_| ApiError::not_found("no such conversation"))?;
+        if api.conversations.conversation(&tenant.id, &id).await?.is_none() {
+            return Err(ApiError::not_found("no such conversation"));
+        }
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+        let mut pause = api.poll_first;
+        let turns = loop {
+            let turns = api.conversations.turns_after(&tenant.id, &id, after.as_ref(), PAGE).await?;
+            let now = tokio::time::Instant::now();
+            if !turns.is_empty() || now >= deadline {
+                break turns;
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(api.poll_max);
+        };
+        // Read the state after the wait: a handoff may have happened meanwhile.
+        let state = match api.conversations.conversation(&tenant.id, &id).await? {
+            Some(c) if c.state.human_owned() => "human",
+            _ => "bot",
+        };
+        let cursor = turns.last().map(|t| t.cursor.as_str().to_string()).or(query.after.filter(|a| !a.is_empty()));
+        let messages = turns
+            .into_iter()
+            .map(|t| PageMessage { id: t.id.to_string(), role: t.role, text: t.text, at: t.at })
+            .collect();
+        Ok(Json(MessagePage { messages, cursor, state }))
+    }
+    .instrument(span)
+    .await
+}
