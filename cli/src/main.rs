@@ -1,1 +1,124 @@
-fn main() {}
+//! `switchboard`: run the whole pipeline locally, check a tenant's configuration, measure the
+//! classifier.
+
+mod eval;
+mod local;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use switchboard::Tenant;
+use switchboard::domain::ConversationState;
+use switchboard::policy::{Policy, PolicyInput};
+use switchboard::reply::reply_language;
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Automated customer conversations for small businesses")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web chat API, the responder and the escalation desk in one local process, on
+    /// in-memory storage and the local model. Serves a chat page at /.
+    Serve {
+        /// Port to listen on.
+        #[arg(long, default_value_t = 3000, env = "SWITCHBOARD_PORT")]
+        port: u16,
+        /// Address to bind (loopback by default: the local server has no authentication).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Tenant YAML files to load instead of the built-in demo tenant.
+        #[arg(long = "tenant")]
+        tenants: Vec<PathBuf>,
+    },
+    /// Classify one message with a tenant's local model and show what the policy would do.
+    Classify {
+        /// Tenant YAML file (default: the built-in demo tenant).
+        #[arg(long)]
+        tenant: Option<PathBuf>,
+        /// The message.
+        text: String,
+    },
+    /// Measure the intent model: on a tenant's own examples (cross-validated), or on a labelled
+    /// CSV dataset (`text,category` columns).
+    Eval {
+        /// Tenant YAML file (default: the built-in demo tenant); ignored with --train.
+        #[arg(long)]
+        tenant: Option<PathBuf>,
+        /// Training CSV.
+        #[arg(long, requires = "test")]
+        train: Option<PathBuf>,
+        /// Test CSV.
+        #[arg(long, requires = "train")]
+        test: Option<PathBuf>,
+        /// Use only this many training examples per intent (few-shot runs).
+        #[arg(long)]
+        per_intent: Option<usize>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Serve { port, host, tenants } => {
+            init_logs();
+            let tenants = load_tenants(&tenants)?;
+            local::serve(SocketAddr::new(host, port), tenants).await
+        }
+        Command::Classify { tenant, text } => classify(tenant, &text),
+        Command::Eval { tenant, train, test, per_intent } => match (train, test) {
+            (Some(train), Some(test)) => eval::dataset(&train, &test, per_intent),
+            _ => eval::tenant(&load_tenant(tenant.as_ref())?),
+        },
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,switchboard=info"));
+    let _ = tracing_subscriber::fmt().compact().with_target(false).with_env_filter(filter).try_init();
+}
+
+fn load_tenant(path: Option<&PathBuf>) -> Result<Tenant> {
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Ok(Tenant::from_yaml(&path.display().to_string(), &text)?)
+        }
+        None => Ok(Tenant::demo()?),
+    }
+}
+
+fn load_tenants(paths: &[PathBuf]) -> Result<Vec<Tenant>> {
+    if paths.is_empty() {
+        return Ok(vec![Tenant::demo()?]);
+    }
+    paths.iter().map(|p| load_tenant(Some(p))).collect()
+}
+
+fn classify(tenant: Option<PathBuf>, text: &str) -> Result<()> {
+    let tenant = load_tenant(tenant.as_ref())?;
+    let classification = tenant.classifier.classify(text);
+    let language =
+        reply_language(&tenant.config.languages, tenant.config.default_language, classification.language, None, None);
+    let draft = tenant.replies.draft(classification.intent.as_deref(), text, language, None);
+    let decision = Policy { rules: &tenant.config.policy, rollout: &tenant.config.rollout }.decide(PolicyInput {
+        classification: &classification,
+        customer: None,
+        state: &ConversationState::Bot,
+        history: &[] as &[switchboard::Turn],
+        draft: draft.as_ref(),
+    });
+    let out = serde_json::json!({
+        "tenant": tenant.id,
+        "classification": classification,
+        "reply_language": language,
+        "decision": decision,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

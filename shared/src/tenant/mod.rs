@@ -321,3 +321,112 @@ fn sample_customer(with_order: bool) -> Customer {
         attributes: BTreeMap::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+id: acme
+name: Acme
+default_language: en
+languages: [en]
+messages:
+  handoff: {en: "A person will reply."}
+intents:
+  - name: hours
+    description: Opening hours
+    examples: {en: ["when are you open", "opening hours"]}
+    reply: {en: "9 to 5."}
+  - name: refund
+    description: Money back
+    examples: {en: ["i want a refund", "money back please"]}
+"#;
+
+    fn problems(yaml: &str) -> Vec<Problem> {
+        match Tenant::from_yaml("test.yaml", yaml) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems,
+        }
+    }
+
+    fn fields(yaml: &str) -> Vec<String> {
+        problems(yaml).into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn minimal_config_compiles_with_defaults() {
+        let t = Tenant::from_yaml("test.yaml", MINIMAL).unwrap();
+        assert_eq!(t.id.as_str(), "acme");
+        assert_eq!(t.config.policy.repeat_limit, 3);
+        assert_eq!(t.monthly_budget_micros(), 0);
+        assert!(t.config.channels.webchat.is_none());
+    }
+
+    #[test]
+    fn demo_tenant_compiles_and_understands_its_shop() {
+        let t = Tenant::demo().unwrap();
+        assert_eq!(t.monthly_budget_micros(), 25_000_000);
+        assert_eq!(t.config.customers.len(), 4);
+        for (text, intent, lang) in [
+            ("where is my order?", "order_status", "en"),
+            ("¿Dónde está mi pedido?", "order_status", "es"),
+            ("Wann kommt mein Paket an?", "order_status", "de"),
+            ("how do I send this back", "returns_refunds", "en"),
+            ("what are your opening hours", "opening_hours", "en"),
+        ] {
+            let c = t.classifier.classify(text);
+            assert_eq!(c.intent.as_deref(), Some(intent), "{text}: {c:?}");
+            assert_eq!(c.language.map(|l| l.code()), Some(lang), "{text}");
+        }
+        let c = t.classifier.classify("I want to talk to a real person");
+        assert!(c.wants_human);
+        assert_eq!(c.intent.as_deref(), Some("human_agent"));
+    }
+
+    #[test]
+    fn yaml_errors_name_the_field() {
+        let bad = MINIMAL.replace("examples: {en: [\"when are you open\", \"opening hours\"]}", "examples: {en: 12}");
+        assert_eq!(fields(&bad), vec!["intents[0].examples.en"]);
+        let unknown = MINIMAL.replace("name: Acme", "name: Acme\ncolour: blue");
+        let p = problems(&unknown);
+        assert!(p[0].message.contains("unknown field `colour`"), "{p:?}");
+        let lang = MINIMAL.replace("languages: [en]", "languages: [en, xx]");
+        assert_eq!(fields(&lang), vec!["languages[1]"]);
+        assert!(problems(&lang)[0].message.contains("unknown language code `xx`"));
+    }
+
+    #[test]
+    fn semantic_errors_name_the_field() {
+        let cases = [
+            (MINIMAL.replace("id: acme", "id: Acme Inc"), "id"),
+            (MINIMAL.replace("default_language: en", "default_language: es"), "default_language"),
+            (format!("{MINIMAL}policy:\n  escalate_intents: [nope]\n"), "policy.escalate_intents[0]"),
+            (format!("{MINIMAL}policy:\n  min_confidence: 1.5\n"), "policy.min_confidence"),
+            (format!("{MINIMAL}rollout:\n  intents: {{nope: assist}}\n"), "rollout.intents.nope"),
+            (format!("{MINIMAL}budget:\n  monthly_usd: -3\n"), "budget.monthly_usd"),
+            (format!("{MINIMAL}channels:\n  webchat:\n    identity_secret: short\n"), "channels.webchat.identity_secret"),
+            (MINIMAL.replace("handoff: {en: \"A person will reply.\"}", "handoff: {}"), "messages.handoff"),
+            (MINIMAL.replace("reply: {en: \"9 to 5.\"}", "reply: {en: \"Hi {{ custmer.name }}\"}"), "intents[0].reply.en"),
+            (MINIMAL.replace("reply: {en: \"9 to 5.\"}", "reply: {en: \"{% if %}\"}"), "intents[0].reply.en"),
+            (MINIMAL.replace("name: refund", "name: hours"), "intents[1].name"),
+            (
+                format!("{MINIMAL}faq:\n  - {{id: a, language: en, question: q, answer: a, intents: [nope]}}\n"),
+                "faq[0].intents[0]",
+            ),
+        ];
+        for (yaml, field) in cases {
+            let found = fields(&yaml);
+            assert!(found.contains(&field.to_string()), "expected a problem at {field}, got {found:?}");
+        }
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let yaml = MINIMAL.replace("id: acme", "id: BAD").replace("default_language: en", "default_language: de");
+        let f = fields(&yaml);
+        assert!(f.contains(&"id".to_string()) && f.contains(&"default_language".to_string()), "{f:?}");
+        let text = Tenant::from_yaml("t.yaml", &yaml).unwrap_err().to_string();
+        assert!(text.starts_with("invalid tenant configuration t.yaml:"), "{text}");
+    }
+}
