@@ -1,1 +1,66 @@
-fn main() {}
+//! The `escalation` function: SQS batches from the escalation queue → the helpdesk. Partial
+//! batch failures: only the failed records are retried; what keeps failing lands in the DLQ.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+use switchboard::Tenant;
+use switchboard::domain::Escalation;
+use switchboard::embedded::{Embedded, Options};
+use switchboard::lambda::{batch, parse_body};
+use switchboard::pipeline::EscalationDesk;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    switchboard::telemetry::init_json_logs();
+    // Step 1 wiring: the console helpdesk of the embedded default; real helpdesks come in Step 4.
+    let app = Embedded::start(vec![Tenant::demo()?], Options::default()).await?;
+    let desk = app.desk.as_ref();
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handle(desk, event.payload))).await
+}
+
+async fn handle(desk: &EscalationDesk, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    Ok(batch(event, |record| async move {
+        let escalation: Escalation = parse_body(&record)?;
+        desk.handle(&escalation).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> SqsEvent {
+        let path = format!("{}/../../events/escalation/sqs-batch.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn escalation_opens_one_ticket_even_when_redelivered() {
+        let app = Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
+            .await
+            .unwrap();
+        let response = handle(&app.desk, event()).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        handle(&app.desk, event()).await.unwrap();
+        let tickets = app.helpdesk.tickets();
+        assert_eq!(tickets.len(), 1);
+        assert_eq!(tickets[0].1.summary, "human_agent: asked for a person");
+    }
+
+    #[tokio::test]
+    async fn malformed_record_is_reported_failed() {
+        let app = Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
+            .await
+            .unwrap();
+        let mut ev = event();
+        let mut bad = ev.records[0].clone();
+        bad.message_id = Some("bad".into());
+        bad.body = Some("{}".into());
+        ev.records.insert(0, bad);
+        let response = handle(&app.desk, ev).await.unwrap();
+        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, vec!["bad"]);
+        assert_eq!(app.helpdesk.tickets().len(), 1, "the good record still went through");
+    }
+}

@@ -1,1 +1,151 @@
-fn main() {}
+//! The `inbound` function: API Gateway HTTP API (payload v2) → the web chat routes.
+//! Verify, normalise, de-duplicate, enqueue, ack — the shared router does the work.
+
+use axum::Router;
+use axum::extract::Request;
+use lambda_http::request::RequestContext;
+use switchboard::Tenant;
+use switchboard::embedded::{Embedded, Options};
+use switchboard::web::RequestId;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchboard::telemetry::init_json_logs();
+    // Step 1 wiring: the embedded default (memory adapters, local model), built once per cold
+    // start. The AWS adapters replace it in Step 2 without touching the router.
+    let app = Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
+    lambda_http::run(app_router(&app)).await
+}
+
+/// The shared router, with API Gateway's request id attached to every request for the logs.
+fn app_router(app: &Embedded) -> Router {
+    app.router().layer(axum::middleware::map_request(tag_request_id))
+}
+
+async fn tag_request_id(mut request: Request) -> Request {
+    let id = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    if let Some(id) = id {
+        request.extensions_mut().insert(RequestId(id));
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use http_body_util::BodyExt;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    async fn app() -> Embedded {
+        Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
+            .await
+            .unwrap()
+    }
+
+    fn event(name: &str) -> lambda_http::Request {
+        let path = format!("{}/../../events/inbound/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        lambda_http::request::from_str(&text).unwrap()
+    }
+
+    async fn call(router: &Router, request: lambda_http::Request) -> (StatusCode, Value) {
+        let response = router.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn webchat_post_event_is_accepted_and_answered() {
+        let app = app().await;
+        let router = app_router(&app);
+        let (status, ack) = call(&router, event("webchat-post.json")).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+        let conversation = ack["conversation_id"].as_str().unwrap().to_string();
+
+        let mut get = event("webchat-get.json");
+        *get.uri_mut() = format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=5").parse().unwrap();
+        let mut texts = Vec::new();
+        for _ in 0..10 {
+            let (status, page) = call(&router, get.clone_for_test()).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            texts = page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+            if texts.len() >= 2 {
+                break;
+            }
+        }
+        assert_eq!(texts[0], "What are your opening hours?");
+        assert!(texts[1].contains("Monday to Friday"), "{texts:?}");
+    }
+
+    #[tokio::test]
+    async fn api_gateway_request_id_reaches_the_pipeline() {
+        let app = app().await;
+        let router = app_router(&app);
+        let (status, _) = call(&router, event("webchat-post.json")).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        for _ in 0..100 {
+            if let Some(u) = app.usage.records().first() {
+                assert_eq!(u.request_id, "req-1");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the responder recorded no usage");
+    }
+
+    #[tokio::test]
+    async fn bad_events_get_honest_statuses() {
+        let app = app().await;
+        let router = app_router(&app);
+        let (status, body) = call(&router, event("webchat-post-malformed.json")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "malformed_json");
+        let (status, body) = call(&router, event("webchat-post-spoofed.json")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"]["code"], "bad_identity");
+        let (status, _) = call(&router, event("webchat-get.json")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "an unknown conversation");
+        assert!(app.conversations.is_empty() && app.idempotency.is_empty(), "refused requests store nothing");
+    }
+
+    #[tokio::test]
+    async fn identified_event_personalises_the_answer() {
+        let app = app().await;
+        let router = app_router(&app);
+        let (status, ack) = call(&router, event("webchat-post-identified.json")).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+        let conversation = ack["conversation_id"].as_str().unwrap();
+        let mut get = event("webchat-get.json");
+        *get.uri_mut() = format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=5").parse().unwrap();
+        let mut answer = String::new();
+        for _ in 0..10 {
+            let (_, page) = call(&router, get.clone_for_test()).await;
+            if let Some(bot) = page["messages"].as_array().unwrap().iter().find(|m| m["role"] == "bot") {
+                answer = bot["text"].as_str().unwrap().to_string();
+                break;
+            }
+        }
+        assert!(answer.contains("Ben") && answer.contains("DS-20502"), "{answer}");
+    }
+
+    trait CloneForTest {
+        fn clone_for_test(&self) -> Self;
+    }
+
+    impl CloneForTest for lambda_http::Request {
+        fn clone_for_test(&self) -> Self {
+            let mut r = lambda_http::Request::new(self.body().clone());
+            *r.uri_mut() = self.uri().clone();
+            *r.method_mut() = self.method().clone();
+            *r.headers_mut() = self.headers().clone();
+            r
+        }
+    }
+}

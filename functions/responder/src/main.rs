@@ -1,1 +1,84 @@
-fn main() {}
+//! The `responder` function: SQS FIFO batches from the messages queue → the responder half.
+//! Partial batch failures with FIFO semantics: at the first failure, it and every later record
+//! are reported failed, so one conversation is never answered out of order.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+use switchboard::Tenant;
+use switchboard::domain::InboundMessage;
+use switchboard::embedded::{Embedded, Options};
+use switchboard::lambda::{fifo_batch, parse_body};
+use switchboard::pipeline::Responder;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    switchboard::telemetry::init_json_logs();
+    // Step 1 wiring: the embedded default; Step 2 swaps in the AWS adapters.
+    let app = Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
+    let responder = app.responder.as_ref();
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handle(responder, event.payload))).await
+}
+
+async fn handle(responder: &Responder, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    Ok(fifo_batch(event, |record| async move {
+        let message: InboundMessage = parse_body(&record)?;
+        responder.respond(&message).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard::domain::{ConversationId, Role, TenantId};
+    use switchboard::ports::ConversationStore;
+
+    fn event(name: &str) -> SqsEvent {
+        let path = format!("{}/../../events/responder/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    async fn app() -> Embedded {
+        Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
+            .await
+            .unwrap()
+    }
+
+    async fn turns(app: &Embedded) -> Vec<(Role, String)> {
+        let tenant = TenantId::new("demo").unwrap();
+        let conversation = ConversationId::new("c_0f8e2a7c4b5d4e6f8a9b0c1d2e3f4a5b").unwrap();
+        let turns = app.conversations.turns_after(&tenant, &conversation, None, 100).await.unwrap();
+        turns.into_iter().map(|t| (t.role, t.text)).collect()
+    }
+
+    #[tokio::test]
+    async fn batch_is_answered_in_order() {
+        let app = app().await;
+        let response = handle(&app.responder, event("sqs-fifo-batch.json")).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        let turns = turns(&app).await;
+        let roles: Vec<Role> = turns.iter().map(|t| t.0).collect();
+        assert_eq!(roles, vec![Role::Customer, Role::Bot, Role::Customer, Role::Bot]);
+        assert_eq!(turns[2].1, "How long does shipping take?");
+        assert!(turns[3].1.contains("2–4 business days"), "answered from the FAQ: {}", turns[3].1);
+    }
+
+    #[tokio::test]
+    async fn redelivered_batch_is_not_answered_twice() {
+        let app = app().await;
+        handle(&app.responder, event("sqs-fifo-batch.json")).await.unwrap();
+        let response = handle(&app.responder, event("sqs-fifo-batch.json")).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(turns(&app).await.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn poison_record_fails_itself_and_everything_after_it() {
+        let app = app().await;
+        let response = handle(&app.responder, event("sqs-fifo-poison.json")).await.unwrap();
+        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, vec!["0e9c1a52-0000-4000-8000-000000000002", "0e9c1a52-0000-4000-8000-000000000003"]);
+        let turns = turns(&app).await;
+        assert_eq!(turns.len(), 2, "only the record before the poison one was handled");
+    }
+}
