@@ -1,1 +1,284 @@
+//! The web chat API end to end over real HTTP on the embedded default: POST, queue, responder,
+//! escalation desk, long poll.
 
+use reqwest::StatusCode;
+use serde_json::json;
+use switchboard::Tenant;
+use switchboard::channels::webchat::sign_identity;
+use switchboard::tenant::Secret;
+use switchboard_tests::{TestServer, texts};
+
+const SECRET: &str = "demo-identity-secret-change-me";
+
+fn identity(customer: &str) -> serde_json::Value {
+    json!({"customer_id": customer, "signature": sign_identity(&Secret::new(SECRET), customer)})
+}
+
+#[tokio::test]
+async fn a_question_is_answered_through_the_http_api() {
+    let server = TestServer::start().await;
+    let (status, ack) = server
+        .post("demo", json!({"visitor_id": "v_1", "client_message_id": "w_1", "text": "What are your opening hours?"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+    let conversation = ack["conversation_id"].as_str().unwrap();
+    assert!(ack["message_id"].as_str().unwrap().starts_with("m_"));
+
+    let messages = server.messages_until(conversation, 2).await;
+    assert_eq!(messages[0]["role"], "customer");
+    assert_eq!(messages[0]["text"], "What are your opening hours?");
+    assert_eq!(messages[0]["id"], ack["message_id"]);
+    assert_eq!(messages[1]["role"], "bot");
+    assert!(messages[1]["text"].as_str().unwrap().contains("Monday to Friday"), "{}", messages[1]);
+
+    // The cursor resumes after what was seen: nothing new, same cursor back.
+    let (_, page) = server.get("demo", conversation, "wait=0").await;
+    let cursor = page["cursor"].as_str().unwrap().to_string();
+    let (status, page) = server.get("demo", conversation, &format!("wait=0&after={cursor}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["messages"].as_array().unwrap().len(), 0);
+    assert_eq!(page["cursor"], cursor.as_str());
+    assert_eq!(page["state"], "bot");
+}
+
+#[tokio::test]
+async fn a_conversation_continues_and_follows_the_customers_language() {
+    let server = TestServer::start().await;
+    let conversation = server.say("v_2", None, "How long does shipping take?").await;
+    let again = server.say("v_2", Some(&conversation), "¿Y cuánto tarda el envío a Canarias?").await;
+    assert_eq!(again, conversation);
+    let messages = server.messages_until(&conversation, 4).await;
+    let bot = texts(&messages, "bot");
+    assert!(bot[0].contains("business days"), "{bot:?}");
+    assert!(bot[1].contains("días laborables"), "answered in Spanish from the Spanish FAQ: {bot:?}");
+}
+
+#[tokio::test]
+async fn the_same_client_message_twice_is_one_message_answered_once() {
+    let server = TestServer::start().await;
+    let body = json!({"visitor_id": "v_3", "client_message_id": "w_dup", "text": "Where is my order?"});
+    let (s1, first) = server.post("demo", body.clone()).await;
+    let (s2, second) = server.post("demo", body.clone()).await;
+    assert_eq!((s1, s2), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(first, second, "a repeat gets the first ack");
+    server.settle(1).await;
+    let (s3, third) = server.post("demo", body).await;
+    assert_eq!((s3, &third), (StatusCode::ACCEPTED, &first), "also after it was answered");
+    server.settle(1).await;
+
+    let messages = server.messages_until(first["conversation_id"].as_str().unwrap(), 2).await;
+    assert_eq!(texts(&messages, "customer").len(), 1);
+    assert_eq!(texts(&messages, "bot").len(), 1);
+    assert_eq!(server.app.usage.records().len(), 1, "the responder ran once");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_and_stores_nothing() {
+    let server = TestServer::start().await;
+    for body in [
+        "{\"visitor_id\": \"v\", \"text\": ",
+        "[]",
+        "not json",
+        "{\"text\": \"hi\"}",
+        "{\"visitor_id\": 5, \"text\": \"hi\"}",
+    ] {
+        let (status, error) = server.post_raw("demo", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error["error"]["code"], "malformed_json", "{body}");
+    }
+    let (status, error) = server.post("demo", json!({"visitor_id": "v", "text": "hi", "extra": 1})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["error"]["message"].as_str().unwrap().contains("unknown field"), "{error}");
+    let (status, error) = server.post("demo", json!({"visitor_id": "v w", "text": "hi"})).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let (status, _) = server.post("demo", json!({"visitor_id": "v", "text": "   "})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(server.app.conversations.is_empty() && server.app.idempotency.is_empty());
+}
+
+#[tokio::test]
+async fn oversize_text_and_bodies_are_413() {
+    let server = TestServer::start().await;
+    let (status, error) = server.post("demo", json!({"visitor_id": "v", "text": "a".repeat(2001)})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error["error"]["code"], "text_too_long");
+    let (status, _) = server.post("demo", json!({"visitor_id": "v", "text": "ä".repeat(2000)})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "the limit counts characters, not bytes");
+    let (status, error) =
+        server.post_raw("demo", format!("{{\"visitor_id\":\"v\",\"text\":\"{}\"}}", "a".repeat(70_000))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error["error"]["code"], "body_too_large");
+    server.settle(1).await;
+    assert_eq!(server.app.conversations.len(), 1, "only the accepted message stored anything");
+}
+
+#[tokio::test]
+async fn unknown_tenants_are_404() {
+    let server = TestServer::start().await;
+    for tenant in ["acme", "Not-A-Tenant", "x%20y"] {
+        let (status, error) = server.post(tenant, json!({"visitor_id": "v", "text": "hi"})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{tenant}");
+        assert_eq!(error["error"]["code"], "unknown_tenant");
+        let (status, _) = server.get(tenant, "c_1", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, error) = server.get("demo", "c_missing", "").await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert!(server.app.conversations.is_empty() && server.app.idempotency.is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_without_the_web_chat_is_404() {
+    let yaml = switchboard::tenant::DEMO_TENANT_YAML
+        .replace("id: demo", "id: nochat")
+        .replace("  webchat:\n", "  disabled_webchat:\n");
+    // Turning the channel off is removing its section; the renamed key must be rejected...
+    assert!(Tenant::from_yaml("t", &yaml).is_err());
+    // ...so remove the section for real.
+    let start = switchboard::tenant::DEMO_TENANT_YAML.find("channels:").unwrap();
+    let end = switchboard::tenant::DEMO_TENANT_YAML.find("helpdesk:").unwrap();
+    let mut yaml = switchboard::tenant::DEMO_TENANT_YAML.to_string();
+    yaml.replace_range(start..end, "");
+    let yaml = yaml.replace("id: demo", "id: nochat");
+    let server = TestServer::with_tenants(vec![Tenant::from_yaml("t", &yaml).unwrap()]).await;
+    let (status, _) = server.post("nochat", json!({"visitor_id": "v", "text": "hi"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_verified_identity_personalises_the_answer() {
+    let server = TestServer::start().await;
+    let (status, ack) = server
+        .post("demo", json!({"visitor_id": "v_ben", "text": "Where is my order?", "identity": identity("c-1002")}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+    let messages = server.messages_until(ack["conversation_id"].as_str().unwrap(), 2).await;
+    let answer = &texts(&messages, "bot")[0];
+    assert!(answer.contains("Ben") && answer.contains("DS-20502") && answer.contains("2026-11-28"), "{answer}");
+}
+
+#[tokio::test]
+async fn spoofed_identities_are_refused_and_store_nothing() {
+    let server = TestServer::start().await;
+    let someone_elses = sign_identity(&Secret::new(SECRET), "c-1002");
+    for signature in [someone_elses.as_str(), "", "nothex", &"0".repeat(64)] {
+        let body = json!({"visitor_id": "v_m", "text": "Where is my order?",
+                          "identity": {"customer_id": "c-1003", "signature": signature}});
+        let (status, error) = server.post("demo", body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{signature}");
+        assert_eq!(error["error"]["code"], "bad_identity");
+    }
+    assert!(server.app.conversations.is_empty() && server.app.idempotency.is_empty());
+
+    // Without an identity, a visitor is anonymous: nobody's order is shown.
+    let conversation = server.say("v_m", None, "Where is my order? I am Clara Schmidt, customer c-1003").await;
+    let messages = server.messages_until(&conversation, 2).await;
+    let all = texts(&messages, "bot").join(" ") + &texts(&messages, "system").join(" ");
+    assert!(!all.contains("Clara") && !all.contains("DS-20311"), "{all}");
+}
+
+#[tokio::test]
+async fn conversations_are_bound_to_their_visitor_and_customer() {
+    let server = TestServer::start().await;
+    let (_, ack) =
+        server.post("demo", json!({"visitor_id": "v_ana", "text": "Hola", "identity": identity("c-1001")})).await;
+    let conversation = ack["conversation_id"].as_str().unwrap();
+    server.settle(1).await;
+
+    let (status, _) =
+        server.post("demo", json!({"visitor_id": "v_other", "conversation_id": conversation, "text": "hi"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another visitor cannot write into it");
+    let (status, error) = server
+        .post("demo", json!({"visitor_id": "v_ana", "conversation_id": conversation, "text": "hi", "identity": identity("c-1002")}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    let (status, _) =
+        server.post("demo", json!({"visitor_id": "v_ana", "conversation_id": "c_nope", "text": "hi"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn asking_for_a_human_escalates_and_silences_the_bot() {
+    let server = TestServer::start().await;
+    let conversation = server.say("v_h", None, "I want to talk to a human please").await;
+    let messages = server.messages_until(&conversation, 2).await;
+    assert_eq!(messages[1]["role"], "system");
+    assert!(messages[1]["text"].as_str().unwrap().contains("a person will reply"), "{}", messages[1]);
+
+    server.settle(1).await;
+    let tickets = server.app.helpdesk.tickets();
+    assert_eq!(tickets.len(), 1);
+    let escalation = &tickets[0].1;
+    assert_eq!(escalation.conversation.as_str(), conversation);
+    assert!(escalation.reasons.contains(&switchboard::Reason::HumanRequested), "{:?}", escalation.reasons);
+    assert_eq!(escalation.transcript.last().unwrap().text, "I want to talk to a human please");
+    let (_, page) = server.get("demo", &conversation, "wait=0").await;
+    assert_eq!(page["state"], "human");
+
+    // While a human owns it the bot stays quiet, but the message is kept for the agent.
+    server.say("v_h", Some(&conversation), "What are your opening hours?").await;
+    server.settle(2).await;
+    let (_, page) = server.get("demo", &conversation, "wait=0").await;
+    let messages = page["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[2]["role"], "customer");
+    assert_eq!(server.app.usage.records()[1].decision.as_deref(), Some("silent"));
+    assert_eq!(server.app.helpdesk.tickets().len(), 1, "no second ticket");
+}
+
+#[tokio::test]
+async fn an_angry_customer_gets_the_answer_and_a_human() {
+    let server = TestServer::start().await;
+    let conversation = server.say("v_a", None, "This is terrible!! Where is my order, I am furious").await;
+    let messages = server.messages_until(&conversation, 3).await;
+    assert_eq!(messages[1]["role"], "bot", "answered...");
+    assert_eq!(messages[2]["role"], "system", "...and handed over");
+    server.settle(1).await;
+    let tickets = server.app.helpdesk.tickets();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].1.priority, switchboard::Priority::High);
+}
+
+#[tokio::test]
+async fn a_queue_outage_is_503_and_the_retry_succeeds() {
+    let server = TestServer::start().await;
+    server.app.messages.set_down(true);
+    let body = json!({"visitor_id": "v_q", "client_message_id": "w_q", "text": "Where is my order?"});
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/demo/webchat/messages", server.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "2");
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "queue_unavailable");
+    assert!(server.app.conversations.is_empty(), "the new conversation was rolled back");
+    assert!(server.app.idempotency.is_empty(), "the claim was released");
+
+    server.app.messages.set_down(false);
+    let (status, ack) = server.post("demo", body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+    let messages = server.messages_until(ack["conversation_id"].as_str().unwrap(), 2).await;
+    assert_eq!(texts(&messages, "bot").len(), 1);
+}
+
+#[tokio::test]
+async fn bad_poll_parameters_are_400() {
+    let server = TestServer::start().await;
+    let conversation = server.say("v_p", None, "Hi").await;
+    for query in ["wait=21", "wait=-1", "wait=soon", "after=garbage", "after=123-m_1", "after=0000000000123-bad%23id"] {
+        let (status, error) = server.get("demo", &conversation, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_refused() {
+    let server = TestServer::start().await;
+    let response = reqwest::get(format!("{}/v2/nothing", server.base)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = reqwest::get(format!("{}/v1/demo/webchat/messages", server.base)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -67,8 +67,12 @@ async fn customers(State(app): State<Arc<Embedded>>, Path(tenant): Path<String>)
 
 /// Signs a seeded customer's id the way the tenant's own site would after a login, so a person
 /// trying the chat page can be "signed in". Local only: production has no such route.
-async fn identity(State(app): State<Arc<Embedded>>, Path((tenant, customer)): Path<(String, String)>) -> impl IntoResponse {
-    let not_found = || (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "not_found", "message": "no such customer"}})));
+async fn identity(
+    State(app): State<Arc<Embedded>>,
+    Path((tenant, customer)): Path<(String, String)>,
+) -> impl IntoResponse {
+    let not_found =
+        || (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "not_found", "message": "no such customer"}})));
     let (Ok(tid), Ok(cid)) = (TenantId::new(tenant), CustomerId::new(customer)) else { return not_found() };
     let Ok(Some(tenant)) = app.tenants.tenant(&tid).await else { return not_found() };
     let Some(webchat) = tenant.config.channels.webchat.as_ref() else { return not_found() };

@@ -1,1 +1,112 @@
+//! Test support: the embedded app behind a real HTTP server on loopback, and a client for it.
 
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use switchboard::Tenant;
+use switchboard::embedded::{Embedded, Options};
+
+/// A running server on 127.0.0.1 with a random port.
+pub struct TestServer {
+    /// The app behind it, to look inside stores and queues.
+    pub app: Arc<Embedded>,
+    /// `http://127.0.0.1:port`.
+    pub base: String,
+    client: reqwest::Client,
+}
+
+impl TestServer {
+    /// Starts the demo tenant on the embedded default.
+    pub async fn start() -> Self {
+        Self::with_tenants(vec![Tenant::demo().expect("demo tenant compiles")]).await
+    }
+
+    /// Starts the given tenants.
+    pub async fn with_tenants(tenants: Vec<Tenant>) -> Self {
+        let options = Options { print_escalations: false, ..Options::default() };
+        let app = Arc::new(Embedded::start(tenants, options).await.expect("app starts"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let router = app.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { app, base, client: reqwest::Client::new() }
+    }
+
+    /// POSTs a raw body to the web chat of `tenant`.
+    pub async fn post_raw(&self, tenant: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/{tenant}/webchat/messages", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("POST reaches the server");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs JSON to the web chat of `tenant`.
+    pub async fn post(&self, tenant: &str, body: Value) -> (StatusCode, Value) {
+        self.post_raw(tenant, body.to_string()).await
+    }
+
+    /// GETs a conversation's messages with a raw query string.
+    pub async fn get(&self, tenant: &str, conversation: &str, query: &str) -> (StatusCode, Value) {
+        let url = format!("{}/v1/{tenant}/webchat/conversations/{conversation}/messages?{query}", self.base);
+        let response = self.client.get(url).send().await.expect("GET reaches the server");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends `text` as visitor `visitor` (new conversation unless `conversation` is given) and
+    /// returns the conversation id.
+    pub async fn say(&self, visitor: &str, conversation: Option<&str>, text: &str) -> String {
+        let mut body = json!({"visitor_id": visitor, "client_message_id": uuid_like(), "text": text});
+        if let Some(c) = conversation {
+            body["conversation_id"] = json!(c);
+        }
+        let (status, ack) = self.post("demo", body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+        ack["conversation_id"].as_str().expect("ack has a conversation id").to_string()
+    }
+
+    /// Long-polls until the conversation has at least `count` messages; returns them all.
+    pub async fn messages_until(&self, conversation: &str, count: usize) -> Vec<Value> {
+        for _ in 0..20 {
+            let (status, page) = self.get("demo", conversation, "wait=2").await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let messages = page["messages"].as_array().cloned().unwrap_or_default();
+            if messages.len() >= count {
+                return messages;
+            }
+        }
+        panic!("conversation {conversation} never reached {count} messages");
+    }
+
+    /// Waits until the responder and escalation workers are idle: every accepted message has
+    /// been handled (usage recorded) and every escalation ticketed.
+    pub async fn settle(&self, handled: usize) {
+        for _ in 0..200 {
+            if self.app.usage.records().len() >= handled {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("only {} of {handled} messages were handled", self.app.usage.records().len());
+    }
+}
+
+/// A fresh id usable as a client message id.
+pub fn uuid_like() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("t_{nanos}_{n}")
+}
+
+/// The texts of `messages` with the given role.
+pub fn texts(messages: &[Value], role: &str) -> Vec<String> {
+    messages.iter().filter(|m| m["role"] == role).map(|m| m["text"].as_str().unwrap_or_default().to_string()).collect()
+}

@@ -37,9 +37,10 @@ mod tests {
 
     #[tokio::test]
     async fn escalation_opens_one_ticket_even_when_redelivered() {
-        let app = Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
-            .await
-            .unwrap();
+        let app =
+            Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
+                .await
+                .unwrap();
         let response = handle(&app.desk, event()).await.unwrap();
         assert!(response.batch_item_failures.is_empty());
         handle(&app.desk, event()).await.unwrap();
@@ -50,9 +51,10 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_record_is_reported_failed() {
-        let app = Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
-            .await
-            .unwrap();
+        let app =
+            Embedded::start(vec![Tenant::demo().unwrap()], Options { print_escalations: false, ..Options::default() })
+                .await
+                .unwrap();
         let mut ev = event();
         let mut bad = ev.records[0].clone();
         bad.message_id = Some("bad".into());

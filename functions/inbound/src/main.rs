@@ -13,7 +13,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     switchboard::telemetry::init_json_logs();
     // Step 1 wiring: the embedded default (memory adapters, local model), built once per cold
     // start. The AWS adapters replace it in Step 2 without touching the router.
-    let app = Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
+    let app =
+        Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
     lambda_http::run(app_router(&app)).await
 }
 
@@ -75,7 +76,8 @@ mod tests {
         for _ in 0..10 {
             let (status, page) = call(&router, get.clone_for_test()).await;
             assert_eq!(status, StatusCode::OK, "{page}");
-            texts = page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+            texts =
+                page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
             if texts.len() >= 2 {
                 break;
             }

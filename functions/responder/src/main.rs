@@ -14,7 +14,8 @@ use switchboard::pipeline::Responder;
 async fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::telemetry::init_json_logs();
     // Step 1 wiring: the embedded default; Step 2 swaps in the AWS adapters.
-    let app = Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
+    let app =
+        Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
     let responder = app.responder.as_ref();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handle(responder, event.payload))).await
 }

@@ -204,11 +204,11 @@ fn calibrate(examples: &[(Vec<u64>, usize)], k: usize, options: TrainOptions) ->
     fastrand::Rng::with_seed(options.seed ^ 0xca1).shuffle(&mut order);
     let mut held_out: Vec<(Vec<f32>, usize)> = Vec::with_capacity(examples.len());
     for fold_no in 0..folds {
-        let (test, train): (Vec<(usize, &usize)>, Vec<(usize, &usize)>) =
-            order.iter().enumerate().partition(|(pos, _)| pos % folds == fold_no);
-        let train: Vec<(Vec<u64>, usize)> = train.iter().map(|&(_, &i)| examples[i].clone()).collect();
+        let in_test = |pos: usize| pos % folds == fold_no;
+        let train: Vec<(Vec<u64>, usize)> =
+            order.iter().enumerate().filter(|(pos, _)| !in_test(*pos)).map(|(_, &i)| examples[i].clone()).collect();
         let model = fit(&train, k, options);
-        for &(_, &i) in &test {
+        for (_, &i) in order.iter().enumerate().filter(|(pos, _)| in_test(*pos)) {
             let (x, _) = model.vectorise(&examples[i].0);
             held_out.push((model.logits(&x), examples[i].1));
         }

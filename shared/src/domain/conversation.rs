@@ -96,12 +96,13 @@ pub struct TurnCursor(String);
 impl TurnCursor {
     /// The cursor of message `id` whose conversation step started at `at`.
     pub fn new(at: DateTime<Utc>, id: &MessageId) -> Self {
-        Self(format!("{:013}#{}", at.timestamp_millis().max(0), id))
+        // URL-safe, so clients can pass it back in a query string unencoded.
+        Self(format!("{:013}-{}", at.timestamp_millis().max(0), id))
     }
 
     /// Parses a cursor a client sent back; `None` when it is not one of ours.
     pub fn parse(raw: &str) -> Option<Self> {
-        let (millis, id) = raw.split_once('#')?;
+        let (millis, id) = raw.split_once('-')?;
         if millis.len() != 13 || !millis.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }

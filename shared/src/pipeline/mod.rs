@@ -9,6 +9,8 @@
 mod escalation;
 mod inbound;
 mod responder;
+#[cfg(test)]
+mod tests;
 
 pub use escalation::EscalationDesk;
 pub use inbound::{Ack, Inbound, InboundError};

@@ -161,7 +161,7 @@ impl Responder {
             Ok(()) => Ok(new),
             Err(PortError::Conflict { .. }) => {
                 let raced = self.conversations.conversation(&message.tenant, &message.conversation).await?;
-                raced.ok_or_else(|| RespondError::Port(PortError::Conflict { port: "conversation store" }))
+                raced.ok_or(RespondError::Port(PortError::Conflict { port: "conversation store" }))
             }
             Err(e) => Err(e.into()),
         }

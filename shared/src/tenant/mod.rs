@@ -405,9 +405,15 @@ intents:
             (format!("{MINIMAL}policy:\n  min_confidence: 1.5\n"), "policy.min_confidence"),
             (format!("{MINIMAL}rollout:\n  intents: {{nope: assist}}\n"), "rollout.intents.nope"),
             (format!("{MINIMAL}budget:\n  monthly_usd: -3\n"), "budget.monthly_usd"),
-            (format!("{MINIMAL}channels:\n  webchat:\n    identity_secret: short\n"), "channels.webchat.identity_secret"),
+            (
+                format!("{MINIMAL}channels:\n  webchat:\n    identity_secret: short\n"),
+                "channels.webchat.identity_secret",
+            ),
             (MINIMAL.replace("handoff: {en: \"A person will reply.\"}", "handoff: {}"), "messages.handoff"),
-            (MINIMAL.replace("reply: {en: \"9 to 5.\"}", "reply: {en: \"Hi {{ custmer.name }}\"}"), "intents[0].reply.en"),
+            (
+                MINIMAL.replace("reply: {en: \"9 to 5.\"}", "reply: {en: \"Hi {{ custmer.name }}\"}"),
+                "intents[0].reply.en",
+            ),
             (MINIMAL.replace("reply: {en: \"9 to 5.\"}", "reply: {en: \"{% if %}\"}"), "intents[0].reply.en"),
             (MINIMAL.replace("name: refund", "name: hours"), "intents[1].name"),
             (
