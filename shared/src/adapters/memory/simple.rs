@@ -1,10 +1,10 @@
 use super::lock;
-use crate::domain::{Customer, CustomerId, TenantId, Turn, UsageRecord};
+use crate::domain::{Customer, CustomerId, MessageId, TenantId, Turn, UsageRecord};
 use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, TenantDirectory, UsageLog};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// Tenants loaded at start-up.
@@ -54,22 +54,23 @@ impl CustomerStore for MemoryCustomers {
 /// widget reads stored turns instead of receiving a push.
 #[derive(Debug, Default)]
 pub struct MemoryOutbox {
-    sent: Mutex<Vec<(String, Turn)>>,
+    sent: Mutex<(Vec<(String, Turn)>, HashSet<MessageId>)>,
 }
 
 impl MemoryOutbox {
     /// (conversation id, turn) of everything sent so far.
     pub fn sent(&self) -> Vec<(String, Turn)> {
-        lock(&self.sent).clone()
+        lock(&self.sent).0.clone()
     }
 }
 
 #[async_trait]
 impl ChannelSender for MemoryOutbox {
     async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError> {
-        let mut sent = lock(&self.sent);
+        let mut guard = lock(&self.sent);
+        let (sent, ids) = &mut *guard;
         // Same turn again (a redelivered message) is the same send.
-        if !sent.iter().any(|(_, t)| t.id == outbound.turn.id) {
+        if ids.insert(outbound.turn.id.clone()) {
             sent.push((outbound.conversation.id.to_string(), outbound.turn.clone()));
         }
         Ok(())
