@@ -36,15 +36,22 @@ fn cpu_path(c: &mut Criterion) {
             let text = MESSAGES[i % MESSAGES.len()];
             i += 1;
             let classification = tenant.classifier.classify(black_box(text));
-            let language = reply_language(&tenant.config.languages, tenant.config.default_language, classification.language, None, None);
+            let language = reply_language(
+                &tenant.config.languages,
+                tenant.config.default_language,
+                classification.language,
+                None,
+                None,
+            );
             let draft = tenant.replies.draft(classification.intent.as_deref(), text, language, None);
-            let decision = Policy { rules: &tenant.config.policy, rollout: &tenant.config.rollout }.decide(PolicyInput {
-                classification: &classification,
-                customer: None,
-                state: &ConversationState::Bot,
-                history: &[] as &[Turn],
-                draft: draft.as_ref(),
-            });
+            let decision =
+                Policy { rules: &tenant.config.policy, rollout: &tenant.config.rollout }.decide(PolicyInput {
+                    classification: &classification,
+                    customer: None,
+                    state: &ConversationState::Bot,
+                    history: &[] as &[Turn],
+                    draft: draft.as_ref(),
+                });
             black_box(decision)
         })
     });

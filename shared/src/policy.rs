@@ -82,6 +82,11 @@ impl Policy<'_> {
         if r.repeat_limit > 0 && times >= r.repeat_limit {
             reasons.push(Reason::Repeated { times });
         }
+        // "Unsure" and "no answer" matter only when nothing else already sends it to a person;
+        // listing them beside a human request would mislead the agent.
+        if reasons.iter().any(Reason::blocks_answer) {
+            return reasons;
+        }
         let unsure = intent.is_none() || c.confidence < r.min_confidence;
         match input.draft {
             None if unsure => reasons.push(Reason::LowConfidence),

@@ -54,24 +54,29 @@ impl CustomerStore for MemoryCustomers {
 /// widget reads stored turns instead of receiving a push.
 #[derive(Debug, Default)]
 pub struct MemoryOutbox {
-    sent: Mutex<(Vec<(String, Turn)>, HashSet<MessageId>)>,
+    sent: Mutex<Sent>,
+}
+
+#[derive(Debug, Default)]
+struct Sent {
+    in_order: Vec<(String, Turn)>,
+    ids: HashSet<MessageId>,
 }
 
 impl MemoryOutbox {
     /// (conversation id, turn) of everything sent so far.
     pub fn sent(&self) -> Vec<(String, Turn)> {
-        lock(&self.sent).0.clone()
+        lock(&self.sent).in_order.clone()
     }
 }
 
 #[async_trait]
 impl ChannelSender for MemoryOutbox {
     async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError> {
-        let mut guard = lock(&self.sent);
-        let (sent, ids) = &mut *guard;
+        let mut sent = lock(&self.sent);
         // Same turn again (a redelivered message) is the same send.
-        if ids.insert(outbound.turn.id.clone()) {
-            sent.push((outbound.conversation.id.to_string(), outbound.turn.clone()));
+        if sent.ids.insert(outbound.turn.id.clone()) {
+            sent.in_order.push((outbound.conversation.id.to_string(), outbound.turn.clone()));
         }
         Ok(())
     }

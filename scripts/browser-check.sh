@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Starts `switchboard serve` on a free loopback port and drives its chat page in headless
+# Chromium (Debian's package) with playwright-core (pinned in tests/browser/package-lock.json):
+# a visitor asks, a signed-in customer gets a personal answer, a request for a person escalates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Debian's chromium..."
+  as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --silent)
+fi
+
+cargo build --quiet --locked --bin switchboard
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=target/browser-serve.log
+target/debug/switchboard serve --port "$port" >"$log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$server" 2>/dev/null; then echo "switchboard serve exited:"; cat "$log"; exit 1; fi
+  sleep 0.1
+done
+
+BASE="http://127.0.0.1:$port" SCREENSHOT=target/browser-check.png node tests/browser/chat.mjs || {
+  echo "--- server log ---"; tail -50 "$log"; exit 1;
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: format, lints, the browser check of `switchboard serve`,
+# then every unit, contract and integration test. Installs what it needs by itself, idempotently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "browser check (headless Chromium against switchboard serve)"
+scripts/browser-check.sh
+
+step "tests"
+mkdir -p target
+cargo test --workspace --locked 2>&1 | tee target/test-output.log
+# One closing line for the whole run (cargo prints one per test binary, the last often a
+# doc-test run of zero).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nall tests: %d passed, %d failed\n", passed, failed }' target/test-output.log

@@ -1,0 +1,60 @@
+// The chat page of `switchboard serve`, driven in headless Chromium like a person would:
+// type a question, press Send, read the answer. Usage: BASE=http://127.0.0.1:PORT node chat.mjs
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE;
+const screenshot = process.env.SCREENSHOT || "browser-check.png";
+if (!base) { console.error("set BASE to the server's URL"); process.exit(2); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+let passed = 0, failed = 0;
+
+async function check(name, fn) {
+  try { await fn(); passed++; console.log(`ok - ${name}`); }
+  catch (e) { failed++; console.log(`FAILED - ${name}: ${e.message}`); }
+}
+
+async function ask(page, text) {
+  const before = await page.locator(".msg:not(.customer)").count();
+  await page.fill("#text", text);
+  await page.click("form#send button[type=submit]");
+  await page.locator(".msg.customer", { hasText: text }).waitFor({ timeout: 15000 });
+  await page.locator(".msg:not(.customer)").nth(before).waitFor({ timeout: 15000 });
+  return page.locator(".msg:not(.customer)").nth(before).innerText();
+}
+
+try {
+  const page = await browser.newPage();
+  await page.goto(`${base}/?tenant=demo`);
+
+  await check("an anonymous visitor's question is answered", async () => {
+    const answer = await ask(page, "What are your opening hours?");
+    if (!answer.includes("Monday to Friday")) throw new Error(`unexpected answer: ${answer}`);
+  });
+
+  await check("a signed-in customer gets a personal answer in their language", async () => {
+    await page.selectOption("#who", "c-1001");
+    await page.waitForFunction(() => document.querySelectorAll(".msg").length === 0);
+    await page.waitForTimeout(300);
+    const answer = await ask(page, "¿Dónde está mi pedido?");
+    if (!answer.includes("Ana") || !answer.includes("DS-20417")) throw new Error(`unexpected answer: ${answer}`);
+  });
+
+  await check("asking for a person hands the conversation over", async () => {
+    const notice = await ask(page, "Quiero hablar con una persona");
+    if (!notice.includes("equipo")) throw new Error(`unexpected notice: ${notice}`);
+    await page.waitForFunction(() => document.getElementById("state").textContent.includes("person"), null, { timeout: 25000 });
+    const escalations = await (await fetch(`${base}/local/escalations`)).json();
+    if (escalations.length !== 1) throw new Error(`expected 1 escalation, got ${escalations.length}`);
+  });
+
+  await page.screenshot({ path: screenshot, fullPage: true });
+} finally {
+  await browser.close();
+}
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
