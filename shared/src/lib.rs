@@ -6,6 +6,7 @@
 pub mod adapters;
 pub mod channels;
 pub mod classify;
+pub mod contract;
 pub mod domain;
 pub mod embedded;
 pub mod lambda;

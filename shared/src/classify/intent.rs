@@ -174,13 +174,12 @@ fn fit(examples: &[(Vec<u64>, usize)], k: usize, options: TrainOptions) -> Inten
 
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut step = 0f32;
-    for _ in 0..options.epochs {
+    for epoch in 0..options.epochs {
         rng.shuffle(&mut order);
+        // Decay per epoch, not per step: the schedule must not depend on the data set's size.
+        let lr = options.learning_rate / (1.0 + 0.25 * epoch as f32);
         for &e in &order {
             let (x, y) = &data[e];
-            let lr = options.learning_rate / (1.0 + 0.01 * step);
-            step += 1.0;
             let mut grad = softmax(&model.logits(x), 1.0);
             grad[*y] -= 1.0;
             for &(i, v) in x {

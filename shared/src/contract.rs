@@ -1,0 +1,172 @@
+//! Contract suites: what every adapter of a port must do, run against the memory adapters here
+//! and against the AWS adapters in the integration tests, so the embedded default and
+//! production cannot drift apart. Each suite panics with a message naming the broken promise.
+
+use crate::domain::{
+    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, MessageId, Role, TenantId,
+    TicketRef, Turn, TurnCursor,
+};
+use crate::ports::{Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError};
+use chrono::{DateTime, Duration as Span, TimeZone, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).single().unwrap_or_default()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap_or_else(|e| panic!("contract fixture: {e}"))
+}
+
+fn turn(at: DateTime<Utc>, role: Role, text: &str) -> Turn {
+    let id = MessageId::generate();
+    Turn { cursor: TurnCursor::new(at, &id), id, role, text: text.into(), at, intent: Some("x".into()) }
+}
+
+/// Conversations: conditional create, replace, delete, idempotent turn writes, ordered reads,
+/// tenant isolation.
+pub async fn conversation_store(store: &dyn ConversationStore) {
+    let a = tenant(&unique("a-"));
+    let b = tenant(&unique("b-"));
+    let id = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let conversation = Conversation::new(id.clone(), a.clone(), Channel::Webchat, "v_1".into(), t0());
+
+    assert_eq!(store.conversation(&a, &id).await.ok().flatten(), None, "a missing conversation reads as None");
+    store.create_conversation(&conversation).await.unwrap_or_else(|e| panic!("create: {e}"));
+    assert!(
+        matches!(store.create_conversation(&conversation).await, Err(PortError::Conflict { .. })),
+        "creating an existing conversation is a Conflict"
+    );
+    assert_eq!(
+        store.conversation(&a, &id).await.ok().flatten().as_ref(),
+        Some(&conversation),
+        "reads back what was created"
+    );
+    assert_eq!(store.conversation(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
+
+    let mut updated = conversation.clone();
+    updated.customer = Some(CustomerId::new("c-1").unwrap_or_else(|e| panic!("{e}")));
+    updated.state = ConversationState::HumanOwned {
+        ticket: TicketRef { helpdesk: "console".into(), id: "T-1".into(), url: None },
+        since: t0(),
+    };
+    store.put_conversation(&updated).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(store.conversation(&a, &id).await.ok().flatten().as_ref(), Some(&updated), "put replaces the record");
+
+    let first = turn(t0(), Role::Customer, "first");
+    let second = turn(t0() + Span::seconds(1), Role::Bot, "second");
+    let third = turn(t0() + Span::seconds(2), Role::Customer, "third");
+    for t in [&second, &first, &third, &first] {
+        store.append_turn(&a, &id, t).await.unwrap_or_else(|e| panic!("append: {e}"));
+    }
+    let all = store.turns_after(&a, &id, None, 100).await.unwrap_or_else(|e| panic!("turns_after: {e}"));
+    let texts: Vec<&str> = all.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, vec!["first", "second", "third"], "turns in cursor order, a repeated write kept once");
+    assert_eq!(all[0], first, "a turn reads back exactly");
+    let after = store.turns_after(&a, &id, Some(&first.cursor), 100).await.unwrap_or_default();
+    assert_eq!(
+        after.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+        vec!["second", "third"],
+        "after excludes the cursor"
+    );
+    let limited = store.turns_after(&a, &id, None, 2).await.unwrap_or_default();
+    assert_eq!(limited.len(), 2, "limit is honoured");
+    let recent = store.recent_turns(&a, &id, 2).await.unwrap_or_default();
+    assert_eq!(
+        recent.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+        vec!["second", "third"],
+        "recent: newest, oldest first"
+    );
+    assert!(store.turns_after(&b, &id, None, 100).await.unwrap_or_default().is_empty(), "another tenant sees no turns");
+
+    store.delete_conversation(&a, &id).await.unwrap_or_else(|e| panic!("delete: {e}"));
+    assert_eq!(store.conversation(&a, &id).await.ok().flatten(), None, "deleted");
+    assert!(store.turns_after(&a, &id, None, 100).await.unwrap_or_default().is_empty(), "delete removes the turns");
+}
+
+/// Idempotency: one winner, in-progress blocks, completion answers repeats, locks and records
+/// expire, release frees the key.
+pub async fn idempotency_store(store: &dyn IdempotencyStore) {
+    let key = IdempotencyKey(format!("T#{}#M#webchat#m1", unique("t-")));
+    let other = IdempotencyKey(format!("T#{}#M#webchat#m1", unique("t-")));
+    let lock = Duration::from_secs(30);
+    let keep = Duration::from_secs(3600);
+    let claim = |k: &IdempotencyKey, at| {
+        let k = k.clone();
+        async move { store.claim(&k, at, lock).await.unwrap_or_else(|e| panic!("claim: {e}")) }
+    };
+
+    assert_eq!(claim(&key, t0()).await, Claim::Acquired, "first claim wins");
+    assert_eq!(claim(&key, t0() + Span::seconds(1)).await, Claim::InProgress, "second claim waits");
+    assert_eq!(claim(&other, t0()).await, Claim::Acquired, "keys are independent");
+    assert_eq!(
+        claim(&key, t0() + Span::seconds(31)).await,
+        Claim::Acquired,
+        "an expired lock (crashed attempt) can be taken over"
+    );
+
+    let response = serde_json::json!({"conversation_id": "c_1", "message_id": "m_1"});
+    store.complete(&key, &response, t0() + Span::seconds(32), keep).await.unwrap_or_else(|e| panic!("complete: {e}"));
+    assert_eq!(
+        claim(&key, t0() + Span::seconds(40)).await,
+        Claim::Completed(response.clone()),
+        "repeats get the stored response"
+    );
+    store.release(&key).await.unwrap_or_else(|e| panic!("release: {e}"));
+    assert_eq!(
+        claim(&key, t0() + Span::seconds(41)).await,
+        Claim::Completed(response),
+        "release never drops a completed record"
+    );
+    assert_eq!(claim(&key, t0() + Span::seconds(32 + 3601)).await, Claim::Acquired, "completed records expire");
+
+    store.release(&other).await.unwrap_or_else(|e| panic!("release: {e}"));
+    assert_eq!(claim(&other, t0() + Span::seconds(2)).await, Claim::Acquired, "a released lock is free at once");
+}
+
+/// Customers: put, get, replace, tenant isolation.
+pub async fn customer_store(store: &dyn CustomerStore) {
+    let a = tenant(&unique("a-"));
+    let b = tenant(&unique("b-"));
+    let id = CustomerId::new("c-1001").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.customer(&a, &id).await.ok().flatten(), None, "missing reads as None");
+    let mut customer = Customer {
+        id: id.clone(),
+        name: "Ana García".into(),
+        tier: "gold".into(),
+        language: crate::domain::Language::from_code("es"),
+        orders: vec![],
+        attributes: BTreeMap::from([("city".to_string(), "Sevilla".to_string())]),
+    };
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(store.customer(&a, &id).await.ok().flatten().as_ref(), Some(&customer), "reads back exactly");
+    assert_eq!(store.customer(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
+    customer.tier = "vip".into();
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(store.customer(&a, &id).await.ok().flatten().map(|c| c.tier), Some("vip".into()), "put replaces");
+}
+
+#[cfg(test)]
+mod memory {
+    use crate::adapters::memory::{MemoryConversations, MemoryCustomers, MemoryIdempotency};
+
+    #[tokio::test]
+    async fn memory_conversations_keep_the_contract() {
+        super::conversation_store(&MemoryConversations::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_idempotency_keeps_the_contract() {
+        super::idempotency_store(&MemoryIdempotency::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_customers_keep_the_contract() {
+        super::customer_store(&MemoryCustomers::default()).await;
+    }
+}
