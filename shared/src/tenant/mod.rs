@@ -206,13 +206,8 @@ impl Tenant {
     /// template against an anonymous visitor and sample customers.
     pub fn compile(source_name: &str, config: TenantConfig) -> Result<Self, ConfigError> {
         let fail = |problems: Vec<Problem>| ConfigError { source_name: source_name.to_string(), problems };
+        // Collect every problem, templates included, so ops fix a file in one round.
         let mut problems = config.problems();
-        if !problems.is_empty() {
-            return Err(fail(problems));
-        }
-        let id = TenantId::new(config.id.clone())
-            .map_err(|e| fail(vec![Problem { field: "id".into(), message: e.to_string() }]))?;
-
         let mut templates = Templates::default();
         let mut sources: Vec<(String, String)> = Vec::new();
         for (i, intent) in config.intents.iter().enumerate() {
@@ -229,9 +224,14 @@ impl Tenant {
                 problems.push(Problem { field: format!("messages.handoff.{lang}"), message: e });
             }
         }
-        if problems.is_empty() {
-            problems.extend(test_render(&templates, &config.name, &sources));
+        let syntax_ok: Vec<(String, String)> =
+            sources.into_iter().filter(|(_, field)| !problems.iter().any(|p| &p.field == field)).collect();
+        problems.extend(test_render(&templates, &config.name, &syntax_ok));
+        if !problems.is_empty() {
+            return Err(fail(problems));
         }
+        let id = TenantId::new(config.id.clone())
+            .map_err(|e| fail(vec![Problem { field: "id".into(), message: e.to_string() }]))?;
 
         let examples: Vec<(String, String, Language)> = config
             .intents
@@ -244,17 +244,7 @@ impl Tenant {
             config.faq.iter().map(|e| (e.language, format!("{} {}", e.question, e.answer))).collect();
         let classifier =
             LocalClassifier::train(&examples, &config.languages, config.classifier.out_of_scope_below, &vocabulary)
-                .map_err(|e| Problem { field: "intents".into(), message: e.to_string() });
-        let classifier = match classifier {
-            Ok(c) => c,
-            Err(p) => {
-                problems.push(p);
-                return Err(fail(problems));
-            }
-        };
-        if !problems.is_empty() {
-            return Err(fail(problems));
-        }
+                .map_err(|e| fail(vec![Problem { field: "intents".into(), message: e.to_string() }]))?;
         let replies = Replies {
             templates,
             faq: FaqIndex::new(config.faq.clone(), FAQ_MIN_COVERAGE),
@@ -429,9 +419,15 @@ intents:
 
     #[test]
     fn all_problems_are_reported_at_once() {
-        let yaml = MINIMAL.replace("id: acme", "id: BAD").replace("default_language: en", "default_language: de");
+        let yaml = MINIMAL
+            .replace("id: acme", "id: BAD")
+            .replace("languages: [en]", "languages: [en, de]")
+            .replace("default_language: en", "default_language: de")
+            .replace("reply: {en: \"9 to 5.\"}", "reply: {en: \"{{ custmer }}\", de: \"9 bis 5.\"}");
         let f = fields(&yaml);
-        assert!(f.contains(&"id".to_string()) && f.contains(&"default_language".to_string()), "{f:?}");
+        for field in ["id", "messages.handoff", "intents[0].reply.en"] {
+            assert!(f.contains(&field.to_string()), "{field} missing from {f:?}");
+        }
         let text = Tenant::from_yaml("t.yaml", &yaml).unwrap_err().to_string();
         assert!(text.starts_with("invalid tenant configuration t.yaml:"), "{text}");
     }
