@@ -62,28 +62,36 @@ mod tests {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// Long-polls the conversation through the GET event until it has a bot message; returns
+    /// all message texts, oldest first.
+    async fn until_answered(router: &Router, conversation: &str) -> Vec<(String, String)> {
+        let mut get = event("webchat-get.json");
+        *get.uri_mut() = format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=5").parse().unwrap();
+        for _ in 0..10 {
+            let (status, page) = call(router, get.clone_for_test()).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let messages: Vec<(String, String)> = page["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| (m["role"].as_str().unwrap().to_string(), m["text"].as_str().unwrap().to_string()))
+                .collect();
+            if messages.iter().any(|(role, _)| role == "bot") {
+                return messages;
+            }
+        }
+        panic!("no answer in {conversation}");
+    }
+
     #[tokio::test]
     async fn webchat_post_event_is_accepted_and_answered() {
         let app = app().await;
         let router = app_router(&app);
         let (status, ack) = call(&router, event("webchat-post.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
-        let conversation = ack["conversation_id"].as_str().unwrap().to_string();
-
-        let mut get = event("webchat-get.json");
-        *get.uri_mut() = format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=5").parse().unwrap();
-        let mut texts = Vec::new();
-        for _ in 0..10 {
-            let (status, page) = call(&router, get.clone_for_test()).await;
-            assert_eq!(status, StatusCode::OK, "{page}");
-            texts =
-                page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
-            if texts.len() >= 2 {
-                break;
-            }
-        }
-        assert_eq!(texts[0], "What are your opening hours?");
-        assert!(texts[1].contains("Monday to Friday"), "{texts:?}");
+        let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;
+        assert_eq!(messages[0], ("customer".to_string(), "What are your opening hours?".to_string()));
+        assert!(messages[1].1.contains("Monday to Friday"), "{messages:?}");
     }
 
     #[tokio::test]
@@ -123,17 +131,8 @@ mod tests {
         let router = app_router(&app);
         let (status, ack) = call(&router, event("webchat-post-identified.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
-        let conversation = ack["conversation_id"].as_str().unwrap();
-        let mut get = event("webchat-get.json");
-        *get.uri_mut() = format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=5").parse().unwrap();
-        let mut answer = String::new();
-        for _ in 0..10 {
-            let (_, page) = call(&router, get.clone_for_test()).await;
-            if let Some(bot) = page["messages"].as_array().unwrap().iter().find(|m| m["role"] == "bot") {
-                answer = bot["text"].as_str().unwrap().to_string();
-                break;
-            }
-        }
+        let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;
+        let answer = &messages[1].1;
         assert!(answer.contains("Ben") && answer.contains("DS-20502"), "{answer}");
     }
 
