@@ -6,7 +6,7 @@ use crate::domain::{
     Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, MessageId, Role, TenantId,
     TicketRef, Turn, TurnCursor,
 };
-use crate::ports::{Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError};
+use crate::ports::{Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError};
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -49,14 +49,50 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     );
     assert_eq!(store.conversation(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
 
-    let mut updated = conversation.clone();
-    updated.customer = Some(CustomerId::new("c-1").unwrap_or_else(|e| panic!("{e}")));
-    updated.state = ConversationState::HumanOwned {
-        ticket: TicketRef { helpdesk: "console".into(), id: "T-1".into(), url: None },
-        since: t0(),
+    let ana = CustomerId::new("c-1").unwrap_or_else(|e| panic!("{e}"));
+    let es = crate::domain::Language::from_code("es").unwrap_or(crate::domain::Language::EN);
+    let activity = Activity { language: es, last_inbound_at: t0() + Span::seconds(5), customer: Some(ana.clone()) };
+    store.record_activity(&a, &id, &activity).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
+    let mut expected = conversation.clone();
+    expected.language = Some(es);
+    expected.last_inbound_at = Some(t0() + Span::seconds(5));
+    expected.customer = Some(ana);
+    assert_eq!(store.conversation(&a, &id).await.ok().flatten().as_ref(), Some(&expected), "activity recorded");
+    let other = Activity { customer: CustomerId::new("c-2").ok(), ..activity };
+    store.record_activity(&a, &id, &other).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
+    assert_eq!(
+        store.conversation(&a, &id).await.ok().flatten().and_then(|c| c.customer),
+        expected.customer,
+        "a bound customer is never replaced"
+    );
+
+    let pending = ConversationState::HandoffPending { escalation: MessageId::generate(), since: t0() };
+    let owned = ConversationState::HumanOwned {
+        ticket: TicketRef {
+            helpdesk: "console".into(),
+            id: "T-1".into(),
+            url: Some("https://desk.example/T-1".into()),
+        },
+        since: t0() + Span::milliseconds(1500),
     };
-    store.put_conversation(&updated).await.unwrap_or_else(|e| panic!("put: {e}"));
-    assert_eq!(store.conversation(&a, &id).await.ok().flatten().as_ref(), Some(&updated), "put replaces the record");
+    assert!(
+        matches!(store.transition(&a, &id, &owned, &pending).await, Err(PortError::Conflict { .. })),
+        "a transition from a state the conversation is not in is a Conflict"
+    );
+    store.transition(&a, &id, &ConversationState::Bot, &pending).await.unwrap_or_else(|e| panic!("transition: {e}"));
+    store.transition(&a, &id, &pending, &owned).await.unwrap_or_else(|e| panic!("transition: {e}"));
+    let stored = store.conversation(&a, &id).await.ok().flatten();
+    assert_eq!(stored.as_ref().map(|c| &c.state), Some(&owned), "state moved and reads back exactly");
+    assert!(
+        matches!(store.transition(&a, &id, &pending, &ConversationState::Bot).await, Err(PortError::Conflict { .. })),
+        "a stale `from` loses"
+    );
+    store.record_activity(&a, &id, &other).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
+    assert_eq!(
+        store.conversation(&a, &id).await.ok().flatten().map(|c| c.state),
+        Some(owned),
+        "activity never touches state"
+    );
 
     let first = turn(t0(), Role::Customer, "first");
     let second = turn(t0() + Span::seconds(1), Role::Bot, "second");

@@ -218,7 +218,7 @@ async fn responder_worker(mut rx: UnboundedReceiver<InboundMessage>, responder: 
 
 async fn escalation_worker(mut rx: UnboundedReceiver<Escalation>, desk: Arc<EscalationDesk>, retry: Retry) {
     while let Some(escalation) = rx.recv().await {
-        let retryable = |e: &PortError| matches!(e, PortError::Unavailable { .. });
+        let retryable = |e: &PortError| matches!(e, PortError::Unavailable { .. } | PortError::Conflict { .. });
         retry.run("escalations", &escalation, retryable, || async { desk.handle(&escalation).await.map(|_| ()) }).await;
     }
 }

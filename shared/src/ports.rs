@@ -2,8 +2,8 @@
 //! (the embedded default) and, from Step 2 on, an AWS one; both pass the same contract tests.
 
 use crate::domain::{
-    Classification, Conversation, ConversationId, Customer, CustomerId, Escalation, InboundMessage, Language, TenantId,
-    TicketRef, Turn, TurnCursor, UsageRecord,
+    Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, InboundMessage,
+    Language, TenantId, TicketRef, Turn, TurnCursor, UsageRecord,
 };
 use crate::tenant::Tenant;
 use async_trait::async_trait;
@@ -61,8 +61,22 @@ pub trait ConversationStore: Send + Sync {
     async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError>;
     /// Creates a conversation; `Conflict` when it already exists.
     async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError>;
-    /// Replaces a conversation's record.
-    async fn put_conversation(&self, conversation: &Conversation) -> Result<(), PortError>;
+    /// Records what the responder learned from a customer message. Never touches the state,
+    /// so it cannot undo a handoff made meanwhile by the escalation function.
+    async fn record_activity(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        activity: &Activity,
+    ) -> Result<(), PortError>;
+    /// Moves the state from `from` to `to`; `Conflict` when the state is no longer `from`.
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        from: &ConversationState,
+        to: &ConversationState,
+    ) -> Result<(), PortError>;
     /// Deletes a conversation and its turns (rolling back a failed first message).
     async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError>;
     /// Stores a turn. Writing the same turn (same cursor) twice keeps one.
@@ -83,6 +97,17 @@ pub trait ConversationStore: Send + Sync {
         conversation: &ConversationId,
         limit: usize,
     ) -> Result<Vec<Turn>, PortError>;
+}
+
+/// What one customer message tells about its conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// The language the conversation now runs in.
+    pub language: Language,
+    /// When the customer wrote.
+    pub last_inbound_at: DateTime<Utc>,
+    /// A verified customer: bound to the conversation if none is yet (never replaced).
+    pub customer: Option<CustomerId>,
 }
 
 /// The key of one provider delivery: tenant, channel and the provider's message id.

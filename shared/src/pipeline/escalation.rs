@@ -17,15 +17,15 @@ impl EscalationDesk {
     /// finds the ticket it already opened for this escalation.
     pub async fn handle(&self, escalation: &Escalation) -> Result<TicketRef, PortError> {
         let ticket = self.helpdesk.open_ticket(escalation).await?;
-        if let Some(mut conversation) =
-            self.conversations.conversation(&escalation.tenant, &escalation.conversation).await?
-        {
-            // Only a pending handoff becomes human-owned: the responder writes it before it
-            // enqueues, so any other state means an agent has already moved on.
-            if matches!(&conversation.state, ConversationState::HandoffPending { escalation: e, .. } if *e == escalation.id)
-            {
-                conversation.state = ConversationState::HumanOwned { ticket: ticket.clone(), since: self.clock.now() };
-                self.conversations.put_conversation(&conversation).await?;
+        let (tenant, id) = (&escalation.tenant, &escalation.conversation);
+        if let Some(conversation) = self.conversations.conversation(tenant, id).await? {
+            // Only this escalation's pending handoff becomes human-owned: the responder writes it
+            // before it enqueues, so any other state means this step already ran (a redelivery)
+            // or an agent has moved on.
+            let pending_here = matches!(&conversation.state, ConversationState::HandoffPending { escalation: e, .. } if *e == escalation.id);
+            if pending_here {
+                let owned = ConversationState::HumanOwned { ticket: ticket.clone(), since: self.clock.now() };
+                self.conversations.transition(tenant, id, &conversation.state, &owned).await?;
             }
         }
         tracing::info!(

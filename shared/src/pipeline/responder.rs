@@ -5,8 +5,8 @@ use crate::domain::{
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
-    ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue, LanguageModel, Outbound,
-    PortError, TenantDirectory, UsageLog,
+    Activity, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue, LanguageModel,
+    Outbound, PortError, TenantDirectory, UsageLog,
 };
 use crate::reply::reply_language;
 use crate::tenant::Tenant;
@@ -99,11 +99,10 @@ impl Responder {
         });
 
         self.record_customer_turn(message, &classification, &mut usage).await?;
-        conversation.language = Some(language);
-        conversation.last_inbound_at = Some(message.received_at);
-        if conversation.customer.is_none() {
-            conversation.customer = message.sender.customer.clone();
-        }
+        let activity =
+            Activity { language, last_inbound_at: message.received_at, customer: message.sender.customer.clone() };
+        usage.store_writes += 1;
+        self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
         self.act(
             &tenant,
             &mut conversation,
@@ -241,10 +240,7 @@ impl Responder {
         usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
         match decision {
-            Decision::Answer { reply } => {
-                self.save(conversation, usage).await?;
-                self.say(conversation, message, 1, Role::Bot, reply, usage).await
-            }
+            Decision::Answer { reply } => self.say(conversation, message, 1, Role::Bot, reply, usage).await,
             Decision::Escalate { escalation } => {
                 self.hand_over(tenant, conversation, message, escalation, &ctx, usage).await?;
                 let notice = tenant.replies.handoff(ctx.language, ctx.customer);
@@ -256,7 +252,7 @@ impl Responder {
                 let notice = tenant.replies.handoff(ctx.language, ctx.customer);
                 self.say(conversation, message, 2, Role::System, &notice, usage).await
             }
-            Decision::Silent | Decision::Shadow { .. } => self.save(conversation, usage).await,
+            Decision::Silent | Decision::Shadow { .. } => Ok(()),
         }
     }
 
@@ -273,9 +269,12 @@ impl Responder {
         ctx: &Context<'_>,
         usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
-        conversation.state =
-            ConversationState::HandoffPending { escalation: message.id.clone(), since: self.clock.now() };
-        self.save(conversation, usage).await?;
+        let pending = ConversationState::HandoffPending { escalation: message.id.clone(), since: self.clock.now() };
+        // Conditional on the state the policy saw: if it changed meanwhile, the message is
+        // retried and decided again on the new state.
+        usage.store_writes += 1;
+        self.conversations.transition(&conversation.tenant, &conversation.id, &conversation.state, &pending).await?;
+        conversation.state = pending;
         let mut transcript: Vec<Turn> = ctx.history.iter().rev().take(HISTORY - 1).rev().cloned().collect();
         transcript.push(Turn {
             id: message.id.clone(),
@@ -304,12 +303,6 @@ impl Responder {
         };
         usage.queue_sends += 1;
         self.escalations.enqueue(&escalation).await?;
-        Ok(())
-    }
-
-    async fn save(&self, conversation: &Conversation, usage: &mut UsageRecord) -> Result<(), RespondError> {
-        usage.store_writes += 1;
-        self.conversations.put_conversation(conversation).await?;
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 use super::lock;
-use crate::domain::{Conversation, ConversationId, TenantId, Turn, TurnCursor};
-use crate::ports::{ConversationStore, PortError};
+use crate::domain::{Conversation, ConversationId, ConversationState, TenantId, Turn, TurnCursor};
+use crate::ports::{Activity, ConversationStore, PortError};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -31,6 +31,10 @@ impl MemoryConversations {
 
 const PORT: &str = "conversation store";
 
+fn missing() -> PortError {
+    PortError::Corrupt { port: PORT, detail: "no such conversation".into() }
+}
+
 #[async_trait]
 impl ConversationStore for MemoryConversations {
     async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
@@ -47,15 +51,36 @@ impl ConversationStore for MemoryConversations {
         Ok(())
     }
 
-    async fn put_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
+    async fn record_activity(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        activity: &Activity,
+    ) -> Result<(), PortError> {
         let mut entries = lock(&self.entries);
-        let key = (conversation.tenant.clone(), conversation.id.clone());
-        match entries.get_mut(&key) {
-            Some(e) => e.conversation = conversation.clone(),
-            None => {
-                entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new() });
-            }
+        let entry = entries.get_mut(&(tenant.clone(), id.clone())).ok_or_else(missing)?;
+        let c = &mut entry.conversation;
+        c.language = Some(activity.language);
+        c.last_inbound_at = Some(activity.last_inbound_at);
+        if c.customer.is_none() {
+            c.customer = activity.customer.clone();
         }
+        Ok(())
+    }
+
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        from: &ConversationState,
+        to: &ConversationState,
+    ) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let entry = entries.get_mut(&(tenant.clone(), id.clone())).ok_or_else(missing)?;
+        if &entry.conversation.state != from {
+            return Err(PortError::Conflict { port: PORT });
+        }
+        entry.conversation.state = to.clone();
         Ok(())
     }
 
