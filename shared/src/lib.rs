@@ -10,6 +10,7 @@ pub mod contract;
 pub mod domain;
 pub mod embedded;
 pub mod lambda;
+pub mod meter;
 pub mod pipeline;
 pub mod policy;
 pub mod ports;

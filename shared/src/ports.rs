@@ -5,7 +5,7 @@ use crate::domain::{
     Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, InboundMessage,
     Language, TenantId, TicketRef, Turn, TurnCursor, UsageRecord,
 };
-use crate::tenant::Tenant;
+use crate::tenant::{Secret, Tenant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -233,6 +233,13 @@ pub trait Helpdesk: Send + Sync {
 pub trait UsageLog: Send + Sync {
     /// Records one request's usage.
     async fn record(&self, usage: &UsageRecord) -> Result<(), PortError>;
+}
+
+/// Channel and helpdesk secrets (SSM Parameter Store SecureStrings in production).
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// The secret named `name`; `Ok(None)` when there is no such secret.
+    async fn secret(&self, name: &str) -> Result<Option<Secret>, PortError>;
 }
 
 /// The time, injected so tests control it.

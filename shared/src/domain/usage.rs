@@ -36,4 +36,6 @@ pub struct UsageRecord {
     pub model_output_tokens: u32,
     /// Messages sent to the customer through the channel.
     pub channel_sends: u32,
+    /// What the AWS adapters reported consuming (capacity units, requests, tokens).
+    pub metered: crate::meter::Metered,
 }

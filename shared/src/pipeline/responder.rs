@@ -66,8 +66,20 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Answers, escalates, or stays quiet on one queued message.
+    /// Answers, escalates, or stays quiet on one queued message, and records what it used.
     pub async fn respond(&self, message: &InboundMessage) -> Result<Outcome, RespondError> {
+        let (outcome, metered) = crate::meter::measure(self.handle(message)).await;
+        let mut outcome = outcome?;
+        outcome.usage.metered = metered;
+        outcome.usage.at = Some(self.clock.now());
+        if let Err(error) = self.usage.record(&outcome.usage).await {
+            // The answer is out; a missing usage record must not make the customer get it twice.
+            tracing::error!(%error, "could not record usage");
+        }
+        Ok(outcome)
+    }
+
+    async fn handle(&self, message: &InboundMessage) -> Result<Outcome, RespondError> {
         let mut usage = UsageRecord {
             request_id: message.request_id.clone(),
             tenant: Some(message.tenant.clone()),
@@ -113,13 +125,8 @@ impl Responder {
         )
         .await?;
 
-        usage.at = Some(self.clock.now());
         usage.decision = Some(decision.name().to_string());
         usage.classifier = Some(classification.source);
-        if let Err(error) = self.usage.record(&usage).await {
-            // The answer is out; a missing usage record must not make the customer get it twice.
-            tracing::error!(%error, "could not record usage");
-        }
         tracing::info!(
             tenant = %message.tenant,
             channel = %message.channel,

@@ -8,6 +8,17 @@ use std::fmt;
 /// Text per language.
 pub type PerLanguage<T> = BTreeMap<Language, T>;
 
+impl TenantConfig {
+    /// Every secret in the configuration, with its field path, for resolving SSM references.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut Secret)> {
+        let mut out = Vec::new();
+        if let Some(webchat) = self.channels.webchat.as_mut() {
+            out.push(("channels.webchat.identity_secret", &mut webchat.identity_secret));
+        }
+        out
+    }
+}
+
 /// One business's configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,26 +64,50 @@ pub struct TenantConfig {
     pub logging: LoggingConfig,
 }
 
-/// A secret value: never printed, never logged.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
+/// A secret: written in the file (demo and local runs only) or named as an SSM SecureString
+/// parameter (`{ssm: /switchboard/acme/webchat-identity}`) that the AWS tenant directory resolves
+/// before compiling. Never printed, never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Secret {
+    /// The value itself.
+    Value(String),
+    /// The name of the SSM parameter holding it.
+    Parameter {
+        /// Parameter name.
+        ssm: String,
+    },
+}
 
 impl Secret {
-    /// Wraps a secret.
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self::Value(value.into())
     }
 
-    /// The secret's bytes, for a MAC.
+    /// The secret's bytes, for a MAC; empty while it is an unresolved parameter.
     pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
+        match self {
+            Secret::Value(v) => v.as_bytes(),
+            Secret::Parameter { .. } => &[],
+        }
+    }
+
+    /// The SSM parameter still to resolve, if any.
+    pub fn parameter(&self) -> Option<&str> {
+        match self {
+            Secret::Parameter { ssm } => Some(ssm),
+            Secret::Value(_) => None,
+        }
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+        match self {
+            Secret::Value(_) => f.write_str("Secret(***)"),
+            Secret::Parameter { ssm } => write!(f, "Secret(ssm:{ssm})"),
+        }
     }
 }
 

@@ -143,7 +143,9 @@ impl TenantConfig {
             bad("messages.handoff".into(), format!("missing the default language `{}`", self.default_language));
         }
         if let Some(webchat) = &self.channels.webchat {
-            if webchat.identity_secret.expose().len() < 16 {
+            if let Some(name) = webchat.identity_secret.parameter() {
+                bad("channels.webchat.identity_secret".into(), format!("SSM parameter `{name}` was not resolved"));
+            } else if webchat.identity_secret.expose().len() < 16 {
                 bad("channels.webchat.identity_secret".into(), "use at least 16 characters".into());
             }
             if !(1..=10_000).contains(&webchat.max_message_chars) {

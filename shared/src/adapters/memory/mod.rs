@@ -14,7 +14,7 @@ pub use helpdesk::ConsoleHelpdesk;
 pub use idempotency::MemoryIdempotency;
 pub use model::{NoModel, ScriptedModel};
 pub use queue::MemoryQueue;
-pub use simple::{ManualClock, MemoryCustomers, MemoryOutbox, MemoryTenants, MemoryUsageLog};
+pub use simple::{ManualClock, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants, MemoryUsageLog};
 
 use std::sync::{Mutex, MutexGuard};
 

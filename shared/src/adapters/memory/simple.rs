@@ -1,6 +1,7 @@
 use super::lock;
 use crate::domain::{Customer, CustomerId, MessageId, TenantId, Turn, UsageRecord};
-use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, TenantDirectory, UsageLog};
+use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore, TenantDirectory, UsageLog};
+use crate::tenant::Secret;
 use crate::tenant::Tenant;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -124,5 +125,25 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *lock(&self.now)
+    }
+}
+
+/// Secrets in a map.
+#[derive(Debug, Default)]
+pub struct MemorySecrets {
+    secrets: Mutex<HashMap<String, String>>,
+}
+
+impl MemorySecrets {
+    /// Stores a secret.
+    pub fn put(&self, name: &str, value: &str) {
+        lock(&self.secrets).insert(name.to_string(), value.to_string());
+    }
+}
+
+#[async_trait]
+impl SecretStore for MemorySecrets {
+    async fn secret(&self, name: &str) -> Result<Option<Secret>, PortError> {
+        Ok(lock(&self.secrets).get(name).map(Secret::new))
     }
 }
