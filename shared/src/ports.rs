@@ -5,7 +5,7 @@ use crate::domain::{
     Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, InboundMessage,
     Language, TenantId, TicketRef, Turn, TurnCursor, UsageRecord,
 };
-use crate::tenant::{Secret, Tenant};
+use crate::tenant::{FaqEntry, Secret, Tenant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -197,11 +197,43 @@ pub enum ModelError {
     InvalidOutput(String),
 }
 
+/// What the hosted model is asked to answer: the customer's text and only the context it may
+/// answer from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateRequest {
+    /// The customer's text (data, never instructions).
+    pub text: String,
+    /// The language to answer in.
+    pub language: Language,
+    /// The business's name.
+    pub business: String,
+    /// The knowledge-base entries the answer may use.
+    pub entries: Vec<FaqEntry>,
+    /// The verified customer's profile, if any.
+    pub customer: Option<Customer>,
+}
+
+/// A grounded answer and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The answer.
+    pub text: String,
+    /// Ids of the entries it used (at least one, all from the request).
+    pub entries: Vec<String>,
+    /// Tokens used.
+    pub usage: ModelUsage,
+}
+
 /// The hosted language model (Bedrock in production).
 #[async_trait]
 pub trait LanguageModel: Send + Sync {
     /// Classifies a message against the tenant's catalogue.
     async fn classify(&self, request: &ClassifyRequest) -> Result<HostedClassification, ModelError>;
+
+    /// Answers from the given context only; `Ok(None)` when the context does not answer it.
+    async fn generate(&self, _request: &GenerateRequest) -> Result<Option<Generated>, ModelError> {
+        Err(ModelError::Unavailable("this model does not generate answers".into()))
+    }
 }
 
 /// A message for the customer, on its way out through the channel.

@@ -28,12 +28,6 @@ pub struct UsageRecord {
     pub store_writes: u32,
     /// Messages sent to queues.
     pub queue_sends: u32,
-    /// Hosted model calls.
-    pub model_calls: u32,
-    /// Hosted model input tokens.
-    pub model_input_tokens: u32,
-    /// Hosted model output tokens.
-    pub model_output_tokens: u32,
     /// Messages sent to the customer through the channel.
     pub channel_sends: u32,
     /// What the AWS adapters reported consuming (capacity units, requests, tokens).

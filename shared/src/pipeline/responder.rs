@@ -93,7 +93,7 @@ impl Responder {
         let customer = self.load_customer(message, &mut usage).await?;
         let history = self.load_history(message, &mut usage).await?;
 
-        let classification = self.classify(&tenant, message, &mut usage).await;
+        let classification = self.classify(&tenant, message).await;
         let language = reply_language(
             &tenant.config.languages,
             tenant.config.default_language,
@@ -193,7 +193,7 @@ impl Responder {
         Ok(turns)
     }
 
-    async fn classify(&self, tenant: &Tenant, message: &InboundMessage, usage: &mut UsageRecord) -> Classification {
+    async fn classify(&self, tenant: &Tenant, message: &InboundMessage) -> Classification {
         let cascade = Cascade {
             local: &tenant.classifier,
             hosted: self.model.as_ref(),
@@ -205,11 +205,6 @@ impl Responder {
             languages: tenant.config.languages.clone(),
         };
         let outcome = cascade.classify(request).await;
-        if let Some(model) = outcome.model_usage {
-            usage.model_calls += 1;
-            usage.model_input_tokens += model.input_tokens;
-            usage.model_output_tokens += model.output_tokens;
-        }
         if let Some(error) = &outcome.fallback
             && !matches!(error, crate::ports::ModelError::Unavailable(reason) if reason.starts_with("no hosted model"))
         {

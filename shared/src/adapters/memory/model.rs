@@ -38,6 +38,11 @@ impl ScriptedModel {
 impl LanguageModel for ScriptedModel {
     async fn classify(&self, _request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
         *lock(&self.calls) += 1;
+        crate::meter::report(|m| {
+            m.model_calls += 1;
+            m.model_input_tokens += 100;
+            m.model_output_tokens += 20;
+        });
         match &self.answer {
             Some(c) => Ok(HostedClassification {
                 classification: c.clone(),

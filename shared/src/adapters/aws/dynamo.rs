@@ -1,0 +1,652 @@
+//! DynamoDB adapters over one table (`pk`/`sk` strings, TTL attribute `ttl`), keys as in
+//! DESIGN.md: every key starts with the tenant, so no code path can read across tenants. Every
+//! call asks for consumed capacity and reports it to the request's meter.
+
+use super::unavailable;
+use crate::domain::{
+    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Language, TenantId, Turn, TurnCursor,
+    UsageRecord,
+};
+use crate::meter::{milli_units, report};
+use crate::ports::{
+    Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError, SecretStore,
+    TenantDirectory, UsageLog,
+};
+use crate::tenant::{Tenant, TenantConfig};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, DeleteRequest, KeySchemaElement, KeyType,
+    ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    WriteRequest,
+};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long conversation turns are kept.
+const TURN_RETENTION: chrono::Duration = chrono::Duration::days(90);
+
+/// The table and the client that reaches it.
+#[derive(Debug, Clone)]
+pub struct Table {
+    client: Client,
+    name: String,
+}
+
+impl Table {
+    /// The table `name`.
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into() }
+    }
+}
+
+/// Creates the table (on-demand, TTL on `ttl`) if it does not exist: for tests and local runs;
+/// production tables come from the SAM template.
+pub async fn create_table(client: &Client, name: &str) -> Result<(), PortError> {
+    let def = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build();
+    let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
+    let built = (|| Ok::<_, aws_sdk_dynamodb::error::BuildError>((def("pk")?, def("sk")?, key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?)))();
+    let (pk, sk, hash, range) = built.map_err(|e| PortError::Corrupt { port: "table", detail: e.to_string() })?;
+    let created = client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(pk)
+        .attribute_definitions(sk)
+        .key_schema(hash)
+        .key_schema(range)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+        Err(e) => return Err(unavailable("table", e)),
+    }
+    let ttl = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name("ttl")
+        .build()
+        .map_err(|e| PortError::Corrupt { port: "table", detail: e.to_string() })?;
+    client.update_time_to_live().table_name(name).time_to_live_specification(ttl).send().await.map_err(|e| unavailable("table", e))?;
+    Ok(())
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn corrupt(port: &'static str, detail: impl std::fmt::Display) -> PortError {
+    PortError::Corrupt { port, detail: detail.to_string() }
+}
+
+fn json<T: serde::de::DeserializeOwned>(port: &'static str, item: &Item, name: &str) -> Result<T, PortError> {
+    let raw = text(item, name).ok_or_else(|| corrupt(port, format!("missing `{name}`")))?;
+    serde_json::from_str(raw).map_err(|e| corrupt(port, e))
+}
+
+fn to_json(port: &'static str, value: &impl serde::Serialize) -> Result<String, PortError> {
+    serde_json::to_string(value).map_err(|e| corrupt(port, e))
+}
+
+fn meter(capacity: Option<&ConsumedCapacity>, write: bool) {
+    let units = milli_units(capacity.and_then(|c| c.capacity_units()));
+    report(|m| {
+        m.dynamodb_calls += 1;
+        if write {
+            m.dynamodb_write_milli_units += units;
+        } else {
+            m.dynamodb_read_milli_units += units;
+        }
+    });
+}
+
+fn conversation_pk(tenant: &TenantId, id: &ConversationId) -> String {
+    format!("T#{tenant}#V#{id}")
+}
+
+impl Table {
+    async fn get(&self, port: &'static str, pk: String, sk: &str) -> Result<Option<Item>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(port, e))?;
+        meter(out.consumed_capacity(), false);
+        Ok(out.item().cloned())
+    }
+
+    async fn put(&self, port: &'static str, item: Item) -> Result<(), PortError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(port, e))?;
+        meter(out.consumed_capacity(), true);
+        Ok(())
+    }
+
+    /// Items of partition `pk` whose sort key is within `[lo, hi]` (or starts with `prefix`
+    /// when `range` is `None`), in sort order or reversed, at most `limit`.
+    async fn query(
+        &self,
+        port: &'static str,
+        pk: String,
+        prefix: &str,
+        range: Option<(String, String)>,
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<Item>, PortError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .consistent_read(true)
+                .scan_index_forward(forward)
+                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .set_exclusive_start_key(start.take());
+            q = match &range {
+                Some((lo, hi)) => q
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":lo", s(lo.clone()))
+                    .expression_attribute_values(":hi", s(hi.clone())),
+                None => q.key_condition_expression("pk = :pk AND begins_with(sk, :p)").expression_attribute_values(":p", s(prefix)),
+            };
+            let out = q.send().await.map_err(|e| unavailable(port, e))?;
+            meter(out.consumed_capacity(), false);
+            items.extend(out.items().iter().cloned());
+            match out.last_evaluated_key() {
+                Some(key) if items.len() < limit => start = Some(key.clone()),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+/// Conversations (`T#{tenant}#V#{id}` / `STATE`) and their turns (`TURN#{cursor}`, with TTL).
+#[derive(Debug, Clone)]
+pub struct DynamoConversations {
+    table: Table,
+}
+
+impl DynamoConversations {
+    /// Conversations in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+}
+
+const CONVERSATIONS: &str = "conversation store";
+
+fn conversation_item(c: &Conversation) -> Result<Item, PortError> {
+    let mut item = Item::from([
+        ("pk".to_string(), s(conversation_pk(&c.tenant, &c.id))),
+        ("sk".to_string(), s("STATE")),
+        ("channel".to_string(), s(c.channel.as_str())),
+        ("address".to_string(), s(c.address.clone())),
+        ("owner_state".to_string(), s(to_json(CONVERSATIONS, &c.state)?)),
+        ("started_at".to_string(), s(c.started_at.to_rfc3339())),
+    ]);
+    if let Some(customer) = &c.customer {
+        item.insert("customer".into(), s(customer.as_str()));
+    }
+    if let Some(language) = c.language {
+        item.insert("language".into(), s(language.code()));
+    }
+    if let Some(at) = c.last_inbound_at {
+        item.insert("last_inbound_at".into(), s(at.to_rfc3339()));
+    }
+    Ok(item)
+}
+
+fn time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, PortError> {
+    text(item, name)
+        .map(|t| DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).map_err(|e| corrupt(CONVERSATIONS, e)))
+        .transpose()
+}
+
+fn conversation_from(tenant: &TenantId, id: &ConversationId, item: &Item) -> Result<Conversation, PortError> {
+    let channel: Channel = serde_json::from_value(serde_json::Value::String(text(item, "channel").unwrap_or_default().into()))
+        .map_err(|e| corrupt(CONVERSATIONS, e))?;
+    Ok(Conversation {
+        id: id.clone(),
+        tenant: tenant.clone(),
+        channel,
+        address: text(item, "address").unwrap_or_default().to_string(),
+        customer: text(item, "customer").map(CustomerId::new).transpose().map_err(|e| corrupt(CONVERSATIONS, e))?,
+        state: json(CONVERSATIONS, item, "owner_state")?,
+        language: text(item, "language").and_then(Language::from_code),
+        started_at: time(item, "started_at")?.ok_or_else(|| corrupt(CONVERSATIONS, "missing started_at"))?,
+        last_inbound_at: time(item, "last_inbound_at")?,
+    })
+}
+
+fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &aws_sdk_dynamodb::error::SdkError<E>) -> bool {
+    e.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+#[async_trait]
+impl ConversationStore for DynamoConversations {
+    async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
+        let item = self.table.get(CONVERSATIONS, conversation_pk(tenant, id), "STATE").await?;
+        item.map(|i| conversation_from(tenant, id, &i)).transpose()
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
+        let out = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .set_item(Some(conversation_item(conversation)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                meter(out.consumed_capacity(), true);
+                Ok(())
+            }
+            Err(e) if conditional_failed(&e) => Err(PortError::Conflict { port: CONVERSATIONS }),
+            Err(e) => Err(unavailable(CONVERSATIONS, e)),
+        }
+    }
+
+    async fn record_activity(&self, tenant: &TenantId, id: &ConversationId, activity: &Activity) -> Result<(), PortError> {
+        let mut update = "SET #lang = :lang, last_inbound_at = :at".to_string();
+        let mut request = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(conversation_pk(tenant, id)))
+            .key("sk", s("STATE"))
+            .expression_attribute_names("#lang", "language")
+            .expression_attribute_values(":lang", s(activity.language.code()))
+            .expression_attribute_values(":at", s(activity.last_inbound_at.to_rfc3339()))
+            .condition_expression("attribute_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(customer) = &activity.customer {
+            // Bound once, never replaced.
+            update.push_str(", customer = if_not_exists(customer, :c)");
+            request = request.expression_attribute_values(":c", s(customer.as_str()));
+        }
+        match request.update_expression(update).send().await {
+            Ok(out) => {
+                meter(out.consumed_capacity(), true);
+                Ok(())
+            }
+            Err(e) if conditional_failed(&e) => Err(corrupt(CONVERSATIONS, "no such conversation")),
+            Err(e) => Err(unavailable(CONVERSATIONS, e)),
+        }
+    }
+
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        from: &ConversationState,
+        to: &ConversationState,
+    ) -> Result<(), PortError> {
+        let out = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(conversation_pk(tenant, id)))
+            .key("sk", s("STATE"))
+            .update_expression("SET owner_state = :to")
+            .condition_expression("owner_state = :from")
+            .expression_attribute_values(":from", s(to_json(CONVERSATIONS, from)?))
+            .expression_attribute_values(":to", s(to_json(CONVERSATIONS, to)?))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                meter(out.consumed_capacity(), true);
+                Ok(())
+            }
+            Err(e) if conditional_failed(&e) => Err(PortError::Conflict { port: CONVERSATIONS }),
+            Err(e) => Err(unavailable(CONVERSATIONS, e)),
+        }
+    }
+
+    async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
+        let pk = conversation_pk(tenant, id);
+        let items = self.table.query(CONVERSATIONS, pk.clone(), "", Some(("".into(), "\u{10FFFF}".into())), true, usize::MAX).await?;
+        for chunk in items.chunks(25) {
+            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                let key = Item::from([("pk".to_string(), s(pk.clone())), ("sk".to_string(), item.get("sk").cloned().unwrap_or(s("")))]);
+                let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(|e| corrupt(CONVERSATIONS, e))?;
+                requests.push(WriteRequest::builder().delete_request(delete).build());
+            }
+            let mut pending = HashMap::from([(self.table.name.clone(), requests)]);
+            // Unprocessed items are retried; DynamoDB returns them under load.
+            for _ in 0..5 {
+                let out = self
+                    .table
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(CONVERSATIONS, e))?;
+                for c in out.consumed_capacity() {
+                    meter(Some(c), true);
+                }
+                pending = out.unprocessed_items().cloned().unwrap_or_default();
+                if pending.values().all(Vec::is_empty) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if !pending.values().all(Vec::is_empty) {
+                return Err(PortError::Unavailable { port: CONVERSATIONS, detail: "could not delete every item".into() });
+            }
+        }
+        Ok(())
+    }
+
+    async fn append_turn(&self, tenant: &TenantId, conversation: &ConversationId, turn: &Turn) -> Result<(), PortError> {
+        let expires = (turn.at + TURN_RETENTION).timestamp();
+        let item = Item::from([
+            ("pk".to_string(), s(conversation_pk(tenant, conversation))),
+            ("sk".to_string(), s(format!("TURN#{}", turn.cursor.as_str()))),
+            ("data".to_string(), s(to_json(CONVERSATIONS, turn)?)),
+            ("ttl".to_string(), n(expires)),
+        ]);
+        self.table.put(CONVERSATIONS, item).await
+    }
+
+    async fn turns_after(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        after: Option<&TurnCursor>,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let pk = conversation_pk(tenant, conversation);
+        // BETWEEN is inclusive: ask for one more and drop the cursor's own turn.
+        let range = after.map(|c| (format!("TURN#{}", c.as_str()), "TURN$".to_string()));
+        let fetch = if after.is_some() { limit.saturating_add(1) } else { limit };
+        let items = self.table.query(CONVERSATIONS, pk, "TURN#", range, true, fetch).await?;
+        let mut turns = items.iter().map(|i| json::<Turn>(CONVERSATIONS, i, "data")).collect::<Result<Vec<_>, _>>()?;
+        if let Some(c) = after {
+            turns.retain(|t| &t.cursor > c);
+        }
+        turns.truncate(limit);
+        Ok(turns)
+    }
+
+    async fn recent_turns(&self, tenant: &TenantId, conversation: &ConversationId, limit: usize) -> Result<Vec<Turn>, PortError> {
+        let items = self.table.query(CONVERSATIONS, conversation_pk(tenant, conversation), "TURN#", None, false, limit).await?;
+        let mut turns = items.iter().map(|i| json::<Turn>(CONVERSATIONS, i, "data")).collect::<Result<Vec<_>, _>>()?;
+        turns.reverse();
+        Ok(turns)
+    }
+}
+
+/// Customer profiles (`T#{tenant}#C#{id}` / `PROFILE`).
+#[derive(Debug, Clone)]
+pub struct DynamoCustomers {
+    table: Table,
+}
+
+impl DynamoCustomers {
+    /// Profiles in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+}
+
+const CUSTOMERS: &str = "customer store";
+
+#[async_trait]
+impl CustomerStore for DynamoCustomers {
+    async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError> {
+        let item = self.table.get(CUSTOMERS, format!("T#{tenant}#C#{id}"), "PROFILE").await?;
+        item.map(|i| json(CUSTOMERS, &i, "data")).transpose()
+    }
+
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
+        let item = Item::from([
+            ("pk".to_string(), s(format!("T#{tenant}#C#{}", customer.id))),
+            ("sk".to_string(), s("PROFILE")),
+            ("data".to_string(), s(to_json(CUSTOMERS, customer)?)),
+        ]);
+        self.table.put(CUSTOMERS, item).await
+    }
+}
+
+/// Idempotency records with the semantics of Powertools for AWS Lambda: a conditional
+/// in-progress lock that expires, a completed record holding the response, both with TTL.
+#[derive(Debug, Clone)]
+pub struct DynamoIdempotency {
+    table: Table,
+}
+
+impl DynamoIdempotency {
+    /// Records in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+}
+
+const IDEMPOTENCY: &str = "idempotency store";
+
+fn deadline(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(365))
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoIdempotency {
+    async fn claim(&self, key: &IdempotencyKey, now: DateTime<Utc>, lock_for: Duration) -> Result<Claim, PortError> {
+        let until = deadline(now, lock_for);
+        let out = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .item("pk", s(key.0.clone()))
+            .item("sk", s("IDEMPOTENCY"))
+            .item("status", s("INPROGRESS"))
+            .item("lock_expires_ms", n(until.timestamp_millis()))
+            // TTL is lazy (deleted within days), so expiry is also checked in the condition.
+            .item("ttl", n(until.timestamp() + 3600))
+            .condition_expression(
+                "attribute_not_exists(pk) \
+                 OR (#status = :inprogress AND lock_expires_ms < :now_ms) \
+                 OR (#status = :completed AND #ttl < :now_s)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":inprogress", s("INPROGRESS"))
+            .expression_attribute_values(":completed", s("COMPLETED"))
+            .expression_attribute_values(":now_ms", n(now.timestamp_millis()))
+            .expression_attribute_values(":now_s", n(now.timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                meter(out.consumed_capacity(), true);
+                Ok(Claim::Acquired)
+            }
+            Err(e) if conditional_failed(&e) => {
+                report(|m| m.dynamodb_calls += 1);
+                let old = e.as_service_error().and_then(|e| match e {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                    _ => None,
+                });
+                match old {
+                    Some(item) if text(&item, "status") == Some("COMPLETED") => Ok(Claim::Completed(json(IDEMPOTENCY, &item, "response")?)),
+                    _ => Ok(Claim::InProgress),
+                }
+            }
+            Err(e) => Err(unavailable(IDEMPOTENCY, e)),
+        }
+    }
+
+    async fn complete(&self, key: &IdempotencyKey, response: &serde_json::Value, now: DateTime<Utc>, keep_for: Duration) -> Result<(), PortError> {
+        let item = Item::from([
+            ("pk".to_string(), s(key.0.clone())),
+            ("sk".to_string(), s("IDEMPOTENCY")),
+            ("status".to_string(), s("COMPLETED")),
+            ("response".to_string(), s(to_json(IDEMPOTENCY, response)?)),
+            ("ttl".to_string(), n(deadline(now, keep_for).timestamp())),
+        ]);
+        self.table.put(IDEMPOTENCY, item).await
+    }
+
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError> {
+        let out = self
+            .table
+            .client
+            .delete_item()
+            .table_name(&self.table.name)
+            .key("pk", s(key.0.clone()))
+            .key("sk", s("IDEMPOTENCY"))
+            .condition_expression("#status = :inprogress")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":inprogress", s("INPROGRESS"))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                meter(out.consumed_capacity(), true);
+                Ok(())
+            }
+            // Completed (or gone): nothing to release.
+            Err(e) if conditional_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(IDEMPOTENCY, e)),
+        }
+    }
+}
+
+/// Tenant configurations (`T#{tenant}` / `CONFIG`, the YAML text), compiled on first use and
+/// cached per cold start for `ttl`; SSM references resolved through `secrets`.
+pub struct DynamoTenants {
+    table: Table,
+    secrets: Arc<dyn SecretStore>,
+    ttl: Duration,
+    cache: Mutex<HashMap<TenantId, (Option<Arc<Tenant>>, Instant)>>,
+}
+
+impl std::fmt::Debug for DynamoTenants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoTenants").field("table", &self.table.name).finish()
+    }
+}
+
+const TENANTS: &str = "tenant directory";
+
+impl DynamoTenants {
+    /// Tenants in `table`, cached for `ttl`.
+    pub fn new(table: Table, secrets: Arc<dyn SecretStore>, ttl: Duration) -> Self {
+        Self { table, secrets, ttl, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references).
+    pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
+        let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
+        let id = TenantId::new(config.id).map_err(|e| corrupt(TENANTS, e))?;
+        let item = Item::from([
+            ("pk".to_string(), s(format!("T#{id}"))),
+            ("sk".to_string(), s("CONFIG")),
+            ("yaml".to_string(), s(yaml)),
+        ]);
+        self.table.put(TENANTS, item).await?;
+        crate::adapters::memory::lock(&self.cache).remove(&id);
+        Ok(id)
+    }
+
+    async fn load(&self, id: &TenantId) -> Result<Option<Tenant>, PortError> {
+        let Some(item) = self.table.get(TENANTS, format!("T#{id}"), "CONFIG").await? else { return Ok(None) };
+        let yaml = text(&item, "yaml").ok_or_else(|| corrupt(TENANTS, "missing yaml"))?;
+        let source = format!("tenant {id}");
+        let mut config = TenantConfig::from_yaml(&source, yaml).map_err(|e| corrupt(TENANTS, e))?;
+        for (_field, secret) in config.secrets_mut() {
+            if let Some(name) = secret.parameter().map(str::to_string)
+                && let Some(value) = self.secrets.secret(&name).await?
+            {
+                *secret = value;
+            }
+        }
+        Tenant::compile(&source, config).map(Some).map_err(|e| corrupt(TENANTS, e))
+    }
+}
+
+#[async_trait]
+impl TenantDirectory for DynamoTenants {
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Arc<Tenant>>, PortError> {
+        if let Some((tenant, at)) = crate::adapters::memory::lock(&self.cache).get(id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(tenant.clone());
+        }
+        let tenant = self.load(id).await?.map(Arc::new);
+        // Unknown ids are cached too, so garbage tenant ids cannot make every request a read.
+        crate::adapters::memory::lock(&self.cache).insert(id.clone(), (tenant.clone(), Instant::now()));
+        Ok(tenant)
+    }
+}
+
+/// Per-request usage records (`T#{tenant}#COST#{yyyy-mm}` / `R#{ts}#{request}#{message}`).
+#[derive(Debug, Clone)]
+pub struct DynamoUsageLog {
+    table: Table,
+}
+
+impl DynamoUsageLog {
+    /// Records in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+}
+
+#[async_trait]
+impl UsageLog for DynamoUsageLog {
+    async fn record(&self, usage: &UsageRecord) -> Result<(), PortError> {
+        let at = usage.at.unwrap_or_else(Utc::now);
+        let tenant = usage.tenant.as_ref().map(TenantId::as_str).unwrap_or("-");
+        let message = usage.message.as_ref().map(|m| m.as_str()).unwrap_or("-");
+        let item = Item::from([
+            ("pk".to_string(), s(format!("T#{tenant}#COST#{}", at.format("%Y-%m")))),
+            ("sk".to_string(), s(format!("R#{}#{}#{message}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"), usage.request_id))),
+            ("data".to_string(), s(to_json("usage log", usage)?)),
+        ]);
+        self.table.put("usage log", item).await
+    }
+}

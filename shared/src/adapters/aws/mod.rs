@@ -1,0 +1,56 @@
+//! The AWS adapters. Clients are built once per cold start ([`AwsClients::from_env`]) and shared
+//! by every invocation; endpoints come from the standard `AWS_ENDPOINT_URL_*` variables, which is
+//! how the tests point them at DynamoDB Local, moto and the loopback Bedrock server.
+
+mod bedrock;
+mod dynamo;
+mod sqs;
+mod ssm;
+
+pub use bedrock::{BedrockModel, BedrockSettings};
+pub use dynamo::{DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoUsageLog, Table, create_table};
+pub use sqs::{SqsEscalationQueue, SqsMessageQueue};
+pub use ssm::SsmSecrets;
+
+/// The SDK clients, built once.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// SSM Parameter Store.
+    pub ssm: aws_sdk_ssm::Client,
+    /// Bedrock Runtime (its own timeouts and retries: see [`BedrockModel`]).
+    pub bedrock: aws_sdk_bedrockruntime::Client,
+}
+
+impl AwsClients {
+    /// Loads region, credentials and endpoints from the environment.
+    pub async fn from_env(bedrock: &BedrockSettings) -> Self {
+        let config = aws_config::load_from_env().await;
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            bedrock: bedrock::client(&config, bedrock),
+        }
+    }
+}
+
+/// A port error from an SDK error: throttling, timeouts and 5xx are `Unavailable` (retry), the
+/// rest are reported as unavailable too but logged with the service's own error code.
+pub(crate) fn unavailable<E>(port: &'static str, error: aws_sdk_dynamodb::error::SdkError<E>) -> crate::ports::PortError
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
+{
+    let detail = match &error {
+        aws_sdk_dynamodb::error::SdkError::ServiceError(e) => {
+            format!("{}: {}", e.err().code().unwrap_or("ServiceError"), e.err().message().unwrap_or(""))
+        }
+        aws_sdk_dynamodb::error::SdkError::TimeoutError(_) => "timed out".to_string(),
+        aws_sdk_dynamodb::error::SdkError::DispatchFailure(_) => "could not reach the service".to_string(),
+        other => other.to_string(),
+    };
+    crate::ports::PortError::Unavailable { port, detail }
+}
