@@ -93,3 +93,21 @@ mod tests {
         assert_eq!(failures(&r), vec!["b"]);
     }
 }
+
+/// The `responder` function's work on one SQS FIFO batch.
+pub async fn respond_batch(responder: &crate::pipeline::Responder, event: SqsEvent) -> SqsBatchResponse {
+    fifo_batch(event, |record| async move {
+        let message: crate::domain::InboundMessage = parse_body(&record)?;
+        responder.respond(&message).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// The `escalation` function's work on one SQS batch.
+pub async fn escalate_batch(desk: &crate::pipeline::EscalationDesk, event: SqsEvent) -> SqsBatchResponse {
+    batch(event, |record| async move {
+        let escalation: crate::domain::Escalation = parse_body(&record)?;
+        desk.handle(&escalation).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+}

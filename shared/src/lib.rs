@@ -4,6 +4,8 @@
 //! and the `switchboard` CLI are thin wiring around it. Start at [`pipeline`].
 
 pub mod adapters;
+#[cfg(feature = "aws")]
+pub mod aws_app;
 pub mod channels;
 pub mod classify;
 pub mod contract;

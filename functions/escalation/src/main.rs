@@ -3,32 +3,28 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
-use switchboard::Tenant;
-use switchboard::domain::Escalation;
-use switchboard::embedded::{Embedded, Options};
-use switchboard::lambda::{batch, parse_body};
+use switchboard::aws_app::AwsApp;
+use switchboard::lambda::escalate_batch;
 use switchboard::pipeline::EscalationDesk;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::telemetry::init_json_logs();
-    // Step 1 wiring: the console helpdesk of the embedded default; real helpdesks come in Step 4.
-    let app = Embedded::start(vec![Tenant::demo()?], Options::default()).await?;
-    let desk = app.desk.as_ref();
+    let app = AwsApp::from_env().await?;
+    let desk = app.escalation_desk();
+    let desk = &desk;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handle(desk, event.payload))).await
 }
 
 async fn handle(desk: &EscalationDesk, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(batch(event, |record| async move {
-        let escalation: Escalation = parse_body(&record)?;
-        desk.handle(&escalation).await.map(|_| ()).map_err(|e| e.to_string())
-    })
-    .await)
+    Ok(escalate_batch(desk, event).await)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard::Tenant;
+    use switchboard::embedded::{Embedded, Options};
 
     fn event() -> SqsEvent {
         let path = format!("{}/../../events/escalation/sqs-batch.json", env!("CARGO_MANIFEST_DIR"));

@@ -4,23 +4,20 @@
 use axum::Router;
 use axum::extract::Request;
 use lambda_http::request::RequestContext;
-use switchboard::Tenant;
-use switchboard::embedded::{Embedded, Options};
-use switchboard::web::RequestId;
+use switchboard::aws_app::AwsApp;
+use switchboard::web::{self, RequestId};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     switchboard::telemetry::init_json_logs();
-    // Step 1 wiring: the embedded default (memory adapters, local model), built once per cold
-    // start. The AWS adapters replace it in Step 2 without touching the router.
-    let app =
-        Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
-    lambda_http::run(app_router(&app)).await
+    // Clients and configuration once per cold start; a missing variable fails here, loudly.
+    let app = AwsApp::from_env().await?;
+    lambda_http::run(with_request_id(web::router(app.webchat_api()?))).await
 }
 
 /// The shared router, with API Gateway's request id attached to every request for the logs.
-fn app_router(app: &Embedded) -> Router {
-    app.router().layer(axum::middleware::map_request(tag_request_id))
+fn with_request_id(router: Router) -> Router {
+    router.layer(axum::middleware::map_request(tag_request_id))
 }
 
 async fn tag_request_id(mut request: Request) -> Request {
@@ -41,6 +38,8 @@ mod tests {
     use axum::http::StatusCode;
     use http_body_util::BodyExt;
     use serde_json::Value;
+    use switchboard::Tenant;
+    use switchboard::embedded::{Embedded, Options};
     use tower::ServiceExt;
 
     async fn app() -> Embedded {
@@ -86,7 +85,7 @@ mod tests {
     #[tokio::test]
     async fn webchat_post_event_is_accepted_and_answered() {
         let app = app().await;
-        let router = app_router(&app);
+        let router = with_request_id(app.router());
         let (status, ack) = call(&router, event("webchat-post.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
         let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;
@@ -97,7 +96,7 @@ mod tests {
     #[tokio::test]
     async fn api_gateway_request_id_reaches_the_pipeline() {
         let app = app().await;
-        let router = app_router(&app);
+        let router = with_request_id(app.router());
         let (status, _) = call(&router, event("webchat-post.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED);
         for _ in 0..100 {
@@ -113,7 +112,7 @@ mod tests {
     #[tokio::test]
     async fn bad_events_get_honest_statuses() {
         let app = app().await;
-        let router = app_router(&app);
+        let router = with_request_id(app.router());
         let (status, body) = call(&router, event("webchat-post-malformed.json")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"]["code"], "malformed_json");
@@ -128,7 +127,7 @@ mod tests {
     #[tokio::test]
     async fn identified_event_personalises_the_answer() {
         let app = app().await;
-        let router = app_router(&app);
+        let router = with_request_id(app.router());
         let (status, ack) = call(&router, event("webchat-post-identified.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
         let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;

@@ -31,7 +31,9 @@ async fn handle(responder: &Responder, event: SqsEvent) -> Result<SqsBatchRespon
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard::Tenant;
     use switchboard::domain::{ConversationId, Role, TenantId};
+    use switchboard::embedded::{Embedded, Options};
     use switchboard::ports::ConversationStore;
 
     fn event(name: &str) -> SqsEvent {

@@ -4,8 +4,8 @@
 
 use super::unavailable;
 use crate::domain::{
-    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Language, TenantId, Turn, TurnCursor,
-    UsageRecord,
+    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Language, TenantId, Turn,
+    TurnCursor, UsageRecord,
 };
 use crate::meter::{milli_units, report};
 use crate::ports::{
@@ -49,7 +49,14 @@ impl Table {
 pub async fn create_table(client: &Client, name: &str) -> Result<(), PortError> {
     let def = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build();
     let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
-    let built = (|| Ok::<_, aws_sdk_dynamodb::error::BuildError>((def("pk")?, def("sk")?, key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?)))();
+    let built = (|| {
+        Ok::<_, aws_sdk_dynamodb::error::BuildError>((
+            def("pk")?,
+            def("sk")?,
+            key("pk", KeyType::Hash)?,
+            key("sk", KeyType::Range)?,
+        ))
+    })();
     let (pk, sk, hash, range) = built.map_err(|e| PortError::Corrupt { port: "table", detail: e.to_string() })?;
     let created = client
         .create_table()
@@ -71,7 +78,13 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), PortError> 
         .attribute_name("ttl")
         .build()
         .map_err(|e| PortError::Corrupt { port: "table", detail: e.to_string() })?;
-    client.update_time_to_live().table_name(name).time_to_live_specification(ttl).send().await.map_err(|e| unavailable("table", e))?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .map_err(|e| unavailable("table", e))?;
     Ok(())
 }
 
@@ -176,7 +189,9 @@ impl Table {
                     .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
                     .expression_attribute_values(":lo", s(lo.clone()))
                     .expression_attribute_values(":hi", s(hi.clone())),
-                None => q.key_condition_expression("pk = :pk AND begins_with(sk, :p)").expression_attribute_values(":p", s(prefix)),
+                None => q
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                    .expression_attribute_values(":p", s(prefix)),
             };
             let out = q.send().await.map_err(|e| unavailable(port, e))?;
             meter(out.consumed_capacity(), false);
@@ -232,8 +247,9 @@ fn time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, PortError> {
 }
 
 fn conversation_from(tenant: &TenantId, id: &ConversationId, item: &Item) -> Result<Conversation, PortError> {
-    let channel: Channel = serde_json::from_value(serde_json::Value::String(text(item, "channel").unwrap_or_default().into()))
-        .map_err(|e| corrupt(CONVERSATIONS, e))?;
+    let channel: Channel =
+        serde_json::from_value(serde_json::Value::String(text(item, "channel").unwrap_or_default().into()))
+            .map_err(|e| corrupt(CONVERSATIONS, e))?;
     Ok(Conversation {
         id: id.clone(),
         tenant: tenant.clone(),
@@ -247,7 +263,9 @@ fn conversation_from(tenant: &TenantId, id: &ConversationId, item: &Item) -> Res
     })
 }
 
-fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &aws_sdk_dynamodb::error::SdkError<E>) -> bool {
+fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E>,
+) -> bool {
     e.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
@@ -279,7 +297,12 @@ impl ConversationStore for DynamoConversations {
         }
     }
 
-    async fn record_activity(&self, tenant: &TenantId, id: &ConversationId, activity: &Activity) -> Result<(), PortError> {
+    async fn record_activity(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        activity: &Activity,
+    ) -> Result<(), PortError> {
         let mut update = "SET #lang = :lang, last_inbound_at = :at".to_string();
         let mut request = self
             .table
@@ -341,12 +364,19 @@ impl ConversationStore for DynamoConversations {
 
     async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
         let pk = conversation_pk(tenant, id);
-        let items = self.table.query(CONVERSATIONS, pk.clone(), "", Some(("".into(), "\u{10FFFF}".into())), true, usize::MAX).await?;
+        let items = self
+            .table
+            .query(CONVERSATIONS, pk.clone(), "", Some(("".into(), "\u{10FFFF}".into())), true, usize::MAX)
+            .await?;
         for chunk in items.chunks(25) {
             let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
             for item in chunk {
-                let key = Item::from([("pk".to_string(), s(pk.clone())), ("sk".to_string(), item.get("sk").cloned().unwrap_or(s("")))]);
-                let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(|e| corrupt(CONVERSATIONS, e))?;
+                let key = Item::from([
+                    ("pk".to_string(), s(pk.clone())),
+                    ("sk".to_string(), item.get("sk").cloned().unwrap_or(s(""))),
+                ]);
+                let delete =
+                    DeleteRequest::builder().set_key(Some(key)).build().map_err(|e| corrupt(CONVERSATIONS, e))?;
                 requests.push(WriteRequest::builder().delete_request(delete).build());
             }
             let mut pending = HashMap::from([(self.table.name.clone(), requests)]);
@@ -371,13 +401,21 @@ impl ConversationStore for DynamoConversations {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             if !pending.values().all(Vec::is_empty) {
-                return Err(PortError::Unavailable { port: CONVERSATIONS, detail: "could not delete every item".into() });
+                return Err(PortError::Unavailable {
+                    port: CONVERSATIONS,
+                    detail: "could not delete every item".into(),
+                });
             }
         }
         Ok(())
     }
 
-    async fn append_turn(&self, tenant: &TenantId, conversation: &ConversationId, turn: &Turn) -> Result<(), PortError> {
+    async fn append_turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        turn: &Turn,
+    ) -> Result<(), PortError> {
         let expires = (turn.at + TURN_RETENTION).timestamp();
         let item = Item::from([
             ("pk".to_string(), s(conversation_pk(tenant, conversation))),
@@ -408,8 +446,14 @@ impl ConversationStore for DynamoConversations {
         Ok(turns)
     }
 
-    async fn recent_turns(&self, tenant: &TenantId, conversation: &ConversationId, limit: usize) -> Result<Vec<Turn>, PortError> {
-        let items = self.table.query(CONVERSATIONS, conversation_pk(tenant, conversation), "TURN#", None, false, limit).await?;
+    async fn recent_turns(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let items =
+            self.table.query(CONVERSATIONS, conversation_pk(tenant, conversation), "TURN#", None, false, limit).await?;
         let mut turns = items.iter().map(|i| json::<Turn>(CONVERSATIONS, i, "data")).collect::<Result<Vec<_>, _>>()?;
         turns.reverse();
         Ok(turns)
@@ -506,11 +550,15 @@ impl IdempotencyStore for DynamoIdempotency {
             Err(e) if conditional_failed(&e) => {
                 report(|m| m.dynamodb_calls += 1);
                 let old = e.as_service_error().and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                        c.item().cloned()
+                    }
                     _ => None,
                 });
                 match old {
-                    Some(item) if text(&item, "status") == Some("COMPLETED") => Ok(Claim::Completed(json(IDEMPOTENCY, &item, "response")?)),
+                    Some(item) if text(&item, "status") == Some("COMPLETED") => {
+                        Ok(Claim::Completed(json(IDEMPOTENCY, &item, "response")?))
+                    }
                     _ => Ok(Claim::InProgress),
                 }
             }
@@ -518,7 +566,13 @@ impl IdempotencyStore for DynamoIdempotency {
         }
     }
 
-    async fn complete(&self, key: &IdempotencyKey, response: &serde_json::Value, now: DateTime<Utc>, keep_for: Duration) -> Result<(), PortError> {
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        response: &serde_json::Value,
+        now: DateTime<Utc>,
+        keep_for: Duration,
+    ) -> Result<(), PortError> {
         let item = Item::from([
             ("pk".to_string(), s(key.0.clone())),
             ("sk".to_string(), s("IDEMPOTENCY")),

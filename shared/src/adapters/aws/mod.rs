@@ -7,8 +7,10 @@ mod dynamo;
 mod sqs;
 mod ssm;
 
-pub use bedrock::{BedrockModel, BedrockSettings};
-pub use dynamo::{DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoUsageLog, Table, create_table};
+pub use bedrock::{BedrockModel, BedrockSettings, bedrock_client};
+pub use dynamo::{
+    DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoUsageLog, Table, create_table,
+};
 pub use sqs::{SqsEscalationQueue, SqsMessageQueue};
 pub use ssm::SsmSecrets;
 
@@ -33,7 +35,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
-            bedrock: bedrock::client(&config, bedrock),
+            bedrock: bedrock_client(&config, bedrock),
         }
     }
 }

@@ -15,7 +15,13 @@ fn sqs_id(raw: &str) -> String {
     if fits { raw.to_string() } else { hex::encode(Sha256::digest(raw.as_bytes())) }
 }
 
-async fn send(client: &Client, url: &str, port: &'static str, body: String, group: Option<(String, String)>) -> Result<(), PortError> {
+async fn send(
+    client: &Client,
+    url: &str,
+    port: &'static str,
+    body: String,
+    group: Option<(String, String)>,
+) -> Result<(), PortError> {
     let mut request = client.send_message().queue_url(url).message_body(body);
     if let Some((group, dedup)) = group {
         request = request.message_group_id(group).message_deduplication_id(dedup);
@@ -41,7 +47,8 @@ impl SqsMessageQueue {
 #[async_trait]
 impl MessageQueue for SqsMessageQueue {
     async fn enqueue(&self, message: &InboundMessage) -> Result<(), PortError> {
-        let body = serde_json::to_string(message).map_err(|e| PortError::Corrupt { port: "message queue", detail: e.to_string() })?;
+        let body = serde_json::to_string(message)
+            .map_err(|e| PortError::Corrupt { port: "message queue", detail: e.to_string() })?;
         let group = sqs_id(&format!("{}#{}", message.tenant, message.conversation));
         let dedup = sqs_id(&format!("{}:{}:{}", message.tenant, message.channel, message.provider_message_id));
         send(&self.client, &self.url, "message queue", body, Some((group, dedup))).await
@@ -65,7 +72,8 @@ impl SqsEscalationQueue {
 #[async_trait]
 impl EscalationQueue for SqsEscalationQueue {
     async fn enqueue(&self, escalation: &Escalation) -> Result<(), PortError> {
-        let body = serde_json::to_string(escalation).map_err(|e| PortError::Corrupt { port: "escalation queue", detail: e.to_string() })?;
+        let body = serde_json::to_string(escalation)
+            .map_err(|e| PortError::Corrupt { port: "escalation queue", detail: e.to_string() })?;
         send(&self.client, &self.url, "escalation queue", body, None).await
     }
 }

@@ -1,0 +1,157 @@
+//! Production wiring: the pipeline on the AWS adapters, configured from environment variables
+//! read once per cold start.
+
+use crate::adapters::StoredOnly;
+use crate::adapters::aws::{
+    AwsClients, BedrockModel, BedrockSettings, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants,
+    DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue, SsmSecrets, Table,
+};
+use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
+use crate::pipeline::{EscalationDesk, Inbound, Responder};
+use crate::ports::{LanguageModel, SystemClock};
+use crate::web::WebchatApi;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A required environment variable is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name}: {problem}")]
+pub struct SettingsError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong.
+    pub problem: &'static str,
+}
+
+/// What the functions read from their environment (names as in `infra/template.yaml`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SWITCHBOARD_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `SWITCHBOARD_MESSAGES_QUEUE_URL`: the FIFO messages queue (inbound sends to it).
+    pub messages_queue_url: Option<String>,
+    /// `SWITCHBOARD_ESCALATIONS_QUEUE_URL`: the escalation queue (responder sends to it).
+    pub escalations_queue_url: Option<String>,
+    /// `SWITCHBOARD_BEDROCK_MODEL_ID`: the hosted model; unset runs on the local model alone.
+    pub bedrock: Option<BedrockSettings>,
+    /// `SWITCHBOARD_CACHE_SECONDS`: how long tenant configs and secrets are cached (default 300).
+    pub cache: Duration,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    /// Reads the environment; the error names the variable.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let table = var("SWITCHBOARD_TABLE").ok_or(SettingsError { name: "SWITCHBOARD_TABLE", problem: "not set" })?;
+        let cache = match var("SWITCHBOARD_CACHE_SECONDS") {
+            Some(v) => {
+                v.parse().map_err(|_| SettingsError { name: "SWITCHBOARD_CACHE_SECONDS", problem: "not a number" })?
+            }
+            None => 300,
+        };
+        let timeout_ms = match var("SWITCHBOARD_BEDROCK_TIMEOUT_MS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| SettingsError { name: "SWITCHBOARD_BEDROCK_TIMEOUT_MS", problem: "not a number" })?,
+            None => 6000,
+        };
+        Ok(Self {
+            table,
+            messages_queue_url: var("SWITCHBOARD_MESSAGES_QUEUE_URL"),
+            escalations_queue_url: var("SWITCHBOARD_ESCALATIONS_QUEUE_URL"),
+            bedrock: var("SWITCHBOARD_BEDROCK_MODEL_ID").map(|model_id| BedrockSettings {
+                model_id,
+                timeout: Duration::from_millis(timeout_ms),
+                ..BedrockSettings::default()
+            }),
+            cache: Duration::from_secs(cache),
+        })
+    }
+
+    fn require(value: &Option<String>, name: &'static str) -> Result<String, SettingsError> {
+        value.clone().ok_or(SettingsError { name, problem: "not set (this function sends to that queue)" })
+    }
+}
+
+/// The shared pieces every function builds from.
+pub struct AwsApp {
+    settings: Settings,
+    clients: AwsClients,
+    table: Table,
+    tenants: Arc<DynamoTenants>,
+    conversations: Arc<DynamoConversations>,
+}
+
+impl AwsApp {
+    /// Builds the clients (once per cold start) from the environment.
+    pub async fn from_env() -> Result<Self, SettingsError> {
+        let settings = Settings::from_env()?;
+        let clients = AwsClients::from_env(&settings.bedrock.clone().unwrap_or_default()).await;
+        Ok(Self::new(settings, clients))
+    }
+
+    /// Builds the app on given clients (tests point them at local servers).
+    pub fn new(settings: Settings, clients: AwsClients) -> Self {
+        let table = Table::new(clients.dynamodb.clone(), settings.table.clone());
+        let secrets = Arc::new(SsmSecrets::new(clients.ssm.clone(), settings.cache));
+        let tenants = Arc::new(DynamoTenants::new(table.clone(), secrets, settings.cache));
+        let conversations = Arc::new(DynamoConversations::new(table.clone()));
+        Self { settings, clients, table, tenants, conversations }
+    }
+
+    /// The tenant directory (ops and tests put configurations through it).
+    pub fn tenants(&self) -> Arc<DynamoTenants> {
+        self.tenants.clone()
+    }
+
+    /// The web chat API of the `inbound` function.
+    pub fn webchat_api(&self) -> Result<Arc<WebchatApi>, SettingsError> {
+        let url = Settings::require(&self.settings.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL")?;
+        Ok(Arc::new(WebchatApi {
+            tenants: self.tenants.clone(),
+            conversations: self.conversations.clone(),
+            inbound: Inbound {
+                idempotency: Arc::new(DynamoIdempotency::new(self.table.clone())),
+                queue: Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), url)),
+                conversations: self.conversations.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            clock: Arc::new(SystemClock),
+            // Each check is a consistent DynamoDB read: start fast, then back off.
+            poll_first: Duration::from_millis(200),
+            poll_max: Duration::from_secs(2),
+        }))
+    }
+
+    /// The responder half of the `responder` function.
+    pub fn responder(&self) -> Result<Responder, SettingsError> {
+        let url = Settings::require(&self.settings.escalations_queue_url, "SWITCHBOARD_ESCALATIONS_QUEUE_URL")?;
+        let model: Arc<dyn LanguageModel> = match &self.settings.bedrock {
+            Some(b) => Arc::new(BedrockModel::new(self.clients.bedrock.clone(), b.model_id.clone())),
+            None => Arc::new(NoModel),
+        };
+        Ok(Responder {
+            tenants: self.tenants.clone(),
+            customers: Arc::new(DynamoCustomers::new(self.table.clone())),
+            conversations: self.conversations.clone(),
+            escalations: Arc::new(SqsEscalationQueue::new(self.clients.sqs.clone(), url)),
+            model,
+            sender: Arc::new(StoredOnly),
+            usage: Arc::new(DynamoUsageLog::new(self.table.clone())),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// The escalation desk of the `escalation` function (the console helpdesk logs tickets until
+    /// Step 4 brings real helpdesks).
+    pub fn escalation_desk(&self) -> EscalationDesk {
+        EscalationDesk {
+            helpdesk: Arc::new(ConsoleHelpdesk::default()),
+            conversations: self.conversations.clone(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
