@@ -6,7 +6,9 @@ use crate::domain::{
     Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, MessageId, Role, TenantId,
     TicketRef, Turn, TurnCursor,
 };
-use crate::ports::{Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError};
+use crate::ports::{
+    Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError, SecretStore,
+};
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -187,6 +189,15 @@ pub async fn customer_store(store: &dyn CustomerStore) {
     assert_eq!(store.customer(&a, &id).await.ok().flatten().map(|c| c.tier), Some("vip".into()), "put replaces");
 }
 
+/// Secrets: a stored secret reads back exactly, a missing one is `None`. `existing` must have
+/// been stored under `name` beforehand.
+pub async fn secret_store(store: &dyn SecretStore, name: &str, existing: &str) {
+    let got = store.secret(name).await.unwrap_or_else(|e| panic!("secret: {e}"));
+    assert_eq!(got.as_ref().map(|s| s.expose().to_vec()), Some(existing.as_bytes().to_vec()), "reads back exactly");
+    let missing = store.secret(&format!("{name}-missing")).await.unwrap_or_else(|e| panic!("secret: {e}"));
+    assert!(missing.is_none(), "a missing secret is None, not an error");
+}
+
 #[cfg(test)]
 mod memory {
     use crate::adapters::memory::{MemoryConversations, MemoryCustomers, MemoryIdempotency};
@@ -199,6 +210,13 @@ mod memory {
     #[tokio::test]
     async fn memory_idempotency_keeps_the_contract() {
         super::idempotency_store(&MemoryIdempotency::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_secrets_keep_the_contract() {
+        let store = crate::adapters::memory::MemorySecrets::default();
+        store.put("/switchboard/t/webchat", "s3cret-value");
+        super::secret_store(&store, "/switchboard/t/webchat", "s3cret-value").await;
     }
 
     #[tokio::test]

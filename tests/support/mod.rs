@@ -1,4 +1,8 @@
-//! Test support: the embedded app behind a real HTTP server on loopback, and a client for it.
+//! Test support: the embedded app behind a real HTTP server on loopback, and a client for it;
+//! the local AWS servers; a loopback Bedrock.
+
+pub mod aws;
+pub mod bedrock;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

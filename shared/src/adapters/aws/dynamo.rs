@@ -160,14 +160,12 @@ impl Table {
         Ok(())
     }
 
-    /// Items of partition `pk` whose sort key is within `[lo, hi]` (or starts with `prefix`
-    /// when `range` is `None`), in sort order or reversed, at most `limit`.
+    /// Items of partition `pk` whose sort key matches, in sort order or reversed, at most `limit`.
     async fn query(
         &self,
         port: &'static str,
         pk: String,
-        prefix: &str,
-        range: Option<(String, String)>,
+        sort: SortKey,
         forward: bool,
         limit: usize,
     ) -> Result<Vec<Item>, PortError> {
@@ -184,14 +182,15 @@ impl Table {
                 .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .set_exclusive_start_key(start.take());
-            q = match &range {
-                Some((lo, hi)) => q
+            q = match &sort {
+                SortKey::Between(lo, hi) => q
                     .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
                     .expression_attribute_values(":lo", s(lo.clone()))
                     .expression_attribute_values(":hi", s(hi.clone())),
-                None => q
+                SortKey::Prefix(p) => q
                     .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                    .expression_attribute_values(":p", s(prefix)),
+                    .expression_attribute_values(":p", s(*p)),
+                SortKey::Any => q.key_condition_expression("pk = :pk"),
             };
             let out = q.send().await.map_err(|e| unavailable(port, e))?;
             meter(out.consumed_capacity(), false);
@@ -202,6 +201,16 @@ impl Table {
             }
         }
     }
+}
+
+/// Which sort keys a query wants.
+enum SortKey {
+    /// All of the partition.
+    Any,
+    /// Starting with this.
+    Prefix(&'static str),
+    /// Between these, inclusive.
+    Between(String, String),
 }
 
 /// Conversations (`T#{tenant}#V#{id}` / `STATE`) and their turns (`TURN#{cursor}`, with TTL).
@@ -364,10 +373,7 @@ impl ConversationStore for DynamoConversations {
 
     async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
         let pk = conversation_pk(tenant, id);
-        let items = self
-            .table
-            .query(CONVERSATIONS, pk.clone(), "", Some(("".into(), "\u{10FFFF}".into())), true, usize::MAX)
-            .await?;
+        let items = self.table.query(CONVERSATIONS, pk.clone(), SortKey::Any, true, usize::MAX).await?;
         for chunk in items.chunks(25) {
             let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
             for item in chunk {
@@ -435,9 +441,11 @@ impl ConversationStore for DynamoConversations {
     ) -> Result<Vec<Turn>, PortError> {
         let pk = conversation_pk(tenant, conversation);
         // BETWEEN is inclusive: ask for one more and drop the cursor's own turn.
-        let range = after.map(|c| (format!("TURN#{}", c.as_str()), "TURN$".to_string()));
-        let fetch = if after.is_some() { limit.saturating_add(1) } else { limit };
-        let items = self.table.query(CONVERSATIONS, pk, "TURN#", range, true, fetch).await?;
+        let (sort, fetch) = match after {
+            Some(c) => (SortKey::Between(format!("TURN#{}", c.as_str()), "TURN$".to_string()), limit.saturating_add(1)),
+            None => (SortKey::Prefix("TURN#"), limit),
+        };
+        let items = self.table.query(CONVERSATIONS, pk, sort, true, fetch).await?;
         let mut turns = items.iter().map(|i| json::<Turn>(CONVERSATIONS, i, "data")).collect::<Result<Vec<_>, _>>()?;
         if let Some(c) = after {
             turns.retain(|t| &t.cursor > c);
@@ -452,8 +460,10 @@ impl ConversationStore for DynamoConversations {
         conversation: &ConversationId,
         limit: usize,
     ) -> Result<Vec<Turn>, PortError> {
-        let items =
-            self.table.query(CONVERSATIONS, conversation_pk(tenant, conversation), "TURN#", None, false, limit).await?;
+        let items = self
+            .table
+            .query(CONVERSATIONS, conversation_pk(tenant, conversation), SortKey::Prefix("TURN#"), false, limit)
+            .await?;
         let mut turns = items.iter().map(|i| json::<Turn>(CONVERSATIONS, i, "data")).collect::<Result<Vec<_>, _>>()?;
         turns.reverse();
         Ok(turns)
