@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: format, lints, the browser check of `switchboard serve`,
-# then every unit, contract and integration test. Installs what it needs by itself, idempotently.
+# The whole test suite, as CI runs it: format, lints, the SAM template lint, the browser check of
+# `switchboard serve`, then every unit, contract and integration test against DynamoDB Local and
+# moto. Installs and starts what it needs by itself, idempotently; leaves the servers running for
+# the next run (`scripts/local-aws.sh stop` stops them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "browser check (headless Chromium against switchboard serve)"
 scripts/browser-check.sh
+
+step "local AWS (DynamoDB Local, moto for SQS and SSM)"
+eval "$(scripts/local-aws.sh start)"
 
 step "tests"
 mkdir -p target

@@ -1,1 +1,329 @@
+//! The whole pipeline on real local servers: API Gateway events through the `inbound` router,
+//! the FIFO queue in moto, the `responder` and `escalation` batch handlers fed the way Lambda's
+//! event source mapping feeds them, state in DynamoDB Local, secrets in SSM.
 
+use axum::Router;
+use axum::body::Body;
+use http_body_util::BodyExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard::adapters::aws::{DynamoCustomers, Table};
+use switchboard::aws_app::{AwsApp, Settings};
+use switchboard::channels::webchat::sign_identity;
+use switchboard::domain::{ConversationId, ConversationState, TenantId};
+use switchboard::lambda::{escalate_batch, respond_batch};
+use switchboard::pipeline::{EscalationDesk, Responder};
+use switchboard::ports::{ConversationStore, CustomerStore};
+use switchboard::tenant::{DEMO_TENANT_YAML, Secret, TenantConfig};
+use switchboard_tests::aws::{LocalAws, Queues, local_aws};
+use switchboard_tests::bedrock::{FakeBedrock, Mode};
+use tower::ServiceExt;
+
+const IDENTITY_SECRET: &str = "a-secret-that-lives-in-ssm-only";
+
+struct Stack {
+    aws: LocalAws,
+    messages: Queues,
+    escalations: Queues,
+    router: Router,
+    responder: Responder,
+    desk: EscalationDesk,
+}
+
+struct Options {
+    bedrock: Option<FakeBedrock>,
+    hosted_below: f32,
+    max_receives: u32,
+    messages_queue: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { bedrock: None, hosted_below: 0.6, max_receives: 3, messages_queue: None }
+    }
+}
+
+async fn stack(options: Options) -> Stack {
+    let aws = local_aws().await;
+    let messages = aws.queues(true, options.max_receives, 1).await;
+    let escalations = aws.queues(false, 3, 1).await;
+    let mut clients = aws.clients.clone();
+    if let Some(fake) = &options.bedrock {
+        clients.bedrock = fake.client(Duration::from_secs(2)).await;
+    }
+    let settings = Settings {
+        table: aws.table.clone(),
+        messages_queue_url: Some(options.messages_queue.unwrap_or(messages.url.clone())),
+        escalations_queue_url: Some(escalations.url.clone()),
+        bedrock: options.bedrock.as_ref().map(|_| FakeBedrock::settings(Duration::from_secs(2))),
+        cache: Duration::from_secs(60),
+    };
+    let app = AwsApp::new(settings, clients);
+
+    // The demo tenant, its identity secret moved to SSM as production keeps it.
+    let parameter = format!("/switchboard/{}/webchat-identity", aws.table);
+    aws.clients
+        .ssm
+        .put_parameter()
+        .name(&parameter)
+        .value(IDENTITY_SECRET)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put the identity secret");
+    let yaml = DEMO_TENANT_YAML
+        .replace(
+            "identity_secret: demo-identity-secret-change-me",
+            &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
+        )
+        .replace("hosted_below: 0.6", &format!("hosted_below: {}", options.hosted_below));
+    let config = TenantConfig::from_yaml("demo", &yaml).expect("demo yaml");
+    assert!(matches!(config.channels.webchat.as_ref().map(|w| &w.identity_secret), Some(Secret::Parameter { .. })));
+    app.tenants().put_config(&yaml).await.expect("put tenant");
+    let customers = DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table));
+    let demo = TenantId::new("demo").unwrap();
+    for c in &config.customers {
+        customers.put_customer(&demo, c).await.expect("seed customer");
+    }
+
+    let router = switchboard::lambda::inbound_router(app.webchat_api().expect("inbound settings"));
+    Stack {
+        responder: app.responder().expect("responder settings"),
+        desk: app.escalation_desk(),
+        aws,
+        messages,
+        escalations,
+        router,
+    }
+}
+
+impl Stack {
+    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let path = format!(
+            "{}/../events/inbound/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            if method == "POST" { "webchat-post.json" } else { "webchat-get.json" }
+        );
+        let mut request = lambda_http::request::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        *request.uri_mut() = uri.parse().unwrap();
+        if let Some(body) = body {
+            *request.body_mut() = lambda_http::Body::Text(body.to_string());
+        }
+        let response = self.router.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, body: Value) -> (StatusCode, Value) {
+        self.call("POST", "/v1/demo/webchat/messages", Some(body)).await
+    }
+
+    async fn messages(&self, conversation: &str) -> Value {
+        let (status, page) =
+            self.call("GET", &format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=0"), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page
+    }
+
+    /// Runs the responder function on what the messages queue holds.
+    async fn run_responder(&self) -> usize {
+        self.aws.deliver(&self.messages.url, |event| respond_batch(&self.responder, event)).await.len()
+    }
+
+    /// Runs the escalation function on what the escalation queue holds.
+    async fn run_escalation(&self) -> usize {
+        self.aws.deliver(&self.escalations.url, |event| escalate_batch(&self.desk, event)).await.len()
+    }
+
+    async fn items(&self) -> i32 {
+        self.aws
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(&self.aws.table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap()
+            .count()
+    }
+}
+
+fn texts(page: &Value, role: &str) -> Vec<String> {
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == role)
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_web_chat_message_travels_through_sqs_and_dynamodb_and_is_answered_once() {
+    let s = stack(Options::default()).await;
+    let body = json!({"visitor_id": "v_e2e", "client_message_id": "w_1", "text": "What are your opening hours?"});
+    let (status, ack) = s.post(body.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+    let (status, again) = s.post(body).await;
+    assert_eq!((status, &again), (StatusCode::ACCEPTED, &ack), "a repeated delivery gets the same ack");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1, "and is not queued twice");
+
+    assert_eq!(s.run_responder().await, 1);
+    let conversation = ack["conversation_id"].as_str().unwrap();
+    let page = s.messages(conversation).await;
+    assert_eq!(texts(&page, "customer"), vec!["What are your opening hours?"]);
+    let bot = texts(&page, "bot");
+    assert_eq!(bot.len(), 1);
+    assert!(bot[0].contains("Monday to Friday"), "{bot:?}");
+    assert_eq!(page["state"], "bot");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0, "the handled message was deleted");
+
+    // The usage record is in DynamoDB with what the adapters metered.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let usage = s
+        .aws
+        .clients
+        .dynamodb
+        .query()
+        .table_name(&s.aws.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("T#demo#COST#{month}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(usage.count(), 1);
+    let record: Value = serde_json::from_str(usage.items()[0]["data"].as_s().unwrap()).unwrap();
+    assert_eq!(record["decision"], "answer");
+    assert_eq!(record["request_id"], "req-1", "API Gateway's request id follows the message");
+    assert!(record["metered"]["dynamodb_calls"].as_u64().unwrap() >= 5, "{record}");
+    assert!(record["metered"]["dynamodb_read_milli_units"].as_u64().unwrap() > 0, "{record}");
+    assert!(record["metered"]["dynamodb_write_milli_units"].as_u64().unwrap() > 0, "{record}");
+}
+
+#[tokio::test]
+async fn a_redelivered_batch_is_not_answered_twice() {
+    let s = stack(Options::default()).await;
+    let (_, ack) = s.post(json!({"visitor_id": "v_r", "text": "Do you ship to Canada?"})).await;
+    let received =
+        s.aws.clients.sqs.receive_message().queue_url(&s.messages.url).wait_time_seconds(1).send().await.unwrap();
+    let m = &received.messages()[0];
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [{
+        "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "attributes": {},
+        "messageAttributes": {}, "eventSource": "aws:sqs"}]}))
+    .unwrap();
+    for _ in 0..2 {
+        let response = respond_batch(&s.responder, event.clone()).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 2, "{page}");
+    assert!(texts(&page, "bot")[0].contains("Canada"));
+}
+
+#[tokio::test]
+async fn an_escalation_reaches_the_escalation_function_and_hands_the_conversation_over() {
+    let s = stack(Options::default()).await;
+    let identity =
+        json!({"customer_id": "c-1002", "signature": sign_identity(&Secret::new(IDENTITY_SECRET), "c-1002")});
+    let (status, ack) =
+        s.post(json!({"visitor_id": "v_ben", "text": "I want to talk to a human", "identity": identity})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "the identity verified against the secret from SSM: {ack}");
+    assert_eq!(s.run_responder().await, 1);
+    assert_eq!(s.aws.depth(&s.escalations.url).await, 1, "one escalation queued");
+
+    assert_eq!(s.run_escalation().await, 1);
+    let conversations =
+        switchboard::adapters::aws::DynamoConversations::new(Table::new(s.aws.clients.dynamodb.clone(), &s.aws.table));
+    let id = ConversationId::new(ack["conversation_id"].as_str().unwrap()).unwrap();
+    let stored = conversations.conversation(&TenantId::new("demo").unwrap(), &id).await.unwrap().unwrap();
+    assert!(matches!(stored.state, ConversationState::HumanOwned { .. }), "{:?}", stored.state);
+    assert_eq!(stored.customer.map(|c| c.to_string()), Some("c-1002".into()));
+    let page = s.messages(id.as_str()).await;
+    assert_eq!(page["state"], "human");
+    assert!(texts(&page, "system")[0].contains("Ben"), "the notice is personal: {page}");
+    assert_eq!(s.aws.depth(&s.escalations.url).await, 0);
+}
+
+#[tokio::test]
+async fn the_hosted_model_is_asked_when_the_local_one_is_unsure() {
+    let fake = FakeBedrock::start(Mode::Tool(json!({
+        "intent": "order_status", "confidence": 0.97, "sentiment": "neutral", "sentiment_score": 0.0, "urgency": "normal",
+        "language": "en", "wants_human": false, "summary": "asks about an order"
+    })))
+    .await;
+    let s = stack(Options { bedrock: Some(fake.clone()), hosted_below: 1.0, ..Options::default() }).await;
+    let (_, ack) = s.post(json!({"visitor_id": "v_m", "text": "What are your opening hours?"})).await;
+    assert_eq!(s.run_responder().await, 1);
+    let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
+    assert!(texts(&page, "bot")[0].contains("track your order"), "the hosted intent decided: {page}");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn model_down_falls_back_to_the_local_answer_and_loses_nothing() {
+    let fake = FakeBedrock::start(Mode::Fail).await;
+    let s = stack(Options { bedrock: Some(fake.clone()), hosted_below: 1.0, ..Options::default() }).await;
+    let (_, ack) = s.post(json!({"visitor_id": "v_d", "text": "What are your opening hours?"})).await;
+    assert_eq!(s.run_responder().await, 1);
+    let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
+    assert!(texts(&page, "bot")[0].contains("Monday to Friday"), "{page}");
+    assert!(!fake.requests().is_empty(), "the model was tried");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}
+
+#[tokio::test]
+async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
+    let s = stack(Options { max_receives: 2, ..Options::default() }).await;
+    s.aws
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(&s.messages.url)
+        .message_body("{not a message")
+        .message_group_id("demo#c_poison")
+        .message_deduplication_id("poison-1")
+        .send()
+        .await
+        .unwrap();
+    let mut attempts = 0;
+    for _ in 0..10 {
+        attempts += s.run_responder().await;
+        if s.aws.depth(&s.messages.dlq_url).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    assert_eq!(attempts, 2, "tried as often as the redrive policy allows");
+    assert_eq!(s.aws.depth(&s.messages.dlq_url).await, 1, "parked in the DLQ");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}
+
+#[tokio::test]
+async fn a_queue_outage_is_503_and_nothing_is_half_written() {
+    let missing = format!("{}/000000000000/missing.fifo", std::env::var("AWS_ENDPOINT_URL_SQS").unwrap());
+    let s = stack(Options { messages_queue: Some(missing), ..Options::default() }).await;
+    let before = s.items().await;
+    let (status, error) = s.post(json!({"visitor_id": "v_q", "client_message_id": "w_q", "text": "hello"})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{error}");
+    assert_eq!(error["error"]["code"], "queue_unavailable");
+    assert_eq!(s.items().await, before, "no conversation, no idempotency record left behind");
+}
+
+#[tokio::test]
+async fn refused_requests_leave_the_table_untouched() {
+    let s = stack(Options::default()).await;
+    let before = s.items().await;
+    let spoofed = json!({"customer_id": "c-1002", "signature": sign_identity(&Secret::new("demo-identity-secret-change-me"), "c-1002")});
+    let (status, _) = s.post(json!({"visitor_id": "v_x", "text": "hi", "identity": spoofed})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the YAML's old secret no longer signs: SSM's does");
+    let (status, _) = s.call("POST", "/v1/nope/webchat/messages", Some(json!({"visitor_id": "v", "text": "hi"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = s.post(json!({"visitor_id": "v", "text": "x".repeat(2001)})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(s.items().await, before);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}

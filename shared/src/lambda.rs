@@ -58,6 +58,44 @@ where
     response
 }
 
+/// The `inbound` function's router: the shared web chat routes, with API Gateway's request id
+/// attached to every request so logs and usage records carry it.
+#[cfg(feature = "aws")]
+pub fn inbound_router(api: std::sync::Arc<crate::web::WebchatApi>) -> axum::Router {
+    crate::web::router(api).layer(axum::middleware::map_request(tag_request_id))
+}
+
+#[cfg(feature = "aws")]
+async fn tag_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::request::RequestContext;
+    let id = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    if let Some(id) = id {
+        request.extensions_mut().insert(crate::web::RequestId(id));
+    }
+    request
+}
+
+/// The `responder` function's work on one SQS FIFO batch.
+pub async fn respond_batch(responder: &crate::pipeline::Responder, event: SqsEvent) -> SqsBatchResponse {
+    fifo_batch(event, |record| async move {
+        let message: crate::domain::InboundMessage = parse_body(&record)?;
+        responder.respond(&message).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// The `escalation` function's work on one SQS batch.
+pub async fn escalate_batch(desk: &crate::pipeline::EscalationDesk, event: SqsEvent) -> SqsBatchResponse {
+    batch(event, |record| async move {
+        let escalation: crate::domain::Escalation = parse_body(&record)?;
+        desk.handle(&escalation).await.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,22 +130,4 @@ mod tests {
         .await;
         assert_eq!(failures(&r), vec!["b"]);
     }
-}
-
-/// The `responder` function's work on one SQS FIFO batch.
-pub async fn respond_batch(responder: &crate::pipeline::Responder, event: SqsEvent) -> SqsBatchResponse {
-    fifo_batch(event, |record| async move {
-        let message: crate::domain::InboundMessage = parse_body(&record)?;
-        responder.respond(&message).await.map(|_| ()).map_err(|e| e.to_string())
-    })
-    .await
-}
-
-/// The `escalation` function's work on one SQS batch.
-pub async fn escalate_batch(desk: &crate::pipeline::EscalationDesk, event: SqsEvent) -> SqsBatchResponse {
-    batch(event, |record| async move {
-        let escalation: crate::domain::Escalation = parse_body(&record)?;
-        desk.handle(&escalation).await.map(|_| ()).map_err(|e| e.to_string())
-    })
-    .await
 }

@@ -64,16 +64,25 @@ impl FakeBedrock {
         self.inner.lock().expect("lock").requests.clone()
     }
 
-    /// The real SDK-backed model, pointed here.
-    pub async fn model(&self, timeout: Duration) -> BedrockModel {
+    /// The real SDK client, pointed here.
+    pub async fn client(&self, timeout: Duration) -> aws_sdk_bedrockruntime::Client {
         let config = aws_config::from_env()
             .endpoint_url(&self.url)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "static"))
             .load()
             .await;
-        let settings = BedrockSettings { model_id: "test-model".into(), timeout, max_attempts: 3 };
-        BedrockModel::new(bedrock_client(&config, &settings), "test-model")
+        bedrock_client(&config, &Self::settings(timeout))
+    }
+
+    /// Settings naming the test model.
+    pub fn settings(timeout: Duration) -> BedrockSettings {
+        BedrockSettings { model_id: "test-model".into(), timeout, max_attempts: 3 }
+    }
+
+    /// The real SDK-backed model, pointed here.
+    pub async fn model(&self, timeout: Duration) -> BedrockModel {
+        BedrockModel::new(self.client(timeout).await, "test-model")
     }
 }
 

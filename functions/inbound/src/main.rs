@@ -1,39 +1,21 @@
 //! The `inbound` function: API Gateway HTTP API (payload v2) → the web chat routes.
 //! Verify, normalise, de-duplicate, enqueue, ack — the shared router does the work.
 
-use axum::Router;
-use axum::extract::Request;
-use lambda_http::request::RequestContext;
 use switchboard::aws_app::AwsApp;
-use switchboard::web::{self, RequestId};
+use switchboard::lambda::inbound_router;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     switchboard::telemetry::init_json_logs();
     // Clients and configuration once per cold start; a missing variable fails here, loudly.
     let app = AwsApp::from_env().await?;
-    lambda_http::run(with_request_id(web::router(app.webchat_api()?))).await
-}
-
-/// The shared router, with API Gateway's request id attached to every request for the logs.
-fn with_request_id(router: Router) -> Router {
-    router.layer(axum::middleware::map_request(tag_request_id))
-}
-
-async fn tag_request_id(mut request: Request) -> Request {
-    let id = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
-        _ => None,
-    };
-    if let Some(id) = id {
-        request.extensions_mut().insert(RequestId(id));
-    }
-    request
+    lambda_http::run(inbound_router(app.webchat_api()?)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
     use axum::body::Body;
     use axum::http::StatusCode;
     use http_body_util::BodyExt;
@@ -85,7 +67,7 @@ mod tests {
     #[tokio::test]
     async fn webchat_post_event_is_accepted_and_answered() {
         let app = app().await;
-        let router = with_request_id(app.router());
+        let router = inbound_router(app.api.clone());
         let (status, ack) = call(&router, event("webchat-post.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
         let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;
@@ -96,7 +78,7 @@ mod tests {
     #[tokio::test]
     async fn api_gateway_request_id_reaches_the_pipeline() {
         let app = app().await;
-        let router = with_request_id(app.router());
+        let router = inbound_router(app.api.clone());
         let (status, _) = call(&router, event("webchat-post.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED);
         for _ in 0..100 {
@@ -112,7 +94,7 @@ mod tests {
     #[tokio::test]
     async fn bad_events_get_honest_statuses() {
         let app = app().await;
-        let router = with_request_id(app.router());
+        let router = inbound_router(app.api.clone());
         let (status, body) = call(&router, event("webchat-post-malformed.json")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"]["code"], "malformed_json");
@@ -127,7 +109,7 @@ mod tests {
     #[tokio::test]
     async fn identified_event_personalises_the_answer() {
         let app = app().await;
-        let router = with_request_id(app.router());
+        let router = inbound_router(app.api.clone());
         let (status, ack) = call(&router, event("webchat-post-identified.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
         let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;

@@ -133,10 +133,9 @@ fn describe(error: aws_sdk_bedrockruntime::error::SdkError<ConverseError>) -> Mo
         SdkError::ServiceError(e) => match e.err() {
             ConverseError::ThrottlingException(_) => ModelError::Unavailable("throttled".into()),
             ConverseError::ModelTimeoutException(_) => ModelError::Unavailable("model timed out".into()),
-            other => ModelError::Unavailable(format!(
-                "{}",
-                aws_sdk_bedrockruntime::error::ProvideErrorMetadata::code(other).unwrap_or("service error")
-            )),
+            other => ModelError::Unavailable(
+                aws_sdk_bedrockruntime::error::ProvideErrorMetadata::code(other).unwrap_or("service error").to_string(),
+            ),
         },
         SdkError::ResponseError(_) => ModelError::InvalidOutput("response could not be read".into()),
         _ => ModelError::Unavailable("could not reach the service".into()),

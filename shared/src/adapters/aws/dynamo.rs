@@ -625,7 +625,7 @@ pub struct DynamoTenants {
     table: Table,
     secrets: Arc<dyn SecretStore>,
     ttl: Duration,
-    cache: Mutex<HashMap<TenantId, (Option<Arc<Tenant>>, Instant)>>,
+    cache: Mutex<HashMap<TenantId, Cached>>,
 }
 
 impl std::fmt::Debug for DynamoTenants {
@@ -635,6 +635,9 @@ impl std::fmt::Debug for DynamoTenants {
 }
 
 const TENANTS: &str = "tenant directory";
+
+/// A cached lookup: the tenant (or its absence) and when it was read.
+type Cached = (Option<Arc<Tenant>>, Instant);
 
 impl DynamoTenants {
     /// Tenants in `table`, cached for `ttl`.
