@@ -14,6 +14,13 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "SAM template (cfn-lint)"
+if [ ! -x .local/tools/bin/cfn-lint ]; then
+  python3 -m venv .local/tools
+  .local/tools/bin/pip install --quiet --disable-pip-version-check cfn-lint
+fi
+.local/tools/bin/cfn-lint infra/template.yaml
+
 step "browser check (headless Chromium against switchboard serve)"
 scripts/browser-check.sh
 
