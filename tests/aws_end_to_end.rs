@@ -33,6 +33,7 @@ struct Stack {
 
 struct Options {
     bedrock: Option<FakeBedrock>,
+    generate: bool,
     hosted_below: f32,
     max_receives: u32,
     messages_queue: Option<String>,
@@ -40,7 +41,7 @@ struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { bedrock: None, hosted_below: 0.6, max_receives: 3, messages_queue: None }
+        Self { bedrock: None, generate: false, hosted_below: 0.6, max_receives: 3, messages_queue: None }
     }
 }
 
@@ -78,7 +79,8 @@ async fn stack(options: Options) -> Stack {
             "identity_secret: demo-identity-secret-change-me",
             &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
         )
-        .replace("hosted_below: 0.6", &format!("hosted_below: {}", options.hosted_below));
+        .replace("hosted_below: 0.6", &format!("hosted_below: {}", options.hosted_below))
+        .replace("\npolicy:\n", &format!("\nanswers:\n  generate_with_model: {}\n\npolicy:\n", options.generate));
     let config = TenantConfig::from_yaml("demo", &yaml).expect("demo yaml");
     assert!(matches!(config.channels.webchat.as_ref().map(|w| &w.identity_secret), Some(Secret::Parameter { .. })));
     app.tenants().put_config(&yaml).await.expect("put tenant");
@@ -326,4 +328,30 @@ async fn refused_requests_leave_the_table_untouched() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(s.items().await, before);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}
+
+#[tokio::test]
+async fn the_hosted_model_writes_grounded_answers_only_from_close_faq_entries() {
+    let fake = FakeBedrock::start(Mode::Tool(
+        json!({"answer": "Standard delivery to Lisbon takes 2-4 business days.", "entries": ["shipping-times-en"]}),
+    ))
+    .await;
+    let s =
+        stack(Options { bedrock: Some(fake.clone()), generate: true, hosted_below: 0.0, ..Options::default() }).await;
+    let (_, ack) = s.post(json!({"visitor_id": "v_g", "text": "How fast can you deliver to Lisbon?"})).await;
+    assert_eq!(s.run_responder().await, 1);
+    let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
+    assert_eq!(texts(&page, "bot"), vec!["Standard delivery to Lisbon takes 2-4 business days."], "{page}");
+    let (_, request) = &fake.requests()[0];
+    let context = request.pointer("/messages/0/content/0/text").and_then(Value::as_str).unwrap();
+    assert!(context.contains("<entry id=\"shipping-times-en\">"), "{context}");
+    assert!(!context.contains("payment-methods-en"), "only close entries are context");
+
+    // When the entries do not answer it, the model says so and a person takes over.
+    fake.set(Mode::Tool(json!({"answer": null, "entries": []})));
+    let (_, ack) = s.post(json!({"visitor_id": "v_g2", "text": "How fast can you deliver to Lisbon?"})).await;
+    assert_eq!(s.run_responder().await, 1);
+    let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
+    assert!(texts(&page, "bot").is_empty(), "{page}");
+    assert_eq!(page["state"], "human");
 }

@@ -1,6 +1,8 @@
 //! `switchboard`: run the whole pipeline locally, check a tenant's configuration, measure the
 //! classifier.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod eval;
 mod local;
 
@@ -59,6 +61,27 @@ enum Command {
         #[arg(long)]
         per_intent: Option<usize>,
     },
+    /// Create the table and queues and load tenants (DynamoDB Local and moto through the
+    /// AWS_ENDPOINT_URL_* variables, or a scratch account); prints the functions' variables.
+    #[cfg(feature = "aws")]
+    AwsSetup {
+        /// Table name.
+        #[arg(long, default_value = "switchboard")]
+        table: String,
+        /// Queue name prefix.
+        #[arg(long, default_value = "switchboard")]
+        prefix: String,
+        /// Tenant YAML files; `demo` is the built-in demo tenant.
+        #[arg(long = "tenant", default_value = "demo")]
+        tenants: Vec<PathBuf>,
+    },
+    /// Store tenant configurations in the table named by SWITCHBOARD_TABLE.
+    #[cfg(feature = "aws")]
+    TenantsPut {
+        /// Tenant YAML files; `demo` is the built-in demo tenant.
+        #[arg(required = true)]
+        tenants: Vec<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -74,6 +97,10 @@ async fn main() -> Result<()> {
             (Some(train), Some(test)) => eval::dataset(&train, &test, per_intent),
             _ => eval::tenant(&load_tenant(tenant.as_ref())?),
         },
+        #[cfg(feature = "aws")]
+        Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
+        #[cfg(feature = "aws")]
+        Command::TenantsPut { tenants } => aws::put(&tenants).await,
     }
 }
 

@@ -38,13 +38,15 @@ pub struct Settings {
     pub cache: Duration,
 }
 
-fn var(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl Settings {
     /// Reads the environment; the error names the variable.
     pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let table = var("SWITCHBOARD_TABLE").ok_or(SettingsError { name: "SWITCHBOARD_TABLE", problem: "not set" })?;
         let cache = match var("SWITCHBOARD_CACHE_SECONDS") {
             Some(v) => {
@@ -149,9 +151,46 @@ impl AwsApp {
     /// Step 4 brings real helpdesks).
     pub fn escalation_desk(&self) -> EscalationDesk {
         EscalationDesk {
-            helpdesk: Arc::new(ConsoleHelpdesk::default()),
+            helpdesk: Arc::new(ConsoleHelpdesk::quiet()),
             conversations: self.conversations.clone(),
             clock: Arc::new(SystemClock),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn missing_or_malformed_variables_are_named() {
+        assert_eq!(settings(&[]).unwrap_err(), SettingsError { name: "SWITCHBOARD_TABLE", problem: "not set" });
+        assert_eq!(settings(&[("SWITCHBOARD_TABLE", "  ")]).unwrap_err().name, "SWITCHBOARD_TABLE");
+        let err = settings(&[("SWITCHBOARD_TABLE", "t"), ("SWITCHBOARD_CACHE_SECONDS", "soon")]).unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_CACHE_SECONDS");
+        assert_eq!(err.to_string(), "environment variable SWITCHBOARD_CACHE_SECONDS: not a number");
+    }
+
+    #[test]
+    fn optional_variables_have_defaults() {
+        let s = settings(&[("SWITCHBOARD_TABLE", "t")]).unwrap();
+        assert_eq!(s.cache, Duration::from_secs(300));
+        assert!(s.bedrock.is_none() && s.messages_queue_url.is_none());
+        let err = Settings::require(&s.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL").unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_MESSAGES_QUEUE_URL");
+        let s = settings(&[
+            ("SWITCHBOARD_TABLE", "t"),
+            ("SWITCHBOARD_BEDROCK_MODEL_ID", "m"),
+            ("SWITCHBOARD_BEDROCK_TIMEOUT_MS", "1500"),
+        ])
+        .unwrap();
+        let b = s.bedrock.unwrap();
+        assert_eq!((b.model_id.as_str(), b.timeout), ("m", Duration::from_millis(1500)));
     }
 }

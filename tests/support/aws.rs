@@ -7,7 +7,7 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use serde_json::json;
 use std::collections::HashSet;
 use std::future::Future;
-use switchboard::adapters::aws::{AwsClients, BedrockSettings, create_table};
+use switchboard::adapters::aws::{AwsClients, BedrockSettings, QueuePair, create_queues, create_table};
 
 /// SDK clients pointed at the local servers, and a fresh table of this test's own.
 pub struct LocalAws {
@@ -32,45 +32,14 @@ pub async fn local_aws() -> LocalAws {
 }
 
 /// A queue and its dead-letter queue.
-#[derive(Debug, Clone)]
-pub struct Queues {
-    /// The queue.
-    pub url: String,
-    /// Its dead-letter queue.
-    pub dlq_url: String,
-}
+pub type Queues = QueuePair;
 
 impl LocalAws {
     /// Creates a queue (FIFO or standard) whose messages move to a dead-letter queue after
     /// `max_receives` failed receives; `visibility` seconds before a received message reappears.
     pub async fn queues(&self, fifo: bool, max_receives: u32, visibility: u32) -> Queues {
-        let sqs = &self.clients.sqs;
-        let base = format!("sb-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let suffix = if fifo { ".fifo" } else { "" };
-        let mut dlq = sqs.create_queue().queue_name(format!("{base}-dlq{suffix}"));
-        if fifo {
-            dlq = dlq.attributes(QueueAttributeName::FifoQueue, "true");
-        }
-        let dlq_url = dlq.send().await.expect("create DLQ").queue_url().expect("DLQ url").to_string();
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&dlq_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("DLQ attributes");
-        let arn = attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).expect("DLQ arn").clone();
-        let redrive = json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives.to_string()}).to_string();
-        let mut queue = sqs
-            .create_queue()
-            .queue_name(format!("{base}{suffix}"))
-            .attributes(QueueAttributeName::RedrivePolicy, redrive)
-            .attributes(QueueAttributeName::VisibilityTimeout, visibility.to_string());
-        if fifo {
-            queue = queue.attributes(QueueAttributeName::FifoQueue, "true");
-        }
-        let url = queue.send().await.expect("create queue").queue_url().expect("queue url").to_string();
-        Queues { url, dlq_url }
+        let name = format!("sb-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        create_queues(&self.clients.sqs, &name, fifo, max_receives, visibility).await.expect("create queues")
     }
 
     /// What Lambda's event source mapping does once: receive up to ten messages, hand them to

@@ -31,6 +31,11 @@ pub enum ReplySource {
         /// Its retrieval score.
         score: f32,
     },
+    /// Written by the hosted model from these FAQ entries (and the profile), nothing else.
+    Generated {
+        /// The entries it used.
+        entries: Vec<String>,
+    },
     /// The tenant's handoff notice.
     Handoff,
 }

@@ -1,12 +1,12 @@
 use crate::classify::Cascade;
 use crate::domain::{
     Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation, EscalationPlan,
-    InboundMessage, Language, Reason, Reply, Role, TenantId, Turn, TurnCursor, UsageRecord,
+    InboundMessage, Language, Reason, Reply, ReplySource, Role, TenantId, Turn, TurnCursor, UsageRecord,
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
-    Activity, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue, LanguageModel,
-    Outbound, PortError, TenantDirectory, UsageLog,
+    Activity, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue,
+    GenerateRequest, LanguageModel, Outbound, PortError, TenantDirectory, UsageLog,
 };
 use crate::reply::reply_language;
 use crate::tenant::Tenant;
@@ -101,7 +101,11 @@ impl Responder {
             conversation.language,
             customer.as_ref().and_then(|c| c.language),
         );
-        let draft = tenant.replies.draft(classification.intent.as_deref(), &message.text, language, customer.as_ref());
+        let draft =
+            match tenant.replies.draft(classification.intent.as_deref(), &message.text, language, customer.as_ref()) {
+                Some(reply) => Some(reply),
+                None => self.generate(&tenant, message, &classification, language, customer.as_ref()).await,
+            };
         let decision = Policy { rules: &tenant.config.policy, rollout: &tenant.config.rollout }.decide(PolicyInput {
             classification: &classification,
             customer: customer.as_ref(),
@@ -211,6 +215,49 @@ impl Responder {
             tracing::warn!(%error, "hosted model not used; keeping the local classification");
         }
         outcome.classification
+    }
+
+    /// A grounded answer from the hosted model, when the tenant allows it and its FAQ has entries
+    /// close enough to ground one. Any failure means no answer (and so a human), never a guess.
+    async fn generate(
+        &self,
+        tenant: &Tenant,
+        message: &InboundMessage,
+        classification: &Classification,
+        language: Language,
+        customer: Option<&Customer>,
+    ) -> Option<Reply> {
+        if !tenant.config.answers.generate_with_model {
+            return None;
+        }
+        let intent = classification.intent.as_deref();
+        let entries: Vec<_> = tenant
+            .replies
+            .faq
+            .candidates(&message.text, language, intent, tenant.config.answers.context_entries, 0.25)
+            .into_iter()
+            .map(|h| h.entry.clone())
+            .collect();
+        if entries.is_empty() {
+            return None;
+        }
+        let request = GenerateRequest {
+            text: message.text.clone(),
+            language,
+            business: tenant.config.name.clone(),
+            entries,
+            customer: customer.cloned(),
+        };
+        match self.model.generate(&request).await {
+            Ok(Some(answer)) => {
+                Some(Reply { text: answer.text, language, source: ReplySource::Generated { entries: answer.entries } })
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%error, "no generated answer; the policy will escalate");
+                None
+            }
+        }
     }
 
     async fn record_customer_turn(

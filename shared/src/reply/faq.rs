@@ -78,21 +78,39 @@ impl FaqIndex {
     }
 
     /// The best entry in `language` for `query`, restricted to entries that serve `intent` (or
-    /// serve any intent), if one matches well enough.
+    /// serve any intent), if one matches well enough to be sent word for word.
     pub fn best(&self, query: &str, language: Language, intent: Option<&str>) -> Option<FaqHit<'_>> {
-        let index = self.by_language.get(&language)?;
+        self.search(query, language, intent).into_iter().find(|h| h.coverage >= self.min_coverage)
+    }
+
+    /// Up to `k` entries sharing at least `min_coverage` of the query's words, best first: the
+    /// context a hosted model may answer from when no single entry fits word for word.
+    pub fn candidates(
+        &self,
+        query: &str,
+        language: Language,
+        intent: Option<&str>,
+        k: usize,
+        min_coverage: f32,
+    ) -> Vec<FaqHit<'_>> {
+        self.search(query, language, intent).into_iter().filter(|h| h.coverage >= min_coverage).take(k).collect()
+    }
+
+    /// Every entry that shares a word with the query, by BM25 score.
+    fn search(&self, query: &str, language: Language, intent: Option<&str>) -> Vec<FaqHit<'_>> {
+        let Some(index) = self.by_language.get(&language) else { return Vec::new() };
         let mut q = analyse(index.stemmer.as_ref(), language, query);
         q.sort();
         q.dedup();
         if q.is_empty() {
-            return None;
+            return Vec::new();
         }
         let n = index.docs.len() as f32;
         let idf = |t: &str| {
             let df = index.df.get(t).copied().unwrap_or(0.0);
             ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
         };
-        index
+        let mut hits: Vec<FaqHit<'_>> = index
             .docs
             .iter()
             .filter(|d| {
@@ -112,8 +130,9 @@ impl FaqIndex {
                 let coverage = matched / q.len() as f32;
                 (score > 0.0).then(|| FaqHit { entry: &self.entries[d.entry], score, coverage })
             })
-            .filter(|h| h.coverage >= self.min_coverage)
-            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hits
     }
 }
 
@@ -218,6 +237,16 @@ mod tests {
         assert!(idx.best("can I bring my dog to the store", Language::EN, None).is_none());
         assert!(idx.best("how do I", Language::EN, None).is_none());
         assert!(idx.best("shipping", Language::from_code("de").unwrap(), None).is_none());
+    }
+
+    #[test]
+    fn candidates_are_looser_than_answers_and_ranked() {
+        let idx = index();
+        assert!(idx.best("how fast do you deliver parcels to Lisbon", Language::EN, None).is_none());
+        let c = idx.candidates("how long does shipping to Lisbon take", Language::EN, None, 3, 0.25);
+        assert_eq!(c.first().map(|h| h.entry.id.as_str()), Some("ship"));
+        assert!(c.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!(idx.candidates("dog", Language::EN, None, 3, 0.25).is_empty());
     }
 
     #[test]

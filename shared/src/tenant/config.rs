@@ -43,6 +43,9 @@ pub struct TenantConfig {
     /// Classifier thresholds.
     #[serde(default)]
     pub classifier: ClassifierConfig,
+    /// How answers are made.
+    #[serde(default)]
+    pub answers: AnswersConfig,
     /// Escalation rules.
     #[serde(default)]
     pub policy: PolicyRules,
@@ -176,6 +179,29 @@ fn default_hosted_below() -> f32 {
 impl Default for ClassifierConfig {
     fn default() -> Self {
         Self { out_of_scope_below: default_out_of_scope(), hosted_below: default_hosted_below() }
+    }
+}
+
+/// How answers are made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersConfig {
+    /// When no template or FAQ entry answers word for word, let the hosted model write an answer
+    /// from the closest FAQ entries and the customer's profile (grounded: it may only use them).
+    #[serde(default)]
+    pub generate_with_model: bool,
+    /// How many FAQ entries the model sees.
+    #[serde(default = "default_context_entries")]
+    pub context_entries: usize,
+}
+
+fn default_context_entries() -> usize {
+    3
+}
+
+impl Default for AnswersConfig {
+    fn default() -> Self {
+        Self { generate_with_model: false, context_entries: default_context_entries() }
     }
 }
 

@@ -11,7 +11,7 @@ pub use bedrock::{BedrockModel, BedrockSettings, bedrock_client};
 pub use dynamo::{
     DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoUsageLog, Table, create_table,
 };
-pub use sqs::{SqsEscalationQueue, SqsMessageQueue};
+pub use sqs::{QueuePair, SqsEscalationQueue, SqsMessageQueue, create_queues};
 pub use ssm::SsmSecrets;
 
 /// The SDK clients, built once.

@@ -90,3 +90,53 @@ mod tests {
         assert_ne!(sqs_id("demo:webchat:v 1"), "demo:webchat:v 1");
     }
 }
+
+/// A queue and its dead-letter queue, as created by [`create_queues`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuePair {
+    /// The queue.
+    pub url: String,
+    /// Its dead-letter queue.
+    pub dlq_url: String,
+}
+
+/// Creates queue `name` (FIFO when `fifo`; `.fifo` is appended) and its dead-letter queue, with
+/// a redrive after `max_receives` receives: for tests and local runs; production queues come from
+/// the SAM template. Creating an existing queue with the same attributes returns it.
+pub async fn create_queues(
+    client: &Client,
+    name: &str,
+    fifo: bool,
+    max_receives: u32,
+    visibility_seconds: u32,
+) -> Result<QueuePair, PortError> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let port = "queue setup";
+    let suffix = if fifo { ".fifo" } else { "" };
+    let mut dlq = client.create_queue().queue_name(format!("{name}-dlq{suffix}"));
+    if fifo {
+        dlq = dlq.attributes(A::FifoQueue, "true");
+    }
+    let dlq_url =
+        dlq.send().await.map_err(|e| super::unavailable(port, e))?.queue_url().unwrap_or_default().to_string();
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(A::QueueArn)
+        .send()
+        .await
+        .map_err(|e| super::unavailable(port, e))?;
+    let arn = attrs.attributes().and_then(|a| a.get(&A::QueueArn)).cloned().unwrap_or_default();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives.to_string()}).to_string();
+    let mut queue = client
+        .create_queue()
+        .queue_name(format!("{name}{suffix}"))
+        .attributes(A::RedrivePolicy, redrive)
+        .attributes(A::VisibilityTimeout, visibility_seconds.to_string());
+    if fifo {
+        queue = queue.attributes(A::FifoQueue, "true");
+    }
+    let url = queue.send().await.map_err(|e| super::unavailable(port, e))?.queue_url().unwrap_or_default().to_string();
+    Ok(QueuePair { url, dlq_url })
+}
