@@ -5,11 +5,12 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_ssm::types::ParameterType;
 use std::time::Duration;
 use switchboard::adapters::aws::{
-    DynamoConversations, DynamoCustomers, DynamoIdempotency, SqsMessageQueue, SsmSecrets, Table,
+    DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, SqsEscalationQueue, SqsMessageQueue,
+    SsmSecrets, Table,
 };
 use switchboard::contract;
 use switchboard::domain::{Channel, ConversationId, InboundMessage, MessageId, Sender, TenantId};
-use switchboard::ports::{MessageQueue, PortError};
+use switchboard::ports::{MessageQueue, PortError, TenantDirectory};
 use switchboard_tests::aws::local_aws;
 
 #[tokio::test]
@@ -96,4 +97,70 @@ async fn a_missing_queue_is_unavailable() {
         .await
         .unwrap_err();
     assert!(matches!(error, PortError::Unavailable { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn dynamodb_tenants_keep_the_contract_and_resolve_ssm_secrets() {
+    let aws = local_aws().await;
+    let parameter = format!("/switchboard/{}/identity", aws.table);
+    aws.clients
+        .ssm
+        .put_parameter()
+        .name(&parameter)
+        .value("secret-from-parameter-store")
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let yaml = switchboard::tenant::DEMO_TENANT_YAML.replace(
+        "identity_secret: demo-identity-secret-change-me",
+        &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
+    );
+    let secrets = std::sync::Arc::new(SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(60)));
+    let tenants =
+        DynamoTenants::new(Table::new(aws.clients.dynamodb.clone(), &aws.table), secrets, Duration::from_secs(60));
+    tenants.put_config(&yaml).await.expect("put config");
+    contract::tenant_directory(&tenants).await;
+    let demo = tenants.tenant(&TenantId::new("demo").unwrap()).await.unwrap().unwrap();
+    assert_eq!(demo.config.channels.webchat.as_ref().unwrap().identity_secret.expose(), b"secret-from-parameter-store");
+
+    // A tenant whose secret is missing from SSM is a broken tenant, reported, never served.
+    let broken = yaml.replace("id: demo", "id: broken").replace(&parameter, "/switchboard/missing");
+    tenants.put_config(&broken).await.expect("put config");
+    let error = tenants.tenant(&TenantId::new("broken").unwrap()).await.unwrap_err();
+    assert!(error.to_string().contains("was not resolved"), "{error}");
+}
+
+#[tokio::test]
+async fn sqs_queues_keep_the_contract() {
+    let aws = local_aws().await;
+    let messages = aws.queues(true, 3, 30).await;
+    let escalations = aws.queues(false, 3, 30).await;
+    let receive = |url: String| {
+        let sqs = aws.clients.sqs.clone();
+        async move {
+            let out = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for m in out.messages() {
+                sqs.delete_message().queue_url(&url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+            }
+            out.messages().iter().map(|m| m.body().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    contract::message_queue(&SqsMessageQueue::new(aws.clients.sqs.clone(), &messages.url), || {
+        let bodies = receive(messages.url.clone());
+        async move { bodies.await.iter().map(|b| serde_json::from_str(b).unwrap()).collect() }
+    })
+    .await;
+    contract::escalation_queue(&SqsEscalationQueue::new(aws.clients.sqs.clone(), &escalations.url), || {
+        let bodies = receive(escalations.url.clone());
+        async move { bodies.await.iter().map(|b| serde_json::from_str(b).unwrap()).collect() }
+    })
+    .await;
 }

@@ -3,11 +3,12 @@
 //! production cannot drift apart. Each suite panics with a message naming the broken promise.
 
 use crate::domain::{
-    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, MessageId, Role, TenantId,
-    TicketRef, Turn, TurnCursor,
+    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, InboundMessage,
+    MessageId, Role, TenantId, TicketRef, Turn, TurnCursor,
 };
 use crate::ports::{
-    Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError, SecretStore,
+    Activity, Claim, ConversationStore, CustomerStore, EscalationQueue, IdempotencyKey, IdempotencyStore, MessageQueue,
+    PortError, SecretStore, TenantDirectory,
 };
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use std::collections::BTreeMap;
@@ -198,6 +199,95 @@ pub async fn secret_store(store: &dyn SecretStore, name: &str, existing: &str) {
     assert!(missing.is_none(), "a missing secret is None, not an error");
 }
 
+/// Tenants: a stored tenant comes back compiled and ready, an unknown one is `None`. The
+/// directory must hold the demo tenant (id `demo`).
+pub async fn tenant_directory(directory: &dyn TenantDirectory) {
+    let demo = directory.tenant(&tenant("demo")).await.unwrap_or_else(|e| panic!("tenant: {e}"));
+    let demo = demo.unwrap_or_else(|| panic!("the demo tenant is found"));
+    assert_eq!(demo.id.as_str(), "demo");
+    assert_eq!(
+        demo.classifier.classify("where is my order?").intent.as_deref(),
+        Some("order_status"),
+        "the tenant comes back compiled, classifier trained"
+    );
+    let again = directory.tenant(&tenant("demo")).await.ok().flatten();
+    assert!(again.is_some(), "a second lookup (cached or not) finds it too");
+    assert!(
+        directory.tenant(&tenant("no-such-tenant")).await.unwrap_or_else(|e| panic!("{e}")).is_none(),
+        "unknown is None"
+    );
+}
+
+/// The messages queue: what is enqueued arrives intact and, within a conversation, in order.
+/// `receive` returns what the consumer side got so far (the adapter's own delivery mechanism).
+pub async fn message_queue<F, Fut>(queue: &dyn MessageQueue, mut receive: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<InboundMessage>>,
+{
+    let conversation = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let mut sent = Vec::new();
+    for (i, text) in ["first", "second", "third"].into_iter().enumerate() {
+        let id = MessageId::generate();
+        let m = InboundMessage {
+            provider_message_id: format!("p{i}-{id}"),
+            id,
+            tenant: tenant("demo"),
+            channel: Channel::Webchat,
+            conversation: conversation.clone(),
+            sender: crate::domain::Sender { address: "v_1".into(), customer: CustomerId::new("c-1").ok() },
+            text: text.into(),
+            received_at: t0() + Span::seconds(i as i64),
+            request_id: format!("r{i}"),
+        };
+        queue.enqueue(&m).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
+        sent.push(m);
+    }
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.extend(receive().await);
+        if got.len() >= sent.len() {
+            break;
+        }
+    }
+    assert_eq!(got, sent, "every message arrives, intact and in order");
+}
+
+/// The escalation queue: what is enqueued arrives intact.
+pub async fn escalation_queue<F, Fut>(queue: &dyn EscalationQueue, mut receive: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<Escalation>>,
+{
+    let id = MessageId::generate();
+    let escalation = Escalation {
+        id: id.clone(),
+        tenant: tenant("demo"),
+        conversation: ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}")),
+        channel: Channel::Webchat,
+        customer_id: None,
+        customer: None,
+        priority: crate::domain::Priority::High,
+        reasons: vec![crate::domain::Reason::HumanRequested],
+        summary: "asked for a person".into(),
+        intent: Some("human_agent".into()),
+        language: crate::domain::Language::EN,
+        transcript: vec![turn(t0(), Role::Customer, "a person please")],
+        draft: Some("draft".into()),
+        created_at: t0(),
+        request_id: "r".into(),
+    };
+    queue.enqueue(&escalation).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.extend(receive().await);
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got, vec![escalation], "the escalation arrives intact");
+}
+
 #[cfg(test)]
 mod memory {
     use crate::adapters::memory::{MemoryConversations, MemoryCustomers, MemoryIdempotency};
@@ -210,6 +300,31 @@ mod memory {
     #[tokio::test]
     async fn memory_idempotency_keeps_the_contract() {
         super::idempotency_store(&MemoryIdempotency::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_tenants_keep_the_contract() {
+        let tenants = crate::adapters::memory::MemoryTenants::new([crate::Tenant::demo().unwrap()]);
+        super::tenant_directory(&tenants).await;
+    }
+
+    #[tokio::test]
+    async fn memory_queues_keep_the_contract() {
+        let (queue, mut rx) = crate::adapters::memory::MemoryQueue::new();
+        super::message_queue(&queue, || {
+            let mut got = Vec::new();
+            while let Ok(m) = rx.try_recv() {
+                got.push(m);
+            }
+            async move { got }
+        })
+        .await;
+        let (queue, mut rx) = crate::adapters::memory::MemoryQueue::new();
+        super::escalation_queue(&queue, || {
+            let got: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+            async move { got }
+        })
+        .await;
     }
 
     #[tokio::test]
