@@ -278,6 +278,47 @@ fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
     e.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
+/// Outputs of writes, which all report consumed capacity.
+trait Consumed {
+    fn capacity(&self) -> Option<&ConsumedCapacity>;
+}
+
+macro_rules! consumed {
+    ($($t:ty),*) => {$(
+        impl Consumed for $t {
+            fn capacity(&self) -> Option<&ConsumedCapacity> {
+                self.consumed_capacity()
+            }
+        }
+    )*};
+}
+
+consumed!(
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput
+);
+
+/// The result of a conditional write: metered when it went through, `when_condition_fails` when
+/// its condition did not hold, `Unavailable` otherwise.
+fn conditional_write<
+    O: Consumed,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+>(
+    port: &'static str,
+    result: Result<O, aws_sdk_dynamodb::error::SdkError<E>>,
+    when_condition_fails: Result<(), PortError>,
+) -> Result<(), PortError> {
+    match result {
+        Ok(out) => {
+            meter(out.capacity(), true);
+            Ok(())
+        }
+        Err(e) if conditional_failed(&e) => when_condition_fails,
+        Err(e) => Err(unavailable(port, e)),
+    }
+}
+
 #[async_trait]
 impl ConversationStore for DynamoConversations {
     async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
@@ -296,14 +337,7 @@ impl ConversationStore for DynamoConversations {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(out) => {
-                meter(out.consumed_capacity(), true);
-                Ok(())
-            }
-            Err(e) if conditional_failed(&e) => Err(PortError::Conflict { port: CONVERSATIONS }),
-            Err(e) => Err(unavailable(CONVERSATIONS, e)),
-        }
+        conditional_write(CONVERSATIONS, out, Err(PortError::Conflict { port: CONVERSATIONS }))
     }
 
     async fn record_activity(
@@ -330,14 +364,11 @@ impl ConversationStore for DynamoConversations {
             update.push_str(", customer = if_not_exists(customer, :c)");
             request = request.expression_attribute_values(":c", s(customer.as_str()));
         }
-        match request.update_expression(update).send().await {
-            Ok(out) => {
-                meter(out.consumed_capacity(), true);
-                Ok(())
-            }
-            Err(e) if conditional_failed(&e) => Err(corrupt(CONVERSATIONS, "no such conversation")),
-            Err(e) => Err(unavailable(CONVERSATIONS, e)),
-        }
+        conditional_write(
+            CONVERSATIONS,
+            request.update_expression(update).send().await,
+            Err(corrupt(CONVERSATIONS, "no such conversation")),
+        )
     }
 
     async fn transition(
@@ -361,14 +392,7 @@ impl ConversationStore for DynamoConversations {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(out) => {
-                meter(out.consumed_capacity(), true);
-                Ok(())
-            }
-            Err(e) if conditional_failed(&e) => Err(PortError::Conflict { port: CONVERSATIONS }),
-            Err(e) => Err(unavailable(CONVERSATIONS, e)),
-        }
+        conditional_write(CONVERSATIONS, out, Err(PortError::Conflict { port: CONVERSATIONS }))
     }
 
     async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
@@ -607,15 +631,8 @@ impl IdempotencyStore for DynamoIdempotency {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(out) => {
-                meter(out.consumed_capacity(), true);
-                Ok(())
-            }
-            // Completed (or gone): nothing to release.
-            Err(e) if conditional_failed(&e) => Ok(()),
-            Err(e) => Err(unavailable(IDEMPOTENCY, e)),
-        }
+        // A completed (or already gone) record has nothing to release.
+        conditional_write(IDEMPOTENCY, out, Ok(()))
     }
 }
 
