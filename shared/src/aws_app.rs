@@ -14,13 +14,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A required environment variable is missing or malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {name}: {problem}")]
 pub struct SettingsError {
     /// The variable.
     pub name: &'static str,
     /// What is wrong.
     pub problem: &'static str,
+}
+
+/// Shown as its message: a cold start that fails prints `Error: environment variable …`.
+impl std::fmt::Debug for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// What the functions read from their environment (names as in `infra/template.yaml`).

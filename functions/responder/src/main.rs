@@ -4,28 +4,22 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
-use switchboard::Tenant;
-use switchboard::domain::InboundMessage;
-use switchboard::embedded::{Embedded, Options};
-use switchboard::lambda::{fifo_batch, parse_body};
+use switchboard::aws_app::AwsApp;
+use switchboard::lambda::respond_batch;
 use switchboard::pipeline::Responder;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::telemetry::init_json_logs();
-    // Step 1 wiring: the embedded default; Step 2 swaps in the AWS adapters.
-    let app =
-        Embedded::start(vec![Tenant::demo()?], Options { print_escalations: false, ..Options::default() }).await?;
-    let responder = app.responder.as_ref();
+    // Clients and configuration once per cold start; a missing variable fails here, loudly.
+    let app = AwsApp::from_env().await?;
+    let responder = app.responder()?;
+    let responder = &responder;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handle(responder, event.payload))).await
 }
 
 async fn handle(responder: &Responder, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(fifo_batch(event, |record| async move {
-        let message: InboundMessage = parse_body(&record)?;
-        responder.respond(&message).await.map(|_| ()).map_err(|e| e.to_string())
-    })
-    .await)
+    Ok(respond_batch(responder, event).await)
 }
 
 #[cfg(test)]
