@@ -26,6 +26,8 @@ scripts/browser-check.sh
 
 step "local AWS (DynamoDB Local, moto for SQS and SSM)"
 eval "$(scripts/local-aws.sh start)"
+# CI leaves nothing running behind it; on a developer's machine the servers stay up for the next run.
+if [ "${CI:-}" = true ]; then trap 'scripts/local-aws.sh stop' EXIT; fi
 
 step "tests"
 mkdir -p target
