@@ -16,9 +16,11 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
 fi
 
 cargo build --quiet --locked --bin switchboard
+target=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log=target/browser-serve.log
-target/debug/switchboard serve --port "$port" >"$log" 2>&1 &
+log=$target/browser-serve.log
+"$target/debug/switchboard" serve --port "$port" >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 
@@ -28,6 +30,6 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-BASE="http://127.0.0.1:$port" SCREENSHOT=target/browser-check.png node tests/browser/chat.mjs || {
+BASE="http://127.0.0.1:$port" SCREENSHOT="$target/browser-check.png" node tests/browser/chat.mjs || {
   echo "--- server log ---"; tail -50 "$log"; exit 1;
 }

@@ -30,8 +30,9 @@ eval "$(scripts/local-aws.sh start)"
 if [ "${CI:-}" = true ]; then trap 'scripts/local-aws.sh stop' EXIT; fi
 
 step "tests"
-mkdir -p target
-cargo test --workspace --locked 2>&1 | tee target/test-output.log
+target=${CARGO_TARGET_DIR:-target}
+mkdir -p "$target"
+cargo test --workspace --locked 2>&1 | tee "$target/test-output.log"
 # One closing line for the whole run (cargo prints one per test binary, the last often a
 # doc-test run of zero).
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nall tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nall tests: %d passed, %d failed\n", passed, failed }' "$target/test-output.log"
