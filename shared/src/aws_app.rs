@@ -1,12 +1,12 @@
 //! Production wiring: the pipeline on the AWS adapters, configured from environment variables
 //! read once per cold start.
 
-use crate::adapters::StoredOnly;
 use crate::adapters::aws::{
     AwsClients, BedrockModel, BedrockSettings, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants,
     DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue, SsmSecrets, Table,
 };
 use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
+use crate::channels::senders::ChannelRouter;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{LanguageModel, SystemClock};
 use crate::web::WebchatApi;
@@ -148,7 +148,7 @@ impl AwsApp {
             conversations: self.conversations.clone(),
             escalations: Arc::new(SqsEscalationQueue::new(self.clients.sqs.clone(), url)),
             model,
-            sender: Arc::new(StoredOnly),
+            sender: Arc::new(ChannelRouter::new(self.tenants.clone())),
             usage: Arc::new(DynamoUsageLog::new(self.table.clone())),
             clock: Arc::new(SystemClock),
         })

@@ -3,6 +3,8 @@
 
 pub mod aws;
 pub mod bedrock;
+pub mod provider;
+pub mod stack;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

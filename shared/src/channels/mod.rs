@@ -1,4 +1,64 @@
-//! One module per channel: verify the provider's proof, parse its payload, normalise it into an
-//! [`InboundMessage`](crate::domain::InboundMessage).
+//! One module per channel: verify the provider's proof over the raw body, parse its payload into
+//! [`Incoming`] messages (skipping what is not customer text), and the provider's ack. Sending
+//! answers back lives in [`senders`].
 
+pub mod senders;
+pub mod telegram;
+pub mod twilio;
 pub mod webchat;
+
+use crate::domain::{Channel, ConversationId, TenantId};
+use sha2::{Digest, Sha256};
+
+/// Why a webhook was refused. Nothing is stored or enqueued for any of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    /// The provider's proof is missing or wrong (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// The payload is not what the provider sends (400).
+    #[error("malformed payload: {0}")]
+    Malformed(String),
+}
+
+/// One customer message as a provider delivered it, before normalisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// The provider's id for it: the de-duplication key.
+    pub provider_message_id: String,
+    /// Who wrote: phone number, chat id, user id, e-mail address. Personal data.
+    pub address: String,
+    /// Which of the tenant's numbers or bots it was sent to, when the provider says.
+    pub recipient: Option<String>,
+    /// The text.
+    pub text: String,
+    /// The sender's display name, when the provider gives one.
+    pub display_name: Option<String>,
+    /// Thread to answer in (Slack `thread_ts`, e-mail Message-ID).
+    pub thread: Option<String>,
+}
+
+/// The ongoing conversation of one address on one channel: derived, so every message from the
+/// same phone or chat lands in the same thread without a lookup.
+pub fn conversation_for(tenant: &TenantId, channel: Channel, address: &str) -> ConversationId {
+    let digest = Sha256::digest(format!("{tenant}\n{channel}\n{address}").as_bytes());
+    let id = format!("c_{}_{}", channel.as_str().replace('_', ""), &hex::encode(digest)[..32]);
+    ConversationId::new(id).unwrap_or_else(|_| unreachable!("hex and a channel name are valid id characters"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_address_one_conversation_per_tenant_and_channel() {
+        let t = TenantId::new("demo").unwrap();
+        let other = TenantId::new("other").unwrap();
+        let a = conversation_for(&t, Channel::TwilioSms, "+34600111222");
+        assert_eq!(a, conversation_for(&t, Channel::TwilioSms, "+34600111222"));
+        assert_ne!(a, conversation_for(&t, Channel::TwilioSms, "+34600111223"));
+        assert_ne!(a, conversation_for(&t, Channel::Telegram, "+34600111222"));
+        assert_ne!(a, conversation_for(&other, Channel::TwilioSms, "+34600111222"));
+        assert!(!a.as_str().contains("34600"), "the id does not reveal the number");
+    }
+}

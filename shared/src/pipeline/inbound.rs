@@ -68,12 +68,9 @@ impl Inbound {
             Claim::InProgress => return Err(InboundError::InProgress),
             Claim::Acquired => {}
         }
-        match self.enqueue(&message, new_conversation.as_ref()).await {
-            Ok(()) => {}
-            Err(error) => {
-                self.roll_back(&key, new_conversation.as_ref()).await;
-                return Err(error);
-            }
+        if let Err((error, created)) = self.enqueue(&message, new_conversation.as_ref()).await {
+            self.roll_back(&key, new_conversation.as_ref().filter(|_| created)).await;
+            return Err(error);
         }
         let ack = Ack { conversation_id: message.conversation.clone(), message_id: message.id.clone() };
         let response = serde_json::to_value(&ack).unwrap_or_default();
@@ -85,15 +82,23 @@ impl Inbound {
         Ok(ack)
     }
 
+    /// Creates the conversation if asked and enqueues; on failure, says whether the
+    /// conversation was created here (and so must be rolled back).
     async fn enqueue(
         &self,
         message: &InboundMessage,
         new_conversation: Option<&Conversation>,
-    ) -> Result<(), InboundError> {
+    ) -> Result<(), (InboundError, bool)> {
+        let mut created = false;
         if let Some(conversation) = new_conversation {
-            self.conversations.create_conversation(conversation).await.map_err(InboundError::Store)?;
+            match self.conversations.create_conversation(conversation).await {
+                Ok(()) => created = true,
+                // Another first message of the same address won the race: the thread exists.
+                Err(PortError::Conflict { .. }) => {}
+                Err(e) => return Err((InboundError::Store(e), false)),
+            }
         }
-        self.queue.enqueue(message).await.map_err(InboundError::QueueUnavailable)
+        self.queue.enqueue(message).await.map_err(|e| (InboundError::QueueUnavailable(e), created))
     }
 
     async fn roll_back(&self, key: &IdempotencyKey, new_conversation: Option<&Conversation>) {

@@ -15,6 +15,13 @@ impl TenantConfig {
         if let Some(webchat) = self.channels.webchat.as_mut() {
             out.push(("channels.webchat.identity_secret", &mut webchat.identity_secret));
         }
+        if let Some(twilio) = self.channels.twilio.as_mut() {
+            out.push(("channels.twilio.auth_token", &mut twilio.auth_token));
+        }
+        if let Some(telegram) = self.channels.telegram.as_mut() {
+            out.push(("channels.telegram.bot_token", &mut telegram.bot_token));
+            out.push(("channels.telegram.secret_token", &mut telegram.secret_token));
+        }
         out
     }
 }
@@ -121,6 +128,54 @@ pub struct ChannelsConfig {
     /// Our web chat; `None` turns it off.
     #[serde(default)]
     pub webchat: Option<WebchatConfig>,
+    /// Twilio SMS and WhatsApp.
+    #[serde(default)]
+    pub twilio: Option<TwilioConfig>,
+    /// A Telegram bot.
+    #[serde(default)]
+    pub telegram: Option<TelegramConfig>,
+}
+
+/// Twilio settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioConfig {
+    /// The account (`AC…`).
+    pub account_sid: String,
+    /// The account's primary auth token: signs webhooks, authenticates sends.
+    pub auth_token: Secret,
+    /// The exact public URL Twilio calls (`https://…/v1/{tenant}/twilio`): signatures cover it.
+    pub public_url: String,
+    /// The SMS number answers are sent from (E.164).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The WhatsApp sender (`whatsapp:+E164`).
+    #[serde(default)]
+    pub whatsapp_from: Option<String>,
+    /// The Messages API base URL (tests point it at a stand-in).
+    #[serde(default = "twilio_api")]
+    pub api_base: String,
+}
+
+fn twilio_api() -> String {
+    "https://api.twilio.com".into()
+}
+
+/// Telegram settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The bot token from BotFather.
+    pub bot_token: Secret,
+    /// The `secret_token` given to `setWebhook`; every webhook carries it.
+    pub secret_token: Secret,
+    /// The Bot API base URL (tests point it at a stand-in).
+    #[serde(default = "telegram_api")]
+    pub api_base: String,
+}
+
+fn telegram_api() -> String {
+    "https://api.telegram.org".into()
 }
 
 /// Web chat settings.

@@ -142,10 +142,27 @@ impl TenantConfig {
         if !self.messages.handoff.contains_key(&self.default_language) {
             bad("messages.handoff".into(), format!("missing the default language `{}`", self.default_language));
         }
+        let mut config = self.clone();
+        for (field, secret) in config.secrets_mut() {
+            if let Some(name) = secret.parameter() {
+                bad(field.into(), format!("SSM parameter `{name}` was not resolved"));
+            } else if secret.expose().is_empty() {
+                bad(field.into(), "empty secret".into());
+            }
+        }
+        if let Some(twilio) = &self.channels.twilio {
+            if !twilio.account_sid.starts_with("AC") {
+                bad("channels.twilio.account_sid".into(), "a Twilio account SID starts with AC".into());
+            }
+            if !twilio.public_url.starts_with("https://") && !twilio.public_url.starts_with("http://") {
+                bad("channels.twilio.public_url".into(), "the full URL Twilio calls, https://…".into());
+            }
+            if twilio.from.is_none() && twilio.whatsapp_from.is_none() {
+                bad("channels.twilio".into(), "set `from` and/or `whatsapp_from`".into());
+            }
+        }
         if let Some(webchat) = &self.channels.webchat {
-            if let Some(name) = webchat.identity_secret.parameter() {
-                bad("channels.webchat.identity_secret".into(), format!("SSM parameter `{name}` was not resolved"));
-            } else if webchat.identity_secret.expose().len() < 16 {
+            if webchat.identity_secret.parameter().is_none() && webchat.identity_secret.expose().len() < 16 {
                 bad("channels.webchat.identity_secret".into(), "use at least 16 characters".into());
             }
             if !(1..=10_000).contains(&webchat.max_message_chars) {

@@ -84,6 +84,19 @@ impl From<WebchatError> for ApiError {
     }
 }
 
+impl From<crate::channels::ChannelError> for ApiError {
+    fn from(e: crate::channels::ChannelError) -> Self {
+        match e {
+            crate::channels::ChannelError::Unauthorized(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string())
+            }
+            crate::channels::ChannelError::Malformed(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "malformed_payload", e.to_string())
+            }
+        }
+    }
+}
+
 impl From<PortError> for ApiError {
     fn from(e: PortError) -> Self {
         match e {

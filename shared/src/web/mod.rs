@@ -2,6 +2,7 @@
 //! `switchboard serve`, so local runs exercise exactly the production routes.
 
 mod error;
+mod providers;
 mod webchat;
 
 pub use error::ApiError;
@@ -23,6 +24,8 @@ pub fn router(api: Arc<WebchatApi>) -> Router {
     Router::new()
         .route("/v1/{tenant}/webchat/messages", post(webchat::post_message))
         .route("/v1/{tenant}/webchat/conversations/{conversation}/messages", get(webchat::get_messages))
+        .route("/v1/{tenant}/twilio", post(providers::twilio_webhook))
+        .route("/v1/{tenant}/telegram", post(providers::telegram_webhook))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

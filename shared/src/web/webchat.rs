@@ -37,7 +37,7 @@ pub struct WebchatApi {
 }
 
 impl WebchatApi {
-    async fn tenant(&self, raw: &str) -> Result<Arc<Tenant>, ApiError> {
+    pub(super) async fn tenant(&self, raw: &str) -> Result<Arc<Tenant>, ApiError> {
         let id = TenantId::new(raw).map_err(|_| ApiError::unknown_tenant())?;
         self.tenants.tenant(&id).await?.ok_or_else(ApiError::unknown_tenant)
     }

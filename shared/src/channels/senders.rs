@@ -1,0 +1,157 @@
+//! Delivering answers on the customer's channel through the provider's send API: split to the
+//! provider's length limit, 429 retried after `Retry-After`, 5xx retried with backoff, other
+//! refusals reported as permanent.
+
+use super::{telegram, twilio};
+use crate::domain::Channel;
+use crate::ports::{ChannelSender, Outbound, PortError, TenantDirectory};
+use crate::tenant::{TelegramConfig, TwilioConfig};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tries per API call.
+const ATTEMPTS: u32 = 3;
+/// Longest `Retry-After` honoured inside one invocation; longer waits fail the message, and the
+/// queue's visibility timeout brings it back.
+const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// Sends through whichever channel the conversation runs on, with the tenant's credentials.
+pub struct ChannelRouter {
+    tenants: Arc<dyn TenantDirectory>,
+    http: reqwest::Client,
+}
+
+impl ChannelRouter {
+    /// A router reading channel settings from `tenants`.
+    pub fn new(tenants: Arc<dyn TenantDirectory>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { tenants, http }
+    }
+
+    /// One API call with retries; `Ok` on 2xx.
+    async fn call(
+        &self,
+        port: &'static str,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, PortError> {
+        let mut pause = Duration::from_millis(200);
+        for attempt in 1..=ATTEMPTS {
+            let last = attempt == ATTEMPTS;
+            match request().send().await {
+                Ok(r) if r.status().is_success() => return Ok(r),
+                Ok(r) if r.status().as_u16() == 429 && !last => {
+                    let wait = retry_after(&r).unwrap_or(pause);
+                    if wait > MAX_WAIT {
+                        return Err(PortError::Unavailable {
+                            port,
+                            detail: format!("rate limited for {}s", wait.as_secs()),
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(r) if r.status().is_server_error() && !last => tokio::time::sleep(pause).await,
+                Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
+                    return Err(PortError::Unavailable { port, detail: format!("HTTP {}", r.status().as_u16()) });
+                }
+                Ok(r) => {
+                    return Err(PortError::Corrupt {
+                        port,
+                        detail: format!("refused with HTTP {}", r.status().as_u16()),
+                    });
+                }
+                Err(e) if !last => {
+                    tracing::warn!(port, error = %e, "send failed; retrying");
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => {
+                    return Err(PortError::Unavailable {
+                        port,
+                        detail: if e.is_timeout() { "timed out".into() } else { "could not connect".into() },
+                    });
+                }
+            }
+            pause *= 2;
+        }
+        Err(PortError::Unavailable { port, detail: "out of attempts".into() })
+    }
+
+    async fn twilio(&self, config: &TwilioConfig, to: &str, text: &str) -> Result<(), PortError> {
+        let from = if to.starts_with("whatsapp:") { config.whatsapp_from.as_ref() } else { config.from.as_ref() };
+        let from = from.ok_or(PortError::Corrupt {
+            port: "twilio",
+            detail: "no sender number configured for this channel".into(),
+        })?;
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            config.api_base.trim_end_matches('/'),
+            config.account_sid
+        );
+        let token = String::from_utf8_lossy(config.auth_token.expose()).to_string();
+        for part in twilio::split(text, twilio::MAX_BODY_CHARS) {
+            let form = [("To", to), ("From", from.as_str()), ("Body", part.as_str())];
+            self.call("twilio", || self.http.post(&url).basic_auth(&config.account_sid, Some(&token)).form(&form))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn telegram(&self, config: &TelegramConfig, chat_id: &str, text: &str) -> Result<(), PortError> {
+        let token = String::from_utf8_lossy(config.bot_token.expose()).to_string();
+        let url = format!("{}/bot{token}/sendMessage", config.api_base.trim_end_matches('/'));
+        let chat: serde_json::Value =
+            chat_id.parse::<i64>().map(serde_json::Value::from).unwrap_or_else(|_| chat_id.into());
+        for part in twilio::split(text, telegram::MAX_TEXT_CHARS) {
+            let body = serde_json::json!({"chat_id": chat, "text": part});
+            let response = self.call("telegram", || self.http.post(&url).json(&body)).await?;
+            let answer: serde_json::Value = response.json().await.unwrap_or_default();
+            if answer["ok"] != true {
+                return Err(PortError::Corrupt { port: "telegram", detail: "sendMessage answered ok:false".into() });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[async_trait]
+impl ChannelSender for ChannelRouter {
+    async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError> {
+        let conversation = outbound.conversation;
+        if conversation.channel == Channel::Webchat {
+            // The widget fetches stored turns.
+            return Ok(());
+        }
+        let tenant = self
+            .tenants
+            .tenant(&conversation.tenant)
+            .await?
+            .ok_or(PortError::Corrupt { port: "channel sender", detail: "tenant is gone".into() })?;
+        let channels = &tenant.config.channels;
+        let missing =
+            |name: &str| PortError::Corrupt { port: "channel sender", detail: format!("{name} is not configured") };
+        let text = &outbound.turn.text;
+        match conversation.channel {
+            Channel::TwilioSms | Channel::TwilioWhatsapp => {
+                self.twilio(channels.twilio.as_ref().ok_or_else(|| missing("twilio"))?, &conversation.address, text)
+                    .await
+            }
+            Channel::Telegram => {
+                self.telegram(
+                    channels.telegram.as_ref().ok_or_else(|| missing("telegram"))?,
+                    &conversation.address,
+                    text,
+                )
+                .await
+            }
+            other => Err(missing(other.as_str())),
+        }
+    }
+}

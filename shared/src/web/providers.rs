@@ -1,0 +1,110 @@
+//! Provider webhooks: `/v1/{tenant}/{channel}`. Each verifies the provider's proof over the raw
+//! body, parses, and hands customer messages to the same inbound half as the web chat, then
+//! answers with the ack the provider expects. Refused requests store and enqueue nothing.
+
+use super::webchat::WebchatApi;
+use super::{ApiError, RequestId};
+use crate::channels::{Incoming, conversation_for, telegram, twilio};
+use crate::domain::{Channel, Conversation, InboundMessage, MessageId, Sender};
+use crate::tenant::Tenant;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use std::sync::Arc;
+use tracing::Instrument;
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Queues one verified customer message on the address's conversation.
+async fn accept(
+    api: &WebchatApi,
+    tenant: &Tenant,
+    channel: Channel,
+    incoming: Incoming,
+    request_id: &str,
+) -> Result<(), ApiError> {
+    let conversation = conversation_for(&tenant.id, channel, &incoming.address);
+    let now = api.clock.now();
+    let new_conversation = match api.conversations.conversation(&tenant.id, &conversation).await? {
+        Some(_) => None,
+        None => {
+            Some(Conversation::new(conversation.clone(), tenant.id.clone(), channel, incoming.address.clone(), now))
+        }
+    };
+    let message = InboundMessage {
+        id: MessageId::generate(),
+        tenant: tenant.id.clone(),
+        channel,
+        provider_message_id: incoming.provider_message_id,
+        conversation,
+        sender: Sender { address: incoming.address, customer: None },
+        text: incoming.text,
+        received_at: now,
+        request_id: request_id.to_string(),
+    };
+    api.inbound.accept(message, new_conversation).await?;
+    Ok(())
+}
+
+/// `POST /v1/{tenant}/twilio`: SMS and WhatsApp through Twilio.
+pub(super) async fn twilio_webhook(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span = tracing::info_span!("twilio_webhook", request_id = %request_id, tenant = %tenant, channel = "twilio");
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(&tenant).await?;
+        let config = tenant.config.channels.twilio.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+        let json = header_str(&headers, "content-type").is_some_and(|c| c.starts_with("application/json"));
+        let form = if json { Vec::new() } else { twilio::form(&body)? };
+        // Twilio signs the URL it called, query string as sent.
+        let url = match uri.query() {
+            Some(q) if !config.public_url.contains('?') => format!("{}?{q}", config.public_url),
+            _ => config.public_url.clone(),
+        };
+        twilio::verify(config.auth_token.expose(), &url, &form, &body, header_str(&headers, "x-twilio-signature"))?;
+        if let Some(incoming) = twilio::parse(&form)? {
+            let channel =
+                if incoming.address.starts_with("whatsapp:") { Channel::TwilioWhatsapp } else { Channel::TwilioSms };
+            accept(&api, &tenant, channel, incoming, &request_id).await?;
+            tracing::info!("message accepted");
+        }
+        Ok(([(header::CONTENT_TYPE, "text/xml")], twilio::EMPTY_TWIML).into_response())
+    }
+    .instrument(span)
+    .await
+}
+
+/// `POST /v1/{tenant}/telegram`: a Telegram bot's webhook.
+pub(super) async fn telegram_webhook(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span =
+        tracing::info_span!("telegram_webhook", request_id = %request_id, tenant = %tenant, channel = "telegram");
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(&tenant).await?;
+        let config = tenant.config.channels.telegram.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+        telegram::verify(config.secret_token.expose(), header_str(&headers, "x-telegram-bot-api-secret-token"))?;
+        if let Some(incoming) = telegram::parse(&body)? {
+            accept(&api, &tenant, Channel::Telegram, incoming, &request_id).await?;
+            tracing::info!("message accepted");
+        }
+        Ok(StatusCode::OK.into_response())
+    }
+    .instrument(span)
+    .await
+}

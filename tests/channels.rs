@@ -1,0 +1,212 @@
+//! Provider channels end to end on the local servers: webhook → inbound → FIFO queue →
+//! responder → the answer delivered to a loopback stand-in of the provider's send API, which
+//! records the request so its auth and body can be checked.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use http_body_util::BodyExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard::channels::twilio;
+use switchboard_tests::provider::FakeProvider;
+use switchboard_tests::stack::{Options, Stack, stack};
+use tower::ServiceExt;
+
+const TWILIO_TOKEN: &str = "twilio-auth-token-test";
+const TWILIO_URL: &str = "https://api.example.com/v1/demo/twilio";
+
+async fn with_channels(fake: &FakeProvider) -> Stack {
+    let yaml = format!(
+        "  twilio:\n    account_sid: AC0123456789\n    auth_token: {TWILIO_TOKEN}\n    public_url: {TWILIO_URL}\n    \
+         from: \"+15550001111\"\n    whatsapp_from: \"whatsapp:+15550001111\"\n    api_base: {url}\n  \
+         telegram:\n    bot_token: \"123456:ABC-test\"\n    secret_token: tg-secret_123\n    api_base: {url}\n",
+        url = fake.url
+    );
+    stack(Options { channels_yaml: yaml, ..Options::default() }).await
+}
+
+async fn post(
+    s: &Stack,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (StatusCode, String) {
+    let mut request = Request::post(path).header("content-type", content_type);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = s.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).to_string())
+}
+
+fn sms(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
+    [
+        ("MessageSid", sid),
+        ("AccountSid", "AC0123456789"),
+        ("From", from),
+        ("To", "+15550001111"),
+        ("Body", body),
+        ("NumMedia", "0"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
+}
+
+async fn twilio_webhook(s: &Stack, params: &[(String, String)], token: &str) -> (StatusCode, String) {
+    let signature = twilio::signature(token.as_bytes(), TWILIO_URL, params);
+    let body = serde_urlencoded::to_string(params).unwrap().into_bytes();
+    post(s, "/v1/demo/twilio", "application/x-www-form-urlencoded", &[("x-twilio-signature", signature)], body).await
+}
+
+fn form_of(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap()
+}
+
+#[tokio::test]
+async fn an_sms_is_verified_queued_once_and_answered_through_the_messages_api() {
+    let fake = FakeProvider::start(1).await;
+    let s = with_channels(&fake).await;
+    let params = sms("SM00000000000000000000000000000001", "+34600111222", "What are your opening hours?");
+    let (status, body) = twilio_webhook(&s, &params, TWILIO_TOKEN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, twilio::EMPTY_TWIML, "empty TwiML: the answer goes out through the REST API");
+    let (status, _) = twilio_webhook(&s, &params, TWILIO_TOKEN).await;
+    assert_eq!(status, StatusCode::OK, "Twilio's retry is acknowledged...");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1, "...and not queued again");
+
+    assert_eq!(s.run_responder().await, 1);
+    let sent = fake.recorded();
+    assert_eq!(sent.len(), 2, "throttled once (429, Retry-After: 1), then sent");
+    let request = &sent[1];
+    assert_eq!(request.path, "/2010-04-01/Accounts/AC0123456789/Messages.json");
+    let expected =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("AC0123456789:{TWILIO_TOKEN}")));
+    assert_eq!(request.headers["authorization"], expected.as_str());
+    let form = form_of(&request.body);
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(get("To"), "+34600111222");
+    assert_eq!(get("From"), "+15550001111");
+    assert!(get("Body").contains("Monday to Friday"), "{}", get("Body"));
+}
+
+#[tokio::test]
+async fn whatsapp_via_twilio_answers_from_the_whatsapp_sender() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let params = sms("SM00000000000000000000000000000002", "whatsapp:+34600111222", "¿Hacéis envíos a Canarias?");
+    assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
+    assert_eq!(s.run_responder().await, 1);
+    let form = form_of(&fake.recorded()[0].body);
+    assert!(form.contains(&("From".into(), "whatsapp:+15550001111".into())), "{form:?}");
+    assert!(form.contains(&("To".into(), "whatsapp:+34600111222".into())), "{form:?}");
+    let body = &form.iter().find(|(k, _)| k == "Body").unwrap().1;
+    assert!(body.contains("Canarias"), "answered in Spanish from the FAQ: {body}");
+}
+
+#[tokio::test]
+async fn forged_tampered_and_unsigned_twilio_webhooks_are_refused_and_store_nothing() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let before = s.items().await;
+    let params = sms("SM00000000000000000000000000000003", "+34600111222", "hi");
+    assert_eq!(twilio_webhook(&s, &params, "another-token").await.0, StatusCode::UNAUTHORIZED);
+    let signature = twilio::signature(TWILIO_TOKEN.as_bytes(), TWILIO_URL, &params);
+    let tampered =
+        serde_urlencoded::to_string(sms("SM00000000000000000000000000000003", "+34600111222", "HI")).unwrap();
+    let (status, _) = post(
+        &s,
+        "/v1/demo/twilio",
+        "application/x-www-form-urlencoded",
+        &[("x-twilio-signature", signature)],
+        tampered.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) =
+        post(&s, "/v1/demo/twilio", "application/x-www-form-urlencoded", &[], b"Body=hi".to_vec()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _) = post(&s, "/v1/demo/twilio", "application/x-www-form-urlencoded", &[], vec![b'a'; 70_000]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = post(&s, "/v1/nope/twilio", "application/x-www-form-urlencoded", &[], b"Body=hi".to_vec()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(s.items().await, before);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+    assert!(fake.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn twilio_status_callbacks_are_acknowledged_and_skipped() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let params: Vec<(String, String)> =
+        [("MessageSid", "SM9"), ("MessageStatus", "delivered"), ("From", "+15550001111"), ("To", "+34600111222")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+    assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}
+
+fn update(id: i64, text: &str) -> Vec<u8> {
+    json!({"update_id": id, "message": {"message_id": 7, "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"},
+           "chat": {"id": 1111111, "type": "private"}, "date": 1795586400, "text": text}})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_telegram_update_is_answered_with_send_message() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let secret = [("x-telegram-bot-api-secret-token", "tg-secret_123".to_string())];
+    assert_eq!(
+        post(&s, "/v1/demo/telegram", "application/json", &secret, update(900001, "Do you ship to Canada?")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&s, "/v1/demo/telegram", "application/json", &secret, update(900001, "Do you ship to Canada?")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1, "update_id de-duplicates");
+    assert_eq!(s.run_responder().await, 1);
+    let sent = fake.recorded();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/bot123456:ABC-test/sendMessage");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["chat_id"], 1111111);
+    assert!(body["text"].as_str().unwrap().contains("Canada"), "{body}");
+}
+
+#[tokio::test]
+async fn bad_telegram_webhooks_are_refused_and_store_nothing() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let before = s.items().await;
+    let wrong = [("x-telegram-bot-api-secret-token", "guess".to_string())];
+    assert_eq!(
+        post(&s, "/v1/demo/telegram", "application/json", &wrong, update(1, "hi")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(&s, "/v1/demo/telegram", "application/json", &[], update(2, "hi")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let secret = [("x-telegram-bot-api-secret-token", "tg-secret_123".to_string())];
+    assert_eq!(
+        post(&s, "/v1/demo/telegram", "application/json", &secret, b"{oops".to_vec()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let sticker = json!({"update_id": 3, "message": {"chat": {"id": 1}, "sticker": {}}}).to_string().into_bytes();
+    assert_eq!(
+        post(&s, "/v1/demo/telegram", "application/json", &secret, sticker).await.0,
+        StatusCode::OK,
+        "skipped, acknowledged"
+    );
+    assert_eq!(s.items().await, before);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}

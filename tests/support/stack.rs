@@ -1,0 +1,183 @@
+//! The whole pipeline on the local servers, as the functions run it: the `inbound` router fed
+//! API Gateway events, the queues in moto, the batch handlers fed like Lambda's event source
+//! mapping, state in DynamoDB Local, secrets in SSM.
+
+use crate::aws::{LocalAws, Queues, local_aws};
+use crate::bedrock::FakeBedrock;
+use axum::Router;
+use axum::body::Body;
+use http_body_util::BodyExt;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+use switchboard::adapters::aws::{DynamoCustomers, Table};
+use switchboard::aws_app::{AwsApp, Settings};
+use switchboard::domain::TenantId;
+use switchboard::lambda::{escalate_batch, respond_batch};
+use switchboard::pipeline::{EscalationDesk, Responder};
+use switchboard::ports::CustomerStore;
+use switchboard::tenant::{DEMO_TENANT_YAML, Secret, TenantConfig};
+use tower::ServiceExt;
+
+/// The demo tenant's web chat identity secret, kept in SSM.
+pub const IDENTITY_SECRET: &str = "a-secret-that-lives-in-ssm-only";
+
+/// The running pieces.
+pub struct Stack {
+    /// Clients and the test's table.
+    pub aws: LocalAws,
+    /// The messages queue.
+    pub messages: Queues,
+    /// The escalation queue.
+    pub escalations: Queues,
+    /// The inbound function's router.
+    pub router: Router,
+    /// The responder function's pipeline.
+    pub responder: Responder,
+    /// The escalation function's desk.
+    pub desk: EscalationDesk,
+}
+
+/// How to build the stack.
+pub struct Options {
+    /// A loopback Bedrock to use.
+    pub bedrock: Option<FakeBedrock>,
+    /// Let the model write grounded answers.
+    pub generate: bool,
+    /// The tenant's `classifier.hosted_below`.
+    pub hosted_below: f32,
+    /// Receives before a message moves to the DLQ.
+    pub max_receives: u32,
+    /// Override of the messages queue URL (a missing queue, say).
+    pub messages_queue: Option<String>,
+    /// YAML to add under `channels:` (more channels for the demo tenant).
+    pub channels_yaml: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            bedrock: None,
+            generate: false,
+            hosted_below: 0.6,
+            max_receives: 3,
+            messages_queue: None,
+            channels_yaml: String::new(),
+        }
+    }
+}
+
+/// Builds the stack on a fresh table and queues, with the demo tenant stored.
+pub async fn stack(options: Options) -> Stack {
+    let aws = local_aws().await;
+    let messages = aws.queues(true, options.max_receives, 1).await;
+    let escalations = aws.queues(false, 3, 1).await;
+    let mut clients = aws.clients.clone();
+    if let Some(fake) = &options.bedrock {
+        clients.bedrock = fake.client(Duration::from_secs(2)).await;
+    }
+    let settings = Settings {
+        table: aws.table.clone(),
+        messages_queue_url: Some(options.messages_queue.unwrap_or(messages.url.clone())),
+        escalations_queue_url: Some(escalations.url.clone()),
+        bedrock: options.bedrock.as_ref().map(|_| FakeBedrock::settings(Duration::from_secs(2))),
+        cache: Duration::from_secs(60),
+    };
+    let app = AwsApp::new(settings, clients);
+
+    // The demo tenant, its identity secret moved to SSM as production keeps it.
+    let parameter = format!("/switchboard/{}/webchat-identity", aws.table);
+    aws.clients
+        .ssm
+        .put_parameter()
+        .name(&parameter)
+        .value(IDENTITY_SECRET)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put the identity secret");
+    let yaml = DEMO_TENANT_YAML
+        .replace(
+            "identity_secret: demo-identity-secret-change-me",
+            &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
+        )
+        .replace("hosted_below: 0.6", &format!("hosted_below: {}", options.hosted_below))
+        .replace("\npolicy:\n", &format!("\nanswers:\n  generate_with_model: {}\n\npolicy:\n", options.generate))
+        .replace("\nhelpdesk:\n", &format!("{}\nhelpdesk:\n", options.channels_yaml));
+    let config = TenantConfig::from_yaml("demo", &yaml).expect("demo yaml");
+    assert!(matches!(config.channels.webchat.as_ref().map(|w| &w.identity_secret), Some(Secret::Parameter { .. })));
+    app.tenants().put_config(&yaml).await.expect("put tenant");
+    let customers = DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table));
+    let demo = TenantId::new("demo").unwrap();
+    for c in &config.customers {
+        customers.put_customer(&demo, c).await.expect("seed customer");
+    }
+
+    let router = switchboard::lambda::inbound_router(app.webchat_api().expect("inbound settings"));
+    Stack {
+        responder: app.responder().expect("responder settings"),
+        desk: app.escalation_desk(),
+        aws,
+        messages,
+        escalations,
+        router,
+    }
+}
+
+impl Stack {
+    /// Calls the inbound router with the web chat event, its method, URI and body replaced.
+    pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let path = format!(
+            "{}/../events/inbound/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            if method == "POST" { "webchat-post.json" } else { "webchat-get.json" }
+        );
+        let mut request = lambda_http::request::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        *request.uri_mut() = uri.parse().unwrap();
+        if let Some(body) = body {
+            *request.body_mut() = lambda_http::Body::Text(body.to_string());
+        }
+        let response = self.router.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// POSTs to the demo tenant's web chat.
+    pub async fn post(&self, body: Value) -> (StatusCode, Value) {
+        self.call("POST", "/v1/demo/webchat/messages", Some(body)).await
+    }
+
+    /// The web chat page of a conversation.
+    pub async fn messages(&self, conversation: &str) -> Value {
+        let (status, page) =
+            self.call("GET", &format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=0"), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page
+    }
+
+    /// Runs the responder function on what the messages queue holds.
+    pub async fn run_responder(&self) -> usize {
+        self.aws.deliver(&self.messages.url, |event| respond_batch(&self.responder, event)).await.len()
+    }
+
+    /// Runs the escalation function on what the escalation queue holds.
+    pub async fn run_escalation(&self) -> usize {
+        self.aws.deliver(&self.escalations.url, |event| escalate_batch(&self.desk, event)).await.len()
+    }
+
+    /// How many items the table holds.
+    pub async fn items(&self) -> i32 {
+        self.aws
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(&self.aws.table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap()
+            .count()
+    }
+}
