@@ -8,7 +8,7 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchboard::channels::twilio;
+use switchboard::channels::{slack, twilio};
 use switchboard_tests::provider::FakeProvider;
 use switchboard_tests::stack::{Options, Stack, stack};
 use tower::ServiceExt;
@@ -20,7 +20,8 @@ async fn with_channels(fake: &FakeProvider) -> Stack {
     let yaml = format!(
         "  twilio:\n    account_sid: AC0123456789\n    auth_token: {TWILIO_TOKEN}\n    public_url: {TWILIO_URL}\n    \
          from: \"+15550001111\"\n    whatsapp_from: \"whatsapp:+15550001111\"\n    api_base: {url}\n  \
-         telegram:\n    bot_token: \"123456:ABC-test\"\n    secret_token: tg-secret_123\n    api_base: {url}\n",
+         telegram:\n    bot_token: \"123456:ABC-test\"\n    secret_token: tg-secret_123\n    api_base: {url}\n  \
+         slack:\n    signing_secret: slack-signing-secret-test\n    bot_token: xoxb-test-token\n    api_base: {url}/api\n",
         url = fake.url
     );
     stack(Options { channels_yaml: yaml, ..Options::default() }).await
@@ -206,6 +207,88 @@ async fn bad_telegram_webhooks_are_refused_and_store_nothing() {
         post(&s, "/v1/demo/telegram", "application/json", &secret, sticker).await.0,
         StatusCode::OK,
         "skipped, acknowledged"
+    );
+    assert_eq!(s.items().await, before);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}
+
+fn slack_headers(body: &[u8], at: i64) -> Vec<(&'static str, String)> {
+    let ts = at.to_string();
+    vec![
+        ("x-slack-request-timestamp", ts.clone()),
+        ("x-slack-signature", slack::signature(b"slack-signing-secret-test", &ts, body)),
+    ]
+}
+
+fn slack_message(event_id: &str, text: &str) -> Vec<u8> {
+    json!({"type": "event_callback", "event_id": event_id, "event_time": 1795586400, "team_id": "T1",
+           "event": {"type": "message", "channel": "C0SUPPORT", "user": "U0CUSTOMER", "text": text,
+                     "ts": "1795586400.000100", "channel_type": "channel"}})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_slack_message_is_answered_in_its_thread_and_retries_are_harmless() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let now = chrono::Utc::now().timestamp();
+
+    let challenge = br#"{"token": "t", "challenge": "ch4ll3nge", "type": "url_verification"}"#.to_vec();
+    let (status, body) =
+        post(&s, "/v1/demo/slack", "application/json", &slack_headers(&challenge, now), challenge.clone()).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ch4ll3nge"));
+
+    let event = slack_message("Ev0001", "What are your opening hours?");
+    assert_eq!(
+        post(&s, "/v1/demo/slack", "application/json", &slack_headers(&event, now), event.clone()).await.0,
+        StatusCode::OK
+    );
+    let mut retry = slack_headers(&event, now + 60);
+    retry.push(("x-slack-retry-num", "1".into()));
+    retry.push(("x-slack-retry-reason", "http_timeout".into()));
+    assert_eq!(post(&s, "/v1/demo/slack", "application/json", &retry, event).await.0, StatusCode::OK);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1, "the retry has the same event_id");
+
+    assert_eq!(s.run_responder().await, 1);
+    let sent = fake.recorded();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/api/chat.postMessage");
+    assert_eq!(sent[0].headers["authorization"], "Bearer xoxb-test-token");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!((body["channel"].as_str(), body["thread_ts"].as_str()), (Some("C0SUPPORT"), Some("1795586400.000100")));
+    assert!(body["text"].as_str().unwrap().contains("Monday to Friday"), "{body}");
+}
+
+#[tokio::test]
+async fn stale_forged_and_bot_slack_requests_are_refused_or_skipped() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let before = s.items().await;
+    let now = chrono::Utc::now().timestamp();
+    let event = slack_message("Ev0002", "hi");
+    let (status, _) =
+        post(&s, "/v1/demo/slack", "application/json", &slack_headers(&event, now - 600), event.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "replayed after the window");
+    let mut forged = slack_headers(&event, now);
+    forged[1].1 = slack::signature(b"guess", &now.to_string(), &event);
+    assert_eq!(
+        post(&s, "/v1/demo/slack", "application/json", &forged, event.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(post(&s, "/v1/demo/slack", "application/json", &[], event).await.0, StatusCode::UNAUTHORIZED);
+    let bot = json!({"type": "event_callback", "event_id": "Ev0003", "event": {"type": "message", "bot_id": "B1", "channel": "C0SUPPORT", "text": "our own answer", "ts": "1.2"}})
+        .to_string()
+        .into_bytes();
+    assert_eq!(
+        post(&s, "/v1/demo/slack", "application/json", &slack_headers(&bot, now), bot).await.0,
+        StatusCode::OK,
+        "our own echo is skipped"
+    );
+    let garbage = b"{nope".to_vec();
+    assert_eq!(
+        post(&s, "/v1/demo/slack", "application/json", &slack_headers(&garbage, now), garbage).await.0,
+        StatusCode::BAD_REQUEST
     );
     assert_eq!(s.items().await, before);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);

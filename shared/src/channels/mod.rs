@@ -3,6 +3,7 @@
 //! answers back lives in [`senders`].
 
 pub mod senders;
+pub mod slack;
 pub mod telegram;
 pub mod twilio;
 pub mod webchat;

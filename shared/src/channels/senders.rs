@@ -2,10 +2,10 @@
 //! provider's length limit, 429 retried after `Retry-After`, 5xx retried with backoff, other
 //! refusals reported as permanent.
 
-use super::{telegram, twilio};
+use super::{slack, telegram, twilio};
 use crate::domain::Channel;
 use crate::ports::{ChannelSender, Outbound, PortError, TenantDirectory};
-use crate::tenant::{TelegramConfig, TwilioConfig};
+use crate::tenant::{SlackConfig, TelegramConfig, TwilioConfig};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,6 +116,29 @@ impl ChannelRouter {
     }
 }
 
+impl ChannelRouter {
+    /// Posts in the conversation's thread (`address` is `{channel}:{thread_ts}`).
+    async fn slack(&self, config: &SlackConfig, address: &str, text: &str) -> Result<(), PortError> {
+        let (channel, thread) = address.split_once(':').unwrap_or((address, ""));
+        let token = String::from_utf8_lossy(config.bot_token.expose()).to_string();
+        let url = format!("{}/chat.postMessage", config.api_base.trim_end_matches('/'));
+        for part in twilio::split(text, slack::MAX_TEXT_CHARS) {
+            let mut body = serde_json::json!({"channel": channel, "text": part, "unfurl_links": false});
+            if !thread.is_empty() {
+                body["thread_ts"] = thread.into();
+            }
+            let response = self.call("slack", || self.http.post(&url).bearer_auth(&token).json(&body)).await?;
+            // Slack answers 200 even when it refuses: the verdict is in the body.
+            let answer: serde_json::Value = response.json().await.unwrap_or_default();
+            if answer["ok"] != true {
+                let error = answer["error"].as_str().unwrap_or("unknown").to_string();
+                return Err(PortError::Corrupt { port: "slack", detail: format!("chat.postMessage: {error}") });
+            }
+        }
+        Ok(())
+    }
+}
+
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -150,6 +173,9 @@ impl ChannelSender for ChannelRouter {
                     text,
                 )
                 .await
+            }
+            Channel::Slack => {
+                self.slack(channels.slack.as_ref().ok_or_else(|| missing("slack"))?, &conversation.address, text).await
             }
             other => Err(missing(other.as_str())),
         }

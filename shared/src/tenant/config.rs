@@ -18,6 +18,10 @@ impl TenantConfig {
         if let Some(twilio) = self.channels.twilio.as_mut() {
             out.push(("channels.twilio.auth_token", &mut twilio.auth_token));
         }
+        if let Some(slack) = self.channels.slack.as_mut() {
+            out.push(("channels.slack.signing_secret", &mut slack.signing_secret));
+            out.push(("channels.slack.bot_token", &mut slack.bot_token));
+        }
         if let Some(telegram) = self.channels.telegram.as_mut() {
             out.push(("channels.telegram.bot_token", &mut telegram.bot_token));
             out.push(("channels.telegram.secret_token", &mut telegram.secret_token));
@@ -134,6 +138,26 @@ pub struct ChannelsConfig {
     /// A Telegram bot.
     #[serde(default)]
     pub telegram: Option<TelegramConfig>,
+    /// The business's Slack workspace as a support channel.
+    #[serde(default)]
+    pub slack: Option<SlackConfig>,
+}
+
+/// Slack settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// The app's signing secret: every Events API request is signed with it.
+    pub signing_secret: Secret,
+    /// The bot token (`xoxb-…`) answers are posted with.
+    pub bot_token: Secret,
+    /// The Web API base URL (tests point it at a stand-in).
+    #[serde(default = "slack_api")]
+    pub api_base: String,
+}
+
+fn slack_api() -> String {
+    "https://slack.com/api".into()
 }
 
 /// Twilio settings.

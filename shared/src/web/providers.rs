@@ -4,7 +4,8 @@
 
 use super::webchat::WebchatApi;
 use super::{ApiError, RequestId};
-use crate::channels::{Incoming, conversation_for, telegram, twilio};
+use crate::channels::slack::SlackRequest;
+use crate::channels::{Incoming, conversation_for, slack, telegram, twilio};
 use crate::domain::{Channel, Conversation, InboundMessage, MessageId, Sender};
 use crate::tenant::Tenant;
 use axum::extract::rejection::BytesRejection;
@@ -104,6 +105,44 @@ pub(super) async fn telegram_webhook(
             tracing::info!("message accepted");
         }
         Ok(StatusCode::OK.into_response())
+    }
+    .instrument(span)
+    .await
+}
+
+/// `POST /v1/{tenant}/slack`: Slack Events API.
+pub(super) async fn slack_webhook(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span = tracing::info_span!("slack_webhook", request_id = %request_id, tenant = %tenant, channel = "slack");
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(&tenant).await?;
+        let config = tenant.config.channels.slack.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+        slack::verify(
+            config.signing_secret.expose(),
+            header_str(&headers, "x-slack-request-timestamp"),
+            header_str(&headers, "x-slack-signature"),
+            &body,
+            api.clock.now(),
+        )?;
+        match slack::parse(&body)? {
+            SlackRequest::UrlVerification(challenge) => {
+                Ok(([(header::CONTENT_TYPE, "text/plain")], challenge).into_response())
+            }
+            SlackRequest::Message(incoming) => {
+                // Slack's retries (X-Slack-Retry-Num) carry the same event_id: the idempotency
+                // claim answers them with the first ack.
+                accept(&api, &tenant, Channel::Slack, incoming, &request_id).await?;
+                tracing::info!("message accepted");
+                Ok(StatusCode::OK.into_response())
+            }
+            SlackRequest::Skip => Ok(StatusCode::OK.into_response()),
+        }
     }
     .instrument(span)
     .await

@@ -1,0 +1,205 @@
+//! Slack Events API, for a business that uses its own workspace as a support channel: requests
+//! signed with v0 (`HMAC-SHA256(signing secret, "v0:{timestamp}:{body}")`) inside a five-minute
+//! window, `url_verification` answered with its challenge, retries de-duplicated by `event_id`,
+//! bot and edited messages ignored (no loops), answers posted in the thread.
+
+use super::{ChannelError, Incoming};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+/// Requests older or newer than this are replays.
+pub const WINDOW_SECONDS: i64 = 300;
+
+/// Longest text a message carries comfortably (Slack truncates beyond 40,000).
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// `v0=` + hex HMAC-SHA256 of the base string.
+pub fn signature(signing_secret: &[u8], timestamp: &str, body: &[u8]) -> String {
+    format!("v0={}", hex::encode(mac(signing_secret, timestamp, body).finalize().into_bytes()))
+}
+
+fn mac(signing_secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(signing_secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    mac
+}
+
+/// Verifies the signature headers against the raw body, refusing stale timestamps.
+pub fn verify(
+    signing_secret: &[u8],
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), ChannelError> {
+    let timestamp = timestamp.ok_or(ChannelError::Unauthorized("missing X-Slack-Request-Timestamp"))?;
+    let signature = signature.ok_or(ChannelError::Unauthorized("missing X-Slack-Signature"))?;
+    let at: i64 =
+        timestamp.trim().parse().map_err(|_| ChannelError::Unauthorized("malformed X-Slack-Request-Timestamp"))?;
+    if (now.timestamp() - at).abs() > WINDOW_SECONDS {
+        return Err(ChannelError::Unauthorized("stale X-Slack-Request-Timestamp"));
+    }
+    let given = signature
+        .strip_prefix("v0=")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or(ChannelError::Unauthorized("malformed X-Slack-Signature"))?;
+    mac(signing_secret, timestamp, body)
+        .verify_slice(&given)
+        .map_err(|_| ChannelError::Unauthorized("X-Slack-Signature does not verify"))
+}
+
+/// What a verified Slack request asks of us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlackRequest {
+    /// Slack checks the URL: answer with the challenge.
+    UrlVerification(String),
+    /// A customer message to answer.
+    Message(Incoming),
+    /// Anything else: acknowledge and skip.
+    Skip,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
+    #[serde(default)]
+    event: Option<Event>,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    subtype: Option<String>,
+    #[serde(default)]
+    bot_id: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    ts: Option<String>,
+    #[serde(default)]
+    thread_ts: Option<String>,
+}
+
+/// Parses a verified request body. The conversation address is `{channel}:{thread}`: each
+/// thread is one conversation, answered in that thread.
+pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|e| ChannelError::Malformed(format!("event: {e}")))?;
+    match envelope.kind.as_str() {
+        "url_verification" => envelope
+            .challenge
+            .map(SlackRequest::UrlVerification)
+            .ok_or_else(|| ChannelError::Malformed("no challenge".into())),
+        "event_callback" => {
+            let event = envelope.event.ok_or_else(|| ChannelError::Malformed("no event".into()))?;
+            let event_id = envelope.event_id.ok_or_else(|| ChannelError::Malformed("no event_id".into()))?;
+            if event.kind != "message" || event.subtype.is_some() || event.bot_id.is_some() {
+                return Ok(SlackRequest::Skip);
+            }
+            let (Some(channel), Some(ts)) = (event.channel, event.ts) else {
+                return Err(ChannelError::Malformed("message without channel or ts".into()));
+            };
+            let Some(text) = event.text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else {
+                return Ok(SlackRequest::Skip);
+            };
+            let thread = event.thread_ts.unwrap_or(ts);
+            Ok(SlackRequest::Message(Incoming {
+                provider_message_id: event_id,
+                address: format!("{channel}:{thread}"),
+                recipient: None,
+                text,
+                display_name: event.user,
+                thread: Some(thread),
+            }))
+        }
+        _ => Ok(SlackRequest::Skip),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const SECRET: &[u8] = b"8f742231b10e8888abcd99yyyzzz85a5";
+    const TS: &str = "1531420618";
+    const BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+    const EXPECTED: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0).single().unwrap()
+    }
+
+    #[test]
+    fn published_vector() {
+        assert_eq!(signature(SECRET, TS, BODY.as_bytes()), EXPECTED);
+        assert!(verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), at(1531420618)).is_ok());
+    }
+
+    #[test]
+    fn stale_tampered_wrong_secret_and_missing_headers_are_refused() {
+        assert!(
+            verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), at(1531420618 + 301)).is_err(),
+            "replayed late"
+        );
+        assert!(
+            verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), at(1531420618 - 301)).is_err(),
+            "from the future"
+        );
+        assert!(
+            verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), at(1531420618 + 299)).is_ok(),
+            "inside the window"
+        );
+        assert!(verify(SECRET, Some(TS), Some(EXPECTED), b"token=tampered", at(1531420618)).is_err());
+        assert!(verify(b"another", Some(TS), Some(EXPECTED), BODY.as_bytes(), at(1531420618)).is_err());
+        assert!(verify(SECRET, None, Some(EXPECTED), BODY.as_bytes(), at(1531420618)).is_err());
+        assert!(verify(SECRET, Some(TS), None, BODY.as_bytes(), at(1531420618)).is_err());
+        assert!(verify(SECRET, Some(TS), Some("v1=abc"), BODY.as_bytes(), at(1531420618)).is_err());
+    }
+
+    #[test]
+    fn parses_messages_challenges_and_skips_bots_edits_and_other_events() {
+        let challenge = br#"{"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}"#;
+        assert_eq!(
+            parse(challenge).unwrap(),
+            SlackRequest::UrlVerification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P".into())
+        );
+        let message = br#"{"type": "event_callback", "event_id": "Ev01", "event": {"type": "message", "channel": "C123", "user": "U9",
+            "text": "Where is my order?", "ts": "1355517523.000005", "channel_type": "channel"}}"#;
+        let SlackRequest::Message(m) = parse(message).unwrap() else { panic!("a message") };
+        assert_eq!((m.provider_message_id.as_str(), m.address.as_str()), ("Ev01", "C123:1355517523.000005"));
+        assert_eq!(m.thread.as_deref(), Some("1355517523.000005"));
+        let in_thread = br#"{"type": "event_callback", "event_id": "Ev02", "event": {"type": "message", "channel": "C123", "user": "U9",
+            "text": "and?", "ts": "1355517600.000001", "thread_ts": "1355517523.000005"}}"#;
+        let SlackRequest::Message(m) = parse(in_thread).unwrap() else { panic!("a message") };
+        assert_eq!(m.address, "C123:1355517523.000005", "a reply in the thread is the same conversation");
+        for skipped in [
+            &br#"{"type": "event_callback", "event_id": "Ev03", "event": {"type": "message", "subtype": "bot_message", "channel": "C1", "text": "x", "ts": "1"}}"#[..],
+            br#"{"type": "event_callback", "event_id": "Ev04", "event": {"type": "message", "bot_id": "B1", "channel": "C1", "text": "x", "ts": "1"}}"#,
+            br#"{"type": "event_callback", "event_id": "Ev05", "event": {"type": "message", "subtype": "message_changed", "channel": "C1", "ts": "1"}}"#,
+            br#"{"type": "event_callback", "event_id": "Ev06", "event": {"type": "reaction_added", "user": "U1"}}"#,
+            br#"{"type": "app_rate_limited"}"#,
+        ] {
+            assert_eq!(parse(skipped).unwrap(), SlackRequest::Skip);
+        }
+        assert!(parse(b"not json").is_err());
+        assert!(parse(br#"{"type": "event_callback", "event": {"type": "message"}}"#).is_err(), "no event_id");
+    }
+}
