@@ -293,3 +293,28 @@ async fn stale_forged_and_bot_slack_requests_are_refused_or_skipped() {
     assert_eq!(s.items().await, before);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
+
+#[tokio::test]
+async fn a_request_signed_by_twilios_own_library_is_accepted_at_our_route() {
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/channels.json")).unwrap();
+    let t = &fixture["twilio"];
+    let fake = FakeProvider::start(0).await;
+    let yaml = format!(
+        "  twilio:\n    account_sid: AC0123456789\n    auth_token: {}\n    public_url: {}\n    whatsapp_from: \"whatsapp:+15550001111\"\n    api_base: {}\n",
+        t["auth_token"].as_str().unwrap(),
+        t["form"]["url"].as_str().unwrap(),
+        fake.url
+    );
+    let s = stack(Options { channels_yaml: yaml, ..Options::default() }).await;
+    let params: Vec<(String, String)> = t["form"]["params"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let body = serde_urlencoded::to_string(&params).unwrap().into_bytes();
+    let signature = [("x-twilio-signature", t["form"]["signature"].as_str().unwrap().to_string())];
+    let (status, answer) = post(&s, "/v1/demo/twilio", "application/x-www-form-urlencoded", &signature, body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1);
+}

@@ -51,6 +51,39 @@ pub fn conversation_for(tenant: &TenantId, channel: Channel, address: &str) -> C
 mod tests {
     use super::*;
 
+    /// Signed by the providers' own libraries (`scripts/gen-channel-fixtures.py`).
+    const OFFICIAL: &str = include_str!("../../../tests/fixtures/channels.json");
+
+    #[test]
+    fn signatures_made_by_the_official_libraries_verify() {
+        let f: serde_json::Value = serde_json::from_str(OFFICIAL).unwrap();
+        let t = &f["twilio"];
+        let token = t["auth_token"].as_str().unwrap().as_bytes();
+        let params: Vec<(String, String)> = t["form"]["params"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        let url = t["form"]["url"].as_str().unwrap();
+        let signature = t["form"]["signature"].as_str();
+        assert_eq!(twilio::signature(token, url, &params), signature.unwrap());
+        assert!(twilio::verify(token, url, &params, b"", signature).is_ok());
+        let json_body = t["json"]["body"].as_str().unwrap().as_bytes();
+        assert!(
+            twilio::verify(token, t["json"]["url"].as_str().unwrap(), &[], json_body, t["json"]["signature"].as_str())
+                .is_ok()
+        );
+
+        let sl = &f["slack"];
+        let ts = sl["timestamp"].as_str().unwrap();
+        let at = chrono::DateTime::from_timestamp(ts.parse().unwrap(), 0).unwrap();
+        let secret = sl["signing_secret"].as_str().unwrap().as_bytes();
+        let body = sl["body"].as_str().unwrap().as_bytes();
+        assert!(slack::verify(secret, Some(ts), sl["signature"].as_str(), body, at).is_ok());
+        assert!(slack::verify(b"other", Some(ts), sl["signature"].as_str(), body, at).is_err());
+    }
+
     #[test]
     fn one_address_one_conversation_per_tenant_and_channel() {
         let t = TenantId::new("demo").unwrap();
