@@ -15,12 +15,13 @@ from twilio.request_validator import RequestValidator
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-twilio_token = "fixture-twilio-auth-token"
+# The demo tenant's credentials (infra/tenants/demo.yaml), so the fixture is a request to our route.
+twilio_token = "demo-twilio-auth-token"
 validator = RequestValidator(twilio_token)
-form_url = "https://api.example.com/v1/demo/twilio"
+form_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio"
 form_params = {
     "MessageSid": "SM11111111111111111111111111111111",
-    "AccountSid": "AC0123456789",
+    "AccountSid": "AC00000000000000000000000000000000",
     "From": "whatsapp:+34600111222",
     "To": "whatsapp:+15550001111",
     "Body": "¿Dónde está mi pedido? & gracias = 100%",
@@ -30,7 +31,7 @@ form_params = {
 json_body = '{"MessageSid": "SM2", "Body": "hello"}'
 json_url = f"{form_url}?bodySHA256={validator.compute_hash(json_body)}"
 
-slack_secret = "fixture-slack-signing-secret"
+slack_secret = "demo-slack-signing-secret"
 slack_body = json.dumps({
     "type": "event_callback", "event_id": "Ev0FIXTURE", "team_id": "T1",
     "event": {"type": "message", "channel": "C0SUPPORT", "user": "U1", "text": "Wo ist meine Bestellung?", "ts": "1795586400.000100"},

@@ -13,18 +13,12 @@ use switchboard_tests::provider::FakeProvider;
 use switchboard_tests::stack::{Options, Stack, stack};
 use tower::ServiceExt;
 
-const TWILIO_TOKEN: &str = "twilio-auth-token-test";
-const TWILIO_URL: &str = "https://api.example.com/v1/demo/twilio";
+const TWILIO_TOKEN: &str = "demo-twilio-auth-token";
+const TWILIO_URL: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
+const TWILIO_ACCOUNT: &str = "AC00000000000000000000000000000000";
 
 async fn with_channels(fake: &FakeProvider) -> Stack {
-    let yaml = format!(
-        "  twilio:\n    account_sid: AC0123456789\n    auth_token: {TWILIO_TOKEN}\n    public_url: {TWILIO_URL}\n    \
-         from: \"+15550001111\"\n    whatsapp_from: \"whatsapp:+15550001111\"\n    api_base: {url}\n  \
-         telegram:\n    bot_token: \"123456:ABC-test\"\n    secret_token: tg-secret_123\n    api_base: {url}\n  \
-         slack:\n    signing_secret: slack-signing-secret-test\n    bot_token: xoxb-test-token\n    api_base: {url}/api\n",
-        url = fake.url
-    );
-    stack(Options { channels_yaml: yaml, ..Options::default() }).await
+    stack(Options { providers: Some(fake.url.clone()), ..Options::default() }).await
 }
 
 async fn post(
@@ -47,7 +41,7 @@ async fn post(
 fn sms(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
     [
         ("MessageSid", sid),
-        ("AccountSid", "AC0123456789"),
+        ("AccountSid", TWILIO_ACCOUNT),
         ("From", from),
         ("To", "+15550001111"),
         ("Body", body),
@@ -84,9 +78,11 @@ async fn an_sms_is_verified_queued_once_and_answered_through_the_messages_api() 
     let sent = fake.recorded();
     assert_eq!(sent.len(), 2, "throttled once (429, Retry-After: 1), then sent");
     let request = &sent[1];
-    assert_eq!(request.path, "/2010-04-01/Accounts/AC0123456789/Messages.json");
-    let expected =
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("AC0123456789:{TWILIO_TOKEN}")));
+    assert_eq!(request.path, "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json");
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_ACCOUNT}:{TWILIO_TOKEN}"))
+    );
     assert_eq!(request.headers["authorization"], expected.as_str());
     let form = form_of(&request.body);
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -164,7 +160,7 @@ fn update(id: i64, text: &str) -> Vec<u8> {
 async fn a_telegram_update_is_answered_with_send_message() {
     let fake = FakeProvider::start(0).await;
     let s = with_channels(&fake).await;
-    let secret = [("x-telegram-bot-api-secret-token", "tg-secret_123".to_string())];
+    let secret = [("x-telegram-bot-api-secret-token", "demo-telegram-secret".to_string())];
     assert_eq!(
         post(&s, "/v1/demo/telegram", "application/json", &secret, update(900001, "Do you ship to Canada?")).await.0,
         StatusCode::OK
@@ -177,7 +173,7 @@ async fn a_telegram_update_is_answered_with_send_message() {
     assert_eq!(s.run_responder().await, 1);
     let sent = fake.recorded();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].path, "/bot123456:ABC-test/sendMessage");
+    assert_eq!(sent[0].path, "/bot000000000:demo-telegram-bot-token/sendMessage");
     let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
     assert_eq!(body["chat_id"], 1111111);
     assert!(body["text"].as_str().unwrap().contains("Canada"), "{body}");
@@ -197,7 +193,7 @@ async fn bad_telegram_webhooks_are_refused_and_store_nothing() {
         post(&s, "/v1/demo/telegram", "application/json", &[], update(2, "hi")).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let secret = [("x-telegram-bot-api-secret-token", "tg-secret_123".to_string())];
+    let secret = [("x-telegram-bot-api-secret-token", "demo-telegram-secret".to_string())];
     assert_eq!(
         post(&s, "/v1/demo/telegram", "application/json", &secret, b"{oops".to_vec()).await.0,
         StatusCode::BAD_REQUEST
@@ -216,7 +212,7 @@ fn slack_headers(body: &[u8], at: i64) -> Vec<(&'static str, String)> {
     let ts = at.to_string();
     vec![
         ("x-slack-request-timestamp", ts.clone()),
-        ("x-slack-signature", slack::signature(b"slack-signing-secret-test", &ts, body)),
+        ("x-slack-signature", slack::signature(b"demo-slack-signing-secret", &ts, body)),
     ]
 }
 
@@ -254,7 +250,7 @@ async fn a_slack_message_is_answered_in_its_thread_and_retries_are_harmless() {
     let sent = fake.recorded();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].path, "/api/chat.postMessage");
-    assert_eq!(sent[0].headers["authorization"], "Bearer xoxb-test-token");
+    assert_eq!(sent[0].headers["authorization"], "Bearer xoxb-demo-token");
     let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
     assert_eq!((body["channel"].as_str(), body["thread_ts"].as_str()), (Some("C0SUPPORT"), Some("1795586400.000100")));
     assert!(body["text"].as_str().unwrap().contains("Monday to Friday"), "{body}");
@@ -298,14 +294,13 @@ async fn stale_forged_and_bot_slack_requests_are_refused_or_skipped() {
 async fn a_request_signed_by_twilios_own_library_is_accepted_at_our_route() {
     let fixture: Value = serde_json::from_str(include_str!("fixtures/channels.json")).unwrap();
     let t = &fixture["twilio"];
-    let fake = FakeProvider::start(0).await;
-    let yaml = format!(
-        "  twilio:\n    account_sid: AC0123456789\n    auth_token: {}\n    public_url: {}\n    whatsapp_from: \"whatsapp:+15550001111\"\n    api_base: {}\n",
-        t["auth_token"].as_str().unwrap(),
-        t["form"]["url"].as_str().unwrap(),
-        fake.url
+    assert_eq!(
+        (t["auth_token"].as_str(), t["form"]["url"].as_str()),
+        (Some(TWILIO_TOKEN), Some(TWILIO_URL)),
+        "signed for the demo tenant's route"
     );
-    let s = stack(Options { channels_yaml: yaml, ..Options::default() }).await;
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
     let params: Vec<(String, String)> = t["form"]["params"]
         .as_object()
         .unwrap()

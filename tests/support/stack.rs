@@ -50,8 +50,8 @@ pub struct Options {
     pub max_receives: u32,
     /// Override of the messages queue URL (a missing queue, say).
     pub messages_queue: Option<String>,
-    /// YAML to add under `channels:` (more channels for the demo tenant).
-    pub channels_yaml: String,
+    /// Base URL of a loopback stand-in for the providers' send APIs (Twilio, Telegram, Slack).
+    pub providers: Option<String>,
 }
 
 impl Default for Options {
@@ -62,7 +62,7 @@ impl Default for Options {
             hosted_below: 0.6,
             max_receives: 3,
             messages_queue: None,
-            channels_yaml: String::new(),
+            providers: None,
         }
     }
 }
@@ -104,7 +104,18 @@ pub async fn stack(options: Options) -> Stack {
         )
         .replace("hosted_below: 0.6", &format!("hosted_below: {}", options.hosted_below))
         .replace("\npolicy:\n", &format!("\nanswers:\n  generate_with_model: {}\n\npolicy:\n", options.generate))
-        .replace("\nhelpdesk:\n", &format!("{}\nhelpdesk:\n", options.channels_yaml));
+        .replace(
+            "api_base: https://api.twilio.com",
+            &format!("api_base: {}", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
+        )
+        .replace(
+            "api_base: https://api.telegram.org",
+            &format!("api_base: {}", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
+        )
+        .replace(
+            "api_base: https://slack.com/api",
+            &format!("api_base: {}/api", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
+        );
     let config = TenantConfig::from_yaml("demo", &yaml).expect("demo yaml");
     assert!(matches!(config.channels.webchat.as_ref().map(|w| &w.identity_secret), Some(Secret::Parameter { .. })));
     app.tenants().put_config(&yaml).await.expect("put tenant");

@@ -107,6 +107,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn provider_events_are_verified_and_acknowledged_the_way_each_provider_expects() {
+        let app = app().await;
+        let router = inbound_router(app.api.clone());
+        let response = router.clone().oneshot(event("twilio-sms.json").map(|b| Body::from(b.to_vec()))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/xml");
+        let (status, _) = call(&router, event("twilio-whatsapp.json")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(&router, event("telegram-message.json")).await;
+        assert_eq!(status, StatusCode::OK);
+        // The Slack sample is signed at a fixed time: outside the five-minute window it is a replay.
+        let (status, body) = call(&router, event("slack-message.json")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        for _ in 0..100 {
+            if app.usage.records().len() == 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let channels: Vec<String> =
+            app.usage.records().iter().filter_map(|u| u.channel.map(|c| c.to_string())).collect();
+        assert_eq!(channels.len(), 3, "{channels:?}");
+        for c in ["twilio_sms", "twilio_whatsapp", "telegram"] {
+            assert!(channels.contains(&c.to_string()), "{c} in {channels:?}");
+        }
+    }
+
+    #[tokio::test]
     async fn identified_event_personalises_the_answer() {
         let app = app().await;
         let router = inbound_router(app.api.clone());
