@@ -313,3 +313,115 @@ async fn a_request_signed_by_twilios_own_library_is_accepted_at_our_route() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(s.aws.depth(&s.messages.url).await, 1);
 }
+
+const WA_SECRET: &[u8] = b"demo-whatsapp-app-secret";
+
+fn notification(messages: &[(&str, &str, &str)]) -> Vec<u8> {
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|(from, id, text)| json!({"from": from, "id": id, "timestamp": "1795586400", "type": "text", "text": {"body": text}}))
+        .collect();
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Ben"}, "wa_id": "447700900123"}], "messages": messages,
+        "statuses": [{"id": "wamid.OLD", "status": "read", "timestamp": "1795586300", "recipient_id": "447700900123"}]}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn whatsapp_cloud_batches_are_verified_queued_and_answered_through_the_graph_api() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+
+    let (status, _) = s
+        .call(
+            "GET",
+            "/v1/demo/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=demo-whatsapp-verify-token",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) =
+        s.call("GET", "/v1/demo/whatsapp?hub.mode=subscribe&hub.challenge=1&hub.verify_token=guess", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let body = notification(&[
+        ("447700900123", "wamid.HBgL1", "What are your opening hours?"),
+        ("447700900123", "wamid.HBgL2", "Thanks!"),
+    ]);
+    let signature = [("x-hub-signature-256", switchboard::channels::whatsapp::signature(WA_SECRET, &body))];
+    assert_eq!(post(&s, "/v1/demo/whatsapp", "application/json", &signature, body.clone()).await.0, StatusCode::OK);
+    assert_eq!(
+        post(&s, "/v1/demo/whatsapp", "application/json", &signature, body).await.0,
+        StatusCode::OK,
+        "Meta's redelivery"
+    );
+    assert_eq!(s.aws.depth(&s.messages.url).await, 2, "two messages, each queued once");
+    while s.run_responder().await > 0 {}
+
+    let sent = fake.recorded();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].path, "/graph/106540352242922/messages");
+    assert_eq!(sent[0].headers["authorization"], "Bearer demo-whatsapp-access-token");
+    let first: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!((first["to"].as_str(), first["type"].as_str()), (Some("447700900123"), Some("text")));
+    assert!(first["text"]["body"].as_str().unwrap().contains("Monday to Friday"), "{first}");
+}
+
+#[tokio::test]
+async fn outside_the_24_hour_window_whatsapp_gets_the_template_not_free_text() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    // A message that waited two days (a redrive from the dead-letter queue, say).
+    let tenant = switchboard::domain::TenantId::new("demo").unwrap();
+    let conversation =
+        switchboard::channels::conversation_for(&tenant, switchboard::domain::Channel::WhatsappCloud, "447700900123");
+    let message = switchboard::domain::InboundMessage {
+        id: switchboard::domain::MessageId::generate(),
+        tenant,
+        channel: switchboard::domain::Channel::WhatsappCloud,
+        provider_message_id: "wamid.LATE".into(),
+        conversation: conversation.clone(),
+        sender: switchboard::domain::Sender { address: "447700900123".into(), customer: None },
+        text: "What are your opening hours?".into(),
+        received_at: chrono::Utc::now() - chrono::Duration::hours(48),
+        request_id: "req-late".into(),
+    };
+    s.aws
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(&s.messages.url)
+        .message_body(serde_json::to_string(&message).unwrap())
+        .message_group_id("late")
+        .message_deduplication_id("late")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s.run_responder().await, 1);
+    let sent = fake.recorded();
+    assert_eq!(sent.len(), 1);
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["type"], "template", "{body}");
+    assert_eq!(body["template"]["name"], "follow_up");
+}
+
+#[tokio::test]
+async fn forged_and_malformed_whatsapp_notifications_are_refused() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let before = s.items().await;
+    let body = notification(&[("447700900123", "wamid.X1", "hi")]);
+    let forged = [("x-hub-signature-256", switchboard::channels::whatsapp::signature(b"guess", &body))];
+    assert_eq!(
+        post(&s, "/v1/demo/whatsapp", "application/json", &forged, body.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(post(&s, "/v1/demo/whatsapp", "application/json", &[], body).await.0, StatusCode::UNAUTHORIZED);
+    let garbage = b"{\"object\": 5}".to_vec();
+    let signed = [("x-hub-signature-256", switchboard::channels::whatsapp::signature(WA_SECRET, &garbage))];
+    assert_eq!(post(&s, "/v1/demo/whatsapp", "application/json", &signed, garbage).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.items().await, before);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}

@@ -113,6 +113,10 @@ pub async fn stack(options: Options) -> Stack {
             &format!("api_base: {}", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
         )
         .replace(
+            "api_base: https://graph.facebook.com/v21.0",
+            &format!("api_base: {}/graph", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
+        )
+        .replace(
             "api_base: https://slack.com/api",
             &format!("api_base: {}/api", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
         );

@@ -7,6 +7,7 @@ pub mod slack;
 pub mod telegram;
 pub mod twilio;
 pub mod webchat;
+pub mod whatsapp;
 
 use crate::domain::{Channel, ConversationId, TenantId};
 use sha2::{Digest, Sha256};

@@ -2,10 +2,10 @@
 //! provider's length limit, 429 retried after `Retry-After`, 5xx retried with backoff, other
 //! refusals reported as permanent.
 
-use super::{slack, telegram, twilio};
+use super::{slack, telegram, twilio, whatsapp};
 use crate::domain::Channel;
 use crate::ports::{ChannelSender, Outbound, PortError, TenantDirectory};
-use crate::tenant::{SlackConfig, TelegramConfig, TwilioConfig};
+use crate::tenant::{SlackConfig, TelegramConfig, TwilioConfig, WhatsappConfig};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,6 +139,40 @@ impl ChannelRouter {
     }
 }
 
+impl ChannelRouter {
+    /// A text inside the 24-hour window; the tenant's template outside it.
+    async fn whatsapp(
+        &self,
+        config: &WhatsappConfig,
+        to: &str,
+        text: &str,
+        window_open: bool,
+    ) -> Result<(), PortError> {
+        let token = String::from_utf8_lossy(config.access_token.expose()).to_string();
+        let url = format!("{}/{}/messages", config.api_base.trim_end_matches('/'), config.phone_number_id);
+        let bodies: Vec<serde_json::Value> = if window_open {
+            twilio::split(text, whatsapp::MAX_TEXT_CHARS)
+                .into_iter()
+                .map(|part| {
+                    serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                                       "type": "text", "text": {"preview_url": false, "body": part}})
+                })
+                .collect()
+        } else {
+            let template = config.window_template.as_ref().ok_or(PortError::Corrupt {
+                port: "whatsapp",
+                detail: "the 24-hour window is closed and no window_template is configured".into(),
+            })?;
+            vec![serde_json::json!({"messaging_product": "whatsapp", "to": to, "type": "template",
+                                    "template": {"name": template.name, "language": {"code": template.language}}})]
+        };
+        for body in bodies {
+            self.call("whatsapp", || self.http.post(&url).bearer_auth(&token).json(&body)).await?;
+        }
+        Ok(())
+    }
+}
+
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -173,6 +207,13 @@ impl ChannelSender for ChannelRouter {
                     text,
                 )
                 .await
+            }
+            Channel::WhatsappCloud => {
+                let config = channels.whatsapp.as_ref().ok_or_else(|| missing("whatsapp"))?;
+                let open = conversation
+                    .last_inbound_at
+                    .is_some_and(|at| outbound.turn.at - at <= chrono::Duration::hours(whatsapp::SERVICE_WINDOW_HOURS));
+                self.whatsapp(config, &conversation.address, text, open).await
             }
             Channel::Slack => {
                 self.slack(channels.slack.as_ref().ok_or_else(|| missing("slack"))?, &conversation.address, text).await

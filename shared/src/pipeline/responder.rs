@@ -119,6 +119,9 @@ impl Responder {
             Activity { language, last_inbound_at: message.received_at, customer: message.sender.customer.clone() };
         usage.store_writes += 1;
         self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
+        // The sender checks channel windows (WhatsApp's 24 hours) against the latest message.
+        conversation.last_inbound_at = Some(message.received_at);
+        conversation.language = Some(language);
         self.act(
             &tenant,
             &mut conversation,

@@ -22,6 +22,11 @@ impl TenantConfig {
             out.push(("channels.slack.signing_secret", &mut slack.signing_secret));
             out.push(("channels.slack.bot_token", &mut slack.bot_token));
         }
+        if let Some(whatsapp) = self.channels.whatsapp.as_mut() {
+            out.push(("channels.whatsapp.app_secret", &mut whatsapp.app_secret));
+            out.push(("channels.whatsapp.verify_token", &mut whatsapp.verify_token));
+            out.push(("channels.whatsapp.access_token", &mut whatsapp.access_token));
+        }
         if let Some(telegram) = self.channels.telegram.as_mut() {
             out.push(("channels.telegram.bot_token", &mut telegram.bot_token));
             out.push(("channels.telegram.secret_token", &mut telegram.secret_token));
@@ -141,6 +146,44 @@ pub struct ChannelsConfig {
     /// The business's Slack workspace as a support channel.
     #[serde(default)]
     pub slack: Option<SlackConfig>,
+    /// Meta's WhatsApp Cloud API.
+    #[serde(default)]
+    pub whatsapp: Option<WhatsappConfig>,
+}
+
+/// WhatsApp Cloud API settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappConfig {
+    /// The Meta app's secret: signs every webhook POST.
+    pub app_secret: Secret,
+    /// The token Meta echoes in the subscription check.
+    pub verify_token: Secret,
+    /// The system-user access token answers are sent with.
+    pub access_token: Secret,
+    /// The business phone number's id.
+    pub phone_number_id: String,
+    /// The approved template sent when the 24-hour window has closed; without one, such an
+    /// answer fails loudly (and the message is retried, then parked) instead of vanishing.
+    #[serde(default)]
+    pub window_template: Option<WhatsappTemplate>,
+    /// The Graph API base URL with version (tests point it at a stand-in).
+    #[serde(default = "graph_api")]
+    pub api_base: String,
+}
+
+/// An approved WhatsApp message template.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappTemplate {
+    /// Template name.
+    pub name: String,
+    /// Template language code (`en_US`...).
+    pub language: String,
+}
+
+fn graph_api() -> String {
+    "https://graph.facebook.com/v21.0".into()
 }
 
 /// Slack settings.

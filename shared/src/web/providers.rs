@@ -5,7 +5,7 @@
 use super::webchat::WebchatApi;
 use super::{ApiError, RequestId};
 use crate::channels::slack::SlackRequest;
-use crate::channels::{Incoming, conversation_for, slack, telegram, twilio};
+use crate::channels::{Incoming, conversation_for, slack, telegram, twilio, whatsapp};
 use crate::domain::{Channel, Conversation, InboundMessage, MessageId, Sender};
 use crate::tenant::Tenant;
 use axum::extract::rejection::BytesRejection;
@@ -143,6 +143,52 @@ pub(super) async fn slack_webhook(
             }
             SlackRequest::Skip => Ok(StatusCode::OK.into_response()),
         }
+    }
+    .instrument(span)
+    .await
+}
+
+/// `GET /v1/{tenant}/whatsapp`: Meta's subscription check.
+pub(super) async fn whatsapp_challenge(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let tenant = api.tenant(&tenant).await?;
+    let config = tenant.config.channels.whatsapp.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+    match whatsapp::challenge(uri.query().unwrap_or_default(), config.verify_token.expose()) {
+        Ok(challenge) => Ok(([(header::CONTENT_TYPE, "text/plain")], challenge).into_response()),
+        Err(crate::channels::ChannelError::Unauthorized(_)) => {
+            Err(ApiError::forbidden("hub.verify_token does not match"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /v1/{tenant}/whatsapp`: WhatsApp Cloud API notifications (possibly batched).
+pub(super) async fn whatsapp_webhook(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span =
+        tracing::info_span!("whatsapp_webhook", request_id = %request_id, tenant = %tenant, channel = "whatsapp_cloud");
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(&tenant).await?;
+        let config = tenant.config.channels.whatsapp.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+        whatsapp::verify(config.app_secret.expose(), header_str(&headers, "x-hub-signature-256"), &body)?;
+        let messages = whatsapp::parse(&body)?;
+        let count = messages.len();
+        // All or nothing for Meta: a failure answers non-200, Meta redelivers the whole batch,
+        // and the idempotency claims make the already-queued messages no-ops.
+        for incoming in messages {
+            accept(&api, &tenant, Channel::WhatsappCloud, incoming, &request_id).await?;
+        }
+        tracing::info!(count, "notification handled");
+        Ok(StatusCode::OK.into_response())
     }
     .instrument(span)
     .await
