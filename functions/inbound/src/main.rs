@@ -117,19 +117,24 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let (status, _) = call(&router, event("telegram-message.json")).await;
         assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(&router, event("whatsapp-notification.json")).await;
+        assert_eq!(status, StatusCode::OK);
+        let response = router.clone().oneshot(event("whatsapp-verify.json").map(|b| Body::from(b.to_vec()))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(&response.into_body().collect().await.unwrap().to_bytes()[..], b"1158201444");
         // The Slack sample is signed at a fixed time: outside the five-minute window it is a replay.
         let (status, body) = call(&router, event("slack-message.json")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         for _ in 0..100 {
-            if app.usage.records().len() == 3 {
+            if app.usage.records().len() == 4 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         let channels: Vec<String> =
             app.usage.records().iter().filter_map(|u| u.channel.map(|c| c.to_string())).collect();
-        assert_eq!(channels.len(), 3, "{channels:?}");
-        for c in ["twilio_sms", "twilio_whatsapp", "telegram"] {
+        assert_eq!(channels.len(), 4, "{channels:?}");
+        for c in ["twilio_sms", "twilio_whatsapp", "telegram", "whatsapp_cloud"] {
             assert!(channels.contains(&c.to_string()), "{c} in {channels:?}");
         }
     }
