@@ -119,7 +119,8 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let (status, _) = call(&router, event("whatsapp-notification.json")).await;
         assert_eq!(status, StatusCode::OK);
-        let response = router.clone().oneshot(event("whatsapp-verify.json").map(|b| Body::from(b.to_vec()))).await.unwrap();
+        let response =
+            router.clone().oneshot(event("whatsapp-verify.json").map(|b| Body::from(b.to_vec()))).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(&response.into_body().collect().await.unwrap().to_bytes()[..], b"1158201444");
         // The Slack sample is signed at a fixed time: outside the five-minute window it is a replay.
