@@ -425,3 +425,40 @@ async fn forged_and_malformed_whatsapp_notifications_are_refused() {
     assert_eq!(s.items().await, before);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
+
+#[tokio::test]
+async fn a_phone_the_tenant_knows_is_that_customer_on_every_phone_channel() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    // Ana's number on SMS, Ben's on the WhatsApp Cloud API; an unknown number stays anonymous.
+    let params = sms("SM00000000000000000000000000000010", "+34600111222", "Where is my order?");
+    assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
+    let body = notification(&[("447700900123", "wamid.ORDER", "Where is my order?")]);
+    let signature = [("x-hub-signature-256", switchboard::channels::whatsapp::signature(WA_SECRET, &body))];
+    assert_eq!(post(&s, "/v1/demo/whatsapp", "application/json", &signature, body).await.0, StatusCode::OK);
+    let params = sms("SM00000000000000000000000000000011", "+19995550000", "Where is my order?");
+    assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
+    while s.run_responder().await > 0 {}
+
+    let sent = fake.recorded();
+    assert_eq!(sent.len(), 3);
+    let texts: Vec<String> = sent
+        .iter()
+        .map(|r| {
+            if r.path.contains("Messages.json") {
+                form_of(&r.body).into_iter().find(|(k, _)| k == "Body").map(|(_, v)| v).unwrap_or_default()
+            } else {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["text"]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        })
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("Ana") && t.contains("DS-20417")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("Ben") && t.contains("DS-20502")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("confirmation e-mail")),
+        "the unknown number gets the anonymous answer: {texts:?}"
+    );
+}

@@ -53,6 +53,7 @@ fn router_memory(c: &mut Criterion) {
     let api = Arc::new(WebchatApi {
         tenants: Arc::new(MemoryTenants::new([tenant])),
         conversations: conversations.clone(),
+        customers: Arc::new(switchboard::adapters::memory::MemoryCustomers::default()),
         inbound: Inbound {
             idempotency: Arc::new(MemoryIdempotency::default()),
             queue: Arc::new(queue),

@@ -122,6 +122,7 @@ impl AwsApp {
         Ok(Arc::new(WebchatApi {
             tenants: self.tenants.clone(),
             conversations: self.conversations.clone(),
+            customers: Arc::new(DynamoCustomers::new(self.table.clone())),
             inbound: Inbound {
                 idempotency: Arc::new(DynamoIdempotency::new(self.table.clone())),
                 queue: Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), url)),

@@ -181,13 +181,25 @@ pub async fn customer_store(store: &dyn CustomerStore) {
         language: crate::domain::Language::from_code("es"),
         orders: vec![],
         attributes: BTreeMap::from([("city".to_string(), "Sevilla".to_string())]),
+        phones: vec![],
+        emails: vec![],
     };
     store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
     assert_eq!(store.customer(&a, &id).await.ok().flatten().as_ref(), Some(&customer), "reads back exactly");
     assert_eq!(store.customer(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
     customer.tier = "vip".into();
+    customer.phones = vec!["+34600111222".into()];
+    customer.emails = vec!["Ana@Example.com".into()];
     store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
     assert_eq!(store.customer(&a, &id).await.ok().flatten().map(|c| c.tier), Some("vip".into()), "put replaces");
+    let found = |identity: &'static str, t: &TenantId| {
+        let t = t.clone();
+        async move { store.customer_for(&t, identity).await.unwrap_or_else(|e| panic!("customer_for: {e}")) }
+    };
+    assert_eq!(found("phone:+34600111222", &a).await, Some(id.clone()), "a phone finds its customer");
+    assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "e-mails are matched lowercase");
+    assert_eq!(found("phone:+34600111222", &b).await, None, "not across tenants");
+    assert_eq!(found("phone:+10000000000", &a).await, None, "unknown identities are None");
 }
 
 /// Secrets: a stored secret reads back exactly, a missing one is `None`. `existing` must have

@@ -122,6 +122,7 @@ impl Embedded {
         let api = Arc::new(WebchatApi {
             tenants: tenants.clone(),
             conversations: conversations.clone(),
+            customers: customers.clone(),
             inbound: Inbound {
                 idempotency: idempotency.clone(),
                 queue: Arc::new(messages.clone()),

@@ -207,6 +207,8 @@ mod tests {
             language: None,
             orders: vec![],
             attributes: BTreeMap::new(),
+            phones: vec![],
+            emails: vec![],
         }
     }
 

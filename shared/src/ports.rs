@@ -50,8 +50,10 @@ pub trait TenantDirectory: Send + Sync {
 pub trait CustomerStore: Send + Sync {
     /// The profile of `id`, if the tenant has one.
     async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError>;
-    /// Creates or replaces a profile.
+    /// Creates or replaces a profile, and links its identities (phones, e-mails) to it.
     async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError>;
+    /// The customer a channel identity (`phone:+34600111222`) belongs to, if the tenant knows.
+    async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError>;
 }
 
 /// Conversations and their turns.

@@ -40,6 +40,20 @@ pub struct Incoming {
     pub thread: Option<String>,
 }
 
+/// The identity a channel address stands for, to find the customer it belongs to: one phone is
+/// the same person on SMS, WhatsApp via Twilio and the WhatsApp Cloud API.
+pub fn identity_of(channel: Channel, address: &str) -> Option<String> {
+    match channel {
+        Channel::TwilioSms | Channel::TwilioWhatsapp => {
+            Some(format!("phone:{}", address.trim_start_matches("whatsapp:")))
+        }
+        Channel::WhatsappCloud => Some(format!("phone:+{}", address.trim_start_matches('+'))),
+        Channel::Email => Some(format!("email:{}", address.trim().to_lowercase())),
+        // A chat id or a Slack thread says nothing the tenant's records know.
+        Channel::Telegram | Channel::Slack | Channel::Webchat => None,
+    }
+}
+
 /// The ongoing conversation of one address on one channel: derived, so every message from the
 /// same phone or chat lands in the same thread without a lookup.
 pub fn conversation_for(tenant: &TenantId, channel: Channel, address: &str) -> ConversationId {
@@ -83,6 +97,18 @@ mod tests {
         let body = sl["body"].as_str().unwrap().as_bytes();
         assert!(slack::verify(secret, Some(ts), sl["signature"].as_str(), body, at).is_ok());
         assert!(slack::verify(b"other", Some(ts), sl["signature"].as_str(), body, at).is_err());
+    }
+
+    #[test]
+    fn one_phone_is_one_identity_across_channels() {
+        assert_eq!(identity_of(Channel::TwilioSms, "+34600111222").as_deref(), Some("phone:+34600111222"));
+        assert_eq!(
+            identity_of(Channel::TwilioWhatsapp, "whatsapp:+34600111222").as_deref(),
+            Some("phone:+34600111222")
+        );
+        assert_eq!(identity_of(Channel::WhatsappCloud, "34600111222").as_deref(), Some("phone:+34600111222"));
+        assert_eq!(identity_of(Channel::Email, " Ana@Example.COM").as_deref(), Some("email:ana@example.com"));
+        assert_eq!(identity_of(Channel::Telegram, "1111"), None);
     }
 
     #[test]

@@ -22,6 +22,12 @@ pub struct Customer {
     /// Anything else the tenant wants templates to see.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Phone numbers (E.164) that are this customer on SMS and WhatsApp.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// E-mail addresses that are this customer.
+    #[serde(default)]
+    pub emails: Vec<String>,
 }
 
 fn standard_tier() -> String {
@@ -32,6 +38,13 @@ impl Customer {
     /// The first word of the name, for a friendly greeting.
     pub fn first_name(&self) -> &str {
         self.name.split_whitespace().next().unwrap_or(&self.name)
+    }
+
+    /// The channel identities that are this customer (see `channels::identity_of`).
+    pub fn identities(&self) -> Vec<String> {
+        let phones = self.phones.iter().map(|p| format!("phone:{}", p.trim()));
+        let emails = self.emails.iter().map(|e| format!("email:{}", e.trim().to_lowercase()));
+        phones.chain(emails).collect()
     }
 
     /// The newest order, if any.

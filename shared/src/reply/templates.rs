@@ -118,6 +118,8 @@ mod tests {
                 items: None,
             }],
             attributes: BTreeMap::new(),
+            phones: vec![],
+            emails: vec![],
         }
     }
 

@@ -328,6 +328,8 @@ fn sample_customer(with_order: bool) -> Customer {
             Vec::new()
         },
         attributes: BTreeMap::new(),
+        phones: vec![],
+        emails: vec![],
     }
 }
 

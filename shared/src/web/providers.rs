@@ -5,7 +5,7 @@
 use super::webchat::WebchatApi;
 use super::{ApiError, RequestId};
 use crate::channels::slack::SlackRequest;
-use crate::channels::{Incoming, conversation_for, slack, telegram, twilio, whatsapp};
+use crate::channels::{Incoming, conversation_for, identity_of, slack, telegram, twilio, whatsapp};
 use crate::domain::{Channel, Conversation, InboundMessage, MessageId, Sender};
 use crate::tenant::Tenant;
 use axum::extract::rejection::BytesRejection;
@@ -36,13 +36,19 @@ async fn accept(
             Some(Conversation::new(conversation.clone(), tenant.id.clone(), channel, incoming.address.clone(), now))
         }
     };
+    // The tenant's own records say who owns this phone or address: that is the proof a channel
+    // gives, as a verified identity is for the web chat.
+    let customer = match identity_of(channel, &incoming.address) {
+        Some(identity) => api.customers.customer_for(&tenant.id, &identity).await?,
+        None => None,
+    };
     let message = InboundMessage {
         id: MessageId::generate(),
         tenant: tenant.id.clone(),
         channel,
         provider_message_id: incoming.provider_message_id,
         conversation,
-        sender: Sender { address: incoming.address, customer: None },
+        sender: Sender { address: incoming.address, customer },
         text: incoming.text,
         received_at: now,
         request_id: request_id.to_string(),

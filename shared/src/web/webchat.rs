@@ -2,7 +2,7 @@ use super::{ApiError, RequestId};
 use crate::channels::webchat::{self, WebchatPost};
 use crate::domain::{Channel, Conversation, ConversationId, Role, TenantId, TurnCursor};
 use crate::pipeline::{Ack, Inbound};
-use crate::ports::{Clock, ConversationStore, TenantDirectory};
+use crate::ports::{Clock, ConversationStore, CustomerStore, TenantDirectory};
 use crate::tenant::Tenant;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -26,6 +26,8 @@ pub struct WebchatApi {
     pub tenants: Arc<dyn TenantDirectory>,
     /// Conversations, for the long poll.
     pub conversations: Arc<dyn ConversationStore>,
+    /// Customer profiles, to recognise who writes from a known phone or e-mail address.
+    pub customers: Arc<dyn CustomerStore>,
     /// The inbound half of the pipeline.
     pub inbound: Inbound,
     /// The time.

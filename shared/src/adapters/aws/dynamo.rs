@@ -522,7 +522,21 @@ impl CustomerStore for DynamoCustomers {
             ("sk".to_string(), s("PROFILE")),
             ("data".to_string(), s(to_json(CUSTOMERS, customer)?)),
         ]);
-        self.table.put(CUSTOMERS, item).await
+        self.table.put(CUSTOMERS, item).await?;
+        for identity in customer.identities() {
+            let link = Item::from([
+                ("pk".to_string(), s(format!("T#{tenant}#I#{identity}"))),
+                ("sk".to_string(), s("IDENTITY")),
+                ("customer".to_string(), s(customer.id.as_str())),
+            ]);
+            self.table.put(CUSTOMERS, link).await?;
+        }
+        Ok(())
+    }
+
+    async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
+        let item = self.table.get(CUSTOMERS, format!("T#{tenant}#I#{identity}"), "IDENTITY").await?;
+        item.and_then(|i| text(&i, "customer").map(CustomerId::new)).transpose().map_err(|e| corrupt(CUSTOMERS, e))
     }
 }
 

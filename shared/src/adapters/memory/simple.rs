@@ -37,6 +37,7 @@ impl TenantDirectory for MemoryTenants {
 #[derive(Debug, Default)]
 pub struct MemoryCustomers {
     customers: Mutex<HashMap<(TenantId, CustomerId), Customer>>,
+    identities: Mutex<HashMap<(TenantId, String), CustomerId>>,
 }
 
 #[async_trait]
@@ -47,7 +48,15 @@ impl CustomerStore for MemoryCustomers {
 
     async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
         lock(&self.customers).insert((tenant.clone(), customer.id.clone()), customer.clone());
+        let mut identities = lock(&self.identities);
+        for identity in customer.identities() {
+            identities.insert((tenant.clone(), identity), customer.id.clone());
+        }
         Ok(())
+    }
+
+    async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
+        Ok(lock(&self.identities).get(&(tenant.clone(), identity.to_string())).cloned())
     }
 }
 
