@@ -66,6 +66,7 @@ fn message(conversation: &str, provider_id: &str, text: &str) -> InboundMessage 
         text: text.into(),
         received_at: chrono::Utc::now(),
         request_id: "r".into(),
+        thread: None,
     }
 }
 

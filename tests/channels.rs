@@ -387,6 +387,7 @@ async fn outside_the_24_hour_window_whatsapp_gets_the_template_not_free_text() {
         text: "What are your opening hours?".into(),
         received_at: chrono::Utc::now() - chrono::Duration::hours(48),
         request_id: "req-late".into(),
+        thread: None,
     };
     s.aws
         .clients
@@ -461,4 +462,70 @@ async fn a_phone_the_tenant_knows_is_that_customer_on_every_phone_channel() {
         texts.iter().any(|t| t.contains("confirmation e-mail")),
         "the unknown number gets the anonymous answer: {texts:?}"
     );
+}
+
+fn inbound_mail(message_id: &str, from: &str, text: &str) -> Vec<u8> {
+    json!({"MessageID": message_id, "From": from, "FromName": "Ana García", "FromFull": {"Email": from, "Name": "Ana García", "MailboxHash": ""},
+           "To": "support@demo-shop.example", "Subject": "My order", "TextBody": format!("{text}\n\nOn Mon, Demo Shop wrote:\n> earlier"),
+           "StrippedTextReply": "", "Headers": [{"Name": "Message-ID", "Value": "<CAE-ana-1@mail.example.com>"}]})
+    .to_string()
+    .into_bytes()
+}
+
+fn postmark_auth(password: &str) -> Vec<(&'static str, String)> {
+    vec![(
+        "authorization",
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("postmark:{password}"))),
+    )]
+}
+
+#[tokio::test]
+async fn an_email_is_answered_in_its_thread_through_postmark() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let auth = postmark_auth("demo-postmark-inbound-password");
+    let mail = inbound_mail("b7bc2f4a-e38e-4336-af7d-e6c392c2f817", "Ana.Garcia@example.com", "Where is my order?");
+    assert_eq!(post(&s, "/v1/demo/email", "application/json", &auth, mail.clone()).await.0, StatusCode::OK);
+    assert_eq!(post(&s, "/v1/demo/email", "application/json", &auth, mail).await.0, StatusCode::OK, "Postmark's retry");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1);
+    assert_eq!(s.run_responder().await, 1);
+
+    let sent = fake.recorded();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/postmark/email");
+    assert_eq!(sent[0].headers["x-postmark-server-token"], "demo-postmark-server-token");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(
+        (body["From"].as_str(), body["To"].as_str()),
+        (Some("support@demo-shop.example"), Some("ana.garcia@example.com"))
+    );
+    assert_eq!(body["Headers"][0], json!({"Name": "In-Reply-To", "Value": "<CAE-ana-1@mail.example.com>"}));
+    let text = body["TextBody"].as_str().unwrap();
+    assert!(text.contains("Ana") && text.contains("DS-20417"), "the address is Ana's in the tenant's records: {text}");
+}
+
+#[tokio::test]
+async fn bad_credentials_loops_and_malformed_mail_are_refused_or_skipped() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let before = s.items().await;
+    let mail = inbound_mail("m1", "ana.garcia@example.com", "hi");
+    assert_eq!(
+        post(&s, "/v1/demo/email", "application/json", &postmark_auth("guess"), mail.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(post(&s, "/v1/demo/email", "application/json", &[], mail).await.0, StatusCode::UNAUTHORIZED);
+    let auth = postmark_auth("demo-postmark-inbound-password");
+    let own = inbound_mail("m2", "support@demo-shop.example", "our own answer");
+    assert_eq!(
+        post(&s, "/v1/demo/email", "application/json", &auth, own).await.0,
+        StatusCode::OK,
+        "our own mail is skipped"
+    );
+    assert_eq!(
+        post(&s, "/v1/demo/email", "application/json", &auth, b"{\"From\": 1}".to_vec()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(s.items().await, before);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }

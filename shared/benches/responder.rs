@@ -86,6 +86,7 @@ fn respond_memory(c: &mut Criterion) {
                 text: MESSAGES[i % MESSAGES.len()].to_string(),
                 received_at: Utc::now(),
                 request_id: "bench".into(),
+                thread: None,
             };
             i += 1;
             let outcome = runtime.block_on(responder.respond(&message)).expect("responds");

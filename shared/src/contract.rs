@@ -54,12 +54,18 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
 
     let ana = CustomerId::new("c-1").unwrap_or_else(|e| panic!("{e}"));
     let es = crate::domain::Language::from_code("es").unwrap_or(crate::domain::Language::EN);
-    let activity = Activity { language: es, last_inbound_at: t0() + Span::seconds(5), customer: Some(ana.clone()) };
+    let activity = Activity {
+        language: es,
+        last_inbound_at: t0() + Span::seconds(5),
+        customer: Some(ana.clone()),
+        thread: Some("<m1@mail.example>".into()),
+    };
     store.record_activity(&a, &id, &activity).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
     let mut expected = conversation.clone();
     expected.language = Some(es);
     expected.last_inbound_at = Some(t0() + Span::seconds(5));
     expected.customer = Some(ana);
+    expected.thread = Some("<m1@mail.example>".into());
     assert_eq!(store.conversation(&a, &id).await.ok().flatten().as_ref(), Some(&expected), "activity recorded");
     let other = Activity { customer: CustomerId::new("c-2").ok(), ..activity };
     store.record_activity(&a, &id, &other).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
@@ -251,6 +257,7 @@ where
             text: text.into(),
             received_at: t0() + Span::seconds(i as i64),
             request_id: format!("r{i}"),
+            thread: None,
         };
         queue.enqueue(&m).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
         sent.push(m);

@@ -110,6 +110,8 @@ pub struct Activity {
     pub last_inbound_at: DateTime<Utc>,
     /// A verified customer: bound to the conversation if none is yet (never replaced).
     pub customer: Option<CustomerId>,
+    /// The provider's thread reference of this message, when it has one.
+    pub thread: Option<String>,
 }
 
 /// The key of one provider delivery: tenant, channel and the provider's message id.

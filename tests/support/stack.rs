@@ -117,6 +117,10 @@ pub async fn stack(options: Options) -> Stack {
             &format!("api_base: {}/graph", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
         )
         .replace(
+            "api_base: https://api.postmarkapp.com",
+            &format!("api_base: {}/postmark", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
+        )
+        .replace(
             "api_base: https://slack.com/api",
             &format!("api_base: {}/api", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
         );

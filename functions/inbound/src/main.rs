@@ -119,6 +119,8 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let (status, _) = call(&router, event("whatsapp-notification.json")).await;
         assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(&router, event("email-postmark.json")).await;
+        assert_eq!(status, StatusCode::OK);
         let response =
             router.clone().oneshot(event("whatsapp-verify.json").map(|b| Body::from(b.to_vec()))).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
@@ -127,15 +129,15 @@ mod tests {
         let (status, body) = call(&router, event("slack-message.json")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         for _ in 0..100 {
-            if app.usage.records().len() == 4 {
+            if app.usage.records().len() == 5 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         let channels: Vec<String> =
             app.usage.records().iter().filter_map(|u| u.channel.map(|c| c.to_string())).collect();
-        assert_eq!(channels.len(), 4, "{channels:?}");
-        for c in ["twilio_sms", "twilio_whatsapp", "telegram", "whatsapp_cloud"] {
+        assert_eq!(channels.len(), 5, "{channels:?}");
+        for c in ["twilio_sms", "twilio_whatsapp", "telegram", "whatsapp_cloud", "email"] {
             assert!(channels.contains(&c.to_string()), "{c} in {channels:?}");
         }
     }

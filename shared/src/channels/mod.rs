@@ -2,6 +2,7 @@
 //! [`Incoming`] messages (skipping what is not customer text), and the provider's ack. Sending
 //! answers back lives in [`senders`].
 
+pub mod email;
 pub mod senders;
 pub mod slack;
 pub mod telegram;

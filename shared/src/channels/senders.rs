@@ -5,7 +5,7 @@
 use super::{slack, telegram, twilio, whatsapp};
 use crate::domain::Channel;
 use crate::ports::{ChannelSender, Outbound, PortError, TenantDirectory};
-use crate::tenant::{SlackConfig, TelegramConfig, TwilioConfig, WhatsappConfig};
+use crate::tenant::{EmailConfig, SlackConfig, TelegramConfig, TwilioConfig, WhatsappConfig};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,6 +173,36 @@ impl ChannelRouter {
     }
 }
 
+impl ChannelRouter {
+    /// An e-mail through Postmark, in the customer's thread when we know its `Message-ID`.
+    async fn email(
+        &self,
+        config: &EmailConfig,
+        business: &str,
+        to: &str,
+        thread: Option<&str>,
+        text: &str,
+    ) -> Result<(), PortError> {
+        let token = String::from_utf8_lossy(config.server_token.expose()).to_string();
+        let url = format!("{}/email", config.api_base.trim_end_matches('/'));
+        let mut body = serde_json::json!({"From": config.from, "To": to, "Subject": format!("Re: your message to {business}"),
+                                          "TextBody": text, "MessageStream": "outbound"});
+        if let Some(thread) = thread {
+            body["Headers"] =
+                serde_json::json!([{"Name": "In-Reply-To", "Value": thread}, {"Name": "References", "Value": thread}]);
+        }
+        self.call("email", || {
+            self.http
+                .post(&url)
+                .header("X-Postmark-Server-Token", &token)
+                .header("Accept", "application/json")
+                .json(&body)
+        })
+        .await?;
+        Ok(())
+    }
+}
+
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -214,6 +244,11 @@ impl ChannelSender for ChannelRouter {
                     .last_inbound_at
                     .is_some_and(|at| outbound.turn.at - at <= chrono::Duration::hours(whatsapp::SERVICE_WINDOW_HOURS));
                 self.whatsapp(config, &conversation.address, text, open).await
+            }
+            Channel::Email => {
+                let config = channels.email.as_ref().ok_or_else(|| missing("email"))?;
+                self.email(config, &tenant.config.name, &conversation.address, conversation.thread.as_deref(), text)
+                    .await
             }
             Channel::Slack => {
                 self.slack(channels.slack.as_ref().ok_or_else(|| missing("slack"))?, &conversation.address, text).await

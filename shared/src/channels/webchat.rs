@@ -147,6 +147,7 @@ pub fn normalise(
         text: post.text.clone(),
         received_at,
         request_id: request_id.to_string(),
+        thread: None,
     }
 }
 

@@ -53,6 +53,9 @@ pub struct Conversation {
     pub started_at: DateTime<Utc>,
     /// When the customer last wrote.
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The provider's reference of the customer's latest message, to answer in its thread.
+    #[serde(default)]
+    pub thread: Option<String>,
 }
 
 impl Conversation {
@@ -68,6 +71,7 @@ impl Conversation {
             language: None,
             started_at: now,
             last_inbound_at: None,
+            thread: None,
         }
     }
 }

@@ -78,4 +78,7 @@ pub struct InboundMessage {
     pub received_at: DateTime<Utc>,
     /// The request id of the inbound call, to follow one message through the logs.
     pub request_id: String,
+    /// The provider's thread reference to answer in (the e-mail's `Message-ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
 }

@@ -115,13 +115,20 @@ impl Responder {
         });
 
         self.record_customer_turn(message, &classification, &mut usage).await?;
-        let activity =
-            Activity { language, last_inbound_at: message.received_at, customer: message.sender.customer.clone() };
+        let activity = Activity {
+            language,
+            last_inbound_at: message.received_at,
+            customer: message.sender.customer.clone(),
+            thread: message.thread.clone(),
+        };
         usage.store_writes += 1;
         self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
         // The sender checks channel windows (WhatsApp's 24 hours) against the latest message.
         conversation.last_inbound_at = Some(message.received_at);
         conversation.language = Some(language);
+        if message.thread.is_some() {
+            conversation.thread = message.thread.clone();
+        }
         self.act(
             &tenant,
             &mut conversation,

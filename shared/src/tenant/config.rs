@@ -27,6 +27,10 @@ impl TenantConfig {
             out.push(("channels.whatsapp.verify_token", &mut whatsapp.verify_token));
             out.push(("channels.whatsapp.access_token", &mut whatsapp.access_token));
         }
+        if let Some(email) = self.channels.email.as_mut() {
+            out.push(("channels.email.inbound_password", &mut email.inbound_password));
+            out.push(("channels.email.server_token", &mut email.server_token));
+        }
         if let Some(telegram) = self.channels.telegram.as_mut() {
             out.push(("channels.telegram.bot_token", &mut telegram.bot_token));
             out.push(("channels.telegram.secret_token", &mut telegram.secret_token));
@@ -149,6 +153,30 @@ pub struct ChannelsConfig {
     /// Meta's WhatsApp Cloud API.
     #[serde(default)]
     pub whatsapp: Option<WhatsappConfig>,
+    /// E-mail through Postmark (inbound webhook and outbound API).
+    #[serde(default)]
+    pub email: Option<EmailConfig>,
+}
+
+/// E-mail settings (Postmark).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// The Basic-auth user in the inbound webhook URL.
+    pub inbound_user: String,
+    /// The Basic-auth password in the inbound webhook URL.
+    pub inbound_password: Secret,
+    /// The Postmark server token answers are sent with.
+    pub server_token: Secret,
+    /// The support address answers come from (mail from it is never answered: no loops).
+    pub from: String,
+    /// The Postmark API base URL (tests point it at a stand-in).
+    #[serde(default = "postmark_api")]
+    pub api_base: String,
+}
+
+fn postmark_api() -> String {
+    "https://api.postmarkapp.com".into()
 }
 
 /// WhatsApp Cloud API settings.

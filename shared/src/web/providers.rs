@@ -5,7 +5,7 @@
 use super::webchat::WebchatApi;
 use super::{ApiError, RequestId};
 use crate::channels::slack::SlackRequest;
-use crate::channels::{Incoming, conversation_for, identity_of, slack, telegram, twilio, whatsapp};
+use crate::channels::{Incoming, conversation_for, email, identity_of, slack, telegram, twilio, whatsapp};
 use crate::domain::{Channel, Conversation, InboundMessage, MessageId, Sender};
 use crate::tenant::Tenant;
 use axum::extract::rejection::BytesRejection;
@@ -52,6 +52,7 @@ async fn accept(
         text: incoming.text,
         received_at: now,
         request_id: request_id.to_string(),
+        thread: incoming.thread,
     };
     api.inbound.accept(message, new_conversation).await?;
     Ok(())
@@ -194,6 +195,30 @@ pub(super) async fn whatsapp_webhook(
             accept(&api, &tenant, Channel::WhatsappCloud, incoming, &request_id).await?;
         }
         tracing::info!(count, "notification handled");
+        Ok(StatusCode::OK.into_response())
+    }
+    .instrument(span)
+    .await
+}
+
+/// `POST /v1/{tenant}/email`: Postmark's inbound webhook (Basic auth in the URL).
+pub(super) async fn email_webhook(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span = tracing::info_span!("email_webhook", request_id = %request_id, tenant = %tenant, channel = "email");
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(&tenant).await?;
+        let config = tenant.config.channels.email.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+        email::verify(&config.inbound_user, config.inbound_password.expose(), header_str(&headers, "authorization"))?;
+        if let Some(incoming) = email::parse(&body, &config.from)? {
+            accept(&api, &tenant, Channel::Email, incoming, &request_id).await?;
+            tracing::info!("message accepted");
+        }
         Ok(StatusCode::OK.into_response())
     }
     .instrument(span)

@@ -246,6 +246,9 @@ fn conversation_item(c: &Conversation) -> Result<Item, PortError> {
     if let Some(at) = c.last_inbound_at {
         item.insert("last_inbound_at".into(), s(at.to_rfc3339()));
     }
+    if let Some(thread) = &c.thread {
+        item.insert("thread".into(), s(thread.clone()));
+    }
     Ok(item)
 }
 
@@ -269,6 +272,7 @@ fn conversation_from(tenant: &TenantId, id: &ConversationId, item: &Item) -> Res
         language: text(item, "language").and_then(Language::from_code),
         started_at: time(item, "started_at")?.ok_or_else(|| corrupt(CONVERSATIONS, "missing started_at"))?,
         last_inbound_at: time(item, "last_inbound_at")?,
+        thread: text(item, "thread").map(str::to_string),
     })
 }
 
@@ -359,6 +363,10 @@ impl ConversationStore for DynamoConversations {
             .expression_attribute_values(":at", s(activity.last_inbound_at.to_rfc3339()))
             .condition_expression("attribute_exists(pk)")
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(thread) = &activity.thread {
+            update.push_str(", thread = :thread");
+            request = request.expression_attribute_values(":thread", s(thread.clone()));
+        }
         if let Some(customer) = &activity.customer {
             // Bound once, never replaced.
             update.push_str(", customer = if_not_exists(customer, :c)");

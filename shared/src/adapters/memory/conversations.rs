@@ -65,6 +65,9 @@ impl ConversationStore for MemoryConversations {
         if c.customer.is_none() {
             c.customer = activity.customer.clone();
         }
+        if activity.thread.is_some() {
+            c.thread = activity.thread.clone();
+        }
         Ok(())
     }
 

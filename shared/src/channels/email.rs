@@ -1,0 +1,162 @@
+//! Inbound e-mail through Postmark's inbound webhook: JSON, protected by HTTP Basic auth in the
+//! webhook URL (Postmark has no HMAC). Quoted replies are stripped; auto-replies and our own
+//! mail are skipped (no loops). Answers go out through Postmark's e-mail API, threaded with
+//! `In-Reply-To`/`References` on the customer's `Message-ID`.
+
+use super::{ChannelError, Incoming};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+/// Checks `Authorization: Basic …` against the configured user and password.
+pub fn verify(user: &str, password: &[u8], header: Option<&str>) -> Result<(), ChannelError> {
+    let header = header.ok_or(ChannelError::Unauthorized("missing Authorization"))?;
+    let encoded = header.strip_prefix("Basic ").ok_or(ChannelError::Unauthorized("Authorization is not Basic"))?;
+    let given = STANDARD.decode(encoded.trim()).map_err(|_| ChannelError::Unauthorized("malformed Authorization"))?;
+    let mut expected = format!("{user}:").into_bytes();
+    expected.extend_from_slice(password);
+    if password.is_empty() || !bool::from(given.as_slice().ct_eq(&expected)) {
+        return Err(ChannelError::Unauthorized("wrong user or password"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InboundMail {
+    #[serde(rename = "MessageID")]
+    message_id: String,
+    #[serde(default)]
+    from_full: Option<Address>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    from_name: Option<String>,
+    #[serde(default)]
+    text_body: Option<String>,
+    #[serde(default)]
+    stripped_text_reply: Option<String>,
+    #[serde(default)]
+    headers: Vec<Header>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Address {
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Header {
+    name: String,
+    value: String,
+}
+
+/// The customer's message in a Postmark inbound webhook, or `None` for auto-replies, mail from
+/// `own_address`, and mail with no text.
+pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, ChannelError> {
+    let mail: InboundMail =
+        serde_json::from_slice(body).map_err(|e| ChannelError::Malformed(format!("inbound mail: {e}")))?;
+    let header = |name: &str| mail.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.trim());
+    if header("Auto-Submitted").is_some_and(|v| !v.eq_ignore_ascii_case("no")) || header("X-Autoreply").is_some() {
+        return Ok(None);
+    }
+    let from = mail
+        .from_full
+        .map(|a| a.email)
+        .or(mail.from)
+        .map(|f| f.trim().to_lowercase())
+        .filter(|f| f.contains('@'))
+        .ok_or_else(|| ChannelError::Malformed("no sender address".into()))?;
+    if from == own_address.trim().to_lowercase() {
+        return Ok(None);
+    }
+    let text = match mail.stripped_text_reply.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(reply) => reply.to_string(),
+        None => strip_quoted(mail.text_body.as_deref().unwrap_or_default()),
+    };
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Incoming {
+        provider_message_id: mail.message_id,
+        address: from,
+        recipient: None,
+        text,
+        display_name: mail.from_name.filter(|n| !n.is_empty()),
+        thread: header("Message-ID").map(str::to_string),
+    }))
+}
+
+/// The new text of a reply: everything before the quoted original.
+pub fn strip_quoted(body: &str) -> String {
+    let mut kept = Vec::new();
+    for line in body.lines() {
+        let t = line.trim();
+        let attribution = (t.starts_with("On ") && t.ends_with("wrote:"))
+            || (t.starts_with("El ") && t.ends_with("escribió:"))
+            || (t.starts_with("Am ") && t.ends_with("schrieb:"))
+            || t.starts_with("-----Original Message-----")
+            || t == "--";
+        if attribution {
+            break;
+        }
+        if !t.starts_with('>') {
+            kept.push(line);
+        }
+    }
+    kept.join("\n").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_must_match() {
+        let good = format!("Basic {}", STANDARD.encode("postmark:s3cret"));
+        assert!(verify("postmark", b"s3cret", Some(&good)).is_ok());
+        assert!(verify("postmark", b"other", Some(&good)).is_err());
+        assert!(verify("someone", b"s3cret", Some(&good)).is_err());
+        assert!(verify("postmark", b"s3cret", Some("Bearer x")).is_err());
+        assert!(verify("postmark", b"s3cret", None).is_err());
+        assert!(verify("postmark", b"", Some(&format!("Basic {}", STANDARD.encode("postmark:")))).is_err());
+    }
+
+    fn mail(extra: serde_json::Value) -> Vec<u8> {
+        let mut m = serde_json::json!({
+            "MessageID": "a8c1040e-db1c-4e18-ac79-bc5f64c7ce2c", "From": "Ana@Example.com", "FromName": "Ana García",
+            "FromFull": {"Email": "Ana@Example.com", "Name": "Ana García", "MailboxHash": ""},
+            "Subject": "Re: your order", "TextBody": "Where is my order?\n\nOn Mon, Demo Shop wrote:\n> Thanks for your order",
+            "StrippedTextReply": "", "Headers": [{"Name": "Message-ID", "Value": "<CAE=abc@mail.example.com>"}]});
+        if let (Some(m), Some(e)) = (m.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        m.to_string().into_bytes()
+    }
+
+    #[test]
+    fn parses_replies_and_skips_loops() {
+        let m = parse(&mail(serde_json::json!({})), "support@shop.example").unwrap().unwrap();
+        assert_eq!(m.address, "ana@example.com");
+        assert_eq!(m.text, "Where is my order?");
+        assert_eq!(m.thread.as_deref(), Some("<CAE=abc@mail.example.com>"));
+        let stripped =
+            parse(&mail(serde_json::json!({"StrippedTextReply": "Thanks!"})), "support@shop.example").unwrap().unwrap();
+        assert_eq!(stripped.text, "Thanks!");
+        let auto = mail(serde_json::json!({"Headers": [{"Name": "Auto-Submitted", "Value": "auto-replied"}]}));
+        assert_eq!(parse(&auto, "support@shop.example").unwrap(), None);
+        let own = mail(serde_json::json!({"FromFull": {"Email": "Support@Shop.example"}}));
+        assert_eq!(parse(&own, "support@shop.example").unwrap(), None, "our own answer bounced back");
+        assert!(parse(b"{}", "x@y").is_err());
+    }
+
+    #[test]
+    fn quoted_text_is_stripped() {
+        assert_eq!(strip_quoted("Hola\n\nEl lun, Demo escribió:\n> antes"), "Hola");
+        assert_eq!(strip_quoted("> quoted\nnew text"), "new text");
+        assert_eq!(strip_quoted("Danke\nAm Montag schrieb:\nalt"), "Danke");
+    }
+}
