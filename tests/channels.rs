@@ -529,3 +529,19 @@ async fn bad_credentials_loops_and_malformed_mail_are_refused_or_skipped() {
     assert_eq!(s.items().await, before);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
+
+#[tokio::test]
+async fn every_channel_refuses_oversize_bodies_and_unknown_tenants_clearly() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    for route in ["twilio", "telegram", "slack", "whatsapp", "email", "webchat/messages"] {
+        let (status, body) = post(&s, &format!("/v1/demo/{route}"), "application/json", &[], vec![b'x'; 70_000]).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{route}: {body}");
+        assert!(body.contains("body_too_large"), "{route}: {body}");
+        let valid_webchat = br#"{"visitor_id": "v", "text": "hi"}"#.to_vec();
+        let (status, body) = post(&s, &format!("/v1/nobody/{route}"), "application/json", &[], valid_webchat).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{route}: {body}");
+        assert!(body.contains("unknown_tenant"), "{route}: {body}");
+    }
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}
