@@ -58,6 +58,45 @@ async fn accept(
     Ok(())
 }
 
+/// What a channel's verification and parsing produced: the customer messages to queue and the
+/// ack the provider expects.
+type Verified = (Vec<(Channel, Incoming)>, Response);
+
+/// The steps every provider webhook shares: read the body (size-limited), find the tenant, let
+/// the channel verify and parse, queue each customer message, ack. `verify_and_parse` sees the
+/// tenant and the raw body; anything it refuses is answered with its status and stores nothing.
+async fn webhook(
+    api: &WebchatApi,
+    tenant: &str,
+    request_id: &str,
+    channel: &'static str,
+    body: Result<Bytes, BytesRejection>,
+    verify_and_parse: impl FnOnce(&Tenant, &[u8]) -> Result<Verified, ApiError>,
+) -> Result<Response, ApiError> {
+    let span = tracing::info_span!("webhook", request_id = %request_id, tenant = %tenant, channel);
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(tenant).await?;
+        let (messages, ack) = verify_and_parse(&tenant, &body)?;
+        let count = messages.len();
+        // All or nothing for the provider: on a failure it redelivers the whole delivery, and the
+        // idempotency claims turn the messages already queued into no-ops.
+        for (channel, incoming) in messages {
+            accept(api, &tenant, channel, incoming, request_id).await?;
+        }
+        if count > 0 {
+            tracing::info!(count, "messages accepted");
+        }
+        Ok(ack)
+    }
+    .instrument(span)
+    .await
+}
+
+fn ok() -> Response {
+    StatusCode::OK.into_response()
+}
+
 /// `POST /v1/{tenant}/twilio`: SMS and WhatsApp through Twilio.
 pub(super) async fn twilio_webhook(
     State(api): State<Arc<WebchatApi>>,
@@ -67,28 +106,25 @@ pub(super) async fn twilio_webhook(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let span = tracing::info_span!("twilio_webhook", request_id = %request_id, tenant = %tenant, channel = "twilio");
-    async move {
-        let body = body.map_err(ApiError::body)?;
-        let tenant = api.tenant(&tenant).await?;
+    webhook(&api, &tenant, &request_id, "twilio", body, |tenant, body| {
         let config = tenant.config.channels.twilio.as_ref().ok_or_else(ApiError::unknown_tenant)?;
         let json = header_str(&headers, "content-type").is_some_and(|c| c.starts_with("application/json"));
-        let form = if json { Vec::new() } else { twilio::form(&body)? };
+        let form = if json { Vec::new() } else { twilio::form(body)? };
         // Twilio signs the URL it called, query string as sent.
         let url = match uri.query() {
             Some(q) if !config.public_url.contains('?') => format!("{}?{q}", config.public_url),
             _ => config.public_url.clone(),
         };
-        twilio::verify(config.auth_token.expose(), &url, &form, &body, header_str(&headers, "x-twilio-signature"))?;
-        if let Some(incoming) = twilio::parse(&form)? {
-            let channel =
-                if incoming.address.starts_with("whatsapp:") { Channel::TwilioWhatsapp } else { Channel::TwilioSms };
-            accept(&api, &tenant, channel, incoming, &request_id).await?;
-            tracing::info!("message accepted");
-        }
-        Ok(([(header::CONTENT_TYPE, "text/xml")], twilio::EMPTY_TWIML).into_response())
-    }
-    .instrument(span)
+        twilio::verify(config.auth_token.expose(), &url, &form, body, header_str(&headers, "x-twilio-signature"))?;
+        let messages = twilio::parse(&form)?.map(|m| {
+            let channel = if m.address.starts_with("whatsapp:") { Channel::TwilioWhatsapp } else { Channel::TwilioSms };
+            (channel, m)
+        });
+        Ok((
+            messages.into_iter().collect(),
+            ([(header::CONTENT_TYPE, "text/xml")], twilio::EMPTY_TWIML).into_response(),
+        ))
+    })
     .await
 }
 
@@ -100,24 +136,16 @@ pub(super) async fn telegram_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let span =
-        tracing::info_span!("telegram_webhook", request_id = %request_id, tenant = %tenant, channel = "telegram");
-    async move {
-        let body = body.map_err(ApiError::body)?;
-        let tenant = api.tenant(&tenant).await?;
+    webhook(&api, &tenant, &request_id, "telegram", body, |tenant, body| {
         let config = tenant.config.channels.telegram.as_ref().ok_or_else(ApiError::unknown_tenant)?;
         telegram::verify(config.secret_token.expose(), header_str(&headers, "x-telegram-bot-api-secret-token"))?;
-        if let Some(incoming) = telegram::parse(&body)? {
-            accept(&api, &tenant, Channel::Telegram, incoming, &request_id).await?;
-            tracing::info!("message accepted");
-        }
-        Ok(StatusCode::OK.into_response())
-    }
-    .instrument(span)
+        Ok((telegram::parse(body)?.map(|m| (Channel::Telegram, m)).into_iter().collect(), ok()))
+    })
     .await
 }
 
-/// `POST /v1/{tenant}/slack`: Slack Events API.
+/// `POST /v1/{tenant}/slack`: Slack Events API. Slack's retries (`X-Slack-Retry-Num`) carry the
+/// same `event_id`, which the idempotency claim answers with the first ack.
 pub(super) async fn slack_webhook(
     State(api): State<Arc<WebchatApi>>,
     Path(tenant): Path<String>,
@@ -125,33 +153,36 @@ pub(super) async fn slack_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let span = tracing::info_span!("slack_webhook", request_id = %request_id, tenant = %tenant, channel = "slack");
-    async move {
-        let body = body.map_err(ApiError::body)?;
-        let tenant = api.tenant(&tenant).await?;
+    let now = api.clock.now();
+    webhook(&api, &tenant, &request_id, "slack", body, |tenant, body| {
         let config = tenant.config.channels.slack.as_ref().ok_or_else(ApiError::unknown_tenant)?;
-        slack::verify(
-            config.signing_secret.expose(),
-            header_str(&headers, "x-slack-request-timestamp"),
-            header_str(&headers, "x-slack-signature"),
-            &body,
-            api.clock.now(),
-        )?;
-        match slack::parse(&body)? {
+        let (timestamp, signature) =
+            (header_str(&headers, "x-slack-request-timestamp"), header_str(&headers, "x-slack-signature"));
+        slack::verify(config.signing_secret.expose(), timestamp, signature, body, now)?;
+        Ok(match slack::parse(body)? {
             SlackRequest::UrlVerification(challenge) => {
-                Ok(([(header::CONTENT_TYPE, "text/plain")], challenge).into_response())
+                (Vec::new(), ([(header::CONTENT_TYPE, "text/plain")], challenge).into_response())
             }
-            SlackRequest::Message(incoming) => {
-                // Slack's retries (X-Slack-Retry-Num) carry the same event_id: the idempotency
-                // claim answers them with the first ack.
-                accept(&api, &tenant, Channel::Slack, incoming, &request_id).await?;
-                tracing::info!("message accepted");
-                Ok(StatusCode::OK.into_response())
-            }
-            SlackRequest::Skip => Ok(StatusCode::OK.into_response()),
-        }
-    }
-    .instrument(span)
+            SlackRequest::Message(m) => (vec![(Channel::Slack, m)], ok()),
+            SlackRequest::Skip => (Vec::new(), ok()),
+        })
+    })
+    .await
+}
+
+/// `POST /v1/{tenant}/email`: Postmark's inbound webhook (Basic auth in the URL).
+pub(super) async fn email_webhook(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    webhook(&api, &tenant, &request_id, "email", body, |tenant, body| {
+        let config = tenant.config.channels.email.as_ref().ok_or_else(ApiError::unknown_tenant)?;
+        email::verify(&config.inbound_user, config.inbound_password.expose(), header_str(&headers, "authorization"))?;
+        Ok((email::parse(body, &config.from)?.map(|m| (Channel::Email, m)).into_iter().collect(), ok()))
+    })
     .await
 }
 
@@ -180,47 +211,10 @@ pub(super) async fn whatsapp_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let span =
-        tracing::info_span!("whatsapp_webhook", request_id = %request_id, tenant = %tenant, channel = "whatsapp_cloud");
-    async move {
-        let body = body.map_err(ApiError::body)?;
-        let tenant = api.tenant(&tenant).await?;
+    webhook(&api, &tenant, &request_id, "whatsapp_cloud", body, |tenant, body| {
         let config = tenant.config.channels.whatsapp.as_ref().ok_or_else(ApiError::unknown_tenant)?;
-        whatsapp::verify(config.app_secret.expose(), header_str(&headers, "x-hub-signature-256"), &body)?;
-        let messages = whatsapp::parse(&body)?;
-        let count = messages.len();
-        // All or nothing for Meta: a failure answers non-200, Meta redelivers the whole batch,
-        // and the idempotency claims make the already-queued messages no-ops.
-        for incoming in messages {
-            accept(&api, &tenant, Channel::WhatsappCloud, incoming, &request_id).await?;
-        }
-        tracing::info!(count, "notification handled");
-        Ok(StatusCode::OK.into_response())
-    }
-    .instrument(span)
-    .await
-}
-
-/// `POST /v1/{tenant}/email`: Postmark's inbound webhook (Basic auth in the URL).
-pub(super) async fn email_webhook(
-    State(api): State<Arc<WebchatApi>>,
-    Path(tenant): Path<String>,
-    RequestId(request_id): RequestId,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let span = tracing::info_span!("email_webhook", request_id = %request_id, tenant = %tenant, channel = "email");
-    async move {
-        let body = body.map_err(ApiError::body)?;
-        let tenant = api.tenant(&tenant).await?;
-        let config = tenant.config.channels.email.as_ref().ok_or_else(ApiError::unknown_tenant)?;
-        email::verify(&config.inbound_user, config.inbound_password.expose(), header_str(&headers, "authorization"))?;
-        if let Some(incoming) = email::parse(&body, &config.from)? {
-            accept(&api, &tenant, Channel::Email, incoming, &request_id).await?;
-            tracing::info!("message accepted");
-        }
-        Ok(StatusCode::OK.into_response())
-    }
-    .instrument(span)
+        whatsapp::verify(config.app_secret.expose(), header_str(&headers, "x-hub-signature-256"), body)?;
+        Ok((whatsapp::parse(body)?.into_iter().map(|m| (Channel::WhatsappCloud, m)).collect(), ok()))
+    })
     .await
 }
