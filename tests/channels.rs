@@ -545,3 +545,131 @@ async fn every_channel_refuses_oversize_bodies_and_unknown_tenants_clearly() {
     }
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
+
+/// SNS's certificate host, served from the test PKI (`scripts/gen-sns-fixtures.sh`); records GETs.
+struct TestSns {
+    gets: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl switchboard::channels::sns::SnsFetch for TestSns {
+    async fn get(&self, url: &str) -> Result<Vec<u8>, switchboard::channels::ChannelError> {
+        self.gets.lock().unwrap().push(url.to_string());
+        Ok(if url.ends_with(".pem") {
+            include_bytes!("fixtures/sns/signer.pem").to_vec()
+        } else {
+            b"<ConfirmSubscriptionResponse/>".to_vec()
+        })
+    }
+}
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:switchboard-demo-inbound-mail";
+const CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem";
+
+fn signed(mut envelope: Value) -> Vec<u8> {
+    envelope["SignatureVersion"] = json!("2");
+    envelope["SigningCertURL"] = json!(CERT_URL);
+    envelope["Signature"] = json!("");
+    let parsed: switchboard::channels::sns::Envelope = serde_json::from_value(envelope.clone()).unwrap();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(include_bytes!("fixtures/sns/signer.pk8")).unwrap();
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        parsed.string_to_sign().as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    envelope["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(signature));
+    envelope.to_string().into_bytes()
+}
+
+fn ses_notification(message_id: &str, from: &str, text: &str) -> Value {
+    let mime = format!(
+        "From: Ben Miller <{from}>\r\nTo: support@demo-shop.example\r\nSubject: Order\r\nMessage-ID: <ses-{message_id}@mail.example.com>\r\n\
+         Content-Type: text/plain; charset=UTF-8\r\n\r\n{text}\r\n\r\nOn Mon, Demo Shop wrote:\r\n> earlier\r\n"
+    );
+    let message = json!({"notificationType": "Received", "mail": {"messageId": message_id, "source": from, "destination": ["support@demo-shop.example"]},
+                         "receipt": {"action": {"type": "SNS", "topicArn": TOPIC}}, "content": mime});
+    json!({"Type": "Notification", "MessageId": format!("sns-{message_id}"), "TopicArn": TOPIC, "Subject": "Amazon SES Email Receipt Notification",
+           "Message": message.to_string(), "Timestamp": "2026-11-25T06:00:00.000Z"})
+}
+
+async fn with_test_sns(fake: &FakeProvider) -> (Stack, std::sync::Arc<TestSns>) {
+    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()) });
+    let verifier =
+        switchboard::channels::sns::SnsVerifier::with_roots(include_bytes!("fixtures/sns/ca.pem"), fetch.clone())
+            .unwrap();
+    let s = stack(Options {
+        providers: Some(fake.url.clone()),
+        sns: Some(std::sync::Arc::new(verifier)),
+        ..Options::default()
+    })
+    .await;
+    (s, fetch)
+}
+
+#[tokio::test]
+async fn ses_mail_through_sns_is_verified_confirmed_and_answered() {
+    let fake = FakeProvider::start(0).await;
+    let (s, fetch) = with_test_sns(&fake).await;
+    let confirm = signed(
+        json!({"Type": "SubscriptionConfirmation", "MessageId": "sub-1", "TopicArn": TOPIC, "Token": "tok",
+        "Message": "You have chosen to subscribe", "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
+        "Timestamp": "2026-11-25T06:00:00.000Z"}),
+    );
+    assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain; charset=UTF-8", &[], confirm).await.0, StatusCode::OK);
+    assert!(
+        fetch.gets.lock().unwrap().iter().any(|u| u.contains("Action=ConfirmSubscription")),
+        "the subscription was confirmed"
+    );
+
+    let mail = signed(ses_notification("ses-1", "ben@example.com", "Where is my order?"));
+    assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain; charset=UTF-8", &[], mail.clone()).await.0, StatusCode::OK);
+    assert_eq!(
+        post(&s, "/v1/demo/email/ses", "text/plain; charset=UTF-8", &[], mail).await.0,
+        StatusCode::OK,
+        "SNS retry"
+    );
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1);
+    assert_eq!(s.run_responder().await, 1);
+    let sent = fake.recorded();
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["To"], "ben@example.com");
+    assert_eq!(body["Headers"][0]["Value"], "<ses-ses-1@mail.example.com>");
+    assert!(body["TextBody"].as_str().unwrap().contains("DS-20502"), "{body}");
+}
+
+#[tokio::test]
+async fn forged_or_misdirected_sns_messages_are_refused() {
+    let fake = FakeProvider::start(0).await;
+    let (s, _) = with_test_sns(&fake).await;
+    let before = s.items().await;
+    let good = ses_notification("ses-2", "ben@example.com", "hi");
+    let mut tampered: Value = serde_json::from_slice(&signed(good.clone())).unwrap();
+    tampered["Message"] = json!(good["Message"].as_str().unwrap().replace("hi", "HI"));
+    let mut wrong_host: Value = serde_json::from_slice(&signed(good.clone())).unwrap();
+    wrong_host["SigningCertURL"] = json!("https://sns.us-east-1.amazonaws.com.evil.example/cert.pem");
+    let mut v1: Value = serde_json::from_slice(&signed(good.clone())).unwrap();
+    v1["SignatureVersion"] = json!("1");
+    let mut other_topic = good.clone();
+    other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:someone-else");
+    for (name, body) in [
+        ("tampered", tampered.to_string().into_bytes()),
+        ("certificate off SNS", wrong_host.to_string().into_bytes()),
+        ("SHA1 signatures", v1.to_string().into_bytes()),
+        ("another topic", signed(other_topic)),
+    ] {
+        assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain", &[], body).await.0, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain", &[], b"{}".to_vec()).await.0, StatusCode::BAD_REQUEST);
+    // A verifier that does not trust the test CA refuses the very same, correctly signed message.
+    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()) });
+    let untrusting =
+        switchboard::channels::sns::SnsVerifier::with_roots(include_bytes!("fixtures/sns/signer.pem"), fetch).unwrap();
+    let envelope: switchboard::channels::sns::Envelope = serde_json::from_slice(&signed(good)).unwrap();
+    let error = untrusting.verify(&envelope, chrono::Utc::now()).await.unwrap_err();
+    assert_eq!(error.to_string(), "unauthorized: signing certificate is not trusted");
+    assert_eq!(s.items().await, before);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}

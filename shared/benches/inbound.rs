@@ -54,6 +54,7 @@ fn router_memory(c: &mut Criterion) {
         tenants: Arc::new(MemoryTenants::new([tenant])),
         conversations: conversations.clone(),
         customers: Arc::new(switchboard::adapters::memory::MemoryCustomers::default()),
+        sns: Arc::new(switchboard::channels::sns::SnsVerifier::aws()),
         inbound: Inbound {
             idempotency: Arc::new(MemoryIdempotency::default()),
             queue: Arc::new(queue),

@@ -7,6 +7,7 @@ use crate::adapters::aws::{
 };
 use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
 use crate::channels::senders::ChannelRouter;
+use crate::channels::sns::SnsVerifier;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{LanguageModel, SystemClock};
 use crate::web::WebchatApi;
@@ -118,11 +119,17 @@ impl AwsApp {
 
     /// The web chat API of the `inbound` function.
     pub fn webchat_api(&self) -> Result<Arc<WebchatApi>, SettingsError> {
+        self.webchat_api_with(Arc::new(SnsVerifier::aws()))
+    }
+
+    /// The same, verifying SNS deliveries with `sns` (tests trust their own CA).
+    pub fn webchat_api_with(&self, sns: Arc<SnsVerifier>) -> Result<Arc<WebchatApi>, SettingsError> {
         let url = Settings::require(&self.settings.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL")?;
         Ok(Arc::new(WebchatApi {
             tenants: self.tenants.clone(),
             conversations: self.conversations.clone(),
             customers: Arc::new(DynamoCustomers::new(self.table.clone())),
+            sns,
             inbound: Inbound {
                 idempotency: Arc::new(DynamoIdempotency::new(self.table.clone())),
                 queue: Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), url)),
@@ -146,6 +153,7 @@ impl AwsApp {
         Ok(Responder {
             tenants: self.tenants.clone(),
             customers: Arc::new(DynamoCustomers::new(self.table.clone())),
+
             conversations: self.conversations.clone(),
             escalations: Arc::new(SqsEscalationQueue::new(self.clients.sqs.clone(), url)),
             model,

@@ -123,6 +123,7 @@ impl Embedded {
             tenants: tenants.clone(),
             conversations: conversations.clone(),
             customers: customers.clone(),
+            sns: Arc::new(crate::channels::sns::SnsVerifier::aws()),
             inbound: Inbound {
                 idempotency: idempotency.clone(),
                 queue: Arc::new(messages.clone()),

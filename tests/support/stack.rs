@@ -52,6 +52,8 @@ pub struct Options {
     pub messages_queue: Option<String>,
     /// Base URL of a loopback stand-in for the providers' send APIs (Twilio, Telegram, Slack).
     pub providers: Option<String>,
+    /// The SNS verifier (tests trust their own CA); production roots by default.
+    pub sns: Option<std::sync::Arc<switchboard::channels::sns::SnsVerifier>>,
 }
 
 impl Default for Options {
@@ -63,6 +65,7 @@ impl Default for Options {
             max_receives: 3,
             messages_queue: None,
             providers: None,
+            sns: None,
         }
     }
 }
@@ -133,7 +136,11 @@ pub async fn stack(options: Options) -> Stack {
         customers.put_customer(&demo, c).await.expect("seed customer");
     }
 
-    let router = switchboard::lambda::inbound_router(app.webchat_api().expect("inbound settings"));
+    let api = match options.sns {
+        Some(sns) => app.webchat_api_with(sns),
+        None => app.webchat_api(),
+    };
+    let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
     Stack {
         responder: app.responder().expect("responder settings"),
         desk: app.escalation_desk(),

@@ -5,6 +5,7 @@
 pub mod email;
 pub mod senders;
 pub mod slack;
+pub mod sns;
 pub mod telegram;
 pub mod twilio;
 pub mod webchat;

@@ -173,6 +173,10 @@ pub struct EmailConfig {
     /// The Postmark API base URL (tests point it at a stand-in).
     #[serde(default = "postmark_api")]
     pub api_base: String,
+    /// SNS topics an SES receipt rule publishes this tenant's mail to (`/v1/{tenant}/email/ses`);
+    /// messages from any other topic are refused.
+    #[serde(default)]
+    pub ses_topics: Vec<String>,
 }
 
 fn postmark_api() -> String {

@@ -28,6 +28,7 @@ pub fn router(api: Arc<WebchatApi>) -> Router {
         .route("/v1/{tenant}/telegram", post(providers::telegram_webhook))
         .route("/v1/{tenant}/slack", post(providers::slack_webhook))
         .route("/v1/{tenant}/email", post(providers::email_webhook))
+        .route("/v1/{tenant}/email/ses", post(providers::ses_webhook))
         .route("/v1/{tenant}/whatsapp", get(providers::whatsapp_challenge).post(providers::whatsapp_webhook))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::not_found("no such route") })

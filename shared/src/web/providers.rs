@@ -5,7 +5,7 @@
 use super::webchat::WebchatApi;
 use super::{ApiError, RequestId};
 use crate::channels::slack::SlackRequest;
-use crate::channels::{Incoming, conversation_for, email, identity_of, slack, telegram, twilio, whatsapp};
+use crate::channels::{Incoming, conversation_for, email, identity_of, slack, sns, telegram, twilio, whatsapp};
 use crate::domain::{Channel, Conversation, InboundMessage, MessageId, Sender};
 use crate::tenant::Tenant;
 use axum::extract::rejection::BytesRejection;
@@ -216,5 +216,49 @@ pub(super) async fn whatsapp_webhook(
         whatsapp::verify(config.app_secret.expose(), header_str(&headers, "x-hub-signature-256"), body)?;
         Ok((whatsapp::parse(body)?.into_iter().map(|m| (Channel::WhatsappCloud, m)).collect(), ok()))
     })
+    .await
+}
+
+/// `POST /v1/{tenant}/email/ses`: mail received by Amazon SES, published to SNS, delivered here.
+/// Subscription confirmations are verified, then confirmed; notifications are verified, then
+/// read as mail.
+pub(super) async fn ses_webhook(
+    State(api): State<Arc<WebchatApi>>,
+    Path(tenant): Path<String>,
+    RequestId(request_id): RequestId,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let span = tracing::info_span!("webhook", request_id = %request_id, tenant = %tenant, channel = "email_ses");
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(&tenant).await?;
+        let config = tenant
+            .config
+            .channels
+            .email
+            .as_ref()
+            .filter(|e| !e.ses_topics.is_empty())
+            .ok_or_else(ApiError::unknown_tenant)?;
+        let envelope: sns::Envelope = serde_json::from_slice(&body).map_err(ApiError::malformed)?;
+        if !config.ses_topics.contains(&envelope.topic_arn) {
+            return Err(crate::channels::ChannelError::Unauthorized("unexpected SNS topic").into());
+        }
+        api.sns.verify(&envelope, api.clock.now()).await?;
+        match envelope.kind.as_str() {
+            "SubscriptionConfirmation" => {
+                api.sns.confirm(&envelope).await?;
+                tracing::info!("SNS subscription confirmed");
+            }
+            "Notification" => {
+                if let Some(mail) = sns::ses_mail(&envelope.message, &config.from)? {
+                    accept(&api, &tenant, Channel::Email, mail, &request_id).await?;
+                    tracing::info!("message accepted");
+                }
+            }
+            _ => {}
+        }
+        Ok(ok())
+    }
+    .instrument(span)
     .await
 }

@@ -28,6 +28,8 @@ pub struct WebchatApi {
     pub conversations: Arc<dyn ConversationStore>,
     /// Customer profiles, to recognise who writes from a known phone or e-mail address.
     pub customers: Arc<dyn CustomerStore>,
+    /// Verifies SNS deliveries (SES inbound mail).
+    pub sns: Arc<crate::channels::sns::SnsVerifier>,
     /// The inbound half of the pipeline.
     pub inbound: Inbound,
     /// The time.

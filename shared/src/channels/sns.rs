@@ -1,0 +1,272 @@
+//! Amazon SNS deliveries to an HTTPS endpoint (here: SES receiving → SNS → us). Every message is
+//! verified before use: signature version 2 (SHA256withRSA) over the canonical string, with a
+//! certificate whose URL is validated (https, `sns.<region>.amazonaws.com`, `.pem`) before it is
+//! fetched, and which must chain to a trusted root and be issued for that host. The trust roots
+//! and the fetcher are injectable so tests can sign with their own CA.
+
+use super::ChannelError;
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// An SNS message as delivered over HTTP(S).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Envelope {
+    /// `Notification`, `SubscriptionConfirmation` or `UnsubscribeConfirmation`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// SNS's message id.
+    pub message_id: String,
+    /// The topic.
+    pub topic_arn: String,
+    /// Optional subject (notifications).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The payload.
+    pub message: String,
+    /// When SNS published it.
+    pub timestamp: String,
+    /// `1` (SHA1) or `2` (SHA256); we accept only `2`.
+    pub signature_version: String,
+    /// Base64 signature.
+    pub signature: String,
+    /// Where the signing certificate is.
+    #[serde(rename = "SigningCertURL")]
+    pub signing_cert_url: String,
+    /// To confirm a subscription.
+    #[serde(rename = "SubscribeURL", default)]
+    pub subscribe_url: Option<String>,
+    /// Subscription token.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+impl Envelope {
+    /// The canonical string SNS signs: `Key\nValue\n` for each present key, in SNS's order.
+    pub fn string_to_sign(&self) -> String {
+        let mut fields: Vec<(&str, &str)> = vec![("Message", &self.message), ("MessageId", &self.message_id)];
+        if self.kind == "Notification" {
+            if let Some(subject) = &self.subject {
+                fields.push(("Subject", subject));
+            }
+            fields.extend([
+                ("Timestamp", self.timestamp.as_str()),
+                ("TopicArn", &self.topic_arn),
+                ("Type", &self.kind),
+            ]);
+        } else {
+            fields.push(("SubscribeURL", self.subscribe_url.as_deref().unwrap_or_default()));
+            fields.extend([("Timestamp", self.timestamp.as_str())]);
+            fields.push(("Token", self.token.as_deref().unwrap_or_default()));
+            fields.extend([("TopicArn", self.topic_arn.as_str()), ("Type", &self.kind)]);
+        }
+        fields.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect()
+    }
+}
+
+/// The SNS host of a URL, if it is an https URL on `sns.<region>.amazonaws.com(.cn)`.
+fn sns_host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://")?;
+    let host = rest.split(['/', '?', ':']).next()?;
+    let region = host
+        .strip_prefix("sns.")?
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_prefix("sns.")?.strip_suffix(".amazonaws.com.cn"))?;
+    let ok = region.len() >= 3 && region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    ok.then_some(host)
+}
+
+/// Fetches what SNS points at: signing certificates and subscription confirmations.
+#[async_trait]
+pub trait SnsFetch: Send + Sync {
+    /// GETs `url` (already validated as an SNS URL).
+    async fn get(&self, url: &str) -> Result<Vec<u8>, ChannelError>;
+}
+
+/// The real fetcher, over HTTPS, caching certificates (they rotate rarely).
+pub struct HttpFetch {
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl Default for HttpFetch {
+    fn default() -> Self {
+        Self { http: reqwest::Client::new(), cache: Mutex::new(HashMap::new()) }
+    }
+}
+
+#[async_trait]
+impl SnsFetch for HttpFetch {
+    async fn get(&self, url: &str) -> Result<Vec<u8>, ChannelError> {
+        let cacheable = url.ends_with(".pem");
+        if cacheable && let Some(hit) = crate::adapters::memory::lock(&self.cache).get(url) {
+            return Ok(hit.clone());
+        }
+        let fetched = async { self.http.get(url).send().await?.error_for_status()?.bytes().await };
+        let bytes = fetched.await.map_err(|_| ChannelError::Unauthorized("could not fetch from SNS"))?.to_vec();
+        if cacheable {
+            crate::adapters::memory::lock(&self.cache).insert(url.to_string(), bytes.clone());
+        }
+        Ok(bytes)
+    }
+}
+
+/// Verifies SNS messages against trusted roots.
+pub struct SnsVerifier {
+    anchors: Vec<TrustAnchor<'static>>,
+    fetch: Arc<dyn SnsFetch>,
+}
+
+impl SnsVerifier {
+    /// Production: the public web PKI roots (Amazon's included) and the HTTPS fetcher.
+    pub fn aws() -> Self {
+        Self { anchors: webpki_roots::TLS_SERVER_ROOTS.to_vec(), fetch: Arc::new(HttpFetch::default()) }
+    }
+
+    /// Trusting the CA certificates in `ca_pem` only, fetching with `fetch` (tests).
+    pub fn with_roots(ca_pem: &[u8], fetch: Arc<dyn SnsFetch>) -> Result<Self, ChannelError> {
+        let mut anchors = Vec::new();
+        for cert in CertificateDer::pem_slice_iter(ca_pem) {
+            let cert = cert.map_err(|_| ChannelError::Malformed("CA PEM".into()))?;
+            let anchor = webpki::anchor_from_trusted_cert(&cert)
+                .map_err(|_| ChannelError::Malformed("CA certificate".into()))?;
+            anchors.push(anchor.to_owned());
+        }
+        Ok(Self { anchors, fetch })
+    }
+
+    /// Verifies `envelope` at time `now`.
+    pub async fn verify(&self, envelope: &Envelope, now: DateTime<Utc>) -> Result<(), ChannelError> {
+        if envelope.signature_version != "2" {
+            return Err(ChannelError::Unauthorized("only SNS signature version 2 (SHA256) is accepted"));
+        }
+        let url = &envelope.signing_cert_url;
+        let host = sns_host(url)
+            .filter(|_| url.ends_with(".pem"))
+            .ok_or(ChannelError::Unauthorized("SigningCertURL is not an SNS certificate URL"))?;
+        let pem = self.fetch.get(url).await?;
+        let cert = CertificateDer::from_pem_slice(&pem)
+            .map_err(|_| ChannelError::Unauthorized("signing certificate is not PEM"))?;
+        let ee = webpki::EndEntityCert::try_from(&cert)
+            .map_err(|_| ChannelError::Unauthorized("signing certificate does not parse"))?;
+        let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.timestamp().max(0) as u64));
+        ee.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &self.anchors,
+            &[],
+            at,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map_err(|_| ChannelError::Unauthorized("signing certificate is not trusted"))?;
+        let name = ServerName::try_from(host).map_err(|_| ChannelError::Unauthorized("bad SNS host"))?;
+        ee.verify_is_valid_for_subject_name(&name)
+            .map_err(|_| ChannelError::Unauthorized("certificate is not for that SNS host"))?;
+        let signature =
+            STANDARD.decode(&envelope.signature).map_err(|_| ChannelError::Unauthorized("malformed Signature"))?;
+        ee.verify_signature(webpki::ring::RSA_PKCS1_2048_8192_SHA256, envelope.string_to_sign().as_bytes(), &signature)
+            .map_err(|_| ChannelError::Unauthorized("SNS signature does not verify"))
+    }
+
+    /// Confirms a (verified) subscription by visiting its `SubscribeURL`.
+    pub async fn confirm(&self, envelope: &Envelope) -> Result<(), ChannelError> {
+        let url = envelope.subscribe_url.as_deref().ok_or_else(|| ChannelError::Malformed("no SubscribeURL".into()))?;
+        sns_host(url).ok_or(ChannelError::Unauthorized("SubscribeURL is not an SNS URL"))?;
+        self.fetch.get(url).await.map(|_| ())
+    }
+}
+
+/// The customer's e-mail in an SES "Received" notification (SNS action, raw MIME in `content`).
+pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incoming>, ChannelError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Notification {
+        notification_type: String,
+        mail: Mail,
+        #[serde(default)]
+        content: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Mail {
+        message_id: String,
+    }
+    let n: Notification =
+        serde_json::from_str(message).map_err(|e| ChannelError::Malformed(format!("SES notification: {e}")))?;
+    if n.notification_type != "Received" {
+        return Ok(None);
+    }
+    let raw = n
+        .content
+        .ok_or_else(|| ChannelError::Malformed("the SES receipt rule must use the SNS action (content)".into()))?;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .ok_or_else(|| ChannelError::Malformed("MIME".into()))?;
+    let auto = parsed.header_raw("Auto-Submitted").is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
+    let from = parsed.from().and_then(|f| f.first()).and_then(|a| a.address()).map(|a| a.trim().to_lowercase());
+    let Some(from) = from.filter(|f| f.contains('@')) else { return Err(ChannelError::Malformed("no sender".into())) };
+    if auto || from == own_address.trim().to_lowercase() {
+        return Ok(None);
+    }
+    let text = super::email::strip_quoted(&parsed.body_text(0).unwrap_or_default());
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(super::Incoming {
+        provider_message_id: n.mail.message_id,
+        address: from,
+        recipient: None,
+        text,
+        display_name: parsed.from().and_then(|f| f.first()).and_then(|a| a.name()).map(str::to_string),
+        thread: parsed.message_id().map(|id| format!("<{id}>")),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sns_certificate_hosts_are_trusted_urls() {
+        assert_eq!(
+            sns_host("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem"),
+            Some("sns.us-east-1.amazonaws.com")
+        );
+        assert_eq!(sns_host("https://sns.cn-north-1.amazonaws.com.cn/x.pem"), Some("sns.cn-north-1.amazonaws.com.cn"));
+        for bad in [
+            "http://sns.us-east-1.amazonaws.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com.evil.com/x.pem",
+            "https://evil.com/sns.us-east-1.amazonaws.com/x.pem",
+            "https://sns.amazonaws.com/x.pem",
+            "https://s3.us-east-1.amazonaws.com/x.pem",
+        ] {
+            assert_eq!(sns_host(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_strings_follow_the_sns_order() {
+        let n: Envelope = serde_json::from_value(serde_json::json!({"Type": "Notification", "MessageId": "m", "TopicArn": "t", "Subject": "s",
+            "Message": "line1\nline2", "Timestamp": "ts", "SignatureVersion": "2", "Signature": "", "SigningCertURL": ""}))
+        .unwrap();
+        assert_eq!(
+            n.string_to_sign(),
+            "Message\nline1\nline2\nMessageId\nm\nSubject\ns\nTimestamp\nts\nTopicArn\nt\nType\nNotification\n"
+        );
+        let c: Envelope = serde_json::from_value(serde_json::json!({"Type": "SubscriptionConfirmation", "MessageId": "m", "TopicArn": "t",
+            "Message": "msg", "Timestamp": "ts", "SignatureVersion": "2", "Signature": "", "SigningCertURL": "", "SubscribeURL": "u", "Token": "k"}))
+        .unwrap();
+        assert_eq!(
+            c.string_to_sign(),
+            "Message\nmsg\nMessageId\nm\nSubscribeURL\nu\nTimestamp\nts\nToken\nk\nTopicArn\nt\nType\nSubscriptionConfirmation\n"
+        );
+    }
+}
