@@ -673,3 +673,14 @@ async fn forged_or_misdirected_sns_messages_are_refused() {
     assert_eq!(s.items().await, before);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
+
+#[tokio::test]
+async fn a_signed_twilio_webhook_without_the_fields_of_a_message_is_400() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let params: Vec<(String, String)> = vec![("Body".into(), "hi".into()), ("To".into(), "+15550001111".into())];
+    let (status, body) = twilio_webhook(&s, &params, TWILIO_TOKEN).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("malformed_payload"), "{body}");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+}

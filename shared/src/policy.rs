@@ -122,9 +122,11 @@ fn plan(reasons: Vec<Reason>, vip: bool) -> EscalationPlan {
         .iter()
         .map(|r| match r {
             Reason::NegativeSentiment | Reason::HighUrgency | Reason::VipComplaint => Priority::High,
-            Reason::HumanRequested | Reason::EscalatedIntent { .. } | Reason::Repeated { .. } | Reason::AssistMode => {
-                Priority::Normal
-            }
+            Reason::HumanRequested
+            | Reason::EscalatedIntent { .. }
+            | Reason::Repeated { .. }
+            | Reason::AssistMode
+            | Reason::ChannelWindowClosed => Priority::Normal,
             Reason::LowConfidence | Reason::NoGroundedAnswer => Priority::Low,
         })
         .max()

@@ -80,6 +80,8 @@ pub enum Reason {
     },
     /// The tenant runs this intent in assist mode: an agent reviews the bot's draft.
     AssistMode,
+    /// The channel no longer allows a free-form answer (WhatsApp's 24-hour window).
+    ChannelWindowClosed,
 }
 
 impl Reason {

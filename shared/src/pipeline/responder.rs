@@ -1,7 +1,7 @@
 use crate::classify::Cascade;
 use crate::domain::{
     Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation, EscalationPlan,
-    InboundMessage, Language, Reason, Reply, ReplySource, Role, TenantId, Turn, TurnCursor, UsageRecord,
+    InboundMessage, Language, Priority, Reason, Reply, ReplySource, Role, TenantId, Turn, TurnCursor, UsageRecord,
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
@@ -113,6 +113,7 @@ impl Responder {
             history: &history,
             draft: draft.as_ref(),
         });
+        let decision = self.within_channel_window(&tenant, &conversation, message, decision);
 
         self.record_customer_turn(message, &classification, &mut usage).await?;
         let activity = Activity {
@@ -153,6 +154,40 @@ impl Responder {
             "message handled"
         );
         Ok(Outcome { classification, decision, usage })
+    }
+
+    /// WhatsApp allows free-form messages only within 24 hours of the customer's last one. When
+    /// that window has closed (a message answered late, a redrive) and the tenant has no template
+    /// to send instead, a person takes over: never a send that Meta would refuse.
+    fn within_channel_window(
+        &self,
+        tenant: &Tenant,
+        conversation: &Conversation,
+        message: &InboundMessage,
+        decision: Decision,
+    ) -> Decision {
+        let closed = conversation.channel == Channel::WhatsappCloud
+            && self.clock.now() - message.received_at
+                > chrono::Duration::hours(crate::channels::whatsapp::SERVICE_WINDOW_HOURS)
+            && tenant.config.channels.whatsapp.as_ref().is_none_or(|w| w.window_template.is_none());
+        if !closed {
+            return decision;
+        }
+        match decision {
+            Decision::Answer { reply } => Decision::Escalate {
+                escalation: EscalationPlan {
+                    reasons: vec![Reason::ChannelWindowClosed],
+                    priority: Priority::Normal,
+                    draft: Some(reply),
+                },
+            },
+            Decision::AnswerAndEscalate { reply, mut escalation } => {
+                escalation.reasons.push(Reason::ChannelWindowClosed);
+                escalation.draft = Some(reply);
+                Decision::Escalate { escalation }
+            }
+            other => other,
+        }
     }
 
     async fn load_tenant(&self, id: &TenantId) -> Result<Arc<Tenant>, RespondError> {
@@ -386,6 +421,14 @@ impl Responder {
         };
         usage.store_writes += 1;
         self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+        // A notice that the channel would refuse (WhatsApp's closed window) is kept for the agent
+        // but not sent; the escalation carries the conversation on.
+        let window_closed = conversation.channel == Channel::WhatsappCloud
+            && role == Role::System
+            && turn.at - message.received_at > chrono::Duration::hours(crate::channels::whatsapp::SERVICE_WINDOW_HOURS);
+        if window_closed {
+            return Ok(());
+        }
         if conversation.channel != Channel::Webchat {
             usage.channel_sends += 1;
         }
@@ -428,6 +471,7 @@ fn summary(c: &Classification, reasons: &[Reason]) -> String {
             Reason::NoGroundedAnswer => "no answer in the knowledge base".to_string(),
             Reason::Repeated { times } => format!("asked {times} times"),
             Reason::AssistMode => "draft for review".to_string(),
+            Reason::ChannelWindowClosed => "WhatsApp's 24-hour window has closed: reply with a template".to_string(),
         })
         .collect();
     format!("{}: {}", c.intent.as_deref().unwrap_or("unclassified"), why.join(", "))

@@ -155,3 +155,34 @@ async fn assist_mode_escalates_with_the_draft_and_tells_the_customer_a_person_wi
     assert!(escalation.draft.unwrap().contains("Monday to Friday"));
     assert_eq!(roles(&rig).await, vec![Role::Customer, Role::System]);
 }
+
+#[tokio::test]
+async fn a_closed_whatsapp_window_without_a_template_hands_over_instead_of_sending() {
+    let mut tenant = Tenant::demo().unwrap();
+    if let Some(w) = tenant.config.channels.whatsapp.as_mut() {
+        w.window_template = None;
+    }
+    let mut rig = rig(tenant);
+    let mut late = message("What are your opening hours?", Channel::WhatsappCloud);
+    late.received_at -= chrono::Duration::hours(48);
+    let outcome = rig.responder.respond(&late).await.unwrap();
+    let Decision::Escalate { escalation } = &outcome.decision else {
+        panic!("expected a handoff, got {:?}", outcome.decision)
+    };
+    assert_eq!(escalation.reasons, vec![crate::Reason::ChannelWindowClosed]);
+    assert!(escalation.draft.as_ref().is_some_and(|d| d.text.contains("Monday")), "the agent gets the bot's draft");
+    assert!(rig.outbox.sent().is_empty(), "nothing Meta would refuse was sent");
+    assert!(rig.escalation_rx.try_recv().is_ok(), "the escalation is queued");
+
+    // Inside the window the same message is simply answered.
+    let mut rig = rig_with_demo();
+    let outcome =
+        rig.responder.respond(&message("What are your opening hours?", Channel::WhatsappCloud)).await.unwrap();
+    assert!(matches!(outcome.decision, Decision::Answer { .. }));
+    assert_eq!(rig.outbox.sent().len(), 1);
+    assert!(rig.escalation_rx.try_recv().is_err());
+}
+
+fn rig_with_demo() -> Rig {
+    rig(Tenant::demo().unwrap())
+}
