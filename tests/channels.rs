@@ -584,6 +584,10 @@ fn signed(mut envelope: Value) -> Vec<u8> {
     envelope.to_string().into_bytes()
 }
 
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 fn ses_notification(message_id: &str, from: &str, text: &str) -> Value {
     let mime = format!(
         "From: Ben Miller <{from}>\r\nTo: support@demo-shop.example\r\nSubject: Order\r\nMessage-ID: <ses-{message_id}@mail.example.com>\r\n\
@@ -592,7 +596,7 @@ fn ses_notification(message_id: &str, from: &str, text: &str) -> Value {
     let message = json!({"notificationType": "Received", "mail": {"messageId": message_id, "source": from, "destination": ["support@demo-shop.example"]},
                          "receipt": {"action": {"type": "SNS", "topicArn": TOPIC}}, "content": mime});
     json!({"Type": "Notification", "MessageId": format!("sns-{message_id}"), "TopicArn": TOPIC, "Subject": "Amazon SES Email Receipt Notification",
-           "Message": message.to_string(), "Timestamp": "2026-11-25T06:00:00.000Z"})
+           "Message": message.to_string(), "Timestamp": now_rfc3339()})
 }
 
 async fn with_test_sns(fake: &FakeProvider) -> (Stack, std::sync::Arc<TestSns>) {
@@ -616,7 +620,7 @@ async fn ses_mail_through_sns_is_verified_confirmed_and_answered() {
     let confirm = signed(
         json!({"Type": "SubscriptionConfirmation", "MessageId": "sub-1", "TopicArn": TOPIC, "Token": "tok",
         "Message": "You have chosen to subscribe", "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
-        "Timestamp": "2026-11-25T06:00:00.000Z"}),
+        "Timestamp": now_rfc3339()}),
     );
     assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain; charset=UTF-8", &[], confirm).await.0, StatusCode::OK);
     assert!(
@@ -652,6 +656,9 @@ async fn forged_or_misdirected_sns_messages_are_refused() {
     wrong_host["SigningCertURL"] = json!("https://sns.us-east-1.amazonaws.com.evil.example/cert.pem");
     let mut v1: Value = serde_json::from_slice(&signed(good.clone())).unwrap();
     v1["SignatureVersion"] = json!("1");
+    let mut stale = good.clone();
+    stale["Timestamp"] =
+        json!((chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     let mut other_topic = good.clone();
     other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:someone-else");
     for (name, body) in [
@@ -659,6 +666,7 @@ async fn forged_or_misdirected_sns_messages_are_refused() {
         ("certificate off SNS", wrong_host.to_string().into_bytes()),
         ("SHA1 signatures", v1.to_string().into_bytes()),
         ("another topic", signed(other_topic)),
+        ("replayed two hours later", signed(stale)),
     ] {
         assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain", &[], body).await.0, StatusCode::UNAUTHORIZED, "{name}");
     }

@@ -147,6 +147,13 @@ impl SnsVerifier {
         if envelope.signature_version != "2" {
             return Err(ChannelError::Unauthorized("only SNS signature version 2 (SHA256) is accepted"));
         }
+        // SNS retries an HTTP delivery for at most an hour: anything older is a replay.
+        let sent = DateTime::parse_from_rfc3339(&envelope.timestamp)
+            .map_err(|_| ChannelError::Unauthorized("malformed Timestamp"))?;
+        let age = now - sent.with_timezone(&Utc);
+        if age > chrono::Duration::hours(1) || age < -chrono::Duration::minutes(5) {
+            return Err(ChannelError::Unauthorized("stale SNS message"));
+        }
         let url = &envelope.signing_cert_url;
         let host = sns_host(url)
             .filter(|_| url.ends_with(".pem"))
