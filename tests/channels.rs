@@ -692,3 +692,23 @@ async fn a_signed_twilio_webhook_without_the_fields_of_a_message_is_400() {
     assert!(body.contains("malformed_payload"), "{body}");
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
+
+#[tokio::test]
+async fn a_redelivered_message_whose_answer_went_out_is_not_sent_again() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let params = sms("SM00000000000000000000000000000020", "+34600111222", "What are your opening hours?");
+    assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
+    let received =
+        s.aws.clients.sqs.receive_message().queue_url(&s.messages.url).wait_time_seconds(1).send().await.unwrap();
+    let m = &received.messages()[0];
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [{
+        "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "attributes": {},
+        "messageAttributes": {}, "eventSource": "aws:sqs"}]}))
+    .unwrap();
+    for _ in 0..2 {
+        let response = switchboard::lambda::respond_batch(&s.responder, event.clone()).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(fake.recorded().len(), 1, "one SMS, although the message was handled twice");
+}

@@ -28,7 +28,15 @@ fn tenant(name: &str) -> TenantId {
 
 fn turn(at: DateTime<Utc>, role: Role, text: &str) -> Turn {
     let id = MessageId::generate();
-    Turn { cursor: TurnCursor::new(at, &id), id, role, text: text.into(), at, intent: Some("x".into()) }
+    Turn {
+        cursor: TurnCursor::new(at, &id),
+        id,
+        role,
+        text: text.into(),
+        at,
+        intent: Some("x".into()),
+        delivered: false,
+    }
 }
 
 /// Conversations: conditional create, replace, delete, idempotent turn writes, ordered reads,
@@ -113,6 +121,17 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     let texts: Vec<&str> = all.iter().map(|t| t.text.as_str()).collect();
     assert_eq!(texts, vec!["first", "second", "third"], "turns in cursor order, a repeated write kept once");
     assert_eq!(all[0], first, "a turn reads back exactly");
+    let looked_up = store.turn(&a, &id, &second.cursor).await.unwrap_or_else(|e| panic!("turn: {e}"));
+    assert_eq!(looked_up.as_ref(), Some(&second), "a turn is found by its cursor");
+    let mut delivered = second.clone();
+    delivered.delivered = true;
+    store.append_turn(&a, &id, &delivered).await.unwrap_or_else(|e| panic!("append: {e}"));
+    assert!(
+        store.turn(&a, &id, &second.cursor).await.ok().flatten().is_some_and(|t| t.delivered),
+        "rewriting a turn updates it"
+    );
+    let unknown = TurnCursor::new(t0(), &MessageId::generate());
+    assert_eq!(store.turn(&a, &id, &unknown).await.ok().flatten(), None, "an unknown cursor is None");
     let after = store.turns_after(&a, &id, Some(&first.cursor), 100).await.unwrap_or_default();
     assert_eq!(
         after.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),

@@ -223,6 +223,7 @@ mod tests {
             text: "t".into(),
             at: Utc::now(),
             intent: intent.map(str::to_string),
+            delivered: false,
         }
     }
 

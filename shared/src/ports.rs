@@ -84,6 +84,13 @@ pub trait ConversationStore: Send + Sync {
     /// Stores a turn. Writing the same turn (same cursor) twice keeps one.
     async fn append_turn(&self, tenant: &TenantId, conversation: &ConversationId, turn: &Turn)
     -> Result<(), PortError>;
+    /// The turn at `cursor`, if stored.
+    async fn turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        cursor: &TurnCursor,
+    ) -> Result<Option<Turn>, PortError>;
     /// Turns after `after` (all when `None`), oldest first, at most `limit`.
     async fn turns_after(
         &self,

@@ -135,4 +135,7 @@ pub struct Turn {
     pub at: DateTime<Utc>,
     /// The intent the classifier gave a customer turn, so repeats can be counted.
     pub intent: Option<String>,
+    /// An answer the channel has accepted: a redelivered message does not send it again.
+    #[serde(default)]
+    pub delivered: bool,
 }

@@ -318,6 +318,7 @@ impl Responder {
             text: message.text.clone(),
             at: message.received_at,
             intent: c.intent.clone(),
+            delivered: false,
         };
         usage.store_writes += 1;
         self.conversations.append_turn(&message.tenant, &message.conversation, &turn).await?;
@@ -377,6 +378,7 @@ impl Responder {
             text: message.text.clone(),
             at: message.received_at,
             intent: ctx.classification.intent.clone(),
+            delivered: false,
         });
         let escalation = Escalation {
             id: message.id.clone(),
@@ -411,14 +413,22 @@ impl Responder {
         usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
         let id = message.id.answer(n);
-        let turn = Turn {
-            cursor: TurnCursor::new(message.received_at, &id),
-            id,
-            role,
-            text: reply.text.clone(),
-            at: self.clock.now(),
-            intent: None,
-        };
+        let cursor = TurnCursor::new(message.received_at, &id);
+        let push = conversation.channel != Channel::Webchat;
+        if push {
+            // A redelivered message whose answer already went out must not send it twice.
+            usage.store_reads += 1;
+            if self
+                .conversations
+                .turn(&conversation.tenant, &conversation.id, &cursor)
+                .await?
+                .is_some_and(|t| t.delivered)
+            {
+                return Ok(());
+            }
+        }
+        let mut turn =
+            Turn { cursor, id, role, text: reply.text.clone(), at: self.clock.now(), intent: None, delivered: !push };
         usage.store_writes += 1;
         self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
         // A notice that the channel would refuse (WhatsApp's closed window) is kept for the agent
@@ -429,10 +439,14 @@ impl Responder {
         if window_closed {
             return Ok(());
         }
-        if conversation.channel != Channel::Webchat {
-            usage.channel_sends += 1;
+        if !push {
+            return Ok(());
         }
+        usage.channel_sends += 1;
         self.sender.send(Outbound { conversation, turn: &turn }).await?;
+        turn.delivered = true;
+        usage.store_writes += 1;
+        self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
         Ok(())
     }
 }

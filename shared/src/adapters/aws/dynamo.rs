@@ -464,6 +464,19 @@ impl ConversationStore for DynamoConversations {
         self.table.put(CONVERSATIONS, item).await
     }
 
+    async fn turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        cursor: &TurnCursor,
+    ) -> Result<Option<Turn>, PortError> {
+        let item = self
+            .table
+            .get(CONVERSATIONS, conversation_pk(tenant, conversation), &format!("TURN#{}", cursor.as_str()))
+            .await?;
+        item.map(|i| json(CONVERSATIONS, &i, "data")).transpose()
+    }
+
     async fn turns_after(
         &self,
         tenant: &TenantId,

@@ -107,6 +107,16 @@ impl ConversationStore for MemoryConversations {
         Ok(())
     }
 
+    async fn turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        cursor: &TurnCursor,
+    ) -> Result<Option<Turn>, PortError> {
+        let entries = lock(&self.entries);
+        Ok(entries.get(&(tenant.clone(), conversation.clone())).and_then(|e| e.turns.get(cursor).cloned()))
+    }
+
     async fn turns_after(
         &self,
         tenant: &TenantId,
