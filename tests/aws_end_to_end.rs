@@ -70,13 +70,7 @@ async fn a_web_chat_message_travels_through_sqs_and_dynamodb_and_is_answered_onc
 async fn a_redelivered_batch_is_not_answered_twice() {
     let s = stack(Options::default()).await;
     let (_, ack) = s.post(json!({"visitor_id": "v_r", "text": "Do you ship to Canada?"})).await;
-    let received =
-        s.aws.clients.sqs.receive_message().queue_url(&s.messages.url).wait_time_seconds(1).send().await.unwrap();
-    let m = &received.messages()[0];
-    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [{
-        "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "attributes": {},
-        "messageAttributes": {}, "eventSource": "aws:sqs"}]}))
-    .unwrap();
+    let (event, _) = s.aws.receive_event(&s.messages.url).await;
     for _ in 0..2 {
         let response = respond_batch(&s.responder, event.clone()).await;
         assert!(response.batch_item_failures.is_empty());

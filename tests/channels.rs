@@ -699,13 +699,7 @@ async fn a_redelivered_message_whose_answer_went_out_is_not_sent_again() {
     let s = with_channels(&fake).await;
     let params = sms("SM00000000000000000000000000000020", "+34600111222", "What are your opening hours?");
     assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
-    let received =
-        s.aws.clients.sqs.receive_message().queue_url(&s.messages.url).wait_time_seconds(1).send().await.unwrap();
-    let m = &received.messages()[0];
-    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [{
-        "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "attributes": {},
-        "messageAttributes": {}, "eventSource": "aws:sqs"}]}))
-    .unwrap();
+    let (event, _) = s.aws.receive_event(&s.messages.url).await;
     for _ in 0..2 {
         let response = switchboard::lambda::respond_batch(&s.responder, event.clone()).await;
         assert!(response.batch_item_failures.is_empty());

@@ -42,16 +42,12 @@ impl LocalAws {
         create_queues(&self.clients.sqs, &name, fifo, max_receives, visibility).await.expect("create queues")
     }
 
-    /// What Lambda's event source mapping does once: receive up to ten messages, hand them to
-    /// `function` as an SQS event, delete the ones it did not report failed. Returns the bodies
-    /// delivered.
-    pub async fn deliver<F, Fut>(&self, url: &str, function: F) -> Vec<String>
-    where
-        F: FnOnce(SqsEvent) -> Fut,
-        Fut: Future<Output = SqsBatchResponse>,
-    {
-        let sqs = &self.clients.sqs;
-        let received = sqs
+    /// Receives up to ten messages as the SQS event Lambda would hand a function (nothing is
+    /// deleted), with the received messages for their receipt handles.
+    pub async fn receive_event(&self, url: &str) -> (SqsEvent, Vec<aws_sdk_sqs::types::Message>) {
+        let received = self
+            .clients
+            .sqs
             .receive_message()
             .queue_url(url)
             .max_number_of_messages(10)
@@ -61,9 +57,6 @@ impl LocalAws {
             .await
             .expect("receive from SQS");
         let messages = received.messages().to_vec();
-        if messages.is_empty() {
-            return Vec::new();
-        }
         let records: Vec<serde_json::Value> = messages
             .iter()
             .map(|m| {
@@ -83,17 +76,27 @@ impl LocalAws {
                 })
             })
             .collect();
-        let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
+        (serde_json::from_value(json!({ "Records": records })).expect("an SQS event"), messages)
+    }
+
+    /// What Lambda's event source mapping does once: receive up to ten messages, hand them to
+    /// `function` as an SQS event, delete the ones it did not report failed. Returns the bodies
+    /// delivered.
+    pub async fn deliver<F, Fut>(&self, url: &str, function: F) -> Vec<String>
+    where
+        F: FnOnce(SqsEvent) -> Fut,
+        Fut: Future<Output = SqsBatchResponse>,
+    {
+        let (event, messages) = self.receive_event(url).await;
+        if messages.is_empty() {
+            return Vec::new();
+        }
         let response = function(event).await;
         let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for m in &messages {
             if !failed.contains(m.message_id().unwrap_or_default()) {
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
+                let handle = m.receipt_handle().unwrap_or_default();
+                self.clients.sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.expect("delete");
             }
         }
         messages.iter().map(|m| m.body().unwrap_or_default().to_string()).collect()
