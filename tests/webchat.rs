@@ -282,3 +282,41 @@ async fn unknown_routes_and_methods_are_refused() {
     let response = reqwest::get(format!("{}/v1/demo/webchat/messages", server.base)).await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn an_agent_answers_while_the_bot_is_quiet_and_solving_the_ticket_hands_back_to_the_bot() {
+    let server = TestServer::start().await;
+    let conversation = server.say("v_agent", None, "I want to talk to a human").await;
+    server.messages_until(&conversation, 2).await;
+    server.settle(1).await;
+    let local = |path: &str| format!("{}/local/conversations/demo/{conversation}/{path}", server.base);
+    let client = reqwest::Client::new();
+
+    let response = client
+        .post(local("agent-reply"))
+        .json(&json!({"text": "Hi, this is Marta. Let me check."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let messages = server.messages_until(&conversation, 3).await;
+    assert_eq!(
+        (messages[2]["role"].as_str(), messages[2]["text"].as_str()),
+        (Some("agent"), Some("Hi, this is Marta. Let me check."))
+    );
+
+    let response = client.post(local("release")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (_, page) = server.get("demo", &conversation, "wait=0").await;
+    assert_eq!(page["state"], "bot");
+    server.say("v_agent", Some(&conversation), "What are your opening hours?").await;
+    let messages = server.messages_until(&conversation, 5).await;
+    assert_eq!(messages[4]["role"], "bot", "the bot answers again");
+
+    let response = client.post(local("agent-reply")).json(&json!({"text": "late"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT, "no agent replies into a bot-owned conversation");
+    let response = client.post(local("agent-reply")).json(&json!({"text": " "})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let missing = format!("{}/local/conversations/demo/c_missing/release", server.base);
+    assert_eq!(client.post(missing).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}

@@ -21,13 +21,16 @@ const CHAT_PAGE: &str = include_str!("chat.html");
 pub async fn serve(addr: SocketAddr, tenants: Vec<Tenant>) -> Result<()> {
     let names: Vec<String> = tenants.iter().map(|t| t.id.to_string()).collect();
     let app = Arc::new(Embedded::start(tenants, Options::default()).await?);
-    let router = app.router().merge(local_routes(app.clone()));
+    let router = app.router().merge(app.local_helpdesk_routes()).merge(local_routes(app.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("Switchboard is listening on {url}  (tenants: {})", names.join(", "));
     println!("  chat page:    {url}/?tenant={}", names.first().map(String::as_str).unwrap_or("demo"));
     println!("  web chat API: POST {url}/v1/{{tenant}}/webchat/messages");
     println!("  escalations:  {url}/local/escalations");
+    println!(
+        "  agent reply:  POST {url}/local/conversations/{{tenant}}/{{id}}/agent-reply {{\"text\": …}}; solve: POST …/release"
+    );
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -6,7 +6,7 @@ use crate::adapters::memory::{
     ConsoleHelpdesk, MemoryConversations, MemoryCustomers, MemoryIdempotency, MemoryOutbox, MemoryQueue, MemoryTenants,
     MemoryUsageLog, NoModel,
 };
-use crate::domain::{Escalation, InboundMessage};
+use crate::domain::{ConversationId, Escalation, InboundMessage, TenantId};
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{Clock, CustomerStore, LanguageModel, PortError, SystemClock};
 use crate::tenant::Tenant;
@@ -163,6 +163,48 @@ impl Embedded {
     /// The inbound routes over this app.
     pub fn router(&self) -> axum::Router {
         web::router(self.api.clone())
+    }
+
+    /// Routes that exist only locally, standing in for a helpdesk: an agent answers
+    /// (`POST /local/conversations/{tenant}/{id}/agent-reply` with `{"text": …}`) and solves the
+    /// ticket (`POST …/release`), which hands the conversation back to the bot.
+    pub fn local_helpdesk_routes(&self) -> axum::Router {
+        use axum::extract::{Path, State};
+        use axum::routing::post;
+        use axum::{Json, http::StatusCode};
+        async fn ids(tenant: String, conversation: String) -> Result<(TenantId, ConversationId), StatusCode> {
+            Ok((
+                TenantId::new(tenant).map_err(|_| StatusCode::NOT_FOUND)?,
+                ConversationId::new(conversation).map_err(|_| StatusCode::NOT_FOUND)?,
+            ))
+        }
+        let status = |e: PortError| match e {
+            PortError::Conflict { .. } => StatusCode::CONFLICT,
+            PortError::Corrupt { .. } => StatusCode::NOT_FOUND,
+            PortError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        axum::Router::new()
+            .route(
+                "/local/conversations/{tenant}/{conversation}/agent-reply",
+                post(
+                    move |State(desk): State<Arc<EscalationDesk>>,
+                          Path((t, c)): Path<(String, String)>,
+                          Json(body): Json<serde_json::Value>| async move {
+                        let (t, c) = ids(t, c).await?;
+                        let text =
+                            body["text"].as_str().filter(|t| !t.trim().is_empty()).ok_or(StatusCode::BAD_REQUEST)?;
+                        desk.agent_reply(&t, &c, text).await.map(|_| StatusCode::CREATED).map_err(status)
+                    },
+                ),
+            )
+            .route(
+                "/local/conversations/{tenant}/{conversation}/release",
+                post(move |State(desk): State<Arc<EscalationDesk>>, Path((t, c)): Path<(String, String)>| async move {
+                    let (t, c) = ids(t, c).await?;
+                    desk.release(&t, &c).await.map(|_| StatusCode::NO_CONTENT).map_err(status)
+                }),
+            )
+            .with_state(self.desk.clone())
     }
 
     /// The dead letters so far.

@@ -33,7 +33,7 @@ impl TestServer {
         let app = Arc::new(Embedded::start(tenants, options).await.expect("app starts"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
-        let router = app.router();
+        let router = app.router().merge(app.local_helpdesk_routes());
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self { app, base, client: reqwest::Client::new() }
     }

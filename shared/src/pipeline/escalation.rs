@@ -1,4 +1,6 @@
-use crate::domain::{ConversationState, Escalation, TicketRef};
+use crate::domain::{
+    ConversationId, ConversationState, Escalation, MessageId, Role, TenantId, TicketRef, Turn, TurnCursor,
+};
 use crate::ports::{Clock, ConversationStore, Helpdesk, PortError};
 use std::sync::Arc;
 
@@ -37,5 +39,43 @@ impl EscalationDesk {
             "escalation handed to the helpdesk"
         );
         Ok(ticket)
+    }
+
+    /// An agent's answer, stored as an agent turn of a conversation a human owns (the web chat
+    /// widget shows it; push channels get it through their senders in Step 4).
+    pub async fn agent_reply(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        text: &str,
+    ) -> Result<Turn, PortError> {
+        let current = self.conversations.conversation(tenant, conversation).await?;
+        if !current.is_some_and(|c| c.state.human_owned()) {
+            return Err(PortError::Conflict { port: "conversation store" });
+        }
+        let id = MessageId::generate();
+        let at = self.clock.now();
+        let turn = Turn {
+            cursor: TurnCursor::new(at, &id),
+            id,
+            role: Role::Agent,
+            text: text.to_string(),
+            at,
+            intent: None,
+            delivered: false,
+        };
+        self.conversations.append_turn(tenant, conversation, &turn).await?;
+        Ok(turn)
+    }
+
+    /// The ticket is solved: the bot answers again.
+    pub async fn release(&self, tenant: &TenantId, conversation: &ConversationId) -> Result<(), PortError> {
+        let Some(current) = self.conversations.conversation(tenant, conversation).await? else {
+            return Err(PortError::Corrupt { port: "conversation store", detail: "no such conversation".into() });
+        };
+        if current.state.human_owned() {
+            self.conversations.transition(tenant, conversation, &current.state, &ConversationState::Bot).await?;
+        }
+        Ok(())
     }
 }
