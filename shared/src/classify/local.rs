@@ -35,11 +35,6 @@ impl LocalClassifier {
         Ok(Self { intents, languages, out_of_scope_below, min_coverage: 0.15 })
     }
 
-    /// The intent model, for evaluation.
-    pub fn intent_model(&self) -> &IntentModel {
-        &self.intents
-    }
-
     /// Classifies one message.
     pub fn classify(&self, text: &str) -> Classification {
         let folded = fold(text);

@@ -278,11 +278,6 @@ impl Tenant {
         self.config.intents.iter().map(|i| (i.name.clone(), i.description.clone())).collect()
     }
 
-    /// True when `tier` is one of the tenant's VIP tiers.
-    pub fn is_vip(&self, customer: &Customer) -> bool {
-        self.config.policy.vip_tiers.iter().any(|t| t == &customer.tier)
-    }
-
     /// The monthly budget in micro-dollars (0: none).
     pub fn monthly_budget_micros(&self) -> u64 {
         (self.config.budget.monthly_usd * 1e6).round() as u64
