@@ -34,12 +34,17 @@ install_moto() {
 start() {
   install_dynamodb
   install_moto
+  # Every descriptor of a server is redirected on the backgrounded command itself: this script
+  # runs inside `$(...)`, and a server that inherited that pipe would keep the caller waiting
+  # for ever (the cause of a CI run that hung after "local AWS ready").
   if ! up "http://127.0.0.1:$dynamo_port"; then
-    (cd "$root/dynamodb/package/emulator" && nohup java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-      -inMemory -sharedDb -port "$dynamo_port" -disableTelemetry >"$root/run/dynamodb.log" 2>&1 & echo $! >"$root/run/dynamodb.pid")
+    (cd "$root/dynamodb/package/emulator" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+      -inMemory -sharedDb -port "$dynamo_port" -disableTelemetry) </dev/null >"$root/run/dynamodb.log" 2>&1 &
+    echo $! >"$root/run/dynamodb.pid"
   fi
   if ! up "http://127.0.0.1:$moto_port/moto-api/"; then
-    nohup "$root/moto/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$root/run/moto.log" 2>&1 & echo $! >"$root/run/moto.pid"
+    "$root/moto/bin/moto_server" -H 127.0.0.1 -p "$moto_port" </dev/null >"$root/run/moto.log" 2>&1 &
+    echo $! >"$root/run/moto.pid"
   fi
   for _ in $(seq 1 150); do
     if up "http://127.0.0.1:$dynamo_port" && up "http://127.0.0.1:$moto_port/moto-api/"; then
