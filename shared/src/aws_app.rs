@@ -3,11 +3,12 @@
 
 use crate::adapters::aws::{
     AwsClients, BedrockModel, BedrockSettings, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants,
-    DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue, SsmSecrets, Table,
+    DynamoTickets, DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue, SsmSecrets, Table,
 };
 use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
 use crate::channels::senders::ChannelRouter;
 use crate::channels::sns::SnsVerifier;
+use crate::helpdesks::HelpdeskRouter;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{LanguageModel, SystemClock};
 use crate::web::WebchatApi;
@@ -129,6 +130,7 @@ impl AwsApp {
             tenants: self.tenants.clone(),
             conversations: self.conversations.clone(),
             customers: Arc::new(DynamoCustomers::new(self.table.clone())),
+            tickets: Arc::new(DynamoTickets::new(self.table.clone())),
             sns,
             inbound: Inbound {
                 idempotency: Arc::new(DynamoIdempotency::new(self.table.clone())),
@@ -163,11 +165,12 @@ impl AwsApp {
         })
     }
 
-    /// The escalation desk of the `escalation` function (the console helpdesk logs tickets until
-    /// Step 4 brings real helpdesks).
+    /// The escalation desk of the `escalation` function: each tenant's own helpdesk (tenants on
+    /// the console helpdesk only get a log line).
     pub fn escalation_desk(&self) -> EscalationDesk {
         EscalationDesk {
-            helpdesk: Arc::new(ConsoleHelpdesk::quiet()),
+            helpdesk: Arc::new(HelpdeskRouter::new(self.tenants.clone(), Arc::new(ConsoleHelpdesk::quiet()))),
+            tickets: Arc::new(DynamoTickets::new(self.table.clone())),
             conversations: self.conversations.clone(),
             clock: Arc::new(SystemClock),
         }

@@ -260,7 +260,7 @@ pub async fn tenant_directory(directory: &dyn TenantDirectory) {
 pub async fn message_queue<F, Fut>(queue: &dyn MessageQueue, mut receive: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Vec<InboundMessage>>,
+    Fut: std::future::Future<Output = Vec<crate::domain::Work>>,
 {
     let conversation = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
     let mut sent = Vec::new();
@@ -278,8 +278,9 @@ where
             request_id: format!("r{i}"),
             thread: None,
         };
-        queue.enqueue(&m).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
-        sent.push(m);
+        let work = crate::domain::Work::Customer(Box::new(m));
+        queue.enqueue(&work).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
+        sent.push(work);
     }
     let mut got = Vec::new();
     for _ in 0..10 {
@@ -295,7 +296,7 @@ where
 pub async fn escalation_queue<F, Fut>(queue: &dyn EscalationQueue, mut receive: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Vec<Escalation>>,
+    Fut: std::future::Future<Output = Vec<crate::domain::EscalationJob>>,
 {
     let id = MessageId::generate();
     let escalation = Escalation {
@@ -309,12 +310,15 @@ where
         reasons: vec![crate::domain::Reason::HumanRequested],
         summary: "asked for a person".into(),
         intent: Some("human_agent".into()),
+        sentiment: None,
+        urgency: None,
         language: crate::domain::Language::EN,
         transcript: vec![turn(t0(), Role::Customer, "a person please")],
         draft: Some("draft".into()),
         created_at: t0(),
         request_id: "r".into(),
     };
+    let escalation = crate::domain::EscalationJob::Open(Box::new(escalation));
     queue.enqueue(&escalation).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
     let mut got = Vec::new();
     for _ in 0..10 {

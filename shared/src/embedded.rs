@@ -4,11 +4,11 @@
 
 use crate::adapters::memory::{
     ConsoleHelpdesk, MemoryConversations, MemoryCustomers, MemoryIdempotency, MemoryOutbox, MemoryQueue, MemoryTenants,
-    MemoryUsageLog, NoModel,
+    MemoryTickets, MemoryUsageLog, NoModel,
 };
-use crate::domain::{ConversationId, Escalation, InboundMessage, TenantId};
+use crate::domain::{AgentEvent, ConversationId, ConversationState, EscalationJob, TenantId, Work};
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
-use crate::ports::{Clock, CustomerStore, LanguageModel, PortError, SystemClock};
+use crate::ports::{Clock, ConversationStore, CustomerStore, LanguageModel, PortError, SystemClock};
 use crate::tenant::Tenant;
 use crate::web::{self, WebchatApi};
 use serde::Serialize;
@@ -64,9 +64,9 @@ pub struct Embedded {
     /// Idempotency records.
     pub idempotency: Arc<MemoryIdempotency>,
     /// The messages queue.
-    pub messages: MemoryQueue<InboundMessage>,
+    pub messages: MemoryQueue<Work>,
     /// The escalation queue.
-    pub escalations: MemoryQueue<Escalation>,
+    pub escalations: MemoryQueue<EscalationJob>,
     /// The console helpdesk.
     pub helpdesk: Arc<ConsoleHelpdesk>,
     /// What was sent on channels other than the web chat.
@@ -100,6 +100,7 @@ impl Embedded {
         let (escalations, escalation_rx) = MemoryQueue::new();
         let helpdesk =
             Arc::new(if options.print_escalations { ConsoleHelpdesk::default() } else { ConsoleHelpdesk::quiet() });
+        let tickets = Arc::new(MemoryTickets::default());
         let outbox = Arc::new(MemoryOutbox::default());
         let usage = Arc::new(MemoryUsageLog::default());
         let dead_letters = Arc::new(Mutex::new(Vec::new()));
@@ -115,7 +116,9 @@ impl Embedded {
             clock: options.clock.clone(),
         });
         let desk = Arc::new(EscalationDesk {
-            helpdesk: helpdesk.clone(),
+            // Tenants with a real helpdesk reach it from local runs too; the rest use the console.
+            helpdesk: Arc::new(crate::helpdesks::HelpdeskRouter::new(tenants.clone(), helpdesk.clone())),
+            tickets: tickets.clone(),
             conversations: conversations.clone(),
             clock: options.clock.clone(),
         });
@@ -123,6 +126,7 @@ impl Embedded {
             tenants: tenants.clone(),
             conversations: conversations.clone(),
             customers: customers.clone(),
+            tickets,
             sns: Arc::new(crate::channels::sns::SnsVerifier::aws()),
             inbound: Inbound {
                 idempotency: idempotency.clone(),
@@ -167,50 +171,79 @@ impl Embedded {
 
     /// Routes that exist only locally, standing in for a helpdesk: an agent answers
     /// (`POST /local/conversations/{tenant}/{id}/agent-reply` with `{"text": …}`) and solves the
-    /// ticket (`POST …/release`), which hands the conversation back to the bot.
+    /// ticket (`POST …/release`), which hands the conversation back to the bot. Both go the way a
+    /// real helpdesk's callback goes: an agent event on the messages queue, for the responder.
     pub fn local_helpdesk_routes(&self) -> axum::Router {
         use axum::extract::{Path, State};
         use axum::routing::post;
         use axum::{Json, http::StatusCode};
-        async fn ids(tenant: String, conversation: String) -> Result<(TenantId, ConversationId), StatusCode> {
-            Ok((
-                TenantId::new(tenant).map_err(|_| StatusCode::NOT_FOUND)?,
-                ConversationId::new(conversation).map_err(|_| StatusCode::NOT_FOUND)?,
-            ))
+        async fn agent(
+            app: &LocalHelpdesk,
+            tenant: String,
+            conversation: String,
+            reply: Option<String>,
+            solved: bool,
+        ) -> Result<StatusCode, StatusCode> {
+            let tenant = TenantId::new(tenant).map_err(|_| StatusCode::NOT_FOUND)?;
+            let conversation = ConversationId::new(conversation).map_err(|_| StatusCode::NOT_FOUND)?;
+            let current = app.conversations.conversation(&tenant, &conversation).await;
+            let current = current.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?.ok_or(StatusCode::NOT_FOUND)?;
+            let ConversationState::HumanOwned { ticket, .. } = current.state else { return Err(StatusCode::CONFLICT) };
+            let key = crate::domain::MessageId::generate();
+            let event = AgentEvent {
+                id: AgentEvent::id_for("console", key.as_str()),
+                tenant,
+                conversation,
+                ticket,
+                reply,
+                solved,
+                at: app.clock.now(),
+                request_id: key.to_string(),
+            };
+            app.inbound.accept_agent(event).await.map(|_| StatusCode::ACCEPTED).map_err(|_| StatusCode::SERVICE_UNAVAILABLE)
         }
-        let status = |e: PortError| match e {
-            PortError::Conflict { .. } => StatusCode::CONFLICT,
-            PortError::Corrupt { .. } => StatusCode::NOT_FOUND,
-            PortError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        };
+        let state = Arc::new(LocalHelpdesk {
+            conversations: self.conversations.clone(),
+            inbound: Inbound {
+                idempotency: self.idempotency.clone(),
+                queue: Arc::new(self.messages.clone()),
+                conversations: self.conversations.clone(),
+                clock: self.api.clock.clone(),
+            },
+            clock: self.api.clock.clone(),
+        });
         axum::Router::new()
             .route(
                 "/local/conversations/{tenant}/{conversation}/agent-reply",
                 post(
-                    move |State(desk): State<Arc<EscalationDesk>>,
-                          Path((t, c)): Path<(String, String)>,
-                          Json(body): Json<serde_json::Value>| async move {
-                        let (t, c) = ids(t, c).await?;
-                        let text =
-                            body["text"].as_str().filter(|t| !t.trim().is_empty()).ok_or(StatusCode::BAD_REQUEST)?;
-                        desk.agent_reply(&t, &c, text).await.map(|_| StatusCode::CREATED).map_err(status)
+                    |State(app): State<Arc<LocalHelpdesk>>,
+                     Path((t, c)): Path<(String, String)>,
+                     Json(body): Json<serde_json::Value>| async move {
+                        let text = body["text"].as_str().filter(|t| !t.trim().is_empty()).ok_or(StatusCode::BAD_REQUEST)?;
+                        agent(&app, t, c, Some(text.to_string()), false).await
                     },
                 ),
             )
             .route(
                 "/local/conversations/{tenant}/{conversation}/release",
-                post(move |State(desk): State<Arc<EscalationDesk>>, Path((t, c)): Path<(String, String)>| async move {
-                    let (t, c) = ids(t, c).await?;
-                    desk.release(&t, &c).await.map(|_| StatusCode::NO_CONTENT).map_err(status)
+                post(|State(app): State<Arc<LocalHelpdesk>>, Path((t, c)): Path<(String, String)>| async move {
+                    agent(&app, t, c, None, true).await
                 }),
             )
-            .with_state(self.desk.clone())
+            .with_state(state)
     }
 
     /// The dead letters so far.
     pub fn dead_letters(&self) -> Vec<DeadLetter> {
         crate::adapters::memory::lock(&self.dead_letters).clone()
     }
+}
+
+/// What the local helpdesk routes need.
+struct LocalHelpdesk {
+    conversations: Arc<MemoryConversations>,
+    inbound: Inbound,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Clone)]
@@ -253,16 +286,15 @@ impl Retry {
     }
 }
 
-async fn responder_worker(mut rx: UnboundedReceiver<InboundMessage>, responder: Arc<Responder>, retry: Retry) {
-    while let Some(message) = rx.recv().await {
+async fn responder_worker(mut rx: UnboundedReceiver<Work>, responder: Arc<Responder>, retry: Retry) {
+    while let Some(work) = rx.recv().await {
         let retryable = |e: &crate::pipeline::RespondError| e.is_retryable();
-        retry.run("messages", &message, retryable, || async { responder.respond(&message).await.map(|_| ()) }).await;
+        retry.run("messages", &work, retryable, || async { responder.handle_work(&work).await }).await;
     }
 }
 
-async fn escalation_worker(mut rx: UnboundedReceiver<Escalation>, desk: Arc<EscalationDesk>, retry: Retry) {
-    while let Some(escalation) = rx.recv().await {
-        let retryable = |e: &PortError| matches!(e, PortError::Unavailable { .. } | PortError::Conflict { .. });
-        retry.run("escalations", &escalation, retryable, || async { desk.handle(&escalation).await.map(|_| ()) }).await;
+async fn escalation_worker(mut rx: UnboundedReceiver<EscalationJob>, desk: Arc<EscalationDesk>, retry: Retry) {
+    while let Some(job) = rx.recv().await {
+        retry.run("escalations", &job, PortError::is_retryable, || async { desk.handle(&job).await }).await;
     }
 }

@@ -81,8 +81,8 @@ async fn tag_request_id(mut request: axum::extract::Request) -> axum::extract::R
 /// The `responder` function's work on one SQS FIFO batch.
 pub async fn respond_batch(responder: &crate::pipeline::Responder, event: SqsEvent) -> SqsBatchResponse {
     fifo_batch(event, |record| async move {
-        let message: crate::domain::InboundMessage = parse_body(&record)?;
-        responder.respond(&message).await.map(|_| ()).map_err(|e| e.to_string())
+        let work: crate::domain::Work = parse_body(&record)?;
+        responder.handle_work(&work).await.map_err(|e| e.to_string())
     })
     .await
 }
@@ -90,8 +90,8 @@ pub async fn respond_batch(responder: &crate::pipeline::Responder, event: SqsEve
 /// The `escalation` function's work on one SQS batch.
 pub async fn escalate_batch(desk: &crate::pipeline::EscalationDesk, event: SqsEvent) -> SqsBatchResponse {
     batch(event, |record| async move {
-        let escalation: crate::domain::Escalation = parse_body(&record)?;
-        desk.handle(&escalation).await.map(|_| ()).map_err(|e| e.to_string())
+        let job: crate::domain::EscalationJob = parse_body(&record)?;
+        desk.handle(&job).await.map_err(|e| e.to_string())
     })
     .await
 }

@@ -11,6 +11,8 @@ pub mod classify;
 pub mod contract;
 pub mod domain;
 pub mod embedded;
+pub mod helpdesks;
+pub mod http;
 pub mod lambda;
 pub mod meter;
 pub mod pipeline;

@@ -2,8 +2,8 @@
 //! (the embedded default) and, from Step 2 on, an AWS one; both pass the same contract tests.
 
 use crate::domain::{
-    Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, InboundMessage,
-    Language, TenantId, TicketRef, Turn, TurnCursor, UsageRecord,
+    Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, EscalationJob,
+    Language, MessageId, TenantId, TicketComment, TicketRef, Turn, TurnCursor, UsageRecord, Work,
 };
 use crate::tenant::{FaqEntry, Secret, Tenant};
 use async_trait::async_trait;
@@ -28,6 +28,23 @@ pub enum PortError {
         /// Which port.
         port: &'static str,
     },
+    /// The service asked us to come back later (HTTP 429 with `Retry-After`).
+    #[error("{port} rate limited: retry after {}s", retry_after.as_secs())]
+    RateLimited {
+        /// Which port.
+        port: &'static str,
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The service refused the request for good (bad credentials, invalid request): retrying
+    /// the same request will not help.
+    #[error("{port} refused: {detail}")]
+    Rejected {
+        /// Which port.
+        port: &'static str,
+        /// What it said (no personal data).
+        detail: String,
+    },
     /// Stored data could not be read back.
     #[error("{port}: corrupt record: {detail}")]
     Corrupt {
@@ -36,6 +53,13 @@ pub enum PortError {
         /// What is wrong with it.
         detail: String,
     },
+}
+
+impl PortError {
+    /// True when trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PortError::Unavailable { .. } | PortError::Conflict { .. } | PortError::RateLimited { .. })
+    }
 }
 
 /// Finds tenants by id, compiled and ready.
@@ -154,18 +178,19 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError>;
 }
 
-/// The messages queue between the inbound and responder halves.
+/// The messages queue between the inbound and responder halves: customer messages and agent
+/// actions, in order per conversation.
 #[async_trait]
 pub trait MessageQueue: Send + Sync {
-    /// Enqueues a verified, normalised message.
-    async fn enqueue(&self, message: &InboundMessage) -> Result<(), PortError>;
+    /// Enqueues a verified, normalised customer message or agent action.
+    async fn enqueue(&self, work: &Work) -> Result<(), PortError>;
 }
 
 /// The escalation queue between the responder and escalation halves.
 #[async_trait]
 pub trait EscalationQueue: Send + Sync {
-    /// Enqueues an escalation.
-    async fn enqueue(&self, escalation: &Escalation) -> Result<(), PortError>;
+    /// Enqueues a ticket to open or a comment to append.
+    async fn enqueue(&self, job: &EscalationJob) -> Result<(), PortError>;
 }
 
 /// What the hosted model is asked to classify.
@@ -264,11 +289,37 @@ pub trait ChannelSender: Send + Sync {
     async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError>;
 }
 
-/// Opens tickets for escalations.
+/// Opens tickets for escalations and appends to them.
 #[async_trait]
 pub trait Helpdesk: Send + Sync {
-    /// Opens (or finds, for a redelivered escalation) the ticket for `escalation`.
+    /// Opens the ticket for `escalation`; for an escalation retried after an unknown outcome (a
+    /// timeout), finds the ticket the first attempt opened instead of opening a second.
     async fn open_ticket(&self, escalation: &Escalation) -> Result<TicketRef, PortError>;
+    /// Appends a customer message to the ticket.
+    async fn add_comment(&self, comment: &TicketComment) -> Result<(), PortError>;
+}
+
+/// Which ticket belongs to which escalation and conversation: a redelivered escalation finds
+/// its ticket without asking the helpdesk, and a helpdesk callback finds its conversation.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Records that `escalation` of `conversation` opened `ticket`. Recording it again is a no-op.
+    async fn record_ticket(
+        &self,
+        tenant: &TenantId,
+        escalation: &MessageId,
+        conversation: &ConversationId,
+        ticket: &TicketRef,
+    ) -> Result<(), PortError>;
+    /// The ticket `escalation` opened, if recorded.
+    async fn ticket_for(&self, tenant: &TenantId, escalation: &MessageId) -> Result<Option<TicketRef>, PortError>;
+    /// The conversation of ticket `id` in `helpdesk`, if it is one of ours.
+    async fn conversation_for(
+        &self,
+        tenant: &TenantId,
+        helpdesk: &str,
+        id: &str,
+    ) -> Result<Option<ConversationId>, PortError>;
 }
 
 /// Where per-request usage goes (the cost ledger from Step 5 on).

@@ -4,79 +4,22 @@
 
 use super::{slack, telegram, twilio, whatsapp};
 use crate::domain::Channel;
+use crate::http::HttpClient;
 use crate::ports::{ChannelSender, Outbound, PortError, TenantDirectory};
 use crate::tenant::{EmailConfig, SlackConfig, TelegramConfig, TwilioConfig, WhatsappConfig};
 use async_trait::async_trait;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// Tries per API call.
-const ATTEMPTS: u32 = 3;
-/// Longest `Retry-After` honoured inside one invocation; longer waits fail the message, and the
-/// queue's visibility timeout brings it back.
-const MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// Sends through whichever channel the conversation runs on, with the tenant's credentials.
 pub struct ChannelRouter {
     tenants: Arc<dyn TenantDirectory>,
-    http: reqwest::Client,
+    http: HttpClient,
 }
 
 impl ChannelRouter {
     /// A router reading channel settings from `tenants`.
     pub fn new(tenants: Arc<dyn TenantDirectory>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { tenants, http }
-    }
-
-    /// One API call with retries; `Ok` on 2xx.
-    async fn call(
-        &self,
-        port: &'static str,
-        request: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, PortError> {
-        let mut pause = Duration::from_millis(200);
-        for attempt in 1..=ATTEMPTS {
-            let last = attempt == ATTEMPTS;
-            match request().send().await {
-                Ok(r) if r.status().is_success() => return Ok(r),
-                Ok(r) if r.status().as_u16() == 429 && !last => {
-                    let wait = retry_after(&r).unwrap_or(pause);
-                    if wait > MAX_WAIT {
-                        return Err(PortError::Unavailable {
-                            port,
-                            detail: format!("rate limited for {}s", wait.as_secs()),
-                        });
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(r) if r.status().is_server_error() && !last => tokio::time::sleep(pause).await,
-                Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
-                    return Err(PortError::Unavailable { port, detail: format!("HTTP {}", r.status().as_u16()) });
-                }
-                Ok(r) => {
-                    return Err(PortError::Corrupt {
-                        port,
-                        detail: format!("refused with HTTP {}", r.status().as_u16()),
-                    });
-                }
-                Err(e) if !last => {
-                    tracing::warn!(port, error = %e, "send failed; retrying");
-                    tokio::time::sleep(pause).await;
-                }
-                Err(e) => {
-                    return Err(PortError::Unavailable {
-                        port,
-                        detail: if e.is_timeout() { "timed out".into() } else { "could not connect".into() },
-                    });
-                }
-            }
-            pause *= 2;
-        }
-        Err(PortError::Unavailable { port, detail: "out of attempts".into() })
+        Self { tenants, http: HttpClient::new() }
     }
 
     async fn twilio(&self, config: &TwilioConfig, to: &str, text: &str) -> Result<(), PortError> {
@@ -93,7 +36,7 @@ impl ChannelRouter {
         let token = String::from_utf8_lossy(config.auth_token.expose()).to_string();
         for part in twilio::split(text, twilio::MAX_BODY_CHARS) {
             let form = [("To", to), ("From", from.as_str()), ("Body", part.as_str())];
-            self.call("twilio", || self.http.post(&url).basic_auth(&config.account_sid, Some(&token)).form(&form))
+            self.http.call("twilio", |http| http.post(&url).basic_auth(&config.account_sid, Some(&token)).form(&form))
                 .await?;
         }
         Ok(())
@@ -106,7 +49,7 @@ impl ChannelRouter {
             chat_id.parse::<i64>().map(serde_json::Value::from).unwrap_or_else(|_| chat_id.into());
         for part in twilio::split(text, telegram::MAX_TEXT_CHARS) {
             let body = serde_json::json!({"chat_id": chat, "text": part});
-            let response = self.call("telegram", || self.http.post(&url).json(&body)).await?;
+            let response = self.http.call("telegram", |http| http.post(&url).json(&body)).await?;
             let answer: serde_json::Value = response.json().await.unwrap_or_default();
             if answer["ok"] != true {
                 return Err(PortError::Corrupt { port: "telegram", detail: "sendMessage answered ok:false".into() });
@@ -127,7 +70,7 @@ impl ChannelRouter {
             if !thread.is_empty() {
                 body["thread_ts"] = thread.into();
             }
-            let response = self.call("slack", || self.http.post(&url).bearer_auth(&token).json(&body)).await?;
+            let response = self.http.call("slack", |http| http.post(&url).bearer_auth(&token).json(&body)).await?;
             // Slack answers 200 even when it refuses: the verdict is in the body.
             let answer: serde_json::Value = response.json().await.unwrap_or_default();
             if answer["ok"] != true {
@@ -167,7 +110,7 @@ impl ChannelRouter {
                                     "template": {"name": template.name, "language": {"code": template.language}}})]
         };
         for body in bodies {
-            self.call("whatsapp", || self.http.post(&url).bearer_auth(&token).json(&body)).await?;
+            self.http.call("whatsapp", |http| http.post(&url).bearer_auth(&token).json(&body)).await?;
         }
         Ok(())
     }
@@ -191,8 +134,8 @@ impl ChannelRouter {
             body["Headers"] =
                 serde_json::json!([{"Name": "In-Reply-To", "Value": thread}, {"Name": "References", "Value": thread}]);
         }
-        self.call("email", || {
-            self.http
+        self.http.call("email", |http| {
+            http
                 .post(&url)
                 .header("X-Postmark-Server-Token", &token)
                 .header("Accept", "application/json")
@@ -201,11 +144,6 @@ impl ChannelRouter {
         .await?;
         Ok(())
     }
-}
-
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[async_trait]

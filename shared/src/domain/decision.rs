@@ -206,6 +206,12 @@ pub struct Escalation {
     pub summary: String,
     /// The intent, if one was recognised.
     pub intent: Option<String>,
+    /// How the customer feels.
+    #[serde(default)]
+    pub sentiment: Option<super::Sentiment>,
+    /// How urgent it sounds.
+    #[serde(default)]
+    pub urgency: Option<super::Urgency>,
     /// The conversation's language.
     pub language: Language,
     /// The recent turns, oldest first, the customer's triggering message last.

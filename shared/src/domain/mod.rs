@@ -4,6 +4,7 @@ mod classification;
 mod conversation;
 mod customer;
 mod decision;
+mod handoff;
 mod ids;
 mod language;
 mod message;
@@ -15,6 +16,7 @@ pub use customer::{Customer, Order};
 pub use decision::{
     Decision, Escalation, EscalationPlan, Priority, Reason, Reply, ReplySource, RolloutMode, TicketRef,
 };
+pub use handoff::{AgentEvent, EscalationJob, TicketComment, Work};
 pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};
 pub use language::Language;
 pub use message::{Channel, InboundMessage, Sender};

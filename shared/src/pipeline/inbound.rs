@@ -1,4 +1,4 @@
-use crate::domain::{Conversation, ConversationId, InboundMessage, MessageId};
+use crate::domain::{AgentEvent, Conversation, ConversationId, InboundMessage, MessageId, Work};
 use crate::ports::{Claim, Clock, ConversationStore, IdempotencyKey, IdempotencyStore, MessageQueue, PortError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -98,7 +98,28 @@ impl Inbound {
                 Err(e) => return Err((InboundError::Store(e), false)),
             }
         }
-        self.queue.enqueue(message).await.map_err(|e| (InboundError::QueueUnavailable(e), created))
+        let work = Work::Customer(Box::new(message.clone()));
+        self.queue.enqueue(&work).await.map_err(|e| (InboundError::QueueUnavailable(e), created))
+    }
+
+    /// Queues an agent's action from a verified helpdesk callback, once per helpdesk event:
+    /// the same claim, enqueue, complete as a customer message, so a helpdesk's retry is harmless.
+    pub async fn accept_agent(&self, event: AgentEvent) -> Result<(), InboundError> {
+        let key = IdempotencyKey(format!("T#{}#M#agent#{}", event.tenant, event.id));
+        let now = self.clock.now();
+        match self.idempotency.claim(&key, now, LOCK_FOR).await.map_err(InboundError::Store)? {
+            Claim::Completed(_) => return Ok(()),
+            Claim::InProgress => return Err(InboundError::InProgress),
+            Claim::Acquired => {}
+        }
+        if let Err(error) = self.queue.enqueue(&Work::Agent(event)).await {
+            self.roll_back(&key, None).await;
+            return Err(InboundError::QueueUnavailable(error));
+        }
+        if let Err(error) = self.idempotency.complete(&key, &serde_json::json!({}), now, KEEP_FOR).await {
+            tracing::warn!(%error, "could not mark the agent event done; its lock will expire");
+        }
+        Ok(())
     }
 
     async fn roll_back(&self, key: &IdempotencyKey, new_conversation: Option<&Conversation>) {

@@ -1,7 +1,8 @@
 use crate::classify::Cascade;
 use crate::domain::{
-    Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation, EscalationPlan,
-    InboundMessage, Language, Priority, Reason, Reply, ReplySource, Role, TenantId, Turn, TurnCursor, UsageRecord,
+    AgentEvent, Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation, EscalationJob,
+    EscalationPlan, InboundMessage, Language, Priority, Reason, Reply, ReplySource, Role, TenantId, TicketComment, Turn,
+    TurnCursor, UsageRecord, Work,
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
@@ -66,6 +67,73 @@ pub struct Responder {
 }
 
 impl Responder {
+    /// Does one job from the messages queue: a customer message or an agent's action.
+    pub async fn handle_work(&self, work: &Work) -> Result<(), RespondError> {
+        match work {
+            Work::Customer(message) => self.respond(message).await.map(|_| ()),
+            Work::Agent(event) => self.agent(event).await,
+        }
+    }
+
+    /// An agent's reply goes to the customer on the conversation's channel and is stored as an
+    /// agent turn; a solved ticket hands the conversation back to the bot. Safe to repeat: the
+    /// turn's id comes from the helpdesk's event, and a delivered turn is not sent again.
+    pub async fn agent(&self, event: &AgentEvent) -> Result<(), RespondError> {
+        self.load_tenant(&event.tenant).await?;
+        let Some(mut conversation) = self.conversations.conversation(&event.tenant, &event.conversation).await? else {
+            tracing::warn!(tenant = %event.tenant, request_id = %event.request_id, "agent event for an unknown conversation; dropped");
+            return Ok(());
+        };
+        let mut usage = UsageRecord {
+            request_id: event.request_id.clone(),
+            tenant: Some(event.tenant.clone()),
+            channel: Some(conversation.channel),
+            conversation: Some(conversation.id.clone()),
+            message: Some(event.id.clone()),
+            ..UsageRecord::default()
+        };
+        if let Some(text) = event.reply.as_deref().filter(|t| !t.trim().is_empty()) {
+            // An agent who writes owns the conversation (again), and its idle clock restarts.
+            let owned = ConversationState::HumanOwned { ticket: event.ticket.clone(), since: self.clock.now() };
+            usage.store_writes += 1;
+            self.conversations.transition(&event.tenant, &conversation.id, &conversation.state, &owned).await?;
+            conversation.state = owned;
+            let turn = Turn {
+                id: event.id.clone(),
+                cursor: TurnCursor::new(event.at, &event.id),
+                role: Role::Agent,
+                text: text.to_string(),
+                at: event.at,
+                intent: None,
+                delivered: false,
+            };
+            self.deliver(&conversation, turn, &mut usage).await?;
+        }
+        let ours = matches!(&conversation.state, ConversationState::HumanOwned { ticket, .. } if ticket.id == event.ticket.id);
+        if event.solved && ours {
+            usage.store_writes += 1;
+            self.conversations
+                .transition(&event.tenant, &conversation.id, &conversation.state, &ConversationState::Bot)
+                .await?;
+        }
+        usage.decision = Some(if event.solved { "agent_solved" } else { "agent_reply" }.to_string());
+        usage.at = Some(self.clock.now());
+        if let Err(error) = self.usage.record(&usage).await {
+            tracing::error!(%error, "could not record usage");
+        }
+        tracing::info!(
+            tenant = %event.tenant,
+            channel = %conversation.channel,
+            request_id = %event.request_id,
+            helpdesk = %event.ticket.helpdesk,
+            ticket = %event.ticket.id,
+            replied = event.reply.is_some(),
+            solved = event.solved && ours,
+            "agent event handled"
+        );
+        Ok(())
+    }
+
     /// Answers, escalates, or stays quiet on one queued message, and records what it used.
     pub async fn respond(&self, message: &InboundMessage) -> Result<Outcome, RespondError> {
         let (outcome, metered) = crate::meter::measure(self.handle(message)).await;
@@ -92,6 +160,7 @@ impl Responder {
         let mut conversation = self.load_conversation(message, &mut usage).await?;
         let customer = self.load_customer(message, &mut usage).await?;
         let history = self.load_history(message, &mut usage).await?;
+        self.release_if_idle(&tenant, &mut conversation, &mut usage).await?;
 
         let classification = self.classify(&tenant, message).await;
         let language = reply_language(
@@ -188,6 +257,28 @@ impl Responder {
             }
             other => other,
         }
+    }
+
+    /// A conversation no agent has touched for the tenant's idle time goes back to the bot, so
+    /// a customer is never left talking to nobody.
+    async fn release_if_idle(
+        &self,
+        tenant: &Tenant,
+        conversation: &mut Conversation,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        let hours = tenant.config.handoff.release_after_hours;
+        let ConversationState::HumanOwned { since, .. } = &conversation.state else { return Ok(()) };
+        if hours == 0 || self.clock.now() - *since <= chrono::Duration::hours(i64::from(hours)) {
+            return Ok(());
+        }
+        usage.store_writes += 1;
+        self.conversations
+            .transition(&conversation.tenant, &conversation.id, &conversation.state, &ConversationState::Bot)
+            .await?;
+        conversation.state = ConversationState::Bot;
+        tracing::info!(tenant = %conversation.tenant, channel = %conversation.channel, idle_hours = hours, "no agent activity: the bot takes the conversation back");
+        Ok(())
     }
 
     async fn load_tenant(&self, id: &TenantId) -> Result<Arc<Tenant>, RespondError> {
@@ -338,17 +429,53 @@ impl Responder {
             Decision::Answer { reply } => self.say(conversation, message, 1, Role::Bot, reply, usage).await,
             Decision::Escalate { escalation } => {
                 self.hand_over(tenant, conversation, message, escalation, &ctx, usage).await?;
-                let notice = tenant.replies.handoff(ctx.language, ctx.customer);
+                let notice = self.notice(tenant, &ctx);
                 self.say(conversation, message, 1, Role::System, &notice, usage).await
             }
             Decision::AnswerAndEscalate { reply, escalation } => {
                 self.hand_over(tenant, conversation, message, escalation, &ctx, usage).await?;
                 self.say(conversation, message, 1, Role::Bot, reply, usage).await?;
-                let notice = tenant.replies.handoff(ctx.language, ctx.customer);
+                let notice = self.notice(tenant, &ctx);
                 self.say(conversation, message, 2, Role::System, &notice, usage).await
             }
-            Decision::Silent | Decision::Shadow { .. } => Ok(()),
+            Decision::Silent => self.append_to_ticket(conversation, message, usage).await,
+            Decision::Shadow { .. } => Ok(()),
         }
+    }
+
+    /// The handoff notice, in the customer's language, saying when a person will reply.
+    fn notice(&self, tenant: &Tenant, ctx: &Context<'_>) -> Reply {
+        let hours = tenant.availability(self.clock.now(), ctx.language);
+        tenant.replies.handoff(ctx.language, ctx.customer, hours)
+    }
+
+    /// While a human owns the conversation the bot says nothing, and the customer's message
+    /// goes to the agent's ticket.
+    async fn append_to_ticket(
+        &self,
+        conversation: &Conversation,
+        message: &InboundMessage,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        let (ticket, escalation) = match &conversation.state {
+            ConversationState::HumanOwned { ticket, .. } => (Some(ticket.clone()), None),
+            ConversationState::HandoffPending { escalation, .. } => (None, Some(escalation.clone())),
+            ConversationState::Bot => return Ok(()),
+        };
+        let comment = TicketComment {
+            tenant: message.tenant.clone(),
+            conversation: message.conversation.clone(),
+            channel: message.channel,
+            message: message.id.clone(),
+            ticket,
+            escalation,
+            text: message.text.clone(),
+            at: message.received_at,
+            request_id: message.request_id.clone(),
+        };
+        usage.queue_sends += 1;
+        self.escalations.enqueue(&EscalationJob::Comment(comment)).await?;
+        Ok(())
     }
 
     /// Marks the conversation as handed over, then enqueues the escalation. In that order: the
@@ -391,6 +518,8 @@ impl Responder {
             reasons: plan.reasons.clone(),
             summary: summary(ctx.classification, &plan.reasons),
             intent: ctx.classification.intent.clone(),
+            sentiment: Some(ctx.classification.sentiment),
+            urgency: Some(ctx.classification.urgency),
             language: ctx.language,
             transcript,
             draft: plan.draft.as_ref().map(|d| d.text.clone()),
@@ -398,7 +527,7 @@ impl Responder {
             request_id: message.request_id.clone(),
         };
         usage.queue_sends += 1;
-        self.escalations.enqueue(&escalation).await?;
+        self.escalations.enqueue(&EscalationJob::Open(Box::new(escalation))).await?;
         Ok(())
     }
 
@@ -414,31 +543,44 @@ impl Responder {
     ) -> Result<(), RespondError> {
         let id = message.id.answer(n);
         let cursor = TurnCursor::new(message.received_at, &id);
-        let push = conversation.channel != Channel::Webchat;
-        if push {
-            // A redelivered message whose answer already went out must not send it twice.
-            usage.store_reads += 1;
-            if self
-                .conversations
-                .turn(&conversation.tenant, &conversation.id, &cursor)
-                .await?
-                .is_some_and(|t| t.delivered)
-            {
-                return Ok(());
-            }
-        }
-        let mut turn =
-            Turn { cursor, id, role, text: reply.text.clone(), at: self.clock.now(), intent: None, delivered: !push };
-        usage.store_writes += 1;
-        self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+        let turn = Turn { cursor, id, role, text: reply.text.clone(), at: self.clock.now(), intent: None, delivered: false };
         // A notice that the channel would refuse (WhatsApp's closed window) is kept for the agent
         // but not sent; the escalation carries the conversation on.
         let window_closed = conversation.channel == Channel::WhatsappCloud
             && role == Role::System
             && turn.at - message.received_at > chrono::Duration::hours(crate::channels::whatsapp::SERVICE_WINDOW_HOURS);
         if window_closed {
+            usage.store_writes += 1;
+            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
             return Ok(());
         }
+        self.deliver(conversation, turn, usage).await
+    }
+
+    /// Stores `turn` and sends it on the conversation's channel (the web chat widget fetches
+    /// stored turns). Marked delivered once the provider took it, so a redelivery never sends
+    /// it twice.
+    async fn deliver(
+        &self,
+        conversation: &Conversation,
+        mut turn: Turn,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        let push = conversation.channel != Channel::Webchat;
+        if push {
+            usage.store_reads += 1;
+            if self
+                .conversations
+                .turn(&conversation.tenant, &conversation.id, &turn.cursor)
+                .await?
+                .is_some_and(|t| t.delivered)
+            {
+                return Ok(());
+            }
+        }
+        turn.delivered = !push;
+        usage.store_writes += 1;
+        self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
         if !push {
             return Ok(());
         }

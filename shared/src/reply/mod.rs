@@ -8,6 +8,7 @@ pub use faq::{FaqHit, FaqIndex};
 pub use templates::{CustomerView, TemplateContext, Templates};
 
 use crate::domain::{Customer, Language, Reply, ReplySource};
+use crate::tenant::Availability;
 
 /// The language to answer in: the message's, if the tenant speaks it; when the message does not
 /// say, the conversation's so far, then the customer's preference; else the tenant's default.
@@ -87,9 +88,10 @@ impl Replies {
         })
     }
 
-    /// The handoff notice in `lang` (or the default language).
-    pub fn handoff(&self, lang: Language, customer: Option<&Customer>) -> Reply {
-        let ctx = self.context(customer, None);
+    /// The handoff notice in `lang` (or the default language); `hours` says when people are in.
+    pub fn handoff(&self, lang: Language, customer: Option<&Customer>, hours: Availability) -> Reply {
+        let mut ctx = self.context(customer, None);
+        ctx.hours = hours;
         let rendered = [lang, self.default_language]
             .into_iter()
             .find_map(|l| self.templates.render(&message_template("handoff", l), &ctx).ok().map(|t| (t, l)));
@@ -99,7 +101,7 @@ impl Replies {
     }
 
     fn context<'a>(&'a self, customer: Option<&'a Customer>, intent: Option<&'a str>) -> TemplateContext<'a> {
-        TemplateContext { customer: customer.map(CustomerView::of), business: &self.business, intent }
+        TemplateContext { customer: customer.map(CustomerView::of), business: &self.business, intent, hours: Availability::always() }
     }
 }
 

@@ -5,7 +5,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// What a template can use: `customer` (or none for anonymous visitors), `business`, `intent`.
+/// What a template can use: `customer` (or none for anonymous visitors), `business`, `intent`,
+/// and `hours` (`open_now`, `opens`: when people are next in).
 #[derive(Debug, Serialize)]
 pub struct TemplateContext<'a> {
     /// The verified customer, or none.
@@ -14,6 +15,8 @@ pub struct TemplateContext<'a> {
     pub business: &'a str,
     /// The intent being answered.
     pub intent: Option<&'a str>,
+    /// Whether people are in (always open when the tenant set no business hours).
+    pub hours: crate::tenant::Availability,
 }
 
 /// The customer as templates see them.
@@ -130,9 +133,9 @@ mod tests {
         let mut t = Templates::default();
         t.add("order".into(), ORDER.into()).unwrap();
         let c = customer();
-        let ctx = TemplateContext { customer: Some(CustomerView::of(&c)), business: "Shop", intent: None };
+        let ctx = TemplateContext { customer: Some(CustomerView::of(&c)), business: "Shop", intent: None, hours: crate::tenant::Availability::always() };
         assert_eq!(t.render("order", &ctx).unwrap(), "Hi Ana! Order A-100 is shipped.");
-        let anon = TemplateContext { customer: None, business: "Shop", intent: None };
+        let anon = TemplateContext { customer: None, business: "Shop", intent: None, hours: crate::tenant::Availability::always() };
         assert_eq!(t.render("order", &anon).unwrap(), "Please sign in.");
     }
 
@@ -141,7 +144,7 @@ mod tests {
         let mut t = Templates::default();
         assert!(t.add("bad".into(), "{% if %}".into()).is_err());
         t.add("typo".into(), "Hi {{ custmer.name }}".into()).unwrap();
-        let anon = TemplateContext { customer: None, business: "Shop", intent: None };
+        let anon = TemplateContext { customer: None, business: "Shop", intent: None, hours: crate::tenant::Availability::always() };
         assert!(t.render("typo", &anon).is_err());
     }
 }

@@ -35,6 +35,23 @@ impl TenantConfig {
             out.push(("channels.telegram.bot_token", &mut telegram.bot_token));
             out.push(("channels.telegram.secret_token", &mut telegram.secret_token));
         }
+        match &mut self.helpdesk {
+            HelpdeskConfig::Console => {}
+            HelpdeskConfig::Zendesk(z) => {
+                out.push(("helpdesk.api_token", &mut z.api_token));
+                out.push(("helpdesk.webhook_secret", &mut z.webhook_secret));
+            }
+            HelpdeskConfig::Freshdesk(f) => {
+                out.push(("helpdesk.api_key", &mut f.api_key));
+                out.push(("helpdesk.callback_secret", &mut f.callback_secret));
+            }
+            HelpdeskConfig::Hubspot(h) => {
+                out.push(("helpdesk.access_token", &mut h.access_token));
+                out.push(("helpdesk.client_secret", &mut h.client_secret));
+            }
+            HelpdeskConfig::SlackWebhook(s) => out.push(("helpdesk.url", &mut s.url)),
+            HelpdeskConfig::Webhook(w) => out.push(("helpdesk.secret", &mut w.secret)),
+        }
         out
     }
 }
@@ -57,6 +74,9 @@ pub struct TenantConfig {
     /// Where escalations go.
     #[serde(default)]
     pub helpdesk: HelpdeskConfig,
+    /// Handoff settings: when the bot takes back, business hours, what tickets carry.
+    #[serde(default)]
+    pub handoff: HandoffConfig,
     /// Spending limits.
     #[serde(default)]
     pub budget: BudgetConfig,
@@ -300,6 +320,182 @@ pub enum HelpdeskConfig {
     /// Printed on the console and listed at `/local/escalations` (local runs).
     #[default]
     Console,
+    /// Zendesk Support: tickets through the API; agent replies through a signed webhook.
+    Zendesk(ZendeskConfig),
+    /// Freshdesk: tickets through the API; agent replies through an automation's webhook.
+    Freshdesk(FreshdeskConfig),
+    /// HubSpot: tickets associated with the contact; replies and closing through signed webhooks.
+    Hubspot(HubspotConfig),
+    /// A Slack incoming webhook: the team channel is told; agents answer elsewhere.
+    SlackWebhook(SlackWebhookConfig),
+    /// Anything else: a JSON POST signed with HMAC-SHA256; replies come back signed the same way.
+    Webhook(WebhookConfig),
+}
+
+impl HelpdeskConfig {
+    /// The helpdesk's name in ticket references, routes and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HelpdeskConfig::Console => "console",
+            HelpdeskConfig::Zendesk(_) => "zendesk",
+            HelpdeskConfig::Freshdesk(_) => "freshdesk",
+            HelpdeskConfig::Hubspot(_) => "hubspot",
+            HelpdeskConfig::SlackWebhook(_) => "slack_webhook",
+            HelpdeskConfig::Webhook(_) => "webhook",
+        }
+    }
+}
+
+/// Zendesk Support.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZendeskConfig {
+    /// `https://{subdomain}.zendesk.com`.
+    pub api_base: String,
+    /// The integration user's e-mail (API token auth is `{email}/token:{token}`); comments by this
+    /// user are our own and never come back as agent replies.
+    pub email: String,
+    /// The API token.
+    pub api_token: Secret,
+    /// The webhook's signing secret (`X-Zendesk-Webhook-Signature`).
+    pub webhook_secret: Secret,
+}
+
+/// Freshdesk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreshdeskConfig {
+    /// `https://{domain}.freshdesk.com`.
+    pub api_base: String,
+    /// The API key (Basic auth user, password `X`).
+    pub api_key: Secret,
+    /// The shared secret the automation rule sends in the `X-Switchboard-Secret` header.
+    pub callback_secret: Secret,
+}
+
+/// HubSpot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubspotConfig {
+    /// `https://api.hubapi.com`.
+    #[serde(default = "default_hubspot_base")]
+    pub api_base: String,
+    /// A private app's access token (scope `tickets`).
+    pub access_token: Secret,
+    /// The app's client secret (`X-HubSpot-Signature-v3`).
+    pub client_secret: Secret,
+    /// The public URL HubSpot calls (`…/v1/{tenant}/helpdesk/hubspot`): the v3 signature covers it.
+    pub callback_url: String,
+    /// The ticket pipeline.
+    #[serde(default = "default_hubspot_pipeline")]
+    pub pipeline: String,
+    /// The stage new tickets start in.
+    #[serde(default = "default_hubspot_new_stage")]
+    pub new_stage: String,
+    /// Stages that mean solved: the bot takes the conversation back.
+    #[serde(default = "default_hubspot_closed_stages")]
+    pub closed_stages: Vec<String>,
+    /// The ticket property (single-line text) holding our escalation id, so a retried escalation
+    /// finds its ticket.
+    #[serde(default = "default_hubspot_escalation_property")]
+    pub escalation_property: String,
+    /// The ticket property agents write their reply to the customer in.
+    #[serde(default = "default_hubspot_reply_property")]
+    pub reply_property: String,
+}
+
+fn default_hubspot_base() -> String {
+    "https://api.hubapi.com".into()
+}
+fn default_hubspot_pipeline() -> String {
+    "0".into()
+}
+fn default_hubspot_new_stage() -> String {
+    "1".into()
+}
+fn default_hubspot_closed_stages() -> Vec<String> {
+    vec!["4".into()]
+}
+fn default_hubspot_escalation_property() -> String {
+    "switchboard_escalation".into()
+}
+fn default_hubspot_reply_property() -> String {
+    "switchboard_reply".into()
+}
+
+/// A Slack incoming webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackWebhookConfig {
+    /// `https://hooks.slack.com/services/…`: the URL is the secret.
+    pub url: Secret,
+}
+
+/// A generic signed webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where escalations and comments are POSTed.
+    pub url: String,
+    /// The HMAC-SHA256 key of `X-Switchboard-Signature`, both ways.
+    pub secret: Secret,
+}
+
+/// What happens around a handoff.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffConfig {
+    /// A human-owned conversation with no agent activity for this long goes back to the bot
+    /// when the customer next writes; 0 never.
+    #[serde(default = "default_release_after_hours")]
+    pub release_after_hours: u32,
+    /// When people answer; the handoff notice says when a person will reply.
+    #[serde(default)]
+    pub business_hours: Option<BusinessHours>,
+    /// What the agent's ticket may carry.
+    #[serde(default)]
+    pub share: ShareConfig,
+}
+
+fn default_release_after_hours() -> u32 {
+    72
+}
+
+impl Default for HandoffConfig {
+    fn default() -> Self {
+        Self { release_after_hours: default_release_after_hours(), business_hours: None, share: ShareConfig::default() }
+    }
+}
+
+/// Opening hours in the business's time zone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// IANA time zone (`Europe/Madrid`).
+    pub timezone: String,
+    /// Hours per weekday (`mon: "09:00-18:00"`); a missing day is closed.
+    pub weekly: BTreeMap<String, String>,
+}
+
+/// What of the customer the helpdesk ticket may carry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareConfig {
+    /// The recent transcript.
+    #[serde(default = "yes")]
+    pub transcript: bool,
+    /// Profile highlights: tier, last order.
+    #[serde(default = "yes")]
+    pub profile: bool,
+    /// The customer's name and e-mail as the ticket's requester.
+    #[serde(default = "yes")]
+    pub contact: bool,
+}
+
+impl Default for ShareConfig {
+    fn default() -> Self {
+        Self { transcript: true, profile: true, contact: true }
+    }
 }
 
 /// Spending limits.

@@ -1,8 +1,10 @@
 //! Tenants: the YAML configuration, its validation, and the compiled form the pipeline uses.
 
 mod config;
+mod hours;
 
 pub use config::*;
+pub use hours::{Availability, Schedule};
 
 use crate::classify::LocalClassifier;
 use crate::domain::{Customer, CustomerId, Language, Order, TenantId};
@@ -208,6 +210,8 @@ pub struct Tenant {
     pub classifier: LocalClassifier,
     /// Templates and FAQ.
     pub replies: Replies,
+    /// Business hours, when configured.
+    pub hours: Option<Schedule>,
 }
 
 impl Tenant {
@@ -227,6 +231,14 @@ impl Tenant {
         let fail = |problems: Vec<Problem>| ConfigError { source_name: source_name.to_string(), problems };
         // Collect every problem, templates included, so ops fix a file in one round.
         let mut problems = config.problems();
+        let hours = match config.handoff.business_hours.as_ref().map(Schedule::compile) {
+            Some(Ok(schedule)) => Some(schedule),
+            Some(Err(found)) => {
+                problems.extend(found.into_iter().map(|(field, message)| Problem { field, message }));
+                None
+            }
+            None => None,
+        };
         let mut templates = Templates::default();
         let mut sources: Vec<(String, String)> = Vec::new();
         for (i, intent) in config.intents.iter().enumerate() {
@@ -270,12 +282,17 @@ impl Tenant {
             business: config.name.clone(),
             default_language: config.default_language,
         };
-        Ok(Self { id, config, classifier, replies })
+        Ok(Self { id, config, classifier, replies, hours })
     }
 
     /// The tenant's catalogue as (name, description) pairs.
     pub fn catalogue(&self) -> Vec<(String, String)> {
         self.config.intents.iter().map(|i| (i.name.clone(), i.description.clone())).collect()
+    }
+
+    /// Whether people are in at `now`, for the handoff notice.
+    pub fn availability(&self, now: chrono::DateTime<chrono::Utc>, language: Language) -> Availability {
+        self.hours.as_ref().map_or_else(Availability::always, |h| h.availability(now, language))
     }
 
     /// The monthly budget in micro-dollars (0: none).
@@ -293,7 +310,9 @@ fn test_render(templates: &Templates, business: &str, sources: &[(String, String
     let mut out = Vec::new();
     for (name, field) in sources {
         for customer in contexts {
-            let ctx = TemplateContext { customer: customer.map(CustomerView::of), business, intent: None };
+            // Closed, so a template that mentions when people are back renders it.
+            let hours = Availability { open_now: false, opens: "Monday 09:00".into() };
+            let ctx = TemplateContext { customer: customer.map(CustomerView::of), business, intent: None, hours };
             if let Err(e) = templates.render(name, &ctx) {
                 let who = if customer.is_some() { "a customer" } else { "an anonymous visitor" };
                 out.push(Problem { field: field.clone(), message: format!("fails to render for {who}: {e}") });

@@ -2,6 +2,7 @@
 //! `switchboard serve`, so local runs exercise exactly the production routes.
 
 mod error;
+mod helpdesk;
 mod providers;
 mod webchat;
 
@@ -30,6 +31,7 @@ pub fn router(api: Arc<WebchatApi>) -> Router {
         .route("/v1/{tenant}/email", post(providers::email_webhook))
         .route("/v1/{tenant}/email/ses", post(providers::ses_webhook))
         .route("/v1/{tenant}/whatsapp", get(providers::whatsapp_challenge).post(providers::whatsapp_webhook))
+        .route("/v1/{tenant}/helpdesk/{kind}", post(helpdesk::callback))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -28,6 +28,8 @@ pub struct WebchatApi {
     pub conversations: Arc<dyn ConversationStore>,
     /// Customer profiles, to recognise who writes from a known phone or e-mail address.
     pub customers: Arc<dyn CustomerStore>,
+    /// Which conversation a helpdesk ticket belongs to (agent callbacks).
+    pub tickets: Arc<dyn crate::ports::TicketStore>,
     /// Verifies SNS deliveries (SES inbound mail).
     pub sns: Arc<crate::channels::sns::SnsVerifier>,
     /// The inbound half of the pipeline.

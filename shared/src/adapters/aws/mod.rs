@@ -9,7 +9,8 @@ mod ssm;
 
 pub use bedrock::{BedrockModel, BedrockSettings, bedrock_client};
 pub use dynamo::{
-    DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoUsageLog, Table, create_table,
+    DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoTickets, DynamoUsageLog, Table,
+    create_table,
 };
 pub use sqs::{QueuePair, SqsEscalationQueue, SqsMessageQueue, create_queues};
 pub use ssm::SsmSecrets;

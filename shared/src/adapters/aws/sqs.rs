@@ -2,7 +2,7 @@
 //! conversation is answered in order; deduplication id from the provider's message id, so a
 //! provider retry within five minutes is dropped by SQS itself); the escalation queue is standard.
 
-use crate::domain::{Escalation, InboundMessage};
+use crate::domain::{EscalationJob, Work};
 use crate::meter::report;
 use crate::ports::{EscalationQueue, MessageQueue, PortError};
 use async_trait::async_trait;
@@ -46,11 +46,14 @@ impl SqsMessageQueue {
 
 #[async_trait]
 impl MessageQueue for SqsMessageQueue {
-    async fn enqueue(&self, message: &InboundMessage) -> Result<(), PortError> {
-        let body = serde_json::to_string(message)
+    async fn enqueue(&self, work: &Work) -> Result<(), PortError> {
+        let body = serde_json::to_string(work)
             .map_err(|e| PortError::Corrupt { port: "message queue", detail: e.to_string() })?;
-        let group = sqs_id(&format!("{}#{}", message.tenant, message.conversation));
-        let dedup = sqs_id(&format!("{}:{}:{}", message.tenant, message.channel, message.provider_message_id));
+        let group = sqs_id(&format!("{}#{}", work.tenant(), work.conversation()));
+        let dedup = match work {
+            Work::Customer(m) => sqs_id(&format!("{}:{}:{}", m.tenant, m.channel, m.provider_message_id)),
+            Work::Agent(a) => sqs_id(&format!("{}:agent:{}", a.tenant, a.id)),
+        };
         send(&self.client, &self.url, "message queue", body, Some((group, dedup))).await
     }
 }
@@ -71,8 +74,8 @@ impl SqsEscalationQueue {
 
 #[async_trait]
 impl EscalationQueue for SqsEscalationQueue {
-    async fn enqueue(&self, escalation: &Escalation) -> Result<(), PortError> {
-        let body = serde_json::to_string(escalation)
+    async fn enqueue(&self, job: &EscalationJob) -> Result<(), PortError> {
+        let body = serde_json::to_string(job)
             .map_err(|e| PortError::Corrupt { port: "escalation queue", detail: e.to_string() })?;
         send(&self.client, &self.url, "escalation queue", body, None).await
     }

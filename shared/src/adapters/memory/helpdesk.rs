@@ -1,5 +1,5 @@
 use super::lock;
-use crate::domain::{Escalation, TicketRef};
+use crate::domain::{Escalation, TicketComment, TicketRef};
 use crate::ports::{Helpdesk, PortError};
 use async_trait::async_trait;
 use std::sync::Mutex;
@@ -9,13 +9,19 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct ConsoleHelpdesk {
     tickets: Mutex<Vec<(TicketRef, Escalation)>>,
+    comments: Mutex<Vec<TicketComment>>,
     quiet: bool,
 }
 
 impl ConsoleHelpdesk {
     /// A helpdesk that does not print (tests).
     pub fn quiet() -> Self {
-        Self { tickets: Mutex::default(), quiet: true }
+        Self { tickets: Mutex::default(), comments: Mutex::default(), quiet: true }
+    }
+
+    /// Every comment appended so far, oldest first.
+    pub fn comments(&self) -> Vec<TicketComment> {
+        lock(&self.comments).clone()
     }
 
     /// Every ticket opened so far, oldest first.
@@ -47,5 +53,18 @@ impl Helpdesk for ConsoleHelpdesk {
         }
         tickets.push((ticket.clone(), escalation.clone()));
         Ok(ticket)
+    }
+
+    async fn add_comment(&self, comment: &TicketComment) -> Result<(), PortError> {
+        let mut comments = lock(&self.comments);
+        if comments.iter().any(|c| c.message == comment.message && c.tenant == comment.tenant) {
+            return Ok(());
+        }
+        if !self.quiet {
+            let ticket = comment.ticket.as_ref().map_or("(pending)", |t| t.id.as_str());
+            println!("\n=== ticket {ticket}: the customer wrote again ===\n  {}\n", comment.text);
+        }
+        comments.push(comment.clone());
+        Ok(())
     }
 }

@@ -8,12 +8,14 @@ mod idempotency;
 mod model;
 mod queue;
 mod simple;
+mod tickets;
 
 pub use conversations::MemoryConversations;
 pub use helpdesk::ConsoleHelpdesk;
 pub use idempotency::MemoryIdempotency;
 pub use model::{NoModel, ScriptedModel};
 pub use queue::MemoryQueue;
+pub use tickets::MemoryTickets;
 pub use simple::{ManualClock, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants, MemoryUsageLog};
 
 use std::sync::{Mutex, MutexGuard};

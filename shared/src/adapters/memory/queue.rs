@@ -1,4 +1,4 @@
-use crate::domain::{Escalation, InboundMessage};
+use crate::domain::{EscalationJob, Work};
 use crate::ports::{EscalationQueue, MessageQueue, PortError};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -42,15 +42,15 @@ impl<T: Clone + Send + 'static> MemoryQueue<T> {
 }
 
 #[async_trait]
-impl MessageQueue for MemoryQueue<InboundMessage> {
-    async fn enqueue(&self, message: &InboundMessage) -> Result<(), PortError> {
-        self.send("message queue", message)
+impl MessageQueue for MemoryQueue<Work> {
+    async fn enqueue(&self, work: &Work) -> Result<(), PortError> {
+        self.send("message queue", work)
     }
 }
 
 #[async_trait]
-impl EscalationQueue for MemoryQueue<Escalation> {
-    async fn enqueue(&self, escalation: &Escalation) -> Result<(), PortError> {
-        self.send("escalation queue", escalation)
+impl EscalationQueue for MemoryQueue<EscalationJob> {
+    async fn enqueue(&self, job: &EscalationJob) -> Result<(), PortError> {
+        self.send("escalation queue", job)
     }
 }

@@ -1,0 +1,332 @@
+//! Helpdesk callbacks: an agent replied, or the ticket was solved. Each helpdesk's proof is
+//! checked over the raw body before anything is parsed; our own comments coming back (loops)
+//! are skipped.
+//!
+//! | helpdesk | proof | body |
+//! | --- | --- | --- |
+//! | Zendesk | `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, timestamp + body)), 5-minute window | the trigger's JSON (see README) |
+//! | Freshdesk | `X-Switchboard-Secret` header (automation rules cannot sign) | the automation's JSON |
+//! | HubSpot | `X-HubSpot-Signature-v3` = base64(HMAC-SHA256(client secret, method + URL + body + timestamp)), 5-minute window | webhook events (property changes) |
+//! | webhook | `X-Switchboard-Signature` as we sign ours, 5-minute window | `{event_id, ticket_id, reply?, solved?}` |
+
+use crate::channels::ChannelError;
+use crate::tenant::{FreshdeskConfig, HubspotConfig, WebhookConfig, ZendeskConfig};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// How far a signed timestamp may be from now.
+const WINDOW_SECONDS: i64 = 300;
+
+/// What one callback says an agent did on one ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentAction {
+    /// The helpdesk's ticket id.
+    pub ticket: String,
+    /// Unique per helpdesk event, so a repeated delivery is recognised.
+    pub event_key: String,
+    /// The agent's public reply, if any.
+    pub reply: Option<String>,
+    /// The ticket is solved or closed.
+    pub solved: bool,
+}
+
+fn hmac(secret: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+}
+
+fn unauthorized(why: &'static str) -> ChannelError {
+    ChannelError::Unauthorized(why)
+}
+
+fn malformed(why: impl Into<String>) -> ChannelError {
+    ChannelError::Malformed(why.into())
+}
+
+fn fresh(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ChannelError> {
+    if (now - at).num_seconds().abs() > WINDOW_SECONDS { Err(unauthorized("stale timestamp")) } else { Ok(()) }
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+    .filter(|s| !s.trim().is_empty())
+}
+
+fn json(body: &[u8]) -> Result<Value, ChannelError> {
+    serde_json::from_slice(body).map_err(|e| malformed(format!("not JSON: {e}")))
+}
+
+fn digest_key(parts: &[&str]) -> String {
+    use sha2::Digest;
+    hex::encode(&Sha256::digest(parts.join("\n").as_bytes())[..16])
+}
+
+/// Zendesk's signature: base64(HMAC-SHA256(secret, timestamp + body)).
+pub fn zendesk_signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
+    let mut mac = hmac(secret);
+    mac.update(timestamp.as_bytes());
+    mac.update(body);
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Verifies and reads a Zendesk trigger webhook.
+pub fn zendesk(
+    c: &ZendeskConfig,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<AgentAction>, ChannelError> {
+    let signature = signature.ok_or(unauthorized("missing X-Zendesk-Webhook-Signature"))?;
+    let timestamp = timestamp.ok_or(unauthorized("missing X-Zendesk-Webhook-Signature-Timestamp"))?;
+    let given = STANDARD.decode(signature.trim()).map_err(|_| unauthorized("malformed X-Zendesk-Webhook-Signature"))?;
+    let secret = c.webhook_secret.expose();
+    let mut mac = hmac(secret);
+    mac.update(timestamp.as_bytes());
+    mac.update(body);
+    if secret.is_empty() || mac.verify_slice(&given).is_err() {
+        return Err(unauthorized("X-Zendesk-Webhook-Signature does not verify"));
+    }
+    let at = DateTime::parse_from_rfc3339(timestamp.trim()).map_err(|_| unauthorized("malformed timestamp"))?;
+    fresh(at.with_timezone(&Utc), now)?;
+    let v = json(body)?;
+    let ticket = text_of(&v["ticket_id"]).ok_or_else(|| malformed("missing ticket_id"))?;
+    let status = v["status"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let solved = matches!(status.as_str(), "solved" | "closed");
+    // Our own comments are private and written by the integration user: never a reply.
+    let ours = v["author_email"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&c.email));
+    let public = v["public"].as_bool().unwrap_or(true);
+    let reply = text_of(&v["comment"]).filter(|_| public && !ours);
+    let comment_id = text_of(&v["comment_id"]).unwrap_or_else(|| digest_key(&[reply.as_deref().unwrap_or_default()]));
+    if reply.is_none() && !solved {
+        return Ok(None);
+    }
+    Ok(Some(AgentAction { event_key: format!("{ticket}:{comment_id}:{status}"), ticket, reply, solved }))
+}
+
+/// Verifies and reads a Freshdesk automation webhook.
+pub fn freshdesk(c: &FreshdeskConfig, secret: Option<&str>, body: &[u8]) -> Result<Option<AgentAction>, ChannelError> {
+    let given = secret.ok_or(unauthorized("missing X-Switchboard-Secret"))?;
+    let expected = c.callback_secret.expose();
+    if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected)) {
+        return Err(unauthorized("X-Switchboard-Secret does not match"));
+    }
+    let v = json(body)?;
+    let ticket = text_of(&v["ticket_id"]).ok_or_else(|| malformed("missing ticket_id"))?;
+    let status = text_of(&v["status"]).unwrap_or_default().to_ascii_lowercase();
+    let solved = matches!(status.as_str(), "4" | "5" | "resolved" | "closed");
+    let private = v["private"].as_bool().unwrap_or(false);
+    let reply = text_of(&v["reply"]).filter(|_| !private);
+    let event = text_of(&v["reply_id"]).unwrap_or_else(|| digest_key(&[reply.as_deref().unwrap_or_default()]));
+    if reply.is_none() && !solved {
+        return Ok(None);
+    }
+    Ok(Some(AgentAction { event_key: format!("{ticket}:{event}:{status}"), ticket, reply, solved }))
+}
+
+/// HubSpot's v3 signature: base64(HMAC-SHA256(client secret, method + URL + body + timestamp)).
+pub fn hubspot_signature(secret: &[u8], method: &str, url: &str, body: &[u8], timestamp: &str) -> String {
+    let mut mac = hmac(secret);
+    mac.update(method.as_bytes());
+    mac.update(url.as_bytes());
+    mac.update(body);
+    mac.update(timestamp.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Verifies and reads HubSpot webhook events: the reply property changed (a reply), or the
+/// pipeline stage moved to a closed one (solved).
+pub fn hubspot(
+    c: &HubspotConfig,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Vec<AgentAction>, ChannelError> {
+    let signature = signature.ok_or(unauthorized("missing X-HubSpot-Signature-v3"))?;
+    let timestamp = timestamp.ok_or(unauthorized("missing X-HubSpot-Request-Timestamp"))?;
+    let given = STANDARD.decode(signature.trim()).map_err(|_| unauthorized("malformed X-HubSpot-Signature-v3"))?;
+    let secret = c.client_secret.expose();
+    let mut mac = hmac(secret);
+    for part in ["POST".as_bytes(), c.callback_url.as_bytes(), body, timestamp.as_bytes()] {
+        mac.update(part);
+    }
+    if secret.is_empty() || mac.verify_slice(&given).is_err() {
+        return Err(unauthorized("X-HubSpot-Signature-v3 does not verify"));
+    }
+    let millis: i64 = timestamp.trim().parse().map_err(|_| unauthorized("malformed X-HubSpot-Request-Timestamp"))?;
+    fresh(DateTime::from_timestamp_millis(millis).ok_or(unauthorized("malformed timestamp"))?, now)?;
+    let events = match json(body)? {
+        Value::Array(events) => events,
+        one @ Value::Object(_) => vec![one],
+        _ => return Err(malformed("expected webhook events")),
+    };
+    let mut actions = Vec::new();
+    for e in events {
+        let ticket = text_of(&e["objectId"]).ok_or_else(|| malformed("event without objectId"))?;
+        let event = text_of(&e["eventId"]).unwrap_or_default();
+        let property = e["propertyName"].as_str().unwrap_or_default();
+        let value = text_of(&e["propertyValue"]);
+        if property == c.reply_property && value.is_some() {
+            actions.push(AgentAction { event_key: format!("{ticket}:{event}"), ticket, reply: value, solved: false });
+        } else if property == "hs_pipeline_stage" && value.as_ref().is_some_and(|v| c.closed_stages.contains(v)) {
+            actions.push(AgentAction { event_key: format!("{ticket}:{event}"), ticket, reply: None, solved: true });
+        }
+    }
+    Ok(actions)
+}
+
+/// Verifies and reads a generic webhook callback.
+pub fn webhook(
+    c: &WebhookConfig,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<AgentAction>, ChannelError> {
+    let signature = signature.ok_or(unauthorized("missing X-Switchboard-Signature"))?;
+    let timestamp = timestamp.ok_or(unauthorized("missing X-Switchboard-Timestamp"))?;
+    let at: i64 = timestamp.trim().parse().map_err(|_| unauthorized("malformed X-Switchboard-Timestamp"))?;
+    let given = signature
+        .strip_prefix("v1=")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or(unauthorized("malformed X-Switchboard-Signature"))?;
+    let secret = c.secret.expose();
+    let mut mac = hmac(secret);
+    mac.update(at.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    if secret.is_empty() || mac.verify_slice(&given).is_err() {
+        return Err(unauthorized("X-Switchboard-Signature does not verify"));
+    }
+    fresh(DateTime::from_timestamp(at, 0).ok_or(unauthorized("malformed timestamp"))?, now)?;
+    let v = json(body)?;
+    let ticket = text_of(&v["ticket_id"]).ok_or_else(|| malformed("missing ticket_id"))?;
+    let event = text_of(&v["event_id"]).ok_or_else(|| malformed("missing event_id"))?;
+    let reply = text_of(&v["reply"]);
+    let solved = v["solved"].as_bool().unwrap_or(false);
+    if reply.is_none() && !solved {
+        return Ok(None);
+    }
+    Ok(Some(AgentAction { event_key: format!("{ticket}:{event}"), ticket, reply, solved }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::Secret;
+
+    fn zendesk_config(secret: &str) -> ZendeskConfig {
+        ZendeskConfig {
+            api_base: "https://acme.zendesk.com".into(),
+            email: "bot@acme.example".into(),
+            api_token: Secret::new("t"),
+            webhook_secret: Secret::new(secret),
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// The vector in the spec sheet (§7): Zendesk's published test secret, used as-is.
+    #[test]
+    fn zendesk_published_vector() {
+        let body = br#"{"ticket_id":"123","latest_comment":"Agent reply text","status":"open"}"#;
+        let secret = b"dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
+        assert_eq!(
+            zendesk_signature(secret, "2024-01-01T00:00:00Z", body),
+            "6piZXOMtWSuBrspzmZVAzyl6KafDf/JpUZ+jxFAi5ec="
+        );
+    }
+
+    #[test]
+    fn zendesk_reply_solved_tampered_stale_and_our_own_comment() {
+        let c = zendesk_config("s3cret");
+        let ts = "2026-11-25T10:00:00Z";
+        let now = at("2026-11-25T10:01:00Z");
+        let body = br#"{"ticket_id":42,"comment_id":"9","comment":"Hi, Marta here","public":true,"author_email":"marta@acme.example","status":"open"}"#;
+        let sig = zendesk_signature(b"s3cret", ts, body);
+        let action = zendesk(&c, Some(&sig), Some(ts), body, now).unwrap().unwrap();
+        assert_eq!((action.ticket.as_str(), action.reply.as_deref(), action.solved), ("42", Some("Hi, Marta here"), false));
+
+        let mut tampered = body.to_vec();
+        tampered[20] ^= 1;
+        assert!(zendesk(&c, Some(&sig), Some(ts), &tampered, now).is_err());
+        assert!(zendesk(&c, Some(&sig), Some(ts), body, at("2026-11-25T11:00:00Z")).is_err(), "stale");
+        assert!(zendesk(&c, None, Some(ts), body, now).is_err());
+        assert!(zendesk(&zendesk_config("other"), Some(&sig), Some(ts), body, now).is_err());
+
+        let ours = br#"{"ticket_id":42,"comment":"The customer wrote: hi","public":false,"author_email":"bot@acme.example","status":"open"}"#;
+        let sig = zendesk_signature(b"s3cret", ts, ours);
+        assert_eq!(zendesk(&c, Some(&sig), Some(ts), ours, now).unwrap(), None, "our own comment is no reply");
+
+        let solved = br#"{"ticket_id":42,"status":"Solved"}"#;
+        let sig = zendesk_signature(b"s3cret", ts, solved);
+        assert!(zendesk(&c, Some(&sig), Some(ts), solved, now).unwrap().unwrap().solved);
+    }
+
+    #[test]
+    fn hubspot_v3_reply_and_closed_stage() {
+        let c = HubspotConfig {
+            api_base: "https://api.hubapi.com".into(),
+            access_token: Secret::new("t"),
+            client_secret: Secret::new("client-secret"),
+            callback_url: "https://hooks.example/v1/demo/helpdesk/hubspot".into(),
+            pipeline: "0".into(),
+            new_stage: "1".into(),
+            closed_stages: vec!["4".into()],
+            escalation_property: "switchboard_escalation".into(),
+            reply_property: "switchboard_reply".into(),
+        };
+        let body = br#"[{"eventId":1,"objectId":77,"propertyName":"switchboard_reply","propertyValue":"On its way!"},{"eventId":2,"objectId":77,"propertyName":"hs_pipeline_stage","propertyValue":"4"},{"eventId":3,"objectId":77,"propertyName":"hs_pipeline_stage","propertyValue":"2"}]"#;
+        let ts = "1795600800000";
+        let now = DateTime::from_timestamp_millis(1_795_600_860_000).unwrap();
+        let sig = hubspot_signature(b"client-secret", "POST", &c.callback_url, body, ts);
+        let actions = hubspot(&c, Some(&sig), Some(ts), body, now).unwrap();
+        assert_eq!(actions.len(), 2);
+        assert_eq!(actions[0].reply.as_deref(), Some("On its way!"));
+        assert!(actions[1].solved);
+        let wrong_url = hubspot_signature(b"client-secret", "POST", "https://elsewhere/", body, ts);
+        assert!(hubspot(&c, Some(&wrong_url), Some(ts), body, now).is_err());
+    }
+
+    #[test]
+    fn freshdesk_shared_secret_and_private_notes() {
+        let c = FreshdeskConfig {
+            api_base: "https://acme.freshdesk.com".into(),
+            api_key: Secret::new("k"),
+            callback_secret: Secret::new("cb-secret"),
+        };
+        let body = br#"{"ticket_id":5,"reply":"Refund issued","reply_id":"r1","status":"Open"}"#;
+        assert_eq!(freshdesk(&c, Some("cb-secret"), body).unwrap().unwrap().reply.as_deref(), Some("Refund issued"));
+        assert!(freshdesk(&c, Some("wrong"), body).is_err());
+        assert!(freshdesk(&c, None, body).is_err());
+        let private = br#"{"ticket_id":5,"reply":"internal","private":true,"status":"Open"}"#;
+        assert_eq!(freshdesk(&c, Some("cb-secret"), private).unwrap(), None);
+        let resolved = br#"{"ticket_id":5,"status":4}"#;
+        assert!(freshdesk(&c, Some("cb-secret"), resolved).unwrap().unwrap().solved);
+        assert!(matches!(freshdesk(&c, Some("cb-secret"), b"{"), Err(ChannelError::Malformed(_))));
+    }
+
+    #[test]
+    fn generic_webhook_round_trips_our_own_signature() {
+        let c = WebhookConfig { url: "https://desk.example/hook".into(), secret: Secret::new("whsec") };
+        let body = br#"{"event_id":"e1","ticket_id":"T-1","reply":"Hello","solved":true}"#;
+        let now = Utc::now();
+        let sig = super::super::webhook::sign(b"whsec", now.timestamp(), body);
+        let action = webhook(&c, Some(&sig), Some(&now.timestamp().to_string()), body, now).unwrap().unwrap();
+        assert!(action.solved && action.reply.as_deref() == Some("Hello"));
+        let old = now.timestamp() - 3600;
+        let sig = super::super::webhook::sign(b"whsec", old, body);
+        assert!(webhook(&c, Some(&sig), Some(&old.to_string()), body, now).is_err());
+    }
+}

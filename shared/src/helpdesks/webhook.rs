@@ -1,0 +1,120 @@
+//! The generic webhook (a JSON POST signed `X-Switchboard-Signature: v1=hex(HMAC-SHA256(secret,
+//! "{timestamp}.{body}"))` with `X-Switchboard-Timestamp`, and an `Idempotency-Key` the receiver
+//! de-duplicates on), and the Slack incoming webhook (a message in the team's channel).
+
+use super::{TicketText, escalation_key, secret_text};
+use crate::domain::{Escalation, TicketComment, TicketRef};
+use crate::http::HttpClient;
+use crate::ports::PortError;
+use crate::tenant::{SlackWebhookConfig, WebhookConfig};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// The signature of `body` sent at `timestamp` (Unix seconds), as the header carries it.
+pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn post_signed(
+    http: &HttpClient,
+    c: &WebhookConfig,
+    idempotency_key: &str,
+    body: &Value,
+) -> Result<reqwest::Response, PortError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| PortError::Rejected { port: "webhook", detail: e.to_string() })?;
+    http.call("webhook", |h| {
+        // Signed per attempt: a retry carries a fresh timestamp the receiver's window accepts.
+        let now = chrono::Utc::now().timestamp();
+        h.post(&c.url)
+            .header("content-type", "application/json")
+            .header("X-Switchboard-Timestamp", now.to_string())
+            .header("X-Switchboard-Signature", sign(c.secret.expose(), now, &bytes))
+            .header("Idempotency-Key", idempotency_key)
+            .body(bytes.clone())
+    })
+    .await
+}
+
+pub(super) async fn open(
+    http: &HttpClient,
+    c: &WebhookConfig,
+    e: &Escalation,
+    text: &TicketText,
+) -> Result<TicketRef, PortError> {
+    let key = escalation_key(e);
+    let body = json!({
+        "event": "escalation.opened",
+        "id": key,
+        "tenant": e.tenant,
+        "conversation": e.conversation,
+        "channel": e.channel,
+        "priority": e.priority,
+        "subject": text.subject,
+        "body": text.body,
+        "intent": e.intent,
+        "sentiment": e.sentiment,
+        "urgency": e.urgency,
+        "language": e.language,
+        "requester": {"name": text.requester_name, "email": text.requester_email},
+    });
+    let response = post_signed(http, c, &key, &body).await?;
+    // The receiver may name its own ticket; otherwise our key is the ticket's id.
+    let answer: Value = response.json().await.unwrap_or_default();
+    let id = answer["ticket_id"].as_str().map(str::to_string).unwrap_or(key);
+    Ok(TicketRef { helpdesk: "webhook".into(), id, url: answer["url"].as_str().map(str::to_string) })
+}
+
+pub(super) async fn comment(
+    http: &HttpClient,
+    c: &WebhookConfig,
+    ticket: &TicketRef,
+    comment: &TicketComment,
+) -> Result<(), PortError> {
+    let body = json!({
+        "event": "conversation.message",
+        "id": comment.message,
+        "ticket_id": ticket.id,
+        "conversation": comment.conversation,
+        "text": comment.text,
+        "at": comment.at,
+    });
+    post_signed(http, c, comment.message.as_str(), &body).await?;
+    Ok(())
+}
+
+pub(super) async fn slack_open(
+    http: &HttpClient,
+    c: &SlackWebhookConfig,
+    e: &Escalation,
+    text: &TicketText,
+) -> Result<TicketRef, PortError> {
+    let url = secret_text(&c.url);
+    let body = json!({
+        "text": format!(":rotating_light: {}", text.subject),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*", text.subject)}},
+            {"type": "section", "text": {"type": "plain_text", "text": text.body}},
+        ],
+    });
+    // An incoming webhook returns no id and offers no lookup: the escalation key is the
+    // "ticket", and a post whose answer was lost may show twice in the channel.
+    http.call("slack webhook", |h| h.post(&url).json(&body)).await?;
+    Ok(TicketRef { helpdesk: "slack_webhook".into(), id: escalation_key(e), url: None })
+}
+
+pub(super) async fn slack_comment(
+    http: &HttpClient,
+    c: &SlackWebhookConfig,
+    ticket: &TicketRef,
+    comment: &TicketComment,
+) -> Result<(), PortError> {
+    let url = secret_text(&c.url);
+    let body = json!({"text": format!("The customer of {} wrote again:\n{}", ticket.id, comment.text)});
+    http.call("slack webhook", |h| h.post(&url).json(&body)).await?;
+    Ok(())
+}

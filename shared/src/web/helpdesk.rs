@@ -1,0 +1,101 @@
+//! Helpdesk callbacks: `POST /v1/{tenant}/helpdesk/{zendesk|freshdesk|hubspot|webhook}`. Each is
+//! verified over the raw body, its ticket resolved to our conversation, and the agent's action
+//! queued for the responder (which sends the reply on the customer's channel). A ticket that is
+//! not ours is acknowledged and ignored, so the helpdesk does not retry it for ever.
+
+use super::webchat::WebchatApi;
+use super::{ApiError, RequestId};
+use crate::domain::{AgentEvent, TicketRef};
+use crate::helpdesks::callbacks::{self, AgentAction};
+use crate::tenant::{HelpdeskConfig, Tenant};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use std::sync::Arc;
+use tracing::Instrument;
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Verifies and reads the callback of the tenant's helpdesk; 404 when `kind` is not it.
+fn verify(
+    tenant: &Tenant,
+    kind: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<AgentAction>, ApiError> {
+    let actions = match (&tenant.config.helpdesk, kind) {
+        (HelpdeskConfig::Zendesk(c), "zendesk") => callbacks::zendesk(
+            c,
+            header(headers, "x-zendesk-webhook-signature"),
+            header(headers, "x-zendesk-webhook-signature-timestamp"),
+            body,
+            now,
+        )?
+        .into_iter()
+        .collect(),
+        (HelpdeskConfig::Freshdesk(c), "freshdesk") => {
+            callbacks::freshdesk(c, header(headers, "x-switchboard-secret"), body)?.into_iter().collect()
+        }
+        (HelpdeskConfig::Hubspot(c), "hubspot") => callbacks::hubspot(
+            c,
+            header(headers, "x-hubspot-signature-v3"),
+            header(headers, "x-hubspot-request-timestamp"),
+            body,
+            now,
+        )?,
+        (HelpdeskConfig::Webhook(c), "webhook") => callbacks::webhook(
+            c,
+            header(headers, "x-switchboard-signature"),
+            header(headers, "x-switchboard-timestamp"),
+            body,
+            now,
+        )?
+        .into_iter()
+        .collect(),
+        _ => return Err(ApiError::not_found("this tenant has no such helpdesk")),
+    };
+    Ok(actions)
+}
+
+/// `POST /v1/{tenant}/helpdesk/{kind}`.
+pub(super) async fn callback(
+    State(api): State<Arc<WebchatApi>>,
+    Path((tenant, kind)): Path<(String, String)>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let span = tracing::info_span!("helpdesk_callback", request_id = %request_id, tenant = %tenant, helpdesk = %kind);
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(&tenant).await?;
+        let now = api.clock.now();
+        let actions = verify(&tenant, &kind, &headers, &body, now)?;
+        let helpdesk = tenant.config.helpdesk.name();
+        for action in actions {
+            let Some(conversation) = api.tickets.conversation_for(&tenant.id, helpdesk, &action.ticket).await? else {
+                tracing::info!("callback for a ticket we did not open; ignored");
+                continue;
+            };
+            let event = AgentEvent {
+                id: AgentEvent::id_for(helpdesk, &action.event_key),
+                tenant: tenant.id.clone(),
+                conversation,
+                ticket: TicketRef { helpdesk: helpdesk.into(), id: action.ticket, url: None },
+                reply: action.reply,
+                solved: action.solved,
+                at: now,
+                request_id: request_id.clone(),
+            };
+            api.inbound.accept_agent(event).await?;
+            tracing::info!("agent event queued");
+        }
+        Ok(StatusCode::OK)
+    }
+    .instrument(span)
+    .await
+}
