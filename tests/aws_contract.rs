@@ -4,6 +4,7 @@
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_ssm::types::ParameterType;
 use std::time::Duration;
+use switchboard::Work;
 use switchboard::adapters::aws::{
     DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, SqsEscalationQueue, SqsMessageQueue,
     SsmSecrets, Table,
@@ -55,8 +56,8 @@ async fn ssm_secrets_keep_the_contract_and_are_cached() {
     contract::secret_store(&fresh, &name, "rotated-secret-value").await;
 }
 
-fn message(conversation: &str, provider_id: &str, text: &str) -> InboundMessage {
-    InboundMessage {
+fn message(conversation: &str, provider_id: &str, text: &str) -> Work {
+    Work::Customer(Box::new(InboundMessage {
         id: MessageId::generate(),
         tenant: TenantId::new("demo").unwrap(),
         channel: Channel::Webchat,
@@ -67,7 +68,7 @@ fn message(conversation: &str, provider_id: &str, text: &str) -> InboundMessage 
         received_at: chrono::Utc::now(),
         request_id: "r".into(),
         thread: None,
-    }
+    }))
 }
 
 #[tokio::test]
@@ -81,7 +82,10 @@ async fn the_fifo_queue_keeps_order_and_drops_provider_retries() {
     let mut texts = Vec::new();
     for _ in 0..5 {
         let bodies = aws.deliver(&queues.url, |_event| async { SqsBatchResponse::default() }).await;
-        texts.extend(bodies.iter().map(|b| serde_json::from_str::<InboundMessage>(b).unwrap().text));
+        texts.extend(bodies.iter().map(|b| match serde_json::from_str::<Work>(b).unwrap() {
+            Work::Customer(m) => m.text,
+            other => panic!("{other:?}"),
+        }));
         if texts.len() >= 3 {
             break;
         }

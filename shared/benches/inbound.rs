@@ -51,6 +51,7 @@ fn router_memory(c: &mut Criterion) {
     // The bench holds the queue's receiver and drains it outside the timing: no responder runs.
     let (queue, mut queued) = MemoryQueue::new();
     let api = Arc::new(WebchatApi {
+        tickets: Arc::new(switchboard::adapters::memory::MemoryTickets::default()),
         tenants: Arc::new(MemoryTenants::new([tenant])),
         conversations: conversations.clone(),
         customers: Arc::new(switchboard::adapters::memory::MemoryCustomers::default()),

@@ -200,7 +200,11 @@ impl Embedded {
                 at: app.clock.now(),
                 request_id: key.to_string(),
             };
-            app.inbound.accept_agent(event).await.map(|_| StatusCode::ACCEPTED).map_err(|_| StatusCode::SERVICE_UNAVAILABLE)
+            app.inbound
+                .accept_agent(event)
+                .await
+                .map(|_| StatusCode::ACCEPTED)
+                .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)
         }
         let state = Arc::new(LocalHelpdesk {
             conversations: self.conversations.clone(),
@@ -219,7 +223,8 @@ impl Embedded {
                     |State(app): State<Arc<LocalHelpdesk>>,
                      Path((t, c)): Path<(String, String)>,
                      Json(body): Json<serde_json::Value>| async move {
-                        let text = body["text"].as_str().filter(|t| !t.trim().is_empty()).ok_or(StatusCode::BAD_REQUEST)?;
+                        let text =
+                            body["text"].as_str().filter(|t| !t.trim().is_empty()).ok_or(StatusCode::BAD_REQUEST)?;
                         agent(&app, t, c, Some(text.to_string()), false).await
                     },
                 ),

@@ -69,7 +69,10 @@ impl HttpClient {
                     tokio::time::sleep(pause).await;
                 }
                 Ok(r) => {
-                    return Err(PortError::Rejected { port, detail: format!("refused with HTTP {}", r.status().as_u16()) });
+                    return Err(PortError::Rejected {
+                        port,
+                        detail: format!("refused with HTTP {}", r.status().as_u16()),
+                    });
                 }
                 Err(e) => {
                     let detail = if e.is_timeout() { "timed out" } else { "could not connect" };

@@ -36,7 +36,8 @@ impl ChannelRouter {
         let token = String::from_utf8_lossy(config.auth_token.expose()).to_string();
         for part in twilio::split(text, twilio::MAX_BODY_CHARS) {
             let form = [("To", to), ("From", from.as_str()), ("Body", part.as_str())];
-            self.http.call("twilio", |http| http.post(&url).basic_auth(&config.account_sid, Some(&token)).form(&form))
+            self.http
+                .call("twilio", |http| http.post(&url).basic_auth(&config.account_sid, Some(&token)).form(&form))
                 .await?;
         }
         Ok(())
@@ -134,14 +135,14 @@ impl ChannelRouter {
             body["Headers"] =
                 serde_json::json!([{"Name": "In-Reply-To", "Value": thread}, {"Name": "References", "Value": thread}]);
         }
-        self.http.call("email", |http| {
-            http
-                .post(&url)
-                .header("X-Postmark-Server-Token", &token)
-                .header("Accept", "application/json")
-                .json(&body)
-        })
-        .await?;
+        self.http
+            .call("email", |http| {
+                http.post(&url)
+                    .header("X-Postmark-Server-Token", &token)
+                    .header("Accept", "application/json")
+                    .json(&body)
+            })
+            .await?;
         Ok(())
     }
 }

@@ -36,7 +36,7 @@ pub enum EscalationJob {
     /// Open a ticket.
     Open(Box<Escalation>),
     /// Append a customer message to the ticket.
-    Comment(TicketComment),
+    Comment(Box<TicketComment>),
 }
 
 impl EscalationJob {

@@ -256,7 +256,10 @@ mod tests {
         let body = br#"{"ticket_id":42,"comment_id":"9","comment":"Hi, Marta here","public":true,"author_email":"marta@acme.example","status":"open"}"#;
         let sig = zendesk_signature(b"s3cret", ts, body);
         let action = zendesk(&c, Some(&sig), Some(ts), body, now).unwrap().unwrap();
-        assert_eq!((action.ticket.as_str(), action.reply.as_deref(), action.solved), ("42", Some("Hi, Marta here"), false));
+        assert_eq!(
+            (action.ticket.as_str(), action.reply.as_deref(), action.solved),
+            ("42", Some("Hi, Marta here"), false)
+        );
 
         let mut tampered = body.to_vec();
         tampered[20] ^= 1;

@@ -45,14 +45,17 @@ pub(super) async fn open(
     let query = format!("\"tag:'{tag}'\"");
     let found: Value = http
         .call(PORT, |h| {
-            h.get(format!("{}/api/v2/search/tickets", base(c))).query(&[("query", query.as_str())]).basic_auth(&key, Some("X"))
+            h.get(format!("{}/api/v2/search/tickets", base(c)))
+                .query(&[("query", query.as_str())])
+                .basic_auth(&key, Some("X"))
         })
         .await?
         .json()
         .await
         .map_err(unreadable)?;
     let id_of = |v: &Value| v["id"].as_u64().map(|id| id.to_string());
-    let reference = |id: String| TicketRef { helpdesk: PORT.into(), url: Some(format!("{}/a/tickets/{id}", base(c))), id };
+    let reference =
+        |id: String| TicketRef { helpdesk: PORT.into(), url: Some(format!("{}/a/tickets/{id}", base(c))), id };
     if let Some(id) = found["results"].as_array().and_then(|r| r.first()).and_then(id_of) {
         return Ok(reference(id));
     }
@@ -78,7 +81,9 @@ pub(super) async fn open(
         .json()
         .await
         .map_err(unreadable)?;
-    id_of(&created).map(reference).ok_or_else(|| PortError::Rejected { port: PORT, detail: "created ticket has no id".into() })
+    id_of(&created)
+        .map(reference)
+        .ok_or_else(|| PortError::Rejected { port: PORT, detail: "created ticket has no id".into() })
 }
 
 pub(super) async fn comment(

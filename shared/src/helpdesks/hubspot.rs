@@ -80,7 +80,8 @@ pub(super) async fn open(
         .json()
         .await
         .map_err(unreadable)?;
-    reference(&created["id"]).ok_or_else(|| PortError::Rejected { port: PORT, detail: "created ticket has no id".into() })
+    reference(&created["id"])
+        .ok_or_else(|| PortError::Rejected { port: PORT, detail: "created ticket has no id".into() })
 }
 
 pub(super) async fn comment(

@@ -66,7 +66,8 @@ pub(super) async fn open(
         "tags": ["switchboard", format!("channel_{}", e.channel)],
     });
     if let Some(email) = &text.requester_email {
-        ticket["requester"] = json!({"name": text.requester_name.clone().unwrap_or_else(|| email.clone()), "email": email});
+        ticket["requester"] =
+            json!({"name": text.requester_name.clone().unwrap_or_else(|| email.clone()), "email": email});
     }
     let body = json!({ "ticket": ticket });
     let created: Value = http
@@ -92,7 +93,8 @@ pub(super) async fn comment(
 ) -> Result<(), PortError> {
     let user = format!("{}/token", c.email);
     let token = secret_text(&c.api_token);
-    let body = json!({"ticket": {"comment": {"body": format!("The customer wrote:\n{}", comment.text), "public": false}}});
+    let body =
+        json!({"ticket": {"comment": {"body": format!("The customer wrote:\n{}", comment.text), "public": false}}});
     http.call(PORT, |h| {
         h.put(format!("{}/api/v2/tickets/{}.json", base(c), ticket.id)).basic_auth(&user, Some(&token)).json(&body)
     })

@@ -64,9 +64,12 @@ impl EscalationDesk {
     pub async fn comment(&self, comment: &TicketComment) -> Result<(), PortError> {
         let ticket = match (&comment.ticket, &comment.escalation) {
             (Some(ticket), _) => ticket.clone(),
-            (None, Some(escalation)) => self.tickets.ticket_for(&comment.tenant, escalation).await?.ok_or_else(|| {
-                PortError::Unavailable { port: "ticket store", detail: "the ticket is not open yet".into() }
-            })?,
+            (None, Some(escalation)) => {
+                self.tickets.ticket_for(&comment.tenant, escalation).await?.ok_or_else(|| PortError::Unavailable {
+                    port: "ticket store",
+                    detail: "the ticket is not open yet".into(),
+                })?
+            }
             (None, None) => {
                 return Err(PortError::Rejected { port: "escalation desk", detail: "comment names no ticket".into() });
             }

@@ -1,8 +1,8 @@
 use crate::classify::Cascade;
 use crate::domain::{
-    AgentEvent, Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation, EscalationJob,
-    EscalationPlan, InboundMessage, Language, Priority, Reason, Reply, ReplySource, Role, TenantId, TicketComment, Turn,
-    TurnCursor, UsageRecord, Work,
+    AgentEvent, Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation,
+    EscalationJob, EscalationPlan, InboundMessage, Language, Priority, Reason, Reply, ReplySource, Role, TenantId,
+    TicketComment, Turn, TurnCursor, UsageRecord, Work,
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
@@ -109,7 +109,8 @@ impl Responder {
             };
             self.deliver(&conversation, turn, &mut usage).await?;
         }
-        let ours = matches!(&conversation.state, ConversationState::HumanOwned { ticket, .. } if ticket.id == event.ticket.id);
+        let ours =
+            matches!(&conversation.state, ConversationState::HumanOwned { ticket, .. } if ticket.id == event.ticket.id);
         if event.solved && ours {
             usage.store_writes += 1;
             self.conversations
@@ -474,7 +475,7 @@ impl Responder {
             request_id: message.request_id.clone(),
         };
         usage.queue_sends += 1;
-        self.escalations.enqueue(&EscalationJob::Comment(comment)).await?;
+        self.escalations.enqueue(&EscalationJob::Comment(Box::new(comment))).await?;
         Ok(())
     }
 
@@ -543,7 +544,8 @@ impl Responder {
     ) -> Result<(), RespondError> {
         let id = message.id.answer(n);
         let cursor = TurnCursor::new(message.received_at, &id);
-        let turn = Turn { cursor, id, role, text: reply.text.clone(), at: self.clock.now(), intent: None, delivered: false };
+        let turn =
+            Turn { cursor, id, role, text: reply.text.clone(), at: self.clock.now(), intent: None, delivered: false };
         // A notice that the channel would refuse (WhatsApp's closed window) is kept for the agent
         // but not sent; the escalation carries the conversation on.
         let window_closed = conversation.channel == Channel::WhatsappCloud

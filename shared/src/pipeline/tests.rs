@@ -4,10 +4,11 @@ use super::*;
 use crate::RolloutMode;
 use crate::adapters::memory::{
     ConsoleHelpdesk, ManualClock, MemoryConversations, MemoryCustomers, MemoryOutbox, MemoryQueue, MemoryTenants,
-    MemoryUsageLog, NoModel,
+    MemoryTickets, MemoryUsageLog, NoModel,
 };
 use crate::domain::{
-    Channel, ConversationId, ConversationState, Decision, Escalation, InboundMessage, MessageId, Role, Sender, TenantId,
+    AgentEvent, Channel, ConversationId, ConversationState, Decision, Escalation, EscalationJob, InboundMessage,
+    MessageId, Role, Sender, TenantId, TicketRef,
 };
 use crate::ports::ConversationStore;
 use crate::tenant::{RolloutConfig, Tenant};
@@ -19,15 +20,28 @@ struct Rig {
     responder: Responder,
     desk: EscalationDesk,
     conversations: Arc<MemoryConversations>,
-    escalations: MemoryQueue<Escalation>,
-    escalation_rx: UnboundedReceiver<Escalation>,
+    escalations: MemoryQueue<EscalationJob>,
+    escalation_rx: UnboundedReceiver<EscalationJob>,
     outbox: Arc<MemoryOutbox>,
+    helpdesk: Arc<ConsoleHelpdesk>,
+    clock: Arc<ManualClock>,
+}
+
+impl Rig {
+    /// The next escalation queued to open a ticket.
+    fn next_escalation(&mut self) -> Escalation {
+        match self.escalation_rx.try_recv().expect("an escalation job") {
+            EscalationJob::Open(e) => *e,
+            other => panic!("expected an escalation, got {other:?}"),
+        }
+    }
 }
 
 fn rig(tenant: Tenant) -> Rig {
     let conversations = Arc::new(MemoryConversations::default());
     let (escalations, escalation_rx) = MemoryQueue::new();
     let outbox = Arc::new(MemoryOutbox::default());
+    let helpdesk = Arc::new(ConsoleHelpdesk::quiet());
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()));
     Rig {
         responder: Responder {
@@ -41,14 +55,17 @@ fn rig(tenant: Tenant) -> Rig {
             clock: clock.clone(),
         },
         desk: EscalationDesk {
-            helpdesk: Arc::new(ConsoleHelpdesk::quiet()),
+            helpdesk: helpdesk.clone(),
+            tickets: Arc::new(MemoryTickets::default()),
             conversations: conversations.clone(),
-            clock,
+            clock: clock.clone(),
         },
         conversations,
         escalations,
         escalation_rx,
         outbox,
+        helpdesk,
+        clock,
     }
 }
 
@@ -102,10 +119,10 @@ async fn escalation_queue_down_fails_retryably_and_the_redelivery_completes_the_
     rig.escalations.set_down(false);
     let outcome = rig.responder.respond(&m).await.unwrap();
     assert!(matches!(outcome.decision, Decision::Escalate { .. }), "the retry is not silenced by its own handoff");
-    let escalation = rig.escalation_rx.try_recv().expect("queued on retry");
+    let escalation = rig.next_escalation();
     assert_eq!(roles(&rig).await, vec![Role::Customer, Role::System], "one notice, not two");
 
-    let ticket = rig.desk.handle(&escalation).await.unwrap();
+    let ticket = rig.desk.open(&escalation).await.unwrap();
     let conversation = rig.conversations.conversation(&t, &m.conversation).await.unwrap().unwrap();
     assert_eq!(conversation.state, ConversationState::HumanOwned { ticket, since: conversation_since(&conversation) });
     // Another customer message now gets silence.
@@ -151,7 +168,7 @@ async fn assist_mode_escalates_with_the_draft_and_tells_the_customer_a_person_wi
     let mut rig = rig(tenant);
     let outcome = rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
     assert!(matches!(outcome.decision, Decision::Escalate { .. }));
-    let escalation = rig.escalation_rx.try_recv().unwrap();
+    let escalation = rig.next_escalation();
     assert!(escalation.draft.unwrap().contains("Monday to Friday"));
     assert_eq!(roles(&rig).await, vec![Role::Customer, Role::System]);
 }
@@ -185,4 +202,100 @@ async fn a_closed_whatsapp_window_without_a_template_hands_over_instead_of_sendi
 
 fn rig_with_demo() -> Rig {
     rig(Tenant::demo().unwrap())
+}
+
+/// Escalates `m` on the rig and opens its ticket, as the escalation function would.
+async fn hand_over(rig: &mut Rig, m: &InboundMessage) -> TicketRef {
+    rig.responder.respond(m).await.unwrap();
+    let escalation = rig.next_escalation();
+    rig.desk.open(&escalation).await.unwrap()
+}
+
+fn agent_event(ticket: &TicketRef, key: &str, reply: Option<&str>, solved: bool) -> AgentEvent {
+    AgentEvent {
+        id: AgentEvent::id_for("console", key),
+        tenant: TenantId::new("demo").unwrap(),
+        conversation: ConversationId::new("c_test").unwrap(),
+        ticket: ticket.clone(),
+        reply: reply.map(str::to_string),
+        solved,
+        at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 5, 0).unwrap(),
+        request_id: "cb1".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_whole_handoff_customer_to_ticket_agent_to_customer_and_back_to_the_bot() {
+    let mut rig = rig_with_demo();
+    let ticket = hand_over(&mut rig, &message("I want to speak to a human", Channel::Telegram)).await;
+    let notice = rig.outbox.sent();
+    assert_eq!(notice.len(), 1, "the customer is told a person will reply");
+
+    // While a human owns it, the customer's next message goes to the ticket, not to the bot.
+    let later = rig.responder.respond(&message("Also, my order is #1234", Channel::Telegram)).await.unwrap();
+    assert_eq!(later.decision, Decision::Silent);
+    assert_eq!(rig.outbox.sent().len(), 1, "the bot says nothing");
+    let EscalationJob::Comment(comment) = rig.escalation_rx.try_recv().unwrap() else { panic!("expected a comment") };
+    assert_eq!(comment.ticket.as_ref(), Some(&ticket));
+    rig.desk.comment(&comment).await.unwrap();
+    rig.desk.comment(&comment).await.unwrap();
+    assert_eq!(rig.helpdesk.comments().len(), 1, "appended once, even when redelivered");
+
+    // The agent's reply reaches the customer on their channel, once, as an agent turn.
+    let reply = agent_event(&ticket, "reply-1", Some("Hi, Marta here. Your order ships today."), false);
+    rig.responder.agent(&reply).await.unwrap();
+    rig.responder.agent(&reply).await.unwrap();
+    let sent = rig.outbox.sent();
+    assert_eq!(sent.len(), 2, "a redelivered agent event is not sent twice");
+    assert_eq!((sent[1].1.role, sent[1].1.text.as_str()), (Role::Agent, "Hi, Marta here. Your order ships today."));
+
+    // Solved: the bot answers again.
+    rig.responder.agent(&agent_event(&ticket, "solved", None, true)).await.unwrap();
+    let again = rig.responder.respond(&message("What are your opening hours?", Channel::Telegram)).await.unwrap();
+    assert!(matches!(again.decision, Decision::Answer { .. }), "{:?}", again.decision);
+}
+
+#[tokio::test]
+async fn a_comment_before_the_ticket_exists_waits_for_it() {
+    let mut rig = rig_with_demo();
+    rig.responder.respond(&message("I want to speak to a human", Channel::Webchat)).await.unwrap();
+    let escalation = rig.next_escalation();
+    rig.responder.respond(&message("hello? anyone?", Channel::Webchat)).await.unwrap();
+    let EscalationJob::Comment(comment) = rig.escalation_rx.try_recv().unwrap() else { panic!("expected a comment") };
+    assert_eq!(comment.escalation.as_ref(), Some(&escalation.id));
+    let early = rig.desk.comment(&comment).await.unwrap_err();
+    assert!(early.is_retryable(), "{early}");
+    rig.desk.open(&escalation).await.unwrap();
+    rig.desk.comment(&comment).await.unwrap();
+    assert_eq!(rig.helpdesk.comments()[0].ticket.as_ref().map(|t| t.id.as_str()), Some("LOCAL-1"));
+}
+
+#[tokio::test]
+async fn an_idle_handoff_goes_back_to_the_bot() {
+    let mut rig = rig_with_demo();
+    hand_over(&mut rig, &message("I want to speak to a human", Channel::Webchat)).await;
+    rig.clock.advance(chrono::Duration::hours(71));
+    let quiet = rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
+    assert_eq!(quiet.decision, Decision::Silent, "within the tenant's 72 hours the agent still owns it");
+    rig.clock.advance(chrono::Duration::hours(2));
+    let answered = rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
+    assert!(matches!(answered.decision, Decision::Answer { .. }), "{:?}", answered.decision);
+}
+
+#[tokio::test]
+async fn the_notice_says_when_a_person_will_reply_in_the_customers_language() {
+    let yaml = crate::tenant::DEMO_TENANT_YAML.to_string()
+        + "\nhandoff:\n  business_hours:\n    timezone: Europe/Madrid\n    weekly: {mon: \"09:00-18:00\"}\n";
+    let mut tenant = Tenant::from_yaml("t", &yaml).unwrap();
+    tenant.config.messages.handoff.insert(
+        crate::domain::Language::from_code("es").unwrap(),
+        "{% if hours.open_now %}Te responderemos enseguida.{% else %}Te responderemos el {{ hours.opens }}.{% endif %}"
+            .into(),
+    );
+    let tenant = Tenant::compile("t", tenant.config).unwrap();
+    let mut rig = rig(tenant);
+    // Wednesday 10:00 in Madrid: only Mondays are staffed.
+    rig.responder.respond(&message("Quiero hablar con una persona", Channel::Telegram)).await.unwrap();
+    assert_eq!(rig.outbox.sent()[0].1.text, "Te responderemos el lunes 09:00.");
+    rig.next_escalation();
 }

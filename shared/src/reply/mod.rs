@@ -101,7 +101,12 @@ impl Replies {
     }
 
     fn context<'a>(&'a self, customer: Option<&'a Customer>, intent: Option<&'a str>) -> TemplateContext<'a> {
-        TemplateContext { customer: customer.map(CustomerView::of), business: &self.business, intent, hours: Availability::always() }
+        TemplateContext {
+            customer: customer.map(CustomerView::of),
+            business: &self.business,
+            intent,
+            hours: Availability::always(),
+        }
     }
 }
 

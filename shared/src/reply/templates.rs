@@ -133,9 +133,19 @@ mod tests {
         let mut t = Templates::default();
         t.add("order".into(), ORDER.into()).unwrap();
         let c = customer();
-        let ctx = TemplateContext { customer: Some(CustomerView::of(&c)), business: "Shop", intent: None, hours: crate::tenant::Availability::always() };
+        let ctx = TemplateContext {
+            customer: Some(CustomerView::of(&c)),
+            business: "Shop",
+            intent: None,
+            hours: crate::tenant::Availability::always(),
+        };
         assert_eq!(t.render("order", &ctx).unwrap(), "Hi Ana! Order A-100 is shipped.");
-        let anon = TemplateContext { customer: None, business: "Shop", intent: None, hours: crate::tenant::Availability::always() };
+        let anon = TemplateContext {
+            customer: None,
+            business: "Shop",
+            intent: None,
+            hours: crate::tenant::Availability::always(),
+        };
         assert_eq!(t.render("order", &anon).unwrap(), "Please sign in.");
     }
 
@@ -144,7 +154,12 @@ mod tests {
         let mut t = Templates::default();
         assert!(t.add("bad".into(), "{% if %}".into()).is_err());
         t.add("typo".into(), "Hi {{ custmer.name }}".into()).unwrap();
-        let anon = TemplateContext { customer: None, business: "Shop", intent: None, hours: crate::tenant::Availability::always() };
+        let anon = TemplateContext {
+            customer: None,
+            business: "Shop",
+            intent: None,
+            hours: crate::tenant::Availability::always(),
+        };
         assert!(t.render("typo", &anon).is_err());
     }
 }

@@ -47,7 +47,8 @@ impl Schedule {
         let mut problems = Vec::new();
         let zone: Option<Tz> = hours.timezone.parse().ok();
         if zone.is_none() {
-            problems.push(("handoff.business_hours.timezone".into(), format!("unknown time zone `{}`", hours.timezone)));
+            problems
+                .push(("handoff.business_hours.timezone".into(), format!("unknown time zone `{}`", hours.timezone)));
         }
         let mut days = [None; 7];
         for (day, span) in &hours.weekly {

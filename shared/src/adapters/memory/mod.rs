@@ -15,8 +15,8 @@ pub use helpdesk::ConsoleHelpdesk;
 pub use idempotency::MemoryIdempotency;
 pub use model::{NoModel, ScriptedModel};
 pub use queue::MemoryQueue;
-pub use tickets::MemoryTickets;
 pub use simple::{ManualClock, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants, MemoryUsageLog};
+pub use tickets::MemoryTickets;
 
 use std::sync::{Mutex, MutexGuard};
 
