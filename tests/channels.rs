@@ -394,7 +394,7 @@ async fn outside_the_24_hour_window_whatsapp_gets_the_template_not_free_text() {
         .sqs
         .send_message()
         .queue_url(&s.messages.url)
-        .message_body(serde_json::to_string(&message).unwrap())
+        .message_body(serde_json::to_string(&switchboard::Work::Customer(Box::new(message))).unwrap())
         .message_group_id("late")
         .message_deduplication_id("late")
         .send()

@@ -3,7 +3,7 @@
 
 use crate::adapters::aws::{
     AwsClients, BedrockModel, BedrockSettings, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants,
-    DynamoTickets, DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue, SsmSecrets, Table,
+    DynamoTickets, DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery, SsmSecrets, Table,
 };
 use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
 use crate::channels::senders::ChannelRouter;
@@ -41,6 +41,9 @@ pub struct Settings {
     pub messages_queue_url: Option<String>,
     /// `SWITCHBOARD_ESCALATIONS_QUEUE_URL`: the escalation queue (responder sends to it).
     pub escalations_queue_url: Option<String>,
+    /// `SWITCHBOARD_ESCALATIONS_DLQ_URL`: the escalation queue's dead-letter queue (the escalation
+    /// function parks permanent failures there at once).
+    pub escalations_dlq_url: Option<String>,
     /// `SWITCHBOARD_BEDROCK_MODEL_ID`: the hosted model; unset runs on the local model alone.
     pub bedrock: Option<BedrockSettings>,
     /// `SWITCHBOARD_CACHE_SECONDS`: how long tenant configs and secrets are cached (default 300).
@@ -73,6 +76,7 @@ impl Settings {
             table,
             messages_queue_url: var("SWITCHBOARD_MESSAGES_QUEUE_URL"),
             escalations_queue_url: var("SWITCHBOARD_ESCALATIONS_QUEUE_URL"),
+            escalations_dlq_url: var("SWITCHBOARD_ESCALATIONS_DLQ_URL"),
             bedrock: var("SWITCHBOARD_BEDROCK_MODEL_ID").map(|model_id| BedrockSettings {
                 model_id,
                 timeout: Duration::from_millis(timeout_ms),
@@ -163,6 +167,13 @@ impl AwsApp {
             usage: Arc::new(DynamoUsageLog::new(self.table.clone())),
             clock: Arc::new(SystemClock),
         })
+    }
+
+    /// How the `escalation` function delays and parks records.
+    pub fn escalation_redelivery(&self) -> Result<SqsRedelivery, SettingsError> {
+        let url = Settings::require(&self.settings.escalations_queue_url, "SWITCHBOARD_ESCALATIONS_QUEUE_URL")?;
+        let dlq = Settings::require(&self.settings.escalations_dlq_url, "SWITCHBOARD_ESCALATIONS_DLQ_URL")?;
+        Ok(SqsRedelivery::new(self.clients.sqs.clone(), url, dlq))
     }
 
     /// The escalation desk of the `escalation` function: each tenant's own helpdesk (tenants on

@@ -1,5 +1,6 @@
 //! Lambda glue shared by the SQS-triggered functions: batches with partial failures.
 
+use crate::ports::PortError;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::de::DeserializeOwned;
 use std::fmt::Display;
@@ -87,11 +88,48 @@ pub async fn respond_batch(responder: &crate::pipeline::Responder, event: SqsEve
     .await
 }
 
-/// The `escalation` function's work on one SQS batch.
-pub async fn escalate_batch(desk: &crate::pipeline::EscalationDesk, event: SqsEvent) -> SqsBatchResponse {
+/// What the escalation function can do to a record besides failing it.
+#[async_trait::async_trait]
+pub trait Redelivery: Send + Sync {
+    /// Keeps the record invisible for `by` (the helpdesk's `Retry-After`).
+    async fn delay(&self, receipt_handle: &str, by: std::time::Duration) -> Result<(), PortError>;
+    /// Parks the record in the dead-letter queue now.
+    async fn park(&self, body: &str, reason: &str) -> Result<(), PortError>;
+}
+
+/// The `escalation` function's work on one SQS batch. A helpdesk's 429 delays the record by its
+/// `Retry-After`; a permanent refusal parks it in the dead-letter queue at once (no retry will
+/// fix it, and `switchboard dlq redrive` brings it back once the cause is fixed); anything else
+/// that fails is retried by SQS until its redrive policy parks it.
+pub async fn escalate_batch(
+    desk: &crate::pipeline::EscalationDesk,
+    redelivery: Option<&dyn Redelivery>,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     batch(event, |record| async move {
         let job: crate::domain::EscalationJob = parse_body(&record)?;
-        desk.handle(&job).await.map_err(|e| e.to_string())
+        let error = match desk.handle(&job).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        let Some(redelivery) = redelivery else { return Err(error.to_string()) };
+        match &error {
+            PortError::RateLimited { retry_after, .. } => {
+                if let Some(handle) = record.receipt_handle.as_deref()
+                    && let Err(e) = redelivery.delay(handle, *retry_after).await
+                {
+                    tracing::warn!(error = %e, "could not delay the record; it comes back after the visibility timeout");
+                }
+                Err(error.to_string())
+            }
+            PortError::Rejected { .. } | PortError::Corrupt { .. } => {
+                let body = record.body.as_deref().unwrap_or_default();
+                redelivery.park(body, &error.to_string()).await.map_err(|e| format!("{error}; parking failed: {e}"))?;
+                tracing::error!(%error, "refused for good: parked in the dead-letter queue");
+                Ok(())
+            }
+            _ => Err(error.to_string()),
+        }
     })
     .await
 }

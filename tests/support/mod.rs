@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod bedrock;
+pub mod helpdesk;
 pub mod provider;
 pub mod stack;
 

@@ -9,13 +9,18 @@ use axum::body::Body;
 use http_body_util::BodyExt;
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
-use switchboard::adapters::aws::{DynamoCustomers, Table};
+use switchboard::adapters::aws::{DynamoConversations, DynamoCustomers, DynamoTickets, SqsRedelivery, Table};
+use switchboard::adapters::memory::ConsoleHelpdesk;
 use switchboard::aws_app::{AwsApp, Settings};
 use switchboard::domain::TenantId;
+use switchboard::helpdesks::HelpdeskRouter;
+use switchboard::http::HttpClient;
 use switchboard::lambda::{escalate_batch, respond_batch};
 use switchboard::pipeline::{EscalationDesk, Responder};
 use switchboard::ports::CustomerStore;
+use switchboard::ports::SystemClock;
 use switchboard::tenant::{DEMO_TENANT_YAML, Secret, TenantConfig};
 use tower::ServiceExt;
 
@@ -36,6 +41,8 @@ pub struct Stack {
     pub responder: Responder,
     /// The escalation function's desk.
     pub desk: EscalationDesk,
+    /// How the escalation function delays and parks records.
+    pub redelivery: SqsRedelivery,
 }
 
 /// How to build the stack.
@@ -54,6 +61,8 @@ pub struct Options {
     pub providers: Option<String>,
     /// The SNS verifier (tests trust their own CA); production roots by default.
     pub sns: Option<std::sync::Arc<switchboard::channels::sns::SnsVerifier>>,
+    /// The tenant's `helpdesk:` section (YAML, indented), replacing the console helpdesk.
+    pub helpdesk: Option<String>,
 }
 
 impl Default for Options {
@@ -66,6 +75,7 @@ impl Default for Options {
             messages_queue: None,
             providers: None,
             sns: None,
+            helpdesk: None,
         }
     }
 }
@@ -83,6 +93,7 @@ pub async fn stack(options: Options) -> Stack {
         table: aws.table.clone(),
         messages_queue_url: Some(options.messages_queue.unwrap_or(messages.url.clone())),
         escalations_queue_url: Some(escalations.url.clone()),
+        escalations_dlq_url: Some(escalations.dlq_url.clone()),
         bedrock: options.bedrock.as_ref().map(|_| FakeBedrock::settings(Duration::from_secs(2))),
         cache: Duration::from_secs(60),
     };
@@ -127,6 +138,10 @@ pub async fn stack(options: Options) -> Stack {
             "api_base: https://slack.com/api",
             &format!("api_base: {}/api", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
         );
+    let yaml = match &options.helpdesk {
+        Some(section) => yaml.replace("helpdesk:\n  kind: console\n", &format!("helpdesk:\n{section}\n")),
+        None => yaml,
+    };
     let config = TenantConfig::from_yaml("demo", &yaml).expect("demo yaml");
     assert!(matches!(config.channels.webchat.as_ref().map(|w| &w.identity_secret), Some(Secret::Parameter { .. })));
     app.tenants().put_config(&yaml).await.expect("put tenant");
@@ -143,7 +158,18 @@ pub async fn stack(options: Options) -> Stack {
     let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
     Stack {
         responder: app.responder().expect("responder settings"),
-        desk: app.escalation_desk(),
+        // Helpdesk calls give up after a second here, so a "timed out" create is quick to test.
+        desk: EscalationDesk {
+            helpdesk: Arc::new(HelpdeskRouter::with_http(
+                app.tenants(),
+                Arc::new(ConsoleHelpdesk::quiet()),
+                HttpClient::with_timeout(Duration::from_secs(1)),
+            )),
+            tickets: Arc::new(DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
+            conversations: Arc::new(DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
+            clock: Arc::new(SystemClock),
+        },
+        redelivery: app.escalation_redelivery().expect("escalation settings"),
         aws,
         messages,
         escalations,
@@ -190,7 +216,10 @@ impl Stack {
 
     /// Runs the escalation function on what the escalation queue holds.
     pub async fn run_escalation(&self) -> usize {
-        self.aws.deliver(&self.escalations.url, |event| escalate_batch(&self.desk, event)).await.len()
+        self.aws
+            .deliver(&self.escalations.url, |event| escalate_batch(&self.desk, Some(&self.redelivery), event))
+            .await
+            .len()
     }
 
     /// How many items the table holds.

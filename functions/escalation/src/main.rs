@@ -12,12 +12,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::telemetry::init_json_logs();
     let app = AwsApp::from_env().await?;
     let desk = app.escalation_desk();
-    let desk = &desk;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handle(desk, event.payload))).await
+    let redelivery = app.escalation_redelivery()?;
+    let (desk, redelivery) = (&desk, &redelivery);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, lambda_runtime::Error>(escalate_batch(desk, Some(redelivery), event.payload).await)
+    }))
+    .await
 }
 
+#[cfg(test)]
 async fn handle(desk: &EscalationDesk, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(escalate_batch(desk, event).await)
+    Ok(escalate_batch(desk, None, event).await)
 }
 
 #[cfg(test)]

@@ -34,7 +34,12 @@ impl HelpdeskRouter {
     /// A router reading helpdesk settings from `tenants`; tenants on the console helpdesk go to
     /// `console`.
     pub fn new(tenants: Arc<dyn TenantDirectory>, console: Arc<ConsoleHelpdesk>) -> Self {
-        Self { tenants, http: HttpClient::new(), console }
+        Self::with_http(tenants, console, HttpClient::new())
+    }
+
+    /// The same, calling helpdesks through `http` (tests shorten its timeout).
+    pub fn with_http(tenants: Arc<dyn TenantDirectory>, console: Arc<ConsoleHelpdesk>, http: HttpClient) -> Self {
+        Self { tenants, http, console }
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Arc<Tenant>, PortError> {

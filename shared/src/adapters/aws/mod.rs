@@ -12,7 +12,9 @@ pub use dynamo::{
     DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoTickets, DynamoUsageLog, Table,
     create_table,
 };
-pub use sqs::{QueuePair, SqsEscalationQueue, SqsMessageQueue, create_queues};
+pub use sqs::{
+    DeadLetter, QueuePair, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery, create_queues, dead_letters, redrive,
+};
 pub use ssm::SsmSecrets;
 
 /// The SDK clients, built once.

@@ -143,3 +143,170 @@ pub async fn create_queues(
     let url = queue.send().await.map_err(|e| super::unavailable(port, e))?.queue_url().unwrap_or_default().to_string();
     Ok(QueuePair { url, dlq_url })
 }
+
+/// What the escalation function does to a record besides reporting it failed: delay it (a
+/// helpdesk's `Retry-After`) or park it in the dead-letter queue at once (a permanent refusal,
+/// which no retry will fix).
+#[derive(Debug, Clone)]
+pub struct SqsRedelivery {
+    client: Client,
+    queue_url: String,
+    dlq_url: String,
+}
+
+impl SqsRedelivery {
+    /// Records of `queue_url`, parked in `dlq_url`.
+    pub fn new(client: Client, queue_url: impl Into<String>, dlq_url: impl Into<String>) -> Self {
+        Self { client, queue_url: queue_url.into(), dlq_url: dlq_url.into() }
+    }
+}
+
+#[async_trait]
+impl crate::lambda::Redelivery for SqsRedelivery {
+    async fn delay(&self, receipt_handle: &str, by: std::time::Duration) -> Result<(), PortError> {
+        // SQS allows at most 12 hours.
+        let seconds = by.as_secs().clamp(1, 12 * 3600) as i32;
+        report(|m| m.sqs_requests += 1);
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| super::unavailable("escalation queue", e))
+    }
+
+    async fn park(&self, body: &str, reason: &str) -> Result<(), PortError> {
+        use aws_sdk_sqs::types::MessageAttributeValue;
+        let reason = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(reason.chars().take(256).collect::<String>())
+            .build()
+            .map_err(|e| PortError::Corrupt { port: "dead-letter queue", detail: e.to_string() })?;
+        report(|m| m.sqs_requests += 1);
+        self.client
+            .send_message()
+            .queue_url(&self.dlq_url)
+            .message_body(body)
+            .message_attributes("switchboard_error", reason)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| super::unavailable("dead-letter queue", e))
+    }
+}
+
+/// A message in a dead-letter queue, as `switchboard dlq list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeadLetter {
+    /// SQS's message id.
+    pub message_id: String,
+    /// The body, as queued.
+    pub body: String,
+    /// How often it was received before it was parked.
+    pub receive_count: u32,
+    /// Why it was parked directly, when the escalation function did so.
+    pub error: Option<String>,
+}
+
+/// Every message in the dead-letter queue `dlq_url`, without removing any: each is received,
+/// then made visible again.
+pub async fn dead_letters(client: &Client, dlq_url: &str) -> Result<Vec<DeadLetter>, PortError> {
+    let received = receive_all(client, dlq_url).await?;
+    for m in &received {
+        if let Some(handle) = m.receipt_handle() {
+            let _ = client
+                .change_message_visibility()
+                .queue_url(dlq_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await;
+        }
+    }
+    Ok(received.iter().map(dead_letter).collect())
+}
+
+/// Moves dead letters back to `queue_url` (all, or only `only`), deleting each from the DLQ once
+/// it is queued again: a crash in between leaves a copy in both, never none. Returns how many
+/// moved.
+pub async fn redrive(client: &Client, dlq_url: &str, queue_url: &str, only: Option<&str>) -> Result<usize, PortError> {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as Attr;
+    let port = "dead-letter queue";
+    let received = receive_all(client, dlq_url).await?;
+    let mut moved = 0;
+    for m in &received {
+        let handle = m.receipt_handle().unwrap_or_default();
+        if only.is_some_and(|id| m.message_id() != Some(id)) {
+            let _ = client
+                .change_message_visibility()
+                .queue_url(dlq_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await;
+            continue;
+        }
+        let mut send = client.send_message().queue_url(queue_url).message_body(m.body().unwrap_or_default());
+        if queue_url.ends_with(".fifo") {
+            let attrs = m.attributes();
+            let group = attrs.and_then(|a| a.get(&Attr::MessageGroupId)).cloned().unwrap_or_else(|| "redrive".into());
+            let dedup = sqs_id(&format!("redrive:{}", m.message_id().unwrap_or_default()));
+            send = send.message_group_id(group).message_deduplication_id(dedup);
+        }
+        send.send().await.map_err(|e| super::unavailable(port, e))?;
+        client
+            .delete_message()
+            .queue_url(dlq_url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .map_err(|e| super::unavailable(port, e))?;
+        moved += 1;
+    }
+    Ok(moved)
+}
+
+async fn receive_all(client: &Client, url: &str) -> Result<Vec<aws_sdk_sqs::types::Message>, PortError> {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as Attr;
+    let mut all = Vec::new();
+    // Bounded: a DLQ of more than a thousand messages is listed in parts.
+    for _ in 0..100 {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .message_system_attribute_names(Attr::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| super::unavailable("dead-letter queue", e))?;
+        let batch = out.messages.unwrap_or_default();
+        if batch.is_empty() {
+            break;
+        }
+        all.extend(batch);
+    }
+    Ok(all)
+}
+
+fn dead_letter(m: &aws_sdk_sqs::types::Message) -> DeadLetter {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as Attr;
+    DeadLetter {
+        message_id: m.message_id().unwrap_or_default().to_string(),
+        body: m.body().unwrap_or_default().to_string(),
+        receive_count: m
+            .attributes()
+            .and_then(|a| a.get(&Attr::ApproximateReceiveCount))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        error: m
+            .message_attributes()
+            .and_then(|a| a.get("switchboard_error"))
+            .and_then(|v| v.string_value())
+            .map(str::to_string),
+    }
+}

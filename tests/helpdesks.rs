@@ -1,0 +1,290 @@
+//! Escalation to humans end to end on the local servers (DynamoDB Local, moto) against loopback
+//! stand-ins of the helpdesks' APIs: tickets opened once whatever fails, customer messages
+//! appended while a human owns the conversation, agent replies delivered on the customer's
+//! channel, solved tickets handing the conversation back to the bot, and the dead-letter path.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::BodyExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard::helpdesks::callbacks;
+use switchboard_tests::helpdesk::{FakeHelpdesk, Faults};
+use switchboard_tests::provider::FakeProvider;
+use switchboard_tests::stack::{Options, Stack, stack};
+use tower::ServiceExt;
+
+const TELEGRAM_SECRET: &str = "demo-telegram-secret";
+
+async fn with_helpdesk(provider: &FakeProvider, section: String) -> Stack {
+    stack(Options { providers: Some(provider.url.clone()), helpdesk: Some(section), ..Options::default() }).await
+}
+
+async fn post(s: &Stack, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> (StatusCode, String) {
+    let mut request = Request::post(path).header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = s.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).to_string())
+}
+
+/// The customer writes on Telegram and the responder runs.
+async fn customer_says(s: &Stack, update_id: i64, text: &str) {
+    let body = json!({"update_id": update_id, "message": {"message_id": update_id, "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"},
+           "chat": {"id": 1111111, "type": "private"}, "date": 1795586400, "text": text}});
+    let secret = [("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.to_string())];
+    let (status, _) = post(s, "/v1/demo/telegram", &secret, body.to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.run_responder().await, 1);
+}
+
+/// What the customer received on Telegram, in order.
+fn telegram_texts(provider: &FakeProvider) -> Vec<String> {
+    provider
+        .recorded()
+        .iter()
+        .filter(|r| r.path.ends_with("/sendMessage"))
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn zendesk_section(url: &str) -> String {
+    format!(
+        "  kind: zendesk\n  api_base: {url}\n  email: bot@demo.example\n  api_token: zendesk-token\n  webhook_secret: zendesk-webhook-secret"
+    )
+}
+
+fn zendesk_auth() -> String {
+    format!("Basic {}", STANDARD.encode("bot@demo.example/token:zendesk-token"))
+}
+
+async fn zendesk_callback(s: &Stack, body: Value) -> StatusCode {
+    let body = body.to_string().into_bytes();
+    let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let signature = callbacks::zendesk_signature(b"zendesk-webhook-secret", &ts, &body);
+    let headers = [("x-zendesk-webhook-signature", signature), ("x-zendesk-webhook-signature-timestamp", ts.clone())];
+    post(s, "/v1/demo/helpdesk/zendesk", &headers, body).await.0
+}
+
+#[tokio::test]
+async fn zendesk_ticket_comment_agent_reply_and_solved_end_to_end() {
+    let provider = FakeProvider::start(0).await;
+    let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
+    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
+
+    customer_says(&s, 1, "I want to speak to a human, this is urgent!").await;
+    assert_eq!(telegram_texts(&provider).len(), 1, "told a person will reply");
+    assert_eq!(s.run_escalation().await, 1);
+    let tickets = desk.tickets();
+    assert_eq!(tickets.len(), 1);
+    let ticket = &tickets[0]["ticket"];
+    assert_eq!(ticket["priority"], "high", "urgency raises the priority: {ticket}");
+    assert_eq!(ticket["comment"]["public"], false);
+    let text = ticket["comment"]["body"].as_str().unwrap();
+    assert!(text.contains("Intent: human_agent") && text.contains("Urgency: high"), "{text}");
+    assert!(text.contains("Recent conversation:") && text.contains("this is urgent"), "{text}");
+    let create = desk.calls().into_iter().find(|c| c.method == "POST").unwrap();
+    assert_eq!(create.headers.get("idempotency-key").unwrap(), ticket["external_id"].as_str().unwrap());
+
+    // The customer writes again: appended to the same ticket, the bot stays quiet.
+    customer_says(&s, 2, "My order number is 1234").await;
+    assert_eq!(telegram_texts(&provider).len(), 1, "no bot answer while a human owns it");
+    assert_eq!(s.run_escalation().await, 1);
+    let comment = desk.calls().into_iter().find(|c| c.method == "PUT").expect("a comment on the ticket");
+    assert_eq!(comment.uri, "/api/v2/tickets/1001.json");
+    assert!(comment.body["ticket"]["comment"]["body"].as_str().unwrap().contains("1234"));
+    assert_eq!(desk.tickets().len(), 1, "no second ticket");
+
+    // Our own (private) comment echoed back by a trigger is ignored; the agent's reply goes out.
+    let echo = json!({"ticket_id": 1001, "comment": "The customer wrote:\nMy order number is 1234", "public": false, "author_email": "bot@demo.example", "status": "open"});
+    assert_eq!(zendesk_callback(&s, echo).await, StatusCode::OK);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0, "loops are not queued");
+    let reply = json!({"ticket_id": 1001, "comment_id": "c1", "comment": "Hi Ana, Marta here: it ships today.", "public": true, "author_email": "marta@demo.example", "status": "open"});
+    assert_eq!(zendesk_callback(&s, reply.clone()).await, StatusCode::OK);
+    assert_eq!(zendesk_callback(&s, reply).await, StatusCode::OK, "Zendesk's retry is harmless");
+    assert_eq!(s.run_responder().await, 1);
+    assert_eq!(telegram_texts(&provider).last().unwrap(), "Hi Ana, Marta here: it ships today.");
+    assert_eq!(telegram_texts(&provider).len(), 2);
+
+    // A tampered callback is refused.
+    let headers = [
+        ("x-zendesk-webhook-signature", "AAAA".to_string()),
+        ("x-zendesk-webhook-signature-timestamp", chrono::Utc::now().to_rfc3339()),
+    ];
+    let (status, _) = post(&s, "/v1/demo/helpdesk/zendesk", &headers, b"{\"ticket_id\":1001}".to_vec()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Solved: the bot answers again.
+    assert_eq!(zendesk_callback(&s, json!({"ticket_id": 1001, "status": "solved"})).await, StatusCode::OK);
+    assert_eq!(s.run_responder().await, 1);
+    customer_says(&s, 3, "What are your opening hours?").await;
+    assert!(telegram_texts(&provider).last().unwrap().contains("Monday"), "{:?}", telegram_texts(&provider));
+}
+
+#[tokio::test]
+async fn throttled_failing_and_timed_out_creates_open_exactly_one_ticket() {
+    let provider = FakeProvider::start(0).await;
+    let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
+    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
+    // 429 with a long Retry-After: the record is delayed by it, not hammered.
+    desk.set_faults(Faults { throttle: Some((1, 30)), ..Faults::default() });
+    customer_says(&s, 1, "I want to talk to a person").await;
+    assert_eq!(s.run_escalation().await, 1);
+    assert!(desk.tickets().is_empty());
+    assert_eq!(s.aws.depth(&s.escalations.url).await, 1, "still queued");
+    assert_eq!(s.run_escalation().await, 0, "invisible for the Retry-After");
+
+    // 5xx twice then fine, and a create that answers after the client gave up: one ticket.
+    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
+    desk.set_faults(Faults { unavailable: 2, slow: Some((1, Duration::from_secs(2))), ..Faults::default() });
+    customer_says(&s, 2, "I want to talk to a person").await;
+    let before = desk.tickets().len();
+    for _ in 0..5 {
+        s.run_escalation().await;
+        if s.aws.depth(&s.escalations.url).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    assert_eq!(s.aws.depth(&s.escalations.url).await, 0);
+    assert_eq!(desk.tickets().len() - before, 1, "the timed-out create was found, not repeated");
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_parked_and_a_redrive_opens_exactly_one_ticket() {
+    let provider = FakeProvider::start(0).await;
+    let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
+    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
+    desk.set_faults(Faults { refuse: true, ..Faults::default() });
+    customer_says(&s, 1, "I want to talk to a person").await;
+    assert_eq!(s.run_escalation().await, 1);
+    assert_eq!(s.aws.depth(&s.escalations.url).await, 0, "not retried: no retry fixes a 400");
+    let parked = switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.escalations.dlq_url).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert!(parked[0].error.as_deref().unwrap_or_default().contains("HTTP 400"), "{parked:?}");
+    assert_eq!(
+        switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.escalations.dlq_url).await.unwrap().len(),
+        1,
+        "listing leaves them in place"
+    );
+
+    desk.set_faults(Faults::default());
+    let moved =
+        switchboard::adapters::aws::redrive(&s.aws.clients.sqs, &s.escalations.dlq_url, &s.escalations.url, None)
+            .await
+            .unwrap();
+    assert_eq!(moved, 1);
+    assert_eq!(s.run_escalation().await, 1);
+    s.run_escalation().await;
+    assert_eq!(desk.tickets().len(), 1, "exactly one ticket");
+    assert!(
+        switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.escalations.dlq_url).await.unwrap().is_empty()
+    );
+}
+
+#[tokio::test]
+async fn freshdesk_hubspot_slack_and_webhook_open_comment_and_call_back() {
+    let provider = FakeProvider::start(0).await;
+
+    // Freshdesk: Basic auth with the API key, priority codes, a private note, a shared-secret callback.
+    let desk = FakeHelpdesk::start(Some(format!("Basic {}", STANDARD.encode("fd-key:X")))).await;
+    let section =
+        format!("  kind: freshdesk\n  api_base: {}\n  api_key: fd-key\n  callback_secret: fd-callback", desk.url);
+    let s = with_helpdesk(&provider, section).await;
+    customer_says(&s, 1, "I want to speak to a human, this is urgent!").await;
+    s.run_escalation().await;
+    let ticket = &desk.tickets()[0];
+    assert_eq!((ticket["priority"].as_u64(), ticket["source"].as_u64()), (Some(3), Some(7)), "{ticket}");
+    assert!(ticket["description"].as_str().unwrap().contains("<br>"));
+    customer_says(&s, 2, "hello?").await;
+    s.run_escalation().await;
+    let note = desk.calls().into_iter().find(|c| c.uri.ends_with("/notes")).expect("a note");
+    assert_eq!(note.body["private"], true);
+    let reply = json!({"ticket_id": 1001, "reply_id": "r1", "reply": "Refund issued.", "status": "Open"});
+    let wrong = [("x-switchboard-secret", "guess".to_string())];
+    assert_eq!(
+        post(&s, "/v1/demo/helpdesk/freshdesk", &wrong, reply.to_string().into_bytes()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let right = [("x-switchboard-secret", "fd-callback".to_string())];
+    assert_eq!(post(&s, "/v1/demo/helpdesk/freshdesk", &right, reply.to_string().into_bytes()).await.0, StatusCode::OK);
+    s.run_responder().await;
+    assert_eq!(telegram_texts(&provider).last().unwrap(), "Refund issued.");
+    assert_eq!(
+        post(&s, "/v1/demo/helpdesk/zendesk", &right, b"{}".to_vec()).await.0,
+        StatusCode::NOT_FOUND,
+        "not this tenant's helpdesk"
+    );
+
+    // HubSpot: Bearer token, HIGH priority, a note associated with the ticket, v3-signed callbacks.
+    let desk = FakeHelpdesk::start(Some("Bearer hs-token".into())).await;
+    let callback_url = "https://hooks.example/v1/demo/helpdesk/hubspot";
+    let section = format!(
+        "  kind: hubspot\n  api_base: {}\n  access_token: hs-token\n  client_secret: hs-secret\n  callback_url: {callback_url}",
+        desk.url
+    );
+    let s = with_helpdesk(&provider, section).await;
+    customer_says(&s, 1, "I want to speak to a human, this is urgent!").await;
+    s.run_escalation().await;
+    let properties = &desk.tickets()[0]["properties"];
+    assert_eq!(properties["hs_ticket_priority"], "HIGH");
+    assert_eq!(properties["hs_pipeline_stage"], "1");
+    assert!(properties["switchboard_escalation"].as_str().unwrap().starts_with("switchboard-demo-"));
+    customer_says(&s, 2, "hello?").await;
+    s.run_escalation().await;
+    let note = desk.calls().into_iter().find(|c| c.uri.ends_with("/crm/v3/objects/notes")).expect("a note");
+    assert_eq!(note.body["associations"][0]["to"]["id"], "1001");
+    let events =
+        json!([{"eventId": 5, "objectId": 1001, "propertyName": "switchboard_reply", "propertyValue": "Sorted!"}]);
+    let body = events.to_string().into_bytes();
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let signature = callbacks::hubspot_signature(b"hs-secret", "POST", callback_url, &body, &ts);
+    let headers = [("x-hubspot-signature-v3", signature), ("x-hubspot-request-timestamp", ts)];
+    assert_eq!(post(&s, "/v1/demo/helpdesk/hubspot", &headers, body).await.0, StatusCode::OK);
+    s.run_responder().await;
+    assert_eq!(telegram_texts(&provider).last().unwrap(), "Sorted!");
+
+    // Slack incoming webhook: the team channel is told, the customer's next message too.
+    let desk = FakeHelpdesk::start(None).await;
+    let s = with_helpdesk(&provider, format!("  kind: slack_webhook\n  url: {}/services/T0/B0/secret", desk.url)).await;
+    customer_says(&s, 1, "I want to speak to a human").await;
+    s.run_escalation().await;
+    customer_says(&s, 2, "still there?").await;
+    s.run_escalation().await;
+    let posts: Vec<_> = desk.calls().into_iter().filter(|c| c.uri.starts_with("/services/")).collect();
+    assert_eq!(posts.len(), 2);
+    assert!(posts[0].body["text"].as_str().unwrap().contains("human_agent"), "{}", posts[0].body);
+    assert!(posts[1].body["text"].as_str().unwrap().contains("still there?"));
+
+    // Generic webhook: signed both ways, with an idempotency key.
+    let desk = FakeHelpdesk::start(None).await;
+    let s = with_helpdesk(&provider, format!("  kind: webhook\n  url: {}/hook\n  secret: wh-secret", desk.url)).await;
+    customer_says(&s, 1, "I want to speak to a human").await;
+    s.run_escalation().await;
+    let call = desk.calls().into_iter().find(|c| c.uri == "/hook").unwrap();
+    let ts: i64 = call.headers["x-switchboard-timestamp"].to_str().unwrap().parse().unwrap();
+    let raw = serde_json::to_vec(&call.body).unwrap();
+    assert_eq!(
+        call.headers["x-switchboard-signature"].to_str().unwrap(),
+        switchboard::helpdesks::webhook::sign(b"wh-secret", ts, &raw)
+    );
+    assert_eq!(call.headers["idempotency-key"].to_str().unwrap(), call.body["id"].as_str().unwrap());
+    let body =
+        json!({"event_id": "e1", "ticket_id": "EXT-1001", "reply": "Done!", "solved": true}).to_string().into_bytes();
+    let now = chrono::Utc::now().timestamp();
+    let headers = [
+        ("x-switchboard-signature", switchboard::helpdesks::webhook::sign(b"wh-secret", now, &body)),
+        ("x-switchboard-timestamp", now.to_string()),
+    ];
+    assert_eq!(post(&s, "/v1/demo/helpdesk/webhook", &headers, body).await.0, StatusCode::OK);
+    s.run_responder().await;
+    assert_eq!(telegram_texts(&provider).last().unwrap(), "Done!");
+    customer_says(&s, 3, "What are your opening hours?").await;
+    assert!(telegram_texts(&provider).last().unwrap().contains("Monday"), "solved: the bot answers again");
+}
