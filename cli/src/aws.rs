@@ -3,7 +3,9 @@
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
-use switchboard::adapters::aws::{AwsClients, BedrockSettings, DynamoCustomers, Table, create_queues, create_table};
+use switchboard::adapters::aws::{
+    AwsClients, BedrockSettings, DynamoCustomers, Table, create_queues, create_table, dead_letters, redrive,
+};
 use switchboard::aws_app::{AwsApp, Settings};
 use switchboard::ports::CustomerStore;
 use switchboard::tenant::TenantConfig;
@@ -23,6 +25,7 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
         table: table.to_string(),
         messages_queue_url: Some(messages.url.clone()),
         escalations_queue_url: Some(escalations.url.clone()),
+        escalations_dlq_url: Some(escalations.dlq_url.clone()),
         bedrock: None,
         cache: std::time::Duration::from_secs(300),
     };
@@ -30,6 +33,72 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
     println!("export SWITCHBOARD_TABLE={table}");
     println!("export SWITCHBOARD_MESSAGES_QUEUE_URL={}", messages.url);
     println!("export SWITCHBOARD_ESCALATIONS_QUEUE_URL={}", escalations.url);
+    println!("export SWITCHBOARD_MESSAGES_DLQ_URL={}", messages.dlq_url);
+    println!("export SWITCHBOARD_ESCALATIONS_DLQ_URL={}", escalations.dlq_url);
+    Ok(())
+}
+
+/// Which queue `switchboard dlq` works on.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum QueueName {
+    /// The FIFO messages queue (customer messages, agent replies).
+    Messages,
+    /// The escalation queue (tickets, comments).
+    Escalations,
+}
+
+/// What `switchboard dlq` does.
+#[derive(Debug, Clone)]
+pub enum DlqAction {
+    /// Every dead letter, one JSON line each.
+    List,
+    /// One dead letter, in full.
+    Show(String),
+    /// Back to the queue: all, or one.
+    Redrive(Option<String>),
+}
+
+/// Lists, shows or redrives the dead letters of `queue` (URLs from the environment, as
+/// `aws-setup` prints them and the stack outputs name them).
+pub async fn dlq(queue: QueueName, action: DlqAction) -> Result<()> {
+    let (queue_var, dlq_var) = match queue {
+        QueueName::Messages => ("SWITCHBOARD_MESSAGES_QUEUE_URL", "SWITCHBOARD_MESSAGES_DLQ_URL"),
+        QueueName::Escalations => ("SWITCHBOARD_ESCALATIONS_QUEUE_URL", "SWITCHBOARD_ESCALATIONS_DLQ_URL"),
+    };
+    let var = |name: &str| std::env::var(name).with_context(|| format!("environment variable {name} is not set"));
+    let dlq_url = var(dlq_var)?;
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    match action {
+        DlqAction::List => {
+            let letters = dead_letters(&clients.sqs, &dlq_url).await.context("reading the dead-letter queue")?;
+            for l in &letters {
+                println!(
+                    "{}",
+                    serde_json::json!({"message_id": l.message_id, "receive_count": l.receive_count, "error": l.error,
+                        "bytes": l.body.len()})
+                );
+            }
+            eprintln!("{} dead letters", letters.len());
+        }
+        DlqAction::Show(id) => {
+            let letters = dead_letters(&clients.sqs, &dlq_url).await.context("reading the dead-letter queue")?;
+            let letter =
+                letters.into_iter().find(|l| l.message_id == id).with_context(|| format!("no dead letter {id}"))?;
+            let body: serde_json::Value =
+                serde_json::from_str(&letter.body).unwrap_or(serde_json::Value::String(letter.body.clone()));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"message_id": letter.message_id,
+                "receive_count": letter.receive_count, "error": letter.error, "body": body}))?
+            );
+        }
+        DlqAction::Redrive(only) => {
+            let moved = redrive(&clients.sqs, &dlq_url, &var(queue_var)?, only.as_deref())
+                .await
+                .context("redriving the dead letters")?;
+            eprintln!("{moved} dead letters moved back to the queue");
+        }
+    }
     Ok(())
 }
 

@@ -75,12 +75,40 @@ enum Command {
         #[arg(long = "tenant", default_value = "demo")]
         tenants: Vec<PathBuf>,
     },
+    /// Dead letters: list them, show one, or move them back to their queue once the cause is
+    /// fixed (queue URLs from SWITCHBOARD_{MESSAGES,ESCALATIONS}_{QUEUE,DLQ}_URL).
+    #[cfg(feature = "aws")]
+    Dlq {
+        /// Which queue's dead letters.
+        #[arg(long, value_enum, default_value = "escalations")]
+        queue: aws::QueueName,
+        #[command(subcommand)]
+        action: DlqCommand,
+    },
     /// Store tenant configurations in the table named by SWITCHBOARD_TABLE.
     #[cfg(feature = "aws")]
     TenantsPut {
         /// Tenant YAML files; `demo` is the built-in demo tenant.
         #[arg(required = true)]
         tenants: Vec<PathBuf>,
+    },
+}
+
+/// What to do with dead letters.
+#[cfg(feature = "aws")]
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// One JSON line per dead letter (id, receive count, why it was parked).
+    List,
+    /// One dead letter with its body.
+    Show {
+        /// The SQS message id.
+        id: String,
+    },
+    /// Move dead letters back to the queue (all, or the one named).
+    Redrive {
+        /// Only this SQS message id.
+        id: Option<String>,
     },
 }
 
@@ -101,6 +129,15 @@ async fn main() -> Result<()> {
         Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
         #[cfg(feature = "aws")]
         Command::TenantsPut { tenants } => aws::put(&tenants).await,
+        #[cfg(feature = "aws")]
+        Command::Dlq { queue, action } => {
+            let action = match action {
+                DlqCommand::List => aws::DlqAction::List,
+                DlqCommand::Show { id } => aws::DlqAction::Show(id),
+                DlqCommand::Redrive { id } => aws::DlqAction::Redrive(id),
+            };
+            aws::dlq(queue, action).await
+        }
     }
 }
 

@@ -1,11 +1,10 @@
 //! The `escalation` function: SQS batches from the escalation queue → the helpdesk. Partial
 //! batch failures: only the failed records are retried; what keeps failing lands in the DLQ.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use switchboard::aws_app::AwsApp;
 use switchboard::lambda::escalate_batch;
-use switchboard::pipeline::EscalationDesk;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -21,7 +20,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 }
 
 #[cfg(test)]
-async fn handle(desk: &EscalationDesk, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+async fn handle(
+    desk: &switchboard::pipeline::EscalationDesk,
+    event: SqsEvent,
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error> {
     Ok(escalate_batch(desk, None, event).await)
 }
 
