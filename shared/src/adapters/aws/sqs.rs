@@ -216,15 +216,7 @@ pub struct DeadLetter {
 pub async fn dead_letters(client: &Client, dlq_url: &str) -> Result<Vec<DeadLetter>, PortError> {
     let received = receive_all(client, dlq_url).await?;
     for m in &received {
-        if let Some(handle) = m.receipt_handle() {
-            let _ = client
-                .change_message_visibility()
-                .queue_url(dlq_url)
-                .receipt_handle(handle)
-                .visibility_timeout(0)
-                .send()
-                .await;
-        }
+        make_visible(client, dlq_url, m).await;
     }
     Ok(received.iter().map(dead_letter).collect())
 }
@@ -240,13 +232,7 @@ pub async fn redrive(client: &Client, dlq_url: &str, queue_url: &str, only: Opti
     for m in &received {
         let handle = m.receipt_handle().unwrap_or_default();
         if only.is_some_and(|id| m.message_id() != Some(id)) {
-            let _ = client
-                .change_message_visibility()
-                .queue_url(dlq_url)
-                .receipt_handle(handle)
-                .visibility_timeout(0)
-                .send()
-                .await;
+            make_visible(client, dlq_url, m).await;
             continue;
         }
         let mut send = client.send_message().queue_url(queue_url).message_body(m.body().unwrap_or_default());
@@ -267,6 +253,15 @@ pub async fn redrive(client: &Client, dlq_url: &str, queue_url: &str, only: Opti
         moved += 1;
     }
     Ok(moved)
+}
+
+/// Puts a received message back, visible at once. Best effort: if this fails it reappears after
+/// its visibility timeout anyway.
+async fn make_visible(client: &Client, url: &str, m: &aws_sdk_sqs::types::Message) {
+    if let Some(handle) = m.receipt_handle() {
+        let _ =
+            client.change_message_visibility().queue_url(url).receipt_handle(handle).visibility_timeout(0).send().await;
+    }
 }
 
 async fn receive_all(client: &Client, url: &str) -> Result<Vec<aws_sdk_sqs::types::Message>, PortError> {
