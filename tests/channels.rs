@@ -2,16 +2,12 @@
 //! responder → the answer delivered to a loopback stand-in of the provider's send API, which
 //! records the request so its auth and body can be checked.
 
-use axum::body::Body;
-use axum::http::Request;
 use base64::Engine;
-use http_body_util::BodyExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard::channels::{slack, twilio};
 use switchboard_tests::provider::FakeProvider;
 use switchboard_tests::stack::{Options, Stack, stack};
-use tower::ServiceExt;
 
 const TWILIO_TOKEN: &str = "demo-twilio-auth-token";
 const TWILIO_URL: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
@@ -28,14 +24,7 @@ async fn post(
     headers: &[(&str, String)],
     body: Vec<u8>,
 ) -> (StatusCode, String) {
-    let mut request = Request::post(path).header("content-type", content_type);
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    let response = s.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).to_string())
+    s.post_raw(path, content_type, headers, body).await
 }
 
 fn sms(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {

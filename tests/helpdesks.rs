@@ -3,11 +3,8 @@
 //! appended while a human owns the conversation, agent replies delivered on the customer's
 //! channel, solved tickets handing the conversation back to the bot, and the dead-letter path.
 
-use axum::body::Body;
-use axum::http::Request;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http_body_util::BodyExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -15,7 +12,6 @@ use switchboard::helpdesks::callbacks;
 use switchboard_tests::helpdesk::{FakeHelpdesk, Faults};
 use switchboard_tests::provider::FakeProvider;
 use switchboard_tests::stack::{Options, Stack, stack};
-use tower::ServiceExt;
 
 const TELEGRAM_SECRET: &str = "demo-telegram-secret";
 
@@ -24,14 +20,7 @@ async fn with_helpdesk(provider: &FakeProvider, section: String) -> Stack {
 }
 
 async fn post(s: &Stack, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> (StatusCode, String) {
-    let mut request = Request::post(path).header("content-type", "application/json");
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    let response = s.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).to_string())
+    s.post_raw(path, "application/json", headers, body).await
 }
 
 /// The customer writes on Telegram and the responder runs.

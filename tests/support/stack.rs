@@ -196,6 +196,25 @@ impl Stack {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// POSTs a raw body with `headers` to `path` of the inbound router, as a provider or a
+    /// helpdesk would; the status and the body as text.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, String) {
+        let mut request = axum::http::Request::post(path).header("content-type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = self.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).to_string())
+    }
+
     /// POSTs to the demo tenant's web chat.
     pub async fn post(&self, body: Value) -> (StatusCode, Value) {
         self.call("POST", "/v1/demo/webchat/messages", Some(body)).await
