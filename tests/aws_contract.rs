@@ -6,8 +6,8 @@ use aws_sdk_ssm::types::ParameterType;
 use std::time::Duration;
 use switchboard::Work;
 use switchboard::adapters::aws::{
-    DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, SqsEscalationQueue, SqsMessageQueue,
-    SsmSecrets, Table,
+    DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoTickets, SqsEscalationQueue,
+    SqsMessageQueue, SsmSecrets, Table,
 };
 use switchboard::contract;
 use switchboard::domain::{Channel, ConversationId, InboundMessage, MessageId, Sender, TenantId};
@@ -24,6 +24,12 @@ async fn dynamodb_conversations_keep_the_contract() {
 async fn dynamodb_idempotency_keeps_the_contract() {
     let aws = local_aws().await;
     contract::idempotency_store(&DynamoIdempotency::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))).await;
+}
+
+#[tokio::test]
+async fn dynamodb_tickets_keep_the_contract() {
+    let aws = local_aws().await;
+    contract::ticket_store(&DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))).await;
 }
 
 #[tokio::test]

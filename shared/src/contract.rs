@@ -8,7 +8,7 @@ use crate::domain::{
 };
 use crate::ports::{
     Activity, Claim, ConversationStore, CustomerStore, EscalationQueue, IdempotencyKey, IdempotencyStore, MessageQueue,
-    PortError, SecretStore, TenantDirectory,
+    PortError, SecretStore, TenantDirectory, TicketStore,
 };
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use std::collections::BTreeMap;
@@ -330,6 +330,28 @@ where
     assert_eq!(got, vec![escalation], "the escalation arrives intact");
 }
 
+/// The ticket store: a recorded ticket is found by its escalation and its conversation by the
+/// ticket; recording again keeps the first ticket; nothing leaks across tenants or helpdesks.
+pub async fn ticket_store(store: &dyn TicketStore) {
+    let fail = |e: PortError| -> ! { panic!("ticket store: {e}") };
+    let (demo, other) = (tenant("demo"), tenant("other"));
+    let escalation = MessageId::generate();
+    let conversation = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let ticket = TicketRef { helpdesk: "zendesk".into(), id: unique("t"), url: Some("https://desk/1".into()) };
+    assert_eq!(store.ticket_for(&demo, &escalation).await.unwrap_or_else(|e| fail(e)), None, "nothing recorded yet");
+    store.record_ticket(&demo, &escalation, &conversation, &ticket).await.unwrap_or_else(|e| fail(e));
+    store.record_ticket(&demo, &escalation, &conversation, &ticket).await.unwrap_or_else(|e| fail(e));
+    assert_eq!(store.ticket_for(&demo, &escalation).await.unwrap_or_else(|e| fail(e)), Some(ticket.clone()));
+    assert_eq!(
+        store.conversation_for(&demo, "zendesk", &ticket.id).await.unwrap_or_else(|e| fail(e)),
+        Some(conversation),
+        "a callback finds its conversation"
+    );
+    assert_eq!(store.ticket_for(&other, &escalation).await.unwrap_or_else(|e| fail(e)), None, "tenants are apart");
+    assert_eq!(store.conversation_for(&other, "zendesk", &ticket.id).await.unwrap_or_else(|e| fail(e)), None);
+    assert_eq!(store.conversation_for(&demo, "freshdesk", &ticket.id).await.unwrap_or_else(|e| fail(e)), None);
+}
+
 #[cfg(test)]
 mod memory {
     use crate::adapters::memory::{MemoryConversations, MemoryCustomers, MemoryIdempotency};
@@ -374,6 +396,11 @@ mod memory {
         let store = crate::adapters::memory::MemorySecrets::default();
         store.put("/switchboard/t/webchat", "s3cret-value");
         super::secret_store(&store, "/switchboard/t/webchat", "s3cret-value").await;
+    }
+
+    #[tokio::test]
+    async fn memory_tickets_keep_the_contract() {
+        super::ticket_store(&crate::adapters::memory::MemoryTickets::default()).await;
     }
 
     #[tokio::test]
