@@ -8,8 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
+use switchboard::channels::slack;
 use switchboard::helpdesks::callbacks;
-use switchboard_tests::helpdesk::{FakeHelpdesk, Faults};
+use switchboard_tests::helpdesk::{FakeHelpdesk, Faults, slack_ts};
 use switchboard_tests::provider::FakeProvider;
 use switchboard_tests::stack::{Options, Stack, stack};
 
@@ -41,6 +42,18 @@ fn telegram_texts(provider: &FakeProvider) -> Vec<String> {
         .filter(|r| r.path.ends_with("/sendMessage"))
         .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["text"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// Runs the escalation function until its queue is empty, waiting out each visibility timeout.
+async fn escalate_until_drained(s: &Stack) {
+    for _ in 0..5 {
+        s.run_escalation().await;
+        if s.aws.depth(&s.escalations.url).await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    panic!("the escalation queue did not drain");
 }
 
 fn zendesk_section(url: &str) -> String {
@@ -134,15 +147,33 @@ async fn throttled_failing_and_timed_out_creates_open_exactly_one_ticket() {
     desk.set_faults(Faults { unavailable: 2, slow: Some((1, Duration::from_secs(2))), ..Faults::default() });
     customer_says(&s, 2, "I want to talk to a person").await;
     let before = desk.tickets().len();
-    for _ in 0..5 {
-        s.run_escalation().await;
-        if s.aws.depth(&s.escalations.url).await == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-    }
-    assert_eq!(s.aws.depth(&s.escalations.url).await, 0);
+    escalate_until_drained(&s).await;
     assert_eq!(desk.tickets().len() - before, 1, "the timed-out create was found, not repeated");
+
+    // Freshdesk and HubSpot take no idempotency key: a create that may have happened is not
+    // repeated in the call; the next attempt finds it by its key.
+    let freshdesk = FakeHelpdesk::start(Some(format!("Basic {}", STANDARD.encode("fd-key:X")))).await;
+    let hubspot = FakeHelpdesk::start(Some("Bearer hs-token".into())).await;
+    let sections = [
+        (
+            &freshdesk,
+            format!("  kind: freshdesk\n  api_base: {}\n  api_key: fd-key\n  callback_secret: cb", freshdesk.url),
+        ),
+        (
+            &hubspot,
+            format!(
+                "  kind: hubspot\n  api_base: {}\n  access_token: hs-token\n  client_secret: cs\n  callback_url: https://x/",
+                hubspot.url
+            ),
+        ),
+    ];
+    for (desk, section) in sections {
+        let s = with_helpdesk(&provider, section).await;
+        desk.set_faults(Faults { slow: Some((1, Duration::from_secs(2))), ..Faults::default() });
+        customer_says(&s, 3, "I want to talk to a person").await;
+        escalate_until_drained(&s).await;
+        assert_eq!(desk.tickets().len(), 1, "one ticket in {}", desk.url);
+    }
 }
 
 #[tokio::test]
@@ -276,4 +307,119 @@ async fn freshdesk_hubspot_slack_and_webhook_open_comment_and_call_back() {
     assert_eq!(telegram_texts(&provider).last().unwrap(), "Done!");
     customer_says(&s, 3, "What are your opening hours?").await;
     assert!(telegram_texts(&provider).last().unwrap().contains("Monday"), "solved: the bot answers again");
+}
+
+fn slack_section(url: &str) -> String {
+    format!(
+        "  kind: slack\n  channel: C0SUPPORT\n  bot_token: xoxb-helpdesk\n  signing_secret: slack-helpdesk-secret\n  api_base: {url}/api"
+    )
+}
+
+/// Slack's Events API posts `body`, signed v0, as its `retry`-th delivery.
+async fn slack_signed(s: &Stack, body: Value, retry: Option<u32>) -> (StatusCode, String) {
+    let body = body.to_string().into_bytes();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let mut headers = vec![
+        ("x-slack-signature", slack::signature(b"slack-helpdesk-secret", &ts, &body)),
+        ("x-slack-request-timestamp", ts),
+    ];
+    if let Some(n) = retry {
+        headers.push(("x-slack-retry-num", n.to_string()));
+        headers.push(("x-slack-retry-reason", "http_timeout".to_string()));
+    }
+    post(s, "/v1/demo/helpdesk/slack", &headers, body).await
+}
+
+fn slack_event(event_id: &str, event: Value) -> Value {
+    json!({"type": "event_callback", "team_id": "T0", "api_app_id": "A0", "event_id": event_id,
+           "event_time": chrono::Utc::now().timestamp(), "event": event})
+}
+
+#[tokio::test]
+async fn slack_channel_ticket_thread_replies_and_solved_reaction() {
+    let provider = FakeProvider::start(0).await;
+    let desk = FakeHelpdesk::start(Some("Bearer xoxb-helpdesk".into())).await;
+    let s = with_helpdesk(&provider, slack_section(&desk.url)).await;
+
+    // Slack checks the Request URL before sending events: signed, answered with the challenge.
+    let challenge = json!({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmd", "type": "url_verification"});
+    assert_eq!(
+        slack_signed(&s, challenge.clone(), None).await,
+        (StatusCode::OK, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmd".into())
+    );
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let forged = [("x-slack-signature", slack::signature(b"guess", &ts, b"{}")), ("x-slack-request-timestamp", ts)];
+    assert_eq!(
+        post(&s, "/v1/demo/helpdesk/slack", &forged, challenge.to_string().into_bytes()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The escalation's message: the first post answers after the client gave up; the retry
+    // finds it by its metadata in the channel's history instead of posting twice.
+    desk.set_faults(Faults { slow: Some((1, Duration::from_secs(2))), ..Faults::default() });
+    customer_says(&s, 1, "I want to speak to a human, this is urgent!").await;
+    escalate_until_drained(&s).await;
+    let tickets = desk.tickets();
+    assert_eq!(tickets.len(), 1, "one message in the channel");
+    let message = &tickets[0];
+    assert_eq!(message["channel"], "C0SUPPORT");
+    assert_eq!(message["metadata"]["event_type"], "switchboard_escalation");
+    let shown = message["blocks"].to_string();
+    assert!(shown.contains("Intent: human_agent") && shown.contains("this is urgent"), "{shown}");
+    assert!(shown.contains("!solved"), "agents are told how to answer: {shown}");
+    assert!(
+        desk.calls()
+            .iter()
+            .any(|c| c.uri.contains("/api/conversations.history?") && c.uri.contains("include_all_metadata=true"))
+    );
+    let thread = slack_ts(1001);
+
+    // The customer writes again: a reply in the thread, escaped so it cannot ping the channel.
+    customer_says(&s, 2, "Order 1234 <!channel>").await;
+    assert_eq!(telegram_texts(&provider).len(), 1, "no bot answer while a human owns it");
+    s.run_escalation().await;
+    let comment = desk
+        .calls()
+        .into_iter()
+        .find(|c| c.uri.ends_with("/chat.postMessage") && c.body["thread_ts"] == thread.as_str())
+        .expect("a reply in the ticket's thread");
+    assert_eq!(comment.body["text"], "The customer wrote:\nOrder 1234 &lt;!channel&gt;");
+    assert_eq!(desk.tickets().len(), 1);
+
+    // Our own post and an internal note come back as events: neither reaches the customer.
+    let ours = json!({"type": "message", "channel": "C0SUPPORT", "bot_id": "B0SWITCH", "text": "The customer wrote: …",
+                      "ts": "1795601900.000200", "thread_ts": thread});
+    assert_eq!(slack_signed(&s, slack_event("Ev01", ours), None).await.0, StatusCode::OK);
+    let note = json!({"type": "message", "channel": "C0SUPPORT", "user": "U0MARTA", "text": "!note checking the warehouse",
+                      "ts": "1795601901.000300", "thread_ts": thread});
+    assert_eq!(slack_signed(&s, slack_event("Ev02", note), None).await.0, StatusCode::OK);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0, "nothing queued for the customer");
+
+    // The agent replies in the thread; Slack's retry of the same event is harmless.
+    let reply = json!({"type": "message", "channel": "C0SUPPORT", "user": "U0MARTA", "client_msg_id": "m1",
+                       "text": "Hi Ana, it ships today &amp; tracking is <https://t.example/1234|here>",
+                       "ts": "1795601902.000400", "thread_ts": thread});
+    assert_eq!(slack_signed(&s, slack_event("Ev03", reply.clone()), None).await.0, StatusCode::OK);
+    assert_eq!(slack_signed(&s, slack_event("Ev03", reply), Some(1)).await.0, StatusCode::OK);
+    s.run_responder().await;
+    let texts = telegram_texts(&provider);
+    assert_eq!(texts.last().unwrap(), "Hi Ana, it ships today & tracking is here (https://t.example/1234)");
+    assert_eq!(texts.len(), 2, "delivered once: {texts:?}");
+
+    // ✅ on the escalation's message: solved, the bot answers again.
+    let done = json!({"type": "reaction_added", "user": "U0MARTA", "reaction": "white_check_mark",
+                      "item": {"type": "message", "channel": "C0SUPPORT", "ts": thread}, "event_ts": "1795601903.000500"});
+    assert_eq!(slack_signed(&s, slack_event("Ev04", done), None).await.0, StatusCode::OK);
+    s.run_responder().await;
+    customer_says(&s, 3, "What are your opening hours?").await;
+    assert!(telegram_texts(&provider).last().unwrap().contains("Monday"), "{:?}", telegram_texts(&provider));
+
+    // Slack refuses for good (the app is not in the channel): parked with the reason.
+    desk.set_faults(Faults { refuse: true, ..Faults::default() });
+    let s = with_helpdesk(&provider, slack_section(&desk.url)).await;
+    customer_says(&s, 1, "I want to speak to a human").await;
+    assert_eq!(s.run_escalation().await, 1);
+    let parked = switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.escalations.dlq_url).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert!(parked[0].error.as_deref().unwrap_or_default().contains("not_in_channel"), "{parked:?}");
 }

@@ -48,6 +48,26 @@ impl HttpClient {
         port: &'static str,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, PortError> {
+        self.send(port, true, build).await
+    }
+
+    /// The same for a create the API cannot de-duplicate: after a 5xx or a timeout the request
+    /// may have been carried out, so it is not repeated here; the caller's next attempt looks for
+    /// what it made first. A 429 (surely not carried out) is still waited for.
+    pub async fn call_at_most_once(
+        &self,
+        port: &'static str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, PortError> {
+        self.send(port, false, build).await
+    }
+
+    async fn send(
+        &self,
+        port: &'static str,
+        repeat_unsure: bool,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, PortError> {
         let mut pause = FIRST_PAUSE;
         for attempt in 1..=ATTEMPTS {
             let last = attempt == ATTEMPTS;
@@ -62,7 +82,7 @@ impl HttpClient {
                     tokio::time::sleep(wait).await;
                 }
                 Ok(r) if r.status().is_server_error() => {
-                    if last {
+                    if last || !repeat_unsure {
                         return Err(PortError::Unavailable { port, detail: format!("HTTP {}", r.status().as_u16()) });
                     }
                     tracing::warn!(port, status = r.status().as_u16(), "server error; retrying");
@@ -76,7 +96,8 @@ impl HttpClient {
                 }
                 Err(e) => {
                     let detail = if e.is_timeout() { "timed out" } else { "could not connect" };
-                    if last {
+                    // A refused connection surely sent nothing; anything else may have.
+                    if last || (!repeat_unsure && !e.is_connect()) {
                         return Err(PortError::Unavailable { port, detail: detail.into() });
                     }
                     tracing::warn!(port, detail, "request failed; retrying");
@@ -92,4 +113,54 @@ impl HttpClient {
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A loopback server answering every request with `status` (after `delay`), counting them.
+    async fn server(status: u16, delay: Duration) -> (String, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (status, [("retry-after", "0")], "")
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn unsure_failures_are_repeated_only_when_the_call_allows_it() {
+        let http = HttpClient::with_timeout(Duration::from_millis(300));
+        let (url, hits) = server(503, Duration::ZERO).await;
+        assert!(http.call("t", |h| h.post(&url)).await.unwrap_err().is_retryable());
+        assert_eq!(hits.load(Ordering::SeqCst), ATTEMPTS as usize, "5xx retried");
+        hits.store(0, Ordering::SeqCst);
+        assert!(http.call_at_most_once("t", |h| h.post(&url)).await.unwrap_err().is_retryable());
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "a 5xx create may have happened: not repeated");
+
+        let (url, hits) = server(200, Duration::from_secs(1)).await;
+        let err = http.call_at_most_once("t", |h| h.post(&url)).await.unwrap_err();
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "a timed-out create is not repeated");
+
+        let (url, hits) = server(429, Duration::ZERO).await;
+        assert!(matches!(http.call_at_most_once("t", |h| h.post(&url)).await, Err(PortError::RateLimited { .. })));
+        assert_eq!(hits.load(Ordering::SeqCst), ATTEMPTS as usize, "a 429 surely did nothing: waited and repeated");
+
+        let (url, _) = server(400, Duration::ZERO).await;
+        assert!(matches!(http.call("t", |h| h.post(&url)).await, Err(PortError::Rejected { .. })));
+    }
 }

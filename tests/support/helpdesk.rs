@@ -1,5 +1,5 @@
-//! A loopback stand-in for the helpdesks' APIs (Zendesk, Freshdesk, HubSpot, a Slack incoming
-//! webhook, a generic webhook): it checks the auth each expects, keeps the tickets it creates,
+//! A loopback stand-in for the helpdesks' APIs (Zendesk, Freshdesk, HubSpot, Slack's Web API, a
+//! Slack incoming webhook, a generic webhook): it checks the auth each expects, keeps the tickets it creates,
 //! answers lookups like the real API, and can misbehave on purpose (429 with `Retry-After`,
 //! 5xx, a create that answers too late, a permanent refusal).
 
@@ -85,14 +85,20 @@ impl FakeHelpdesk {
     }
 }
 
-/// Which kind of request, by the helpdesks' paths.
-fn is_create(method: &Method, path: &str) -> bool {
+/// Which kind of request, by the helpdesks' paths (a Slack post in a thread is a comment).
+fn is_create(method: &Method, path: &str, body: &Value) -> bool {
     method == Method::POST
         && (path.ends_with("/api/v2/tickets.json")
             || path.ends_with("/api/v2/tickets")
             || path.ends_with("/crm/v3/objects/tickets")
             || path.starts_with("/services/")
-            || path == "/hook")
+            || path == "/hook"
+            || (path.ends_with("/chat.postMessage") && body["thread_ts"].is_null()))
+}
+
+/// Slack's `ts` of the n-th message posted.
+pub fn slack_ts(id: u64) -> String {
+    format!("1795600{id}.000100")
 }
 
 async fn handle(
@@ -121,8 +127,12 @@ async fn handle(
         if !authorized {
             return (StatusCode::UNAUTHORIZED, "bad credentials").into_response();
         }
-        if is_create(&method, &path) {
+        if is_create(&method, &path, &json_body) {
             let faults = &mut inner.faults;
+            if faults.refuse && path.ends_with("/chat.postMessage") {
+                // Slack refuses with 200 and the verdict in the body.
+                return axum::Json(json!({"ok": false, "error": "not_in_channel"})).into_response();
+            }
             if faults.refuse {
                 return (StatusCode::BAD_REQUEST, r#"{"error":"RecordInvalid"}"#).into_response();
             }
@@ -166,6 +176,8 @@ fn create_answer(path: &str, id: u64) -> Response {
         json!({"id": id.to_string()})
     } else if path == "/hook" {
         json!({"ticket_id": format!("EXT-{id}")})
+    } else if path.ends_with("/chat.postMessage") {
+        return axum::Json(json!({"ok": true, "channel": "C0SUPPORT", "ts": slack_ts(id)})).into_response();
     } else {
         json!({"id": id})
     };
@@ -209,6 +221,27 @@ fn lookup_answer(tickets: &[Value], method: &Method, path: &str, query: &str, bo
             .map(|(i, _)| json!({"id": id_of(i).to_string()}))
             .collect();
         return axum::Json(json!({ "results": found, "total": found.len() })).into_response();
+    }
+    if method == Method::GET && path.ends_with("/conversations.history") {
+        // Newest first, with metadata only when asked for.
+        let metadata = query.contains("include_all_metadata=true");
+        let messages: Vec<Value> = tickets
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, t)| {
+                t["channel"].is_string() && query.contains(&format!("channel={}", t["channel"].as_str().unwrap_or("-")))
+            })
+            .map(|(i, t)| {
+                let mut m =
+                    json!({"type": "message", "ts": slack_ts(id_of(i)), "text": t["text"], "bot_id": "B0SWITCH"});
+                if metadata {
+                    m["metadata"] = t["metadata"].clone();
+                }
+                m
+            })
+            .collect();
+        return axum::Json(json!({"ok": true, "messages": messages, "has_more": false})).into_response();
     }
     (StatusCode::OK, axum::Json(json!({"ok": true}))).into_response()
 }

@@ -65,43 +65,108 @@ pub enum SlackRequest {
     Skip,
 }
 
+/// An Events API request body (the fields we read).
 #[derive(Deserialize)]
-struct Envelope {
+pub(crate) struct Envelope {
     #[serde(rename = "type")]
-    kind: String,
+    pub kind: String,
     #[serde(default)]
-    challenge: Option<String>,
+    pub challenge: Option<String>,
     #[serde(default)]
-    event_id: Option<String>,
+    pub event_id: Option<String>,
     #[serde(default)]
-    event: Option<Event>,
+    pub event: Option<Event>,
 }
 
+/// The event inside an `event_callback`: a message, or a reaction.
 #[derive(Deserialize)]
-struct Event {
+pub(crate) struct Event {
     #[serde(rename = "type")]
-    kind: String,
+    pub kind: String,
     #[serde(default)]
-    subtype: Option<String>,
+    pub subtype: Option<String>,
     #[serde(default)]
-    bot_id: Option<String>,
+    pub bot_id: Option<String>,
     #[serde(default)]
-    channel: Option<String>,
+    pub channel: Option<String>,
     #[serde(default)]
-    user: Option<String>,
+    pub user: Option<String>,
     #[serde(default)]
-    text: Option<String>,
+    pub text: Option<String>,
     #[serde(default)]
-    ts: Option<String>,
+    pub ts: Option<String>,
     #[serde(default)]
-    thread_ts: Option<String>,
+    pub thread_ts: Option<String>,
+    /// `reaction_added`: the emoji's name.
+    #[serde(default)]
+    pub reaction: Option<String>,
+    /// `reaction_added`: what was reacted to.
+    #[serde(default)]
+    pub item: Option<ReactedItem>,
+}
+
+/// The message a reaction was added to.
+#[derive(Deserialize)]
+pub(crate) struct ReactedItem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub ts: Option<String>,
+}
+
+/// Reads a verified request body.
+pub(crate) fn envelope(body: &[u8]) -> Result<Envelope, ChannelError> {
+    serde_json::from_slice(body).map_err(|e| ChannelError::Malformed(format!("event: {e}")))
+}
+
+/// A message's text as a person reads it: Slack escapes `&`, `<` and `>`, and wraps links,
+/// mentions and channels in `<…>` (`<https://x.example|x.example>`, `<@U123|ana>`).
+pub fn plain_text(mrkdwn: &str) -> String {
+    let mut out = String::with_capacity(mrkdwn.len());
+    let mut rest = mrkdwn;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let inner = &rest[open + 1..open + close];
+        let (target, label) = inner.split_once('|').unwrap_or((inner, ""));
+        match target.chars().next() {
+            Some('@') => {
+                out.push('@');
+                out.push_str(if label.is_empty() { &target[1..] } else { label });
+            }
+            Some('#') => {
+                out.push('#');
+                out.push_str(if label.is_empty() { &target[1..] } else { label });
+            }
+            Some('!') => {
+                out.push('@');
+                out.push_str(if label.is_empty() { target[1..].split('^').next().unwrap_or_default() } else { label });
+            }
+            _ => {
+                let bare = target.split_once(':').map_or(target, |(_, r)| r.trim_start_matches("//"));
+                if label.is_empty() || label == target || label == bare {
+                    out.push_str(if target.starts_with("mailto:") { bare } else { target });
+                } else {
+                    out.push_str(&format!("{label} ({target})"));
+                }
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 /// Parses a verified request body. The conversation address is `{channel}:{thread}`: each
 /// thread is one conversation, answered in that thread.
 pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
-    let envelope: Envelope =
-        serde_json::from_slice(body).map_err(|e| ChannelError::Malformed(format!("event: {e}")))?;
+    let envelope = envelope(body)?;
     match envelope.kind.as_str() {
         "url_verification" => envelope
             .challenge
@@ -116,7 +181,7 @@ pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
             let (Some(channel), Some(ts)) = (event.channel, event.ts) else {
                 return Err(ChannelError::Malformed("message without channel or ts".into()));
             };
-            let Some(text) = event.text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else {
+            let Some(text) = event.text.map(|t| plain_text(t.trim())).filter(|t| !t.is_empty()) else {
                 return Ok(SlackRequest::Skip);
             };
             let thread = event.thread_ts.unwrap_or(ts);
@@ -201,5 +266,20 @@ mod tests {
         }
         assert!(parse(b"not json").is_err());
         assert!(parse(br#"{"type": "event_callback", "event": {"type": "message"}}"#).is_err(), "no event_id");
+    }
+
+    #[test]
+    fn plain_text_unwraps_links_mentions_and_escapes() {
+        assert_eq!(plain_text("Fish &amp; chips &lt;3 &gt; all"), "Fish & chips <3 > all");
+        assert_eq!(plain_text("see <https://shop.example/o/1234>"), "see https://shop.example/o/1234");
+        assert_eq!(plain_text("see <https://shop.example|shop.example>"), "see https://shop.example");
+        assert_eq!(plain_text("track <https://t.example/x|here>"), "track here (https://t.example/x)");
+        assert_eq!(plain_text("mail <mailto:help@acme.example|help@acme.example>"), "mail help@acme.example");
+        assert_eq!(
+            plain_text("<@U123|marta> and <@U456> in <#C1|support> <!here>"),
+            "@marta and @U456 in #support @here"
+        );
+        assert_eq!(plain_text("a < b"), "a < b", "an unclosed bracket stays");
+        assert_eq!(plain_text("plain"), "plain");
     }
 }

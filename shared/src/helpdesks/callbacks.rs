@@ -8,9 +8,10 @@
 //! | Freshdesk | `X-Switchboard-Secret` header (automation rules cannot sign) | the automation's JSON |
 //! | HubSpot | `X-HubSpot-Signature-v3` = base64(HMAC-SHA256(client secret, method + URL + body + timestamp)), 5-minute window | webhook events (property changes) |
 //! | webhook | `X-Switchboard-Signature` as we sign ours, 5-minute window | `{event_id, ticket_id, reply?, solved?}` |
+//! | Slack | `X-Slack-Signature` (v0), 5-minute window | Events API: thread replies, reactions |
 
-use crate::channels::ChannelError;
-use crate::tenant::{FreshdeskConfig, HubspotConfig, WebhookConfig, ZendeskConfig};
+use crate::channels::{ChannelError, slack as slack_events};
+use crate::tenant::{FreshdeskConfig, HubspotConfig, SlackHelpdeskConfig, WebhookConfig, ZendeskConfig};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
@@ -219,6 +220,77 @@ pub fn webhook(
     Ok(Some(AgentAction { event_key: format!("{ticket}:{event}"), ticket, reply, solved }))
 }
 
+/// What a verified Slack request asks of us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlackCallback {
+    /// Slack checks the URL: answer with the challenge.
+    Challenge(String),
+    /// An agent acted on a ticket.
+    Action(AgentAction),
+    /// Nothing for us: our own posts, chatter outside a ticket's thread, internal notes.
+    Skip,
+}
+
+/// Verifies and reads a Slack Events API request from the helpdesk channel's app: a person's
+/// reply in an escalation's thread goes to the customer, unless it starts with `!note`;
+/// `!solved` (with an optional last reply) or the solved reaction on the escalation's message
+/// hands the conversation back to the bot. Messages posted by bots, including ours, are skipped.
+pub fn slack(
+    c: &SlackHelpdeskConfig,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<SlackCallback, ChannelError> {
+    let secret = c.signing_secret.expose();
+    if secret.is_empty() {
+        return Err(unauthorized("no signing secret configured"));
+    }
+    slack_events::verify(secret, timestamp, signature, body, now)?;
+    let envelope = slack_events::envelope(body)?;
+    match envelope.kind.as_str() {
+        "url_verification" => {
+            return envelope.challenge.map(SlackCallback::Challenge).ok_or_else(|| malformed("no challenge"));
+        }
+        "event_callback" => {}
+        _ => return Ok(SlackCallback::Skip),
+    }
+    let event = envelope.event.ok_or_else(|| malformed("no event"))?;
+    let event_key = envelope.event_id.ok_or_else(|| malformed("no event_id"))?;
+    let action = |ticket: String, reply: Option<String>, solved: bool| {
+        SlackCallback::Action(AgentAction { ticket, event_key: event_key.clone(), reply, solved })
+    };
+    match event.kind.as_str() {
+        "message" => {
+            // `thread_broadcast` is a thread reply also shown in the channel: still a reply.
+            let human = event.bot_id.is_none() && event.subtype.as_deref().is_none_or(|s| s == "thread_broadcast");
+            let in_ticket_thread = event.channel.as_deref() == Some(c.channel.as_str())
+                && event.thread_ts.is_some()
+                && event.thread_ts != event.ts;
+            let (true, true, Some(thread)) = (human, in_ticket_thread, event.thread_ts) else {
+                return Ok(SlackCallback::Skip);
+            };
+            let text = slack_events::plain_text(event.text.as_deref().unwrap_or_default().trim());
+            if text.starts_with("!note") || text.is_empty() {
+                return Ok(SlackCallback::Skip);
+            }
+            Ok(match text.strip_prefix("!solved") {
+                Some(last) => action(thread, Some(last.trim().to_string()).filter(|t| !t.is_empty()), true),
+                None => action(thread, Some(text), false),
+            })
+        }
+        "reaction_added" => {
+            let Some(item) = event.item else { return Ok(SlackCallback::Skip) };
+            let on_ticket = item.kind == "message" && item.channel.as_deref() == Some(c.channel.as_str());
+            match (on_ticket && event.reaction.as_deref() == Some(c.solved_reaction.as_str()), item.ts) {
+                (true, Some(ts)) => Ok(action(ts, None, true)),
+                _ => Ok(SlackCallback::Skip),
+            }
+        }
+        _ => Ok(SlackCallback::Skip),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,5 +403,78 @@ mod tests {
         let old = now.timestamp() - 3600;
         let sig = super::super::webhook::sign(b"whsec", old, body);
         assert!(webhook(&c, Some(&sig), Some(&old.to_string()), body, now).is_err());
+    }
+
+    fn slack_config() -> SlackHelpdeskConfig {
+        SlackHelpdeskConfig {
+            channel: "C0SUPPORT".into(),
+            bot_token: Secret::new("xoxb-1"),
+            signing_secret: Secret::new("slack-signing"),
+            solved_reaction: "white_check_mark".into(),
+            api_base: "https://slack.com/api".into(),
+        }
+    }
+
+    fn slack_event(c: &SlackHelpdeskConfig, event: serde_json::Value) -> Result<SlackCallback, ChannelError> {
+        let body = serde_json::json!({"type": "event_callback", "event_id": "Ev1", "event": event}).to_string();
+        let now = Utc::now();
+        let ts = now.timestamp().to_string();
+        let sig = slack_events::signature(b"slack-signing", &ts, body.as_bytes());
+        slack(c, Some(&ts), Some(&sig), body.as_bytes(), now)
+    }
+
+    #[test]
+    fn slack_thread_replies_notes_solved_and_loops() {
+        let c = slack_config();
+        let reply = |text: &str| {
+            serde_json::json!({"type": "message", "channel": "C0SUPPORT", "user": "U7", "text": text,
+                               "ts": "1795600900.000200", "thread_ts": "1795600800.000100"})
+        };
+        let SlackCallback::Action(a) =
+            slack_event(&c, reply("Hi Ana &amp; co, it ships <https://t.example/1|today>")).unwrap()
+        else {
+            panic!("a reply")
+        };
+        assert_eq!(a.ticket, "1795600800.000100");
+        assert_eq!(a.reply.as_deref(), Some("Hi Ana & co, it ships today (https://t.example/1)"));
+        assert!(!a.solved);
+        assert_eq!(slack_event(&c, reply("!note she called twice")).unwrap(), SlackCallback::Skip, "internal");
+        let SlackCallback::Action(a) = slack_event(&c, reply("!solved Thanks, all done!")).unwrap() else { panic!() };
+        assert!(a.solved && a.reply.as_deref() == Some("Thanks, all done!"));
+        let SlackCallback::Action(a) = slack_event(&c, reply("!solved")).unwrap() else { panic!() };
+        assert!(a.solved && a.reply.is_none());
+
+        let mut ours = reply("The customer wrote: hi");
+        ours["bot_id"] = "B1".into();
+        assert_eq!(slack_event(&c, ours).unwrap(), SlackCallback::Skip, "our own post is no reply");
+        let mut elsewhere = reply("hi");
+        elsewhere["channel"] = "C0OTHER".into();
+        assert_eq!(slack_event(&c, elsewhere).unwrap(), SlackCallback::Skip);
+        let top_level =
+            serde_json::json!({"type": "message", "channel": "C0SUPPORT", "user": "U7", "text": "lunch?", "ts": "1.1"});
+        assert_eq!(slack_event(&c, top_level).unwrap(), SlackCallback::Skip, "chatter outside a thread");
+
+        let reaction = |name: &str| {
+            serde_json::json!({"type": "reaction_added", "user": "U7", "reaction": name,
+                               "item": {"type": "message", "channel": "C0SUPPORT", "ts": "1795600800.000100"}})
+        };
+        let SlackCallback::Action(a) = slack_event(&c, reaction("white_check_mark")).unwrap() else { panic!() };
+        assert!(a.solved && a.ticket == "1795600800.000100");
+        assert_eq!(slack_event(&c, reaction("eyes")).unwrap(), SlackCallback::Skip);
+    }
+
+    #[test]
+    fn slack_challenge_is_answered_only_when_signed() {
+        let c = slack_config();
+        let body = br#"{"type":"url_verification","challenge":"abc123","token":"t"}"#;
+        let now = Utc::now();
+        let ts = now.timestamp().to_string();
+        let sig = slack_events::signature(b"slack-signing", &ts, body);
+        assert_eq!(slack(&c, Some(&ts), Some(&sig), body, now).unwrap(), SlackCallback::Challenge("abc123".into()));
+        let forged = slack_events::signature(b"guess", &ts, body);
+        assert!(slack(&c, Some(&ts), Some(&forged), body, now).is_err());
+        let unset = SlackHelpdeskConfig { signing_secret: Secret::new(""), ..c };
+        let empty_key = slack_events::signature(b"", &ts, body);
+        assert!(slack(&unset, Some(&ts), Some(&empty_key), body, now).is_err(), "an unset secret verifies nothing");
     }
 }

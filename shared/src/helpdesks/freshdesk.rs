@@ -76,7 +76,9 @@ pub(super) async fn open(
         None => ticket["unique_external_id"] = json!(e.conversation.as_str()),
     }
     let created: Value = http
-        .call(PORT, |h| h.post(format!("{}/api/v2/tickets", base(c))).basic_auth(&key, Some("X")).json(&ticket))
+        .call_at_most_once(PORT, |h| {
+            h.post(format!("{}/api/v2/tickets", base(c))).basic_auth(&key, Some("X")).json(&ticket)
+        })
         .await?
         .json()
         .await

@@ -75,7 +75,9 @@ pub(super) async fn open(
         }]);
     }
     let created: Value = http
-        .call(PORT, |h| h.post(format!("{}/crm/v3/objects/tickets", base(c))).bearer_auth(&token).json(&body))
+        .call_at_most_once(PORT, |h| {
+            h.post(format!("{}/crm/v3/objects/tickets", base(c))).bearer_auth(&token).json(&body)
+        })
         .await?
         .json()
         .await

@@ -1,5 +1,5 @@
-//! Helpdesks: where escalations become tickets (Zendesk, Freshdesk, HubSpot, a Slack incoming
-//! webhook, a generic signed webhook), and where agents' replies come back from
+//! Helpdesks: where escalations become tickets (Zendesk, Freshdesk, HubSpot, a Slack channel, a
+//! Slack incoming webhook, a generic signed webhook), and where agents' replies come back from
 //! ([`callbacks`]). [`HelpdeskRouter`] picks the tenant's helpdesk for each job.
 //!
 //! Every adapter opens tickets idempotently: before creating, it looks for the ticket a
@@ -9,6 +9,7 @@
 pub mod callbacks;
 mod freshdesk;
 mod hubspot;
+pub mod slack;
 mod ticket;
 pub mod webhook;
 mod zendesk;
@@ -60,6 +61,7 @@ impl Helpdesk for HelpdeskRouter {
             HelpdeskConfig::Zendesk(c) => zendesk::open(&self.http, c, escalation, &text).await,
             HelpdeskConfig::Freshdesk(c) => freshdesk::open(&self.http, c, escalation, &text).await,
             HelpdeskConfig::Hubspot(c) => hubspot::open(&self.http, c, escalation, &text).await,
+            HelpdeskConfig::Slack(c) => slack::open(&self.http, c, escalation, &text).await,
             HelpdeskConfig::SlackWebhook(c) => webhook::slack_open(&self.http, c, escalation, &text).await,
             HelpdeskConfig::Webhook(c) => webhook::open(&self.http, c, escalation, &text).await,
         }
@@ -76,6 +78,7 @@ impl Helpdesk for HelpdeskRouter {
             HelpdeskConfig::Zendesk(c) => zendesk::comment(&self.http, c, ticket, comment).await,
             HelpdeskConfig::Freshdesk(c) => freshdesk::comment(&self.http, c, ticket, comment).await,
             HelpdeskConfig::Hubspot(c) => hubspot::comment(&self.http, c, ticket, comment).await,
+            HelpdeskConfig::Slack(c) => slack::comment(&self.http, c, ticket, comment).await,
             HelpdeskConfig::SlackWebhook(c) => webhook::slack_comment(&self.http, c, ticket, comment).await,
             HelpdeskConfig::Webhook(c) => webhook::comment(&self.http, c, ticket, comment).await,
         }

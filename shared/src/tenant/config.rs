@@ -49,6 +49,10 @@ impl TenantConfig {
                 out.push(("helpdesk.access_token", &mut h.access_token));
                 out.push(("helpdesk.client_secret", &mut h.client_secret));
             }
+            HelpdeskConfig::Slack(s) => {
+                out.push(("helpdesk.bot_token", &mut s.bot_token));
+                out.push(("helpdesk.signing_secret", &mut s.signing_secret));
+            }
             HelpdeskConfig::SlackWebhook(s) => out.push(("helpdesk.url", &mut s.url)),
             HelpdeskConfig::Webhook(w) => out.push(("helpdesk.secret", &mut w.secret)),
         }
@@ -326,6 +330,8 @@ pub enum HelpdeskConfig {
     Freshdesk(FreshdeskConfig),
     /// HubSpot: tickets associated with the contact; replies and closing through signed webhooks.
     Hubspot(HubspotConfig),
+    /// A Slack channel of the team's: each escalation a message, agents answer in its thread.
+    Slack(SlackHelpdeskConfig),
     /// A Slack incoming webhook: the team channel is told; agents answer elsewhere.
     SlackWebhook(SlackWebhookConfig),
     /// Anything else: a JSON POST signed with HMAC-SHA256; replies come back signed the same way.
@@ -340,6 +346,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(_) => "zendesk",
             HelpdeskConfig::Freshdesk(_) => "freshdesk",
             HelpdeskConfig::Hubspot(_) => "hubspot",
+            HelpdeskConfig::Slack(_) => "slack",
             HelpdeskConfig::SlackWebhook(_) => "slack_webhook",
             HelpdeskConfig::Webhook(_) => "webhook",
         }
@@ -421,6 +428,29 @@ fn default_hubspot_escalation_property() -> String {
 }
 fn default_hubspot_reply_property() -> String {
     "switchboard_reply".into()
+}
+
+/// A Slack channel as the helpdesk, through a Slack app of the business's (scopes `chat:write`,
+/// `channels:history`; Events API subscriptions `message.channels` and `reaction_added`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackHelpdeskConfig {
+    /// The channel's ID (`C…`) escalations are posted in; events from other channels are ignored.
+    pub channel: String,
+    /// The app's bot token (`xoxb-…`).
+    pub bot_token: Secret,
+    /// The app's signing secret: every Events API request is signed with it.
+    pub signing_secret: Secret,
+    /// The reaction on an escalation's message that solves it.
+    #[serde(default = "default_solved_reaction")]
+    pub solved_reaction: String,
+    /// The Web API base URL (tests point it at a stand-in).
+    #[serde(default = "slack_api")]
+    pub api_base: String,
+}
+
+fn default_solved_reaction() -> String {
+    "white_check_mark".into()
 }
 
 /// A Slack incoming webhook.

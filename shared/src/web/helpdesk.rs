@@ -1,4 +1,4 @@
-//! Helpdesk callbacks: `POST /v1/{tenant}/helpdesk/{zendesk|freshdesk|hubspot|webhook}`. Each is
+//! Helpdesk callbacks: `POST /v1/{tenant}/helpdesk/{zendesk|freshdesk|hubspot|slack|webhook}`. Each is
 //! verified over the raw body, its ticket resolved to our conversation, and the agent's action
 //! queued for the responder (which sends the reply on the customer's channel). A ticket that is
 //! not ours is acknowledged and ignored, so the helpdesk does not retry it for ever.
@@ -6,17 +6,26 @@
 use super::webchat::WebchatApi;
 use super::{ApiError, RequestId};
 use crate::domain::{AgentEvent, TicketRef};
-use crate::helpdesks::callbacks::{self, AgentAction};
+use crate::helpdesks::callbacks::{self, AgentAction, SlackCallback};
 use crate::tenant::{HelpdeskConfig, Tenant};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use std::sync::Arc;
 use tracing::Instrument;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// What a verified callback holds.
+enum Verified {
+    /// What agents did.
+    Actions(Vec<AgentAction>),
+    /// Slack checks the URL: the challenge to echo.
+    Challenge(String),
 }
 
 /// Verifies and reads the callback of the tenant's helpdesk; 404 when `kind` is not it.
@@ -26,7 +35,7 @@ fn verify(
     headers: &HeaderMap,
     body: &[u8],
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<AgentAction>, ApiError> {
+) -> Result<Verified, ApiError> {
     let actions = match (&tenant.config.helpdesk, kind) {
         (HelpdeskConfig::Zendesk(c), "zendesk") => callbacks::zendesk(
             c,
@@ -56,9 +65,20 @@ fn verify(
         )?
         .into_iter()
         .collect(),
+        (HelpdeskConfig::Slack(c), "slack") => match callbacks::slack(
+            c,
+            header(headers, "x-slack-request-timestamp"),
+            header(headers, "x-slack-signature"),
+            body,
+            now,
+        )? {
+            SlackCallback::Challenge(challenge) => return Ok(Verified::Challenge(challenge)),
+            SlackCallback::Action(action) => vec![action],
+            SlackCallback::Skip => vec![],
+        },
         _ => return Err(ApiError::not_found("this tenant has no such helpdesk")),
     };
-    Ok(actions)
+    Ok(Verified::Actions(actions))
 }
 
 /// `POST /v1/{tenant}/helpdesk/{kind}`.
@@ -68,13 +88,18 @@ pub(super) async fn callback(
     RequestId(request_id): RequestId,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let span = tracing::info_span!("helpdesk_callback", request_id = %request_id, tenant = %tenant, helpdesk = %kind);
     async move {
         let body = body.map_err(ApiError::body)?;
         let tenant = api.tenant(&tenant).await?;
         let now = api.clock.now();
-        let actions = verify(&tenant, &kind, &headers, &body, now)?;
+        let actions = match verify(&tenant, &kind, &headers, &body, now)? {
+            Verified::Actions(actions) => actions,
+            Verified::Challenge(challenge) => {
+                return Ok(([(header::CONTENT_TYPE, "text/plain")], challenge).into_response());
+            }
+        };
         let helpdesk = tenant.config.helpdesk.name();
         for action in actions {
             let Some(conversation) = api.tickets.conversation_for(&tenant.id, helpdesk, &action.ticket).await? else {
@@ -94,7 +119,7 @@ pub(super) async fn callback(
             api.inbound.accept_agent(event).await?;
             tracing::info!("agent event queued");
         }
-        Ok(StatusCode::OK)
+        Ok(StatusCode::OK.into_response())
     }
     .instrument(span)
     .await

@@ -1,0 +1,179 @@
+//! A Slack channel as the helpdesk: each escalation is a message in the team's channel
+//! (`chat.postMessage`, its `ts` the ticket id), the customer's later messages are replies in
+//! its thread, and agents answer by replying in the thread (see [`super::callbacks::slack`]).
+//!
+//! Slack has no idempotency key, so the message carries our escalation key as message
+//! metadata; a retried escalation looks for it in the channel's history before posting again.
+
+use super::{TicketText, escalation_key, secret_text};
+use crate::channels::twilio::split;
+use crate::domain::{Escalation, TicketComment, TicketRef};
+use crate::http::HttpClient;
+use crate::ports::PortError;
+use crate::tenant::SlackHelpdeskConfig;
+use serde_json::{Value, json};
+
+const PORT: &str = "slack";
+
+/// The message metadata type our escalation messages carry.
+pub const METADATA_TYPE: &str = "switchboard_escalation";
+
+/// A section block holds at most 3,000 characters.
+const SECTION_CHARS: usize = 3000;
+
+/// History pages read when looking for an earlier attempt's message (200 messages each).
+const LOOKUP_PAGES: usize = 5;
+
+/// What agents are told in each escalation's message.
+pub const HOW_TO_ANSWER: &str = "Reply in this thread to answer the customer. Start a reply with `!note` to keep it \
+     internal; write `!solved` (optionally followed by a last reply) or react :white_check_mark: when done.";
+
+/// Slack answers HTTP 200 with `ok: false` when it refuses; some of its errors are passing.
+fn verdict(method: &str, answer: Value) -> Result<Value, PortError> {
+    if answer["ok"] == true {
+        return Ok(answer);
+    }
+    let error = answer["error"].as_str().unwrap_or("unreadable answer").to_string();
+    let detail = format!("{method}: {error}");
+    match error.as_str() {
+        "internal_error"
+        | "fatal_error"
+        | "service_unavailable"
+        | "request_timeout"
+        | "ratelimited"
+        | "unreadable answer" => Err(PortError::Unavailable { port: PORT, detail }),
+        _ => Err(PortError::Rejected { port: PORT, detail }),
+    }
+}
+
+/// Posts a message; at most once, as Slack cannot de-duplicate posts.
+async fn post(http: &HttpClient, c: &SlackHelpdeskConfig, body: &Value) -> Result<Value, PortError> {
+    let url = format!("{}/chat.postMessage", c.api_base.trim_end_matches('/'));
+    let token = secret_text(&c.bot_token);
+    let answer = http.call_at_most_once(PORT, |h| h.post(&url).bearer_auth(&token).json(body)).await?.json().await;
+    verdict("chat.postMessage", answer.unwrap_or_default())
+}
+
+fn ticket_ref(c: &SlackHelpdeskConfig, ts: &str) -> TicketRef {
+    // Slack's permalink form: the channel, then `p` and the timestamp without its dot.
+    let url = format!("https://slack.com/archives/{}/p{}", c.channel, ts.replace('.', ""));
+    TicketRef { helpdesk: PORT.into(), id: ts.to_string(), url: Some(url) }
+}
+
+/// The message an earlier attempt of this escalation posted, if any: the channel's history
+/// since the escalation was made, searched for our key in the message metadata.
+async fn find(
+    http: &HttpClient,
+    c: &SlackHelpdeskConfig,
+    e: &Escalation,
+    key: &str,
+) -> Result<Option<String>, PortError> {
+    let url = format!("{}/conversations.history", c.api_base.trim_end_matches('/'));
+    let token = secret_text(&c.bot_token);
+    let oldest = (e.created_at.timestamp() - 60).to_string();
+    let mut cursor = String::new();
+    for _ in 0..LOOKUP_PAGES {
+        let mut query = vec![
+            ("channel", c.channel.as_str()),
+            ("oldest", oldest.as_str()),
+            ("limit", "200"),
+            ("include_all_metadata", "true"),
+        ];
+        if !cursor.is_empty() {
+            query.push(("cursor", cursor.as_str()));
+        }
+        let answer = http.call(PORT, |h| h.get(&url).bearer_auth(&token).query(&query)).await?.json().await;
+        let page = verdict("conversations.history", answer.unwrap_or_default())?;
+        let messages = page["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if let Some(found) = messages.iter().find(|m| {
+            m["metadata"]["event_type"] == METADATA_TYPE && m["metadata"]["event_payload"]["escalation"] == key
+        }) {
+            return Ok(found["ts"].as_str().map(str::to_string));
+        }
+        cursor = page["response_metadata"]["next_cursor"].as_str().unwrap_or_default().to_string();
+        if cursor.is_empty() {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+pub(super) async fn open(
+    http: &HttpClient,
+    c: &SlackHelpdeskConfig,
+    e: &Escalation,
+    text: &TicketText,
+) -> Result<TicketRef, PortError> {
+    let key = escalation_key(e);
+    if let Some(ts) = find(http, c, e, &key).await? {
+        return Ok(ticket_ref(c, &ts));
+    }
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(":rotating_light: *{}*", escape(&text.subject))}}),
+    ];
+    blocks.extend(
+        split(&text.body, SECTION_CHARS)
+            .into_iter()
+            .map(|part| json!({"type": "section", "text": {"type": "plain_text", "text": part, "emoji": false}})),
+    );
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": HOW_TO_ANSWER}]}));
+    let body = json!({
+        "channel": c.channel,
+        // The notification's text; the blocks are what the channel shows.
+        "text": escape(&text.subject),
+        "blocks": blocks,
+        "unfurl_links": false,
+        "metadata": {"event_type": METADATA_TYPE, "event_payload": {"escalation": key, "conversation": e.conversation}},
+    });
+    let answer = post(http, c, &body).await?;
+    let ts = answer["ts"]
+        .as_str()
+        .ok_or_else(|| PortError::Unavailable { port: PORT, detail: "chat.postMessage: answer without ts".into() })?;
+    Ok(ticket_ref(c, ts))
+}
+
+pub(super) async fn comment(
+    http: &HttpClient,
+    c: &SlackHelpdeskConfig,
+    ticket: &TicketRef,
+    comment: &TicketComment,
+) -> Result<(), PortError> {
+    // Posted by our bot, so the Events API marks it with `bot_id` and it never comes back as a
+    // reply.
+    let body = json!({
+        "channel": c.channel,
+        "thread_ts": ticket.id,
+        "text": format!("The customer wrote:\n{}", escape(&comment.text)),
+        "unfurl_links": false,
+    });
+    post(http, c, &body).await?;
+    Ok(())
+}
+
+/// Text shown as-is in mrkdwn: Slack's three control characters escaped.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_permanent_and_slack_hiccups_are_not() {
+        assert!(verdict("m", json!({"ok": true, "ts": "1.2"})).is_ok());
+        for refusal in ["channel_not_found", "not_in_channel", "invalid_auth", "missing_scope"] {
+            let e = verdict("m", json!({"ok": false, "error": refusal})).unwrap_err();
+            assert!(matches!(e, PortError::Rejected { .. }), "{refusal}: {e}");
+        }
+        for passing in ["internal_error", "service_unavailable"] {
+            assert!(verdict("m", json!({"ok": false, "error": passing})).unwrap_err().is_retryable());
+        }
+        assert!(verdict("m", Value::Null).unwrap_err().is_retryable(), "an unreadable answer may be a proxy's");
+    }
+
+    #[test]
+    fn customer_text_cannot_ping_the_channel() {
+        assert_eq!(escape("<!channel> & <@U1>"), "&lt;!channel&gt; &amp; &lt;@U1&gt;");
+    }
+}
