@@ -280,6 +280,7 @@ async fn freshdesk_hubspot_slack_and_webhook_open_comment_and_call_back() {
     let posts: Vec<_> = desk.calls().into_iter().filter(|c| c.uri.starts_with("/services/")).collect();
     assert_eq!(posts.len(), 2);
     assert!(posts[0].body["text"].as_str().unwrap().contains("human_agent"), "{}", posts[0].body);
+    assert!(posts[0].body["blocks"].to_string().contains("Priority: normal"), "{}", posts[0].body);
     assert!(posts[1].body["text"].as_str().unwrap().contains("still there?"));
 
     // Generic webhook: signed both ways, with an idempotency key.
@@ -366,6 +367,7 @@ async fn slack_channel_ticket_thread_replies_and_solved_reaction() {
     assert_eq!(message["metadata"]["event_type"], "switchboard_escalation");
     let shown = message["blocks"].to_string();
     assert!(shown.contains("Intent: human_agent") && shown.contains("this is urgent"), "{shown}");
+    assert!(shown.contains("Priority: high"), "urgency raises the priority: {shown}");
     assert!(shown.contains("!solved"), "agents are told how to answer: {shown}");
     assert!(
         desk.calls()
