@@ -431,7 +431,8 @@ fn default_hubspot_reply_property() -> String {
 }
 
 /// A Slack channel as the helpdesk, through a Slack app of the business's (scopes `chat:write`,
-/// `channels:history`; Events API subscriptions `message.channels` and `reaction_added`).
+/// `channels:history`, `reactions:read`; Events API subscriptions `message.channels` and
+/// `reaction_added`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackHelpdeskConfig {
