@@ -355,6 +355,20 @@ async fn slack_channel_ticket_thread_replies_and_solved_reaction() {
         StatusCode::UNAUTHORIZED
     );
 
+    let stale = (chrono::Utc::now().timestamp() - 600).to_string();
+    let body = challenge.to_string().into_bytes();
+    let old = [
+        ("x-slack-signature", slack::signature(b"slack-helpdesk-secret", &stale, &body)),
+        ("x-slack-request-timestamp", stale),
+    ];
+    assert_eq!(post(&s, "/v1/demo/helpdesk/slack", &old, body).await.0, StatusCode::UNAUTHORIZED, "a replay");
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signed = [
+        ("x-slack-signature", slack::signature(b"slack-helpdesk-secret", &ts, b"{oops")),
+        ("x-slack-request-timestamp", ts),
+    ];
+    assert_eq!(post(&s, "/v1/demo/helpdesk/slack", &signed, b"{oops".to_vec()).await.0, StatusCode::BAD_REQUEST);
+
     // The escalation's message: the first post answers after the client gave up; the retry
     // finds it by its metadata in the channel's history instead of posting twice.
     desk.set_faults(Faults { slow: Some((1, Duration::from_secs(2))), ..Faults::default() });
