@@ -73,11 +73,7 @@ impl ChannelRouter {
             }
             let response = self.http.call("slack", |http| http.post(&url).bearer_auth(&token).json(&body)).await?;
             // Slack answers 200 even when it refuses: the verdict is in the body.
-            let answer: serde_json::Value = response.json().await.unwrap_or_default();
-            if answer["ok"] != true {
-                let error = answer["error"].as_str().unwrap_or("unknown").to_string();
-                return Err(PortError::Corrupt { port: "slack", detail: format!("chat.postMessage: {error}") });
-            }
+            slack::web_api_verdict("chat.postMessage", response.json().await.unwrap_or_default())?;
         }
         Ok(())
     }

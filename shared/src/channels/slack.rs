@@ -4,9 +4,11 @@
 //! bot and edited messages ignored (no loops), answers posted in the thread.
 
 use super::{ChannelError, Incoming};
+use crate::ports::PortError;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::Sha256;
 
 /// Requests older or newer than this are replays.
@@ -38,6 +40,10 @@ pub fn verify(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), ChannelError> {
+    if signing_secret.is_empty() {
+        // Anyone can sign with an empty key.
+        return Err(ChannelError::Unauthorized("no signing secret configured"));
+    }
     let timestamp = timestamp.ok_or(ChannelError::Unauthorized("missing X-Slack-Request-Timestamp"))?;
     let signature = signature.ok_or(ChannelError::Unauthorized("missing X-Slack-Signature"))?;
     let at: i64 =
@@ -198,6 +204,30 @@ pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
     }
 }
 
+/// Slack answers HTTP 200 with `ok: false` when it refuses; some of its errors are passing.
+pub(crate) fn web_api_verdict(method: &str, answer: Value) -> Result<Value, PortError> {
+    if answer["ok"] == true {
+        return Ok(answer);
+    }
+    let error = answer["error"].as_str().unwrap_or("unreadable answer").to_string();
+    let detail = format!("{method}: {error}");
+    match error.as_str() {
+        "internal_error"
+        | "fatal_error"
+        | "service_unavailable"
+        | "request_timeout"
+        | "ratelimited"
+        | "unreadable answer" => Err(PortError::Unavailable { port: "slack", detail }),
+        _ => Err(PortError::Rejected { port: "slack", detail }),
+    }
+}
+
+/// Text shown as-is in mrkdwn: Slack's three control characters escaped, so a customer's text
+/// cannot mention `<!channel>` or forge a link.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +267,8 @@ mod tests {
         assert!(verify(SECRET, None, Some(EXPECTED), BODY.as_bytes(), at(1531420618)).is_err());
         assert!(verify(SECRET, Some(TS), None, BODY.as_bytes(), at(1531420618)).is_err());
         assert!(verify(SECRET, Some(TS), Some("v1=abc"), BODY.as_bytes(), at(1531420618)).is_err());
+        let empty_key = signature(b"", TS, BODY.as_bytes());
+        assert!(verify(b"", Some(TS), Some(&empty_key), BODY.as_bytes(), at(1531420618)).is_err(), "an unset secret");
     }
 
     #[test]
@@ -281,5 +313,25 @@ mod tests {
         );
         assert_eq!(plain_text("a < b"), "a < b", "an unclosed bracket stays");
         assert_eq!(plain_text("plain"), "plain");
+    }
+
+    #[test]
+    fn web_api_refusals_are_permanent_and_slack_hiccups_are_not() {
+        use serde_json::json;
+        assert!(web_api_verdict("m", json!({"ok": true, "ts": "1.2"})).is_ok());
+        for refusal in ["channel_not_found", "not_in_channel", "invalid_auth", "missing_scope"] {
+            let e = web_api_verdict("m", json!({"ok": false, "error": refusal})).unwrap_err();
+            assert!(matches!(e, PortError::Rejected { .. }), "{refusal}: {e}");
+        }
+        for passing in ["internal_error", "service_unavailable"] {
+            assert!(web_api_verdict("m", json!({"ok": false, "error": passing})).unwrap_err().is_retryable());
+        }
+        assert!(web_api_verdict("m", Value::Null).unwrap_err().is_retryable(), "an unreadable answer may be a proxy's");
+    }
+
+    #[test]
+    fn customer_text_cannot_ping_the_channel() {
+        assert_eq!(escape("<!channel> & <@U1>"), "&lt;!channel&gt; &amp; &lt;@U1&gt;");
+        assert_eq!(plain_text(&escape("a <b> & c")), "a <b> & c", "escape and plain_text undo each other");
     }
 }

@@ -6,6 +6,7 @@
 //! metadata; a retried escalation looks for it in the channel's history before posting again.
 
 use super::{TicketText, escalation_key, secret_text};
+use crate::channels::slack::{escape, web_api_verdict};
 use crate::channels::twilio::split;
 use crate::domain::{Escalation, TicketComment, TicketRef};
 use crate::http::HttpClient;
@@ -28,30 +29,12 @@ const LOOKUP_PAGES: usize = 5;
 pub const HOW_TO_ANSWER: &str = "Reply in this thread to answer the customer. Start a reply with `!note` to keep it \
      internal; write `!solved` (optionally followed by a last reply) or react :white_check_mark: when done.";
 
-/// Slack answers HTTP 200 with `ok: false` when it refuses; some of its errors are passing.
-fn verdict(method: &str, answer: Value) -> Result<Value, PortError> {
-    if answer["ok"] == true {
-        return Ok(answer);
-    }
-    let error = answer["error"].as_str().unwrap_or("unreadable answer").to_string();
-    let detail = format!("{method}: {error}");
-    match error.as_str() {
-        "internal_error"
-        | "fatal_error"
-        | "service_unavailable"
-        | "request_timeout"
-        | "ratelimited"
-        | "unreadable answer" => Err(PortError::Unavailable { port: PORT, detail }),
-        _ => Err(PortError::Rejected { port: PORT, detail }),
-    }
-}
-
 /// Posts a message; at most once, as Slack cannot de-duplicate posts.
 async fn post(http: &HttpClient, c: &SlackHelpdeskConfig, body: &Value) -> Result<Value, PortError> {
     let url = format!("{}/chat.postMessage", c.api_base.trim_end_matches('/'));
     let token = secret_text(&c.bot_token);
     let answer = http.call_at_most_once(PORT, |h| h.post(&url).bearer_auth(&token).json(body)).await?.json().await;
-    verdict("chat.postMessage", answer.unwrap_or_default())
+    web_api_verdict("chat.postMessage", answer.unwrap_or_default())
 }
 
 fn ticket_ref(c: &SlackHelpdeskConfig, ts: &str) -> TicketRef {
@@ -83,7 +66,7 @@ async fn find(
             query.push(("cursor", cursor.as_str()));
         }
         let answer = http.call(PORT, |h| h.get(&url).bearer_auth(&token).query(&query)).await?.json().await;
-        let page = verdict("conversations.history", answer.unwrap_or_default())?;
+        let page = web_api_verdict("conversations.history", answer.unwrap_or_default())?;
         let messages = page["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
         if let Some(found) = messages.iter().find(|m| {
             m["metadata"]["event_type"] == METADATA_TYPE && m["metadata"]["event_payload"]["escalation"] == key
@@ -148,32 +131,4 @@ pub(super) async fn comment(
     });
     post(http, c, &body).await?;
     Ok(())
-}
-
-/// Text shown as-is in mrkdwn: Slack's three control characters escaped.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_are_permanent_and_slack_hiccups_are_not() {
-        assert!(verdict("m", json!({"ok": true, "ts": "1.2"})).is_ok());
-        for refusal in ["channel_not_found", "not_in_channel", "invalid_auth", "missing_scope"] {
-            let e = verdict("m", json!({"ok": false, "error": refusal})).unwrap_err();
-            assert!(matches!(e, PortError::Rejected { .. }), "{refusal}: {e}");
-        }
-        for passing in ["internal_error", "service_unavailable"] {
-            assert!(verdict("m", json!({"ok": false, "error": passing})).unwrap_err().is_retryable());
-        }
-        assert!(verdict("m", Value::Null).unwrap_err().is_retryable(), "an unreadable answer may be a proxy's");
-    }
-
-    #[test]
-    fn customer_text_cannot_ping_the_channel() {
-        assert_eq!(escape("<!channel> & <@U1>"), "&lt;!channel&gt; &amp; &lt;@U1&gt;");
-    }
 }

@@ -3,6 +3,7 @@
 //! de-duplicates on), and the Slack incoming webhook (a message in the team's channel).
 
 use super::{TicketText, escalation_key, secret_text};
+use crate::channels::slack::escape;
 use crate::domain::{Escalation, TicketComment, TicketRef};
 use crate::http::HttpClient;
 use crate::ports::PortError;
@@ -95,9 +96,9 @@ pub(super) async fn slack_open(
 ) -> Result<TicketRef, PortError> {
     let url = secret_text(&c.url);
     let body = json!({
-        "text": format!(":rotating_light: {}", text.subject),
+        "text": format!(":rotating_light: {}", escape(&text.subject)),
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*", text.subject)}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*", escape(&text.subject))}},
             {"type": "section", "text": {"type": "plain_text", "text": text.body}},
         ],
     });
@@ -114,7 +115,7 @@ pub(super) async fn slack_comment(
     comment: &TicketComment,
 ) -> Result<(), PortError> {
     let url = secret_text(&c.url);
-    let body = json!({"text": format!("The customer of {} wrote again:\n{}", ticket.id, comment.text)});
+    let body = json!({"text": format!("The customer of {} wrote again:\n{}", ticket.id, escape(&comment.text))});
     http.call("slack webhook", |h| h.post(&url).json(&body)).await?;
     Ok(())
 }
