@@ -364,8 +364,7 @@ async fn outside_the_24_hour_window_whatsapp_gets_the_template_not_free_text() {
     let s = with_channels(&fake).await;
     // A message that waited two days (a redrive from the dead-letter queue, say).
     let tenant = switchboard::domain::TenantId::new("demo").unwrap();
-    let conversation =
-        switchboard::channels::conversation_for(&tenant, switchboard::domain::Channel::WhatsappCloud, "447700900123");
+    let conversation = switchboard::domain::ConversationId::new("c_whatsappcloud_late").unwrap();
     let message = switchboard::domain::InboundMessage {
         id: switchboard::domain::MessageId::generate(),
         tenant,

@@ -327,3 +327,110 @@ async fn an_agent_answers_while_the_bot_is_quiet_and_solving_the_ticket_hands_ba
     let missing = format!("{}/local/conversations/demo/c_missing/release", server.base);
     assert_eq!(client.post(missing).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+/// A conversation is read with the token its POST returned, and only with that.
+#[tokio::test]
+async fn reading_a_conversation_needs_its_token() {
+    let server = TestServer::start().await;
+    let (status, ack) =
+        server.post("demo", json!({"visitor_id": "v_tok", "client_message_id": "w_tok", "text": "Hello"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+    let conversation = ack["conversation_id"].as_str().unwrap().to_string();
+
+    // Knowing the id is not enough.
+    let (status, body) = server.get_with_token("demo", &conversation, "wait=0", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no token: {body}");
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let token = ack["token"].as_str().expect("the 202 carries a read token").to_string();
+    assert!(token.len() >= 40, "an opaque credential: {token}");
+    let (status, _) = server.get_with_token("demo", &conversation, "wait=0", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A repeated POST (same client message id) returns the same token.
+    let (_, again) =
+        server.post("demo", json!({"visitor_id": "v_tok", "client_message_id": "w_tok", "text": "Hello"})).await;
+    assert_eq!(again["token"], ack["token"]);
+
+    // Another conversation's token, a tampered token, a token in the wrong scheme: all look
+    // exactly like a missing conversation.
+    let (_, other) = server.post("demo", json!({"visitor_id": "v_other", "text": "Hi"})).await;
+    let other_token = other["token"].as_str().unwrap().to_string();
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let (missing_status, missing) =
+        server.get_with_token("demo", "c_00000000000000000000000000000000", "", Some(&token)).await;
+    assert_eq!(missing_status, StatusCode::NOT_FOUND);
+    for wrong in [other_token.as_str(), tampered.as_str(), "", "x"] {
+        let (status, body) = server.get_with_token("demo", &conversation, "wait=0", Some(wrong)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "token {wrong:?}: {body}");
+        assert_eq!(body, missing, "indistinguishable from a missing conversation");
+    }
+    let url = format!("{}/v1/demo/webchat/conversations/{conversation}/messages", server.base);
+    let basic = reqwest::Client::new().get(url).header("authorization", format!("Basic {token}")).send().await.unwrap();
+    assert_eq!(basic.status(), StatusCode::NOT_FOUND, "only the Bearer scheme");
+}
+
+/// A token is bound to its tenant: the same conversation id under another tenant is not readable.
+#[tokio::test]
+async fn a_token_does_not_cross_tenants() {
+    let other =
+        Tenant::from_yaml("other.yaml", &switchboard::tenant::DEMO_TENANT_YAML.replace("id: demo", "id: other"))
+            .expect("second tenant compiles");
+    let server = TestServer::with_tenants(vec![Tenant::demo().unwrap(), other]).await;
+    let (_, ack) = server.post("demo", json!({"visitor_id": "v_x", "text": "Hello"})).await;
+    let conversation = ack["conversation_id"].as_str().unwrap();
+    let token = ack["token"].as_str().unwrap_or("none");
+    let (status, _) = server.get_with_token("other", conversation, "wait=0", Some(token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Reproduces the outside review's finding: knowing the tenant and a customer's phone number,
+/// anyone could compute the SMS conversation's id and read the transcript through the web chat.
+#[tokio::test]
+async fn an_sms_conversation_cannot_be_read_through_the_web_chat() {
+    use sha2::Digest;
+    let server = TestServer::start().await;
+    let phone = "+34600111222";
+    let params: Vec<(String, String)> = [
+        ("MessageSid", "SM0000000000000000000000000000beef"),
+        ("AccountSid", "AC00000000000000000000000000000000"),
+        ("From", phone),
+        ("To", "+15550001111"),
+        ("Body", "Where is my order?"),
+        ("NumMedia", "0"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    let url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
+    let signature = switchboard::channels::twilio::signature(b"demo-twilio-auth-token", url, &params);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/demo/twilio", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(serde_urlencoded::to_string(&params).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.settle(1).await;
+    let sent = server.app.outbox.sent();
+    let real = sent.first().map(|(c, _)| c.clone()).expect("the SMS was answered");
+
+    // What an outsider computes from public facts.
+    let digest = sha2::Sha256::digest(format!("demo\ntwilio_sms\n{phone}").as_bytes());
+    let guessed = format!("c_twiliosms_{}", &hex::encode(digest)[..32]);
+    let (status, body) = server.get_with_token("demo", &guessed, "wait=0", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the transcript leaked: {body}");
+    assert_ne!(guessed, real, "channel conversation ids are keyed, not computable");
+
+    // Even the real id, with a web chat token of another conversation, reads nothing.
+    let (_, ack) = server.post("demo", json!({"visitor_id": "v_attacker", "text": "Hi"})).await;
+    for token in [None, ack["token"].as_str()] {
+        let (status, body) = server.get_with_token("demo", &real, "wait=0", token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
+}

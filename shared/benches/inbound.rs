@@ -62,6 +62,7 @@ fn router_memory(c: &mut Criterion) {
             conversations,
             clock: Arc::new(SystemClock),
         },
+        key: Arc::new(switchboard::keys::DeploymentKey::generate()),
         clock: Arc::new(SystemClock),
         poll_first: std::time::Duration::from_millis(50),
         poll_max: std::time::Duration::from_millis(250),

@@ -9,8 +9,9 @@ use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
 use crate::channels::senders::ChannelRouter;
 use crate::channels::sns::SnsVerifier;
 use crate::helpdesks::HelpdeskRouter;
+use crate::keys::DeploymentKey;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
-use crate::ports::{LanguageModel, SystemClock};
+use crate::ports::{LanguageModel, SecretStore, SystemClock};
 use crate::web::WebchatApi;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +49,9 @@ pub struct Settings {
     pub bedrock: Option<BedrockSettings>,
     /// `SWITCHBOARD_CACHE_SECONDS`: how long tenant configs and secrets are cached (default 300).
     pub cache: Duration,
+    /// `SWITCHBOARD_KEY_PARAMETER`: the SSM SecureString holding the deployment key (channel
+    /// conversation ids and web chat read tokens are derived from it).
+    pub key_parameter: Option<String>,
 }
 
 impl Settings {
@@ -83,11 +87,35 @@ impl Settings {
                 ..BedrockSettings::default()
             }),
             cache: Duration::from_secs(cache),
+            key_parameter: var("SWITCHBOARD_KEY_PARAMETER"),
         })
     }
 
     fn require(value: &Option<String>, name: &'static str) -> Result<String, SettingsError> {
-        value.clone().ok_or(SettingsError { name, problem: "not set (this function sends to that queue)" })
+        value.clone().ok_or(SettingsError { name, problem: "not set (this function needs it)" })
+    }
+}
+
+/// Why a function could not start: a setting, or a resource a setting names.
+#[derive(thiserror::Error)]
+pub enum StartError {
+    /// An environment variable is missing or malformed.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// An SSM parameter a setting names is missing, unreadable or unusable.
+    #[error("SSM parameter {parameter}: {problem}")]
+    Parameter {
+        /// The parameter's name.
+        parameter: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Shown as its message, like [`SettingsError`].
+impl std::fmt::Debug for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -98,6 +126,7 @@ pub struct AwsApp {
     table: Table,
     tenants: Arc<DynamoTenants>,
     conversations: Arc<DynamoConversations>,
+    secrets: Arc<SsmSecrets>,
 }
 
 impl AwsApp {
@@ -112,9 +141,9 @@ impl AwsApp {
     pub fn new(settings: Settings, clients: AwsClients) -> Self {
         let table = Table::new(clients.dynamodb.clone(), settings.table.clone());
         let secrets = Arc::new(SsmSecrets::new(clients.ssm.clone(), settings.cache));
-        let tenants = Arc::new(DynamoTenants::new(table.clone(), secrets, settings.cache));
+        let tenants = Arc::new(DynamoTenants::new(table.clone(), secrets.clone(), settings.cache));
         let conversations = Arc::new(DynamoConversations::new(table.clone()));
-        Self { settings, clients, table, tenants, conversations }
+        Self { settings, clients, table, tenants, conversations, secrets }
     }
 
     /// The tenant directory (ops and tests put configurations through it).
@@ -123,13 +152,14 @@ impl AwsApp {
     }
 
     /// The web chat API of the `inbound` function.
-    pub fn webchat_api(&self) -> Result<Arc<WebchatApi>, SettingsError> {
-        self.webchat_api_with(Arc::new(SnsVerifier::aws()))
+    pub async fn webchat_api(&self) -> Result<Arc<WebchatApi>, StartError> {
+        self.webchat_api_with(Arc::new(SnsVerifier::aws())).await
     }
 
     /// The same, verifying SNS deliveries with `sns` (tests trust their own CA).
-    pub fn webchat_api_with(&self, sns: Arc<SnsVerifier>) -> Result<Arc<WebchatApi>, SettingsError> {
+    pub async fn webchat_api_with(&self, sns: Arc<SnsVerifier>) -> Result<Arc<WebchatApi>, StartError> {
         let url = Settings::require(&self.settings.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL")?;
+        let key = self.deployment_key().await?;
         Ok(Arc::new(WebchatApi {
             tenants: self.tenants.clone(),
             conversations: self.conversations.clone(),
@@ -142,11 +172,26 @@ impl AwsApp {
                 conversations: self.conversations.clone(),
                 clock: Arc::new(SystemClock),
             },
+            key: Arc::new(key),
             clock: Arc::new(SystemClock),
             // Each check is a consistent DynamoDB read: start fast, then back off.
             poll_first: Duration::from_millis(200),
             poll_max: Duration::from_secs(2),
         }))
+    }
+
+    /// The deployment key, read once per cold start: without it no conversation can be found,
+    /// so its absence stops the start with the parameter's name.
+    async fn deployment_key(&self) -> Result<DeploymentKey, StartError> {
+        let parameter = Settings::require(&self.settings.key_parameter, "SWITCHBOARD_KEY_PARAMETER")?;
+        let problem = |problem: String| StartError::Parameter { parameter: parameter.clone(), problem };
+        let value = self
+            .secrets
+            .secret(&parameter)
+            .await
+            .map_err(|e| problem(format!("cannot be read: {e}")))?
+            .ok_or_else(|| problem("does not exist (see the README: Run on AWS)".into()))?;
+        DeploymentKey::new(value.expose().to_vec()).map_err(|e| problem(e.to_string()))
     }
 
     /// The responder half of the `responder` function.

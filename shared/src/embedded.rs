@@ -134,6 +134,8 @@ impl Embedded {
                 conversations: conversations.clone(),
                 clock: options.clock.clone(),
             },
+            // Conversations live as long as the process, and so does their key.
+            key: Arc::new(crate::keys::DeploymentKey::generate()),
             clock: options.clock.clone(),
             poll_first: Duration::from_millis(50),
             poll_max: Duration::from_millis(250),

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod embedded;
 pub mod helpdesks;
 pub mod http;
+pub mod keys;
 pub mod lambda;
 pub mod meter;
 pub mod pipeline;

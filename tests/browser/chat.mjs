@@ -52,6 +52,12 @@ try {
     if (escalations.length !== 1) throw new Error(`expected 1 escalation, got ${escalations.length}`);
   });
 
+  await check("a conversation is not readable without its token", async () => {
+    const id = await page.evaluate(() => conversation);
+    const r = await fetch(`${base}/v1/demo/webchat/conversations/${id}/messages?wait=0`);
+    if (r.status !== 404) throw new Error(`expected 404, got ${r.status}`);
+  });
+
   await page.screenshot({ path: screenshot, fullPage: true });
 } finally {
   await browser.close();

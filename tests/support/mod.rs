@@ -20,6 +20,8 @@ pub struct TestServer {
     /// `http://127.0.0.1:port`.
     pub base: String,
     client: reqwest::Client,
+    /// The read token of every conversation a POST here started, as its 202 returned it.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl TestServer {
@@ -36,7 +38,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let router = app.router().merge(app.local_helpdesk_routes());
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self { app, base, client: reqwest::Client::new() }
+        Self { app, base, client: reqwest::Client::new(), tokens: Default::default() }
     }
 
     /// POSTs a raw body to the web chat of `tenant`.
@@ -50,7 +52,11 @@ impl TestServer {
             .await
             .expect("POST reaches the server");
         let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let ack = response.json().await.unwrap_or(Value::Null);
+        if let (Some(conversation), Some(token)) = (ack["conversation_id"].as_str(), ack["token"].as_str()) {
+            self.tokens.lock().expect("tokens").insert(conversation.to_string(), token.to_string());
+        }
+        (status, ack)
     }
 
     /// POSTs JSON to the web chat of `tenant`.
@@ -58,10 +64,31 @@ impl TestServer {
         self.post_raw(tenant, body.to_string()).await
     }
 
-    /// GETs a conversation's messages with a raw query string.
+    /// GETs a conversation's messages with a raw query string, with the token its POST returned.
     pub async fn get(&self, tenant: &str, conversation: &str, query: &str) -> (StatusCode, Value) {
+        let token = self.token(conversation);
+        self.get_with_token(tenant, conversation, query, token.as_deref()).await
+    }
+
+    /// The read token a POST here returned for `conversation`.
+    pub fn token(&self, conversation: &str) -> Option<String> {
+        self.tokens.lock().expect("tokens").get(conversation).cloned()
+    }
+
+    /// GETs a conversation's messages presenting `token` (none: no `Authorization` header).
+    pub async fn get_with_token(
+        &self,
+        tenant: &str,
+        conversation: &str,
+        query: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
         let url = format!("{}/v1/{tenant}/webchat/conversations/{conversation}/messages?{query}", self.base);
-        let response = self.client.get(url).send().await.expect("GET reaches the server");
+        let mut request = self.client.get(url);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request.send().await.expect("GET reaches the server");
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }

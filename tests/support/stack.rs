@@ -43,6 +43,8 @@ pub struct Stack {
     pub desk: EscalationDesk,
     /// How the escalation function delays and parks records.
     pub redelivery: SqsRedelivery,
+    /// The read token of every conversation a POST here started.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// How to build the stack.
@@ -96,6 +98,7 @@ pub async fn stack(options: Options) -> Stack {
         escalations_dlq_url: Some(escalations.dlq_url.clone()),
         bedrock: options.bedrock.as_ref().map(|_| FakeBedrock::settings(Duration::from_secs(2))),
         cache: Duration::from_secs(60),
+        key_parameter: Some(format!("/switchboard/{}/deployment-key", aws.table)),
     };
     let app = AwsApp::new(settings, clients);
 
@@ -151,9 +154,19 @@ pub async fn stack(options: Options) -> Stack {
         customers.put_customer(&demo, c).await.expect("seed customer");
     }
 
+    aws.clients
+        .ssm
+        .put_parameter()
+        .name(format!("/switchboard/{}/deployment-key", aws.table))
+        .value(format!("test-deployment-key-{}-0123456789abcdef0123456789abcdef", aws.table))
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put the deployment key");
     let api = match options.sns {
-        Some(sns) => app.webchat_api_with(sns),
-        None => app.webchat_api(),
+        Some(sns) => app.webchat_api_with(sns).await,
+        None => app.webchat_api().await,
     };
     let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
     Stack {
@@ -174,6 +187,7 @@ pub async fn stack(options: Options) -> Stack {
         messages,
         escalations,
         router,
+        tokens: Default::default(),
     }
 }
 
@@ -190,10 +204,24 @@ impl Stack {
         if let Some(body) = body {
             *request.body_mut() = lambda_http::Body::Text(body.to_string());
         }
+        // A GET presents the token the conversation's POST returned, as the widget does.
+        let conversation = uri.split("/conversations/").nth(1).and_then(|rest| rest.split('/').next());
+        if let Some(token) = conversation.and_then(|c| self.token(c)) {
+            request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
         let response = self.router.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if let (Some(conversation), Some(token)) = (body["conversation_id"].as_str(), body["token"].as_str()) {
+            self.tokens.lock().unwrap().insert(conversation.to_string(), token.to_string());
+        }
+        (status, body)
+    }
+
+    /// The read token a POST here returned for `conversation`.
+    pub fn token(&self, conversation: &str) -> Option<String> {
+        self.tokens.lock().unwrap().get(conversation).cloned()
     }
 
     /// POSTs a raw body with `headers` to `path` of the inbound router, as a provider or a

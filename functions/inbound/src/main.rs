@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     switchboard::telemetry::init_json_logs();
     // Clients and configuration once per cold start; a missing variable fails here, loudly.
     let app = AwsApp::from_env().await?;
-    lambda_http::run(inbound_router(app.webchat_api()?)).await
+    lambda_http::run(inbound_router(app.webchat_api().await?)).await
 }
 
 #[cfg(test)]
@@ -45,9 +45,10 @@ mod tests {
 
     /// Long-polls the conversation through the GET event until it has a bot message; returns
     /// all message texts, oldest first.
-    async fn until_answered(router: &Router, conversation: &str) -> Vec<(String, String)> {
+    async fn until_answered(router: &Router, conversation: &str, token: &str) -> Vec<(String, String)> {
         let mut get = event("webchat-get.json");
         *get.uri_mut() = format!("/v1/demo/webchat/conversations/{conversation}/messages?wait=5").parse().unwrap();
+        get.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
         for _ in 0..10 {
             let (status, page) = call(router, get.clone_for_test()).await;
             assert_eq!(status, StatusCode::OK, "{page}");
@@ -70,7 +71,8 @@ mod tests {
         let router = inbound_router(app.api.clone());
         let (status, ack) = call(&router, event("webchat-post.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
-        let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;
+        let messages =
+            until_answered(&router, ack["conversation_id"].as_str().unwrap(), ack["token"].as_str().unwrap()).await;
         assert_eq!(messages[0], ("customer".to_string(), "What are your opening hours?".to_string()));
         assert!(messages[1].1.contains("Monday to Friday"), "{messages:?}");
     }
@@ -148,7 +150,8 @@ mod tests {
         let router = inbound_router(app.api.clone());
         let (status, ack) = call(&router, event("webchat-post-identified.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
-        let messages = until_answered(&router, ack["conversation_id"].as_str().unwrap()).await;
+        let messages =
+            until_answered(&router, ack["conversation_id"].as_str().unwrap(), ack["token"].as_str().unwrap()).await;
         let answer = &messages[1].1;
         assert!(answer.contains("Ben") && answer.contains("DS-20502"), "{answer}");
     }

@@ -11,8 +11,7 @@ pub mod twilio;
 pub mod webchat;
 pub mod whatsapp;
 
-use crate::domain::{Channel, ConversationId, TenantId};
-use sha2::{Digest, Sha256};
+use crate::domain::Channel;
 
 /// Why a webhook was refused. Nothing is stored or enqueued for any of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,14 +53,6 @@ pub fn identity_of(channel: Channel, address: &str) -> Option<String> {
         // A chat id or a Slack thread says nothing the tenant's records know.
         Channel::Telegram | Channel::Slack | Channel::Webchat => None,
     }
-}
-
-/// The ongoing conversation of one address on one channel: derived, so every message from the
-/// same phone or chat lands in the same thread without a lookup.
-pub fn conversation_for(tenant: &TenantId, channel: Channel, address: &str) -> ConversationId {
-    let digest = Sha256::digest(format!("{tenant}\n{channel}\n{address}").as_bytes());
-    let id = format!("c_{}_{}", channel.as_str().replace('_', ""), &hex::encode(digest)[..32]);
-    ConversationId::new(id).unwrap_or_else(|_| unreachable!("hex and a channel name are valid id characters"))
 }
 
 #[cfg(test)]
@@ -111,17 +102,5 @@ mod tests {
         assert_eq!(identity_of(Channel::WhatsappCloud, "34600111222").as_deref(), Some("phone:+34600111222"));
         assert_eq!(identity_of(Channel::Email, " Ana@Example.COM").as_deref(), Some("email:ana@example.com"));
         assert_eq!(identity_of(Channel::Telegram, "1111"), None);
-    }
-
-    #[test]
-    fn one_address_one_conversation_per_tenant_and_channel() {
-        let t = TenantId::new("demo").unwrap();
-        let other = TenantId::new("other").unwrap();
-        let a = conversation_for(&t, Channel::TwilioSms, "+34600111222");
-        assert_eq!(a, conversation_for(&t, Channel::TwilioSms, "+34600111222"));
-        assert_ne!(a, conversation_for(&t, Channel::TwilioSms, "+34600111223"));
-        assert_ne!(a, conversation_for(&t, Channel::Telegram, "+34600111222"));
-        assert_ne!(a, conversation_for(&other, Channel::TwilioSms, "+34600111222"));
-        assert!(!a.as_str().contains("34600"), "the id does not reveal the number");
     }
 }

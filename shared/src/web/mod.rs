@@ -7,7 +7,7 @@ mod providers;
 mod webchat;
 
 pub use error::ApiError;
-pub use webchat::{MessagePage, PageMessage, WebchatApi};
+pub use webchat::{MessagePage, PageMessage, PostAck, WebchatApi};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};

@@ -5,7 +5,7 @@
 use super::webchat::WebchatApi;
 use super::{ApiError, RequestId};
 use crate::channels::slack::SlackRequest;
-use crate::channels::{Incoming, conversation_for, email, identity_of, slack, sns, telegram, twilio, whatsapp};
+use crate::channels::{Incoming, email, identity_of, slack, sns, telegram, twilio, whatsapp};
 use crate::domain::{Channel, Conversation, InboundMessage, MessageId, Sender};
 use crate::tenant::Tenant;
 use axum::extract::rejection::BytesRejection;
@@ -28,7 +28,7 @@ async fn accept(
     incoming: Incoming,
     request_id: &str,
 ) -> Result<(), ApiError> {
-    let conversation = conversation_for(&tenant.id, channel, &incoming.address);
+    let conversation = api.key.channel_conversation(&tenant.id, channel, &incoming.address);
     let now = api.clock.now();
     let new_conversation = match api.conversations.conversation(&tenant.id, &conversation).await? {
         Some(_) => None,

@@ -1,13 +1,14 @@
 use super::{ApiError, RequestId};
 use crate::channels::webchat::{self, WebchatPost};
 use crate::domain::{Channel, Conversation, ConversationId, Role, TenantId, TurnCursor};
+use crate::keys::DeploymentKey;
 use crate::pipeline::{Ack, Inbound};
 use crate::ports::{Clock, ConversationStore, CustomerStore, TenantDirectory};
 use crate::tenant::Tenant;
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,8 @@ pub struct WebchatApi {
     pub sns: Arc<crate::channels::sns::SnsVerifier>,
     /// The inbound half of the pipeline.
     pub inbound: Inbound,
+    /// Derives channel conversation ids and web chat read tokens.
+    pub key: Arc<DeploymentKey>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// First pause of the long poll; it doubles up to `poll_max`.
@@ -55,7 +58,7 @@ pub(super) async fn post_message(
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Ack>), ApiError> {
+) -> Result<(StatusCode, Json<PostAck>), ApiError> {
     let span = tracing::info_span!("webchat_post", request_id = %request_id, tenant = %tenant, channel = "webchat");
     async move {
         let body = body.map_err(ApiError::body)?;
@@ -94,10 +97,22 @@ pub(super) async fn post_message(
         let message = webchat::normalise(&post, &tenant.id, conversation, now, &request_id);
         let ack = api.inbound.accept(message, new_conversation).await?;
         tracing::info!(verified = post.customer.is_some(), "message accepted");
-        Ok((StatusCode::ACCEPTED, Json(ack)))
+        let token = api.key.read_token(&tenant.id, &ack.conversation_id, post.visitor.as_str());
+        Ok((StatusCode::ACCEPTED, Json(PostAck { ack, token })))
     }
     .instrument(span)
     .await
+}
+
+/// The 202 of a web chat POST: the ack, and the conversation's read credential, which the GET
+/// requires as `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostAck {
+    /// Conversation and message ids.
+    #[serde(flatten)]
+    pub ack: Ack,
+    /// The read token of the conversation.
+    pub token: String,
 }
 
 /// Query of the long poll.
@@ -136,6 +151,7 @@ pub(super) async fn get_messages(
     State(api): State<Arc<WebchatApi>>,
     Path((tenant, conversation)): Path<(String, String)>,
     RequestId(request_id): RequestId,
+    headers: HeaderMap,
     query: Result<Query<PollQuery>, QueryRejection>,
 ) -> Result<Json<MessagePage>, ApiError> {
     let span = tracing::info_span!("webchat_poll", request_id = %request_id, tenant = %tenant, channel = "webchat");
@@ -153,7 +169,13 @@ pub(super) async fn get_messages(
             None => None,
         };
         let id = ConversationId::new(conversation).map_err(|_| ApiError::not_found("no such conversation"))?;
-        if api.conversations.conversation(&tenant.id, &id).await?.is_none() {
+        // No token, a wrong one, or a conversation of another channel: all look exactly like a
+        // missing conversation, so the route tells an outsider nothing about which ids exist.
+        let token = bearer(&headers).ok_or_else(|| ApiError::not_found("no such conversation"))?;
+        let readable = api.conversations.conversation(&tenant.id, &id).await?.is_some_and(|c| {
+            c.channel == Channel::Webchat && api.key.verify_read_token(&tenant.id, &id, &c.address, token)
+        });
+        if !readable {
             return Err(ApiError::not_found("no such conversation"));
         }
 
@@ -182,4 +204,11 @@ pub(super) async fn get_messages(
     }
     .instrument(span)
     .await
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }

@@ -15,7 +15,7 @@ pub use dynamo::{
 pub use sqs::{
     DeadLetter, QueuePair, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery, create_queues, dead_letters, redrive,
 };
-pub use ssm::SsmSecrets;
+pub use ssm::{SsmSecrets, create_secret_if_absent};
 
 /// The SDK clients, built once.
 #[derive(Debug, Clone)]

@@ -43,3 +43,20 @@ impl SecretStore for SsmSecrets {
         Ok(value.map(Secret::new))
     }
 }
+
+/// Stores `value` as a SecureString named `name` unless the parameter exists; true when stored.
+pub async fn create_secret_if_absent(client: &Client, name: &str, value: &str) -> Result<bool, PortError> {
+    let result = client
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(false)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_already_exists()) => Ok(false),
+        Err(e) => Err(super::unavailable("secret store", e)),
+    }
+}

@@ -1,0 +1,178 @@
+//! Keyed digests: the one HMAC-SHA256 helper every verifier and signer uses, and the deployment
+//! key from which channel conversation ids and web chat read tokens are derived.
+//!
+//! Why a key: a conversation id that is a bare hash of public facts (tenant, channel, phone
+//! number) can be computed by anyone who knows the number. Keyed under a secret only the
+//! deployment holds, the same derivation stays lookup-free but reveals and predicts nothing.
+
+use crate::domain::{Channel, ConversationId, TenantId};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+
+/// HMAC-SHA256 of `parts` concatenated, under `key` (any length).
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    mac_of(key, parts).finalize().into_bytes().into()
+}
+
+/// Whether `expected` is the HMAC-SHA256 of `parts` under `key`, compared in constant time.
+pub fn hmac_sha256_verify(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    mac_of(key, parts).verify_slice(expected).is_ok()
+}
+
+fn mac_of(key: &[u8], parts: &[&[u8]]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac
+}
+
+/// Shortest deployment key accepted, in bytes.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// The deployment key is too short to be a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the deployment key must be at least {MIN_KEY_BYTES} bytes (got {0}); generate one with `openssl rand -base64 48`"
+)]
+pub struct WeakKey(pub usize);
+
+/// A secret of the deployment (SSM in production, random per process locally).
+#[derive(Clone)]
+pub struct DeploymentKey(Vec<u8>);
+
+impl fmt::Debug for DeploymentKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeploymentKey(***)")
+    }
+}
+
+/// Read tokens carry a version so the key can be rotated later without guessing.
+const TOKEN_PREFIX: &str = "v1.";
+
+impl DeploymentKey {
+    /// A key from its bytes (the SSM parameter's value).
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, WeakKey> {
+        let bytes = bytes.into();
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(WeakKey(bytes.len()));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// A fresh random key: the embedded default, whose conversations live as long as the process.
+    pub fn generate() -> Self {
+        let mut bytes = vec![0u8; MIN_KEY_BYTES];
+        // The OS random source failing is a broken machine, not an input error.
+        getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("the OS random source failed: {e}"));
+        Self(bytes)
+    }
+
+    /// A new key as text, for ops to store in SSM (48 random bytes, base64).
+    pub fn random_text() -> String {
+        let mut bytes = [0u8; 48];
+        getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("the OS random source failed: {e}"));
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// The ongoing conversation of one address on one channel: every message from the same
+    /// phone or chat lands in the same thread without a lookup, and nobody without the key can
+    /// compute or recognise the id.
+    pub fn channel_conversation(&self, tenant: &TenantId, channel: Channel, address: &str) -> ConversationId {
+        let digest = self.digest("conversation", &[tenant.as_str(), channel.as_str(), address]);
+        let id = format!("c_{}_{}", channel.as_str().replace('_', ""), &hex::encode(digest)[..32]);
+        ConversationId::new(id).unwrap_or_else(|_| unreachable!("hex and a channel name are valid id characters"))
+    }
+
+    /// The web chat read credential of `conversation` for its visitor: nothing to store, the
+    /// same for every message of the conversation.
+    pub fn read_token(&self, tenant: &TenantId, conversation: &ConversationId, visitor: &str) -> String {
+        let digest = self.digest("webchat-read", &[tenant.as_str(), conversation.as_str(), visitor]);
+        format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
+    }
+
+    /// Whether `token` is the read credential of `conversation` for `visitor` (constant time).
+    pub fn verify_read_token(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        visitor: &str,
+        token: &str,
+    ) -> bool {
+        let Some(encoded) = token.strip_prefix(TOKEN_PREFIX) else { return false };
+        let Ok(mac) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else { return false };
+        let message = Self::message("webchat-read", &[tenant.as_str(), conversation.as_str(), visitor]);
+        hmac_sha256_verify(&self.0, &[&message], &mac)
+    }
+
+    fn digest(&self, purpose: &str, fields: &[&str]) -> [u8; 32] {
+        hmac_sha256(&self.0, &[&Self::message(purpose, fields)])
+    }
+
+    /// `purpose` separates the derivations; fields are length-prefixed so no two field lists
+    /// share a message.
+    fn message(purpose: &str, fields: &[&str]) -> Vec<u8> {
+        let mut message = purpose.as_bytes().to_vec();
+        for field in fields {
+            message.extend_from_slice(&(field.len() as u32).to_be_bytes());
+            message.extend_from_slice(field.as_bytes());
+        }
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> DeploymentKey {
+        DeploymentKey::new(vec![byte; 32]).unwrap()
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert_eq!(DeploymentKey::new(b"short".to_vec()).unwrap_err(), WeakKey(5));
+        assert_ne!(DeploymentKey::generate().0, DeploymentKey::generate().0);
+    }
+
+    #[test]
+    fn one_address_one_conversation_per_tenant_and_channel_and_key() {
+        let t = TenantId::new("demo").unwrap();
+        let other = TenantId::new("other").unwrap();
+        let k = key(1);
+        let a = k.channel_conversation(&t, Channel::TwilioSms, "+34600111222");
+        assert_eq!(a, k.channel_conversation(&t, Channel::TwilioSms, "+34600111222"));
+        assert_ne!(a, k.channel_conversation(&t, Channel::TwilioSms, "+34600111223"));
+        assert_ne!(a, k.channel_conversation(&t, Channel::Telegram, "+34600111222"));
+        assert_ne!(a, k.channel_conversation(&other, Channel::TwilioSms, "+34600111222"));
+        assert_ne!(a, key(2).channel_conversation(&t, Channel::TwilioSms, "+34600111222"), "keyed");
+        assert!(a.as_str().starts_with("c_twiliosms_") && !a.as_str().contains("34600"));
+    }
+
+    #[test]
+    fn read_tokens_verify_only_for_their_conversation_visitor_tenant_and_key() {
+        let t = TenantId::new("demo").unwrap();
+        let c = ConversationId::new("c_1").unwrap();
+        let k = key(1);
+        let token = k.read_token(&t, &c, "v_1");
+        assert!(k.verify_read_token(&t, &c, "v_1", &token));
+        assert!(!k.verify_read_token(&t, &c, "v_2", &token));
+        assert!(!k.verify_read_token(&t, &ConversationId::new("c_2").unwrap(), "v_1", &token));
+        assert!(!k.verify_read_token(&TenantId::new("other").unwrap(), &c, "v_1", &token));
+        assert!(!key(2).verify_read_token(&t, &c, "v_1", &token));
+        for bad in ["", "v1.", "v2.abc", &token[3..], &format!("{token}x"), "v1.!!!"] {
+            assert!(!k.verify_read_token(&t, &c, "v_1", bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fields_cannot_slide_into_each_other() {
+        let k = key(1);
+        let t = TenantId::new("demo").unwrap();
+        let c1 = ConversationId::new("c_ab").unwrap();
+        let c2 = ConversationId::new("c_a").unwrap();
+        assert_ne!(k.read_token(&t, &c1, "c"), k.read_token(&t, &c2, "bc"));
+    }
+}
