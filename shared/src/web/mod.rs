@@ -11,8 +11,9 @@ pub use webchat::{MessagePage, PageMessage, PostAck, WebchatApi};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::handler::Handler;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -20,19 +21,49 @@ use std::sync::Arc;
 /// stops oversize bodies before they are buffered.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// One public route. The router is built from [`routes`], and a test compares that list with the
+/// SAM template's HTTP API events, so a route cannot be served locally and missing when deployed.
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    handler: MethodRouter<Arc<WebchatApi>>,
+}
+
+fn route<H, T>(method: &'static str, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, Arc<WebchatApi>>,
+    T: 'static,
+{
+    let filter = if method == "GET" { MethodFilter::GET } else { MethodFilter::POST };
+    Route { method, path, handler: on(filter, handler) }
+}
+
+fn routes() -> Vec<Route> {
+    vec![
+        route("POST", "/v1/{tenant}/webchat/messages", webchat::post_message),
+        route("GET", "/v1/{tenant}/webchat/conversations/{conversation}/messages", webchat::get_messages),
+        route("POST", "/v1/{tenant}/twilio", providers::twilio_webhook),
+        route("POST", "/v1/{tenant}/telegram", providers::telegram_webhook),
+        route("POST", "/v1/{tenant}/slack", providers::slack_webhook),
+        route("POST", "/v1/{tenant}/email", providers::email_webhook),
+        route("POST", "/v1/{tenant}/email/ses", providers::ses_webhook),
+        route("GET", "/v1/{tenant}/whatsapp", providers::whatsapp_challenge),
+        route("POST", "/v1/{tenant}/whatsapp", providers::whatsapp_webhook),
+        route("POST", "/v1/{tenant}/helpdesk/{kind}", helpdesk::callback),
+        route("GET", "/healthz", || async { "ok" }),
+    ]
+}
+
+/// `(method, path)` of every public route, in the router's path syntax.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    routes().into_iter().map(|r| (r.method, r.path)).collect()
+}
+
 /// The inbound routes.
 pub fn router(api: Arc<WebchatApi>) -> Router {
-    Router::new()
-        .route("/v1/{tenant}/webchat/messages", post(webchat::post_message))
-        .route("/v1/{tenant}/webchat/conversations/{conversation}/messages", get(webchat::get_messages))
-        .route("/v1/{tenant}/twilio", post(providers::twilio_webhook))
-        .route("/v1/{tenant}/telegram", post(providers::telegram_webhook))
-        .route("/v1/{tenant}/slack", post(providers::slack_webhook))
-        .route("/v1/{tenant}/email", post(providers::email_webhook))
-        .route("/v1/{tenant}/email/ses", post(providers::ses_webhook))
-        .route("/v1/{tenant}/whatsapp", get(providers::whatsapp_challenge).post(providers::whatsapp_webhook))
-        .route("/v1/{tenant}/helpdesk/{kind}", post(helpdesk::callback))
-        .route("/healthz", get(|| async { "ok" }))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
@@ -55,5 +86,42 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
                 !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         Ok(RequestId(header.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+
+    /// `(METHOD, path)` of every HTTP API event in the SAM template.
+    fn deployed() -> BTreeSet<(String, String)> {
+        let template: serde_norway::Value = serde_norway::from_str(TEMPLATE).expect("the template is YAML");
+        let mut found = BTreeSet::new();
+        let resources = template["Resources"].as_mapping().expect("Resources");
+        for resource in resources.values() {
+            let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+            for event in events.values() {
+                if event["Type"].as_str() == Some("HttpApi") {
+                    let p = &event["Properties"];
+                    let method = p["Method"].as_str().expect("Method").to_uppercase();
+                    found.insert((method, p["Path"].as_str().expect("Path").to_string()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_route_the_router_serves_is_deployed_and_nothing_else() {
+        let served: BTreeSet<(String, String)> =
+            route_table().into_iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        let deployed = deployed();
+        let missing: Vec<_> = served.difference(&deployed).collect();
+        let extra: Vec<_> = deployed.difference(&served).collect();
+        assert!(missing.is_empty(), "served but not in infra/template.yaml: {missing:?}");
+        assert!(extra.is_empty(), "in infra/template.yaml but not served: {extra:?}");
     }
 }
