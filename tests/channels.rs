@@ -537,14 +537,31 @@ async fn every_channel_refuses_oversize_bodies_and_unknown_tenants_clearly() {
 /// SNS's certificate host, served from the test PKI (`scripts/gen-sns-fixtures.sh`); records GETs.
 struct TestSns {
     gets: std::sync::Mutex<Vec<String>>,
+    /// Serve the intermediate inside the PEM too, and nothing at the issuer URL.
+    chain_in_pem: bool,
 }
 
 #[async_trait::async_trait]
 impl switchboard::channels::sns::SnsFetch for TestSns {
     async fn get(&self, url: &str) -> Result<Vec<u8>, switchboard::channels::ChannelError> {
         self.gets.lock().unwrap().push(url.to_string());
+        // As AWS serves it: the signing certificate alone at SigningCertURL, its issuer (DER) at
+        // the certificate's Authority Information Access URL.
         Ok(if url.ends_with(".pem") {
-            include_bytes!("fixtures/sns/signer.pem").to_vec()
+            let mut pem = include_bytes!("fixtures/sns/signer.pem").to_vec();
+            if self.chain_in_pem {
+                let der = include_bytes!("fixtures/sns/intermediate.cer");
+                let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+                pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+                for line in b64.as_bytes().chunks(64) {
+                    pem.extend_from_slice(line);
+                    pem.push(b'\n');
+                }
+                pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+            }
+            pem
+        } else if url == "http://crt.r2m02.test.amazontrust.com/r2m02.cer" && !self.chain_in_pem {
+            include_bytes!("fixtures/sns/intermediate.cer").to_vec()
         } else {
             b"<ConfirmSubscriptionResponse/>".to_vec()
         })
@@ -588,7 +605,7 @@ fn ses_notification(message_id: &str, from: &str, text: &str) -> Value {
 }
 
 async fn with_test_sns(fake: &FakeProvider) -> (Stack, std::sync::Arc<TestSns>) {
-    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()) });
+    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()), chain_in_pem: false });
     let verifier =
         switchboard::channels::sns::SnsVerifier::with_roots(include_bytes!("fixtures/sns/ca.pem"), fetch.clone())
             .unwrap();
@@ -630,6 +647,24 @@ async fn ses_mail_through_sns_is_verified_confirmed_and_answered() {
     assert_eq!(body["To"], "ben@example.com");
     assert_eq!(body["Headers"][0]["Value"], "<ses-ses-1@mail.example.com>");
     assert!(body["TextBody"].as_str().unwrap().contains("DS-20502"), "{body}");
+    let gets = fetch.gets.lock().unwrap().clone();
+    assert!(
+        gets.iter().any(|u| u == "http://crt.r2m02.test.amazontrust.com/r2m02.cer"),
+        "the issuer came from the certificate's AIA URL: {gets:?}"
+    );
+}
+
+/// A PEM that carries its chain verifies without fetching the issuer.
+#[tokio::test]
+async fn an_sns_certificate_with_its_chain_in_the_pem_verifies_without_fetching_the_issuer() {
+    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()), chain_in_pem: true });
+    let verifier =
+        switchboard::channels::sns::SnsVerifier::with_roots(include_bytes!("fixtures/sns/ca.pem"), fetch.clone())
+            .unwrap();
+    let envelope: switchboard::channels::sns::Envelope =
+        serde_json::from_slice(&signed(ses_notification("ses-9", "ben@example.com", "hi"))).unwrap();
+    verifier.verify(&envelope, chrono::Utc::now()).await.expect("verifies");
+    assert_eq!(fetch.gets.lock().unwrap().clone(), vec![CERT_URL.to_string()]);
 }
 
 #[tokio::test]
@@ -660,7 +695,7 @@ async fn forged_or_misdirected_sns_messages_are_refused() {
     }
     assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain", &[], b"{}".to_vec()).await.0, StatusCode::BAD_REQUEST);
     // A verifier that does not trust the test CA refuses the very same, correctly signed message.
-    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()) });
+    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()), chain_in_pem: false });
     let untrusting =
         switchboard::channels::sns::SnsVerifier::with_roots(include_bytes!("fixtures/sns/signer.pem"), fetch).unwrap();
     let envelope: switchboard::channels::sns::Envelope = serde_json::from_slice(&signed(good)).unwrap();

@@ -3,6 +3,14 @@
 //! certificate whose URL is validated (https, `sns.<region>.amazonaws.com`, `.pem`) before it is
 //! fetched, and which must chain to a trusted root and be issued for that host. The trust roots
 //! and the fetcher are injectable so tests can sign with their own CA.
+//!
+//! What AWS serves at `SigningCertURL` is the signing certificate alone, issued by one of Amazon's
+//! intermediate CAs (e.g. "Amazon RSA 2048 M02"), which chains to Amazon Root CA 1 in the web PKI
+//! roots. The intermediate is not in the file; the certificate's Authority Information Access
+//! names where it is (`http://crt.<ca>.amazontrust.com/<ca>.cer`, DER). So the chain is built from
+//! any intermediates the PEM does hold, else from that issuer, fetched only from Amazon's trust
+//! host. Fetching it over plain HTTP is safe: it is trusted only if its own signature chains to a
+//! root. (AWS's own SDK validators check only the URL and names; this checks the chain too.)
 
 use super::ChannelError;
 use async_trait::async_trait;
@@ -83,12 +91,42 @@ fn sns_host(url: &str) -> Option<&str> {
     ok.then_some(host)
 }
 
-/// Fetches what SNS points at: signing certificates and subscription confirmations.
+/// Whether `url` is an issuer certificate on Amazon's trust host (`*.amazontrust.com`).
+fn amazon_issuer_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
+    let host = rest.split(['/', '?', ':', '#', '@']).next().unwrap_or_default();
+    host.ends_with(".amazontrust.com") && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// The caIssuers URL of a certificate's Authority Information Access extension. A scan for the
+/// access method's OID followed by a URI (`[6] IA5String`) is enough: a mis-read can only
+/// fetch a certificate that then fails to chain, and only from Amazon's trust host.
+fn ca_issuers_url(cert: &[u8]) -> Option<String> {
+    // id-ad-caIssuers, 1.3.6.1.5.5.7.48.2
+    const OID: [u8; 10] = [0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let at = cert.windows(OID.len()).position(|w| w == OID)? + OID.len();
+    let rest = cert.get(at..)?;
+    if *rest.first()? != 0x86 {
+        return None;
+    }
+    let (len, start) = match *rest.get(1)? {
+        n if n < 0x80 => (n as usize, 2),
+        0x81 => (*rest.get(2)? as usize, 3),
+        _ => return None,
+    };
+    let uri = std::str::from_utf8(rest.get(start..start + len)?).ok()?;
+    Some(uri.to_string())
+}
+
+/// Fetches what SNS points at: signing certificates, their issuers, subscription confirmations.
 #[async_trait]
 pub trait SnsFetch: Send + Sync {
-    /// GETs `url` (already validated as an SNS URL).
+    /// GETs `url` (already validated as an SNS URL or an Amazon issuer URL).
     async fn get(&self, url: &str) -> Result<Vec<u8>, ChannelError>;
 }
+
+/// Largest certificate file fetched; real ones are under 2 KB.
+const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 
 /// The real fetcher, over HTTPS, caching certificates (they rotate rarely).
 pub struct HttpFetch {
@@ -105,12 +143,15 @@ impl Default for HttpFetch {
 #[async_trait]
 impl SnsFetch for HttpFetch {
     async fn get(&self, url: &str) -> Result<Vec<u8>, ChannelError> {
-        let cacheable = url.ends_with(".pem");
+        let cacheable = url.ends_with(".pem") || url.ends_with(".cer");
         if cacheable && let Some(hit) = crate::adapters::memory::lock(&self.cache).get(url) {
             return Ok(hit.clone());
         }
         let fetched = async { self.http.get(url).send().await?.error_for_status()?.bytes().await };
         let bytes = fetched.await.map_err(|_| ChannelError::Unauthorized("could not fetch from SNS"))?.to_vec();
+        if cacheable && bytes.len() > MAX_CERTIFICATE_BYTES {
+            return Err(ChannelError::Unauthorized("certificate file too large"));
+        }
         if cacheable {
             crate::adapters::memory::lock(&self.cache).insert(url.to_string(), bytes.clone());
         }
@@ -159,21 +200,38 @@ impl SnsVerifier {
             .filter(|_| url.ends_with(".pem"))
             .ok_or(ChannelError::Unauthorized("SigningCertURL is not an SNS certificate URL"))?;
         let pem = self.fetch.get(url).await?;
-        let cert = CertificateDer::from_pem_slice(&pem)
-            .map_err(|_| ChannelError::Unauthorized("signing certificate is not PEM"))?;
+        let mut certs = CertificateDer::pem_slice_iter(&pem);
+        let cert =
+            certs.next().and_then(Result::ok).ok_or(ChannelError::Unauthorized("signing certificate is not PEM"))?;
+        let mut intermediates: Vec<CertificateDer<'static>> = certs.filter_map(Result::ok).collect();
         let ee = webpki::EndEntityCert::try_from(&cert)
             .map_err(|_| ChannelError::Unauthorized("signing certificate does not parse"))?;
         let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.timestamp().max(0) as u64));
-        ee.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &self.anchors,
-            &[],
-            at,
-            webpki::KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .map_err(|_| ChannelError::Unauthorized("signing certificate is not trusted"))?;
+        let chains = |intermediates: &[CertificateDer<'_>]| {
+            ee.verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &self.anchors,
+                intermediates,
+                at,
+                webpki::KeyUsage::server_auth(),
+                None,
+                None,
+            )
+            .map(|_| ())
+        };
+        if let Err(webpki::Error::UnknownIssuer) = chains(&intermediates) {
+            // The shape AWS serves: the issuer is named in the certificate, not included.
+            let issuer = ca_issuers_url(&cert)
+                .filter(|u| amazon_issuer_url(u))
+                .ok_or(ChannelError::Unauthorized("signing certificate is not trusted"))?;
+            let bytes = self.fetch.get(&issuer).await?;
+            let der = match CertificateDer::from_pem_slice(&bytes) {
+                Ok(pem) => pem,
+                Err(_) => CertificateDer::from(bytes),
+            };
+            intermediates.push(der);
+        }
+        chains(&intermediates).map_err(|_| ChannelError::Unauthorized("signing certificate is not trusted"))?;
         let name = ServerName::try_from(host).map_err(|_| ChannelError::Unauthorized("bad SNS host"))?;
         ee.verify_is_valid_for_subject_name(&name)
             .map_err(|_| ChannelError::Unauthorized("certificate is not for that SNS host"))?;
@@ -257,6 +315,31 @@ mod tests {
         ] {
             assert_eq!(sns_host(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn issuers_are_fetched_only_from_amazons_trust_host() {
+        assert!(amazon_issuer_url("http://crt.r2m02.amazontrust.com/r2m02.cer"));
+        assert!(amazon_issuer_url("https://crt.r2m01.amazontrust.com/r2m01.cer"));
+        for bad in [
+            "http://crt.r2m02.amazontrust.com.evil.example/r2m02.cer",
+            "http://evil.example/crt.r2m02.amazontrust.com",
+            "http://user@169.254.169.254/x.amazontrust.com",
+            "ftp://crt.r2m02.amazontrust.com/x.cer",
+            "http://amazontrust.com/x.cer",
+        ] {
+            assert!(!amazon_issuer_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_issuer_url_is_read_from_the_certificate() {
+        let pem = include_bytes!("../../../tests/fixtures/sns/signer.pem");
+        let cert = CertificateDer::from_pem_slice(pem).unwrap();
+        assert_eq!(ca_issuers_url(&cert).as_deref(), Some("http://crt.r2m02.test.amazontrust.com/r2m02.cer"));
+        let root = CertificateDer::from_pem_slice(include_bytes!("../../../tests/fixtures/sns/ca.pem")).unwrap();
+        assert_eq!(ca_issuers_url(&root), None);
+        assert_eq!(ca_issuers_url(&[0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02, 0x86, 0x7f]), None);
     }
 
     #[test]
