@@ -74,6 +74,7 @@ fn message(conversation: &str, provider_id: &str, text: &str) -> Work {
         received_at: chrono::Utc::now(),
         request_id: "r".into(),
         thread: None,
+        attachments: Vec::new(),
     }))
 }
 

@@ -376,6 +376,7 @@ async fn outside_the_24_hour_window_whatsapp_gets_the_template_not_free_text() {
         received_at: chrono::Utc::now() - chrono::Duration::hours(48),
         request_id: "req-late".into(),
         thread: None,
+        attachments: Vec::new(),
     };
     s.aws
         .clients
@@ -492,6 +493,44 @@ async fn an_email_is_answered_in_its_thread_through_postmark() {
     assert!(text.contains("Ana") && text.contains("DS-20417"), "the address is Ana's in the tenant's records: {text}");
 }
 
+/// E-mail is bigger than a chat message: a mail with a 300 KB or a 5 MB attachment is accepted
+/// and answered, and only its text travels through the queue; the turn notes the attachment.
+#[tokio::test]
+async fn mail_with_large_attachments_is_answered_and_the_attachment_stays_out_of_the_queue() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let auth = postmark_auth("demo-postmark-inbound-password");
+    for (n, size) in [(1, 300 * 1024), (2, 5 * 1024 * 1024)] {
+        let mut mail: Value =
+            serde_json::from_slice(&inbound_mail(&format!("big-{n}"), "ana.garcia@example.com", "Where is my order?"))
+                .unwrap();
+        let content = base64::engine::general_purpose::STANDARD.encode(vec![b'x'; size * 3 / 4]);
+        mail["Attachments"] = json!([{"Name": format!("photo-{n}.jpg"), "Content": content,
+                                      "ContentType": "image/jpeg", "ContentLength": size}]);
+        let body = mail.to_string().into_bytes();
+        assert!(body.len() >= size, "the request is as big as the attachment");
+        let (status, answer) = post(&s, "/v1/demo/email", "application/json", &auth, body).await;
+        assert_eq!(status, StatusCode::OK, "{size} bytes: {answer}");
+
+        let (event, received) = s.aws.receive_event(&s.messages.url).await;
+        assert_eq!(received.len(), 1);
+        let queued = received[0].body().unwrap();
+        assert!(queued.len() < 16 * 1024, "only the text is queued ({} bytes)", queued.len());
+        let work: switchboard::Work = serde_json::from_str(queued).unwrap();
+        let switchboard::Work::Customer(message) = work else { panic!("a customer message") };
+        let response = switchboard::lambda::respond_batch(&s.responder, event).await;
+        assert!(response.batch_item_failures.is_empty());
+        let handle = received[0].receipt_handle().unwrap();
+        s.aws.clients.sqs.delete_message().queue_url(&s.messages.url).receipt_handle(handle).send().await.unwrap();
+        let turns =
+            s.responder.conversations.turns_after(&message.tenant, &message.conversation, None, 100).await.unwrap();
+        let customer = turns.iter().rev().find(|t| t.id == message.id).expect("the customer turn");
+        assert!(customer.text.starts_with("Where is my order?"), "{}", customer.text);
+        assert!(customer.text.contains(&format!("photo-{n}.jpg")), "the turn notes the attachment: {}", customer.text);
+    }
+    assert_eq!(fake.recorded().len(), 2, "both mails were answered");
+}
+
 #[tokio::test]
 async fn bad_credentials_loops_and_malformed_mail_are_refused_or_skipped() {
     let fake = FakeProvider::start(0).await;
@@ -522,8 +561,10 @@ async fn bad_credentials_loops_and_malformed_mail_are_refused_or_skipped() {
 async fn every_channel_refuses_oversize_bodies_and_unknown_tenants_clearly() {
     let fake = FakeProvider::start(0).await;
     let s = with_channels(&fake).await;
-    for route in ["twilio", "telegram", "slack", "whatsapp", "email", "webchat/messages"] {
-        let (status, body) = post(&s, &format!("/v1/demo/{route}"), "application/json", &[], vec![b'x'; 70_000]).await;
+    for route in ["twilio", "telegram", "slack", "whatsapp", "email", "email/ses", "webchat/messages"] {
+        // Chat routes take 64 KiB; e-mail routes what Lambda takes (6 MB).
+        let size = if route.starts_with("email") { 6 * 1024 * 1024 + 1 } else { 70_000 };
+        let (status, body) = post(&s, &format!("/v1/demo/{route}"), "application/json", &[], vec![b'x'; size]).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{route}: {body}");
         assert!(body.contains("body_too_large"), "{route}: {body}");
         let valid_webchat = br#"{"visitor_id": "v", "text": "hi"}"#.to_vec();

@@ -87,6 +87,7 @@ fn respond_memory(c: &mut Criterion) {
                 received_at: Utc::now(),
                 request_id: "bench".into(),
                 thread: None,
+                attachments: Vec::new(),
             };
             i += 1;
             let outcome = runtime.block_on(responder.respond(&message)).expect("responds");

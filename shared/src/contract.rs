@@ -277,6 +277,7 @@ where
             received_at: t0() + Span::seconds(i as i64),
             request_id: format!("r{i}"),
             thread: None,
+            attachments: Vec::new(),
         };
         let work = crate::domain::Work::Customer(Box::new(m));
         queue.enqueue(&work).await.unwrap_or_else(|e| panic!("enqueue: {e}"));

@@ -4,6 +4,7 @@
 //! `In-Reply-To`/`References` on the customer's `Message-ID`.
 
 use super::{ChannelError, Incoming};
+use crate::domain::AttachmentNote;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
@@ -39,6 +40,18 @@ struct InboundMail {
     stripped_text_reply: Option<String>,
     #[serde(default)]
     headers: Vec<Header>,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+/// An attachment of Postmark's inbound JSON; its `Content` is skipped unread.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attachment {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    content_length: u64,
 }
 
 #[derive(Deserialize)]
@@ -84,9 +97,10 @@ pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, Channel
         provider_message_id: mail.message_id,
         address: from,
         recipient: None,
-        text,
+        text: super::cap_email_text(text),
         display_name: mail.from_name.filter(|n| !n.is_empty()),
         thread: header("Message-ID").map(str::to_string),
+        attachments: mail.attachments.iter().map(|a| AttachmentNote::new(&a.name, a.content_length)).collect(),
     }))
 }
 

@@ -13,6 +13,18 @@ pub mod whatsapp;
 
 use crate::domain::Channel;
 
+/// Longest e-mail text carried on, in characters: a reply is short, and a forwarded manual must
+/// not fill the queue (SQS takes 256 KiB per message) or the model's context.
+pub const MAX_EMAIL_TEXT_CHARS: usize = 20_000;
+
+/// `text`, cut at `MAX_EMAIL_TEXT_CHARS` with a mark where it was cut.
+pub fn cap_email_text(text: String) -> String {
+    match text.char_indices().nth(MAX_EMAIL_TEXT_CHARS) {
+        Some((at, _)) => format!("{} […]", &text[..at]),
+        None => text,
+    }
+}
+
 /// Why a webhook was refused. Nothing is stored or enqueued for any of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
@@ -39,6 +51,8 @@ pub struct Incoming {
     pub display_name: Option<String>,
     /// Thread to answer in (Slack `thread_ts`, e-mail Message-ID).
     pub thread: Option<String>,
+    /// Attachments: names and sizes only.
+    pub attachments: Vec<crate::domain::AttachmentNote>,
 }
 
 /// The identity a channel address stands for, to find the customer it belongs to: one phone is
@@ -102,5 +116,19 @@ mod tests {
         assert_eq!(identity_of(Channel::WhatsappCloud, "34600111222").as_deref(), Some("phone:+34600111222"));
         assert_eq!(identity_of(Channel::Email, " Ana@Example.COM").as_deref(), Some("email:ana@example.com"));
         assert_eq!(identity_of(Channel::Telegram, "1111"), None);
+    }
+
+    #[test]
+    fn long_mail_is_cut_with_a_mark_and_attachments_are_noted_by_name_and_size() {
+        let long = "é".repeat(MAX_EMAIL_TEXT_CHARS + 5);
+        let cut = cap_email_text(long);
+        assert_eq!(cut.chars().count(), MAX_EMAIL_TEXT_CHARS + 4);
+        assert!(cut.ends_with(" […]"));
+        assert_eq!(cap_email_text("short".into()), "short");
+        let body = serde_json::json!({"MessageID": "m", "From": "a@b.example", "TextBody": "Hi",
+            "Attachments": [{"Name": "inv\u{7}oice.pdf", "Content": "AAAA", "ContentLength": 307200}, {"Name": "", "ContentLength": 12}]});
+        let incoming = email::parse(body.to_string().as_bytes(), "us@shop.example").unwrap().unwrap();
+        let lines: Vec<String> = incoming.attachments.iter().map(|a| a.line()).collect();
+        assert_eq!(lines, ["[attachment: invoice.pdf (300 KB)]", "[attachment: unnamed (12 B)]"]);
     }
 }

@@ -198,6 +198,7 @@ pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
                 text,
                 display_name: event.user,
                 thread: Some(thread),
+                attachments: Vec::new(),
             }))
         }
         _ => Ok(SlackRequest::Skip),

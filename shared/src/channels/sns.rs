@@ -281,7 +281,7 @@ pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incomi
     if auto || from == own_address.trim().to_lowercase() {
         return Ok(None);
     }
-    let text = super::email::strip_quoted(&parsed.body_text(0).unwrap_or_default());
+    let text = super::cap_email_text(super::email::strip_quoted(&parsed.body_text(0).unwrap_or_default()));
     if text.is_empty() {
         return Ok(None);
     }
@@ -292,6 +292,13 @@ pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incomi
         text,
         display_name: parsed.from().and_then(|f| f.first()).and_then(|a| a.name()).map(str::to_string),
         thread: parsed.message_id().map(|id| format!("<{id}>")),
+        attachments: parsed
+            .attachments()
+            .map(|a| {
+                use mail_parser::MimeHeaders;
+                crate::domain::AttachmentNote::new(a.attachment_name().unwrap_or_default(), a.len() as u64)
+            })
+            .collect(),
     }))
 }
 

@@ -63,6 +63,7 @@ pub fn parse(body: &[u8]) -> Result<Option<Incoming>, ChannelError> {
         text,
         display_name: message.from.and_then(|u| u.first_name),
         thread: None,
+        attachments: Vec::new(),
     }))
 }
 

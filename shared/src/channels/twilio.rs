@@ -110,6 +110,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Option<Incoming>, ChannelErr
         text: text.to_string(),
         display_name: get("ProfileName").map(str::to_string),
         thread: None,
+        attachments: Vec::new(),
     }))
 }
 

@@ -148,6 +148,7 @@ pub fn normalise(
         received_at,
         request_id: request_id.to_string(),
         thread: None,
+        attachments: Vec::new(),
     }
 }
 

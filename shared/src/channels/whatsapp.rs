@@ -136,6 +136,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Incoming>, ChannelError> {
                 text,
                 display_name: name,
                 thread: None,
+                attachments: Vec::new(),
             });
         }
     }

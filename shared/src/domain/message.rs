@@ -81,4 +81,46 @@ pub struct InboundMessage {
     /// The provider's thread reference to answer in (the e-mail's `Message-ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<String>,
+    /// Attachments the message came with: names and sizes only, never their content.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentNote>,
+}
+
+/// An attachment, as far as Switchboard keeps it: what it was called and how big it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentNote {
+    /// The file name the sender gave (cleaned, at most 100 characters).
+    pub name: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+impl AttachmentNote {
+    /// A note from what a provider says; control characters are dropped and the name is capped.
+    pub fn new(name: &str, bytes: u64) -> Self {
+        let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
+        Self { name: if name.trim().is_empty() { "unnamed".into() } else { name }, bytes }
+    }
+
+    /// `[attachment: invoice.pdf (300 KB)]`, as the turn shows it.
+    pub fn line(&self) -> String {
+        let size = match self.bytes {
+            b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+            b if b >= 1024 => format!("{} KB", b.div_ceil(1024)),
+            b => format!("{b} B"),
+        };
+        format!("[attachment: {} ({size})]", self.name)
+    }
+}
+
+impl InboundMessage {
+    /// The text as the conversation shows it: what was written, then a line per attachment.
+    pub fn turn_text(&self) -> String {
+        let mut text = self.text.clone();
+        for a in &self.attachments {
+            text.push('\n');
+            text.push_str(&a.line());
+        }
+        text
+    }
 }

@@ -19,5 +19,5 @@ pub use decision::{
 pub use handoff::{AgentEvent, EscalationJob, TicketComment, Work};
 pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};
 pub use language::Language;
-pub use message::{Channel, InboundMessage, Sender};
+pub use message::{AttachmentNote, Channel, InboundMessage, Sender};
 pub use usage::UsageRecord;

@@ -82,6 +82,7 @@ fn message(text: &str, channel: Channel) -> InboundMessage {
         received_at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap(),
         request_id: "r1".into(),
         thread: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -58,11 +58,7 @@ impl ApiError {
     /// The body could not be read (too large, or broken).
     pub fn body(rejection: BytesRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("body exceeds {} bytes", super::MAX_BODY_BYTES),
-            )
+            Self::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "body exceeds this route's size limit")
         } else {
             Self::new(rejection.status(), "bad_body", rejection.body_text())
         }

@@ -17,9 +17,13 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use std::convert::Infallible;
 use std::sync::Arc;
 
-/// Largest request body accepted. The text limit is smaller (per tenant, in characters); this
-/// stops oversize bodies before they are buffered.
+/// Largest request body accepted on chat routes. The text limit is smaller (per tenant, in
+/// characters); this stops oversize bodies before they are buffered.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest body on the e-mail routes: what API Gateway and Lambda accept (6 MB payloads). Mail
+/// carries attachments; only its text and the attachments' names and sizes go further.
+pub const MAX_EMAIL_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 /// One public route. The router is built from [`routes`], and a test compares that list with the
 /// SAM template's HTTP API events, so a route cannot be served locally and missing when deployed.
@@ -27,6 +31,7 @@ struct Route {
     method: &'static str,
     path: &'static str,
     handler: MethodRouter<Arc<WebchatApi>>,
+    max_body: usize,
 }
 
 fn route<H, T>(method: &'static str, path: &'static str, handler: H) -> Route
@@ -35,7 +40,13 @@ where
     T: 'static,
 {
     let filter = if method == "GET" { MethodFilter::GET } else { MethodFilter::POST };
-    Route { method, path, handler: on(filter, handler) }
+    Route { method, path, handler: on(filter, handler), max_body: MAX_BODY_BYTES }
+}
+
+impl Route {
+    fn max_body(self, max_body: usize) -> Self {
+        Self { max_body, ..self }
+    }
 }
 
 fn routes() -> Vec<Route> {
@@ -45,8 +56,8 @@ fn routes() -> Vec<Route> {
         route("POST", "/v1/{tenant}/twilio", providers::twilio_webhook),
         route("POST", "/v1/{tenant}/telegram", providers::telegram_webhook),
         route("POST", "/v1/{tenant}/slack", providers::slack_webhook),
-        route("POST", "/v1/{tenant}/email", providers::email_webhook),
-        route("POST", "/v1/{tenant}/email/ses", providers::ses_webhook),
+        route("POST", "/v1/{tenant}/email", providers::email_webhook).max_body(MAX_EMAIL_BODY_BYTES),
+        route("POST", "/v1/{tenant}/email/ses", providers::ses_webhook).max_body(MAX_EMAIL_BODY_BYTES),
         route("GET", "/v1/{tenant}/whatsapp", providers::whatsapp_challenge),
         route("POST", "/v1/{tenant}/whatsapp", providers::whatsapp_webhook),
         route("POST", "/v1/{tenant}/helpdesk/{kind}", helpdesk::callback),
@@ -63,9 +74,8 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
 pub fn router(api: Arc<WebchatApi>) -> Router {
     routes()
         .into_iter()
-        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler.layer(DefaultBodyLimit::max(r.max_body))))
         .fallback(|| async { ApiError::not_found("no such route") })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api)
 }
 

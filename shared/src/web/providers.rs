@@ -53,6 +53,7 @@ async fn accept(
         received_at: now,
         request_id: request_id.to_string(),
         thread: incoming.thread,
+        attachments: incoming.attachments,
     };
     api.inbound.accept(message, new_conversation).await?;
     Ok(())
