@@ -208,6 +208,50 @@ async fn a_permanent_refusal_is_parked_and_a_redrive_opens_exactly_one_ticket() 
     );
 }
 
+/// A handoff whose ticket cannot be opened (a misconfigured helpdesk) does not leave the customer
+/// talking to nobody: the conversation returns to the bot, the customer is told, later messages
+/// are answered, and a redrive that succeeds once the helpdesk is fixed hands it to a person.
+#[tokio::test]
+async fn a_handoff_that_cannot_open_a_ticket_returns_to_the_bot_and_a_redrive_hands_it_over_again() {
+    let provider = FakeProvider::start(0).await;
+    let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
+    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
+    desk.set_faults(Faults { refuse: true, ..Faults::default() });
+    customer_says(&s, 1, "I want to talk to a person").await;
+    assert_eq!(s.run_escalation().await, 1);
+    assert_eq!(
+        switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.escalations.dlq_url).await.unwrap().len(),
+        1,
+        "parked with its reason"
+    );
+
+    // The failure comes back through the messages queue: the customer is told honestly.
+    assert_eq!(s.run_responder().await, 1, "the failed handoff is handled by the responder");
+    let texts = telegram_texts(&provider);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains("passed this to our team"), "{texts:?}");
+    assert!(texts[1].contains("couldn't reach our team"), "told honestly: {texts:?}");
+
+    // The bot answers again instead of sending every message to the dead-letter queue.
+    customer_says(&s, 2, "What are your opening hours?").await;
+    let texts = telegram_texts(&provider);
+    assert!(texts.last().unwrap().contains("Monday to Friday"), "{texts:?}");
+    assert_eq!(s.aws.depth(&s.escalations.url).await, 0, "no comment queued for a ticket that does not exist");
+
+    // Fixed and redriven: the ticket opens and a person owns the conversation again.
+    desk.set_faults(Faults::default());
+    switchboard::adapters::aws::redrive(&s.aws.clients.sqs, &s.escalations.dlq_url, &s.escalations.url, None)
+        .await
+        .unwrap();
+    escalate_until_drained(&s).await;
+    assert_eq!(desk.tickets().len(), 1);
+    let before = telegram_texts(&provider).len();
+    customer_says(&s, 3, "Hello? Is anyone there?").await;
+    assert_eq!(telegram_texts(&provider).len(), before, "a person owns it: the bot is quiet");
+    escalate_until_drained(&s).await;
+    assert!(desk.calls().iter().any(|c| c.uri.contains("/tickets/") && c.method == "PUT"), "appended to the ticket");
+}
+
 #[tokio::test]
 async fn freshdesk_hubspot_slack_and_webhook_open_comment_and_call_back() {
     let provider = FakeProvider::start(0).await;

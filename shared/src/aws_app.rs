@@ -222,14 +222,16 @@ impl AwsApp {
     }
 
     /// The escalation desk of the `escalation` function: each tenant's own helpdesk (tenants on
-    /// the console helpdesk only get a log line).
-    pub fn escalation_desk(&self) -> EscalationDesk {
-        EscalationDesk {
+    /// the console helpdesk only get a log line); failed handoffs go back on the messages queue.
+    pub fn escalation_desk(&self) -> Result<EscalationDesk, SettingsError> {
+        let messages = Settings::require(&self.settings.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL")?;
+        Ok(EscalationDesk {
             helpdesk: Arc::new(HelpdeskRouter::new(self.tenants.clone(), Arc::new(ConsoleHelpdesk::quiet()))),
             tickets: Arc::new(DynamoTickets::new(self.table.clone())),
             conversations: self.conversations.clone(),
+            messages: Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), messages)),
             clock: Arc::new(SystemClock),
-        }
+        })
     }
 }
 

@@ -120,6 +120,7 @@ impl Embedded {
             helpdesk: Arc::new(crate::helpdesks::HelpdeskRouter::new(tenants.clone(), helpdesk.clone())),
             tickets: tickets.clone(),
             conversations: conversations.clone(),
+            messages: Arc::new(messages.clone()),
             clock: options.clock.clone(),
         });
         let api = Arc::new(WebchatApi {
@@ -261,8 +262,15 @@ struct Retry {
 }
 
 impl Retry {
-    /// Runs `attempt` until it succeeds, fails for good, or runs out of tries; then parks `item`.
-    async fn run<T, E, F, Fut>(&self, queue: &'static str, item: &T, retryable: impl Fn(&E) -> bool, mut attempt: F)
+    /// Runs `attempt` until it succeeds, fails for good, or runs out of tries; then parks `item`
+    /// and returns the last error.
+    async fn run<T, E, F, Fut>(
+        &self,
+        queue: &'static str,
+        item: &T,
+        retryable: impl Fn(&E) -> bool,
+        mut attempt: F,
+    ) -> Option<String>
     where
         T: Serialize,
         E: std::fmt::Display,
@@ -272,7 +280,7 @@ impl Retry {
         let mut pause = self.backoff;
         for n in 1..=self.attempts {
             match attempt().await {
-                Ok(()) => return,
+                Ok(()) => return None,
                 Err(e) if n < self.attempts && retryable(&e) => {
                     tracing::warn!(queue, attempt = n, error = %e, "will retry");
                     tokio::time::sleep(pause).await;
@@ -286,10 +294,11 @@ impl Retry {
                         body,
                         error: e.to_string(),
                     });
-                    return;
+                    return Some(e.to_string());
                 }
             }
         }
+        None
     }
 }
 
@@ -302,6 +311,12 @@ async fn responder_worker(mut rx: UnboundedReceiver<Work>, responder: Arc<Respon
 
 async fn escalation_worker(mut rx: UnboundedReceiver<EscalationJob>, desk: Arc<EscalationDesk>, retry: Retry) {
     while let Some(job) = rx.recv().await {
-        retry.run("escalations", &job, PortError::is_retryable, || async { desk.handle(&job).await }).await;
+        let parked =
+            retry.run("escalations", &job, PortError::is_retryable, || async { desk.handle(&job).await }).await;
+        if let Some(reason) = parked
+            && let Err(e) = desk.failed(&job, &reason).await
+        {
+            tracing::error!(error = %e, "could not report the failed handoff; the pending timeout will");
+        }
     }
 }

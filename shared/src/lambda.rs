@@ -126,6 +126,10 @@ pub async fn escalate_batch(
                 let body = record.body.as_deref().unwrap_or_default();
                 redelivery.park(body, &error.to_string()).await.map_err(|e| format!("{error}; parking failed: {e}"))?;
                 tracing::error!(%error, "refused for good: parked in the dead-letter queue");
+                // If telling the responder fails, the pending timeout still frees the conversation.
+                if let Err(e) = desk.failed(&job, &error.to_string()).await {
+                    tracing::error!(error = %e, "could not report the failed handoff; the pending timeout will");
+                }
                 Ok(())
             }
             _ => Err(error.to_string()),

@@ -16,6 +16,7 @@ pub mod http;
 pub mod keys;
 pub mod lambda;
 pub mod meter;
+pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod ports;

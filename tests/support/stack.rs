@@ -11,7 +11,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard::adapters::aws::{DynamoConversations, DynamoCustomers, DynamoTickets, SqsRedelivery, Table};
+use switchboard::adapters::aws::{
+    DynamoConversations, DynamoCustomers, DynamoTickets, SqsMessageQueue, SqsRedelivery, Table,
+};
 use switchboard::adapters::memory::ConsoleHelpdesk;
 use switchboard::aws_app::{AwsApp, Settings};
 use switchboard::domain::TenantId;
@@ -180,6 +182,7 @@ pub async fn stack(options: Options) -> Stack {
             )),
             tickets: Arc::new(DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
             conversations: Arc::new(DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
+            messages: Arc::new(SqsMessageQueue::new(aws.clients.sqs.clone(), messages.url.clone())),
             clock: Arc::new(SystemClock),
         },
         redelivery: app.escalation_redelivery().expect("escalation settings"),

@@ -10,7 +10,7 @@ use switchboard::lambda::escalate_batch;
 async fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::telemetry::init_json_logs();
     let app = AwsApp::from_env().await?;
-    let desk = app.escalation_desk();
+    let desk = app.escalation_desk()?;
     let redelivery = app.escalation_redelivery()?;
     let (desk, redelivery) = (&desk, &redelivery);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

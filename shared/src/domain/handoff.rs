@@ -80,6 +80,25 @@ impl AgentEvent {
     }
 }
 
+/// A handoff that could not reach a person: its ticket was refused for good. Travels on the
+/// messages queue so the responder hands the conversation back to the bot and tells the
+/// customer, through the channel's sender, in the conversation's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandoffFailure {
+    /// The business.
+    pub tenant: TenantId,
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The escalation that failed (the customer message that asked for it).
+    pub escalation: MessageId,
+    /// Why, for logs and the metric (no personal data).
+    pub reason: String,
+    /// When it failed.
+    pub at: DateTime<Utc>,
+    /// The escalation's request id.
+    pub request_id: String,
+}
+
 /// A job on the messages queue: a customer's message, or an agent's action, in the
 /// conversation's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +108,8 @@ pub enum Work {
     Customer(Box<InboundMessage>),
     /// An agent replied or solved the ticket.
     Agent(AgentEvent),
+    /// A handoff failed: the bot takes the conversation back.
+    HandoffFailed(HandoffFailure),
 }
 
 impl Work {
@@ -97,6 +118,7 @@ impl Work {
         match self {
             Work::Agent(a) => &a.tenant,
             Work::Customer(m) => &m.tenant,
+            Work::HandoffFailed(f) => &f.tenant,
         }
     }
 
@@ -105,6 +127,7 @@ impl Work {
         match self {
             Work::Agent(a) => &a.conversation,
             Work::Customer(m) => &m.conversation,
+            Work::HandoffFailed(f) => &f.conversation,
         }
     }
 }

@@ -16,7 +16,7 @@ pub use customer::{Customer, Order};
 pub use decision::{
     Decision, Escalation, EscalationPlan, Priority, Reason, Reply, ReplySource, RolloutMode, TicketRef,
 };
-pub use handoff::{AgentEvent, EscalationJob, TicketComment, Work};
+pub use handoff::{AgentEvent, EscalationJob, HandoffFailure, TicketComment, Work};
 pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};
 pub use language::Language;
 pub use message::{AttachmentNote, Channel, InboundMessage, Sender};

@@ -22,6 +22,30 @@ pub const METADATA_TYPE: &str = "switchboard_escalation";
 /// A section block holds at most 3,000 characters.
 const SECTION_CHARS: usize = 3000;
 
+/// Most blocks Slack takes in one message.
+const MAX_BLOCKS: usize = 50;
+
+/// A ticket as Slack blocks, within Slack's limits: the subject, the body in sections of at
+/// most 3,000 characters, then `footer`. A body longer than the blocks left is cut, saying so
+/// (the full ticket text is never lost: the transcript stays in the conversation).
+pub(super) fn ticket_blocks(text: &TicketText, footer: Option<&str>) -> Vec<Value> {
+    let section = |t: String| json!({"type": "section", "text": {"type": "plain_text", "text": t, "emoji": false}});
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(":rotating_light: *{}*", escape(&text.subject))}}),
+    ];
+    let room = MAX_BLOCKS - 2 - usize::from(footer.is_some());
+    let parts = split(&text.body, SECTION_CHARS);
+    let cut = parts.len() > room;
+    blocks.extend(parts.into_iter().take(room).map(section));
+    if cut {
+        blocks.push(section("… (cut to fit Slack; the full transcript is in the conversation)".into()));
+    }
+    if let Some(footer) = footer {
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]}));
+    }
+    blocks
+}
+
 /// History pages read when looking for an earlier attempt's message (200 messages each).
 const LOOKUP_PAGES: usize = 5;
 
@@ -91,15 +115,7 @@ pub(super) async fn open(
     if let Some(ts) = find(http, c, e, &key).await? {
         return Ok(ticket_ref(c, &ts));
     }
-    let mut blocks = vec![
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(":rotating_light: *{}*", escape(&text.subject))}}),
-    ];
-    blocks.extend(
-        split(&text.body, SECTION_CHARS)
-            .into_iter()
-            .map(|part| json!({"type": "section", "text": {"type": "plain_text", "text": part, "emoji": false}})),
-    );
-    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": HOW_TO_ANSWER}]}));
+    let blocks = ticket_blocks(text, Some(HOW_TO_ANSWER));
     let body = json!({
         "channel": c.channel,
         // The notification's text; the blocks are what the channel shows.

@@ -95,17 +95,19 @@ pub(super) async fn slack_open(
     text: &TicketText,
 ) -> Result<TicketRef, PortError> {
     let url = secret_text(&c.url);
-    let body = json!({
-        "text": format!(":rotating_light: {}", escape(&text.subject)),
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*", escape(&text.subject))}},
-            {"type": "section", "text": {"type": "plain_text", "text": text.body}},
-        ],
-    });
+    let body = slack_webhook_body(text);
     // An incoming webhook returns no id and offers no lookup: the escalation key is the
     // "ticket", and a post whose answer was lost may show twice in the channel.
     http.call("slack webhook", |h| h.post(&url).json(&body)).await?;
     Ok(TicketRef { helpdesk: "slack_webhook".into(), id: escalation_key(e), url: None })
+}
+
+/// The incoming webhook's message for a ticket.
+fn slack_webhook_body(text: &TicketText) -> Value {
+    json!({
+        "text": format!(":rotating_light: {}", escape(&text.subject)),
+        "blocks": super::slack::ticket_blocks(text, None),
+    })
 }
 
 pub(super) async fn slack_comment(
@@ -118,4 +120,33 @@ pub(super) async fn slack_comment(
     let body = json!({"text": format!("The customer of {} wrote again:\n{}", ticket.id, escape(&comment.text))});
     http.call("slack webhook", |h| h.post(&url).json(&body)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Slack refuses a message whose section text is over 3,000 characters or that has more
+    /// than 50 blocks: a long transcript must be split, and a huge one cut, not refused.
+    #[test]
+    fn slack_webhook_messages_respect_slacks_block_limits() {
+        for chars in [100, 5_000, 400_000] {
+            let text = TicketText {
+                subject: "order_status: asked for a person".into(),
+                body: "x".repeat(chars),
+                requester_email: None,
+                requester_name: None,
+            };
+            let body = slack_webhook_body(&text);
+            let blocks = body["blocks"].as_array().unwrap();
+            assert!(blocks.len() <= 50, "{chars}: {} blocks", blocks.len());
+            for b in blocks {
+                let t = b["text"]["text"].as_str().or(b["elements"][0]["text"].as_str()).unwrap();
+                assert!(t.chars().count() <= 3000, "{chars}: a block of {} characters", t.chars().count());
+            }
+            let shown: usize =
+                blocks.iter().skip(1).filter_map(|b| b["text"]["text"].as_str()).map(|t| t.matches('x').count()).sum();
+            assert!(shown == chars || chars > 100_000, "{chars}: all of the text is shown ({shown})");
+        }
+    }
 }

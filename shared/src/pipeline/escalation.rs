@@ -1,5 +1,5 @@
-use crate::domain::{ConversationState, Escalation, EscalationJob, TicketComment, TicketRef};
-use crate::ports::{Clock, ConversationStore, Helpdesk, PortError, TicketStore};
+use crate::domain::{ConversationState, Escalation, EscalationJob, HandoffFailure, TicketComment, TicketRef, Work};
+use crate::ports::{Clock, ConversationStore, Helpdesk, MessageQueue, PortError, TicketStore};
 use std::sync::Arc;
 
 /// The escalation half: tickets for the helpdesk, customer messages appended to them, and the
@@ -11,6 +11,8 @@ pub struct EscalationDesk {
     pub tickets: Arc<dyn TicketStore>,
     /// Conversation state.
     pub conversations: Arc<dyn ConversationStore>,
+    /// The messages queue: a failed handoff goes back to the responder through it.
+    pub messages: Arc<dyn MessageQueue>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -29,20 +31,22 @@ impl EscalationDesk {
     /// an attempt that timed out had opened.
     pub async fn open(&self, escalation: &Escalation) -> Result<TicketRef, PortError> {
         let (tenant, id) = (&escalation.tenant, &escalation.conversation);
-        let ticket = match self.tickets.ticket_for(tenant, &escalation.id).await? {
-            Some(ticket) => ticket,
+        let (ticket, opened_now) = match self.tickets.ticket_for(tenant, &escalation.id).await? {
+            Some(ticket) => (ticket, false),
             None => {
                 let ticket = self.helpdesk.open_ticket(escalation).await?;
                 self.tickets.record_ticket(tenant, &escalation.id, id, &ticket).await?;
-                ticket
+                (ticket, true)
             }
         };
         if let Some(conversation) = self.conversations.conversation(tenant, id).await? {
-            // Only this escalation's pending handoff becomes human-owned: the responder writes it
-            // before it enqueues, so any other state means this step already ran (a redelivery)
-            // or an agent has moved on.
+            // This escalation's pending handoff becomes human-owned: the responder writes it
+            // before it enqueues. So does a conversation the bot took back after this handoff
+            // failed or timed out, when its ticket opens now (a redrive): a person is there at
+            // last. Any other state means this step already ran (a redelivery) or people moved on.
             let pending_here = matches!(&conversation.state, ConversationState::HandoffPending { escalation: e, .. } if *e == escalation.id);
-            if pending_here {
+            let taken_back = opened_now && conversation.state == ConversationState::Bot;
+            if pending_here || taken_back {
                 let owned = ConversationState::HumanOwned { ticket: ticket.clone(), since: self.clock.now() };
                 self.conversations.transition(tenant, id, &conversation.state, &owned).await?;
             }
@@ -57,6 +61,25 @@ impl EscalationDesk {
             "escalation handed to the helpdesk"
         );
         Ok(ticket)
+    }
+
+    /// A job that can never succeed (parked in the dead-letter queue). For a ticket, the
+    /// conversation must not wait on it for ever: the responder is told, through the messages
+    /// queue, to give the conversation back to the bot and tell the customer.
+    pub async fn failed(&self, job: &EscalationJob, reason: &str) -> Result<(), PortError> {
+        let EscalationJob::Open(escalation) = job else {
+            tracing::error!(tenant = %job.tenant(), reason, "a comment could not be appended to its ticket");
+            return Ok(());
+        };
+        let failure = HandoffFailure {
+            tenant: escalation.tenant.clone(),
+            conversation: escalation.conversation.clone(),
+            escalation: escalation.id.clone(),
+            reason: reason.to_string(),
+            at: self.clock.now(),
+            request_id: escalation.request_id.clone(),
+        };
+        self.messages.enqueue(&Work::HandoffFailed(failure)).await
     }
 
     /// Appends a customer message to the conversation's ticket. When the ticket is still being

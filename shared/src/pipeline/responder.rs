@@ -1,8 +1,8 @@
 use crate::classify::Cascade;
 use crate::domain::{
     AgentEvent, Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation,
-    EscalationJob, EscalationPlan, InboundMessage, Language, Priority, Reason, Reply, ReplySource, Role, TenantId,
-    TicketComment, Turn, TurnCursor, UsageRecord, Work,
+    EscalationJob, EscalationPlan, HandoffFailure, InboundMessage, Language, MessageId, Priority, Reason, Reply,
+    ReplySource, Role, TenantId, TicketComment, Turn, TurnCursor, UsageRecord, Work,
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
@@ -72,7 +72,97 @@ impl Responder {
         match work {
             Work::Customer(message) => self.respond(message).await.map(|_| ()),
             Work::Agent(event) => self.agent(event).await,
+            Work::HandoffFailed(failure) => self.handoff_failed(failure).await,
         }
+    }
+
+    /// The escalation desk could not open the ticket: if the conversation still waits on that
+    /// escalation, the bot takes it back and tells the customer. Safe to repeat: a second run
+    /// finds the conversation no longer pending on it.
+    pub async fn handoff_failed(&self, failure: &HandoffFailure) -> Result<(), RespondError> {
+        let tenant = self.load_tenant(&failure.tenant).await?;
+        let Some(mut conversation) = self.conversations.conversation(&failure.tenant, &failure.conversation).await?
+        else {
+            return Ok(());
+        };
+        let pending_on_it = matches!(&conversation.state, ConversationState::HandoffPending { escalation, .. } if *escalation == failure.escalation);
+        if !pending_on_it {
+            return Ok(());
+        }
+        let mut usage = UsageRecord {
+            request_id: failure.request_id.clone(),
+            tenant: Some(failure.tenant.clone()),
+            channel: Some(conversation.channel),
+            conversation: Some(conversation.id.clone()),
+            message: Some(failure.escalation.answer(3)),
+            decision: Some("handoff_failed".into()),
+            ..UsageRecord::default()
+        };
+        self.give_back_to_bot(&tenant, &mut conversation, &failure.escalation, &failure.reason, &mut usage).await?;
+        usage.at = Some(self.clock.now());
+        if let Err(error) = self.usage.record(&usage).await {
+            tracing::error!(%error, "could not record usage");
+        }
+        Ok(())
+    }
+
+    /// Back to the bot after a failed handoff: the state moves (conditionally), the failure is
+    /// logged and counted for the operators' alarm, and the customer is told in their language.
+    async fn give_back_to_bot(
+        &self,
+        tenant: &Tenant,
+        conversation: &mut Conversation,
+        escalation: &MessageId,
+        reason: &str,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        usage.store_writes += 1;
+        self.conversations
+            .transition(&conversation.tenant, &conversation.id, &conversation.state, &ConversationState::Bot)
+            .await?;
+        conversation.state = ConversationState::Bot;
+        tracing::error!(
+            tenant = %conversation.tenant,
+            channel = %conversation.channel,
+            escalation = %escalation,
+            reason,
+            "escalation failed: the bot takes the conversation back"
+        );
+        crate::metrics::count(
+            "EscalationFailed",
+            conversation.tenant.as_str(),
+            conversation.channel.as_str(),
+            &[("reason", reason)],
+        );
+        let language = conversation.language.unwrap_or(tenant.config.default_language);
+        let notice = tenant.replies.handoff_failed(language, None);
+        let id = escalation.answer(3);
+        let turn = Turn {
+            cursor: TurnCursor::new(self.clock.now(), &id),
+            id,
+            role: Role::System,
+            text: notice.text,
+            at: self.clock.now(),
+            intent: None,
+            delivered: false,
+        };
+        self.deliver(conversation, turn, usage).await
+    }
+
+    /// A handoff whose ticket has not opened within the tenant's timeout goes back to the bot.
+    async fn give_up_if_pending_too_long(
+        &self,
+        tenant: &Tenant,
+        conversation: &mut Conversation,
+        usage: &mut UsageRecord,
+    ) -> Result<(), RespondError> {
+        let ConversationState::HandoffPending { escalation, since } = &conversation.state else { return Ok(()) };
+        let limit = chrono::Duration::minutes(i64::from(tenant.config.handoff.pending_timeout_minutes));
+        if self.clock.now() - *since <= limit {
+            return Ok(());
+        }
+        let escalation = escalation.clone();
+        self.give_back_to_bot(tenant, conversation, &escalation, "the ticket did not open in time", usage).await
     }
 
     /// An agent's reply goes to the customer on the conversation's channel and is stored as an
@@ -162,6 +252,7 @@ impl Responder {
         let customer = self.load_customer(message, &mut usage).await?;
         let history = self.load_history(message, &mut usage).await?;
         self.release_if_idle(&tenant, &mut conversation, &mut usage).await?;
+        self.give_up_if_pending_too_long(&tenant, &mut conversation, &mut usage).await?;
 
         let classification = self.classify(&tenant, message).await;
         let language = reply_language(

@@ -58,6 +58,7 @@ fn rig(tenant: Tenant) -> Rig {
             helpdesk: helpdesk.clone(),
             tickets: Arc::new(MemoryTickets::default()),
             conversations: conversations.clone(),
+            messages: Arc::new(MemoryQueue::new().0),
             clock: clock.clone(),
         },
         conversations,
@@ -299,4 +300,26 @@ async fn the_notice_says_when_a_person_will_reply_in_the_customers_language() {
     rig.responder.respond(&message("Quiero hablar con una persona", Channel::Telegram)).await.unwrap();
     assert_eq!(rig.outbox.sent()[0].1.text, "Te responderemos el lunes 09:00.");
     rig.next_escalation();
+}
+
+#[tokio::test]
+async fn a_pending_handoff_that_outlives_its_timeout_returns_to_the_bot_and_says_so() {
+    let mut rig = rig_with_demo();
+    rig.responder.respond(&message("Quiero hablar con una persona", Channel::Telegram)).await.unwrap();
+    let escalation = rig.next_escalation(); // queued, but the escalation function never gets to it
+    rig.clock.advance(chrono::Duration::minutes(14));
+    let quiet = rig.responder.respond(&message("¿Dónde está mi pedido?", Channel::Telegram)).await.unwrap();
+    assert_eq!(quiet.decision, Decision::Silent, "within 15 minutes the handoff may still complete");
+    rig.escalation_rx.try_recv().expect("the message waits on the ticket as a comment");
+    rig.clock.advance(chrono::Duration::minutes(2));
+    let answered = rig.responder.respond(&message("¿Cuál es vuestro horario?", Channel::Telegram)).await.unwrap();
+    assert!(matches!(answered.decision, Decision::Answer { .. }), "{:?}", answered.decision);
+    let sent: Vec<String> = rig.outbox.sent().into_iter().map(|(_, t)| t.text).collect();
+    assert_eq!(sent.len(), 3, "notice, honest failure, answer: {sent:?}");
+    assert!(sent[1].contains("no he podido contactar"), "told in Spanish: {sent:?}");
+
+    // The escalation opens after all: a person owns the conversation again.
+    rig.desk.open(&escalation).await.unwrap();
+    let c = rig.conversations.conversation(&escalation.tenant, &escalation.conversation).await.unwrap().unwrap();
+    assert!(matches!(c.state, ConversationState::HumanOwned { .. }), "{:?}", c.state);
 }

@@ -47,6 +47,34 @@ pub fn intent_template(intent: &str, lang: Language) -> String {
 }
 
 /// The name of fixed message `name` in `lang`.
+/// What the customer is told when no person could be reached, by language.
+const HANDOFF_FAILED: [(&str, &str); 6] = [
+    (
+        "en",
+        "Sorry, I couldn't reach our team just now. I'm still here to help, and you can ask for a person again in a little while.",
+    ),
+    (
+        "es",
+        "Lo siento, no he podido contactar con nuestro equipo ahora mismo. Sigo aquí para ayudarte, y puedes volver a pedir una persona dentro de un rato.",
+    ),
+    (
+        "de",
+        "Entschuldigung, ich konnte unser Team gerade nicht erreichen. Ich helfe Ihnen weiterhin gern, und Sie können in Kürze erneut nach einer Person fragen.",
+    ),
+    (
+        "fr",
+        "Désolé, je n'ai pas pu joindre notre équipe pour le moment. Je reste là pour vous aider, et vous pourrez redemander une personne un peu plus tard.",
+    ),
+    (
+        "it",
+        "Mi dispiace, non sono riuscito a contattare il nostro team in questo momento. Sono ancora qui per aiutarti, e puoi chiedere di nuovo una persona tra poco.",
+    ),
+    (
+        "pt",
+        "Desculpe, não consegui contactar a nossa equipa agora. Continuo aqui para ajudar, e pode voltar a pedir uma pessoa daqui a pouco.",
+    ),
+];
+
 pub fn message_template(name: &str, lang: Language) -> String {
     format!("message/{name}/{lang}")
 }
@@ -97,6 +125,24 @@ impl Replies {
             .find_map(|l| self.templates.render(&message_template("handoff", l), &ctx).ok().map(|t| (t, l)));
         let (text, language) = rendered
             .unwrap_or_else(|| ("A member of our team will get back to you shortly.".to_string(), Language::EN));
+        Reply { text, language, source: ReplySource::Handoff }
+    }
+
+    /// Told when a handoff failed and the bot is back: the tenant's `messages.handoff_failed`
+    /// in `lang` (or the default language), else a built-in text in `lang`, else English.
+    pub fn handoff_failed(&self, lang: Language, customer: Option<&Customer>) -> Reply {
+        let ctx = self.context(customer, None);
+        let rendered = [lang, self.default_language]
+            .into_iter()
+            .find_map(|l| self.templates.render(&message_template("handoff_failed", l), &ctx).ok().map(|t| (t, l)));
+        let (text, language) = rendered.unwrap_or_else(|| {
+            let built_in =
+                |l: Language| HANDOFF_FAILED.iter().find(|(code, _)| *code == l.code()).map(|(_, t)| (*t, l));
+            let (text, l) = built_in(lang)
+                .or_else(|| built_in(self.default_language))
+                .unwrap_or((HANDOFF_FAILED[0].1, Language::EN));
+            (text.to_string(), l)
+        });
         Reply { text, language, source: ReplySource::Handoff }
     }
 

@@ -480,6 +480,10 @@ pub struct HandoffConfig {
     /// when the customer next writes; 0 never.
     #[serde(default = "default_release_after_hours")]
     pub release_after_hours: u32,
+    /// A handoff whose ticket has not opened after this long goes back to the bot (the customer
+    /// is told); a ticket that opens later still hands the conversation to a person.
+    #[serde(default = "default_pending_timeout_minutes")]
+    pub pending_timeout_minutes: u32,
     /// When people answer; the handoff notice says when a person will reply.
     #[serde(default)]
     pub business_hours: Option<BusinessHours>,
@@ -492,9 +496,18 @@ fn default_release_after_hours() -> u32 {
     72
 }
 
+fn default_pending_timeout_minutes() -> u32 {
+    15
+}
+
 impl Default for HandoffConfig {
     fn default() -> Self {
-        Self { release_after_hours: default_release_after_hours(), business_hours: None, share: ShareConfig::default() }
+        Self {
+            release_after_hours: default_release_after_hours(),
+            pending_timeout_minutes: default_pending_timeout_minutes(),
+            business_hours: None,
+            share: ShareConfig::default(),
+        }
     }
 }
 
@@ -669,6 +682,10 @@ impl RolloutConfig {
 pub struct Messages {
     /// Told to the customer when a human takes over.
     pub handoff: PerLanguage<String>,
+    /// Told to the customer when the handoff failed (the helpdesk refused the ticket, or it did
+    /// not open in time) and the bot takes the conversation back. Built-in texts otherwise.
+    #[serde(default)]
+    pub handoff_failed: PerLanguage<String>,
 }
 
 /// One intent of the catalogue.

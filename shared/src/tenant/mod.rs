@@ -249,10 +249,14 @@ impl Tenant {
                 }
             }
         }
-        for (lang, source) in &config.messages.handoff {
-            sources.push((message_template("handoff", *lang), format!("messages.handoff.{lang}")));
-            if let Err(e) = templates.add(message_template("handoff", *lang), source.clone()) {
-                problems.push(Problem { field: format!("messages.handoff.{lang}"), message: e });
+        for (name, messages) in
+            [("handoff", &config.messages.handoff), ("handoff_failed", &config.messages.handoff_failed)]
+        {
+            for (lang, source) in messages {
+                sources.push((message_template(name, *lang), format!("messages.{name}.{lang}")));
+                if let Err(e) = templates.add(message_template(name, *lang), source.clone()) {
+                    problems.push(Problem { field: format!("messages.{name}.{lang}"), message: e });
+                }
             }
         }
         let syntax_ok: Vec<(String, String)> =

@@ -53,6 +53,7 @@ impl MessageQueue for SqsMessageQueue {
         let dedup = match work {
             Work::Customer(m) => sqs_id(&format!("{}:{}:{}", m.tenant, m.channel, m.provider_message_id)),
             Work::Agent(a) => sqs_id(&format!("{}:agent:{}", a.tenant, a.id)),
+            Work::HandoffFailed(f) => sqs_id(&format!("{}:failed:{}", f.tenant, f.escalation)),
         };
         send(&self.client, &self.url, "message queue", body, Some((group, dedup))).await
     }
