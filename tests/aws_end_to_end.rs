@@ -72,7 +72,7 @@ async fn a_redelivered_batch_is_not_answered_twice() {
     let (_, ack) = s.post(json!({"visitor_id": "v_r", "text": "Do you ship to Canada?"})).await;
     let (event, _) = s.aws.receive_event(&s.messages.url).await;
     for _ in 0..2 {
-        let response = respond_batch(&s.responder, event.clone()).await;
+        let response = respond_batch(&s.responder, None, switchboard::lambda::Deadline::none(), event.clone()).await;
         assert!(response.batch_item_failures.is_empty());
     }
     let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
@@ -132,7 +132,7 @@ async fn model_down_falls_back_to_the_local_answer_and_loses_nothing() {
 }
 
 #[tokio::test]
-async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
+async fn a_corrupt_record_is_parked_in_the_dead_letter_queue_at_once() {
     let s = stack(Options { max_receives: 2, ..Options::default() }).await;
     s.aws
         .clients
@@ -153,8 +153,10 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
         }
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
-    assert_eq!(attempts, 2, "tried as often as the redrive policy allows");
+    assert_eq!(attempts, 1, "a record that can never succeed is parked at once, not retried");
     assert_eq!(s.aws.depth(&s.messages.dlq_url).await, 1, "parked in the DLQ");
+    let parked = switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.messages.dlq_url).await.unwrap();
+    assert!(parked[0].error.as_deref().unwrap_or_default().contains("not valid"), "with its reason: {parked:?}");
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
 
@@ -208,4 +210,56 @@ async fn the_hosted_model_writes_grounded_answers_only_from_close_faq_entries() 
     let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
     assert!(texts(&page, "bot").is_empty(), "{page}");
     assert_eq!(page["state"], "human");
+}
+
+/// Lambda stops an invocation at its deadline and retries the whole batch; five such retries
+/// park every message. With every model call hanging past its timeout, one invocation must
+/// return before the deadline, answering what fits and handing the rest back unharmed.
+#[tokio::test]
+async fn a_batch_under_a_hanging_model_returns_inside_the_deadline_and_parks_nothing() {
+    let fake = FakeBedrock::start(Mode::Slow(Duration::from_secs(30), Box::new(Mode::Text("late".into())))).await;
+    let s = stack(Options { bedrock: Some(fake.clone()), hosted_below: 1.0, ..Options::default() }).await;
+    let mut conversations = Vec::new();
+    for i in 0..10 {
+        let (status, ack) =
+            s.post(json!({"visitor_id": format!("v_dl{i}"), "text": "What are your opening hours?"})).await;
+        assert_eq!(status, reqwest::StatusCode::ACCEPTED);
+        conversations.push(ack["conversation_id"].as_str().unwrap().to_string());
+    }
+    let (event, received) = s.aws.receive_event(&s.messages.url).await;
+    assert!(received.len() >= 5, "a batch of several records ({})", received.len());
+    let deadline = Duration::from_secs(10);
+    let response = tokio::time::timeout(deadline, s.respond_batch_until(event, deadline))
+        .await
+        .expect("the invocation returned before Lambda's deadline");
+    let failed = response.batch_item_failures.len();
+    assert!(failed < received.len(), "some records were answered ({failed} of {} handed back)", received.len());
+    for m in &received {
+        let handed_back =
+            response.batch_item_failures.iter().any(|f| Some(f.item_identifier.as_str()) == m.message_id());
+        if !handed_back {
+            s.aws
+                .clients
+                .sqs
+                .delete_message()
+                .queue_url(&s.messages.url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    // The rest come back and are answered; nothing was parked.
+    for _ in 0..20 {
+        if s.aws.depth(&s.messages.url).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        s.run_responder().await;
+    }
+    assert_eq!(s.aws.depth(&s.messages.dlq_url).await, 0, "nothing parked");
+    for c in &conversations {
+        let page = s.messages(c).await;
+        assert_eq!(texts(&page, "bot").len(), 1, "answered exactly once from the local model: {page}");
+    }
 }

@@ -518,7 +518,8 @@ async fn mail_with_large_attachments_is_answered_and_the_attachment_stays_out_of
         assert!(queued.len() < 16 * 1024, "only the text is queued ({} bytes)", queued.len());
         let work: switchboard::Work = serde_json::from_str(queued).unwrap();
         let switchboard::Work::Customer(message) = work else { panic!("a customer message") };
-        let response = switchboard::lambda::respond_batch(&s.responder, event).await;
+        let response =
+            switchboard::lambda::respond_batch(&s.responder, None, switchboard::lambda::Deadline::none(), event).await;
         assert!(response.batch_item_failures.is_empty());
         let handle = received[0].receipt_handle().unwrap();
         s.aws.clients.sqs.delete_message().queue_url(&s.messages.url).receipt_handle(handle).send().await.unwrap();
@@ -765,7 +766,13 @@ async fn a_redelivered_message_whose_answer_went_out_is_not_sent_again() {
     assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
     let (event, _) = s.aws.receive_event(&s.messages.url).await;
     for _ in 0..2 {
-        let response = switchboard::lambda::respond_batch(&s.responder, event.clone()).await;
+        let response = switchboard::lambda::respond_batch(
+            &s.responder,
+            None,
+            switchboard::lambda::Deadline::none(),
+            event.clone(),
+        )
+        .await;
         assert!(response.batch_item_failures.is_empty());
     }
     assert_eq!(fake.recorded().len(), 1, "one SMS, although the message was handled twice");

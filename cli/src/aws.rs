@@ -16,10 +16,10 @@ use switchboard::tenant::TenantConfig;
 pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()> {
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     create_table(&clients.dynamodb, table).await.context("creating the table")?;
-    let messages = create_queues(&clients.sqs, &format!("{prefix}-messages"), true, 5, 180)
+    let messages = create_queues(&clients.sqs, &format!("{prefix}-messages"), true, 5, 360)
         .await
         .context("creating the messages queue")?;
-    let escalations = create_queues(&clients.sqs, &format!("{prefix}-escalations"), false, 5, 180)
+    let escalations = create_queues(&clients.sqs, &format!("{prefix}-escalations"), false, 5, 360)
         .await
         .context("creating the escalation queue")?;
     let key_parameter = format!("/switchboard/{prefix}/deployment-key");
@@ -29,6 +29,7 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
         messages_queue_url: Some(messages.url.clone()),
         escalations_queue_url: Some(escalations.url.clone()),
         escalations_dlq_url: Some(escalations.dlq_url.clone()),
+        messages_dlq_url: Some(messages.dlq_url.clone()),
         bedrock: None,
         cache: std::time::Duration::from_secs(300),
         key_parameter: Some(key_parameter.clone()),

@@ -42,6 +42,9 @@ pub struct Settings {
     pub messages_queue_url: Option<String>,
     /// `SWITCHBOARD_ESCALATIONS_QUEUE_URL`: the escalation queue (responder sends to it).
     pub escalations_queue_url: Option<String>,
+    /// `SWITCHBOARD_MESSAGES_DLQ_URL`: the messages queue's dead-letter queue (the responder parks
+    /// records that can never succeed there at once).
+    pub messages_dlq_url: Option<String>,
     /// `SWITCHBOARD_ESCALATIONS_DLQ_URL`: the escalation queue's dead-letter queue (the escalation
     /// function parks permanent failures there at once).
     pub escalations_dlq_url: Option<String>,
@@ -80,6 +83,7 @@ impl Settings {
             table,
             messages_queue_url: var("SWITCHBOARD_MESSAGES_QUEUE_URL"),
             escalations_queue_url: var("SWITCHBOARD_ESCALATIONS_QUEUE_URL"),
+            messages_dlq_url: var("SWITCHBOARD_MESSAGES_DLQ_URL"),
             escalations_dlq_url: var("SWITCHBOARD_ESCALATIONS_DLQ_URL"),
             bedrock: var("SWITCHBOARD_BEDROCK_MODEL_ID").map(|model_id| BedrockSettings {
                 model_id,
@@ -212,6 +216,20 @@ impl AwsApp {
             usage: Arc::new(DynamoUsageLog::new(self.table.clone())),
             clock: Arc::new(SystemClock),
         })
+    }
+
+    /// How the `responder` function parks records that can never succeed.
+    pub fn responder_redelivery(&self) -> Result<SqsRedelivery, SettingsError> {
+        let url = Settings::require(&self.settings.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL")?;
+        let dlq = Settings::require(&self.settings.messages_dlq_url, "SWITCHBOARD_MESSAGES_DLQ_URL")?;
+        Ok(SqsRedelivery::new(self.clients.sqs.clone(), url, dlq))
+    }
+
+    /// The longest one responder record can take (docs/design.md, "Timeouts from one
+    /// calculation").
+    pub fn responder_record_budget(&self) -> Duration {
+        let model = self.settings.bedrock.as_ref().map(|b| b.timeout).unwrap_or_default();
+        crate::lambda::responder_record_budget(model, crate::http::DEFAULT_TIMEOUT)
     }
 
     /// How the `escalation` function delays and parks records.

@@ -7,6 +7,7 @@ use crate::adapters::memory::{
     MemoryTickets, MemoryUsageLog, NoModel,
 };
 use crate::domain::{AgentEvent, ConversationId, ConversationState, EscalationJob, TenantId, Work};
+use crate::lambda::Verdict;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{Clock, ConversationStore, CustomerStore, LanguageModel, PortError, SystemClock};
 use crate::tenant::Tenant;
@@ -263,12 +264,13 @@ struct Retry {
 
 impl Retry {
     /// Runs `attempt` until it succeeds, fails for good, or runs out of tries; then parks `item`
-    /// and returns the last error.
+    /// and returns the last error. What "for good" means is [`Verdict`], shared with the Lambda
+    /// functions.
     async fn run<T, E, F, Fut>(
         &self,
         queue: &'static str,
         item: &T,
-        retryable: impl Fn(&E) -> bool,
+        verdict: impl Fn(&E) -> Verdict,
         mut attempt: F,
     ) -> Option<String>
     where
@@ -279,14 +281,23 @@ impl Retry {
     {
         let mut pause = self.backoff;
         for n in 1..=self.attempts {
-            match attempt().await {
+            let e = match attempt().await {
                 Ok(()) => return None,
-                Err(e) if n < self.attempts && retryable(&e) => {
+                Err(e) => e,
+            };
+            let wait = match verdict(&e) {
+                Verdict::Retry => Some(pause),
+                // Locally a long Retry-After would stall the worker: wait at most a few seconds.
+                Verdict::Delay(by) => Some(by.min(Duration::from_secs(5))),
+                Verdict::Park => None,
+            };
+            match wait {
+                Some(wait) if n < self.attempts => {
                     tracing::warn!(queue, attempt = n, error = %e, "will retry");
-                    tokio::time::sleep(pause).await;
+                    tokio::time::sleep(wait).await;
                     pause *= 2;
                 }
-                Err(e) => {
+                _ => {
                     tracing::error!(queue, attempts = n, error = %e, "parked as a dead letter");
                     let body = serde_json::to_value(item).unwrap_or_default();
                     crate::adapters::memory::lock(&self.dead_letters).push(DeadLetter {
@@ -304,15 +315,13 @@ impl Retry {
 
 async fn responder_worker(mut rx: UnboundedReceiver<Work>, responder: Arc<Responder>, retry: Retry) {
     while let Some(work) = rx.recv().await {
-        let retryable = |e: &crate::pipeline::RespondError| e.is_retryable();
-        retry.run("messages", &work, retryable, || async { responder.handle_work(&work).await }).await;
+        retry.run("messages", &work, Verdict::of_respond, || async { responder.handle_work(&work).await }).await;
     }
 }
 
 async fn escalation_worker(mut rx: UnboundedReceiver<EscalationJob>, desk: Arc<EscalationDesk>, retry: Retry) {
     while let Some(job) = rx.recv().await {
-        let parked =
-            retry.run("escalations", &job, PortError::is_retryable, || async { desk.handle(&job).await }).await;
+        let parked = retry.run("escalations", &job, Verdict::of, || async { desk.handle(&job).await }).await;
         if let Some(reason) = parked
             && let Err(e) = desk.failed(&job, &reason).await
         {

@@ -13,6 +13,9 @@ const MAX_WAIT: Duration = Duration::from_secs(5);
 /// First pause between attempts; doubles after each.
 const FIRST_PAUSE: Duration = Duration::from_millis(200);
 
+/// How long one request to a provider or a helpdesk may take.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// An HTTP client with a per-request timeout, built once per cold start.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -28,7 +31,7 @@ impl Default for HttpClient {
 impl HttpClient {
     /// A client whose requests give up after 10 seconds.
     pub fn new() -> Self {
-        Self::with_timeout(Duration::from_secs(10))
+        Self::with_timeout(DEFAULT_TIMEOUT)
     }
 
     /// A client whose requests give up after `timeout`.

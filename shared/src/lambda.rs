@@ -3,7 +3,7 @@
 use crate::ports::PortError;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::de::DeserializeOwned;
-use std::fmt::Display;
+use std::time::Duration;
 use tracing::Instrument;
 
 /// The body of an SQS record, parsed. A record that does not parse is a poison message: it is
@@ -13,25 +13,92 @@ pub fn parse_body<T: DeserializeOwned>(record: &SqsMessage) -> Result<T, String>
     serde_json::from_str(body).map_err(|e| format!("record body is not valid: {e}"))
 }
 
+/// When the invocation ends, and the longest one record can take: a record is started only if
+/// the time left covers it, and it is cut off before the invocation would be. Lambda kills an
+/// invocation at its deadline and retries the whole batch, so a batch that overruns loses every
+/// record's progress and, after the redrive policy's receives, parks messages that were fine.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    ends: Option<tokio::time::Instant>,
+    per_record: Duration,
+}
+
+/// Kept free at the end of an invocation to report the batch.
+const REPORT_MARGIN: Duration = Duration::from_millis(500);
+
+impl Deadline {
+    /// No deadline (the local runner, tests).
+    pub fn none() -> Self {
+        Self { ends: None, per_record: Duration::ZERO }
+    }
+
+    /// Ends `left` from now; a record needs at most `per_record`.
+    pub fn after(left: Duration, per_record: Duration) -> Self {
+        Self { ends: Some(tokio::time::Instant::now() + left), per_record }
+    }
+
+    /// From Lambda's context deadline (milliseconds since the epoch).
+    pub fn from_lambda(deadline_ms: u64, per_record: Duration) -> Self {
+        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        Self::after(Duration::from_millis(deadline_ms.saturating_sub(now_ms)), per_record)
+    }
+
+    fn left(&self) -> Option<Duration> {
+        self.ends.map(|end| end.saturating_duration_since(tokio::time::Instant::now()).saturating_sub(REPORT_MARGIN))
+    }
+
+    /// Whether one more record can be started.
+    fn covers_one_more(&self) -> bool {
+        self.left().is_none_or(|left| left >= self.per_record)
+    }
+
+    /// Runs `work`, cut off before the invocation would end.
+    async fn run<Fut: Future<Output = Result<(), String>>>(&self, work: Fut) -> Result<(), String> {
+        match self.left() {
+            Some(left) => tokio::time::timeout(left, work)
+                .await
+                .unwrap_or_else(|_| Err("cut off before the invocation deadline".to_string())),
+            None => work.await,
+        }
+    }
+}
+
+/// The worst case of one responder record, from the timeouts it can meet: the hosted model
+/// twice (classify, then write an answer), one provider send, and a second for the stores.
+/// docs/design.md derives the template's timeouts from it.
+pub fn responder_record_budget(model_timeout: Duration, http_timeout: Duration) -> Duration {
+    model_timeout * 2 + http_timeout + Duration::from_secs(1)
+}
+
+/// The worst case of one escalation record: a lookup and a create (sent at most once), plus
+/// the stores.
+pub fn escalation_record_budget(http_timeout: Duration) -> Duration {
+    http_timeout * 2 + Duration::from_secs(2)
+}
+
 /// A FIFO batch: records in order; at the first failure, that record and every later one are
 /// reported failed, so SQS redelivers them in the same order (answering a conversation's second
-/// message before its first would be wrong).
-pub async fn fifo_batch<E, F, Fut>(event: SqsEvent, mut handle: F) -> SqsBatchResponse
+/// message before its first would be wrong). Records the deadline cannot cover are not started
+/// and are handed back the same way.
+pub async fn fifo_batch<F, Fut>(event: SqsEvent, deadline: Deadline, mut handle: F) -> SqsBatchResponse
 where
-    E: Display,
     F: FnMut(SqsMessage) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
+    Fut: Future<Output = Result<(), String>>,
 {
     let mut response = SqsBatchResponse::default();
     let mut failed = false;
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
+        if !failed && !deadline.covers_one_more() {
+            tracing::warn!(message_id = %id, "not started: the invocation deadline cannot cover it; handed back");
+            failed = true;
+        }
         if failed {
             response.add_failure(id);
             continue;
         }
         let span = tracing::info_span!("sqs_record", message_id = %id);
-        if let Err(error) = handle(record).instrument(span).await {
+        if let Err(error) = deadline.run(handle(record).instrument(span)).await {
             tracing::error!(message_id = %id, %error, "record failed; it and the records after it will be retried");
             failed = true;
             response.add_failure(id);
@@ -40,23 +107,69 @@ where
     response
 }
 
-/// A standard-queue batch: every record on its own; only the failed ones are retried.
-pub async fn batch<E, F, Fut>(event: SqsEvent, mut handle: F) -> SqsBatchResponse
+/// A standard-queue batch: every record on its own; only the failed ones, and those the
+/// deadline cannot cover, are retried.
+pub async fn batch<F, Fut>(event: SqsEvent, deadline: Deadline, mut handle: F) -> SqsBatchResponse
 where
-    E: Display,
     F: FnMut(SqsMessage) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
+    Fut: Future<Output = Result<(), String>>,
 {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
+        if !deadline.covers_one_more() {
+            tracing::warn!(message_id = %id, "not started: the invocation deadline cannot cover it; handed back");
+            response.add_failure(id);
+            continue;
+        }
         let span = tracing::info_span!("sqs_record", message_id = %id);
-        if let Err(error) = handle(record).instrument(span).await {
+        if let Err(error) = deadline.run(handle(record).instrument(span)).await {
             tracing::error!(message_id = %id, %error, "record failed; it will be retried");
             response.add_failure(id);
         }
     }
     response
+}
+
+/// What becomes of work that failed: the one rule the Lambda functions and the local runner
+/// share, so the two paths cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// May succeed later: retry (SQS redelivers; the local runner backs off).
+    Retry,
+    /// The other side asked us to wait this long.
+    Delay(Duration),
+    /// Can never succeed as it is: park it in the dead-letter queue now, with the reason.
+    Park,
+}
+
+impl Verdict {
+    /// The verdict on a port's failure.
+    pub fn of(error: &PortError) -> Self {
+        match error {
+            PortError::RateLimited { retry_after, .. } => Verdict::Delay(*retry_after),
+            PortError::Rejected { .. } | PortError::Corrupt { .. } => Verdict::Park,
+            _ => Verdict::Retry,
+        }
+    }
+
+    /// The verdict on a responder failure: a tenant that no longer exists is parked.
+    pub fn of_respond(error: &crate::pipeline::RespondError) -> Self {
+        match error {
+            crate::pipeline::RespondError::UnknownTenant(_) => Verdict::Park,
+            crate::pipeline::RespondError::Port(p) => Verdict::of(p),
+        }
+    }
+}
+
+/// Parks a record's body with `reason`, or — without a dead-letter queue to park in — fails it,
+/// leaving it to the queue's redrive policy.
+async fn park(redelivery: Option<&dyn Redelivery>, record: &SqsMessage, reason: &str) -> Result<(), String> {
+    let Some(redelivery) = redelivery else { return Err(reason.to_string()) };
+    let body = record.body.as_deref().unwrap_or_default();
+    redelivery.park(body, reason).await.map_err(|e| format!("{reason}; parking failed: {e}"))?;
+    tracing::error!(reason, "can never succeed: parked in the dead-letter queue");
+    Ok(())
 }
 
 /// The `inbound` function's router: the shared web chat routes, with API Gateway's request id
@@ -79,11 +192,26 @@ async fn tag_request_id(mut request: axum::extract::Request) -> axum::extract::R
     request
 }
 
-/// The `responder` function's work on one SQS FIFO batch.
-pub async fn respond_batch(responder: &crate::pipeline::Responder, event: SqsEvent) -> SqsBatchResponse {
-    fifo_batch(event, |record| async move {
-        let work: crate::domain::Work = parse_body(&record)?;
-        responder.handle_work(&work).await.map_err(|e| e.to_string())
+/// The `responder` function's work on one SQS FIFO batch. Records that can never succeed (not a
+/// message, an unknown tenant) are parked at once instead of blocking their conversation's group
+/// until the redrive policy gives up; a slow model costs time, not messages: the local result
+/// stands, and what the deadline cannot cover is handed back unharmed.
+pub async fn respond_batch(
+    responder: &crate::pipeline::Responder,
+    redelivery: Option<&dyn Redelivery>,
+    deadline: Deadline,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    fifo_batch(event, deadline, |record| async move {
+        let work: crate::domain::Work = match parse_body(&record) {
+            Ok(work) => work,
+            Err(reason) => return park(redelivery, &record, &reason).await,
+        };
+        match responder.handle_work(&work).await {
+            Ok(()) => Ok(()),
+            Err(e) if Verdict::of_respond(&e) == Verdict::Park => park(redelivery, &record, &e.to_string()).await,
+            Err(e) => Err(e.to_string()),
+        }
     })
     .await
 }
@@ -104,35 +232,38 @@ pub trait Redelivery: Send + Sync {
 pub async fn escalate_batch(
     desk: &crate::pipeline::EscalationDesk,
     redelivery: Option<&dyn Redelivery>,
+    deadline: Deadline,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    batch(event, |record| async move {
-        let job: crate::domain::EscalationJob = parse_body(&record)?;
+    batch(event, deadline, |record| async move {
+        let job: crate::domain::EscalationJob = match parse_body(&record) {
+            Ok(job) => job,
+            Err(reason) => return park(redelivery, &record, &reason).await,
+        };
         let error = match desk.handle(&job).await {
             Ok(()) => return Ok(()),
             Err(error) => error,
         };
-        let Some(redelivery) = redelivery else { return Err(error.to_string()) };
-        match &error {
-            PortError::RateLimited { retry_after, .. } => {
-                if let Some(handle) = record.receipt_handle.as_deref()
-                    && let Err(e) = redelivery.delay(handle, *retry_after).await
+        match Verdict::of(&error) {
+            Verdict::Delay(by) => {
+                if let (Some(redelivery), Some(handle)) = (redelivery, record.receipt_handle.as_deref())
+                    && let Err(e) = redelivery.delay(handle, by).await
                 {
                     tracing::warn!(error = %e, "could not delay the record; it comes back after the visibility timeout");
                 }
                 Err(error.to_string())
             }
-            PortError::Rejected { .. } | PortError::Corrupt { .. } => {
-                let body = record.body.as_deref().unwrap_or_default();
-                redelivery.park(body, &error.to_string()).await.map_err(|e| format!("{error}; parking failed: {e}"))?;
-                tracing::error!(%error, "refused for good: parked in the dead-letter queue");
+            Verdict::Park => {
+                park(redelivery, &record, &error.to_string()).await?;
                 // If telling the responder fails, the pending timeout still frees the conversation.
-                if let Err(e) = desk.failed(&job, &error.to_string()).await {
+                if redelivery.is_some()
+                    && let Err(e) = desk.failed(&job, &error.to_string()).await
+                {
                     tracing::error!(error = %e, "could not report the failed handoff; the pending timeout will");
                 }
                 Ok(())
             }
-            _ => Err(error.to_string()),
+            Verdict::Retry => Err(error.to_string()),
         }
     })
     .await
@@ -155,9 +286,9 @@ mod tests {
     #[tokio::test]
     async fn fifo_stops_at_the_first_failure() {
         let mut seen = Vec::new();
-        let r = fifo_batch(event(&["a", "b", "c"]), |m: SqsMessage| {
+        let r = fifo_batch(event(&["a", "b", "c"]), Deadline::none(), |m: SqsMessage| {
             seen.push(m.body.clone().unwrap());
-            async move { if m.body.as_deref() == Some("b") { Err("boom") } else { Ok(()) } }
+            async move { if m.body.as_deref() == Some("b") { Err("boom".to_string()) } else { Ok(()) } }
         })
         .await;
         assert_eq!(failures(&r), vec!["b", "c"]);
@@ -166,10 +297,88 @@ mod tests {
 
     #[tokio::test]
     async fn standard_batches_fail_only_the_failing_records() {
-        let r = batch(event(&["a", "b", "c"]), |m: SqsMessage| async move {
-            if m.body.as_deref() == Some("b") { Err("boom") } else { Ok(()) }
+        let r = batch(event(&["a", "b", "c"]), Deadline::none(), |m: SqsMessage| async move {
+            if m.body.as_deref() == Some("b") { Err("boom".to_string()) } else { Ok(()) }
         })
         .await;
         assert_eq!(failures(&r), vec!["b"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn records_the_deadline_cannot_cover_are_handed_back_in_order() {
+        // 10 s left, 3 s per record at worst, each record taking 2 s: four fit (the last one
+        // starts with 3.5 s left), the rest are handed back without being started.
+        let deadline = Deadline::after(Duration::from_secs(10), Duration::from_secs(3));
+        let mut started = Vec::new();
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let r = fifo_batch(event(&ids), deadline, |m: SqsMessage| {
+            started.push(m.body.clone().unwrap());
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(started, vec!["a", "b", "c", "d"]);
+        assert_eq!(failures(&r), vec!["e", "f"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_record_that_would_outlive_the_invocation_is_cut_off_and_handed_back() {
+        let start = tokio::time::Instant::now();
+        let deadline = Deadline::after(Duration::from_secs(10), Duration::from_secs(1));
+        let r = batch(event(&["slow", "next"]), deadline, |_m: SqsMessage| async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(failures(&r), vec!["slow", "next"]);
+        assert!(start.elapsed() < Duration::from_secs(10), "returned before the deadline: {:?}", start.elapsed());
+    }
+
+    #[test]
+    fn failures_get_one_verdict_everywhere() {
+        let p = |e: PortError| Verdict::of(&e);
+        assert_eq!(p(PortError::Rejected { port: "x", detail: String::new() }), Verdict::Park);
+        assert_eq!(p(PortError::Corrupt { port: "x", detail: String::new() }), Verdict::Park);
+        assert_eq!(p(PortError::Unavailable { port: "x", detail: String::new() }), Verdict::Retry);
+        assert_eq!(
+            p(PortError::RateLimited { port: "x", retry_after: Duration::from_secs(7) }),
+            Verdict::Delay(Duration::from_secs(7))
+        );
+        let unknown = crate::pipeline::RespondError::UnknownTenant(crate::domain::TenantId::new("gone").unwrap());
+        assert_eq!(Verdict::of_respond(&unknown), Verdict::Park);
+    }
+
+    /// The template's numbers follow the one calculation: each SQS-triggered function's timeout
+    /// covers two worst-case records, and its queue's visibility timeout is at least six times
+    /// the function's timeout (AWS's guidance), so a record is never visible again while the
+    /// invocation that holds it still runs.
+    #[test]
+    fn template_timeouts_follow_the_calculation() {
+        let template: serde_norway::Value =
+            serde_norway::from_str(include_str!("../../infra/template.yaml")).expect("the template is YAML");
+        let r = &template["Resources"];
+        let seconds = |v: &serde_norway::Value| {
+            v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).expect("a number") as u32
+        };
+        let model = Duration::from_millis(seconds(
+            &r["ResponderFunction"]["Properties"]["Environment"]["Variables"]["SWITCHBOARD_BEDROCK_TIMEOUT_MS"],
+        ) as u64);
+        let budgets = [
+            ("ResponderFunction", "MessagesQueue", responder_record_budget(model, crate::http::DEFAULT_TIMEOUT)),
+            ("EscalationFunction", "EscalationsQueue", escalation_record_budget(crate::http::DEFAULT_TIMEOUT)),
+        ];
+        for (function, queue, budget) in budgets {
+            let timeout = seconds(&r[function]["Properties"]["Timeout"]);
+            assert!(
+                Duration::from_secs(timeout.into()) >= budget * 2,
+                "{function}: {timeout} s for records of up to {budget:?}"
+            );
+            let visibility = seconds(&r[queue]["Properties"]["VisibilityTimeout"]);
+            assert!(visibility >= 6 * timeout, "{queue}: visibility {visibility} s < 6 × {timeout} s");
+        }
+        let inbound = seconds(&r["InboundFunction"]["Properties"]["Timeout"]);
+        assert!(inbound < 30, "API Gateway gives up at 30 s");
     }
 }

@@ -19,7 +19,7 @@ use switchboard::aws_app::{AwsApp, Settings};
 use switchboard::domain::TenantId;
 use switchboard::helpdesks::HelpdeskRouter;
 use switchboard::http::HttpClient;
-use switchboard::lambda::{escalate_batch, respond_batch};
+use switchboard::lambda::{Deadline, escalate_batch, respond_batch};
 use switchboard::pipeline::{EscalationDesk, Responder};
 use switchboard::ports::CustomerStore;
 use switchboard::ports::SystemClock;
@@ -45,6 +45,8 @@ pub struct Stack {
     pub desk: EscalationDesk,
     /// How the escalation function delays and parks records.
     pub redelivery: SqsRedelivery,
+    /// How the responder function parks records.
+    pub responder_redelivery: SqsRedelivery,
     /// The read token of every conversation a POST here started.
     tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
@@ -98,6 +100,7 @@ pub async fn stack(options: Options) -> Stack {
         messages_queue_url: Some(options.messages_queue.unwrap_or(messages.url.clone())),
         escalations_queue_url: Some(escalations.url.clone()),
         escalations_dlq_url: Some(escalations.dlq_url.clone()),
+        messages_dlq_url: Some(messages.dlq_url.clone()),
         bedrock: options.bedrock.as_ref().map(|_| FakeBedrock::settings(Duration::from_secs(2))),
         cache: Duration::from_secs(60),
         key_parameter: Some(format!("/switchboard/{}/deployment-key", aws.table)),
@@ -186,6 +189,7 @@ pub async fn stack(options: Options) -> Stack {
             clock: Arc::new(SystemClock),
         },
         redelivery: app.escalation_redelivery().expect("escalation settings"),
+        responder_redelivery: app.responder_redelivery().expect("responder settings"),
         aws,
         messages,
         escalations,
@@ -261,13 +265,31 @@ impl Stack {
 
     /// Runs the responder function on what the messages queue holds.
     pub async fn run_responder(&self) -> usize {
-        self.aws.deliver(&self.messages.url, |event| respond_batch(&self.responder, event)).await.len()
+        self.aws
+            .deliver(&self.messages.url, |event| {
+                respond_batch(&self.responder, Some(&self.responder_redelivery), Deadline::none(), event)
+            })
+            .await
+            .len()
+    }
+
+    /// One responder invocation on `event` whose Lambda deadline is `left` from now.
+    pub async fn respond_batch_until(
+        &self,
+        event: aws_lambda_events::event::sqs::SqsEvent,
+        left: Duration,
+    ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+        // The stand-in model's timeout is 2 s (see `stack`), providers' 10 s.
+        let budget = switchboard::lambda::responder_record_budget(Duration::from_secs(2), Duration::from_secs(1));
+        respond_batch(&self.responder, Some(&self.responder_redelivery), Deadline::after(left, budget), event).await
     }
 
     /// Runs the escalation function on what the escalation queue holds.
     pub async fn run_escalation(&self) -> usize {
         self.aws
-            .deliver(&self.escalations.url, |event| escalate_batch(&self.desk, Some(&self.redelivery), event))
+            .deliver(&self.escalations.url, |event| {
+                escalate_batch(&self.desk, Some(&self.redelivery), Deadline::none(), event)
+            })
             .await
             .len()
     }

@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use switchboard::aws_app::AwsApp;
-use switchboard::lambda::escalate_batch;
+use switchboard::lambda::{Deadline, escalate_batch, escalation_record_budget};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -14,7 +14,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let redelivery = app.escalation_redelivery()?;
     let (desk, redelivery) = (&desk, &redelivery);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(escalate_batch(desk, Some(redelivery), event.payload).await)
+        let budget = escalation_record_budget(switchboard::http::DEFAULT_TIMEOUT);
+        let deadline = Deadline::from_lambda(event.context.deadline, budget);
+        Ok::<_, lambda_runtime::Error>(escalate_batch(desk, Some(redelivery), deadline, event.payload).await)
     }))
     .await
 }
@@ -24,7 +26,7 @@ async fn handle(
     desk: &switchboard::pipeline::EscalationDesk,
     event: SqsEvent,
 ) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error> {
-    Ok(escalate_batch(desk, None, event).await)
+    Ok(escalate_batch(desk, None, Deadline::none(), event).await)
 }
 
 #[cfg(test)]

@@ -2,11 +2,10 @@
 //! Partial batch failures with FIFO semantics: at the first failure, it and every later record
 //! are reported failed, so one conversation is never answered out of order.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use switchboard::aws_app::AwsApp;
-use switchboard::lambda::respond_batch;
-use switchboard::pipeline::Responder;
+use switchboard::lambda::{Deadline, respond_batch};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -14,12 +13,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Clients and configuration once per cold start; a missing variable fails here, loudly.
     let app = AwsApp::from_env().await?;
     let responder = app.responder()?;
-    let responder = &responder;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| handle(responder, event.payload))).await
+    let redelivery = app.responder_redelivery()?;
+    let budget = app.responder_record_budget();
+    let (responder, redelivery) = (&responder, &redelivery);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let deadline = Deadline::from_lambda(event.context.deadline, budget);
+        Ok::<_, lambda_runtime::Error>(respond_batch(responder, Some(redelivery), deadline, event.payload).await)
+    }))
+    .await
 }
 
-async fn handle(responder: &Responder, event: SqsEvent) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(respond_batch(responder, event).await)
+#[cfg(test)]
+async fn handle(
+    responder: &switchboard::pipeline::Responder,
+    event: SqsEvent,
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error> {
+    Ok(respond_batch(responder, None, Deadline::none(), event).await)
 }
 
 #[cfg(test)]

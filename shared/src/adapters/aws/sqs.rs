@@ -187,15 +187,19 @@ impl crate::lambda::Redelivery for SqsRedelivery {
             .build()
             .map_err(|e| PortError::Corrupt { port: "dead-letter queue", detail: e.to_string() })?;
         report(|m| m.sqs_requests += 1);
-        self.client
+        let mut send = self
+            .client
             .send_message()
             .queue_url(&self.dlq_url)
             .message_body(body)
-            .message_attributes("switchboard_error", reason)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| super::unavailable("dead-letter queue", e))
+            .message_attributes("switchboard_error", reason);
+        if self.dlq_url.ends_with(".fifo") {
+            // A FIFO dead-letter queue wants a group and a de-duplication id: the same body
+            // parked twice (a retried park) is one letter.
+            let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+            send = send.message_group_id("parked").message_deduplication_id(digest);
+        }
+        send.send().await.map(|_| ()).map_err(|e| super::unavailable("dead-letter queue", e))
     }
 }
 
