@@ -6,7 +6,7 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard::channels::{slack, twilio};
-use switchboard_tests::provider::FakeProvider;
+use switchboard_tests::provider::{FakeProvider, SendFaults};
 use switchboard_tests::stack::{Options, Stack, stack};
 
 const TWILIO_TOKEN: &str = "demo-twilio-auth-token";
@@ -776,4 +776,86 @@ async fn a_redelivered_message_whose_answer_went_out_is_not_sent_again() {
         assert!(response.batch_item_failures.is_empty());
     }
     assert_eq!(fake.recorded().len(), 1, "one SMS, although the message was handled twice");
+}
+
+/// A long answer goes out in parts; a retry after a failure sends only the parts the provider
+/// did not accept yet.
+#[tokio::test]
+async fn a_split_answer_is_resent_only_from_the_part_that_failed() {
+    let fake = FakeProvider::start(0).await;
+    let hours = "We're open Monday to Friday 9:00–18:00 and Saturday 10:00–14:00 (CET).";
+    let long =
+        format!("{hours} {} SECOND-PART {}", "Our shop never closes. ".repeat(70), "Ask us anything. ".repeat(20));
+    let s = stack(Options {
+        providers: Some(fake.url.clone()),
+        max_receives: 5,
+        replace: vec![(format!("{hours} The online shop never closes, and this chat answers around the clock."), long)],
+        ..Options::default()
+    })
+    .await;
+    fake.set_faults(SendFaults { fail_containing: Some(("SECOND-PART".into(), 3)), ..SendFaults::default() });
+    let params = sms("SM00000000000000000000000000000031", "+34600111222", "What are your opening hours?");
+    assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
+    for _ in 0..10 {
+        s.run_responder().await;
+        if s.aws.depth(&s.messages.url).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let bodies: Vec<String> = fake
+        .accepted()
+        .iter()
+        .map(|r| form_of(&r.body).into_iter().find(|(k, _)| k == "Body").map(|(_, v)| v).unwrap_or_default())
+        .collect();
+    assert!(bodies.len() >= 2, "{bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| b.starts_with("We're open")).count(), 1, "the first part once: {bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| b.contains("SECOND-PART")).count(), 1, "the second part once");
+    assert!(bodies.iter().all(|b| b.chars().count() <= 1600));
+}
+
+/// A send the provider accepted but answered only after our timeout is looked up before it is
+/// sent again: one copy reaches the customer on Twilio, Slack and Postmark.
+#[tokio::test]
+async fn a_send_answered_after_the_timeout_is_found_not_repeated() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let slow = SendFaults { slow: Some((1, std::time::Duration::from_millis(2500))), ..SendFaults::default() };
+
+    fake.set_faults(slow.clone());
+    let params = sms("SM00000000000000000000000000000032", "+34600111222", "What are your opening hours?");
+    assert_eq!(twilio_webhook(&s, &params, TWILIO_TOKEN).await.0, StatusCode::OK);
+    drain(&s).await;
+    let sms_sent = fake.accepted().iter().filter(|r| r.path.ends_with("/Messages.json")).count();
+    assert_eq!(sms_sent, 1, "one SMS");
+
+    fake.set_faults(slow.clone());
+    let mail = inbound_mail("slow-1", "ben@example.com", "What are your opening hours?");
+    let auth = postmark_auth("demo-postmark-inbound-password");
+    assert_eq!(post(&s, "/v1/demo/email", "application/json", &auth, mail).await.0, StatusCode::OK);
+    drain(&s).await;
+    assert_eq!(fake.accepted().iter().filter(|r| r.path.ends_with("/email")).count(), 1, "one e-mail");
+
+    fake.set_faults(slow);
+    let event = json!({"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback", "event_id": "Ev-slow-1", "event_time": 1795586400,
+        "event": {"type": "message", "channel": "C1", "user": "U1", "text": "What are your opening hours?", "ts": "1795586400.000100"}});
+    let body = event.to_string().into_bytes();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signature = slack::signature(b"demo-slack-signing-secret", &ts, &body);
+    let headers = [("x-slack-request-timestamp", ts), ("x-slack-signature", signature)];
+    assert_eq!(post(&s, "/v1/demo/slack", "application/json", &headers, body).await.0, StatusCode::OK);
+    drain(&s).await;
+    assert_eq!(fake.accepted().iter().filter(|r| r.path.ends_with("/chat.postMessage")).count(), 1, "one Slack post");
+}
+
+/// Runs the responder until the messages queue is empty.
+async fn drain(s: &Stack) {
+    for _ in 0..10 {
+        s.run_responder().await;
+        if s.aws.depth(&s.messages.url).await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    panic!("the messages queue did not drain");
 }

@@ -36,6 +36,7 @@ fn turn(at: DateTime<Utc>, role: Role, text: &str) -> Turn {
         at,
         intent: Some("x".into()),
         delivered: false,
+        parts_sent: 0,
     }
 }
 

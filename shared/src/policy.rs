@@ -224,6 +224,7 @@ mod tests {
             at: Utc::now(),
             intent: intent.map(str::to_string),
             delivered: false,
+            parts_sent: 0,
         }
     }
 

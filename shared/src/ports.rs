@@ -279,6 +279,20 @@ pub struct Outbound<'a> {
     pub conversation: &'a Conversation,
     /// The turn to deliver.
     pub turn: &'a Turn,
+    /// Which part of the turn this is (0-based; see `channels::parts`).
+    pub part: usize,
+    /// The part's text.
+    pub text: &'a str,
+    /// An earlier attempt may have sent this part (its answer was lost, or the message is being
+    /// redelivered): a sender that can ask the provider looks before sending.
+    pub maybe_sent: bool,
+}
+
+impl Outbound<'_> {
+    /// A key naming this part of this turn, for providers that store one with the message.
+    pub fn key(&self) -> String {
+        format!("{}.p{}", self.turn.id, self.part)
+    }
 }
 
 /// Delivers answers through the conversation's channel (Twilio, Meta...). The web chat needs no

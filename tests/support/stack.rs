@@ -69,6 +69,8 @@ pub struct Options {
     pub sns: Option<std::sync::Arc<switchboard::channels::sns::SnsVerifier>>,
     /// The tenant's `helpdesk:` section (YAML, indented), replacing the console helpdesk.
     pub helpdesk: Option<String>,
+    /// Text replacements in the demo tenant's YAML (a longer answer, say).
+    pub replace: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -82,6 +84,7 @@ impl Default for Options {
             providers: None,
             sns: None,
             helpdesk: None,
+            replace: Vec::new(),
         }
     }
 }
@@ -146,6 +149,7 @@ pub async fn stack(options: Options) -> Stack {
             "api_base: https://slack.com/api",
             &format!("api_base: {}/api", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
         );
+    let yaml = options.replace.iter().fold(yaml, |yaml, (from, to)| yaml.replace(from, to));
     let yaml = match &options.helpdesk {
         Some(section) => yaml.replace("helpdesk:\n  kind: console\n", &format!("helpdesk:\n{section}\n")),
         None => yaml,
@@ -174,8 +178,14 @@ pub async fn stack(options: Options) -> Stack {
         None => app.webchat_api().await,
     };
     let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
+    // Provider sends give up after a second here, so a "timed out" send is quick to test.
+    let mut responder = app.responder().expect("responder settings");
+    responder.sender = Arc::new(switchboard::channels::senders::ChannelRouter::with_http(
+        app.tenants(),
+        HttpClient::with_timeout(Duration::from_secs(1)),
+    ));
     Stack {
-        responder: app.responder().expect("responder settings"),
+        responder,
         // Helpdesk calls give up after a second here, so a "timed out" create is quick to test.
         desk: EscalationDesk {
             helpdesk: Arc::new(HelpdeskRouter::with_http(

@@ -114,33 +114,10 @@ pub fn parse(params: &[(String, String)]) -> Result<Option<Incoming>, ChannelErr
     }))
 }
 
-/// Splits an answer into message bodies Twilio accepts, on word boundaries when possible.
-pub fn split(text: &str, max_chars: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for word in text.split_inclusive(char::is_whitespace) {
-        if current.chars().count() + word.chars().count() > max_chars && !current.is_empty() {
-            parts.push(current.trim_end().to_string());
-            current.clear();
-        }
-        if word.chars().count() > max_chars {
-            let chars: Vec<char> = word.chars().collect();
-            for chunk in chars.chunks(max_chars) {
-                parts.push(chunk.iter().collect());
-            }
-            continue;
-        }
-        current.push_str(word);
-    }
-    if !current.trim().is_empty() {
-        parts.push(current.trim_end().to_string());
-    }
-    parts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::split;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()

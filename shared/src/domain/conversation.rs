@@ -138,4 +138,11 @@ pub struct Turn {
     /// An answer the channel has accepted: a redelivered message does not send it again.
     #[serde(default)]
     pub delivered: bool,
+    /// How many parts of a split answer the provider has accepted: a retry sends the rest.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub parts_sent: u16,
+}
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
 }

@@ -145,6 +145,7 @@ impl Responder {
             at: self.clock.now(),
             intent: None,
             delivered: false,
+            parts_sent: 0,
         };
         self.deliver(conversation, turn, usage).await
     }
@@ -196,6 +197,7 @@ impl Responder {
                 at: event.at,
                 intent: None,
                 delivered: false,
+                parts_sent: 0,
             };
             self.deliver(&conversation, turn, &mut usage).await?;
         }
@@ -502,6 +504,7 @@ impl Responder {
             at: message.received_at,
             intent: c.intent.clone(),
             delivered: false,
+            parts_sent: 0,
         };
         usage.store_writes += 1;
         self.conversations.append_turn(&message.tenant, &message.conversation, &turn).await?;
@@ -598,6 +601,7 @@ impl Responder {
             at: message.received_at,
             intent: ctx.classification.intent.clone(),
             delivered: false,
+            parts_sent: 0,
         });
         let escalation = Escalation {
             id: message.id.clone(),
@@ -635,8 +639,16 @@ impl Responder {
     ) -> Result<(), RespondError> {
         let id = message.id.answer(n);
         let cursor = TurnCursor::new(message.received_at, &id);
-        let turn =
-            Turn { cursor, id, role, text: reply.text.clone(), at: self.clock.now(), intent: None, delivered: false };
+        let turn = Turn {
+            cursor,
+            id,
+            role,
+            text: reply.text.clone(),
+            at: self.clock.now(),
+            intent: None,
+            delivered: false,
+            parts_sent: 0,
+        };
         // A notice that the channel would refuse (WhatsApp's closed window) is kept for the agent
         // but not sent; the escalation carries the conversation on.
         let window_closed = conversation.channel == Channel::WhatsappCloud
@@ -651,34 +663,46 @@ impl Responder {
     }
 
     /// Stores `turn` and sends it on the conversation's channel (the web chat widget fetches
-    /// stored turns). Marked delivered once the provider took it, so a redelivery never sends
-    /// it twice.
+    /// stored turns), part by part as the channel's length limit requires. Each part the
+    /// provider accepts is marked, so a retry sends only the rest; a delivered turn is never sent
+    /// again. An undelivered turn already stored means an earlier attempt may have sent its next
+    /// part: the sender looks for it first where the provider allows.
     async fn deliver(
         &self,
         conversation: &Conversation,
         mut turn: Turn,
         usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
-        let push = conversation.channel != Channel::Webchat;
-        if push {
-            usage.store_reads += 1;
-            if self
-                .conversations
-                .turn(&conversation.tenant, &conversation.id, &turn.cursor)
-                .await?
-                .is_some_and(|t| t.delivered)
-            {
-                return Ok(());
-            }
-        }
-        turn.delivered = !push;
-        usage.store_writes += 1;
-        self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
-        if !push {
+        if conversation.channel == Channel::Webchat {
+            turn.delivered = true;
+            usage.store_writes += 1;
+            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
             return Ok(());
         }
-        usage.channel_sends += 1;
-        self.sender.send(Outbound { conversation, turn: &turn }).await?;
+        usage.store_reads += 1;
+        let stored = self.conversations.turn(&conversation.tenant, &conversation.id, &turn.cursor).await?;
+        if stored.as_ref().is_some_and(|t| t.delivered) {
+            return Ok(());
+        }
+        let earlier_attempt = stored.is_some();
+        turn.parts_sent = stored.map(|t| t.parts_sent).unwrap_or(0);
+        turn.delivered = false;
+        if !earlier_attempt {
+            usage.store_writes += 1;
+            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+        }
+        let parts = crate::channels::parts(conversation.channel, &turn.text);
+        let first_unsent = usize::from(turn.parts_sent);
+        for (i, part) in parts.iter().enumerate().skip(first_unsent) {
+            usage.channel_sends += 1;
+            let maybe_sent = earlier_attempt && i == first_unsent;
+            self.sender.send(Outbound { conversation, turn: &turn, part: i, text: part, maybe_sent }).await?;
+            turn.parts_sent = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            if i + 1 < parts.len() {
+                usage.store_writes += 1;
+                self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+            }
+        }
         turn.delivered = true;
         usage.store_writes += 1;
         self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;

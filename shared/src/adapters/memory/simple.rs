@@ -1,5 +1,5 @@
 use super::lock;
-use crate::domain::{Customer, CustomerId, MessageId, TenantId, Turn, UsageRecord};
+use crate::domain::{Customer, CustomerId, TenantId, Turn, UsageRecord};
 use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore, TenantDirectory, UsageLog};
 use crate::tenant::Secret;
 use crate::tenant::Tenant;
@@ -70,7 +70,7 @@ pub struct MemoryOutbox {
 #[derive(Debug, Default)]
 struct Sent {
     in_order: Vec<(String, Turn)>,
-    ids: HashSet<MessageId>,
+    ids: HashSet<String>,
 }
 
 impl MemoryOutbox {
@@ -84,9 +84,10 @@ impl MemoryOutbox {
 impl ChannelSender for MemoryOutbox {
     async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError> {
         let mut sent = lock(&self.sent);
-        // Same turn again (a redelivered message) is the same send.
-        if sent.ids.insert(outbound.turn.id.clone()) {
-            sent.in_order.push((outbound.conversation.id.to_string(), outbound.turn.clone()));
+        // Same part of the same turn again (a redelivered message) is the same send.
+        if sent.ids.insert(outbound.key()) {
+            let turn = Turn { text: outbound.text.to_string(), ..outbound.turn.clone() };
+            sent.in_order.push((outbound.conversation.id.to_string(), turn));
         }
         Ok(())
     }
