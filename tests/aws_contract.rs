@@ -69,7 +69,7 @@ fn message(conversation: &str, provider_id: &str, text: &str) -> Work {
         channel: Channel::Webchat,
         provider_message_id: provider_id.into(),
         conversation: ConversationId::new(conversation).unwrap(),
-        sender: Sender { address: "v_1".into(), customer: None },
+        sender: Sender { address: "v_1".into(), customer: None, unverified: false },
         text: text.into(),
         received_at: chrono::Utc::now(),
         request_id: "r".into(),

@@ -371,7 +371,7 @@ async fn outside_the_24_hour_window_whatsapp_gets_the_template_not_free_text() {
         channel: switchboard::domain::Channel::WhatsappCloud,
         provider_message_id: "wamid.LATE".into(),
         conversation: conversation.clone(),
-        sender: switchboard::domain::Sender { address: "447700900123".into(), customer: None },
+        sender: switchboard::domain::Sender { address: "447700900123".into(), customer: None, unverified: false },
         text: "What are your opening hours?".into(),
         received_at: chrono::Utc::now() - chrono::Duration::hours(48),
         request_id: "req-late".into(),
@@ -454,11 +454,75 @@ async fn a_phone_the_tenant_knows_is_that_customer_on_every_phone_channel() {
 }
 
 fn inbound_mail(message_id: &str, from: &str, text: &str) -> Vec<u8> {
+    let domain = from.split('@').nth(1).unwrap_or_default().to_lowercase();
+    let spf = format!(
+        "Pass (sender SPF authorized) identity=mailfrom; client-ip=192.0.2.10; envelope-from={from}; helo=mail.{domain}; receiver=postmark"
+    );
+    inbound_mail_with(message_id, from, text, vec![("Received-SPF", spf)])
+}
+
+/// A Postmark inbound mail whose headers (after Message-ID) are `auth`, in order.
+fn inbound_mail_with(message_id: &str, from: &str, text: &str, auth: Vec<(&str, String)>) -> Vec<u8> {
+    let mut headers: Vec<Value> = auth.into_iter().map(|(n, v)| json!({"Name": n, "Value": v})).collect();
+    headers.push(json!({"Name": "Message-ID", "Value": "<CAE-ana-1@mail.example.com>"}));
     json!({"MessageID": message_id, "From": from, "FromName": "Ana García", "FromFull": {"Email": from, "Name": "Ana García", "MailboxHash": ""},
            "To": "support@demo-shop.example", "Subject": "My order", "TextBody": format!("{text}\n\nOn Mon, Demo Shop wrote:\n> earlier"),
-           "StrippedTextReply": "", "Headers": [{"Name": "Message-ID", "Value": "<CAE-ana-1@mail.example.com>"}]})
+           "StrippedTextReply": "", "Headers": headers})
     .to_string()
     .into_bytes()
+}
+
+/// Anyone can write any From: only mail the receiving server authenticated for that domain
+/// unlocks the customer's profile. A spoofed or unauthenticated sender is answered anonymously.
+#[tokio::test]
+async fn a_spoofed_from_address_does_not_unlock_the_customers_profile() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let auth = postmark_auth("demo-postmark-inbound-password");
+    let ana = "ana.garcia@example.com";
+    let cases = [
+        ("no authentication results", vec![]),
+        ("SPF failed", vec![("Received-SPF", format!("Fail (sender not authorized) envelope-from={ana}"))]),
+        (
+            "SPF passed for another domain",
+            vec![("Received-SPF", "Pass (sender SPF authorized) envelope-from=attacker@evil.example".to_string())],
+        ),
+        (
+            "a forged pass below the receiver's fail",
+            vec![
+                ("Received-SPF", format!("Fail (sender not authorized) envelope-from={ana}")),
+                ("Received-SPF", format!("Pass (sender SPF authorized) envelope-from={ana}")),
+            ],
+        ),
+        (
+            "DMARC failed",
+            vec![("Authentication-Results", "postmark; dkim=fail; dmarc=fail header.from=example.com".to_string())],
+        ),
+    ];
+    let genuine = (
+        "DMARC passed",
+        vec![(
+            "Authentication-Results",
+            "postmark; dkim=pass header.d=example.com; dmarc=pass header.from=example.com".into(),
+        )],
+    );
+    let aligned_spf = (
+        "SPF passed for the From domain",
+        vec![("Received-SPF", format!("Pass (sender SPF authorized) identity=mailfrom; envelope-from={ana}"))],
+    );
+    let spoofs = cases.into_iter().map(|c| (c, false));
+    for (n, ((name, headers), verified)) in spoofs.chain([(genuine, true), (aligned_spf, true)]).enumerate() {
+        let mail = inbound_mail_with(&format!("spoof-{n}"), ana, "Where is my order?", headers);
+        assert_eq!(post(&s, "/v1/demo/email", "application/json", &auth, mail).await.0, StatusCode::OK, "{name}");
+        let (_, received) = s.aws.receive_event(&s.messages.url).await;
+        let work: switchboard::Work = serde_json::from_str(received[0].body().unwrap()).unwrap();
+        let switchboard::Work::Customer(message) = work else { panic!("a customer message") };
+        assert_eq!(message.sender.customer.is_some(), verified, "{name}: {:?}", message.sender);
+        assert_eq!(message.sender.unverified, !verified, "{name}: the ticket will say so");
+        let handle = received[0].receipt_handle().unwrap();
+        s.aws.clients.sqs.delete_message().queue_url(&s.messages.url).receipt_handle(handle).send().await.unwrap();
+    }
+    assert!(fake.accepted().is_empty());
 }
 
 fn postmark_auth(password: &str) -> Vec<(&'static str, String)> {
@@ -636,12 +700,17 @@ fn now_rfc3339() -> String {
 }
 
 fn ses_notification(message_id: &str, from: &str, text: &str) -> Value {
+    ses_notification_with(message_id, from, text, "PASS")
+}
+
+fn ses_notification_with(message_id: &str, from: &str, text: &str, dmarc: &str) -> Value {
     let mime = format!(
         "From: Ben Miller <{from}>\r\nTo: support@demo-shop.example\r\nSubject: Order\r\nMessage-ID: <ses-{message_id}@mail.example.com>\r\n\
          Content-Type: text/plain; charset=UTF-8\r\n\r\n{text}\r\n\r\nOn Mon, Demo Shop wrote:\r\n> earlier\r\n"
     );
     let message = json!({"notificationType": "Received", "mail": {"messageId": message_id, "source": from, "destination": ["support@demo-shop.example"]},
-                         "receipt": {"action": {"type": "SNS", "topicArn": TOPIC}}, "content": mime});
+                         "receipt": {"action": {"type": "SNS", "topicArn": TOPIC}, "spfVerdict": {"status": "PASS"},
+                                     "dkimVerdict": {"status": "PASS"}, "dmarcVerdict": {"status": dmarc}}, "content": mime});
     json!({"Type": "Notification", "MessageId": format!("sns-{message_id}"), "TopicArn": TOPIC, "Subject": "Amazon SES Email Receipt Notification",
            "Message": message.to_string(), "Timestamp": now_rfc3339()})
 }
@@ -858,4 +927,17 @@ async fn drain(s: &Stack) {
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
     panic!("the messages queue did not drain");
+}
+
+/// SES's own verdicts decide for mail received through SES: a DMARC failure is anonymous.
+#[tokio::test]
+async fn ses_mail_that_fails_dmarc_is_answered_without_the_profile() {
+    let fake = FakeProvider::start(0).await;
+    let (s, _) = with_test_sns(&fake).await;
+    let spoofed = signed(ses_notification_with("ses-spoof", "ben@example.com", "Where is my order?", "FAIL"));
+    assert_eq!(post(&s, "/v1/demo/email/ses", "text/plain", &[], spoofed).await.0, StatusCode::OK);
+    drain(&s).await;
+    let sent = fake.accepted();
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert!(!body["TextBody"].as_str().unwrap().contains("DS-20502"), "anonymous: {body}");
 }

@@ -82,7 +82,7 @@ fn respond_memory(c: &mut Criterion) {
                 channel: Channel::Webchat,
                 // A fresh conversation each time: every message is answered, none silenced.
                 conversation: ConversationId::generate(),
-                sender: Sender { address: "v_bench".into(), customer: None },
+                sender: Sender { address: "v_bench".into(), customer: None, unverified: false },
                 text: MESSAGES[i % MESSAGES.len()].to_string(),
                 received_at: Utc::now(),
                 request_id: "bench".into(),

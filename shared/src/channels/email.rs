@@ -93,6 +93,7 @@ pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, Channel
     if text.is_empty() {
         return Ok(None);
     }
+    let unverified = !authenticated(&mail.headers, &from);
     Ok(Some(Incoming {
         provider_message_id: mail.message_id,
         address: from,
@@ -101,7 +102,28 @@ pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, Channel
         display_name: mail.from_name.filter(|n| !n.is_empty()),
         thread: header("Message-ID").map(str::to_string),
         attachments: mail.attachments.iter().map(|a| AttachmentNote::new(&a.name, a.content_length)).collect(),
+        unverified,
     }))
+}
+
+/// Whether the receiving server authenticated `from` for its domain. Only the topmost
+/// `Authentication-Results` and `Received-SPF` count: a receiving server prepends its own, while
+/// anything below them came with the message and may be forged by the sender. Proof is DMARC
+/// passing, or SPF passing for an envelope sender in the From address's own domain.
+fn authenticated(headers: &[Header], from: &str) -> bool {
+    let first = |name: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.to_lowercase());
+    let domain = from.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
+    if first("Authentication-Results").is_some_and(|v| v.split([';', ' ']).any(|t| t.trim() == "dmarc=pass")) {
+        return true;
+    }
+    first("Received-SPF").is_some_and(|v| {
+        let envelope = v.split(';').chain(v.split(' ')).find_map(|t| t.trim().strip_prefix("envelope-from="));
+        v.starts_with("pass")
+            && envelope
+                .map(|e| e.trim_matches(|c| c == '<' || c == '>'))
+                .and_then(|e| e.rsplit_once('@'))
+                .is_some_and(|(_, d)| d == domain)
+    })
 }
 
 /// The new text of a reply: everything before the quoted original.
@@ -127,6 +149,32 @@ pub fn strip_quoted(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<Header> {
+        pairs.iter().map(|(n, v)| Header { name: n.to_string(), value: v.to_string() }).collect()
+    }
+
+    #[test]
+    fn only_the_receivers_own_topmost_verdict_authenticates_the_from_address() {
+        let from = "ana@example.com";
+        let pass = "Pass (sender SPF authorized) identity=mailfrom; envelope-from=<Ana@Example.com>; helo=x";
+        assert!(authenticated(&h(&[("Received-SPF", pass)]), from));
+        assert!(authenticated(
+            &h(&[("Authentication-Results", "mx; spf=none; dmarc=pass header.from=example.com")]),
+            from
+        ));
+        assert!(!authenticated(&h(&[]), from));
+        assert!(
+            !authenticated(&h(&[("Received-SPF", "Pass envelope-from=bounce@mailer.example")]), from),
+            "not aligned"
+        );
+        assert!(!authenticated(&h(&[("Received-SPF", "SoftFail envelope-from=ana@example.com")]), from));
+        assert!(
+            !authenticated(&h(&[("Received-SPF", "Fail envelope-from=ana@example.com"), ("Received-SPF", pass)]), from),
+            "a pass below the receiver's verdict came with the message"
+        );
+        assert!(!authenticated(&h(&[("Authentication-Results", "mx; dmarc=fail; comment=dmarc=pass")]), from));
+    }
 
     #[test]
     fn basic_auth_must_match() {

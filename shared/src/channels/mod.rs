@@ -91,6 +91,9 @@ pub struct Incoming {
     pub thread: Option<String>,
     /// Attachments: names and sizes only.
     pub attachments: Vec<crate::domain::AttachmentNote>,
+    /// The provider could not prove the sender owns `address` (e-mail without a passing
+    /// authentication verdict): the address then identifies no customer.
+    pub unverified: bool,
 }
 
 /// The identity a channel address stands for, to find the customer it belongs to: one phone is

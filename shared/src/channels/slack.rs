@@ -199,6 +199,7 @@ pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
                 display_name: event.user,
                 thread: Some(thread),
                 attachments: Vec::new(),
+                unverified: false,
             }))
         }
         _ => Ok(SlackRequest::Skip),

@@ -257,12 +257,24 @@ pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incomi
         notification_type: String,
         mail: Mail,
         #[serde(default)]
+        receipt: Receipt,
+        #[serde(default)]
         content: Option<String>,
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Mail {
         message_id: String,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Receipt {
+        #[serde(default)]
+        dmarc_verdict: Option<Verdict>,
+    }
+    #[derive(Deserialize)]
+    struct Verdict {
+        status: String,
     }
     let n: Notification =
         serde_json::from_str(message).map_err(|e| ChannelError::Malformed(format!("SES notification: {e}")))?;
@@ -299,6 +311,9 @@ pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incomi
                 crate::domain::AttachmentNote::new(a.attachment_name().unwrap_or_default(), a.len() as u64)
             })
             .collect(),
+        // SES's own verdict (inside the signed notification): only a passing DMARC check proves
+        // the From address; a domain without DMARC (GRAY) proves nothing.
+        unverified: n.receipt.dmarc_verdict.is_none_or(|v| v.status != "PASS"),
     }))
 }
 

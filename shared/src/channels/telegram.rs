@@ -64,6 +64,7 @@ pub fn parse(body: &[u8]) -> Result<Option<Incoming>, ChannelError> {
         display_name: message.from.and_then(|u| u.first_name),
         thread: None,
         attachments: Vec::new(),
+        unverified: false,
     }))
 }
 

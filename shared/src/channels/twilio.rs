@@ -111,6 +111,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Option<Incoming>, ChannelErr
         display_name: get("ProfileName").map(str::to_string),
         thread: None,
         attachments: Vec::new(),
+        unverified: false,
     }))
 }
 

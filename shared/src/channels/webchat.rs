@@ -143,7 +143,7 @@ pub fn normalise(
         channel: Channel::Webchat,
         provider_message_id,
         conversation,
-        sender: Sender { address: post.visitor.to_string(), customer: post.customer.clone() },
+        sender: Sender { address: post.visitor.to_string(), customer: post.customer.clone(), unverified: false },
         text: post.text.clone(),
         received_at,
         request_id: request_id.to_string(),

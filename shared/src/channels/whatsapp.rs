@@ -137,6 +137,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Incoming>, ChannelError> {
                 display_name: name,
                 thread: None,
                 attachments: Vec::new(),
+                unverified: false,
             });
         }
     }

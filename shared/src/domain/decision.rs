@@ -196,6 +196,9 @@ pub struct Escalation {
     pub channel: Channel,
     /// The verified customer, if any.
     pub customer_id: Option<CustomerId>,
+    /// The sender's address could not be authenticated (a spoofable e-mail From).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sender_unverified: bool,
     /// What we know of them.
     pub customer: Option<Customer>,
     /// How soon.

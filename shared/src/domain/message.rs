@@ -53,6 +53,10 @@ pub struct Sender {
     /// The customer, only when the channel proved who it is (a verified web chat identity, a
     /// registered phone number). Unverified claims never land here.
     pub customer: Option<CustomerId>,
+    /// The channel could not prove the sender owns the address (an e-mail whose From failed or
+    /// lacked authentication): answered without personal data, and the ticket says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
 }
 
 /// One customer message after verification and normalisation: the same shape whatever the

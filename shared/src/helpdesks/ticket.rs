@@ -44,6 +44,12 @@ impl TicketText {
         facts.push(format!("Channel: {}", e.channel));
         let _ = writeln!(body, "{}", facts.join(" · "));
         let _ = writeln!(body, "Conversation: {}", e.conversation);
+        if e.sender_unverified {
+            let _ = writeln!(
+                body,
+                "Sender: NOT verified — the e-mail's From address failed or lacked authentication; do not trust it as the customer's identity."
+            );
+        }
         if share.profile
             && let Some(c) = &e.customer
         {

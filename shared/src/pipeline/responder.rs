@@ -609,6 +609,7 @@ impl Responder {
             conversation: conversation.id.clone(),
             channel: conversation.channel,
             customer_id: ctx.customer.map(|c| c.id.clone()),
+            sender_unverified: message.sender.unverified,
             customer: ctx.customer.cloned(),
             priority: plan.priority,
             reasons: plan.reasons.clone(),

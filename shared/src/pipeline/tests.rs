@@ -78,7 +78,7 @@ fn message(text: &str, channel: Channel) -> InboundMessage {
         tenant: TenantId::new("demo").unwrap(),
         channel,
         conversation: ConversationId::new("c_test").unwrap(),
-        sender: Sender { address: "+15550001111".into(), customer: None },
+        sender: Sender { address: "+15550001111".into(), customer: None, unverified: false },
         text: text.into(),
         received_at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap(),
         request_id: "r1".into(),
@@ -322,4 +322,16 @@ async fn a_pending_handoff_that_outlives_its_timeout_returns_to_the_bot_and_says
     rig.desk.open(&escalation).await.unwrap();
     let c = rig.conversations.conversation(&escalation.tenant, &escalation.conversation).await.unwrap().unwrap();
     assert!(matches!(c.state, ConversationState::HumanOwned { .. }), "{:?}", c.state);
+}
+
+#[tokio::test]
+async fn the_ticket_of_an_unverified_sender_says_so() {
+    let mut rig = rig_with_demo();
+    let mut m = message("I want to speak to a human", Channel::Email);
+    m.sender.unverified = true;
+    rig.responder.respond(&m).await.unwrap();
+    let escalation = rig.next_escalation();
+    assert!(escalation.sender_unverified);
+    let text = crate::helpdesks::TicketText::of(&escalation, &crate::tenant::ShareConfig::default());
+    assert!(text.body.contains("Sender: NOT verified"), "{}", text.body);
 }

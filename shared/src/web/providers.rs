@@ -38,7 +38,7 @@ async fn accept(
     };
     // The tenant's own records say who owns this phone or address: that is the proof a channel
     // gives, as a verified identity is for the web chat.
-    let customer = match identity_of(channel, &incoming.address) {
+    let customer = match identity_of(channel, &incoming.address).filter(|_| !incoming.unverified) {
         Some(identity) => api.customers.customer_for(&tenant.id, &identity).await?,
         None => None,
     };
@@ -48,7 +48,7 @@ async fn accept(
         channel,
         provider_message_id: incoming.provider_message_id,
         conversation,
-        sender: Sender { address: incoming.address, customer },
+        sender: Sender { address: incoming.address, customer, unverified: incoming.unverified },
         text: incoming.text,
         received_at: now,
         request_id: request_id.to_string(),
