@@ -33,6 +33,16 @@ async fn dynamodb_tickets_keep_the_contract() {
 }
 
 #[tokio::test]
+async fn dynamodb_allowances_keep_the_contract() {
+    let aws = local_aws().await;
+    contract::allowances(&switchboard::adapters::aws::DynamoAllowances::new(Table::new(
+        aws.clients.dynamodb.clone(),
+        &aws.table,
+    )))
+    .await;
+}
+
+#[tokio::test]
 async fn dynamodb_customers_keep_the_contract() {
     let aws = local_aws().await;
     contract::customer_store(&DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))).await;
@@ -175,4 +185,26 @@ async fn sqs_queues_keep_the_contract() {
         async move { bodies.await.iter().map(|b| serde_json::from_str(b).unwrap()).collect() }
     })
     .await;
+}
+
+/// A stream of random tenant ids cannot grow an instance's memory without bound: the cache of
+/// lookups (unknown ids included) stays within its limit, and known tenants still resolve.
+#[tokio::test]
+async fn the_tenant_cache_is_bounded_under_a_stream_of_unknown_ids() {
+    let aws = local_aws().await;
+    let secrets = std::sync::Arc::new(switchboard::adapters::aws::SsmSecrets::new(
+        aws.clients.ssm.clone(),
+        Duration::from_secs(60),
+    ));
+    let table = Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let tenants =
+        switchboard::adapters::aws::DynamoTenants::with_cache_limit(table, secrets, Duration::from_secs(300), 50);
+    tenants.put_config(switchboard::tenant::DEMO_TENANT_YAML).await.unwrap();
+    let demo = switchboard::domain::TenantId::new("demo").unwrap();
+    for i in 0..120 {
+        let garbage = switchboard::domain::TenantId::new(format!("nobody-{i}")).unwrap();
+        assert!(tenants.tenant(&garbage).await.unwrap().is_none());
+        assert!(tenants.cached() <= 50, "{} cached after {i} lookups", tenants.cached());
+    }
+    assert!(tenants.tenant(&demo).await.unwrap().is_some(), "a known tenant still resolves");
 }

@@ -66,6 +66,7 @@ fn router_memory(c: &mut Criterion) {
         clock: Arc::new(SystemClock),
         poll_first: std::time::Duration::from_millis(50),
         poll_max: std::time::Duration::from_millis(250),
+        max_hold: std::time::Duration::from_secs(20),
     });
     let app = router(api);
     let mut n = 0u64;

@@ -68,6 +68,7 @@ fn respond_memory(c: &mut Criterion) {
         model: Arc::new(NoModel),
         sender: Arc::new(MemoryOutbox::default()),
         usage: Arc::new(MemoryUsageLog::default()),
+        allowances: Arc::new(switchboard::adapters::memory::MemoryAllowances::default()),
         clock: Arc::new(SystemClock),
     };
     let tenant = TenantId::new("demo").expect("tenant id");

@@ -2,8 +2,9 @@
 //! read once per cold start.
 
 use crate::adapters::aws::{
-    AwsClients, BedrockModel, BedrockSettings, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants,
-    DynamoTickets, DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery, SsmSecrets, Table,
+    AwsClients, BedrockModel, BedrockSettings, DynamoAllowances, DynamoConversations, DynamoCustomers,
+    DynamoIdempotency, DynamoTenants, DynamoTickets, DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue,
+    SqsRedelivery, SsmSecrets, Table,
 };
 use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
 use crate::channels::senders::ChannelRouter;
@@ -181,6 +182,8 @@ impl AwsApp {
             // Each check is a consistent DynamoDB read: start fast, then back off.
             poll_first: Duration::from_millis(200),
             poll_max: Duration::from_secs(2),
+            // A held poll keeps an inbound instance busy: hold 10 s at most (the widget polls again).
+            max_hold: Duration::from_secs(10),
         }))
     }
 
@@ -214,6 +217,7 @@ impl AwsApp {
             model,
             sender: Arc::new(ChannelRouter::new(self.tenants.clone())),
             usage: Arc::new(DynamoUsageLog::new(self.table.clone())),
+            allowances: Arc::new(DynamoAllowances::new(self.table.clone())),
             clock: Arc::new(SystemClock),
         })
     }

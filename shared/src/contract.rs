@@ -337,6 +337,23 @@ where
     assert_eq!(got, vec![escalation], "the escalation arrives intact");
 }
 
+/// Allowances: at most `limit` units per tenant, name and window; other windows, names and
+/// tenants count apart.
+pub async fn allowances(store: &dyn crate::ports::Allowances) {
+    let (a, b) = (tenant(&unique("a")), tenant(&unique("b")));
+    let hour = t0();
+    let take = |tenant: &TenantId, what: &'static str, window: DateTime<Utc>| {
+        let tenant = tenant.clone();
+        async move { store.take(&tenant, what, window, 2).await.unwrap_or_else(|e| panic!("allowances: {e}")) }
+    };
+    assert!(take(&a, "model", hour).await && take(&a, "model", hour).await);
+    assert!(!take(&a, "model", hour).await, "the third unit of two is refused");
+    assert!(!take(&a, "model", hour).await, "and stays refused");
+    assert!(take(&a, "model", hour + Span::hours(1)).await, "another window");
+    assert!(take(&a, "other", hour).await, "another allowance");
+    assert!(take(&b, "model", hour).await, "another tenant");
+}
+
 /// The ticket store: a recorded ticket is found by its escalation and its conversation by the
 /// ticket; recording again keeps the first ticket; nothing leaks across tenants or helpdesks.
 pub async fn ticket_store(store: &dyn TicketStore) {
@@ -408,6 +425,11 @@ mod memory {
     #[tokio::test]
     async fn memory_tickets_keep_the_contract() {
         super::ticket_store(&crate::adapters::memory::MemoryTickets::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_allowances_keep_the_contract() {
+        super::allowances(&crate::adapters::memory::MemoryAllowances::default()).await;
     }
 
     #[tokio::test]

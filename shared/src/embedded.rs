@@ -29,6 +29,8 @@ pub struct Options {
     pub attempts: u32,
     /// Pause before the first retry; doubles after each.
     pub retry_backoff: Duration,
+    /// Longest a long poll is held.
+    pub max_hold: Duration,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             print_escalations: true,
             attempts: 4,
             retry_backoff: Duration::from_millis(100),
+            max_hold: Duration::from_secs(crate::web::MAX_WAIT_SECONDS),
         }
     }
 }
@@ -114,6 +117,7 @@ impl Embedded {
             model: options.model.clone(),
             sender: outbox.clone(),
             usage: usage.clone(),
+            allowances: Arc::new(crate::adapters::memory::MemoryAllowances::default()),
             clock: options.clock.clone(),
         });
         let desk = Arc::new(EscalationDesk {
@@ -141,6 +145,7 @@ impl Embedded {
             clock: options.clock.clone(),
             poll_first: Duration::from_millis(50),
             poll_max: Duration::from_millis(250),
+            max_hold: options.max_hold,
         });
 
         let retry = Retry {

@@ -272,6 +272,15 @@ pub trait LanguageModel: Send + Sync {
     }
 }
 
+/// Allowances per tenant and time window (hosted-model calls for anonymous visitors, say):
+/// counted where every function instance sees the same count.
+#[async_trait]
+pub trait Allowances: Send + Sync {
+    /// Takes one unit of `what` for `tenant` in the window that starts at `window`; `false`
+    /// when `limit` units were already taken in it.
+    async fn take(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, limit: u32) -> Result<bool, PortError>;
+}
+
 /// A message for the customer, on its way out through the channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outbound<'a> {

@@ -6,8 +6,9 @@ use crate::domain::{
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
-    Activity, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue,
-    GenerateRequest, LanguageModel, Outbound, PortError, TenantDirectory, UsageLog,
+    Activity, Allowances, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue,
+    GenerateRequest, Generated, HostedClassification, LanguageModel, ModelError, Outbound, PortError, TenantDirectory,
+    UsageLog,
 };
 use crate::reply::reply_language;
 use crate::tenant::Tenant;
@@ -62,6 +63,8 @@ pub struct Responder {
     pub sender: Arc<dyn ChannelSender>,
     /// Usage records.
     pub usage: Arc<dyn UsageLog>,
+    /// Hourly allowances (hosted-model calls for anonymous visitors).
+    pub allowances: Arc<dyn Allowances>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -427,12 +430,25 @@ impl Responder {
         Ok(turns)
     }
 
+    /// The hosted model for `message`: for an anonymous web chat visitor, one whose every call
+    /// takes a unit of the tenant's hourly allowance, so a flood costs the attacker time, not
+    /// the tenant money.
+    fn model_for<'a>(&'a self, tenant: &'a Tenant, message: &InboundMessage) -> Capped<'a> {
+        let anonymous = message.channel == Channel::Webchat && message.sender.customer.is_none();
+        let now = self.clock.now();
+        let hour = now - chrono::Duration::seconds(now.timestamp().rem_euclid(3600));
+        Capped {
+            inner: self.model.as_ref(),
+            cap: anonymous.then(|| {
+                (self.allowances.as_ref(), &tenant.id, hour, tenant.config.classifier.anonymous_model_calls_per_hour)
+            }),
+        }
+    }
+
     async fn classify(&self, tenant: &Tenant, message: &InboundMessage) -> Classification {
-        let cascade = Cascade {
-            local: &tenant.classifier,
-            hosted: self.model.as_ref(),
-            hosted_below: tenant.config.classifier.hosted_below,
-        };
+        let model = self.model_for(tenant, message);
+        let cascade =
+            Cascade { local: &tenant.classifier, hosted: &model, hosted_below: tenant.config.classifier.hosted_below };
         let request = ClassifyRequest {
             text: message.text.clone(),
             intents: tenant.catalogue(),
@@ -478,7 +494,7 @@ impl Responder {
             entries,
             customer: customer.cloned(),
         };
-        match self.model.generate(&request).await {
+        match self.model_for(tenant, message).generate(&request).await {
             Ok(Some(answer)) => {
                 Some(Reply { text: answer.text, language, source: ReplySource::Generated { entries: answer.entries } })
             }
@@ -708,6 +724,40 @@ impl Responder {
         usage.store_writes += 1;
         self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
         Ok(())
+    }
+}
+
+/// The hosted model behind an allowance: each call takes a unit, and a spent allowance is an
+/// unavailable model (the cascade keeps the local result; no answer is generated).
+struct Capped<'a> {
+    inner: &'a dyn LanguageModel,
+    cap: Option<(&'a dyn Allowances, &'a TenantId, chrono::DateTime<chrono::Utc>, u32)>,
+}
+
+impl Capped<'_> {
+    async fn allowed(&self) -> Result<(), ModelError> {
+        let Some((allowances, tenant, hour, limit)) = self.cap else { return Ok(()) };
+        match allowances.take(tenant, "anonymous-model", hour, limit).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::warn!(tenant = %tenant, limit, "hourly hosted-model allowance for anonymous visitors spent; local model only");
+                Err(ModelError::Unavailable("the hourly allowance for anonymous visitors is spent".into()))
+            }
+            Err(e) => Err(ModelError::Unavailable(format!("allowance unknown: {e}"))),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl LanguageModel for Capped<'_> {
+    async fn classify(&self, request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
+        self.allowed().await?;
+        self.inner.classify(request).await
+    }
+
+    async fn generate(&self, request: &GenerateRequest) -> Result<Option<Generated>, ModelError> {
+        self.allowed().await?;
+        self.inner.generate(request).await
     }
 }
 

@@ -52,6 +52,7 @@ fn rig(tenant: Tenant) -> Rig {
             model: Arc::new(NoModel),
             sender: outbox.clone(),
             usage: Arc::new(MemoryUsageLog::default()),
+            allowances: Arc::new(crate::adapters::memory::MemoryAllowances::default()),
             clock: clock.clone(),
         },
         desk: EscalationDesk {
@@ -334,4 +335,47 @@ async fn the_ticket_of_an_unverified_sender_says_so() {
     assert!(escalation.sender_unverified);
     let text = crate::helpdesks::TicketText::of(&escalation, &crate::tenant::ShareConfig::default());
     assert!(text.body.contains("Sender: NOT verified"), "{}", text.body);
+}
+
+/// Counts hosted-model calls and answers none (the local result stands).
+#[derive(Default)]
+struct CountingModel {
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::LanguageModel for CountingModel {
+    async fn classify(
+        &self,
+        _request: &crate::ports::ClassifyRequest,
+    ) -> Result<crate::ports::HostedClassification, crate::ports::ModelError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(crate::ports::ModelError::Unavailable("counting only".into()))
+    }
+}
+
+/// Anonymous web chat visitors cannot run up the tenant's hosted-model bill without bound:
+/// past the tenant's hourly allowance the local model answers alone; verified customers and the
+/// next hour are not affected.
+#[tokio::test]
+async fn anonymous_web_chat_traffic_cannot_run_up_model_calls_without_bound() {
+    let yaml = crate::tenant::DEMO_TENANT_YAML
+        .replace("hosted_below: 0.6", "hosted_below: 1.0\n  anonymous_model_calls_per_hour: 3");
+    let mut rig = rig(Tenant::from_yaml("t", &yaml).unwrap());
+    let model = Arc::new(CountingModel::default());
+    rig.responder.model = model.clone();
+    let count = || model.calls.load(std::sync::atomic::Ordering::SeqCst);
+    for i in 0..6 {
+        let answered =
+            rig.responder.respond(&message(&format!("What are your opening hours? {i}"), Channel::Webchat)).await;
+        assert!(answered.is_ok(), "the local model answers");
+    }
+    assert_eq!(count(), 3, "three anonymous messages reached the hosted model, then the allowance was spent");
+    let mut verified = message("What are your opening hours?", Channel::Webchat);
+    verified.sender.customer = crate::domain::CustomerId::new("c-1001").ok();
+    rig.responder.respond(&verified).await.unwrap();
+    assert_eq!(count(), 4, "a verified customer is not capped");
+    rig.clock.advance(chrono::Duration::hours(1));
+    rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
+    assert_eq!(count(), 5, "a new hour, a new allowance");
 }

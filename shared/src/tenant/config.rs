@@ -561,6 +561,15 @@ pub struct ClassifierConfig {
     /// Below this local confidence the hosted model is asked.
     #[serde(default = "default_hosted_below")]
     pub hosted_below: f32,
+    /// Hosted-model calls per hour for messages from anonymous web chat visitors (anyone on the
+    /// internet can send those); past it the local model answers alone. Verified customers and
+    /// provider channels are not counted.
+    #[serde(default = "default_anonymous_model_calls")]
+    pub anonymous_model_calls_per_hour: u32,
+}
+
+fn default_anonymous_model_calls() -> u32 {
+    200
 }
 
 fn default_out_of_scope() -> f32 {
@@ -572,7 +581,11 @@ fn default_hosted_below() -> f32 {
 
 impl Default for ClassifierConfig {
     fn default() -> Self {
-        Self { out_of_scope_below: default_out_of_scope(), hosted_below: default_hosted_below() }
+        Self {
+            out_of_scope_below: default_out_of_scope(),
+            hosted_below: default_hosted_below(),
+            anonymous_model_calls_per_hour: default_anonymous_model_calls(),
+        }
     }
 }
 

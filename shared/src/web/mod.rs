@@ -7,7 +7,7 @@ mod providers;
 mod webchat;
 
 pub use error::ApiError;
-pub use webchat::{MessagePage, PageMessage, PostAck, WebchatApi};
+pub use webchat::{MAX_WAIT_SECONDS, MessagePage, PageMessage, PostAck, WebchatApi};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -133,5 +133,77 @@ mod tests {
         let extra: Vec<_> = deployed.difference(&served).collect();
         assert!(missing.is_empty(), "served but not in infra/template.yaml: {missing:?}");
         assert!(extra.is_empty(), "in infra/template.yaml but not served: {extra:?}");
+    }
+
+    /// Abuse costs the attacker: the public web chat routes have their own, lower throttles than
+    /// the provider webhooks, and long polls run in a function of their own whose reserved
+    /// concurrency is all they can take; the responder and escalation functions have theirs.
+    #[test]
+    fn web_chat_routes_are_throttled_apart_and_polls_cannot_take_other_functions_capacity() {
+        let template: serde_norway::Value = serde_norway::from_str(TEMPLATE).expect("the template is YAML");
+        let r = &template["Resources"];
+        let routes = &r["HttpApi"]["Properties"]["RouteSettings"];
+        for key in
+            ["POST /v1/{tenant}/webchat/messages", "GET /v1/{tenant}/webchat/conversations/{conversation}/messages"]
+        {
+            assert!(!routes[key]["ThrottlingRateLimit"].is_null(), "{key} has its own rate limit");
+        }
+        let defaults = &template["Parameters"];
+        let webchat_rate = defaults["WebchatRateLimit"]["Default"].as_u64().unwrap();
+        let default_rate = r["HttpApi"]["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"].as_u64().unwrap();
+        assert!(webchat_rate < default_rate, "web chat {webchat_rate}/s below the webhooks' {default_rate}/s");
+        let events = |f: &str| r[f]["Properties"]["Events"].as_mapping().map(|m| m.len()).unwrap_or(0);
+        assert_eq!(events("PollFunction"), 1, "the poll function serves the long poll alone");
+        assert_eq!(
+            r["PollFunction"]["Properties"]["Events"]["GetMessages"]["Properties"]["Method"].as_str(),
+            Some("GET")
+        );
+        for f in ["InboundFunction", "PollFunction", "ResponderFunction", "EscalationFunction"] {
+            assert!(!r[f]["Properties"]["ReservedConcurrentExecutions"].is_null(), "{f} has reserved concurrency");
+        }
+    }
+
+    /// A long poll is held at most the API's `max_hold`, whatever `wait` asks (virtual time:
+    /// the clock is paused and advanced by the runtime, so nothing here depends on real timing).
+    #[tokio::test(start_paused = true)]
+    async fn a_long_poll_is_held_at_most_max_hold() {
+        use tower::ServiceExt;
+        let options = crate::embedded::Options {
+            print_escalations: false,
+            max_hold: std::time::Duration::from_secs(10),
+            ..crate::embedded::Options::default()
+        };
+        let app = crate::embedded::Embedded::start(vec![crate::Tenant::demo().unwrap()], options).await.unwrap();
+        let router = app.router();
+        let post = axum::http::Request::post("/v1/demo/webchat/messages")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"visitor_id": "v_hold", "text": "Hello"}"#))
+            .unwrap();
+        let response = router.clone().oneshot(post).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let ack: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let (conversation, token) = (ack["conversation_id"].as_str().unwrap(), ack["token"].as_str().unwrap());
+        let get = |query: String| {
+            axum::http::Request::get(format!("/v1/demo/webchat/conversations/{conversation}/messages?{query}"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let mut cursor = String::new();
+        for _ in 0..50 {
+            let response = router.clone().oneshot(get("wait=1".into())).await.unwrap();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+            let page: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            if page["messages"].as_array().map(Vec::len) == Some(2) {
+                cursor = page["cursor"].as_str().unwrap().to_string();
+                break;
+            }
+        }
+        assert!(!cursor.is_empty(), "the message was answered");
+        let start = tokio::time::Instant::now();
+        let response = router.clone().oneshot(get(format!("wait=20&after={cursor}"))).await.unwrap();
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let held = start.elapsed();
+        assert!(held >= std::time::Duration::from_secs(10) && held < std::time::Duration::from_secs(11), "{held:?}");
     }
 }

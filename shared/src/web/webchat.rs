@@ -43,6 +43,9 @@ pub struct WebchatApi {
     pub poll_first: Duration,
     /// Longest pause of the long poll: each check is a store read, which costs money.
     pub poll_max: Duration,
+    /// Longest a long poll is held, whatever `wait` asks (at most [`MAX_WAIT_SECONDS`]): in
+    /// Lambda a held poll is a busy instance, so it is shorter there.
+    pub max_hold: Duration,
 }
 
 impl WebchatApi {
@@ -179,7 +182,7 @@ pub(super) async fn get_messages(
             return Err(ApiError::not_found("no such conversation"));
         }
 
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait).min(api.max_hold);
         let mut pause = api.poll_first;
         let turns = loop {
             let turns = api.conversations.turns_after(&tenant.id, &id, after.as_ref(), PAGE).await?;

@@ -678,7 +678,13 @@ pub struct DynamoTenants {
     secrets: Arc<dyn SecretStore>,
     ttl: Duration,
     cache: Mutex<HashMap<TenantId, Cached>>,
+    cache_limit: usize,
 }
+
+/// Most tenant lookups cached per instance. Unknown ids are cached too (garbage ids must not make
+/// every request a read), so without a bound a stream of random ids would grow memory until the
+/// instance dies.
+pub const TENANT_CACHE_LIMIT: usize = 10_000;
 
 impl std::fmt::Debug for DynamoTenants {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -694,7 +700,30 @@ type Cached = (Option<Arc<Tenant>>, Instant);
 impl DynamoTenants {
     /// Tenants in `table`, cached for `ttl`.
     pub fn new(table: Table, secrets: Arc<dyn SecretStore>, ttl: Duration) -> Self {
-        Self { table, secrets, ttl, cache: Mutex::new(HashMap::new()) }
+        Self::with_cache_limit(table, secrets, ttl, TENANT_CACHE_LIMIT)
+    }
+
+    /// The same, caching at most `cache_limit` lookups.
+    pub fn with_cache_limit(table: Table, secrets: Arc<dyn SecretStore>, ttl: Duration, cache_limit: usize) -> Self {
+        Self { table, secrets, ttl, cache: Mutex::new(HashMap::new()), cache_limit: cache_limit.max(1) }
+    }
+
+    /// How many lookups are cached now.
+    pub fn cached(&self) -> usize {
+        crate::adapters::memory::lock(&self.cache).len()
+    }
+
+    /// Caches a lookup within the limit: when full, expired entries and unknown ids go first,
+    /// then everything (known tenants are few and cheap to read again).
+    fn remember(&self, id: &TenantId, tenant: Option<Arc<Tenant>>) {
+        let mut cache = crate::adapters::memory::lock(&self.cache);
+        if cache.len() >= self.cache_limit {
+            cache.retain(|_, (t, at)| t.is_some() && at.elapsed() < self.ttl);
+        }
+        if cache.len() >= self.cache_limit {
+            cache.clear();
+        }
+        cache.insert(id.clone(), (tenant, Instant::now()));
     }
 
     /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references).
@@ -737,8 +766,52 @@ impl TenantDirectory for DynamoTenants {
         }
         let tenant = self.load(id).await?.map(Arc::new);
         // Unknown ids are cached too, so garbage tenant ids cannot make every request a read.
-        crate::adapters::memory::lock(&self.cache).insert(id.clone(), (tenant.clone(), Instant::now()));
+        self.remember(id, tenant.clone());
         Ok(tenant)
+    }
+}
+
+/// Allowances as atomic counters (`T#{tenant}#ALLOW#{what}` / `W#{window}`), expiring a day after
+/// their window: one conditional `UpdateItem` per unit taken.
+#[derive(Debug, Clone)]
+pub struct DynamoAllowances {
+    table: Table,
+}
+
+impl DynamoAllowances {
+    /// Counters in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+}
+
+const ALLOWANCES: &str = "allowances";
+
+#[async_trait]
+impl crate::ports::Allowances for DynamoAllowances {
+    async fn take(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, limit: u32) -> Result<bool, PortError> {
+        let expires = window.timestamp() + 24 * 3600;
+        let out = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(format!("T#{tenant}#ALLOW#{what}")))
+            .key("sk", s(format!("W#{}", window.timestamp())))
+            .update_expression("ADD taken :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(taken) OR taken < :limit")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(i64::from(limit)))
+            .expression_attribute_values(":ttl", n(expires))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match conditional_write(ALLOWANCES, out, Err(PortError::Conflict { port: ALLOWANCES })) {
+            Ok(()) => Ok(true),
+            Err(PortError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -15,7 +15,9 @@ pub use helpdesk::ConsoleHelpdesk;
 pub use idempotency::MemoryIdempotency;
 pub use model::{NoModel, ScriptedModel};
 pub use queue::MemoryQueue;
-pub use simple::{ManualClock, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants, MemoryUsageLog};
+pub use simple::{
+    ManualClock, MemoryAllowances, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants, MemoryUsageLog,
+};
 pub use tickets::MemoryTickets;
 
 use std::sync::{Mutex, MutexGuard};

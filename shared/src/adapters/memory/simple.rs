@@ -93,6 +93,28 @@ impl ChannelSender for MemoryOutbox {
     }
 }
 
+/// One allowance's window: tenant, what, window start.
+type Window = (TenantId, String, DateTime<Utc>);
+
+/// Allowances counted in memory.
+#[derive(Debug, Default)]
+pub struct MemoryAllowances {
+    taken: Mutex<HashMap<Window, u32>>,
+}
+
+#[async_trait]
+impl crate::ports::Allowances for MemoryAllowances {
+    async fn take(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, limit: u32) -> Result<bool, PortError> {
+        let mut taken = lock(&self.taken);
+        let count = taken.entry((tenant.clone(), what.to_string(), window)).or_insert(0);
+        if *count >= limit {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
+    }
+}
+
 /// Usage records in a list.
 #[derive(Debug, Default)]
 pub struct MemoryUsageLog {
