@@ -111,14 +111,15 @@ async fn the_fifo_queue_keeps_order_and_drops_provider_retries() {
 }
 
 #[tokio::test]
-async fn a_missing_queue_is_unavailable() {
+async fn a_missing_queue_is_a_configuration_error() {
     let aws = local_aws().await;
     let missing = format!("{}/000000000000/missing-{}", std::env::var("AWS_ENDPOINT_URL_SQS").unwrap(), aws.table);
     let error = SqsMessageQueue::new(aws.clients.sqs.clone(), format!("{missing}.fifo"))
         .enqueue(&message("c_1", "p1", "hi"))
         .await
         .unwrap_err();
-    assert!(matches!(error, PortError::Unavailable { .. }), "{error}");
+    assert!(matches!(error, PortError::Misconfigured { .. }), "{error}");
+    assert!(error.to_string().contains("NonExistentQueue") || error.to_string().contains("QueueDoesNotExist"));
 }
 
 #[tokio::test]
@@ -150,7 +151,8 @@ async fn dynamodb_tenants_keep_the_contract_and_resolve_ssm_secrets() {
     let broken = yaml.replace("id: demo", "id: broken").replace(&parameter, "/switchboard/missing");
     tenants.put_config(&broken).await.expect("put config");
     let error = tenants.tenant(&TenantId::new("broken").unwrap()).await.unwrap_err();
-    assert!(error.to_string().contains("was not resolved"), "{error}");
+    assert!(matches!(error, PortError::Misconfigured { .. }), "{error}");
+    assert!(error.to_string().contains("/switchboard/missing"), "names the parameter: {error}");
 }
 
 #[tokio::test]
@@ -207,4 +209,45 @@ async fn the_tenant_cache_is_bounded_under_a_stream_of_unknown_ids() {
         assert!(tenants.cached() <= 50, "{} cached after {i} lookups", tenants.cached());
     }
     assert!(tenants.tenant(&demo).await.unwrap().is_some(), "a known tenant still resolves");
+}
+
+/// Counts secret reads.
+struct CountingSecrets {
+    inner: switchboard::adapters::aws::SsmSecrets,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl switchboard::ports::SecretStore for CountingSecrets {
+    async fn secret(&self, name: &str) -> Result<Option<switchboard::tenant::Secret>, PortError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.secret(name).await
+    }
+}
+
+/// A tenant that cannot be loaded (its secret parameter is missing) is a configuration error
+/// naming the parameter, and is cached as broken: one config and SSM read per cache period, not
+/// one per request.
+#[tokio::test]
+async fn a_broken_tenant_is_misconfigured_and_cached_as_broken() {
+    let aws = local_aws().await;
+    let missing = format!("/switchboard/{}/never-stored", aws.table);
+    let secrets = std::sync::Arc::new(CountingSecrets {
+        inner: switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0)),
+        reads: Default::default(),
+    });
+    let table = Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let tenants = switchboard::adapters::aws::DynamoTenants::new(table, secrets.clone(), Duration::from_secs(300));
+    let yaml = switchboard::tenant::DEMO_TENANT_YAML.replace(
+        "identity_secret: demo-identity-secret-change-me",
+        &format!("identity_secret: {{ssm: \"{missing}\"}}"),
+    );
+    tenants.put_config(&yaml).await.unwrap();
+    let demo = TenantId::new("demo").unwrap();
+    for _ in 0..5 {
+        let error = tenants.tenant(&demo).await.unwrap_err();
+        assert!(matches!(error, PortError::Misconfigured { .. }), "{error}");
+        assert!(error.to_string().contains(&missing), "the log names the parameter: {error}");
+    }
+    assert_eq!(secrets.reads.load(std::sync::atomic::Ordering::SeqCst), 1, "read once per cache period");
 }

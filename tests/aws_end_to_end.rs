@@ -162,13 +162,46 @@ async fn a_corrupt_record_is_parked_in_the_dead_letter_queue_at_once() {
 
 #[tokio::test]
 async fn a_queue_outage_is_503_and_nothing_is_half_written() {
-    let missing = format!("{}/000000000000/missing.fifo", std::env::var("AWS_ENDPOINT_URL_SQS").unwrap());
-    let s = stack(Options { messages_queue: Some(missing), ..Options::default() }).await;
+    // Nothing listens where SQS should be: the queue is down, and a retry may succeed.
+    let s = stack(Options { sqs_down: true, ..Options::default() }).await;
     let before = s.items().await;
     let (status, error) = s.post(json!({"visitor_id": "v_q", "client_message_id": "w_q", "text": "hello"})).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{error}");
     assert_eq!(error["error"]["code"], "queue_unavailable");
     assert_eq!(s.items().await, before, "no conversation, no idempotency record left behind");
+}
+
+/// A queue that does not exist is the operator's to fix, not the client's to retry: 500
+/// `misconfigured`, no Retry-After, and still nothing half-written.
+#[tokio::test]
+async fn a_missing_queue_is_a_configuration_error_and_nothing_is_half_written() {
+    let missing = format!("{}/000000000000/missing.fifo", std::env::var("AWS_ENDPOINT_URL_SQS").unwrap());
+    let s = stack(Options { messages_queue: Some(missing), ..Options::default() }).await;
+    let before = s.items().await;
+    let (status, error) = s.post(json!({"visitor_id": "v_q", "client_message_id": "w_q", "text": "hello"})).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{error}");
+    assert_eq!(error["error"]["code"], "misconfigured");
+    assert!(!error.to_string().contains("missing.fifo"), "the client is not told our resource names: {error}");
+    assert_eq!(s.items().await, before, "no conversation, no idempotency record left behind");
+}
+
+/// A tenant whose secret parameter does not exist is a configuration error the operator can act
+/// on (before: a bare 500 `internal` with no cause in the logs), and is never served with an
+/// empty secret: an identity signed with an empty key is not accepted.
+#[tokio::test]
+async fn a_tenant_whose_ssm_secret_is_missing_is_misconfigured_not_served_with_an_empty_key() {
+    let s = stack(Options {
+        replace: vec![("webchat-identity\"}".into(), "webchat-identity-never-stored\"}".into())],
+        ..Options::default()
+    })
+    .await;
+    let forged = switchboard::channels::webchat::sign_identity(&switchboard::tenant::Secret::new(""), "c-1001");
+    let (status, error) = s
+        .post(json!({"visitor_id": "v_m", "text": "Where is my order?", "identity": {"customer_id": "c-1001", "signature": forged}}))
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{error}");
+    assert_eq!(error["error"]["code"], "misconfigured");
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
 
 #[tokio::test]

@@ -149,6 +149,8 @@ impl Verdict {
         match error {
             PortError::RateLimited { retry_after, .. } => Verdict::Delay(*retry_after),
             PortError::Rejected { .. } | PortError::Corrupt { .. } => Verdict::Park,
+            // Misconfigured: kept in the queue (then its DLQ) until the operator fixes it, so
+            // nothing is lost; the alarm is on the log line and the DLQ depth.
             _ => Verdict::Retry,
         }
     }
@@ -342,6 +344,7 @@ mod tests {
         assert_eq!(p(PortError::Rejected { port: "x", detail: String::new() }), Verdict::Park);
         assert_eq!(p(PortError::Corrupt { port: "x", detail: String::new() }), Verdict::Park);
         assert_eq!(p(PortError::Unavailable { port: "x", detail: String::new() }), Verdict::Retry);
+        assert_eq!(p(PortError::Misconfigured { port: "x", detail: String::new() }), Verdict::Retry);
         assert_eq!(
             p(PortError::RateLimited { port: "x", retry_after: Duration::from_secs(7) }),
             Verdict::Delay(Duration::from_secs(7))

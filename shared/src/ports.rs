@@ -53,6 +53,16 @@ pub enum PortError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The deployment is misconfigured: a resource it needs is missing or not allowed
+    /// (AccessDenied, ResourceNotFound, a missing queue or SSM parameter, a tenant that does not
+    /// compile). Retrying does not help until an operator fixes it.
+    #[error("{port} misconfigured: {detail}")]
+    Misconfigured {
+        /// Which port.
+        port: &'static str,
+        /// Which resource, and what is wrong (no personal data).
+        detail: String,
+    },
 }
 
 impl PortError {

@@ -71,6 +71,8 @@ pub struct Options {
     pub helpdesk: Option<String>,
     /// Text replacements in the demo tenant's YAML (a longer answer, say).
     pub replace: Vec<(String, String)>,
+    /// SQS as seen by the inbound function is down (nothing listens at its endpoint).
+    pub sqs_down: bool,
 }
 
 impl Default for Options {
@@ -85,6 +87,7 @@ impl Default for Options {
             sns: None,
             helpdesk: None,
             replace: Vec::new(),
+            sqs_down: false,
         }
     }
 }
@@ -108,6 +111,10 @@ pub async fn stack(options: Options) -> Stack {
         cache: Duration::from_secs(60),
         key_parameter: Some(format!("/switchboard/{}/deployment-key", aws.table)),
     };
+    if options.sqs_down {
+        let config = clients.sqs.config().to_builder().endpoint_url("http://127.0.0.1:9").build();
+        clients.sqs = aws_sdk_sqs::Client::from_conf(config);
+    }
     let app = AwsApp::new(settings, clients);
 
     // The demo tenant, its identity secret moved to SSM as production keeps it.

@@ -18,11 +18,14 @@ pub struct ApiError {
     pub message: String,
     /// Seconds after which a retry makes sense (503s).
     pub retry_after: Option<u32>,
+    /// What caused it, for the log line only (port errors carry no personal data): the client
+    /// never sees it.
+    pub cause: Option<String>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), retry_after: None, cause: None }
     }
 
     /// 404.
@@ -95,10 +98,29 @@ impl From<crate::channels::ChannelError> for ApiError {
 
 impl From<PortError> for ApiError {
     fn from(e: PortError) -> Self {
-        match e {
+        let error = match e {
+            PortError::Misconfigured { .. } => Self::misconfigured(),
             PortError::Corrupt { .. } => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error"),
             _ => Self::unavailable("store_unavailable", "storage is unavailable; retry shortly"),
-        }
+        };
+        error.caused_by(&e)
+    }
+}
+
+impl ApiError {
+    /// 500: the deployment is misconfigured. Not a 503: a retry cannot help until the operator
+    /// fixes it, and the log line names the resource.
+    pub fn misconfigured() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "misconfigured",
+            "this service is misconfigured; its operator has been alerted",
+        )
+    }
+
+    /// Keeps `cause` for the log line.
+    pub fn caused_by(self, cause: &dyn std::fmt::Display) -> Self {
+        Self { cause: Some(cause.to_string()), ..self }
     }
 }
 
@@ -108,8 +130,9 @@ impl From<InboundError> for ApiError {
             InboundError::InProgress => {
                 Self::new(StatusCode::CONFLICT, "in_progress", "the same message is being processed; retry shortly")
             }
-            InboundError::QueueUnavailable(_) => {
-                Self::unavailable("queue_unavailable", "could not queue the message; retry shortly")
+            InboundError::QueueUnavailable(e @ PortError::Misconfigured { .. }) => Self::misconfigured().caused_by(&e),
+            InboundError::QueueUnavailable(e) => {
+                Self::unavailable("queue_unavailable", "could not queue the message; retry shortly").caused_by(&e)
             }
             InboundError::Store(p) => p.into(),
         }
@@ -119,7 +142,8 @@ impl From<InboundError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(status = self.status.as_u16(), code = self.code, "request failed");
+            let cause = self.cause.as_deref().unwrap_or("-");
+            tracing::error!(status = self.status.as_u16(), code = self.code, cause, "request failed");
         } else {
             tracing::info!(status = self.status.as_u16(), code = self.code, "request refused");
         }

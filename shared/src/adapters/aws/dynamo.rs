@@ -694,8 +694,8 @@ impl std::fmt::Debug for DynamoTenants {
 
 const TENANTS: &str = "tenant directory";
 
-/// A cached lookup: the tenant (or its absence) and when it was read.
-type Cached = (Option<Arc<Tenant>>, Instant);
+/// A cached lookup: the tenant, its absence, or why it cannot be loaded; and when it was read.
+type Cached = (Result<Option<Arc<Tenant>>, PortError>, Instant);
 
 impl DynamoTenants {
     /// Tenants in `table`, cached for `ttl`.
@@ -715,10 +715,10 @@ impl DynamoTenants {
 
     /// Caches a lookup within the limit: when full, expired entries and unknown ids go first,
     /// then everything (known tenants are few and cheap to read again).
-    fn remember(&self, id: &TenantId, tenant: Option<Arc<Tenant>>) {
+    fn remember(&self, id: &TenantId, tenant: Result<Option<Arc<Tenant>>, PortError>) {
         let mut cache = crate::adapters::memory::lock(&self.cache);
         if cache.len() >= self.cache_limit {
-            cache.retain(|_, (t, at)| t.is_some() && at.elapsed() < self.ttl);
+            cache.retain(|_, (t, at)| matches!(t, Ok(Some(_))) && at.elapsed() < self.ttl);
         }
         if cache.len() >= self.cache_limit {
             cache.clear();
@@ -745,14 +745,16 @@ impl DynamoTenants {
         let yaml = text(&item, "yaml").ok_or_else(|| corrupt(TENANTS, "missing yaml"))?;
         let source = format!("tenant {id}");
         let mut config = TenantConfig::from_yaml(&source, yaml).map_err(|e| corrupt(TENANTS, e))?;
-        for (_field, secret) in config.secrets_mut() {
-            if let Some(name) = secret.parameter().map(str::to_string)
-                && let Some(value) = self.secrets.secret(&name).await?
-            {
-                *secret = value;
-            }
+        let misconfigured = |detail: String| PortError::Misconfigured { port: TENANTS, detail };
+        for (field, secret) in config.secrets_mut() {
+            let Some(name) = secret.parameter().map(str::to_string) else { continue };
+            // A missing secret is never an empty one: the tenant does not load until it exists.
+            *secret =
+                self.secrets.secret(&name).await?.ok_or_else(|| {
+                    misconfigured(format!("tenant {id}: SSM parameter {name} ({field}) does not exist"))
+                })?;
         }
-        Tenant::compile(&source, config).map(Some).map_err(|e| corrupt(TENANTS, e))
+        Tenant::compile(&source, config).map(Some).map_err(|e| misconfigured(e.to_string()))
     }
 }
 
@@ -762,12 +764,20 @@ impl TenantDirectory for DynamoTenants {
         if let Some((tenant, at)) = crate::adapters::memory::lock(&self.cache).get(id)
             && at.elapsed() < self.ttl
         {
-            return Ok(tenant.clone());
+            return tenant.clone();
         }
-        let tenant = self.load(id).await?.map(Arc::new);
-        // Unknown ids are cached too, so garbage tenant ids cannot make every request a read.
-        self.remember(id, tenant.clone());
-        Ok(tenant)
+        let tenant = self.load(id).await.map(|t| t.map(Arc::new));
+        match &tenant {
+            // Unknown ids are cached too, so garbage tenant ids cannot make every request a read;
+            // so are broken tenants (one log line per cache period, not a read per request).
+            Ok(_) => self.remember(id, tenant.clone()),
+            Err(error @ (PortError::Misconfigured { .. } | PortError::Corrupt { .. })) => {
+                tracing::error!(tenant = %id, %error, "tenant cannot be loaded; cached as broken until the cache expires");
+                self.remember(id, tenant.clone());
+            }
+            Err(_) => {}
+        }
+        tenant
     }
 }
 

@@ -43,15 +43,40 @@ impl AwsClients {
     }
 }
 
-/// A port error from an SDK error: throttling, timeouts and 5xx are `Unavailable` (retry), the
-/// rest are reported as unavailable too but logged with the service's own error code.
+/// Service error codes that mean the deployment itself is wrong: a resource is missing or not
+/// allowed. Retrying will not help until an operator fixes the configuration.
+const CONFIGURATION_ERRORS: [&str; 9] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "ValidationException",
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "ParameterNotFound",
+    "KMSAccessDeniedException",
+];
+
+/// Whether an SDK error code is a configuration error.
+pub(crate) fn is_configuration_error(code: &str) -> bool {
+    CONFIGURATION_ERRORS.contains(&code)
+}
+
+/// A port error from an SDK error: configuration errors (see [`CONFIGURATION_ERRORS`]) are
+/// `Misconfigured` with the service's code and message; throttling, timeouts, 5xx and the rest
+/// are `Unavailable` (retry), with the service's own error code.
 pub(crate) fn unavailable<E>(port: &'static str, error: aws_sdk_dynamodb::error::SdkError<E>) -> crate::ports::PortError
 where
     E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
 {
     let detail = match &error {
         aws_sdk_dynamodb::error::SdkError::ServiceError(e) => {
-            format!("{}: {}", e.err().code().unwrap_or("ServiceError"), e.err().message().unwrap_or(""))
+            let code = e.err().code().unwrap_or("ServiceError");
+            let detail = format!("{code}: {}", e.err().message().unwrap_or(""));
+            if is_configuration_error(code) {
+                return crate::ports::PortError::Misconfigured { port, detail };
+            }
+            detail
         }
         aws_sdk_dynamodb::error::SdkError::TimeoutError(_) => "timed out".to_string(),
         aws_sdk_dynamodb::error::SdkError::DispatchFailure(_) => "could not reach the service".to_string(),
