@@ -129,6 +129,41 @@ async fn zendesk_ticket_comment_agent_reply_and_solved_end_to_end() {
     assert!(telegram_texts(&provider).last().unwrap().contains("Monday"), "{:?}", telegram_texts(&provider));
 }
 
+/// The documented trigger fires on every ticket update; only a new public comment by an agent
+/// reaches the customer, once. An internal note or a status change never re-sends the previous
+/// public reply.
+#[tokio::test]
+async fn zendesk_relays_each_public_agent_reply_once_and_nothing_else() {
+    let provider = FakeProvider::start(0).await;
+    let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
+    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
+    customer_says(&s, 1, "I want to speak to a human").await;
+    assert_eq!(s.run_escalation().await, 1);
+    let before = telegram_texts(&provider).len();
+    // What the trigger body in the README renders to, update after update.
+    let update = |comment_id: &str, comment: &str, public: &str, author: &str, status: &str| {
+        json!({"ticket_id": "1001", "comment_id": comment_id, "comment": comment, "public": public,
+               "author_email": author, "status": status})
+    };
+    let steps = [
+        update("201", "Hi Ana, Marta here: it ships today.", "true", "marta@demo.example", "open"),
+        update("202", "internal: customer is a VIP, be nice", "false", "marta@demo.example", "open"),
+        update("202", "internal: customer is a VIP, be nice", "false", "marta@demo.example", "pending"),
+        update("201", "Hi Ana, Marta here: it ships today.", "true", "marta@demo.example", "hold"),
+        update("203", "Tracking number: DS-20417.", "true", "marta@demo.example", "pending"),
+    ];
+    for step in steps {
+        assert_eq!(zendesk_callback(&s, step).await, StatusCode::OK);
+        while s.run_responder().await > 0 {}
+    }
+    let texts = telegram_texts(&provider);
+    assert_eq!(
+        texts[before..].to_vec(),
+        vec!["Hi Ana, Marta here: it ships today.".to_string(), "Tracking number: DS-20417.".to_string()],
+        "each public reply once, the note never"
+    );
+}
+
 #[tokio::test]
 async fn throttled_failing_and_timed_out_creates_open_exactly_one_ticket() {
     let provider = FakeProvider::start(0).await;

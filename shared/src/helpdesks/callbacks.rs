@@ -78,14 +78,19 @@ pub fn zendesk_signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String 
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Verifies and reads a Zendesk trigger webhook.
+/// Verifies and reads a Zendesk trigger webhook (the body in the README: the ticket's *latest*
+/// comment with its id, visibility and author, and the status). The trigger fires on every
+/// update, so the latest comment is often one already seen: a reply is relayed only when that
+/// comment is public and by someone other than our integration user, and it is keyed by the
+/// comment's id, so an internal note, a status change or a retry never re-sends it. A solved
+/// ticket is an action of its own, keyed by the status change.
 pub fn zendesk(
     c: &ZendeskConfig,
     signature: Option<&str>,
     timestamp: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<Option<AgentAction>, ChannelError> {
+) -> Result<Vec<AgentAction>, ChannelError> {
     let signature = signature.ok_or(unauthorized("missing X-Zendesk-Webhook-Signature"))?;
     let timestamp = timestamp.ok_or(unauthorized("missing X-Zendesk-Webhook-Signature-Timestamp"))?;
     let given = STANDARD.decode(signature.trim()).map_err(|_| unauthorized("malformed X-Zendesk-Webhook-Signature"))?;
@@ -101,16 +106,28 @@ pub fn zendesk(
     let v = json(body)?;
     let ticket = text_of(&v["ticket_id"]).ok_or_else(|| malformed("missing ticket_id"))?;
     let status = v["status"].as_str().unwrap_or_default().to_ascii_lowercase();
-    let solved = matches!(status.as_str(), "solved" | "closed");
-    // Our own comments are private and written by the integration user: never a reply.
+    let mut actions = Vec::new();
+    // Our own comments are private and written by the integration user: never a reply. Zendesk
+    // renders `is_public` as the text "true" or "false"; anything else is not known to be public.
     let ours = v["author_email"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&c.email));
-    let public = v["public"].as_bool().unwrap_or(true);
-    let reply = text_of(&v["comment"]).filter(|_| public && !ours);
-    let comment_id = text_of(&v["comment_id"]).unwrap_or_else(|| digest_key(&[reply.as_deref().unwrap_or_default()]));
-    if reply.is_none() && !solved {
-        return Ok(None);
+    let public = match &v["public"] {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    if let Some(reply) = text_of(&v["comment"]).filter(|_| public && !ours) {
+        let comment = text_of(&v["comment_id"]).unwrap_or_else(|| digest_key(&[&reply]));
+        actions.push(AgentAction {
+            event_key: format!("{ticket}:comment:{comment}"),
+            ticket: ticket.clone(),
+            reply: Some(reply),
+            solved: false,
+        });
     }
-    Ok(Some(AgentAction { event_key: format!("{ticket}:{comment_id}:{status}"), ticket, reply, solved }))
+    if matches!(status.as_str(), "solved" | "closed") {
+        actions.push(AgentAction { event_key: format!("{ticket}:status:{status}"), ticket, reply: None, solved: true });
+    }
+    Ok(actions)
 }
 
 /// Verifies and reads a Freshdesk automation webhook.
@@ -323,7 +340,7 @@ mod tests {
         let now = at("2026-11-25T10:01:00Z");
         let body = br#"{"ticket_id":42,"comment_id":"9","comment":"Hi, Marta here","public":true,"author_email":"marta@acme.example","status":"open"}"#;
         let sig = zendesk_signature(b"s3cret", ts, body);
-        let action = zendesk(&c, Some(&sig), Some(ts), body, now).unwrap().unwrap();
+        let action = zendesk(&c, Some(&sig), Some(ts), body, now).unwrap().remove(0);
         assert_eq!(
             (action.ticket.as_str(), action.reply.as_deref(), action.solved),
             ("42", Some("Hi, Marta here"), false)
@@ -338,11 +355,19 @@ mod tests {
 
         let ours = br#"{"ticket_id":42,"comment":"The customer wrote: hi","public":false,"author_email":"bot@acme.example","status":"open"}"#;
         let sig = zendesk_signature(b"s3cret", ts, ours);
-        assert_eq!(zendesk(&c, Some(&sig), Some(ts), ours, now).unwrap(), None, "our own comment is no reply");
+        assert_eq!(zendesk(&c, Some(&sig), Some(ts), ours, now).unwrap(), vec![], "our own comment is no reply");
 
         let solved = br#"{"ticket_id":42,"status":"Solved"}"#;
         let sig = zendesk_signature(b"s3cret", ts, solved);
-        assert!(zendesk(&c, Some(&sig), Some(ts), solved, now).unwrap().unwrap().solved);
+        assert!(zendesk(&c, Some(&sig), Some(ts), solved, now).unwrap()[0].solved);
+
+        // As the trigger renders it: is_public as text; an internal note is never a reply.
+        let note = br#"{"ticket_id":"42","comment_id":"10","comment":"internal","public":"false","author_email":"marta@acme.example","status":"open"}"#;
+        let sig = zendesk_signature(b"s3cret", ts, note);
+        assert_eq!(zendesk(&c, Some(&sig), Some(ts), note, now).unwrap(), vec![]);
+        let unknown = br#"{"ticket_id":"42","comment_id":"11","comment":"who knows","author_email":"marta@acme.example","status":"open"}"#;
+        let sig = zendesk_signature(b"s3cret", ts, unknown);
+        assert_eq!(zendesk(&c, Some(&sig), Some(ts), unknown, now).unwrap(), vec![], "not known to be public");
     }
 
     #[test]

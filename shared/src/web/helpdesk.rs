@@ -43,9 +43,7 @@ fn verify(
             header(headers, "x-zendesk-webhook-signature-timestamp"),
             body,
             now,
-        )?
-        .into_iter()
-        .collect(),
+        )?,
         (HelpdeskConfig::Freshdesk(c), "freshdesk") => {
             callbacks::freshdesk(c, header(headers, "x-switchboard-secret"), body)?.into_iter().collect()
         }
