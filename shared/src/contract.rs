@@ -226,6 +226,26 @@ pub async fn customer_store(store: &dyn CustomerStore) {
     assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "e-mails are matched lowercase");
     assert_eq!(found("phone:+34600111222", &b).await, None, "not across tenants");
     assert_eq!(found("phone:+10000000000", &a).await, None, "unknown identities are None");
+
+    // An update that no longer lists a phone removes its link: the number is nobody's now.
+    customer.phones = vec![];
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(found("phone:+34600111222", &a).await, None, "a dropped phone identifies nobody");
+    assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "the kept e-mail still does");
+
+    // The number moves to another customer; the first one's next update does not take it back
+    // or remove it.
+    let other = Customer {
+        id: CustomerId::new("c-1002").unwrap_or_else(|e| panic!("{e}")),
+        phones: vec!["+34600111222".into()],
+        emails: vec![],
+        ..customer.clone()
+    };
+    store.put_customer(&a, &other).await.unwrap_or_else(|e| panic!("put: {e}"));
+    customer.emails = vec![];
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(found("phone:+34600111222", &a).await, Some(other.id.clone()), "the new owner keeps it");
+    assert_eq!(found("email:ana@example.com", &a).await, None, "every dropped identity goes");
 }
 
 /// Secrets: a stored secret reads back exactly, a missing one is `None`. `existing` must have

@@ -190,9 +190,30 @@ impl TenantConfig {
             }
         }
         let mut customer_ids = HashSet::new();
+        // A phone or e-mail identifies one customer: listed twice, a message from it would unlock
+        // whichever profile was stored last.
+        let mut owners: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
         for (i, c) in self.customers.iter().enumerate() {
             if !customer_ids.insert(c.id.as_str()) {
                 bad(format!("customers[{i}].id"), "customer id used twice".into());
+            }
+            let listed =
+                c.phones.iter().enumerate().map(|(j, p)| (format!("phones[{j}]"), format!("phone:{}", p.trim())));
+            let emails = c
+                .emails
+                .iter()
+                .enumerate()
+                .map(|(j, e)| (format!("emails[{j}]"), format!("email:{}", e.trim().to_lowercase())));
+            for (field, identity) in listed.chain(emails) {
+                match owners.get(&identity) {
+                    Some(owner) if *owner != c.id.as_str() => bad(
+                        format!("customers[{i}].{field}"),
+                        format!("listed for both customer `{owner}` and customer `{}`", c.id),
+                    ),
+                    _ => {
+                        owners.insert(identity, c.id.as_str());
+                    }
+                }
             }
         }
         out
@@ -469,5 +490,31 @@ intents:
         }
         let text = Tenant::from_yaml("t.yaml", &yaml).unwrap_err().to_string();
         assert!(text.starts_with("invalid tenant configuration t.yaml:"), "{text}");
+    }
+
+    #[test]
+    fn one_phone_or_email_for_two_customers_is_an_error_naming_both() {
+        let yaml = DEMO_TENANT_YAML.to_string();
+        let config = TenantConfig::from_yaml("t", &yaml).unwrap();
+        let first = &config.customers[0];
+        let second = &config.customers[1];
+        let phone = first.phones.first().cloned().unwrap_or_else(|| "+34600111222".into());
+        let mut config = config.clone();
+        config.customers[0].phones = vec![phone.clone()];
+        config.customers[1].phones = vec![format!(" {phone}")];
+        let problems = config.problems();
+        let p = problems
+            .iter()
+            .find(|p| p.field.starts_with("customers[1].phones"))
+            .expect("a problem on the second listing");
+        assert!(p.message.contains(first.id.as_str()) && p.message.contains(second.id.as_str()), "{}", p.message);
+        let mut config = config.clone();
+        config.customers[1].phones = vec![];
+        config.customers[0].emails = vec!["Same@Example.com".into()];
+        config.customers[1].emails = vec!["same@example.com".into()];
+        assert!(
+            config.problems().iter().any(|p| p.field.starts_with("customers[1].emails")),
+            "e-mails compare lowercase"
+        );
     }
 }

@@ -538,6 +538,7 @@ impl CustomerStore for DynamoCustomers {
     }
 
     async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
+        let before = self.customer(tenant, &customer.id).await?;
         let item = Item::from([
             ("pk".to_string(), s(format!("T#{tenant}#C#{}", customer.id))),
             ("sk".to_string(), s("PROFILE")),
@@ -551,6 +552,23 @@ impl CustomerStore for DynamoCustomers {
                 ("customer".to_string(), s(customer.id.as_str())),
             ]);
             self.table.put(CUSTOMERS, link).await?;
+        }
+        // Links the profile no longer lists go, unless another customer has taken them since.
+        let now = customer.identities();
+        for dropped in before.map(|c| c.identities()).unwrap_or_default().into_iter().filter(|i| !now.contains(i)) {
+            let out = self
+                .table
+                .client
+                .delete_item()
+                .table_name(&self.table.name)
+                .key("pk", s(format!("T#{tenant}#I#{dropped}")))
+                .key("sk", s("IDENTITY"))
+                .condition_expression("customer = :me")
+                .expression_attribute_values(":me", s(customer.id.as_str()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            conditional_write(CUSTOMERS, out, Ok(()))?;
         }
         Ok(())
     }

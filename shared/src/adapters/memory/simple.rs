@@ -47,10 +47,18 @@ impl CustomerStore for MemoryCustomers {
     }
 
     async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
-        lock(&self.customers).insert((tenant.clone(), customer.id.clone()), customer.clone());
+        let before = lock(&self.customers).insert((tenant.clone(), customer.id.clone()), customer.clone());
         let mut identities = lock(&self.identities);
         for identity in customer.identities() {
             identities.insert((tenant.clone(), identity), customer.id.clone());
+        }
+        // Links the profile no longer lists go, unless another customer has taken them since.
+        let now = customer.identities();
+        for dropped in before.map(|c| c.identities()).unwrap_or_default().into_iter().filter(|i| !now.contains(i)) {
+            let key = (tenant.clone(), dropped);
+            if identities.get(&key) == Some(&customer.id) {
+                identities.remove(&key);
+            }
         }
         Ok(())
     }
