@@ -18,6 +18,8 @@ use switchboard_tests::aws::local_aws;
 async fn dynamodb_conversations_keep_the_contract() {
     let aws = local_aws().await;
     contract::conversation_store(&DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))).await;
+    contract::turns_in_written_order(&DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table)))
+        .await;
 }
 
 #[tokio::test]

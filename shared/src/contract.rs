@@ -37,6 +37,7 @@ fn turn(at: DateTime<Utc>, role: Role, text: &str) -> Turn {
         intent: Some("x".into()),
         delivered: false,
         parts_sent: 0,
+        seq: 0,
     }
 }
 
@@ -120,10 +121,11 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     }
     let all = store.turns_after(&a, &id, None, 100).await.unwrap_or_else(|e| panic!("turns_after: {e}"));
     let texts: Vec<&str> = all.iter().map(|t| t.text.as_str()).collect();
-    assert_eq!(texts, vec!["first", "second", "third"], "turns in cursor order, a repeated write kept once");
-    assert_eq!(all[0], first, "a turn reads back exactly");
+    assert_eq!(texts, vec!["second", "first", "third"], "turns in written order, a repeated write kept once");
+    assert_eq!(all.iter().map(|t| t.seq).collect::<Vec<_>>(), vec![1, 2, 3], "numbered as written");
+    assert_eq!(Turn { seq: 0, ..all[1].clone() }, first, "a turn reads back exactly");
     let looked_up = store.turn(&a, &id, &second.cursor).await.unwrap_or_else(|e| panic!("turn: {e}"));
-    assert_eq!(looked_up.as_ref(), Some(&second), "a turn is found by its cursor");
+    assert_eq!(looked_up.map(|t| Turn { seq: 0, ..t }).as_ref(), Some(&second), "a turn is found by its cursor");
     let mut delivered = second.clone();
     delivered.delivered = true;
     store.append_turn(&a, &id, &delivered).await.unwrap_or_else(|e| panic!("append: {e}"));
@@ -133,12 +135,8 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     );
     let unknown = TurnCursor::new(t0(), &MessageId::generate());
     assert_eq!(store.turn(&a, &id, &unknown).await.ok().flatten(), None, "an unknown cursor is None");
-    let after = store.turns_after(&a, &id, Some(&first.cursor), 100).await.unwrap_or_default();
-    assert_eq!(
-        after.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
-        vec!["second", "third"],
-        "after excludes the cursor"
-    );
+    let after = store.turns_after(&a, &id, Some(all[1].seq), 100).await.unwrap_or_default();
+    assert_eq!(after.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), vec!["third"], "after excludes the cursor");
     let limited = store.turns_after(&a, &id, None, 2).await.unwrap_or_default();
     assert_eq!(limited.len(), 2, "limit is honoured");
     let recent = store.recent_turns(&a, &id, 2).await.unwrap_or_default();
@@ -155,6 +153,41 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
 }
 
 /// Idempotency: one winner, in-progress blocks, completion answers repeats, locks and records
+/// A poller that follows its cursor sees every turn exactly once, in the order the turns were
+/// written — even when their timestamps are out of order (two inbound instances' clocks, a
+/// redrive), with an agent's reply between them.
+pub async fn turns_in_written_order(store: &dyn ConversationStore) {
+    let t = tenant(&unique("p-"));
+    let id = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Conversation::new(id.clone(), t.clone(), Channel::Webchat, "v_1".into(), t0());
+    store.create_conversation(&c).await.unwrap_or_else(|e| panic!("create: {e}"));
+    let poll = |after: Option<u64>| {
+        let (t, id) = (t.clone(), id.clone());
+        async move { store.turns_after(&t, &id, after, 100).await.unwrap_or_else(|e| panic!("poll: {e}")) }
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<u64> = None;
+    let first = turn(t0() + Span::seconds(2), Role::Customer, "first, stamped 10:00:02");
+    let agent = turn(t0() + Span::seconds(3), Role::Agent, "agent, 10:00:03");
+    let second = turn(t0() + Span::seconds(1), Role::Customer, "second, stamped earlier: 10:00:01");
+    for written in [&first, &agent, &second] {
+        store.append_turn(&t, &id, written).await.unwrap_or_else(|e| panic!("append: {e}"));
+        let page = poll(cursor).await;
+        seen.extend(page.iter().map(|t| t.text.clone()));
+        if let Some(last) = page.last() {
+            cursor = Some(last.seq);
+        }
+    }
+    // Writing a turn again (a redelivery, the delivered mark) does not show it again.
+    store.append_turn(&t, &id, &first).await.unwrap_or_else(|e| panic!("append: {e}"));
+    seen.extend(poll(cursor).await.iter().map(|t| t.text.clone()));
+    assert_eq!(
+        seen,
+        vec![first.text.clone(), agent.text.clone(), second.text.clone()],
+        "every turn once, in written order"
+    );
+}
+
 /// expire, release frees the key.
 pub async fn idempotency_store(store: &dyn IdempotencyStore) {
     let key = IdempotencyKey(format!("T#{}#M#webchat#m1", unique("t-")));
@@ -445,6 +478,11 @@ mod memory {
     #[tokio::test]
     async fn memory_tickets_keep_the_contract() {
         super::ticket_store(&crate::adapters::memory::MemoryTickets::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_conversations_keep_turns_in_written_order() {
+        super::turns_in_written_order(&crate::adapters::memory::MemoryConversations::default()).await;
     }
 
     #[tokio::test]

@@ -225,6 +225,7 @@ mod tests {
             intent: intent.map(str::to_string),
             delivered: false,
             parts_sent: 0,
+            seq: 0,
         }
     }
 

@@ -115,7 +115,7 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<(), PortError>;
     /// Deletes a conversation and its turns (rolling back a failed first message).
     async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError>;
-    /// Stores a turn. Writing the same turn (same cursor) twice keeps one.
+    /// Stores a turn. Writing the same turn (same cursor) twice keeps one, with its first `seq`.
     async fn append_turn(&self, tenant: &TenantId, conversation: &ConversationId, turn: &Turn)
     -> Result<(), PortError>;
     /// The turn at `cursor`, if stored.
@@ -125,12 +125,14 @@ pub trait ConversationStore: Send + Sync {
         conversation: &ConversationId,
         cursor: &TurnCursor,
     ) -> Result<Option<Turn>, PortError>;
-    /// Turns after `after` (all when `None`), oldest first, at most `limit`.
+    /// Turns written after the turn whose `seq` is `after` (all when `None`), in the order they
+    /// were written, at most `limit`: a poller following the last `seq` it saw sees every turn
+    /// once, whatever the turns' timestamps.
     async fn turns_after(
         &self,
         tenant: &TenantId,
         conversation: &ConversationId,
-        after: Option<&TurnCursor>,
+        after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Turn>, PortError>;
     /// The newest `limit` turns, oldest first.

@@ -141,6 +141,14 @@ pub struct Turn {
     /// How many parts of a split answer the provider has accepted: a retry sends the rest.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub parts_sent: u16,
+    /// Its place in the order the conversation's turns were written (1, 2, …), assigned by the
+    /// store on the first write and kept on rewrites: the long poll's cursor. 0 until stored.
+    #[serde(default, skip_serializing_if = "is_zero64")]
+    pub seq: u64,
+}
+
+fn is_zero64(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &u16) -> bool {

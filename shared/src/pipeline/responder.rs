@@ -149,6 +149,7 @@ impl Responder {
             intent: None,
             delivered: false,
             parts_sent: 0,
+            seq: 0,
         };
         self.deliver(conversation, turn, usage).await
     }
@@ -201,6 +202,7 @@ impl Responder {
                 intent: None,
                 delivered: false,
                 parts_sent: 0,
+                seq: 0,
             };
             self.deliver(&conversation, turn, &mut usage).await?;
         }
@@ -521,6 +523,7 @@ impl Responder {
             intent: c.intent.clone(),
             delivered: false,
             parts_sent: 0,
+            seq: 0,
         };
         usage.store_writes += 1;
         self.conversations.append_turn(&message.tenant, &message.conversation, &turn).await?;
@@ -618,6 +621,7 @@ impl Responder {
             intent: ctx.classification.intent.clone(),
             delivered: false,
             parts_sent: 0,
+            seq: 0,
         });
         let escalation = Escalation {
             id: message.id.clone(),
@@ -665,6 +669,7 @@ impl Responder {
             intent: None,
             delivered: false,
             parts_sent: 0,
+            seq: 0,
         };
         // A notice that the channel would refuse (WhatsApp's closed window) is kept for the agent
         // but not sent; the escalation carries the conversation on.

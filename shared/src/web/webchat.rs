@@ -1,6 +1,6 @@
 use super::{ApiError, RequestId};
 use crate::channels::webchat::{self, WebchatPost};
-use crate::domain::{Channel, Conversation, ConversationId, Role, TenantId, TurnCursor};
+use crate::domain::{Channel, Conversation, ConversationId, Role, TenantId};
 use crate::keys::DeploymentKey;
 use crate::pipeline::{Ack, Inbound};
 use crate::ports::{Clock, ConversationStore, CustomerStore, TenantDirectory};
@@ -165,10 +165,12 @@ pub(super) async fn get_messages(
         if wait > MAX_WAIT_SECONDS {
             return Err(ApiError::bad_request(format!("wait must be 0..={MAX_WAIT_SECONDS} seconds")));
         }
+        // The cursor is the `seq` of the last turn seen: turns come in the order they were
+        // written, so a turn stamped earlier but written later is not skipped.
         let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
-            Some(raw) => Some(
-                TurnCursor::parse(raw).ok_or_else(|| ApiError::bad_request("after is not a cursor from this API"))?,
-            ),
+            Some(raw) => {
+                Some(raw.parse::<u64>().map_err(|_| ApiError::bad_request("after is not a cursor from this API"))?)
+            }
             None => None,
         };
         let id = ConversationId::new(conversation).map_err(|_| ApiError::not_found("no such conversation"))?;
@@ -185,7 +187,7 @@ pub(super) async fn get_messages(
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait).min(api.max_hold);
         let mut pause = api.poll_first;
         let turns = loop {
-            let turns = api.conversations.turns_after(&tenant.id, &id, after.as_ref(), PAGE).await?;
+            let turns = api.conversations.turns_after(&tenant.id, &id, after, PAGE).await?;
             let now = tokio::time::Instant::now();
             if !turns.is_empty() || now >= deadline {
                 break turns;
@@ -198,7 +200,7 @@ pub(super) async fn get_messages(
             Some(c) if c.state.human_owned() => "human",
             _ => "bot",
         };
-        let cursor = turns.last().map(|t| t.cursor.as_str().to_string()).or(query.after.filter(|a| !a.is_empty()));
+        let cursor = turns.last().map(|t| t.seq.to_string()).or(query.after.filter(|a| !a.is_empty()));
         let messages = turns
             .into_iter()
             .map(|t| PageMessage { id: t.id.to_string(), role: t.role, text: t.text, at: t.at })

@@ -17,9 +17,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, DeleteRequest, KeySchemaElement, KeyType,
-    ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    WriteRequest,
+    LocalSecondaryIndex, Projection, ProjectionType, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
 };
+
+/// The local secondary index that orders a conversation's turns as they were written.
+pub const TURNS_BY_SEQ: &str = "by_seq";
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,24 +50,34 @@ impl Table {
 /// Creates the table (on-demand, TTL on `ttl`) if it does not exist: for tests and local runs;
 /// production tables come from the SAM template.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), PortError> {
-    let def = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build();
+    let def = |n: &str, t| AttributeDefinition::builder().attribute_name(n).attribute_type(t).build();
     let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
     let built = (|| {
+        let by_seq = LocalSecondaryIndex::builder()
+            .index_name(TURNS_BY_SEQ)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("seq", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()?;
         Ok::<_, aws_sdk_dynamodb::error::BuildError>((
-            def("pk")?,
-            def("sk")?,
+            [
+                def("pk", ScalarAttributeType::S)?,
+                def("sk", ScalarAttributeType::S)?,
+                def("seq", ScalarAttributeType::N)?,
+            ],
             key("pk", KeyType::Hash)?,
             key("sk", KeyType::Range)?,
+            by_seq,
         ))
     })();
-    let (pk, sk, hash, range) = built.map_err(|e| PortError::Corrupt { port: "table", detail: e.to_string() })?;
+    let (defs, hash, range, by_seq) = built.map_err(|e| PortError::Corrupt { port: "table", detail: e.to_string() })?;
     let created = client
         .create_table()
         .table_name(name)
-        .attribute_definitions(pk)
-        .attribute_definitions(sk)
+        .set_attribute_definitions(Some(defs.to_vec()))
         .key_schema(hash)
         .key_schema(range)
+        .local_secondary_indexes(by_seq)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -183,10 +196,6 @@ impl Table {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .set_exclusive_start_key(start.take());
             q = match &sort {
-                SortKey::Between(lo, hi) => q
-                    .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-                    .expression_attribute_values(":lo", s(lo.clone()))
-                    .expression_attribute_values(":hi", s(hi.clone())),
                 SortKey::Prefix(p) => q
                     .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
                     .expression_attribute_values(":p", s(*p)),
@@ -209,8 +218,6 @@ enum SortKey {
     Any,
     /// Starting with this.
     Prefix(&'static str),
-    /// Between these, inclusive.
-    Between(String, String),
 }
 
 /// Conversations (`T#{tenant}#V#{id}` / `STATE`) and their turns (`TURN#{cursor}`, with TTL).
@@ -454,11 +461,59 @@ impl ConversationStore for DynamoConversations {
         conversation: &ConversationId,
         turn: &Turn,
     ) -> Result<(), PortError> {
+        let pk = conversation_pk(tenant, conversation);
+        let sk = format!("TURN#{}", turn.cursor.as_str());
         let expires = (turn.at + TURN_RETENTION).timestamp();
+        let data = to_json(CONVERSATIONS, &Turn { seq: 0, ..turn.clone() })?;
+        // A rewrite (a redelivery, the delivered mark) keeps the turn's place: `seq` untouched.
+        let rewrite = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk.clone()))
+            .key("sk", s(sk.clone()))
+            .update_expression("SET #data = :data, #ttl = :ttl")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":data", s(data.clone()))
+            .expression_attribute_values(":ttl", n(expires))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match conditional_write(CONVERSATIONS, rewrite, Err(PortError::Conflict { port: CONVERSATIONS })) {
+            Err(PortError::Conflict { .. }) => {}
+            other => return other,
+        }
+        // A first write takes the conversation's next number. Writes to one conversation are
+        // serial (its FIFO group), so numbers follow the order turns were written.
+        let counted = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk.clone()))
+            .key("sk", s("SEQ"))
+            .update_expression("ADD written :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(CONVERSATIONS, e))?;
+        meter(counted.consumed_capacity(), true);
+        let seq = counted
+            .attributes()
+            .and_then(|a| a.get("written"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| corrupt(CONVERSATIONS, "turn counter without a number"))?;
         let item = Item::from([
-            ("pk".to_string(), s(conversation_pk(tenant, conversation))),
-            ("sk".to_string(), s(format!("TURN#{}", turn.cursor.as_str()))),
-            ("data".to_string(), s(to_json(CONVERSATIONS, turn)?)),
+            ("pk".to_string(), s(pk)),
+            ("sk".to_string(), s(sk)),
+            ("data".to_string(), s(data)),
+            ("seq".to_string(), n(seq)),
             ("ttl".to_string(), n(expires)),
         ]);
         self.table.put(CONVERSATIONS, item).await
@@ -474,29 +529,36 @@ impl ConversationStore for DynamoConversations {
             .table
             .get(CONVERSATIONS, conversation_pk(tenant, conversation), &format!("TURN#{}", cursor.as_str()))
             .await?;
-        item.map(|i| json(CONVERSATIONS, &i, "data")).transpose()
+        item.as_ref().map(turn_from).transpose()
     }
 
     async fn turns_after(
         &self,
         tenant: &TenantId,
         conversation: &ConversationId,
-        after: Option<&TurnCursor>,
+        after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Turn>, PortError> {
-        let pk = conversation_pk(tenant, conversation);
-        // BETWEEN is inclusive: ask for one more and drop the cursor's own turn.
-        let (sort, fetch) = match after {
-            Some(c) => (SortKey::Between(format!("TURN#{}", c.as_str()), "TURN$".to_string()), limit.saturating_add(1)),
-            None => (SortKey::Prefix("TURN#"), limit),
-        };
-        let items = self.table.query(CONVERSATIONS, pk, sort, true, fetch).await?;
-        let mut turns = items.iter().map(|i| json::<Turn>(CONVERSATIONS, i, "data")).collect::<Result<Vec<_>, _>>()?;
-        if let Some(c) = after {
-            turns.retain(|t| &t.cursor > c);
-        }
-        turns.truncate(limit);
-        Ok(turns)
+        let after = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
+        let out = self
+            .table
+            .client
+            .query()
+            .table_name(&self.table.name)
+            .index_name(TURNS_BY_SEQ)
+            .key_condition_expression("pk = :pk AND seq > :after")
+            .expression_attribute_values(":pk", s(conversation_pk(tenant, conversation)))
+            .expression_attribute_values(":after", n(after))
+            .scan_index_forward(true)
+            // The poll must see the turn the responder just wrote.
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(CONVERSATIONS, e))?;
+        meter(out.consumed_capacity(), false);
+        out.items().iter().map(turn_from).collect()
     }
 
     async fn recent_turns(
@@ -509,10 +571,17 @@ impl ConversationStore for DynamoConversations {
             .table
             .query(CONVERSATIONS, conversation_pk(tenant, conversation), SortKey::Prefix("TURN#"), false, limit)
             .await?;
-        let mut turns = items.iter().map(|i| json::<Turn>(CONVERSATIONS, i, "data")).collect::<Result<Vec<_>, _>>()?;
+        let mut turns = items.iter().map(turn_from).collect::<Result<Vec<_>, _>>()?;
         turns.reverse();
         Ok(turns)
     }
+}
+
+/// A stored turn: its JSON, and its place in the written order.
+fn turn_from(item: &Item) -> Result<Turn, PortError> {
+    let turn: Turn = json(CONVERSATIONS, item, "data")?;
+    let seq = item.get("seq").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(Turn { seq, ..turn })
 }
 
 /// Customer profiles (`T#{tenant}#C#{id}` / `PROFILE`).

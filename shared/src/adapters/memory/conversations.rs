@@ -9,6 +9,8 @@ use std::sync::Mutex;
 struct Entry {
     conversation: Conversation,
     turns: BTreeMap<TurnCursor, Turn>,
+    /// The last `seq` given to a turn.
+    written: u64,
 }
 
 /// Conversations and turns in maps; turns ordered by cursor like the table's sort key.
@@ -47,7 +49,7 @@ impl ConversationStore for MemoryConversations {
         if entries.contains_key(&key) {
             return Err(PortError::Conflict { port: PORT });
         }
-        entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new() });
+        entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new(), written: 0 });
         Ok(())
     }
 
@@ -103,7 +105,14 @@ impl ConversationStore for MemoryConversations {
             port: PORT,
             detail: "turn for a conversation that does not exist".into(),
         })?;
-        entry.turns.insert(turn.cursor.clone(), turn.clone());
+        let seq = match entry.turns.get(&turn.cursor) {
+            Some(stored) => stored.seq,
+            None => {
+                entry.written += 1;
+                entry.written
+            }
+        };
+        entry.turns.insert(turn.cursor.clone(), Turn { seq, ..turn.clone() });
         Ok(())
     }
 
@@ -121,16 +130,16 @@ impl ConversationStore for MemoryConversations {
         &self,
         tenant: &TenantId,
         conversation: &ConversationId,
-        after: Option<&TurnCursor>,
+        after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Turn>, PortError> {
         let entries = lock(&self.entries);
         let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else { return Ok(Vec::new()) };
-        let range = match after {
-            Some(c) => entry.turns.range((std::ops::Bound::Excluded(c.clone()), std::ops::Bound::Unbounded)),
-            None => entry.turns.range(..),
-        };
-        Ok(range.take(limit).map(|(_, t)| t.clone()).collect())
+        let after = after.unwrap_or(0);
+        let mut turns: Vec<Turn> = entry.turns.values().filter(|t| t.seq > after).cloned().collect();
+        turns.sort_by_key(|t| t.seq);
+        turns.truncate(limit);
+        Ok(turns)
     }
 
     async fn recent_turns(
