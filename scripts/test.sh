@@ -12,7 +12,8 @@ step "format"
 cargo fmt --all -- --check
 
 step "lint"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# --all-features: the CLI's AWS subcommands are behind its own `aws` feature.
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "SAM template (cfn-lint)"
 if [ ! -x .local/tools/bin/cfn-lint ]; then
@@ -28,6 +29,9 @@ step "local AWS (DynamoDB Local, moto for SQS and SSM)"
 eval "$(scripts/local-aws.sh start)"
 # CI leaves nothing running behind it; on a developer's machine the servers stay up for the next run.
 if [ "${CI:-}" = true ]; then trap 'scripts/local-aws.sh stop' EXIT; fi
+
+step "CLI against local AWS (aws-setup, tenants-put, dlq)"
+scripts/cli-aws-check.sh
 
 step "tests"
 target=${CARGO_TARGET_DIR:-target}

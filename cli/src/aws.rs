@@ -44,6 +44,103 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
     Ok(())
 }
 
+/// Which queue `switchboard dlq` works on.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum QueueName {
+    /// The FIFO messages queue (customer messages, agent replies).
+    Messages,
+    /// The escalation queue (tickets, comments).
+    Escalations,
+}
+
+/// What `switchboard dlq` does.
+#[derive(Debug, Clone)]
+pub enum DlqAction {
+    /// Every dead letter, one JSON line each.
+    List,
+    /// One dead letter, in full.
+    Show(String),
+    /// Back to the queue: all, or one.
+    Redrive(Option<String>),
+}
+
+/// Lists, shows or redrives the dead letters of `queue` (URLs from the environment, as
+/// `aws-setup` prints them and the stack outputs name them).
+pub async fn dlq(queue: QueueName, action: DlqAction) -> Result<()> {
+    let (queue_var, dlq_var) = match queue {
+        QueueName::Messages => ("SWITCHBOARD_MESSAGES_QUEUE_URL", "SWITCHBOARD_MESSAGES_DLQ_URL"),
+        QueueName::Escalations => ("SWITCHBOARD_ESCALATIONS_QUEUE_URL", "SWITCHBOARD_ESCALATIONS_DLQ_URL"),
+    };
+    let var = |name: &str| std::env::var(name).with_context(|| format!("environment variable {name} is not set"));
+    let dlq_url = var(dlq_var)?;
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    match action {
+        DlqAction::List => {
+            let letters = dead_letters(&clients.sqs, &dlq_url).await.context("reading the dead-letter queue")?;
+            for l in &letters {
+                println!(
+                    "{}",
+                    serde_json::json!({"message_id": l.message_id, "receive_count": l.receive_count, "error": l.error,
+                        "bytes": l.body.len()})
+                );
+            }
+            eprintln!("{} dead letters", letters.len());
+        }
+        DlqAction::Show(id) => {
+            let letters = dead_letters(&clients.sqs, &dlq_url).await.context("reading the dead-letter queue")?;
+            let letter =
+                letters.into_iter().find(|l| l.message_id == id).with_context(|| format!("no dead letter {id}"))?;
+            let body: serde_json::Value =
+                serde_json::from_str(&letter.body).unwrap_or(serde_json::Value::String(letter.body.clone()));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"message_id": letter.message_id,
+                "receive_count": letter.receive_count, "error": letter.error, "body": body}))?
+            );
+        }
+        DlqAction::Redrive(only) => {
+            let moved = redrive(&clients.sqs, &dlq_url, &var(queue_var)?, only.as_deref())
+                .await
+                .context("redriving the dead letters")?;
+            eprintln!("{moved} dead letters moved back to the queue");
+        }
+    }
+    Ok(())
+}
+
+/// Stores tenant configurations (and their seed customers) in the table the functions use.
+pub async fn put(tenants: &[PathBuf]) -> Result<()> {
+    let settings = Settings::from_env()?;
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    let table = settings.table.clone();
+    put_tenants(&AwsApp::new(settings, clients.clone()), &clients, &table, tenants).await
+}
+
+async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &[PathBuf]) -> Result<()> {
+    let customers = DynamoCustomers::new(Table::new(clients.dynamodb.clone(), table));
+    for path in tenants {
+        let (name, yaml) = match path.to_str() {
+            Some("demo") => ("demo (built in)".to_string(), switchboard::tenant::DEMO_TENANT_YAML.to_string()),
+            _ => (
+                path.display().to_string(),
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            ),
+        };
+        let config = TenantConfig::from_yaml(&name, &yaml)?;
+        let id = app.tenants().put_config(&yaml).await.with_context(|| format!("storing {name}"))?;
+        for c in &config.customers {
+            customers.put_customer(&id, c).await.with_context(|| format!("storing customer {}", c.id))?;
+        }
+        eprintln!("tenant {id}: configuration and {} customer profiles stored", config.customers.len());
+        if matches!(config.helpdesk, switchboard::tenant::HelpdeskConfig::Console) {
+            eprintln!(
+                "warning: tenant {id} has no helpdesk (kind: console): escalations are only logged; no person sees them"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Stores a fresh random deployment key unless one exists: replacing it would make every
 /// channel conversation start over and every web chat token stop working.
 async fn put_deployment_key(clients: &AwsClients, name: &str) -> Result<()> {

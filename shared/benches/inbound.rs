@@ -41,7 +41,7 @@ fn router_memory(c: &mut Criterion) {
     use switchboard::adapters::memory::{MemoryConversations, MemoryIdempotency, MemoryQueue, MemoryTenants};
     use switchboard::pipeline::Inbound;
     use switchboard::ports::SystemClock;
-    use switchboard::web::{WebchatApi, router};
+    use switchboard::web::{Api, router};
     use tower::ServiceExt;
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -50,7 +50,7 @@ fn router_memory(c: &mut Criterion) {
     let conversations = Arc::new(MemoryConversations::default());
     // The bench holds the queue's receiver and drains it outside the timing: no responder runs.
     let (queue, mut queued) = MemoryQueue::new();
-    let api = Arc::new(WebchatApi {
+    let api = Arc::new(Api {
         tickets: Arc::new(switchboard::adapters::memory::MemoryTickets::default()),
         tenants: Arc::new(MemoryTenants::new([tenant])),
         conversations: conversations.clone(),

@@ -6,14 +6,14 @@ use crate::adapters::aws::{
     DynamoIdempotency, DynamoTenants, DynamoTickets, DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue,
     SqsRedelivery, SsmSecrets, Table,
 };
-use crate::adapters::memory::{ConsoleHelpdesk, NoModel};
 use crate::channels::senders::ChannelRouter;
 use crate::channels::sns::SnsVerifier;
-use crate::helpdesks::HelpdeskRouter;
+use crate::classify::NoModel;
+use crate::helpdesks::{ConsoleHelpdesk, HelpdeskRouter};
 use crate::keys::DeploymentKey;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{LanguageModel, SecretStore, SystemClock};
-use crate::web::WebchatApi;
+use crate::web::Api;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,15 +157,15 @@ impl AwsApp {
     }
 
     /// The web chat API of the `inbound` function.
-    pub async fn webchat_api(&self) -> Result<Arc<WebchatApi>, StartError> {
-        self.webchat_api_with(Arc::new(SnsVerifier::aws())).await
+    pub async fn api(&self) -> Result<Arc<Api>, StartError> {
+        self.api_with(Arc::new(SnsVerifier::aws())).await
     }
 
     /// The same, verifying SNS deliveries with `sns` (tests trust their own CA).
-    pub async fn webchat_api_with(&self, sns: Arc<SnsVerifier>) -> Result<Arc<WebchatApi>, StartError> {
+    pub async fn api_with(&self, sns: Arc<SnsVerifier>) -> Result<Arc<Api>, StartError> {
         let url = Settings::require(&self.settings.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL")?;
         let key = self.deployment_key().await?;
-        Ok(Arc::new(WebchatApi {
+        Ok(Arc::new(Api {
             tenants: self.tenants.clone(),
             conversations: self.conversations.clone(),
             customers: Arc::new(DynamoCustomers::new(self.table.clone())),
@@ -204,9 +204,16 @@ impl AwsApp {
     /// The responder half of the `responder` function.
     pub fn responder(&self) -> Result<Responder, SettingsError> {
         let url = Settings::require(&self.settings.escalations_queue_url, "SWITCHBOARD_ESCALATIONS_QUEUE_URL")?;
+        // Said once per cold start: which model classifies, so "no model" is never a surprise.
         let model: Arc<dyn LanguageModel> = match &self.settings.bedrock {
-            Some(b) => Arc::new(BedrockModel::new(self.clients.bedrock.clone(), b.model_id.clone())),
-            None => Arc::new(NoModel),
+            Some(b) => {
+                tracing::info!(hosted_model = %b.model_id, timeout_ms = b.timeout.as_millis() as u64, "responder: hosted model in use when the local one is unsure");
+                Arc::new(BedrockModel::new(self.clients.bedrock.clone(), b.model_id.clone()))
+            }
+            None => {
+                tracing::warn!("responder: SWITCHBOARD_BEDROCK_MODEL_ID is empty: local model only");
+                Arc::new(NoModel)
+            }
         };
         Ok(Responder {
             tenants: self.tenants.clone(),

@@ -11,7 +11,7 @@ use crate::lambda::Verdict;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{Clock, ConversationStore, CustomerStore, LanguageModel, PortError, SystemClock};
 use crate::tenant::Tenant;
-use crate::web::{self, WebchatApi};
+use crate::web::{self, Api};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,7 +84,7 @@ pub struct Embedded {
     /// The escalation half.
     pub desk: Arc<EscalationDesk>,
     /// The web chat API.
-    pub api: Arc<WebchatApi>,
+    pub api: Arc<Api>,
 }
 
 impl Embedded {
@@ -128,7 +128,7 @@ impl Embedded {
             messages: Arc::new(messages.clone()),
             clock: options.clock.clone(),
         });
-        let api = Arc::new(WebchatApi {
+        let api = Arc::new(Api {
             tenants: tenants.clone(),
             conversations: conversations.clone(),
             customers: customers.clone(),

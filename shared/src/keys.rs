@@ -16,9 +16,10 @@ pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac_of(key, parts).finalize().into_bytes().into()
 }
 
-/// Whether `expected` is the HMAC-SHA256 of `parts` under `key`, compared in constant time.
+/// Whether `expected` is the HMAC-SHA256 of `parts` under `key`, compared in constant time. An
+/// empty key verifies nothing: anyone can sign with it.
 pub fn hmac_sha256_verify(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
-    mac_of(key, parts).verify_slice(expected).is_ok()
+    !key.is_empty() && mac_of(key, parts).verify_slice(expected).is_ok()
 }
 
 fn mac_of(key: &[u8], parts: &[&[u8]]) -> Hmac<Sha256> {
@@ -129,6 +130,19 @@ mod tests {
 
     fn key(byte: u8) -> DeploymentKey {
         DeploymentKey::new(vec![byte; 32]).unwrap()
+    }
+
+    #[test]
+    fn every_verifier_shares_one_hmac_and_an_empty_key_verifies_nothing() {
+        let mac = hmac_sha256(b"k", &[b"a", b"bc"]);
+        assert_eq!(mac, hmac_sha256(b"k", &[b"abc"]), "parts are concatenated");
+        assert!(hmac_sha256_verify(b"k", &[b"abc"], &mac));
+        assert!(!hmac_sha256_verify(b"k", &[b"abd"], &mac));
+        let anyone = hmac_sha256(b"", &[b"abc"]);
+        assert!(!hmac_sha256_verify(b"", &[b"abc"], &anyone), "anyone can sign with an empty key");
+        // WhatsApp's verifier, which did not guard against an empty app secret before.
+        let signature = crate::channels::whatsapp::signature(b"", b"{}");
+        assert!(crate::channels::whatsapp::verify(b"", Some(&signature), b"{}").is_err());
     }
 
     #[test]

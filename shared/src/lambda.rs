@@ -177,7 +177,7 @@ async fn park(redelivery: Option<&dyn Redelivery>, record: &SqsMessage, reason: 
 /// The `inbound` function's router: the shared web chat routes, with API Gateway's request id
 /// attached to every request so logs and usage records carry it.
 #[cfg(feature = "aws")]
-pub fn inbound_router(api: std::sync::Arc<crate::web::WebchatApi>) -> axum::Router {
+pub fn inbound_router(api: std::sync::Arc<crate::web::Api>) -> axum::Router {
     crate::web::router(api).layer(axum::middleware::map_request(tag_request_id))
 }
 

@@ -181,8 +181,8 @@ pub async fn stack(options: Options) -> Stack {
         .await
         .expect("put the deployment key");
     let api = match options.sns {
-        Some(sns) => app.webchat_api_with(sns).await,
-        None => app.webchat_api().await,
+        Some(sns) => app.api_with(sns).await,
+        None => app.api().await,
     };
     let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
     // Provider sends give up after a second here, so a "timed out" send is quick to test.

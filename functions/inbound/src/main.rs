@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     switchboard::telemetry::init_json_logs();
     // Clients and configuration once per cold start; a missing variable fails here, loudly.
     let app = AwsApp::from_env().await?;
-    lambda_http::run(inbound_router(app.webchat_api().await?)).await
+    lambda_http::run(inbound_router(app.api().await?)).await
 }
 
 #[cfg(test)]

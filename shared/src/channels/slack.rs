@@ -4,12 +4,11 @@
 //! bot and edited messages ignored (no loops), answers posted in the thread.
 
 use super::{ChannelError, Incoming};
+use crate::keys::{hmac_sha256, hmac_sha256_verify};
 use crate::ports::PortError;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::Sha256;
 
 /// Requests older or newer than this are replays.
 pub const WINDOW_SECONDS: i64 = 300;
@@ -19,17 +18,12 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 
 /// `v0=` + hex HMAC-SHA256 of the base string.
 pub fn signature(signing_secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    format!("v0={}", hex::encode(mac(signing_secret, timestamp, body).finalize().into_bytes()))
+    format!("v0={}", hex::encode(hmac_sha256(signing_secret, &base_string(timestamp, body))))
 }
 
-fn mac(signing_secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(signing_secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-    mac.update(b"v0:");
-    mac.update(timestamp.as_bytes());
-    mac.update(b":");
-    mac.update(body);
-    mac
+/// Slack's base string, `v0:{timestamp}:{body}`, in parts.
+fn base_string<'a>(timestamp: &'a str, body: &'a [u8]) -> [&'a [u8]; 4] {
+    [b"v0:", timestamp.as_bytes(), b":", body]
 }
 
 /// Verifies the signature headers against the raw body, refusing stale timestamps.
@@ -55,9 +49,10 @@ pub fn verify(
         .strip_prefix("v0=")
         .and_then(|h| hex::decode(h).ok())
         .ok_or(ChannelError::Unauthorized("malformed X-Slack-Signature"))?;
-    mac(signing_secret, timestamp, body)
-        .verify_slice(&given)
-        .map_err(|_| ChannelError::Unauthorized("X-Slack-Signature does not verify"))
+    if !hmac_sha256_verify(signing_secret, &base_string(timestamp, body), &given) {
+        return Err(ChannelError::Unauthorized("X-Slack-Signature does not verify"));
+    }
+    Ok(())
 }
 
 /// What a verified Slack request asks of us.

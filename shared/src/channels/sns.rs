@@ -144,7 +144,7 @@ impl Default for HttpFetch {
 impl SnsFetch for HttpFetch {
     async fn get(&self, url: &str) -> Result<Vec<u8>, ChannelError> {
         let cacheable = url.ends_with(".pem") || url.ends_with(".cer");
-        if cacheable && let Some(hit) = crate::adapters::memory::lock(&self.cache).get(url) {
+        if cacheable && let Some(hit) = crate::adapters::lock(&self.cache).get(url) {
             return Ok(hit.clone());
         }
         let fetched = async { self.http.get(url).send().await?.error_for_status()?.bytes().await };
@@ -153,7 +153,7 @@ impl SnsFetch for HttpFetch {
             return Err(ChannelError::Unauthorized("certificate file too large"));
         }
         if cacheable {
-            crate::adapters::memory::lock(&self.cache).insert(url.to_string(), bytes.clone());
+            crate::adapters::lock(&self.cache).insert(url.to_string(), bytes.clone());
         }
         Ok(bytes)
     }

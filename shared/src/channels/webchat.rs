@@ -6,11 +6,10 @@
 //! logged-in customer. Only a verified identity unlocks a profile.
 
 use crate::domain::{Channel, ConversationId, CustomerId, InboundMessage, MessageId, Sender, TenantId, VisitorId};
+use crate::keys::{hmac_sha256, hmac_sha256_verify};
 use crate::tenant::{Secret, WebchatConfig};
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 
 /// The body of a web chat POST.
 #[derive(Debug, Clone, Deserialize)]
@@ -62,15 +61,7 @@ pub enum WebchatError {
 
 /// Signs `customer_id` the way the tenant's site must (for demos and tests).
 pub fn sign_identity(secret: &Secret, customer_id: &str) -> String {
-    hex::encode(mac(secret, customer_id).finalize().into_bytes())
-}
-
-fn mac(secret: &Secret, customer_id: &str) -> Hmac<Sha256> {
-    // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(customer_id.as_bytes());
-    mac
+    hex::encode(hmac_sha256(secret.expose(), &[customer_id.as_bytes()]))
 }
 
 /// Checks an identity in constant time; the customer id only when the signature verifies.
@@ -78,7 +69,9 @@ pub fn verify_identity(secret: &Secret, identity: &Identity) -> Result<CustomerI
     let customer = CustomerId::new(identity.customer_id.clone())
         .map_err(|e| WebchatError::Invalid(format!("identity.customer_id: {e}")))?;
     let signature = hex::decode(identity.signature.trim()).map_err(|_| WebchatError::BadSignature)?;
-    mac(secret, customer.as_str()).verify_slice(&signature).map_err(|_| WebchatError::BadSignature)?;
+    if !hmac_sha256_verify(secret.expose(), &[customer.as_str().as_bytes()], &signature) {
+        return Err(WebchatError::BadSignature);
+    }
     Ok(customer)
 }
 

@@ -4,9 +4,8 @@
 //! within 24 hours of the customer's last message; outside it only an approved template may go.
 
 use super::{ChannelError, Incoming};
-use hmac::{Hmac, Mac};
+use crate::keys::{hmac_sha256, hmac_sha256_verify};
 use serde::Deserialize;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// Longest text body the Cloud API accepts.
@@ -31,14 +30,7 @@ pub fn challenge(raw_query: &str, verify_token: &[u8]) -> Result<String, Channel
 
 /// `sha256=` + hex HMAC-SHA256 of the raw body.
 pub fn signature(app_secret: &[u8], body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(mac(app_secret, body).finalize().into_bytes()))
-}
-
-fn mac(app_secret: &[u8], body: &[u8]) -> Hmac<Sha256> {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(app_secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-    mac.update(body);
-    mac
+    format!("sha256={}", hex::encode(hmac_sha256(app_secret, &[body])))
 }
 
 /// Verifies `X-Hub-Signature-256` over the raw body.
@@ -48,9 +40,10 @@ pub fn verify(app_secret: &[u8], header: Option<&str>, body: &[u8]) -> Result<()
         .strip_prefix("sha256=")
         .and_then(|h| hex::decode(h).ok())
         .ok_or(ChannelError::Unauthorized("malformed X-Hub-Signature-256"))?;
-    mac(app_secret, body)
-        .verify_slice(&given)
-        .map_err(|_| ChannelError::Unauthorized("X-Hub-Signature-256 does not verify"))
+    if !hmac_sha256_verify(app_secret, &[body], &given) {
+        return Err(ChannelError::Unauthorized("X-Hub-Signature-256 does not verify"));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -11,11 +11,11 @@
 //! | Slack | `X-Slack-Signature` (v0), 5-minute window | Events API: thread replies, reactions |
 
 use crate::channels::{ChannelError, slack as slack_events};
+use crate::keys::{hmac_sha256, hmac_sha256_verify};
 use crate::tenant::{FreshdeskConfig, HubspotConfig, SlackHelpdeskConfig, WebhookConfig, ZendeskConfig};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -34,10 +34,6 @@ pub struct AgentAction {
     pub reply: Option<String>,
     /// The ticket is solved or closed.
     pub solved: bool,
-}
-
-fn hmac(secret: &[u8]) -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"))
 }
 
 fn unauthorized(why: &'static str) -> ChannelError {
@@ -72,10 +68,7 @@ fn digest_key(parts: &[&str]) -> String {
 
 /// Zendesk's signature: base64(HMAC-SHA256(secret, timestamp + body)).
 pub fn zendesk_signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    let mut mac = hmac(secret);
-    mac.update(timestamp.as_bytes());
-    mac.update(body);
-    STANDARD.encode(mac.finalize().into_bytes())
+    STANDARD.encode(hmac_sha256(secret, &[timestamp.as_bytes(), body]))
 }
 
 /// Verifies and reads a Zendesk trigger webhook (the body in the README: the ticket's *latest*
@@ -94,11 +87,7 @@ pub fn zendesk(
     let signature = signature.ok_or(unauthorized("missing X-Zendesk-Webhook-Signature"))?;
     let timestamp = timestamp.ok_or(unauthorized("missing X-Zendesk-Webhook-Signature-Timestamp"))?;
     let given = STANDARD.decode(signature.trim()).map_err(|_| unauthorized("malformed X-Zendesk-Webhook-Signature"))?;
-    let secret = c.webhook_secret.expose();
-    let mut mac = hmac(secret);
-    mac.update(timestamp.as_bytes());
-    mac.update(body);
-    if secret.is_empty() || mac.verify_slice(&given).is_err() {
+    if !hmac_sha256_verify(c.webhook_secret.expose(), &[timestamp.as_bytes(), body], &given) {
         return Err(unauthorized("X-Zendesk-Webhook-Signature does not verify"));
     }
     let at = DateTime::parse_from_rfc3339(timestamp.trim()).map_err(|_| unauthorized("malformed timestamp"))?;
@@ -152,12 +141,7 @@ pub fn freshdesk(c: &FreshdeskConfig, secret: Option<&str>, body: &[u8]) -> Resu
 
 /// HubSpot's v3 signature: base64(HMAC-SHA256(client secret, method + URL + body + timestamp)).
 pub fn hubspot_signature(secret: &[u8], method: &str, url: &str, body: &[u8], timestamp: &str) -> String {
-    let mut mac = hmac(secret);
-    mac.update(method.as_bytes());
-    mac.update(url.as_bytes());
-    mac.update(body);
-    mac.update(timestamp.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
+    STANDARD.encode(hmac_sha256(secret, &[method.as_bytes(), url.as_bytes(), body, timestamp.as_bytes()]))
 }
 
 /// Verifies and reads HubSpot webhook events: the reply property changed (a reply), or the
@@ -172,12 +156,8 @@ pub fn hubspot(
     let signature = signature.ok_or(unauthorized("missing X-HubSpot-Signature-v3"))?;
     let timestamp = timestamp.ok_or(unauthorized("missing X-HubSpot-Request-Timestamp"))?;
     let given = STANDARD.decode(signature.trim()).map_err(|_| unauthorized("malformed X-HubSpot-Signature-v3"))?;
-    let secret = c.client_secret.expose();
-    let mut mac = hmac(secret);
-    for part in ["POST".as_bytes(), c.callback_url.as_bytes(), body, timestamp.as_bytes()] {
-        mac.update(part);
-    }
-    if secret.is_empty() || mac.verify_slice(&given).is_err() {
+    let parts = ["POST".as_bytes(), c.callback_url.as_bytes(), body, timestamp.as_bytes()];
+    if !hmac_sha256_verify(c.client_secret.expose(), &parts, &given) {
         return Err(unauthorized("X-HubSpot-Signature-v3 does not verify"));
     }
     let millis: i64 = timestamp.trim().parse().map_err(|_| unauthorized("malformed X-HubSpot-Request-Timestamp"))?;
@@ -217,12 +197,7 @@ pub fn webhook(
         .strip_prefix("v1=")
         .and_then(|h| hex::decode(h).ok())
         .ok_or(unauthorized("malformed X-Switchboard-Signature"))?;
-    let secret = c.secret.expose();
-    let mut mac = hmac(secret);
-    mac.update(at.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    if secret.is_empty() || mac.verify_slice(&given).is_err() {
+    if !hmac_sha256_verify(c.secret.expose(), &[at.to_string().as_bytes(), b".", body], &given) {
         return Err(unauthorized("X-Switchboard-Signature does not verify"));
     }
     fresh(DateTime::from_timestamp(at, 0).ok_or(unauthorized("malformed timestamp"))?, now)?;

@@ -8,17 +8,11 @@ use crate::domain::{Escalation, TicketComment, TicketRef};
 use crate::http::HttpClient;
 use crate::ports::PortError;
 use crate::tenant::{SlackWebhookConfig, WebhookConfig};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 /// The signature of `body` sent at `timestamp` (Unix seconds), as the header carries it.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!("v1={}", hex::encode(crate::keys::hmac_sha256(secret, &[timestamp.to_string().as_bytes(), b".", body])))
 }
 
 async fn post_signed(

@@ -3,7 +3,7 @@
 //! queued for the responder (which sends the reply on the customer's channel). A ticket that is
 //! not ours is acknowledged and ignored, so the helpdesk does not retry it for ever.
 
-use super::webchat::WebchatApi;
+use super::webchat::Api;
 use super::{ApiError, RequestId};
 use crate::domain::{AgentEvent, TicketRef};
 use crate::helpdesks::callbacks::{self, AgentAction, SlackCallback};
@@ -81,7 +81,7 @@ fn verify(
 
 /// `POST /v1/{tenant}/helpdesk/{kind}`.
 pub(super) async fn callback(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path((tenant, kind)): Path<(String, String)>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,

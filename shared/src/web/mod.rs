@@ -7,7 +7,7 @@ mod providers;
 mod webchat;
 
 pub use error::ApiError;
-pub use webchat::{MAX_WAIT_SECONDS, MessagePage, PageMessage, PostAck, WebchatApi};
+pub use webchat::{Api, MAX_WAIT_SECONDS, MessagePage, PageMessage, PostAck};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -30,13 +30,13 @@ pub const MAX_EMAIL_BODY_BYTES: usize = 6 * 1024 * 1024;
 struct Route {
     method: &'static str,
     path: &'static str,
-    handler: MethodRouter<Arc<WebchatApi>>,
+    handler: MethodRouter<Arc<Api>>,
     max_body: usize,
 }
 
 fn route<H, T>(method: &'static str, path: &'static str, handler: H) -> Route
 where
-    H: Handler<T, Arc<WebchatApi>>,
+    H: Handler<T, Arc<Api>>,
     T: 'static,
 {
     let filter = if method == "GET" { MethodFilter::GET } else { MethodFilter::POST };
@@ -71,7 +71,7 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The inbound routes.
-pub fn router(api: Arc<WebchatApi>) -> Router {
+pub fn router(api: Arc<Api>) -> Router {
     routes()
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler.layer(DefaultBodyLimit::max(r.max_body))))

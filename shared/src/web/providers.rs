@@ -2,7 +2,7 @@
 //! body, parses, and hands customer messages to the same inbound half as the web chat, then
 //! answers with the ack the provider expects. Refused requests store and enqueue nothing.
 
-use super::webchat::WebchatApi;
+use super::webchat::Api;
 use super::{ApiError, RequestId};
 use crate::channels::slack::SlackRequest;
 use crate::channels::{Incoming, email, identity_of, slack, sns, telegram, twilio, whatsapp};
@@ -22,7 +22,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Queues one verified customer message on the address's conversation.
 async fn accept(
-    api: &WebchatApi,
+    api: &Api,
     tenant: &Tenant,
     channel: Channel,
     incoming: Incoming,
@@ -67,7 +67,7 @@ type Verified = (Vec<(Channel, Incoming)>, Response);
 /// the channel verify and parse, queue each customer message, ack. `verify_and_parse` sees the
 /// tenant and the raw body; anything it refuses is answered with its status and stores nothing.
 async fn webhook(
-    api: &WebchatApi,
+    api: &Api,
     tenant: &str,
     request_id: &str,
     channel: &'static str,
@@ -100,7 +100,7 @@ fn ok() -> Response {
 
 /// `POST /v1/{tenant}/twilio`: SMS and WhatsApp through Twilio.
 pub(super) async fn twilio_webhook(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,
@@ -131,7 +131,7 @@ pub(super) async fn twilio_webhook(
 
 /// `POST /v1/{tenant}/telegram`: a Telegram bot's webhook.
 pub(super) async fn telegram_webhook(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,
@@ -148,7 +148,7 @@ pub(super) async fn telegram_webhook(
 /// `POST /v1/{tenant}/slack`: Slack Events API. Slack's retries (`X-Slack-Retry-Num`) carry the
 /// same `event_id`, which the idempotency claim answers with the first ack.
 pub(super) async fn slack_webhook(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,
@@ -173,7 +173,7 @@ pub(super) async fn slack_webhook(
 
 /// `POST /v1/{tenant}/email`: Postmark's inbound webhook (Basic auth in the URL).
 pub(super) async fn email_webhook(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,
@@ -189,7 +189,7 @@ pub(super) async fn email_webhook(
 
 /// `GET /v1/{tenant}/whatsapp`: Meta's subscription check.
 pub(super) async fn whatsapp_challenge(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
@@ -206,7 +206,7 @@ pub(super) async fn whatsapp_challenge(
 
 /// `POST /v1/{tenant}/whatsapp`: WhatsApp Cloud API notifications (possibly batched).
 pub(super) async fn whatsapp_webhook(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,
@@ -224,7 +224,7 @@ pub(super) async fn whatsapp_webhook(
 /// Subscription confirmations are verified, then confirmed; notifications are verified, then
 /// read as mail.
 pub(super) async fn ses_webhook(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     body: Result<Bytes, BytesRejection>,

@@ -21,8 +21,9 @@ pub const MAX_WAIT_SECONDS: u64 = 20;
 /// Most messages in one page.
 const PAGE: usize = 100;
 
-/// What the web chat routes need.
-pub struct WebchatApi {
+/// What every route of the HTTP API needs (web chat, provider webhooks, helpdesk callbacks):
+/// the router's shared state.
+pub struct Api {
     /// Tenants.
     pub tenants: Arc<dyn TenantDirectory>,
     /// Conversations, for the long poll.
@@ -48,7 +49,7 @@ pub struct WebchatApi {
     pub max_hold: Duration,
 }
 
-impl WebchatApi {
+impl Api {
     pub(super) async fn tenant(&self, raw: &str) -> Result<Arc<Tenant>, ApiError> {
         let id = TenantId::new(raw).map_err(|_| ApiError::unknown_tenant())?;
         self.tenants.tenant(&id).await?.ok_or_else(ApiError::unknown_tenant)
@@ -57,7 +58,7 @@ impl WebchatApi {
 
 /// `POST /v1/{tenant}/webchat/messages`.
 pub(super) async fn post_message(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path(tenant): Path<String>,
     RequestId(request_id): RequestId,
     body: Result<Bytes, BytesRejection>,
@@ -151,7 +152,7 @@ pub struct MessagePage {
 
 /// `GET /v1/{tenant}/webchat/conversations/{id}/messages?after=&wait=`.
 pub(super) async fn get_messages(
-    State(api): State<Arc<WebchatApi>>,
+    State(api): State<Arc<Api>>,
     Path((tenant, conversation)): Path<(String, String)>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,

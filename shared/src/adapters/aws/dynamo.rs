@@ -797,13 +797,13 @@ impl DynamoTenants {
 
     /// How many lookups are cached now.
     pub fn cached(&self) -> usize {
-        crate::adapters::memory::lock(&self.cache).len()
+        crate::adapters::lock(&self.cache).len()
     }
 
     /// Caches a lookup within the limit: when full, expired entries and unknown ids go first,
     /// then everything (known tenants are few and cheap to read again).
     fn remember(&self, id: &TenantId, tenant: Result<Option<Arc<Tenant>>, PortError>) {
-        let mut cache = crate::adapters::memory::lock(&self.cache);
+        let mut cache = crate::adapters::lock(&self.cache);
         if cache.len() >= self.cache_limit {
             cache.retain(|_, (t, at)| matches!(t, Ok(Some(_))) && at.elapsed() < self.ttl);
         }
@@ -823,7 +823,7 @@ impl DynamoTenants {
             ("yaml".to_string(), s(yaml)),
         ]);
         self.table.put(TENANTS, item).await?;
-        crate::adapters::memory::lock(&self.cache).remove(&id);
+        crate::adapters::lock(&self.cache).remove(&id);
         Ok(id)
     }
 
@@ -848,7 +848,7 @@ impl DynamoTenants {
 #[async_trait]
 impl TenantDirectory for DynamoTenants {
     async fn tenant(&self, id: &TenantId) -> Result<Option<Arc<Tenant>>, PortError> {
-        if let Some((tenant, at)) = crate::adapters::memory::lock(&self.cache).get(id)
+        if let Some((tenant, at)) = crate::adapters::lock(&self.cache).get(id)
             && at.elapsed() < self.ttl
         {
             return tenant.clone();

@@ -28,7 +28,7 @@ impl SsmSecrets {
 #[async_trait]
 impl SecretStore for SsmSecrets {
     async fn secret(&self, name: &str) -> Result<Option<Secret>, PortError> {
-        if let Some((value, at)) = crate::adapters::memory::lock(&self.cache).get(name)
+        if let Some((value, at)) = crate::adapters::lock(&self.cache).get(name)
             && at.elapsed() < self.ttl
         {
             return Ok(value.clone().map(Secret::new));
@@ -39,7 +39,7 @@ impl SecretStore for SsmSecrets {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_not_found()) => None,
             Err(e) => return Err(super::unavailable("secret store", e)),
         };
-        crate::adapters::memory::lock(&self.cache).insert(name.to_string(), (value.clone(), Instant::now()));
+        crate::adapters::lock(&self.cache).insert(name.to_string(), (value.clone(), Instant::now()));
         Ok(value.map(Secret::new))
     }
 }

@@ -3,15 +3,15 @@
 //! production.
 
 mod conversations;
-mod helpdesk;
 mod idempotency;
 mod model;
 mod queue;
 mod simple;
 mod tickets;
 
+/// The console helpdesk lives with the helpdesks; re-exported for the embedded default.
+pub use crate::helpdesks::ConsoleHelpdesk;
 pub use conversations::MemoryConversations;
-pub use helpdesk::ConsoleHelpdesk;
 pub use idempotency::MemoryIdempotency;
 pub use model::{NoModel, ScriptedModel};
 pub use queue::MemoryQueue;
@@ -20,10 +20,4 @@ pub use simple::{
 };
 pub use tickets::MemoryTickets;
 
-use std::sync::{Mutex, MutexGuard};
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it: every critical section
-/// here leaves the maps consistent, so the data is still good.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub(crate) use super::lock;

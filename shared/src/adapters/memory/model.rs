@@ -1,19 +1,11 @@
 use super::lock;
 use crate::domain::Classification;
 use crate::ports::{ClassifyRequest, HostedClassification, LanguageModel, ModelError, ModelUsage};
+
+/// No hosted model lives with the classifier; re-exported for the embedded default.
+pub use crate::classify::NoModel;
 use async_trait::async_trait;
 use std::sync::Mutex;
-
-/// No hosted model: the embedded default runs on the local model alone.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoModel;
-
-#[async_trait]
-impl LanguageModel for NoModel {
-    async fn classify(&self, _request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
-        Err(ModelError::Unavailable("no hosted model configured".into()))
-    }
-}
 
 /// A model that gives a fixed answer (or fails) and counts its calls, for tests.
 #[derive(Debug, Default)]

@@ -1,4 +1,4 @@
-use super::lock;
+use crate::adapters::lock;
 use crate::domain::{Escalation, TicketComment, TicketRef};
 use crate::ports::{Helpdesk, PortError};
 use async_trait::async_trait;
@@ -39,6 +39,14 @@ impl Helpdesk for ConsoleHelpdesk {
             return Ok(ticket.clone());
         }
         let ticket = TicketRef { helpdesk: "console".into(), id: format!("LOCAL-{}", tickets.len() + 1), url: None };
+        if self.quiet {
+            // Deployed (or in tests) nobody watches a console: say so where operators look.
+            tracing::warn!(
+                tenant = %escalation.tenant,
+                escalation = %escalation.id,
+                "helpdesk kind `console`: this escalation is only logged; configure a helpdesk so a person sees it"
+            );
+        }
         if !self.quiet {
             // The console helpdesk is the local operator's screen, so it shows the message.
             println!(

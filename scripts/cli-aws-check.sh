@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The `switchboard` CLI's AWS subcommands against the local servers (DynamoDB Local, moto): what
+# ops run by hand. `aws-setup` creates a table, queues and the deployment key and prints the
+# functions' variables; `tenants-put` stores a tenant; `dlq list` reads a dead-letter queue.
+# Expects the AWS_ENDPOINT_URL_* variables of `scripts/local-aws.sh start`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run=$(mktemp -u sbcli-XXXXXX | tr -cd 'a-z0-9-')
+cli() { cargo run -q --locked -p switchboard-cli --features aws --bin switchboard -- "$@"; }
+exports=$(cli aws-setup --table "$run" --prefix "$run")
+eval "$exports"
+fail() { echo "cli check: $*" >&2; exit 1; }
+for name in SWITCHBOARD_TABLE SWITCHBOARD_MESSAGES_QUEUE_URL SWITCHBOARD_ESCALATIONS_QUEUE_URL \
+            SWITCHBOARD_MESSAGES_DLQ_URL SWITCHBOARD_ESCALATIONS_DLQ_URL SWITCHBOARD_KEY_PARAMETER; do
+  [ -n "${!name:-}" ] || fail "aws-setup did not print $name"
+done
+# Running setup again keeps the deployment key (replacing it would orphan every conversation).
+again=$(cli aws-setup --table "$run" --prefix "$run")
+[ "$(echo "$again" | grep KEY_PARAMETER)" = "$(echo "$exports" | grep KEY_PARAMETER)" ] || fail "the key parameter moved"
+cli tenants-put demo 2>&1 | grep -q "tenant demo: configuration and 4 customer profiles stored" || fail "tenants-put"
+cli dlq --queue escalations list 2>&1 | grep -q "0 dead letters" || fail "dlq list"
+echo "cli check: 4 passed, 0 failed"
