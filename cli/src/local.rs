@@ -18,6 +18,20 @@ use switchboard::ports::{CustomerStore, TenantDirectory};
 const CHAT_PAGE: &str = include_str!("chat.html");
 
 /// Runs until Ctrl-C.
+/// Refuses a non-loopback address unless asked for explicitly: the local server's `/local/*`
+/// routes sign any customer's identity, show every transcript and let anyone answer as an
+/// agent. It is a development tool, never a deployment.
+pub fn check_bind(host: std::net::IpAddr, allow_network: bool) -> Result<()> {
+    if host.is_loopback() || allow_network {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve on {host}: the local server has no authentication and its /local routes sign any \
+         customer's identity and show every transcript. Use 127.0.0.1, or pass --allow-network on a network \
+         you trust (deploy with SAM for anything public)"
+    )
+}
+
 pub async fn serve(addr: SocketAddr, tenants: Vec<Tenant>) -> Result<()> {
     let names: Vec<String> = tenants.iter().map(|t| t.id.to_string()).collect();
     let app = Arc::new(Embedded::start(tenants, Options::default()).await?);
@@ -84,4 +98,19 @@ async fn identity(
     }
     let signature = sign_identity(&webchat.identity_secret, cid.as_str());
     (StatusCode::OK, Json(json!({"customer_id": cid, "signature": signature})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_server_binds_only_loopback_unless_asked() {
+        let public: std::net::IpAddr = "0.0.0.0".parse().unwrap();
+        let error = check_bind(public, false).unwrap_err().to_string();
+        assert!(error.contains("--allow-network") && error.contains("sign any"), "{error}");
+        assert!(check_bind(public, true).is_ok());
+        assert!(check_bind("127.0.0.1".parse().unwrap(), false).is_ok());
+        assert!(check_bind("::1".parse().unwrap(), false).is_ok());
+    }
 }

@@ -33,6 +33,10 @@ enum Command {
         /// Address to bind (loopback by default: the local server has no authentication).
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
+        /// Bind a non-loopback address anyway. The local routes sign any customer's identity
+        /// and show every transcript: only on a network you trust.
+        #[arg(long)]
+        allow_network: bool,
         /// Tenant YAML files to load instead of the built-in demo tenant.
         #[arg(long = "tenant")]
         tenants: Vec<PathBuf>,
@@ -115,7 +119,8 @@ enum DlqCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Serve { port, host, tenants } => {
+        Command::Serve { port, host, allow_network, tenants } => {
+            local::check_bind(host, allow_network)?;
             init_logs();
             let tenants = load_tenants(&tenants)?;
             local::serve(SocketAddr::new(host, port), tenants).await
