@@ -211,14 +211,21 @@ async fn throttled_failing_and_timed_out_creates_open_exactly_one_ticket() {
     }
 }
 
-#[tokio::test]
-async fn a_permanent_refusal_is_parked_and_a_redrive_opens_exactly_one_ticket() {
+/// A Zendesk that refuses every ticket (400), a customer who asks for a person, and the
+/// escalation function's first run.
+async fn refused_handoff() -> (FakeProvider, FakeHelpdesk, Stack) {
     let provider = FakeProvider::start(0).await;
     let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
     let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
     desk.set_faults(Faults { refuse: true, ..Faults::default() });
     customer_says(&s, 1, "I want to talk to a person").await;
     assert_eq!(s.run_escalation().await, 1);
+    (provider, desk, s)
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_parked_and_a_redrive_opens_exactly_one_ticket() {
+    let (_provider, desk, s) = refused_handoff().await;
     assert_eq!(s.aws.depth(&s.escalations.url).await, 0, "not retried: no retry fixes a 400");
     let parked = switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.escalations.dlq_url).await.unwrap();
     assert_eq!(parked.len(), 1);
@@ -248,12 +255,7 @@ async fn a_permanent_refusal_is_parked_and_a_redrive_opens_exactly_one_ticket() 
 /// are answered, and a redrive that succeeds once the helpdesk is fixed hands it to a person.
 #[tokio::test]
 async fn a_handoff_that_cannot_open_a_ticket_returns_to_the_bot_and_a_redrive_hands_it_over_again() {
-    let provider = FakeProvider::start(0).await;
-    let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
-    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
-    desk.set_faults(Faults { refuse: true, ..Faults::default() });
-    customer_says(&s, 1, "I want to talk to a person").await;
-    assert_eq!(s.run_escalation().await, 1);
+    let (provider, desk, s) = refused_handoff().await;
     assert_eq!(
         switchboard::adapters::aws::dead_letters(&s.aws.clients.sqs, &s.escalations.dlq_url).await.unwrap().len(),
         1,

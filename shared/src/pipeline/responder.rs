@@ -92,15 +92,8 @@ impl Responder {
         if !pending_on_it {
             return Ok(());
         }
-        let mut usage = UsageRecord {
-            request_id: failure.request_id.clone(),
-            tenant: Some(failure.tenant.clone()),
-            channel: Some(conversation.channel),
-            conversation: Some(conversation.id.clone()),
-            message: Some(failure.escalation.answer(3)),
-            decision: Some("handoff_failed".into()),
-            ..UsageRecord::default()
-        };
+        let mut usage = usage_of(&conversation, &failure.escalation.answer(3), &failure.request_id);
+        usage.decision = Some("handoff_failed".into());
         self.give_back_to_bot(&tenant, &mut conversation, &failure.escalation, &failure.reason, &mut usage).await?;
         usage.at = Some(self.clock.now());
         if let Err(error) = self.usage.record(&usage).await {
@@ -179,14 +172,7 @@ impl Responder {
             tracing::warn!(tenant = %event.tenant, request_id = %event.request_id, "agent event for an unknown conversation; dropped");
             return Ok(());
         };
-        let mut usage = UsageRecord {
-            request_id: event.request_id.clone(),
-            tenant: Some(event.tenant.clone()),
-            channel: Some(conversation.channel),
-            conversation: Some(conversation.id.clone()),
-            message: Some(event.id.clone()),
-            ..UsageRecord::default()
-        };
+        let mut usage = usage_of(&conversation, &event.id, &event.request_id);
         if let Some(text) = event.reply.as_deref().filter(|t| !t.trim().is_empty()) {
             // An agent who writes owns the conversation (again), and its idle clock restarts.
             let owned = ConversationState::HumanOwned { ticket: event.ticket.clone(), since: self.clock.now() };
@@ -763,6 +749,19 @@ impl LanguageModel for Capped<'_> {
     async fn generate(&self, request: &GenerateRequest) -> Result<Option<Generated>, ModelError> {
         self.allowed().await?;
         self.inner.generate(request).await
+    }
+}
+
+/// A usage record for work on `conversation` that is not a customer message (an agent event, a
+/// failed handoff).
+fn usage_of(conversation: &Conversation, id: &MessageId, request_id: &str) -> UsageRecord {
+    UsageRecord {
+        request_id: request_id.to_string(),
+        tenant: Some(conversation.tenant.clone()),
+        channel: Some(conversation.channel),
+        conversation: Some(conversation.id.clone()),
+        message: Some(id.clone()),
+        ..UsageRecord::default()
     }
 }
 
