@@ -17,6 +17,10 @@ done
 # Running setup again keeps the deployment key (replacing it would orphan every conversation).
 again=$(cli aws-setup --table "$run" --prefix "$run")
 [ "$(echo "$again" | grep KEY_PARAMETER)" = "$(echo "$exports" | grep KEY_PARAMETER)" ] || fail "the key parameter moved"
-cli tenants-put demo 2>&1 | grep -q "tenant demo: configuration and 4 customer profiles stored" || fail "tenants-put"
-cli dlq --queue escalations list 2>&1 | grep -q "0 dead letters" || fail "dlq list"
+# Output captured first: `grep -q` would close the pipe at its first match and the CLI's next
+# line would die of SIGPIPE.
+put=$(cli tenants-put demo 2>&1) || fail "tenants-put failed: $put"
+grep -q "tenant demo: configuration and 4 customer profiles stored" <<<"$put" || fail "tenants-put: $put"
+letters=$(cli dlq --queue escalations list 2>&1) || fail "dlq list failed: $letters"
+grep -q "0 dead letters" <<<"$letters" || fail "dlq list: $letters"
 echo "cli check: 4 passed, 0 failed"
