@@ -134,11 +134,7 @@ async fn zendesk_ticket_comment_agent_reply_and_solved_end_to_end() {
 /// public reply.
 #[tokio::test]
 async fn zendesk_relays_each_public_agent_reply_once_and_nothing_else() {
-    let provider = FakeProvider::start(0).await;
-    let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
-    let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
-    customer_says(&s, 1, "I want to speak to a human").await;
-    assert_eq!(s.run_escalation().await, 1);
+    let (provider, _desk, s) = zendesk_handoff(Faults::default(), "I want to speak to a human").await;
     let before = telegram_texts(&provider).len();
     // What the trigger body in the README renders to, update after update.
     let update = |comment_id: &str, comment: &str, public: &str, author: &str, status: &str| {
@@ -211,16 +207,21 @@ async fn throttled_failing_and_timed_out_creates_open_exactly_one_ticket() {
     }
 }
 
-/// A Zendesk that refuses every ticket (400), a customer who asks for a person, and the
+/// The stack on a Zendesk stand-in (with `faults`), a Telegram customer who says `text`, and the
 /// escalation function's first run.
-async fn refused_handoff() -> (FakeProvider, FakeHelpdesk, Stack) {
+async fn zendesk_handoff(faults: Faults, text: &str) -> (FakeProvider, FakeHelpdesk, Stack) {
     let provider = FakeProvider::start(0).await;
     let desk = FakeHelpdesk::start(Some(zendesk_auth())).await;
     let s = with_helpdesk(&provider, zendesk_section(&desk.url)).await;
-    desk.set_faults(Faults { refuse: true, ..Faults::default() });
-    customer_says(&s, 1, "I want to talk to a person").await;
+    desk.set_faults(faults);
+    customer_says(&s, 1, text).await;
     assert_eq!(s.run_escalation().await, 1);
     (provider, desk, s)
+}
+
+/// A Zendesk that refuses every ticket (400) and a customer who asks for a person.
+async fn refused_handoff() -> (FakeProvider, FakeHelpdesk, Stack) {
+    zendesk_handoff(Faults { refuse: true, ..Faults::default() }, "I want to talk to a person").await
 }
 
 #[tokio::test]

@@ -148,10 +148,16 @@ mod tests {
     async fn unsure_failures_are_repeated_only_when_the_call_allows_it() {
         let http = HttpClient::with_timeout(Duration::from_millis(300));
         let (url, hits) = server(503, Duration::ZERO).await;
-        assert!(http.call("t", |h| h.post(&url)).await.unwrap_err().is_retryable());
+        assert_eq!(
+            crate::lambda::Verdict::of(&http.call("t", |h| h.post(&url)).await.unwrap_err()),
+            crate::lambda::Verdict::Retry
+        );
         assert_eq!(hits.load(Ordering::SeqCst), ATTEMPTS as usize, "5xx retried");
         hits.store(0, Ordering::SeqCst);
-        assert!(http.call_at_most_once("t", |h| h.post(&url)).await.unwrap_err().is_retryable());
+        assert_eq!(
+            crate::lambda::Verdict::of(&http.call_at_most_once("t", |h| h.post(&url)).await.unwrap_err()),
+            crate::lambda::Verdict::Retry
+        );
         assert_eq!(hits.load(Ordering::SeqCst), 1, "a 5xx create may have happened: not repeated");
 
         let (url, hits) = server(200, Duration::from_secs(1)).await;

@@ -65,13 +65,6 @@ pub enum PortError {
     },
 }
 
-impl PortError {
-    /// True when trying again later may succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, PortError::Unavailable { .. } | PortError::Conflict { .. } | PortError::RateLimited { .. })
-    }
-}
-
 /// Finds tenants by id, compiled and ready.
 #[async_trait]
 pub trait TenantDirectory: Send + Sync {

@@ -321,9 +321,15 @@ mod tests {
             assert!(matches!(e, PortError::Rejected { .. }), "{refusal}: {e}");
         }
         for passing in ["internal_error", "service_unavailable"] {
-            assert!(web_api_verdict("m", json!({"ok": false, "error": passing})).unwrap_err().is_retryable());
+            let error = web_api_verdict("m", json!({"ok": false, "error": passing})).unwrap_err();
+            assert_eq!(crate::lambda::Verdict::of(&error), crate::lambda::Verdict::Retry, "{passing}");
         }
-        assert!(web_api_verdict("m", Value::Null).unwrap_err().is_retryable(), "an unreadable answer may be a proxy's");
+        let unreadable = web_api_verdict("m", Value::Null).unwrap_err();
+        assert_eq!(
+            crate::lambda::Verdict::of(&unreadable),
+            crate::lambda::Verdict::Retry,
+            "an unreadable answer may be a proxy's"
+        );
     }
 
     #[test]

@@ -143,14 +143,10 @@ pub struct Turn {
     pub parts_sent: u16,
     /// Its place in the order the conversation's turns were written (1, 2, …), assigned by the
     /// store on the first write and kept on rewrites: the long poll's cursor. 0 until stored.
-    #[serde(default, skip_serializing_if = "is_zero64")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub seq: u64,
 }
 
-fn is_zero64(n: &u64) -> bool {
-    *n == 0
-}
-
-fn is_zero(n: &u16) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }

@@ -39,13 +39,6 @@ pub enum RespondError {
     Port(#[from] PortError),
 }
 
-impl RespondError {
-    /// True when a retry may succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, RespondError::Port(PortError::Unavailable { .. } | PortError::Conflict { .. }))
-    }
-}
-
 /// The responder half. Safe to run twice on the same message (queues redeliver): every write is
 /// keyed by the message id, so a redelivery overwrites instead of adding.
 pub struct Responder {

@@ -111,7 +111,7 @@ async fn escalation_queue_down_fails_retryably_and_the_redelivery_completes_the_
     let m = message("I want to speak to a human", Channel::Webchat);
     rig.escalations.set_down(true);
     let error = rig.responder.respond(&m).await.unwrap_err();
-    assert!(error.is_retryable(), "{error}");
+    assert_eq!(crate::lambda::Verdict::of_respond(&error), crate::lambda::Verdict::Retry, "{error}");
     let t = TenantId::new("demo").unwrap();
     let conversation = rig.conversations.conversation(&t, &m.conversation).await.unwrap().unwrap();
     assert!(
@@ -146,7 +146,11 @@ async fn unknown_tenant_is_not_retryable() {
     let mut m = message("hi", Channel::Webchat);
     m.tenant = TenantId::new("gone").unwrap();
     let error = rig.responder.respond(&m).await.unwrap_err();
-    assert!(!error.is_retryable());
+    assert_eq!(
+        crate::lambda::Verdict::of_respond(&error),
+        crate::lambda::Verdict::Park,
+        "no retry brings a tenant back"
+    );
     assert!(rig.conversations.is_empty());
 }
 
@@ -267,7 +271,7 @@ async fn a_comment_before_the_ticket_exists_waits_for_it() {
     let EscalationJob::Comment(comment) = rig.escalation_rx.try_recv().unwrap() else { panic!("expected a comment") };
     assert_eq!(comment.escalation.as_ref(), Some(&escalation.id));
     let early = rig.desk.comment(&comment).await.unwrap_err();
-    assert!(early.is_retryable(), "{early}");
+    assert_eq!(crate::lambda::Verdict::of(&early), crate::lambda::Verdict::Retry, "{early}");
     rig.desk.open(&escalation).await.unwrap();
     rig.desk.comment(&comment).await.unwrap();
     assert_eq!(rig.helpdesk.comments()[0].ticket.as_ref().map(|t| t.id.as_str()), Some("LOCAL-1"));

@@ -465,29 +465,10 @@ impl ConversationStore for DynamoConversations {
         let sk = format!("TURN#{}", turn.cursor.as_str());
         let expires = (turn.at + TURN_RETENTION).timestamp();
         let data = to_json(CONVERSATIONS, &Turn { seq: 0, ..turn.clone() })?;
-        // A rewrite (a redelivery, the delivered mark) keeps the turn's place: `seq` untouched.
-        let rewrite = self
-            .table
-            .client
-            .update_item()
-            .table_name(&self.table.name)
-            .key("pk", s(pk.clone()))
-            .key("sk", s(sk.clone()))
-            .update_expression("SET #data = :data, #ttl = :ttl")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#data", "data")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":data", s(data.clone()))
-            .expression_attribute_values(":ttl", n(expires))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match conditional_write(CONVERSATIONS, rewrite, Err(PortError::Conflict { port: CONVERSATIONS })) {
-            Err(PortError::Conflict { .. }) => {}
-            other => return other,
-        }
-        // A first write takes the conversation's next number. Writes to one conversation are
-        // serial (its FIFO group), so numbers follow the order turns were written.
+        // The conversation's next number, then one write that keeps the number a rewrite (a
+        // redelivery, the delivered mark) already has: two writes either way, and a rewrite
+        // leaves a gap, which the poll does not mind. Writes to one conversation are serial
+        // (its FIFO group), so numbers follow the order turns were first written.
         let counted = self
             .table
             .client
@@ -509,14 +490,25 @@ impl ConversationStore for DynamoConversations {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse::<i64>().ok())
             .ok_or_else(|| corrupt(CONVERSATIONS, "turn counter without a number"))?;
-        let item = Item::from([
-            ("pk".to_string(), s(pk)),
-            ("sk".to_string(), s(sk)),
-            ("data".to_string(), s(data)),
-            ("seq".to_string(), n(seq)),
-            ("ttl".to_string(), n(expires)),
-        ]);
-        self.table.put(CONVERSATIONS, item).await
+        let written = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET #data = :data, #ttl = :ttl, seq = if_not_exists(seq, :seq)")
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":data", s(data))
+            .expression_attribute_values(":ttl", n(expires))
+            .expression_attribute_values(":seq", n(seq))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(CONVERSATIONS, e))?;
+        meter(written.consumed_capacity(), true);
+        Ok(())
     }
 
     async fn turn(
