@@ -44,26 +44,20 @@ async fn a_web_chat_message_travels_through_sqs_and_dynamodb_and_is_answered_onc
     assert_eq!(page["state"], "bot");
     assert_eq!(s.aws.depth(&s.messages.url).await, 0, "the handled message was deleted");
 
-    // The usage record is in DynamoDB with what the adapters metered.
-    let month = chrono::Utc::now().format("%Y-%m").to_string();
-    let usage = s
-        .aws
-        .clients
-        .dynamodb
-        .query()
-        .table_name(&s.aws.table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("T#demo#COST#{month}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(usage.count(), 1);
-    let record: Value = serde_json::from_str(usage.items()[0]["data"].as_s().unwrap()).unwrap();
-    assert_eq!(record["decision"], "answer");
+    // The cost records are in DynamoDB with what the adapters metered: the responder's and the
+    // two inbound requests' (the repeat delivery cost a request too).
+    let records = cost_records(&s, "demo").await;
+    let responder: Vec<&Value> = records.iter().filter(|r| r["function"] == "responder").collect();
+    assert_eq!(responder.len(), 1, "{records:?}");
+    let record = responder[0];
+    assert_eq!(record["outcome"]["decision"], "answer");
     assert_eq!(record["request_id"], "req-1", "API Gateway's request id follows the message");
-    assert!(record["metered"]["dynamodb_calls"].as_u64().unwrap() >= 5, "{record}");
-    assert!(record["metered"]["dynamodb_read_milli_units"].as_u64().unwrap() > 0, "{record}");
-    assert!(record["metered"]["dynamodb_write_milli_units"].as_u64().unwrap() > 0, "{record}");
+    assert!(record["units"]["dynamodb_calls"].as_u64().unwrap() >= 5, "{record}");
+    assert!(record["units"]["dynamodb_read_milli_units"].as_u64().unwrap() > 0, "{record}");
+    assert!(record["units"]["dynamodb_write_milli_units"].as_u64().unwrap() > 0, "{record}");
+    assert!(record["units"]["sqs_fifo_requests"].as_u64().unwrap() >= 2, "receive and delete: {record}");
+    assert!(record["components"]["dynamodb"].as_u64().unwrap() > 0, "{record}");
+    assert_eq!(records.iter().filter(|r| r["function"] == "inbound").count(), 2, "{records:?}");
 }
 
 #[tokio::test]
@@ -78,6 +72,41 @@ async fn a_redelivered_batch_is_not_answered_twice() {
     let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 2, "{page}");
     assert!(texts(&page, "bot")[0].contains("Canada"));
+}
+
+/// Cost records of `tenant` this month, as stored.
+async fn cost_records(s: &switchboard_tests::stack::Stack, tenant: &str) -> Vec<Value> {
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let out = s
+        .aws
+        .clients
+        .dynamodb
+        .query()
+        .table_name(&s.aws.table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("T#{tenant}#COST#{month}")),
+        )
+        .expression_attribute_values(":r", aws_sdk_dynamodb::types::AttributeValue::S("R#".into()))
+        .send()
+        .await
+        .unwrap();
+    out.items().iter().map(|i| serde_json::from_str(i["data"].as_s().unwrap()).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_redelivered_message_leaves_one_cost_record() {
+    let s = stack(Options::default()).await;
+    s.post(json!({"visitor_id": "v_cost", "text": "Do you ship to Canada?"})).await;
+    let (event, _) = s.aws.receive_event(&s.messages.url).await;
+    for _ in 0..2 {
+        respond_batch(&s.responder, None, switchboard::lambda::Deadline::none(), event.clone()).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let responder: Vec<Value> =
+        cost_records(&s, "demo").await.into_iter().filter(|r| r["function"] != "inbound").collect();
+    assert_eq!(responder.len(), 1, "a redelivery overwrites its record: {responder:?}");
 }
 
 #[tokio::test]
@@ -217,6 +246,12 @@ async fn refused_requests_leave_the_table_untouched() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(s.items().await, before);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
+    // The refused requests cost the tenant money and are on its ledger; an invented tenant name
+    // creates nothing for anyone.
+    let refused = cost_records(&s, "demo").await;
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|r| r["outcome"]["decision"].as_str().unwrap().starts_with("http_4")));
+    assert!(cost_records(&s, "nope").await.is_empty());
 }
 
 #[tokio::test]

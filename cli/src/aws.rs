@@ -33,6 +33,7 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
         bedrock: None,
         cache: std::time::Duration::from_secs(300),
         key_parameter: Some(key_parameter.clone()),
+        prices: std::sync::Arc::new(switchboard::cost::PriceTable::default_table()),
     };
     put_tenants(&AwsApp::new(settings, clients.clone()), &clients, table, tenants).await?;
     println!("export SWITCHBOARD_TABLE={table}");

@@ -67,6 +67,10 @@ fn router_memory(c: &mut Criterion) {
         poll_first: std::time::Duration::from_millis(50),
         poll_max: std::time::Duration::from_millis(250),
         max_hold: std::time::Duration::from_secs(20),
+        costs: Arc::new(switchboard::cost::Costs::new(
+            Arc::new(switchboard::adapters::memory::MemoryLedger::default()),
+            Arc::new(switchboard::cost::PriceTable::default_table()),
+        )),
     });
     let app = router(api);
     let mut n = 0u64;

@@ -8,7 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::sync::Arc;
 use switchboard::adapters::memory::{
-    MemoryConversations, MemoryCustomers, MemoryOutbox, MemoryQueue, MemoryTenants, MemoryUsageLog, NoModel,
+    MemoryConversations, MemoryCustomers, MemoryLedger, MemoryOutbox, MemoryQueue, MemoryTenants, NoModel,
 };
 use switchboard::domain::{Channel, ConversationId, ConversationState, InboundMessage, MessageId, Sender, TenantId};
 use switchboard::pipeline::Responder;
@@ -67,7 +67,11 @@ fn respond_memory(c: &mut Criterion) {
         escalations: Arc::new(escalations),
         model: Arc::new(NoModel),
         sender: Arc::new(MemoryOutbox::default()),
-        usage: Arc::new(MemoryUsageLog::default()),
+        costs: Arc::new(switchboard::cost::Costs::new(
+            Arc::new(MemoryLedger::default()),
+            Arc::new(switchboard::cost::PriceTable::default_table()),
+        )),
+        spend: Arc::new(switchboard::cost::budget::SpendCache::new(std::time::Duration::from_secs(60))),
         allowances: Arc::new(switchboard::adapters::memory::MemoryAllowances::default()),
         clock: Arc::new(SystemClock),
     };

@@ -3,12 +3,14 @@
 
 use crate::adapters::aws::{
     AwsClients, BedrockModel, BedrockSettings, DynamoAllowances, DynamoConversations, DynamoCustomers,
-    DynamoIdempotency, DynamoTenants, DynamoTickets, DynamoUsageLog, SqsEscalationQueue, SqsMessageQueue,
-    SqsRedelivery, SsmSecrets, Table,
+    DynamoIdempotency, DynamoLedger, DynamoTenants, DynamoTickets, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery,
+    SsmSecrets, Table,
 };
 use crate::channels::senders::ChannelRouter;
 use crate::channels::sns::SnsVerifier;
 use crate::classify::NoModel;
+use crate::cost::budget::SpendCache;
+use crate::cost::{Costs, PriceTable};
 use crate::helpdesks::{ConsoleHelpdesk, HelpdeskRouter};
 use crate::keys::DeploymentKey;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
@@ -56,6 +58,9 @@ pub struct Settings {
     /// `SWITCHBOARD_KEY_PARAMETER`: the SSM SecureString holding the deployment key (channel
     /// conversation ids and web chat read tokens are derived from it).
     pub key_parameter: Option<String>,
+    /// `SWITCHBOARD_PRICE_OVERRIDES`: price lines that replace the built-in table's (YAML, the
+    /// shape of `infra/prices/us-east-1.yaml`).
+    pub prices: Arc<PriceTable>,
 }
 
 impl Settings {
@@ -80,7 +85,13 @@ impl Settings {
                 .map_err(|_| SettingsError { name: "SWITCHBOARD_BEDROCK_TIMEOUT_MS", problem: "not a number" })?,
             None => 6000,
         };
+        let prices = PriceTable::parse(crate::cost::prices_default(), var("SWITCHBOARD_PRICE_OVERRIDES").as_deref())
+            .map_err(|e| {
+                tracing::error!(error = %e, "SWITCHBOARD_PRICE_OVERRIDES refused");
+                SettingsError { name: "SWITCHBOARD_PRICE_OVERRIDES", problem: "not a valid price table override" }
+            })?;
         Ok(Self {
+            prices: Arc::new(prices),
             table,
             messages_queue_url: var("SWITCHBOARD_MESSAGES_QUEUE_URL"),
             escalations_queue_url: var("SWITCHBOARD_ESCALATIONS_QUEUE_URL"),
@@ -132,6 +143,7 @@ pub struct AwsApp {
     tenants: Arc<DynamoTenants>,
     conversations: Arc<DynamoConversations>,
     secrets: Arc<SsmSecrets>,
+    costs: Arc<Costs>,
 }
 
 impl AwsApp {
@@ -148,7 +160,13 @@ impl AwsApp {
         let secrets = Arc::new(SsmSecrets::new(clients.ssm.clone(), settings.cache));
         let tenants = Arc::new(DynamoTenants::new(table.clone(), secrets.clone(), settings.cache));
         let conversations = Arc::new(DynamoConversations::new(table.clone()));
-        Self { settings, clients, table, tenants, conversations, secrets }
+        let costs = Arc::new(Costs::new(Arc::new(DynamoLedger::new(table.clone())), settings.prices.clone()));
+        Self { settings, clients, table, tenants, conversations, secrets, costs }
+    }
+
+    /// Prices work into the cost ledger.
+    pub fn costs(&self) -> Arc<Costs> {
+        self.costs.clone()
     }
 
     /// The tenant directory (ops and tests put configurations through it).
@@ -183,7 +201,8 @@ impl AwsApp {
             poll_first: Duration::from_millis(200),
             poll_max: Duration::from_secs(2),
             // A held poll keeps an inbound instance busy: hold 10 s at most (the widget polls again).
-            max_hold: Duration::from_secs(10),
+            max_hold: crate::web::LAMBDA_MAX_HOLD,
+            costs: self.costs.clone(),
         }))
     }
 
@@ -223,7 +242,9 @@ impl AwsApp {
             escalations: Arc::new(SqsEscalationQueue::new(self.clients.sqs.clone(), url)),
             model,
             sender: Arc::new(ChannelRouter::new(self.tenants.clone())),
-            usage: Arc::new(DynamoUsageLog::new(self.table.clone())),
+            costs: self.costs.clone(),
+            // A budget decision reads the month's totals at most once a minute per tenant.
+            spend: Arc::new(SpendCache::new(Duration::from_secs(60))),
             allowances: Arc::new(DynamoAllowances::new(self.table.clone())),
             clock: Arc::new(SystemClock),
         })
@@ -260,6 +281,7 @@ impl AwsApp {
             conversations: self.conversations.clone(),
             messages: Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), messages)),
             clock: Arc::new(SystemClock),
+            costs: self.costs.clone(),
         })
     }
 }

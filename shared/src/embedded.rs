@@ -3,9 +3,11 @@
 //! Lambda functions.
 
 use crate::adapters::memory::{
-    ConsoleHelpdesk, MemoryConversations, MemoryCustomers, MemoryIdempotency, MemoryOutbox, MemoryQueue, MemoryTenants,
-    MemoryTickets, MemoryUsageLog, NoModel,
+    ConsoleHelpdesk, MemoryConversations, MemoryCustomers, MemoryIdempotency, MemoryLedger, MemoryOutbox, MemoryQueue,
+    MemoryTenants, MemoryTickets, NoModel,
 };
+use crate::cost::budget::SpendCache;
+use crate::cost::{Costs, PriceTable};
 use crate::domain::{AgentEvent, ConversationId, ConversationState, EscalationJob, TenantId, Work};
 use crate::lambda::Verdict;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
@@ -31,6 +33,10 @@ pub struct Options {
     pub retry_backoff: Duration,
     /// Longest a long poll is held.
     pub max_hold: Duration,
+    /// The prices the ledger uses.
+    pub prices: Arc<PriceTable>,
+    /// How long a tenant's month spend is reused for budget decisions.
+    pub spend_cache: Duration,
 }
 
 impl Default for Options {
@@ -42,6 +48,8 @@ impl Default for Options {
             attempts: 4,
             retry_backoff: Duration::from_millis(100),
             max_hold: Duration::from_secs(crate::web::MAX_WAIT_SECONDS),
+            prices: Arc::new(PriceTable::default_table()),
+            spend_cache: Duration::from_secs(60),
         }
     }
 }
@@ -75,8 +83,10 @@ pub struct Embedded {
     pub helpdesk: Arc<ConsoleHelpdesk>,
     /// What was sent on channels other than the web chat.
     pub outbox: Arc<MemoryOutbox>,
-    /// Usage records.
-    pub usage: Arc<MemoryUsageLog>,
+    /// The cost ledger.
+    pub ledger: Arc<MemoryLedger>,
+    /// Prices work into the ledger.
+    pub costs: Arc<Costs>,
     /// Items that kept failing.
     pub dead_letters: Arc<Mutex<Vec<DeadLetter>>>,
     /// The responder half.
@@ -106,7 +116,8 @@ impl Embedded {
             Arc::new(if options.print_escalations { ConsoleHelpdesk::default() } else { ConsoleHelpdesk::quiet() });
         let tickets = Arc::new(MemoryTickets::default());
         let outbox = Arc::new(MemoryOutbox::default());
-        let usage = Arc::new(MemoryUsageLog::default());
+        let ledger = Arc::new(MemoryLedger::default());
+        let costs = Arc::new(Costs::new(ledger.clone(), options.prices.clone()));
         let dead_letters = Arc::new(Mutex::new(Vec::new()));
 
         let responder = Arc::new(Responder {
@@ -116,7 +127,8 @@ impl Embedded {
             escalations: Arc::new(escalations.clone()),
             model: options.model.clone(),
             sender: outbox.clone(),
-            usage: usage.clone(),
+            costs: costs.clone(),
+            spend: Arc::new(SpendCache::new(options.spend_cache)),
             allowances: Arc::new(crate::adapters::memory::MemoryAllowances::default()),
             clock: options.clock.clone(),
         });
@@ -127,6 +139,7 @@ impl Embedded {
             conversations: conversations.clone(),
             messages: Arc::new(messages.clone()),
             clock: options.clock.clone(),
+            costs: costs.clone(),
         });
         let api = Arc::new(Api {
             tenants: tenants.clone(),
@@ -146,6 +159,7 @@ impl Embedded {
             poll_first: Duration::from_millis(50),
             poll_max: Duration::from_millis(250),
             max_hold: options.max_hold,
+            costs: costs.clone(),
         });
 
         let retry = Retry {
@@ -165,7 +179,8 @@ impl Embedded {
             escalations,
             helpdesk,
             outbox,
-            usage,
+            ledger,
+            costs,
             dead_letters,
             responder,
             desk,

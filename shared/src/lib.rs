@@ -9,6 +9,7 @@ pub mod aws_app;
 pub mod channels;
 pub mod classify;
 pub mod contract;
+pub mod cost;
 pub mod domain;
 pub mod embedded;
 pub mod helpdesks;

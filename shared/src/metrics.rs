@@ -33,7 +33,53 @@ pub fn count_line(metric: &str, tenant: &str, channel: &str, properties: &[(&str
 
 /// Emits one count.
 pub fn count(metric: &str, tenant: &str, channel: &str, properties: &[(&str, &str)]) {
-    println!("{}", count_line(metric, tenant, channel, properties));
+    emit(&count_line(metric, tenant, channel, properties));
+}
+
+/// Writes an EMF line to stdout, counting its bytes as log ingestion of the request.
+fn emit(line: &str) {
+    crate::meter::report(|m| m.log_bytes += line.len() as u64 + 1);
+    println!("{line}");
+}
+
+/// The EMF line of one cost record: its cost in nano-dollars, and counts of messages, model
+/// calls and tokens, escalations and local answers, dimensioned by tenant and channel (and by
+/// tenant alone). Function and request id are properties, not dimensions.
+pub fn cost_line(record: &crate::cost::CostRecord) -> String {
+    let o = &record.outcome;
+    let (input, output) = record.units.model_tokens();
+    let metrics: [(&str, &str, u64); 7] = [
+        ("CostNanos", "None", record.cost_nanos),
+        ("Messages", "Count", u64::from(o.message)),
+        ("ModelCalls", "Count", u64::from(record.units.model_calls())),
+        ("ModelTokens", "Count", input + output),
+        ("Escalations", "Count", u64::from(o.escalated)),
+        ("AnsweredLocally", "Count", u64::from(o.answered_locally)),
+        ("Answered", "Count", u64::from(o.answered)),
+    ];
+    let mut line = json!({
+        "_aws": {
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["tenant", "channel"], ["tenant"]],
+                "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+            }],
+        },
+        "tenant": record.tenant.as_str(),
+        "channel": record.channel.map_or("none", |c| c.as_str()),
+        "function": record.function.as_str(),
+        "request_id": record.request_id,
+    });
+    for (name, _, value) in metrics {
+        line[name] = json!(value);
+    }
+    line.to_string()
+}
+
+/// Emits the cost metrics of one record.
+pub fn cost(record: &crate::cost::CostRecord) {
+    emit(&cost_line(record));
 }
 
 #[cfg(test)]

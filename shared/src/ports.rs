@@ -1,9 +1,10 @@
 //! The ports the pipeline needs: small traits named for a capability. Each has a memory adapter
 //! (the embedded default) and, from Step 2 on, an AWS one; both pass the same contract tests.
 
+use crate::cost::{CostRecord, DayTotals, Month};
 use crate::domain::{
     Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, EscalationJob,
-    Language, MessageId, TenantId, TicketComment, TicketRef, Turn, TurnCursor, UsageRecord, Work,
+    Language, MessageId, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
 };
 use crate::tenant::{FaqEntry, Secret, Tenant};
 use async_trait::async_trait;
@@ -350,11 +351,27 @@ pub trait TicketStore: Send + Sync {
     ) -> Result<Option<ConversationId>, PortError>;
 }
 
-/// Where per-request usage goes (the cost ledger from Step 5 on).
+/// The cost ledger: one record per request per function, and the month's totals per day.
 #[async_trait]
-pub trait UsageLog: Send + Sync {
-    /// Records one request's usage.
-    async fn record(&self, usage: &UsageRecord) -> Result<(), PortError>;
+pub trait CostLedger: Send + Sync {
+    /// Writes `record`, replacing the record of the same request, function and item if there is
+    /// one, and moves its day's totals by the difference: a redelivery never counts twice.
+    async fn record(&self, record: &CostRecord) -> Result<(), PortError>;
+    /// The month's day totals, oldest day first.
+    async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError>;
+    /// The month's records, newest first, at most `limit`.
+    async fn records(&self, tenant: &TenantId, month: Month, limit: usize) -> Result<Vec<CostRecord>, PortError>;
+    /// Marks alert `name` raised for the month: `true` the first time only, so each threshold
+    /// alerts once a month however many requests cross it at once.
+    async fn raise_once(
+        &self,
+        tenant: &TenantId,
+        month: Month,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+    /// The alerts raised in the month, with when.
+    async fn alerts(&self, tenant: &TenantId, month: Month) -> Result<Vec<(String, DateTime<Utc>)>, PortError>;
 }
 
 /// Channel and helpdesk secrets (SSM Parameter Store SecureStrings in production).

@@ -11,5 +11,21 @@ pub fn init_json_logs() {
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
+        .with_writer(|| CountingStdout)
         .try_init();
+}
+
+/// Stdout that counts what each request writes, so log ingestion is part of its cost.
+struct CountingStdout;
+
+impl std::io::Write for CountingStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = std::io::stdout().write(buf)?;
+        crate::meter::report(|m| m.log_bytes += written as u64);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
 }

@@ -119,16 +119,21 @@ impl TestServer {
     }
 
     /// Waits until the responder and escalation workers are idle: every accepted message has
-    /// been handled (usage recorded) and every escalation ticketed.
+    /// been handled (its cost recorded) and every escalation ticketed.
     pub async fn settle(&self, handled: usize) {
         for _ in 0..200 {
-            if self.app.usage.records().len() >= handled {
+            if self.handled() >= handled {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        panic!("only {} of {handled} messages were handled", self.app.usage.records().len());
+        panic!("only {} of {handled} messages were handled", self.handled());
+    }
+
+    /// Customer messages the responder has handled (each leaves a cost record).
+    pub fn handled(&self) -> usize {
+        self.app.ledger.all().iter().filter(|r| r.outcome.message).count()
     }
 }
 

@@ -110,6 +110,7 @@ pub async fn stack(options: Options) -> Stack {
         bedrock: options.bedrock.as_ref().map(|_| FakeBedrock::settings(Duration::from_secs(2))),
         cache: Duration::from_secs(60),
         key_parameter: Some(format!("/switchboard/{}/deployment-key", aws.table)),
+        prices: Arc::new(switchboard::cost::PriceTable::default_table()),
     };
     if options.sqs_down {
         let config = clients.sqs.config().to_builder().endpoint_url("http://127.0.0.1:9").build();
@@ -203,6 +204,7 @@ pub async fn stack(options: Options) -> Stack {
             tickets: Arc::new(DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
             conversations: Arc::new(DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
             messages: Arc::new(SqsMessageQueue::new(aws.clients.sqs.clone(), messages.url.clone())),
+            costs: app.costs(),
             clock: Arc::new(SystemClock),
         },
         redelivery: app.escalation_redelivery().expect("escalation settings"),
@@ -311,13 +313,16 @@ impl Stack {
             .len()
     }
 
-    /// How many items the table holds.
+    /// How many items the table holds besides the cost ledger (a refused request still costs
+    /// money and is recorded; what must not be left behind is state).
     pub async fn items(&self) -> i32 {
         self.aws
             .clients
             .dynamodb
             .scan()
             .table_name(&self.aws.table)
+            .filter_expression("NOT contains(pk, :cost)")
+            .expression_attribute_values(":cost", aws_sdk_dynamodb::types::AttributeValue::S("#COST#".into()))
             .select(aws_sdk_dynamodb::types::Select::Count)
             .send()
             .await

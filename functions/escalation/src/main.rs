@@ -8,12 +8,14 @@ use switchboard::lambda::{Deadline, escalate_batch, escalation_record_budget};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    switchboard::cost::lambda::process_started();
     switchboard::telemetry::init_json_logs();
     let app = AwsApp::from_env().await?;
     let desk = app.escalation_desk()?;
     let redelivery = app.escalation_redelivery()?;
     let (desk, redelivery) = (&desk, &redelivery);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        switchboard::cost::lambda::invocation_started();
         let budget = escalation_record_budget(switchboard::http::DEFAULT_TIMEOUT);
         let deadline = Deadline::from_lambda(event.context.deadline, budget);
         Ok::<_, lambda_runtime::Error>(escalate_batch(desk, Some(redelivery), deadline, event.payload).await)

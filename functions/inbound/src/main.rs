@@ -6,6 +6,7 @@ use switchboard::lambda::inbound_router;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    switchboard::cost::lambda::process_started();
     switchboard::telemetry::init_json_logs();
     // Clients and configuration once per cold start; a missing variable fails here, loudly.
     let app = AwsApp::from_env().await?;
@@ -84,7 +85,7 @@ mod tests {
         let (status, _) = call(&router, event("webchat-post.json")).await;
         assert_eq!(status, StatusCode::ACCEPTED);
         for _ in 0..100 {
-            if let Some(u) = app.usage.records().first() {
+            if let Some(u) = responder_records(&app).first() {
                 assert_eq!(u.request_id, "req-1");
                 return;
             }
@@ -131,13 +132,13 @@ mod tests {
         let (status, body) = call(&router, event("slack-message.json")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         for _ in 0..100 {
-            if app.usage.records().len() == 5 {
+            if responder_records(&app).len() == 5 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         let channels: Vec<String> =
-            app.usage.records().iter().filter_map(|u| u.channel.map(|c| c.to_string())).collect();
+            responder_records(&app).iter().filter_map(|u| u.channel.map(|c| c.to_string())).collect();
         assert_eq!(channels.len(), 5, "{channels:?}");
         for c in ["twilio_sms", "twilio_whatsapp", "telegram", "whatsapp_cloud", "email"] {
             assert!(channels.contains(&c.to_string()), "{c} in {channels:?}");
@@ -154,6 +155,10 @@ mod tests {
             until_answered(&router, ack["conversation_id"].as_str().unwrap(), ack["token"].as_str().unwrap()).await;
         let answer = &messages[1].1;
         assert!(answer.contains("Ben") && answer.contains("DS-20502"), "{answer}");
+    }
+
+    fn responder_records(app: &Embedded) -> Vec<switchboard::cost::CostRecord> {
+        app.ledger.all().into_iter().filter(|r| r.function == switchboard::cost::Function::Responder).collect()
     }
 
     trait CloneForTest {

@@ -9,6 +9,7 @@ use switchboard::lambda::{Deadline, respond_batch};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    switchboard::cost::lambda::process_started();
     switchboard::telemetry::init_json_logs();
     // Clients and configuration once per cold start; a missing variable fails here, loudly.
     let app = AwsApp::from_env().await?;
@@ -17,6 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let budget = app.responder_record_budget();
     let (responder, redelivery) = (&responder, &redelivery);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        switchboard::cost::lambda::invocation_started();
         let deadline = Deadline::from_lambda(event.context.deadline, budget);
         Ok::<_, lambda_runtime::Error>(respond_batch(responder, Some(redelivery), deadline, event.payload).await)
     }))

@@ -8,7 +8,6 @@ mod handoff;
 mod ids;
 mod language;
 mod message;
-mod usage;
 
 pub use classification::{Classification, ClassifierSource, IntentScore, Sentiment, SentimentLabel, Urgency};
 pub use conversation::{Conversation, ConversationState, Role, Turn, TurnCursor};
@@ -20,4 +19,3 @@ pub use handoff::{AgentEvent, EscalationJob, HandoffFailure, TicketComment, Work
 pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};
 pub use language::Language;
 pub use message::{AttachmentNote, Channel, InboundMessage, Sender};
-pub use usage::UsageRecord;

@@ -1,3 +1,5 @@
+use crate::cost::{Attribution, Costs, Function};
+use crate::domain::{Channel, ConversationId, MessageId, TenantId};
 use crate::domain::{ConversationState, Escalation, EscalationJob, HandoffFailure, TicketComment, TicketRef, Work};
 use crate::ports::{Clock, ConversationStore, Helpdesk, MessageQueue, PortError, TicketStore};
 use std::sync::Arc;
@@ -15,15 +17,38 @@ pub struct EscalationDesk {
     pub messages: Arc<dyn MessageQueue>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Prices each job into the cost ledger.
+    pub costs: Arc<Costs>,
 }
 
 impl EscalationDesk {
-    /// Does one job from the escalation queue.
+    /// Does one job from the escalation queue, measured and priced into one cost record
+    /// (failed attempts too: they cost money, and a retry replaces their record).
     pub async fn handle(&self, job: &EscalationJob) -> Result<(), PortError> {
-        match job {
-            EscalationJob::Open(escalation) => self.open(escalation).await.map(|_| ()),
-            EscalationJob::Comment(comment) => self.comment(comment).await,
-        }
+        let started = std::time::Instant::now();
+        let consumed = serde_json::to_string(job).map_or(0, |body| body.len());
+        let (result, units) = crate::meter::measure(async {
+            crate::cost::units::report_sqs_consumed(consumed, false);
+            let result = match job {
+                EscalationJob::Open(escalation) => self.open(escalation).await.map(|_| ()),
+                EscalationJob::Comment(comment) => self.comment(comment).await,
+            };
+            crate::cost::lambda::bill(started.elapsed());
+            result
+        })
+        .await;
+        let (who, kind) = match job {
+            EscalationJob::Open(e) => {
+                (attribution(&e.request_id, &e.id, &e.tenant, e.channel, &e.conversation, e.created_at), "ticket")
+            }
+            EscalationJob::Comment(c) => {
+                (attribution(&c.request_id, &c.message, &c.tenant, c.channel, &c.conversation, c.at), "comment")
+            }
+        };
+        let decision = if result.is_ok() { kind } else { "failed" };
+        let outcome = crate::cost::Outcome { decision: Some(decision.to_string()), ..Default::default() };
+        self.costs.record(who, outcome, units).await;
+        result
     }
 
     /// Opens the ticket and marks the conversation human-owned. Safe to repeat: a recorded
@@ -108,5 +133,24 @@ impl EscalationDesk {
             "customer message appended to the ticket"
         );
         Ok(())
+    }
+}
+
+fn attribution(
+    request_id: &str,
+    item: &MessageId,
+    tenant: &TenantId,
+    channel: Channel,
+    conversation: &ConversationId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Attribution {
+    Attribution {
+        request_id: request_id.to_string(),
+        function: Function::Escalation,
+        item: item.to_string(),
+        tenant: tenant.clone(),
+        channel: Some(channel),
+        conversation: Some(conversation.clone()),
+        at,
     }
 }

@@ -57,6 +57,7 @@ impl Inbound {
         message: InboundMessage,
         new_conversation: Option<Conversation>,
     ) -> Result<Ack, InboundError> {
+        crate::meter::report(|m| m.channel = Some(message.channel));
         let key = idempotency_key(&message);
         let now = self.clock.now();
         match self.idempotency.claim(&key, now, LOCK_FOR).await.map_err(InboundError::Store)? {

@@ -1,14 +1,15 @@
 use crate::classify::Cascade;
+use crate::cost::budget::{BudgetState, SpendCache};
+use crate::cost::{Attribution, CostRecord, Costs, Function, Month};
 use crate::domain::{
     AgentEvent, Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation,
     EscalationJob, EscalationPlan, HandoffFailure, InboundMessage, Language, MessageId, Priority, Reason, Reply,
-    ReplySource, Role, TenantId, TicketComment, Turn, TurnCursor, UsageRecord, Work,
+    ReplySource, Role, TenantId, TicketComment, Turn, TurnCursor, Work,
 };
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
     Activity, Allowances, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue,
     GenerateRequest, Generated, HostedClassification, LanguageModel, ModelError, Outbound, PortError, TenantDirectory,
-    UsageLog,
 };
 use crate::reply::reply_language;
 use crate::tenant::Tenant;
@@ -24,8 +25,8 @@ pub struct Outcome {
     pub classification: Classification,
     /// What the policy decided.
     pub decision: Decision,
-    /// What it used.
-    pub usage: UsageRecord,
+    /// What it cost.
+    pub cost: CostRecord,
 }
 
 /// Why a message could not be answered.
@@ -54,8 +55,10 @@ pub struct Responder {
     pub model: Arc<dyn LanguageModel>,
     /// Delivers answers on the customer's channel.
     pub sender: Arc<dyn ChannelSender>,
-    /// Usage records.
-    pub usage: Arc<dyn UsageLog>,
+    /// Prices each message's work and writes it to the cost ledger.
+    pub costs: Arc<Costs>,
+    /// The tenants' spend this month, for their budgets.
+    pub spend: Arc<SpendCache>,
     /// Hourly allowances (hosted-model calls for anonymous visitors).
     pub allowances: Arc<dyn Allowances>,
     /// The time.
@@ -63,36 +66,100 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Does one job from the messages queue: a customer message or an agent's action.
+    /// Does one job from the messages queue: a customer message or an agent's action. Each job
+    /// is measured and priced into one cost record.
     pub async fn handle_work(&self, work: &Work) -> Result<(), RespondError> {
+        // Receiving and deleting the record is billed too, by its size on the queue.
+        let consumed = Some(serde_json::to_string(work).map_or(0, |body| body.len()));
         match work {
-            Work::Customer(message) => self.respond(message).await.map(|_| ()),
-            Work::Agent(event) => self.agent(event).await,
-            Work::HandoffFailed(failure) => self.handoff_failed(failure).await,
+            Work::Customer(message) => self.respond_to(message, consumed).await.map(|_| ()),
+            Work::Agent(event) => {
+                let who = self.attribution(&event.request_id, &event.id, &event.tenant, &event.conversation, event.at);
+                self.metered(who, consumed, self.agent_work(event)).await.map(|_| ())
+            }
+            Work::HandoffFailed(f) => {
+                let item = f.escalation.answer(3);
+                let who = self.attribution(&f.request_id, &item, &f.tenant, &f.conversation, f.at);
+                self.metered(who, consumed, self.handoff_failed_work(f)).await.map(|_| ())
+            }
+        }
+    }
+
+    /// An agent's action (see [`Self::agent_work`]), measured.
+    pub async fn agent(&self, event: &AgentEvent) -> Result<(), RespondError> {
+        let who = self.attribution(&event.request_id, &event.id, &event.tenant, &event.conversation, event.at);
+        self.metered(who, None, self.agent_work(event)).await.map(|_| ())
+    }
+
+    fn attribution(
+        &self,
+        request_id: &str,
+        item: &MessageId,
+        tenant: &TenantId,
+        conversation: &crate::domain::ConversationId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Attribution {
+        Attribution {
+            request_id: request_id.to_string(),
+            function: Function::Responder,
+            item: item.to_string(),
+            tenant: tenant.clone(),
+            channel: None,
+            conversation: Some(conversation.clone()),
+            at,
+        }
+    }
+
+    /// Runs `work` under the meter, bills its time, and records what it cost, failed attempts
+    /// included (they cost money too; a retry replaces their record). Work for a tenant that
+    /// does not exist bills nobody.
+    async fn metered<T>(
+        &self,
+        mut who: Attribution,
+        consumed_bytes: Option<usize>,
+        work: impl Future<Output = Result<(T, Done), RespondError>>,
+    ) -> Result<(T, CostRecord), RespondError> {
+        let started = std::time::Instant::now();
+        let (result, units) = crate::meter::measure(async {
+            if let Some(bytes) = consumed_bytes {
+                crate::cost::units::report_sqs_consumed(bytes, true);
+            }
+            let result = work.await;
+            crate::cost::lambda::bill(started.elapsed());
+            result
+        })
+        .await;
+        match result {
+            Ok((value, mut done)) => {
+                who.channel = who.channel.or(done.channel);
+                done.outcome.answered_locally = done.outcome.answered && units.model_calls() == 0;
+                Ok((value, self.costs.record(who, done.outcome, units).await))
+            }
+            Err(e @ RespondError::UnknownTenant(_)) => Err(e),
+            Err(e) => {
+                let failed = crate::cost::Outcome { decision: Some("failed".into()), ..Default::default() };
+                self.costs.record(who, failed, units).await;
+                Err(e)
+            }
         }
     }
 
     /// The escalation desk could not open the ticket: if the conversation still waits on that
     /// escalation, the bot takes it back and tells the customer. Safe to repeat: a second run
     /// finds the conversation no longer pending on it.
-    pub async fn handoff_failed(&self, failure: &HandoffFailure) -> Result<(), RespondError> {
+    async fn handoff_failed_work(&self, failure: &HandoffFailure) -> Result<((), Done), RespondError> {
         let tenant = self.load_tenant(&failure.tenant).await?;
         let Some(mut conversation) = self.conversations.conversation(&failure.tenant, &failure.conversation).await?
         else {
-            return Ok(());
+            return Ok(((), Done::work("handoff_failed", None)));
         };
+        let done = Done::work("handoff_failed", Some(conversation.channel));
         let pending_on_it = matches!(&conversation.state, ConversationState::HandoffPending { escalation, .. } if *escalation == failure.escalation);
         if !pending_on_it {
-            return Ok(());
+            return Ok(((), done));
         }
-        let mut usage = usage_of(&conversation, &failure.escalation.answer(3), &failure.request_id);
-        usage.decision = Some("handoff_failed".into());
-        self.give_back_to_bot(&tenant, &mut conversation, &failure.escalation, &failure.reason, &mut usage).await?;
-        usage.at = Some(self.clock.now());
-        if let Err(error) = self.usage.record(&usage).await {
-            tracing::error!(%error, "could not record usage");
-        }
-        Ok(())
+        self.give_back_to_bot(&tenant, &mut conversation, &failure.escalation, &failure.reason).await?;
+        Ok(((), done))
     }
 
     /// Back to the bot after a failed handoff: the state moves (conditionally), the failure is
@@ -103,9 +170,7 @@ impl Responder {
         conversation: &mut Conversation,
         escalation: &MessageId,
         reason: &str,
-        usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
-        usage.store_writes += 1;
         self.conversations
             .transition(&conversation.tenant, &conversation.id, &conversation.state, &ConversationState::Bot)
             .await?;
@@ -137,7 +202,7 @@ impl Responder {
             parts_sent: 0,
             seq: 0,
         };
-        self.deliver(conversation, turn, usage).await
+        self.deliver(conversation, turn).await
     }
 
     /// A handoff whose ticket has not opened within the tenant's timeout goes back to the bot.
@@ -145,7 +210,6 @@ impl Responder {
         &self,
         tenant: &Tenant,
         conversation: &mut Conversation,
-        usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
         let ConversationState::HandoffPending { escalation, since } = &conversation.state else { return Ok(()) };
         let limit = chrono::Duration::minutes(i64::from(tenant.config.handoff.pending_timeout_minutes));
@@ -153,23 +217,21 @@ impl Responder {
             return Ok(());
         }
         let escalation = escalation.clone();
-        self.give_back_to_bot(tenant, conversation, &escalation, "the ticket did not open in time", usage).await
+        self.give_back_to_bot(tenant, conversation, &escalation, "the ticket did not open in time").await
     }
 
     /// An agent's reply goes to the customer on the conversation's channel and is stored as an
     /// agent turn; a solved ticket hands the conversation back to the bot. Safe to repeat: the
     /// turn's id comes from the helpdesk's event, and a delivered turn is not sent again.
-    pub async fn agent(&self, event: &AgentEvent) -> Result<(), RespondError> {
+    async fn agent_work(&self, event: &AgentEvent) -> Result<((), Done), RespondError> {
         self.load_tenant(&event.tenant).await?;
         let Some(mut conversation) = self.conversations.conversation(&event.tenant, &event.conversation).await? else {
             tracing::warn!(tenant = %event.tenant, request_id = %event.request_id, "agent event for an unknown conversation; dropped");
-            return Ok(());
+            return Ok(((), Done::work("agent_unknown_conversation", None)));
         };
-        let mut usage = usage_of(&conversation, &event.id, &event.request_id);
         if let Some(text) = event.reply.as_deref().filter(|t| !t.trim().is_empty()) {
             // An agent who writes owns the conversation (again), and its idle clock restarts.
             let owned = ConversationState::HumanOwned { ticket: event.ticket.clone(), since: self.clock.now() };
-            usage.store_writes += 1;
             self.conversations.transition(&event.tenant, &conversation.id, &conversation.state, &owned).await?;
             conversation.state = owned;
             let turn = Turn {
@@ -183,21 +245,16 @@ impl Responder {
                 parts_sent: 0,
                 seq: 0,
             };
-            self.deliver(&conversation, turn, &mut usage).await?;
+            self.deliver(&conversation, turn).await?;
         }
         let ours =
             matches!(&conversation.state, ConversationState::HumanOwned { ticket, .. } if ticket.id == event.ticket.id);
         if event.solved && ours {
-            usage.store_writes += 1;
             self.conversations
                 .transition(&event.tenant, &conversation.id, &conversation.state, &ConversationState::Bot)
                 .await?;
         }
-        usage.decision = Some(if event.solved { "agent_solved" } else { "agent_reply" }.to_string());
-        usage.at = Some(self.clock.now());
-        if let Err(error) = self.usage.record(&usage).await {
-            tracing::error!(%error, "could not record usage");
-        }
+        let done = Done::work(if event.solved { "agent_solved" } else { "agent_reply" }, Some(conversation.channel));
         tracing::info!(
             tenant = %event.tenant,
             channel = %conversation.channel,
@@ -208,39 +265,37 @@ impl Responder {
             solved = event.solved && ours,
             "agent event handled"
         );
-        Ok(())
+        Ok(((), done))
     }
 
     /// Answers, escalates, or stays quiet on one queued message, and records what it used.
     pub async fn respond(&self, message: &InboundMessage) -> Result<Outcome, RespondError> {
-        let (outcome, metered) = crate::meter::measure(self.handle(message)).await;
-        let mut outcome = outcome?;
-        outcome.usage.metered = metered;
-        outcome.usage.at = Some(self.clock.now());
-        if let Err(error) = self.usage.record(&outcome.usage).await {
-            // The answer is out; a missing usage record must not make the customer get it twice.
-            tracing::error!(%error, "could not record usage");
-        }
-        Ok(outcome)
+        self.respond_to(message, None).await
     }
 
-    async fn handle(&self, message: &InboundMessage) -> Result<Outcome, RespondError> {
-        let mut usage = UsageRecord {
-            request_id: message.request_id.clone(),
-            tenant: Some(message.tenant.clone()),
-            channel: Some(message.channel),
-            conversation: Some(message.conversation.clone()),
-            message: Some(message.id.clone()),
-            ..UsageRecord::default()
-        };
-        let tenant = self.load_tenant(&message.tenant).await?;
-        let mut conversation = self.load_conversation(message, &mut usage).await?;
-        let customer = self.load_customer(message, &mut usage).await?;
-        let history = self.load_history(message, &mut usage).await?;
-        self.release_if_idle(&tenant, &mut conversation, &mut usage).await?;
-        self.give_up_if_pending_too_long(&tenant, &mut conversation, &mut usage).await?;
+    async fn respond_to(&self, message: &InboundMessage, consumed: Option<usize>) -> Result<Outcome, RespondError> {
+        let mut who = self.attribution(
+            &message.request_id,
+            &message.id,
+            &message.tenant,
+            &message.conversation,
+            message.received_at,
+        );
+        who.channel = Some(message.channel);
+        let ((classification, decision), cost) = self.metered(who, consumed, self.handle(message)).await?;
+        Ok(Outcome { classification, decision, cost })
+    }
 
-        let classification = self.classify(&tenant, message).await;
+    async fn handle(&self, message: &InboundMessage) -> Result<((Classification, Decision), Done), RespondError> {
+        let tenant = self.load_tenant(&message.tenant).await?;
+        let mut conversation = self.load_conversation(message).await?;
+        let customer = self.load_customer(message).await?;
+        let history = self.load_history(message).await?;
+        self.release_if_idle(&tenant, &mut conversation).await?;
+        self.give_up_if_pending_too_long(&tenant, &mut conversation).await?;
+
+        let budget = self.budget(&tenant, message).await;
+        let classification = self.classify(&tenant, message, budget).await;
         let language = reply_language(
             &tenant.config.languages,
             tenant.config.default_language,
@@ -251,7 +306,7 @@ impl Responder {
         let draft =
             match tenant.replies.draft(classification.intent.as_deref(), &message.text, language, customer.as_ref()) {
                 Some(reply) => Some(reply),
-                None => self.generate(&tenant, message, &classification, language, customer.as_ref()).await,
+                None => self.generate(&tenant, message, &classification, language, customer.as_ref(), budget).await,
             };
         let decision = Policy { rules: &tenant.config.policy, rollout: &tenant.config.rollout }.decide(PolicyInput {
             classification: &classification,
@@ -262,14 +317,13 @@ impl Responder {
         });
         let decision = self.within_channel_window(&tenant, &conversation, message, decision);
 
-        self.record_customer_turn(message, &classification, &mut usage).await?;
+        self.record_customer_turn(message, &classification).await?;
         let activity = Activity {
             language,
             last_inbound_at: message.received_at,
             customer: message.sender.customer.clone(),
             thread: message.thread.clone(),
         };
-        usage.store_writes += 1;
         self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
         // The sender checks channel windows (WhatsApp's 24 hours) against the latest message.
         conversation.last_inbound_at = Some(message.received_at);
@@ -283,12 +337,9 @@ impl Responder {
             message,
             &decision,
             Context { classification: &classification, customer: customer.as_ref(), history: &history, language },
-            &mut usage,
         )
         .await?;
 
-        usage.decision = Some(decision.name().to_string());
-        usage.classifier = Some(classification.source);
         tracing::info!(
             tenant = %message.tenant,
             channel = %message.channel,
@@ -298,9 +349,75 @@ impl Responder {
             confidence = classification.confidence,
             language = %language,
             classifier = ?classification.source,
+            budget = budget.as_str(),
             "message handled"
         );
-        Ok(Outcome { classification, decision, usage })
+        let done =
+            Done { outcome: message_outcome(&classification, &decision, language), channel: Some(message.channel) };
+        Ok(((classification, decision), done))
+    }
+
+    /// Where the tenant stands against its monthly budget; crossing a threshold raises its alert
+    /// once a month. An unreadable ledger does not degrade the customer's answer.
+    async fn budget(&self, tenant: &Tenant, message: &InboundMessage) -> BudgetState {
+        let limit = tenant.monthly_budget_nanos();
+        if limit == 0 {
+            return BudgetState::Ok;
+        }
+        let month = Month::of(self.clock.now());
+        let spent = match self.spend.spent(self.costs.ledger.as_ref(), &tenant.id, month).await {
+            Ok(spent) => spent,
+            Err(error) => {
+                tracing::warn!(%error, tenant = %tenant.id, "month's spend unknown; budget not applied to this message");
+                return BudgetState::Ok;
+            }
+        };
+        let state = BudgetState::of(spent, limit, tenant.config.budget.soft_at);
+        for crossed in [BudgetState::Soft, BudgetState::Exhausted].into_iter().filter(|t| *t <= state) {
+            self.alert_once(tenant, message, month, crossed, spent, limit).await;
+        }
+        state
+    }
+
+    /// The budget alert for `threshold`, once a month: a log line, a metric, and a note in the
+    /// tenant's helpdesk (a ticket of its own, so no customer conversation is handed over).
+    async fn alert_once(
+        &self,
+        tenant: &Tenant,
+        message: &InboundMessage,
+        month: Month,
+        threshold: BudgetState,
+        spent: u64,
+        limit: u64,
+    ) {
+        match self.costs.ledger.raise_once(&tenant.id, month, threshold.as_str(), self.clock.now()).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(%error, tenant = %tenant.id, "could not record the budget alert; it will be tried again");
+                return;
+            }
+        }
+        let (spent_usd, limit_usd) = (crate::cost::usd(spent), crate::cost::usd(limit));
+        tracing::warn!(
+            tenant = %tenant.id,
+            channel = %message.channel,
+            request_id = %message.request_id,
+            threshold = threshold.as_str(),
+            spent_usd,
+            limit_usd,
+            "budget threshold crossed"
+        );
+        crate::metrics::count(
+            "BudgetAlert",
+            tenant.id.as_str(),
+            message.channel.as_str(),
+            &[("threshold", threshold.as_str())],
+        );
+        let note = budget_note(tenant, message, month, threshold, spent_usd, limit_usd, self.clock.now());
+        if let Err(error) = self.escalations.enqueue(&EscalationJob::Open(Box::new(note))).await {
+            tracing::error!(%error, tenant = %tenant.id, "budget alert not sent to the helpdesk");
+        }
     }
 
     /// WhatsApp allows free-form messages only within 24 hours of the customer's last one. When
@@ -339,18 +456,12 @@ impl Responder {
 
     /// A conversation no agent has touched for the tenant's idle time goes back to the bot, so
     /// a customer is never left talking to nobody.
-    async fn release_if_idle(
-        &self,
-        tenant: &Tenant,
-        conversation: &mut Conversation,
-        usage: &mut UsageRecord,
-    ) -> Result<(), RespondError> {
+    async fn release_if_idle(&self, tenant: &Tenant, conversation: &mut Conversation) -> Result<(), RespondError> {
         let hours = tenant.config.handoff.release_after_hours;
         let ConversationState::HumanOwned { since, .. } = &conversation.state else { return Ok(()) };
         if hours == 0 || self.clock.now() - *since <= chrono::Duration::hours(i64::from(hours)) {
             return Ok(());
         }
-        usage.store_writes += 1;
         self.conversations
             .transition(&conversation.tenant, &conversation.id, &conversation.state, &ConversationState::Bot)
             .await?;
@@ -363,12 +474,7 @@ impl Responder {
         self.tenants.tenant(id).await?.ok_or_else(|| RespondError::UnknownTenant(id.clone()))
     }
 
-    async fn load_conversation(
-        &self,
-        message: &InboundMessage,
-        usage: &mut UsageRecord,
-    ) -> Result<Conversation, RespondError> {
-        usage.store_reads += 1;
+    async fn load_conversation(&self, message: &InboundMessage) -> Result<Conversation, RespondError> {
         if let Some(existing) = self.conversations.conversation(&message.tenant, &message.conversation).await? {
             return Ok(existing);
         }
@@ -380,7 +486,6 @@ impl Responder {
             message.sender.address.clone(),
             message.received_at,
         );
-        usage.store_writes += 1;
         match self.conversations.create_conversation(&new).await {
             Ok(()) => Ok(new),
             Err(PortError::Conflict { .. }) => {
@@ -392,18 +497,12 @@ impl Responder {
     }
 
     /// Only a verified customer's profile: unverified claims never reach this far.
-    async fn load_customer(
-        &self,
-        message: &InboundMessage,
-        usage: &mut UsageRecord,
-    ) -> Result<Option<Customer>, RespondError> {
+    async fn load_customer(&self, message: &InboundMessage) -> Result<Option<Customer>, RespondError> {
         let Some(id) = &message.sender.customer else { return Ok(None) };
-        usage.store_reads += 1;
         Ok(self.customers.customer(&message.tenant, id).await?)
     }
 
-    async fn load_history(&self, message: &InboundMessage, usage: &mut UsageRecord) -> Result<Vec<Turn>, RespondError> {
-        usage.store_reads += 1;
+    async fn load_history(&self, message: &InboundMessage) -> Result<Vec<Turn>, RespondError> {
         let mut turns = self.conversations.recent_turns(&message.tenant, &message.conversation, HISTORY + 3).await?;
         // On a redelivery this message and its answers are already stored: they are not history.
         let own = TurnCursor::new(message.received_at, &message.id);
@@ -414,20 +513,21 @@ impl Responder {
     /// The hosted model for `message`: for an anonymous web chat visitor, one whose every call
     /// takes a unit of the tenant's hourly allowance, so a flood costs the attacker time, not
     /// the tenant money.
-    fn model_for<'a>(&'a self, tenant: &'a Tenant, message: &InboundMessage) -> Capped<'a> {
+    fn model_for<'a>(&'a self, tenant: &'a Tenant, message: &InboundMessage, budget: BudgetState) -> Capped<'a> {
         let anonymous = message.channel == Channel::Webchat && message.sender.customer.is_none();
         let now = self.clock.now();
         let hour = now - chrono::Duration::seconds(now.timestamp().rem_euclid(3600));
         Capped {
             inner: self.model.as_ref(),
+            budget,
             cap: anonymous.then(|| {
                 (self.allowances.as_ref(), &tenant.id, hour, tenant.config.classifier.anonymous_model_calls_per_hour)
             }),
         }
     }
 
-    async fn classify(&self, tenant: &Tenant, message: &InboundMessage) -> Classification {
-        let model = self.model_for(tenant, message);
+    async fn classify(&self, tenant: &Tenant, message: &InboundMessage, budget: BudgetState) -> Classification {
+        let model = self.model_for(tenant, message, budget);
         let cascade =
             Cascade { local: &tenant.classifier, hosted: &model, hosted_below: tenant.config.classifier.hosted_below };
         let request = ClassifyRequest {
@@ -453,6 +553,7 @@ impl Responder {
         classification: &Classification,
         language: Language,
         customer: Option<&Customer>,
+        budget: BudgetState,
     ) -> Option<Reply> {
         if !tenant.config.answers.generate_with_model {
             return None;
@@ -475,7 +576,7 @@ impl Responder {
             entries,
             customer: customer.cloned(),
         };
-        match self.model_for(tenant, message).generate(&request).await {
+        match self.model_for(tenant, message, budget).generate(&request).await {
             Ok(Some(answer)) => {
                 Some(Reply { text: answer.text, language, source: ReplySource::Generated { entries: answer.entries } })
             }
@@ -487,12 +588,7 @@ impl Responder {
         }
     }
 
-    async fn record_customer_turn(
-        &self,
-        message: &InboundMessage,
-        c: &Classification,
-        usage: &mut UsageRecord,
-    ) -> Result<(), RespondError> {
+    async fn record_customer_turn(&self, message: &InboundMessage, c: &Classification) -> Result<(), RespondError> {
         let turn = Turn {
             id: message.id.clone(),
             cursor: TurnCursor::new(message.received_at, &message.id),
@@ -504,7 +600,6 @@ impl Responder {
             parts_sent: 0,
             seq: 0,
         };
-        usage.store_writes += 1;
         self.conversations.append_turn(&message.tenant, &message.conversation, &turn).await?;
         Ok(())
     }
@@ -516,22 +611,21 @@ impl Responder {
         message: &InboundMessage,
         decision: &Decision,
         ctx: Context<'_>,
-        usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
         match decision {
-            Decision::Answer { reply } => self.say(conversation, message, 1, Role::Bot, reply, usage).await,
+            Decision::Answer { reply } => self.say(conversation, message, 1, Role::Bot, reply).await,
             Decision::Escalate { escalation } => {
-                self.hand_over(tenant, conversation, message, escalation, &ctx, usage).await?;
+                self.hand_over(tenant, conversation, message, escalation, &ctx).await?;
                 let notice = self.notice(tenant, &ctx);
-                self.say(conversation, message, 1, Role::System, &notice, usage).await
+                self.say(conversation, message, 1, Role::System, &notice).await
             }
             Decision::AnswerAndEscalate { reply, escalation } => {
-                self.hand_over(tenant, conversation, message, escalation, &ctx, usage).await?;
-                self.say(conversation, message, 1, Role::Bot, reply, usage).await?;
+                self.hand_over(tenant, conversation, message, escalation, &ctx).await?;
+                self.say(conversation, message, 1, Role::Bot, reply).await?;
                 let notice = self.notice(tenant, &ctx);
-                self.say(conversation, message, 2, Role::System, &notice, usage).await
+                self.say(conversation, message, 2, Role::System, &notice).await
             }
-            Decision::Silent => self.append_to_ticket(conversation, message, usage).await,
+            Decision::Silent => self.append_to_ticket(conversation, message).await,
             Decision::Shadow { .. } => Ok(()),
         }
     }
@@ -548,7 +642,6 @@ impl Responder {
         &self,
         conversation: &Conversation,
         message: &InboundMessage,
-        usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
         let (ticket, escalation) = match &conversation.state {
             ConversationState::HumanOwned { ticket, .. } => (Some(ticket.clone()), None),
@@ -566,7 +659,6 @@ impl Responder {
             at: message.received_at,
             request_id: message.request_id.clone(),
         };
-        usage.queue_sends += 1;
         self.escalations.enqueue(&EscalationJob::Comment(Box::new(comment))).await?;
         Ok(())
     }
@@ -582,12 +674,10 @@ impl Responder {
         message: &InboundMessage,
         plan: &EscalationPlan,
         ctx: &Context<'_>,
-        usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
         let pending = ConversationState::HandoffPending { escalation: message.id.clone(), since: self.clock.now() };
         // Conditional on the state the policy saw: if it changed meanwhile, the message is
         // retried and decided again on the new state.
-        usage.store_writes += 1;
         self.conversations.transition(&conversation.tenant, &conversation.id, &conversation.state, &pending).await?;
         conversation.state = pending;
         let mut transcript: Vec<Turn> = ctx.history.iter().rev().take(HISTORY - 1).rev().cloned().collect();
@@ -622,7 +712,6 @@ impl Responder {
             created_at: self.clock.now(),
             request_id: message.request_id.clone(),
         };
-        usage.queue_sends += 1;
         self.escalations.enqueue(&EscalationJob::Open(Box::new(escalation))).await?;
         Ok(())
     }
@@ -635,7 +724,6 @@ impl Responder {
         n: u8,
         role: Role,
         reply: &Reply,
-        usage: &mut UsageRecord,
     ) -> Result<(), RespondError> {
         let id = message.id.answer(n);
         let cursor = TurnCursor::new(message.received_at, &id);
@@ -656,11 +744,10 @@ impl Responder {
             && role == Role::System
             && turn.at - message.received_at > chrono::Duration::hours(crate::channels::whatsapp::SERVICE_WINDOW_HOURS);
         if window_closed {
-            usage.store_writes += 1;
             self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
             return Ok(());
         }
-        self.deliver(conversation, turn, usage).await
+        self.deliver(conversation, turn).await
     }
 
     /// Stores `turn` and sends it on the conversation's channel (the web chat widget fetches
@@ -668,19 +755,12 @@ impl Responder {
     /// provider accepts is marked, so a retry sends only the rest; a delivered turn is never sent
     /// again. An undelivered turn already stored means an earlier attempt may have sent its next
     /// part: the sender looks for it first where the provider allows.
-    async fn deliver(
-        &self,
-        conversation: &Conversation,
-        mut turn: Turn,
-        usage: &mut UsageRecord,
-    ) -> Result<(), RespondError> {
+    async fn deliver(&self, conversation: &Conversation, mut turn: Turn) -> Result<(), RespondError> {
         if conversation.channel == Channel::Webchat {
             turn.delivered = true;
-            usage.store_writes += 1;
             self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
             return Ok(());
         }
-        usage.store_reads += 1;
         let stored = self.conversations.turn(&conversation.tenant, &conversation.id, &turn.cursor).await?;
         if stored.as_ref().is_some_and(|t| t.delivered) {
             return Ok(());
@@ -689,23 +769,20 @@ impl Responder {
         turn.parts_sent = stored.map(|t| t.parts_sent).unwrap_or(0);
         turn.delivered = false;
         if !earlier_attempt {
-            usage.store_writes += 1;
             self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
         }
         let parts = crate::channels::parts(conversation.channel, &turn.text);
         let first_unsent = usize::from(turn.parts_sent);
         for (i, part) in parts.iter().enumerate().skip(first_unsent) {
-            usage.channel_sends += 1;
             let maybe_sent = earlier_attempt && i == first_unsent;
             self.sender.send(Outbound { conversation, turn: &turn, part: i, text: part, maybe_sent }).await?;
+            meter_send(conversation, part);
             turn.parts_sent = u16::try_from(i + 1).unwrap_or(u16::MAX);
             if i + 1 < parts.len() {
-                usage.store_writes += 1;
                 self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
             }
         }
         turn.delivered = true;
-        usage.store_writes += 1;
         self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
         Ok(())
     }
@@ -715,6 +792,7 @@ impl Responder {
 /// unavailable model (the cascade keeps the local result; no answer is generated).
 struct Capped<'a> {
     inner: &'a dyn LanguageModel,
+    budget: BudgetState,
     cap: Option<(&'a dyn Allowances, &'a TenantId, chrono::DateTime<chrono::Utc>, u32)>,
 }
 
@@ -735,26 +813,130 @@ impl Capped<'_> {
 #[async_trait::async_trait]
 impl LanguageModel for Capped<'_> {
     async fn classify(&self, request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
+        if !self.budget.allows_hosted_classification() {
+            return Err(ModelError::Unavailable(BUDGET_SPENT.into()));
+        }
         self.allowed().await?;
         self.inner.classify(request).await
     }
 
     async fn generate(&self, request: &GenerateRequest) -> Result<Option<Generated>, ModelError> {
+        if !self.budget.allows_generation() {
+            return Err(ModelError::Unavailable(BUDGET_SPENT.into()));
+        }
         self.allowed().await?;
         self.inner.generate(request).await
     }
 }
 
-/// A usage record for work on `conversation` that is not a customer message (an agent event, a
-/// failed handoff).
-fn usage_of(conversation: &Conversation, id: &MessageId, request_id: &str) -> UsageRecord {
-    UsageRecord {
-        request_id: request_id.to_string(),
-        tenant: Some(conversation.tenant.clone()),
-        channel: Some(conversation.channel),
-        conversation: Some(conversation.id.clone()),
-        message: Some(id.clone()),
-        ..UsageRecord::default()
+/// Why the hosted model was not asked when the budget stops it (the cascade keeps quiet about
+/// reasons starting "no hosted model").
+const BUDGET_SPENT: &str = "no hosted model: the tenant's monthly budget has reached its line";
+
+/// What the channel provider bills for one part sent (not AWS, but the cost owner pays it).
+fn meter_send(conversation: &Conversation, text: &str) {
+    use crate::cost::units::{dial_prefix, sms_segments};
+    crate::meter::report(|m| match conversation.channel {
+        Channel::TwilioSms => {
+            *m.sms_segments.entry(dial_prefix(&conversation.address)).or_default() += sms_segments(text);
+        }
+        Channel::TwilioWhatsapp => m.twilio_whatsapp_messages += 1,
+        Channel::WhatsappCloud => m.whatsapp_messages += 1,
+        Channel::Email => m.emails_sent += 1,
+        Channel::Webchat | Channel::Telegram | Channel::Slack => {}
+    });
+}
+
+/// What a job did, for its cost record.
+pub struct Done {
+    outcome: crate::cost::Outcome,
+    channel: Option<Channel>,
+}
+
+impl Done {
+    /// Work that is not a customer message.
+    fn work(name: &str, channel: Option<Channel>) -> Self {
+        Self { outcome: crate::cost::Outcome { decision: Some(name.to_string()), ..Default::default() }, channel }
+    }
+}
+
+/// A handled message's outcome, for the ledger's counts.
+fn message_outcome(c: &Classification, decision: &Decision, language: Language) -> crate::cost::Outcome {
+    let (answered, escalation) = match decision {
+        Decision::Answer { .. } => (true, None),
+        Decision::Escalate { escalation } => (false, Some(escalation)),
+        Decision::AnswerAndEscalate { escalation, .. } => (true, Some(escalation)),
+        Decision::Silent | Decision::Shadow { .. } => (false, None),
+    };
+    let no_answer = escalation
+        .is_some_and(|e| e.reasons.iter().any(|r| matches!(r, Reason::LowConfidence | Reason::NoGroundedAnswer)));
+    crate::cost::Outcome {
+        message: true,
+        answered,
+        answered_locally: false,
+        escalated: escalation.is_some(),
+        no_answer,
+        decision: Some(decision.name().to_string()),
+        intent: c.intent.clone(),
+        language: Some(language),
+    }
+}
+
+/// The helpdesk note for a budget threshold: an escalation of its own (its own conversation id,
+/// so no customer's conversation is handed over), with a stable id so a retry opens no second.
+fn budget_note(
+    tenant: &Tenant,
+    message: &InboundMessage,
+    month: Month,
+    threshold: BudgetState,
+    spent_usd: f64,
+    limit_usd: f64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Escalation {
+    let what = match threshold {
+        BudgetState::Exhausted => {
+            "the budget is spent: the hosted model is off until next month (templates, the FAQ and people still answer)"
+        }
+        _ => "the soft line is crossed: the hosted model no longer writes answers (it still classifies)",
+    };
+    let text = format!(
+        "Switchboard budget for {month}: ${spent_usd:.2} of ${limit_usd:.2} used; {what}. Run `switchboard costs --tenant {} --month {month}` for the report.",
+        tenant.id
+    );
+    // Tenant ids and months are made of characters every id accepts.
+    let id = MessageId::new(format!("budget-{}-{month}-{}", tenant.id, threshold.as_str()))
+        .unwrap_or_else(|_| MessageId::generate());
+    let conversation = crate::domain::ConversationId::new(format!("budget-{}-{month}", tenant.id))
+        .unwrap_or_else(|_| crate::domain::ConversationId::generate());
+    Escalation {
+        id: id.clone(),
+        tenant: tenant.id.clone(),
+        conversation,
+        channel: message.channel,
+        customer_id: None,
+        sender_unverified: false,
+        customer: None,
+        priority: Priority::Normal,
+        reasons: Vec::new(),
+        summary: format!("Budget alert {month}: {}", threshold.as_str()),
+        intent: None,
+        sentiment: None,
+        urgency: None,
+        language: tenant.config.default_language,
+        transcript: vec![Turn {
+            cursor: TurnCursor::new(now, &id),
+            id,
+            role: Role::System,
+            text,
+            at: now,
+            intent: None,
+            delivered: true,
+            parts_sent: 0,
+            seq: 0,
+        }],
+        draft: None,
+        created_at: now,
+        request_id: message.request_id.clone(),
     }
 }
 

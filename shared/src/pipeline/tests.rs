@@ -3,8 +3,8 @@
 use super::*;
 use crate::RolloutMode;
 use crate::adapters::memory::{
-    ConsoleHelpdesk, ManualClock, MemoryConversations, MemoryCustomers, MemoryOutbox, MemoryQueue, MemoryTenants,
-    MemoryTickets, MemoryUsageLog, NoModel,
+    ConsoleHelpdesk, ManualClock, MemoryConversations, MemoryCustomers, MemoryLedger, MemoryOutbox, MemoryQueue,
+    MemoryTenants, MemoryTickets, NoModel,
 };
 use crate::domain::{
     AgentEvent, Channel, ConversationId, ConversationState, Decision, Escalation, EscalationJob, InboundMessage,
@@ -25,6 +25,7 @@ struct Rig {
     outbox: Arc<MemoryOutbox>,
     helpdesk: Arc<ConsoleHelpdesk>,
     clock: Arc<ManualClock>,
+    ledger: Arc<MemoryLedger>,
 }
 
 impl Rig {
@@ -43,6 +44,8 @@ fn rig(tenant: Tenant) -> Rig {
     let outbox = Arc::new(MemoryOutbox::default());
     let helpdesk = Arc::new(ConsoleHelpdesk::quiet());
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()));
+    let ledger = Arc::new(MemoryLedger::default());
+    let costs = Arc::new(crate::cost::Costs::new(ledger.clone(), Arc::new(crate::cost::PriceTable::default_table())));
     Rig {
         responder: Responder {
             tenants: Arc::new(MemoryTenants::new([tenant])),
@@ -51,7 +54,8 @@ fn rig(tenant: Tenant) -> Rig {
             escalations: Arc::new(escalations.clone()),
             model: Arc::new(NoModel),
             sender: outbox.clone(),
-            usage: Arc::new(MemoryUsageLog::default()),
+            costs: costs.clone(),
+            spend: Arc::new(crate::cost::budget::SpendCache::new(std::time::Duration::ZERO)),
             allowances: Arc::new(crate::adapters::memory::MemoryAllowances::default()),
             clock: clock.clone(),
         },
@@ -61,6 +65,7 @@ fn rig(tenant: Tenant) -> Rig {
             conversations: conversations.clone(),
             messages: Arc::new(MemoryQueue::new().0),
             clock: clock.clone(),
+            costs,
         },
         conversations,
         escalations,
@@ -68,6 +73,7 @@ fn rig(tenant: Tenant) -> Rig {
         outbox,
         helpdesk,
         clock,
+        ledger,
     }
 }
 
@@ -101,8 +107,13 @@ async fn first_contact_on_another_channel_creates_the_conversation_and_sends_the
     assert!(matches!(outcome.decision, Decision::Answer { .. }));
     assert_eq!(roles(&rig).await, vec![Role::Customer, Role::Bot]);
     assert_eq!(rig.outbox.sent().len(), 1, "pushed through the channel");
-    assert_eq!(outcome.usage.channel_sends, 1);
-    assert!(outcome.usage.store_writes >= 3 && outcome.usage.store_reads >= 2, "{:?}", outcome.usage);
+    // The provider's SMS segment is part of the answer's cost, priced by destination.
+    let text = &rig.outbox.sent()[0].1.text;
+    let segments = crate::cost::units::sms_segments(text);
+    assert_eq!(outcome.cost.units.sms_segments.get("155"), Some(&segments), "{:?}", outcome.cost.units);
+    assert!(outcome.cost.components.channels > 0 && outcome.cost.components.dynamodb > 0, "{:?}", outcome.cost);
+    assert_eq!(outcome.cost.cost_nanos, outcome.cost.components.total());
+    assert!(outcome.cost.outcome.answered && outcome.cost.outcome.answered_locally);
 }
 
 #[tokio::test]
@@ -345,6 +356,7 @@ async fn the_ticket_of_an_unverified_sender_says_so() {
 #[derive(Default)]
 struct CountingModel {
     calls: std::sync::atomic::AtomicUsize,
+    generations: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -355,6 +367,14 @@ impl crate::ports::LanguageModel for CountingModel {
     ) -> Result<crate::ports::HostedClassification, crate::ports::ModelError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Err(crate::ports::ModelError::Unavailable("counting only".into()))
+    }
+
+    async fn generate(
+        &self,
+        _request: &crate::ports::GenerateRequest,
+    ) -> Result<Option<crate::ports::Generated>, crate::ports::ModelError> {
+        self.generations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(None)
     }
 }
 
@@ -382,4 +402,85 @@ async fn anonymous_web_chat_traffic_cannot_run_up_model_calls_without_bound() {
     rig.clock.advance(chrono::Duration::hours(1));
     rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
     assert_eq!(count(), 5, "a new hour, a new allowance");
+}
+
+/// Spend recorded for `tenant` this month, as if earlier requests had cost `usd`.
+async fn spent(rig: &Rig, usd: f64) {
+    use crate::ports::{Clock, CostLedger};
+    let nanos = (usd * 1e9) as u64;
+    let record = crate::cost::CostRecord {
+        request_id: format!("earlier-{nanos}"),
+        function: crate::cost::Function::Responder,
+        item: "-".into(),
+        tenant: TenantId::new("demo").unwrap(),
+        channel: Some(Channel::Webchat),
+        conversation: None,
+        at: rig.clock.now(),
+        outcome: crate::cost::Outcome::default(),
+        units: crate::meter::Metered::default(),
+        components: crate::cost::Components { model: nanos, ..Default::default() },
+        cost_nanos: nanos,
+        price_table: "test".into(),
+    };
+    rig.ledger.record(&record).await.unwrap();
+}
+
+/// Budgets degrade, never break: past the soft line the hosted model stops writing answers,
+/// past the budget it stops classifying; templates and the FAQ still answer, and each threshold
+/// alerts once a month (a note through the helpdesk, here the escalation queue).
+#[tokio::test]
+async fn budgets_turn_the_hosted_model_off_in_two_steps_and_alert_once_per_threshold() {
+    use crate::ports::CostLedger;
+    let yaml = crate::tenant::DEMO_TENANT_YAML
+        .replace("hosted_below: 0.6", "hosted_below: 1.0")
+        .replace("monthly_usd: 25", "monthly_usd: 1")
+        .replace("budget:\n", "answers:\n  generate_with_model: true\nbudget:\n");
+    let tenant = Tenant::from_yaml("t", &yaml).unwrap();
+    assert!(tenant.config.answers.generate_with_model, "the test tenant writes answers with the model");
+    let mut rig = rig(tenant);
+    let model = Arc::new(CountingModel::default());
+    rig.responder.model = model.clone();
+    let calls = || {
+        (
+            model.calls.load(std::sync::atomic::Ordering::SeqCst),
+            model.generations.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    };
+    // Each message in a conversation of its own: an escalation hands its conversation over.
+    let alone = |text: &str, channel: Channel| {
+        let mut m = message(text, channel);
+        m.conversation = ConversationId::new(format!("c_{}", m.id)).unwrap();
+        m
+    };
+    let unanswerable = "Is express shipping more expensive for heavy parcels?";
+
+    rig.responder.respond(&alone(unanswerable, Channel::Webchat)).await.unwrap();
+    assert_eq!(calls(), (1, 1), "under budget: the model classifies and writes answers");
+
+    spent(&rig, 0.85).await;
+    let faq = rig.responder.respond(&alone("What are your opening hours?", Channel::Webchat)).await.unwrap();
+    assert!(matches!(faq.decision, Decision::Answer { .. }), "templates still answer");
+    rig.responder.respond(&alone(unanswerable, Channel::Webchat)).await.unwrap();
+    assert_eq!(calls(), (3, 1), "past the soft line: classification only");
+
+    spent(&rig, 0.2).await;
+    let faq = rig.responder.respond(&alone("Which payment methods do you accept?", Channel::Webchat)).await.unwrap();
+    assert!(matches!(faq.decision, Decision::Answer { .. }), "the FAQ still answers: {:?}", faq.decision);
+    let person = rig.responder.respond(&alone("I want to talk to a human", Channel::Webchat)).await.unwrap();
+    assert!(matches!(person.decision, Decision::Escalate { .. }), "people still take over");
+    assert_eq!(calls(), (3, 1), "past the budget: the local model alone");
+
+    let month = crate::cost::Month::of(crate::ports::Clock::now(rig.clock.as_ref()));
+    let alerts: Vec<String> =
+        rig.ledger.alerts(&TenantId::new("demo").unwrap(), month).await.unwrap().into_iter().map(|a| a.0).collect();
+    assert_eq!(alerts, vec!["exhausted".to_string(), "soft".to_string()]);
+    let mut notes = Vec::new();
+    while let Ok(job) = rig.escalation_rx.try_recv() {
+        if let EscalationJob::Open(e) = job
+            && e.summary.starts_with("Budget alert")
+        {
+            notes.push(e.summary.clone());
+        }
+    }
+    assert_eq!(notes, vec!["Budget alert 2026-11: soft", "Budget alert 2026-11: exhausted"], "one note per threshold");
 }

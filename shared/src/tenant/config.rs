@@ -542,13 +542,30 @@ impl Default for ShareConfig {
     }
 }
 
-/// Spending limits.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Spending limits, and what the report compares spend with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetConfig {
     /// Monthly budget in US dollars; 0 means no budget set.
     #[serde(default)]
     pub monthly_usd: f64,
+    /// The share of the budget past which the hosted model stops writing answers (0–1).
+    #[serde(default = "default_soft_at")]
+    pub soft_at: f64,
+    /// What a conversation handled by a person costs the business, in US dollars: the report
+    /// shows what the bot saved at this price (0: not shown).
+    #[serde(default)]
+    pub human_ticket_usd: f64,
+}
+
+fn default_soft_at() -> f64 {
+    0.8
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        Self { monthly_usd: 0.0, soft_at: default_soft_at(), human_ticket_usd: 0.0 }
+    }
 }
 
 /// Classifier thresholds.

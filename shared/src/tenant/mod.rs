@@ -141,6 +141,12 @@ impl TenantConfig {
         if !(self.budget.monthly_usd.is_finite() && self.budget.monthly_usd >= 0.0) {
             bad("budget.monthly_usd".into(), "must be zero or a positive amount".into());
         }
+        if !(self.budget.soft_at > 0.0 && self.budget.soft_at <= 1.0) {
+            bad("budget.soft_at".into(), "must be a share of the budget above 0 and at most 1 (0.8 = 80 %)".into());
+        }
+        if !(self.budget.human_ticket_usd.is_finite() && self.budget.human_ticket_usd >= 0.0) {
+            bad("budget.human_ticket_usd".into(), "must be zero or a positive amount".into());
+        }
         if !self.messages.handoff.contains_key(&self.default_language) {
             bad("messages.handoff".into(), format!("missing the default language `{}`", self.default_language));
         }
@@ -320,9 +326,9 @@ impl Tenant {
         self.hours.as_ref().map_or_else(Availability::always, |h| h.availability(now, language))
     }
 
-    /// The monthly budget in micro-dollars (0: none).
-    pub fn monthly_budget_micros(&self) -> u64 {
-        (self.config.budget.monthly_usd * 1e6).round() as u64
+    /// The monthly budget in nano-dollars (0: none).
+    pub fn monthly_budget_nanos(&self) -> u64 {
+        (self.config.budget.monthly_usd * 1e9).round() as u64
     }
 }
 
@@ -409,14 +415,14 @@ intents:
         let t = Tenant::from_yaml("test.yaml", MINIMAL).unwrap();
         assert_eq!(t.id.as_str(), "acme");
         assert_eq!(t.config.policy.repeat_limit, 3);
-        assert_eq!(t.monthly_budget_micros(), 0);
+        assert_eq!(t.monthly_budget_nanos(), 0);
         assert!(t.config.channels.webchat.is_none());
     }
 
     #[test]
     fn demo_tenant_compiles_and_understands_its_shop() {
         let t = Tenant::demo().unwrap();
-        assert_eq!(t.monthly_budget_micros(), 25_000_000);
+        assert_eq!(t.monthly_budget_nanos(), 25_000_000_000);
         assert_eq!(t.config.customers.len(), 4);
         for (text, intent, lang) in [
             ("where is my order?", "order_status", "en"),
@@ -455,6 +461,7 @@ intents:
             (format!("{MINIMAL}policy:\n  min_confidence: 1.5\n"), "policy.min_confidence"),
             (format!("{MINIMAL}rollout:\n  intents: {{nope: assist}}\n"), "rollout.intents.nope"),
             (format!("{MINIMAL}budget:\n  monthly_usd: -3\n"), "budget.monthly_usd"),
+            (format!("{MINIMAL}budget:\n  soft_at: 1.5\n"), "budget.soft_at"),
             (
                 format!("{MINIMAL}channels:\n  webchat:\n    identity_secret: short\n"),
                 "channels.webchat.identity_secret",

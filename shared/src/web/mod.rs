@@ -1,6 +1,7 @@
 //! The HTTP API: the same axum router serves the `inbound` Lambda (through `lambda_http`) and
 //! `switchboard serve`, so local runs exercise exactly the production routes.
 
+mod cost;
 mod error;
 mod helpdesk;
 mod providers;
@@ -20,6 +21,10 @@ use std::sync::Arc;
 /// Largest request body accepted on chat routes. The text limit is smaller (per tenant, in
 /// characters); this stops oversize bodies before they are buffered.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The longest a long poll is held in Lambda, where a held poll is a billed instance
+/// (docs/design.md, "What a poll costs").
+pub const LAMBDA_MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Largest body on the e-mail routes: what API Gateway and Lambda accept (6 MB payloads). Mail
 /// carries attachments; only its text and the attachments' names and sizes go further.
@@ -70,12 +75,13 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
     routes().into_iter().map(|r| (r.method, r.path)).collect()
 }
 
-/// The inbound routes.
+/// The inbound routes, each request measured and priced into the cost ledger.
 pub fn router(api: Arc<Api>) -> Router {
     routes()
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler.layer(DefaultBodyLimit::max(r.max_body))))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::middleware::from_fn_with_state(api.clone(), cost::meter_request))
         .with_state(api)
 }
 

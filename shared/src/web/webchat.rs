@@ -47,6 +47,8 @@ pub struct Api {
     /// Longest a long poll is held, whatever `wait` asks (at most [`MAX_WAIT_SECONDS`]): in
     /// Lambda a held poll is a busy instance, so it is shorter there.
     pub max_hold: Duration,
+    /// Prices each request into the cost ledger.
+    pub costs: Arc<crate::cost::Costs>,
 }
 
 impl Api {

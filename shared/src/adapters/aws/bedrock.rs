@@ -5,7 +5,7 @@
 //! standard retry strategy, configured here.
 
 use crate::domain::{Classification, ClassifierSource, IntentScore, Language, Sentiment, SentimentLabel, Urgency};
-use crate::meter::report;
+use crate::meter::model_call;
 use crate::ports::{
     ClassifyRequest, GenerateRequest, Generated, HostedClassification, LanguageModel, ModelError, ModelUsage,
 };
@@ -86,6 +86,7 @@ impl BedrockModel {
         schema: Value,
     ) -> Result<(Value, ModelUsage), ModelError> {
         let invalid = |e: &dyn std::fmt::Display| ModelError::InvalidOutput(e.to_string());
+        let (system_len, user_len) = (system.len(), user.len());
         let spec = ToolSpecification::builder()
             .name(tool)
             .description(description)
@@ -103,7 +104,7 @@ impl BedrockModel {
             .content(ContentBlock::Text(user))
             .build()
             .map_err(|e| invalid(&e))?;
-        report(|m| m.model_calls += 1);
+        let sent_chars = (system_len + user_len) as u64;
         let response = self
             .client
             .converse()
@@ -114,12 +115,14 @@ impl BedrockModel {
             .inference_config(InferenceConfiguration::builder().max_tokens(400).temperature(0.0).build())
             .send()
             .await
-            .map_err(describe)?;
+            .map_err(|e| {
+                // A failed call may still be billed (a timeout after the model started): its
+                // input is counted at about four characters a token.
+                model_call(&self.model_id, sent_chars.div_ceil(4), 0, true);
+                describe(e)
+            })?;
         let usage = usage(&response);
-        report(|m| {
-            m.model_input_tokens += usage.input_tokens;
-            m.model_output_tokens += usage.output_tokens;
-        });
+        model_call(&self.model_id, u64::from(usage.input_tokens), u64::from(usage.output_tokens), false);
         let input = tool_input(&response, tool)
             .ok_or_else(|| ModelError::InvalidOutput(format!("no `{tool}` tool call in the answer")))?;
         Ok((input, usage))

@@ -3,14 +3,16 @@
 //! call asks for consumed capacity and reports it to the request's meter.
 
 use super::unavailable;
+use crate::cost::{CostRecord, DayTotals, Month};
 use crate::domain::{
     Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Language, MessageId, TenantId,
-    TicketRef, Turn, TurnCursor, UsageRecord,
+    TicketRef, Turn, TurnCursor,
 };
 use crate::meter::{milli_units, report};
+use crate::ports::CostLedger;
 use crate::ports::{
     Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError, SecretStore,
-    TenantDirectory, TicketStore, UsageLog,
+    TenantDirectory, TicketStore,
 };
 use crate::tenant::{Tenant, TenantConfig};
 use async_trait::async_trait;
@@ -904,31 +906,142 @@ impl crate::ports::Allowances for DynamoAllowances {
     }
 }
 
-/// Per-request usage records (`T#{tenant}#COST#{yyyy-mm}` / `R#{ts}#{request}#{message}`).
+/// The cost ledger in the month's partition `T#{tenant}#COST#{yyyy-mm}`: records
+/// (`R#{at}#{request}#{function}#{item}`, kept 400 days), day totals (`DAY#{yyyy-mm-dd}`, one
+/// number attribute per counter, moved by `ADD`) and alerts raised (`ALERT#{name}`).
 #[derive(Debug, Clone)]
-pub struct DynamoUsageLog {
+pub struct DynamoLedger {
     table: Table,
 }
 
-impl DynamoUsageLog {
-    /// Records in `table`.
+impl DynamoLedger {
+    /// The ledger in `table`.
     pub fn new(table: Table) -> Self {
         Self { table }
     }
 }
 
+const LEDGER: &str = "cost ledger";
+const RECORD_RETENTION: chrono::Duration = chrono::Duration::days(400);
+
+fn ledger_pk(tenant: &TenantId, month: Month) -> String {
+    format!("T#{tenant}#COST#{month}")
+}
+
 #[async_trait]
-impl UsageLog for DynamoUsageLog {
-    async fn record(&self, usage: &UsageRecord) -> Result<(), PortError> {
-        let at = usage.at.unwrap_or_else(Utc::now);
-        let tenant = usage.tenant.as_ref().map(TenantId::as_str).unwrap_or("-");
-        let message = usage.message.as_ref().map(|m| m.as_str()).unwrap_or("-");
+impl CostLedger for DynamoLedger {
+    async fn record(&self, record: &CostRecord) -> Result<(), PortError> {
+        let pk = ledger_pk(&record.tenant, record.month());
         let item = Item::from([
-            ("pk".to_string(), s(format!("T#{tenant}#COST#{}", at.format("%Y-%m")))),
-            ("sk".to_string(), s(format!("R#{}#{}#{message}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"), usage.request_id))),
-            ("data".to_string(), s(to_json("usage log", usage)?)),
+            ("pk".to_string(), s(pk.clone())),
+            ("sk".to_string(), s(format!("R#{}", record.key()))),
+            ("data".to_string(), s(to_json(LEDGER, record)?)),
+            ("ttl".to_string(), n((record.at + RECORD_RETENTION).timestamp())),
         ]);
-        self.table.put("usage log", item).await
+        // The record first, returning the one it replaces: the totals then move by the
+        // difference, so a redelivery leaves them equal to the sum of the records.
+        let out = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .set_item(Some(item))
+            .return_values(ReturnValue::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(LEDGER, e))?;
+        meter(out.consumed_capacity(), true);
+        let old: Option<CostRecord> =
+            out.attributes().filter(|a| a.contains_key("data")).map(|a| json(LEDGER, a, "data")).transpose()?;
+        let delta = crate::cost::delta(old.as_ref(), record);
+        if delta.is_empty() {
+            return Ok(());
+        }
+        let mut update = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk))
+            .key("sk", s(format!("DAY#{}", record.day())))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let mut adds = Vec::with_capacity(delta.len());
+        for (i, (name, by)) in delta.iter().enumerate() {
+            adds.push(format!("#a{i} :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), n(*by));
+        }
+        let out = update
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .send()
+            .await
+            .map_err(|e| unavailable(LEDGER, e))?;
+        meter(out.consumed_capacity(), true);
+        Ok(())
+    }
+
+    async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError> {
+        let items = self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("DAY#"), true, 40).await?;
+        items
+            .iter()
+            .map(|item| {
+                let day = text(item, "sk")
+                    .and_then(|sk| sk.strip_prefix("DAY#"))
+                    .and_then(|d| d.parse().ok())
+                    .ok_or_else(|| corrupt(LEDGER, "day totals without a day"))?;
+                let counters = item
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "pk" && k.as_str() != "sk")
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse::<i64>().ok()?)))
+                    .collect();
+                Ok(DayTotals { day: Some(day), counters })
+            })
+            .collect()
+    }
+
+    async fn records(&self, tenant: &TenantId, month: Month, limit: usize) -> Result<Vec<CostRecord>, PortError> {
+        let items = self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("R#"), false, limit).await?;
+        items.iter().map(|i| json(LEDGER, i, "data")).collect()
+    }
+
+    async fn raise_once(
+        &self,
+        tenant: &TenantId,
+        month: Month,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let out = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .item("pk", s(ledger_pk(tenant, month)))
+            .item("sk", s(format!("ALERT#{name}")))
+            .item("at", s(at.to_rfc3339()))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match conditional_write(LEDGER, out, Err(PortError::Conflict { port: LEDGER })) {
+            Ok(()) => Ok(true),
+            Err(PortError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn alerts(&self, tenant: &TenantId, month: Month) -> Result<Vec<(String, DateTime<Utc>)>, PortError> {
+        let items = self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("ALERT#"), true, 100).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let name = text(i, "sk")?.strip_prefix("ALERT#")?.to_string();
+                let at = text(i, "at")?.parse().ok()?;
+                Some((name, at))
+            })
+            .collect())
     }
 }
 

@@ -9,8 +9,8 @@ mod ssm;
 
 pub use bedrock::{BedrockModel, BedrockSettings, bedrock_client};
 pub use dynamo::{
-    DynamoAllowances, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoTenants, DynamoTickets,
-    DynamoUsageLog, Table, create_table,
+    DynamoAllowances, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoLedger, DynamoTenants,
+    DynamoTickets, Table, create_table,
 };
 pub use sqs::{
     DeadLetter, QueuePair, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery, create_queues, dead_letters, redrive,

@@ -22,11 +22,12 @@ async fn send(
     body: String,
     group: Option<(String, String)>,
 ) -> Result<(), PortError> {
+    let (body_len, fifo) = (body.len(), group.is_some());
     let mut request = client.send_message().queue_url(url).message_body(body);
     if let Some((group, dedup)) = group {
         request = request.message_group_id(group).message_deduplication_id(dedup);
     }
-    report(|m| m.sqs_requests += 1);
+    crate::cost::units::report_sqs_send(body_len, fifo);
     request.send().await.map(|_| ()).map_err(|e| super::unavailable(port, e))
 }
 
@@ -167,7 +168,7 @@ impl crate::lambda::Redelivery for SqsRedelivery {
     async fn delay(&self, receipt_handle: &str, by: std::time::Duration) -> Result<(), PortError> {
         // SQS allows at most 12 hours.
         let seconds = by.as_secs().clamp(1, 12 * 3600) as i32;
-        report(|m| m.sqs_requests += 1);
+        report(|m| m.sqs_standard_requests += 1);
         self.client
             .change_message_visibility()
             .queue_url(&self.queue_url)
@@ -186,7 +187,7 @@ impl crate::lambda::Redelivery for SqsRedelivery {
             .string_value(reason.chars().take(256).collect::<String>())
             .build()
             .map_err(|e| PortError::Corrupt { port: "dead-letter queue", detail: e.to_string() })?;
-        report(|m| m.sqs_requests += 1);
+        crate::cost::units::report_sqs_send(body.len(), self.dlq_url.ends_with(".fifo"));
         let mut send = self
             .client
             .send_message()

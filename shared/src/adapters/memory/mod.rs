@@ -4,6 +4,7 @@
 
 mod conversations;
 mod idempotency;
+mod ledger;
 mod model;
 mod queue;
 mod simple;
@@ -13,11 +14,10 @@ mod tickets;
 pub use crate::helpdesks::ConsoleHelpdesk;
 pub use conversations::MemoryConversations;
 pub use idempotency::MemoryIdempotency;
+pub use ledger::MemoryLedger;
 pub use model::{NoModel, ScriptedModel};
 pub use queue::MemoryQueue;
-pub use simple::{
-    ManualClock, MemoryAllowances, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants, MemoryUsageLog,
-};
+pub use simple::{ManualClock, MemoryAllowances, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants};
 pub use tickets::MemoryTickets;
 
 pub(crate) use super::lock;

@@ -30,11 +30,7 @@ impl ScriptedModel {
 impl LanguageModel for ScriptedModel {
     async fn classify(&self, _request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
         *lock(&self.calls) += 1;
-        crate::meter::report(|m| {
-            m.model_calls += 1;
-            m.model_input_tokens += 100;
-            m.model_output_tokens += 20;
-        });
+        crate::meter::model_call("scripted", 100, 20, self.answer.is_none());
         match &self.answer {
             Some(c) => Ok(HostedClassification {
                 classification: c.clone(),

@@ -19,7 +19,7 @@ impl<T> Clone for MemoryQueue<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> MemoryQueue<T> {
+impl<T: Clone + Send + serde::Serialize + 'static> MemoryQueue<T> {
     /// A queue and the receiver its worker drains.
     pub fn new() -> (Self, mpsc::UnboundedReceiver<T>) {
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -31,10 +31,14 @@ impl<T: Clone + Send + 'static> MemoryQueue<T> {
         self.down.store(down, Ordering::SeqCst);
     }
 
-    fn send(&self, port: &'static str, item: &T) -> Result<(), PortError> {
+    /// Sends `item`, reporting the SQS requests the AWS adapter would be billed for: the same
+    /// JSON body, FIFO for the messages queue, standard for escalations.
+    fn send(&self, port: &'static str, item: &T, fifo: bool) -> Result<(), PortError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(PortError::Unavailable { port, detail: "queue is down".into() });
         }
+        let body = serde_json::to_string(item).map_err(|e| PortError::Corrupt { port, detail: e.to_string() })?;
+        crate::cost::units::report_sqs_send(body.len(), fifo);
         self.sender
             .send(item.clone())
             .map_err(|_| PortError::Unavailable { port, detail: "no worker is consuming the queue".into() })
@@ -44,13 +48,13 @@ impl<T: Clone + Send + 'static> MemoryQueue<T> {
 #[async_trait]
 impl MessageQueue for MemoryQueue<Work> {
     async fn enqueue(&self, work: &Work) -> Result<(), PortError> {
-        self.send("message queue", work)
+        self.send("message queue", work, true)
     }
 }
 
 #[async_trait]
 impl EscalationQueue for MemoryQueue<EscalationJob> {
     async fn enqueue(&self, job: &EscalationJob) -> Result<(), PortError> {
-        self.send("escalation queue", job)
+        self.send("escalation queue", job, false)
     }
 }

@@ -1,6 +1,6 @@
 use super::lock;
-use crate::domain::{Customer, CustomerId, TenantId, Turn, UsageRecord};
-use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore, TenantDirectory, UsageLog};
+use crate::domain::{Customer, CustomerId, TenantId, Turn};
+use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore, TenantDirectory};
 use crate::tenant::Secret;
 use crate::tenant::Tenant;
 use async_trait::async_trait;
@@ -120,27 +120,6 @@ impl crate::ports::Allowances for MemoryAllowances {
         }
         *count += 1;
         Ok(true)
-    }
-}
-
-/// Usage records in a list.
-#[derive(Debug, Default)]
-pub struct MemoryUsageLog {
-    records: Mutex<Vec<UsageRecord>>,
-}
-
-impl MemoryUsageLog {
-    /// Everything recorded so far.
-    pub fn records(&self) -> Vec<UsageRecord> {
-        lock(&self.records).clone()
-    }
-}
-
-#[async_trait]
-impl UsageLog for MemoryUsageLog {
-    async fn record(&self, usage: &UsageRecord) -> Result<(), PortError> {
-        lock(&self.records).push(usage.clone());
-        Ok(())
     }
 }
 

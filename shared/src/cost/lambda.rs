@@ -1,0 +1,82 @@
+//! Lambda's billed duration, measured where the work runs. A sandbox runs one invocation at a
+//! time, so process-wide counters are exact there; `switchboard serve` uses the same counters
+//! with the template's memory size, so local figures are what Lambda would bill.
+
+use crate::meter::{LambdaUnits, report};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The memory every function is deployed with (infra/template.yaml `Globals`; a test checks).
+pub const TEMPLATE_MEMORY_MB: u32 = 256;
+
+static STARTED: OnceLock<Instant> = OnceLock::new();
+static INIT_MS: AtomicU64 = AtomicU64::new(u64::MAX);
+static UNBILLED_INVOCATIONS: AtomicU32 = AtomicU32::new(0);
+
+/// Called first thing in `main`: the cold start's init is measured from here.
+pub fn process_started() {
+    let _ = STARTED.set(Instant::now());
+}
+
+/// Called as each invocation begins (an HTTP request, an SQS batch): its request fee and, on a
+/// cold start, its init time go to the first piece of work measured after it.
+pub fn invocation_started() {
+    if let Some(started) = STARTED.get() {
+        let _ = INIT_MS.compare_exchange(u64::MAX, ceil_ms(started.elapsed()), Ordering::SeqCst, Ordering::SeqCst);
+    }
+    UNBILLED_INVOCATIONS.fetch_add(1, Ordering::SeqCst);
+}
+
+fn ceil_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
+/// The memory this function runs with: Lambda's own variable, else the template's.
+fn memory_mb() -> u32 {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(TEMPLATE_MEMORY_MB)
+}
+
+/// Reports `elapsed` of handler time, rounded up to the millisecond, into the current meter,
+/// with the invocation's request fee and init if they are not billed yet.
+pub fn bill(elapsed: Duration) {
+    let invocation =
+        UNBILLED_INVOCATIONS.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    // Init is billed once per sandbox, with its first invocation (MAX: never measured).
+    let init_ms = match invocation.then(|| INIT_MS.swap(0, Ordering::SeqCst)) {
+        Some(u64::MAX) | None => 0,
+        Some(ms) => ms,
+    };
+    report(|m| {
+        let l = m.lambda.get_or_insert(LambdaUnits {
+            memory_mb: memory_mb(),
+            arm64: cfg!(target_arch = "aarch64") || std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_err(),
+            ..LambdaUnits::default()
+        });
+        l.billed_ms += ceil_ms(elapsed) + init_ms;
+        l.init_ms += init_ms;
+        l.requests += u32::from(invocation);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_time_is_rounded_up_to_the_millisecond() {
+        assert_eq!(ceil_ms(Duration::from_micros(1)), 1);
+        assert_eq!(ceil_ms(Duration::from_micros(1000)), 1);
+        assert_eq!(ceil_ms(Duration::from_micros(1001)), 2);
+        assert_eq!(ceil_ms(Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn the_memory_size_matches_the_template() {
+        let template: serde_norway::Value =
+            serde_norway::from_str(include_str!("../../../infra/template.yaml")).expect("the template is YAML");
+        let memory = template["Globals"]["Function"]["MemorySize"].as_u64();
+        assert_eq!(memory, Some(u64::from(TEMPLATE_MEMORY_MB)));
+        assert_eq!(template["Globals"]["Function"]["Architectures"][0].as_str(), Some("arm64"));
+    }
+}
