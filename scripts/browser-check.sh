@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts `switchboard serve` on a free loopback port and drives its chat page in headless
 # Chromium (Debian's package) with playwright-core (pinned in tests/browser/package-lock.json):
-# a visitor asks, a signed-in customer gets a personal answer, a request for a person escalates.
+# a visitor asks, a signed-in customer gets a personal answer, a request for a person escalates;
+# then the cost report page shows what that traffic cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,5 +32,8 @@ for _ in $(seq 1 100); do
 done
 
 BASE="http://127.0.0.1:$port" SCREENSHOT="$target/browser-check.png" node tests/browser/chat.mjs || {
+  echo "--- server log ---"; tail -50 "$log"; exit 1;
+}
+BASE="http://127.0.0.1:$port" SCREENSHOT="$target/browser-costs.png" node tests/browser/costs.mjs || {
   echo "--- server log ---"; tail -50 "$log"; exit 1;
 }

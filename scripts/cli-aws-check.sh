@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The `switchboard` CLI's AWS subcommands against the local servers (DynamoDB Local, moto): what
 # ops run by hand. `aws-setup` creates a table, queues and the deployment key and prints the
-# functions' variables; `tenants-put` stores a tenant; `dlq list` reads a dead-letter queue.
+# functions' variables; `tenants-put` stores a tenant; `dlq list` reads a dead-letter queue;
+# `costs` reads the cost ledger.
 # Expects the AWS_ENDPOINT_URL_* variables of `scripts/local-aws.sh start`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +24,10 @@ put=$(cli tenants-put demo 2>&1) || fail "tenants-put failed: $put"
 grep -q "tenant demo: configuration and 4 customer profiles stored" <<<"$put" || fail "tenants-put: $put"
 letters=$(cli dlq --queue escalations list 2>&1) || fail "dlq list failed: $letters"
 grep -q "0 dead letters" <<<"$letters" || fail "dlq list: $letters"
-echo "cli check: 4 passed, 0 failed"
+# The cost report reads the ledger in the table: JSON for tools; a malformed month is refused.
+report=$(cli costs --tenant demo --format json 2>&1) || fail "costs failed: $report"
+python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["tenant"]=="demo" and r["total_nanos"]==sum(r["by_component"].values()), r' <<<"$report" \
+  || fail "costs: $report"
+if bad=$(cli costs --tenant demo --month 2026-13 2>&1); then fail "a bad month was accepted: $bad"; fi
+grep -q "expected YYYY-MM" <<<"$bad" || fail "costs --month 2026-13: $bad"
+echo "cli check: 6 passed, 0 failed"

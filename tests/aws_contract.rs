@@ -45,6 +45,16 @@ async fn dynamodb_allowances_keep_the_contract() {
 }
 
 #[tokio::test]
+async fn dynamodb_cost_ledger_keeps_the_contract() {
+    let aws = local_aws().await;
+    contract::cost_ledger(&switchboard::adapters::aws::DynamoLedger::new(Table::new(
+        aws.clients.dynamodb.clone(),
+        &aws.table,
+    )))
+    .await;
+}
+
+#[tokio::test]
 async fn dynamodb_customers_keep_the_contract() {
     let aws = local_aws().await;
     contract::customer_store(&DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))).await;

@@ -11,6 +11,63 @@ use switchboard::aws_app::{AwsApp, Settings};
 use switchboard::ports::CustomerStore;
 use switchboard::tenant::TenantConfig;
 
+/// How `switchboard costs` writes the report.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CostFormat {
+    /// A table for the terminal.
+    Table,
+    /// One row per request.
+    Csv,
+    /// The whole report.
+    Json,
+    /// One self-contained page.
+    Html,
+}
+
+/// `switchboard costs`: the report of `tenant` for `month` from the ledger in DynamoDB.
+pub async fn costs(
+    tenant: &str,
+    month: Option<&str>,
+    format: CostFormat,
+    out: Option<&std::path::Path>,
+    limit: usize,
+    prices: Option<&std::path::Path>,
+) -> Result<()> {
+    use switchboard::cost::{Month, PriceTable, report};
+    use switchboard::ports::TenantDirectory;
+    let id = switchboard::domain::TenantId::new(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    let now = chrono::Utc::now();
+    let month = match month {
+        Some(m) => Month::parse(m).with_context(|| format!("--month {m}: expected YYYY-MM"))?,
+        None => Month::of(now),
+    };
+    let overrides =
+        prices.map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
+    let prices = PriceTable::parse(switchboard::cost::prices_default(), overrides.as_deref())?;
+    let settings = Settings::from_env()?;
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    let ledger = switchboard::adapters::aws::DynamoLedger::new(Table::new(clients.dynamodb.clone(), &settings.table));
+    let app = AwsApp::new(settings, clients);
+    let config = app.tenants().tenant(&id).await.with_context(|| format!("reading tenant {id}"))?;
+    if config.is_none() {
+        eprintln!("warning: tenant {id} has no configuration in the table: no budget or savings shown");
+    }
+    let report = report::build(&ledger, &prices, &id, config.as_deref(), month, now, limit)
+        .await
+        .context("reading the cost ledger")?;
+    let text = match format {
+        CostFormat::Table => report.table(),
+        CostFormat::Csv => report.csv(),
+        CostFormat::Json => serde_json::to_string_pretty(&report)?,
+        CostFormat::Html => switchboard::cost::html::render(&report, None),
+    };
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
 /// Creates the table and queues (for local servers or a scratch account; production resources
 /// come from the SAM template), loads the tenants, and prints the variables the functions read.
 pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()> {

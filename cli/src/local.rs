@@ -1,7 +1,7 @@
 //! `switchboard serve`: the embedded default behind one local HTTP server.
 
 use anyhow::{Context, Result};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard::Tenant;
 use switchboard::channels::webchat::sign_identity;
+use switchboard::cost::{self, Month, report::CostReport};
 use switchboard::domain::{CustomerId, TenantId};
 use switchboard::embedded::{Embedded, Options};
 use switchboard::ports::{CustomerStore, TenantDirectory};
@@ -61,7 +62,61 @@ pub fn local_routes(app: Arc<Embedded>) -> Router {
         .route("/local/dead-letters", get(|State(app): State<Arc<Embedded>>| async move { Json(app.dead_letters()) }))
         .route("/local/customers/{tenant}", get(customers))
         .route("/local/identity/{tenant}/{customer}", get(identity))
+        .route("/local/costs/{tenant}", get(costs_json))
+        .route("/costs", get(costs_page))
         .with_state(app)
+}
+
+/// `?month=YYYY-MM&limit=N` (this month, 50 requests by default) — and `tenant` for the page.
+#[derive(serde::Deserialize)]
+struct CostQuery {
+    tenant: Option<String>,
+    month: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The report of `tenant` from the embedded ledger, or why not (a bad month is the caller's
+/// mistake: 400; an unknown tenant: 404).
+async fn report(app: &Embedded, tenant: &str, query: &CostQuery) -> Result<CostReport, (StatusCode, Json<Value>)> {
+    let error = |status: StatusCode, code: &str, message: &str| {
+        (status, Json(json!({"error": {"code": code, "message": message}})))
+    };
+    let now = chrono::Utc::now();
+    let month = match query.month.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) => {
+            Month::parse(m).ok_or_else(|| error(StatusCode::BAD_REQUEST, "bad_month", "month must be YYYY-MM"))?
+        }
+        None => Month::of(now),
+    };
+    let not_found = || error(StatusCode::NOT_FOUND, "unknown_tenant", "no such tenant");
+    let id = TenantId::new(tenant).map_err(|_| not_found())?;
+    let config = app.tenants.tenant(&id).await.ok().flatten().ok_or_else(not_found)?;
+    let limit = query.limit.unwrap_or(50).min(1000);
+    cost::report::build(app.ledger.as_ref(), &app.costs.prices, &id, Some(&config), month, now, limit)
+        .await
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable", &e.to_string()))
+}
+
+async fn costs_json(
+    State(app): State<Arc<Embedded>>,
+    Path(tenant): Path<String>,
+    Query(query): Query<CostQuery>,
+) -> impl IntoResponse {
+    match report(&app, &tenant, &query).await {
+        Ok(report) => (StatusCode::OK, Json(serde_json::to_value(report).unwrap_or_default())).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The report page with tenant and month pickers (the demo tenant by default).
+async fn costs_page(State(app): State<Arc<Embedded>>, Query(query): Query<CostQuery>) -> impl IntoResponse {
+    let mut tenants: Vec<String> = app.tenants.all().map(|t| t.id.to_string()).collect();
+    tenants.sort();
+    let tenant = query.tenant.clone().or_else(|| tenants.first().cloned()).unwrap_or_default();
+    match report(&app, &tenant, &query).await {
+        Ok(report) => Html(cost::html::render(&report, Some(&tenants))).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn escalations(State(app): State<Arc<Embedded>>) -> Json<Vec<Value>> {
@@ -112,5 +167,94 @@ mod tests {
         assert!(check_bind(public, true).is_ok());
         assert!(check_bind("127.0.0.1".parse().unwrap(), false).is_ok());
         assert!(check_bind("::1".parse().unwrap(), false).is_ok());
+    }
+
+    async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
+        use tower::ServiceExt;
+        let request = axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// The report's JSON on the local server: every field a cost owner's tools read, totals
+    /// that add up, and honest errors for a bad month or an unknown tenant.
+    #[tokio::test]
+    async fn the_cost_report_json_has_every_field_and_adds_up() {
+        use tower::ServiceExt;
+        let options = Options { print_escalations: false, ..Options::default() };
+        let app = Arc::new(Embedded::start(vec![Tenant::demo().unwrap()], options).await.unwrap());
+        let router = app.router().merge(local_routes(app.clone()));
+        for text in ["What are your opening hours?", "I want to talk to a human"] {
+            let body = json!({"visitor_id": format!("v_{}", text.len()), "text": text}).to_string();
+            let post = axum::http::Request::post("/v1/demo/webchat/messages")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            assert_eq!(router.clone().oneshot(post).await.unwrap().status(), StatusCode::ACCEPTED);
+        }
+        let mut report = Value::Null;
+        for _ in 0..100 {
+            let (status, body) = get(&router, "/local/costs/demo?limit=3").await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            report = body;
+            if report["messages"] == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        for field in [
+            "tenant",
+            "month",
+            "currency",
+            "price_table",
+            "total_nanos",
+            "by_component",
+            "by_channel",
+            "by_intent",
+            "by_day",
+            "messages",
+            "conversations",
+            "per_1000_messages_usd",
+            "automated_resolutions",
+            "cost_per_resolution_usd",
+            "budget",
+            "requests",
+        ] {
+            assert!(!report[field].is_null(), "{field} missing: {report}");
+        }
+        for field in ["id", "region", "as_of"] {
+            assert!(report["price_table"][field].is_string(), "price_table.{field}");
+        }
+        for field in ["limit_nanos", "used_nanos", "state", "forecast_nanos"] {
+            assert!(!report["budget"][field].is_null(), "budget.{field}");
+        }
+        assert_eq!(report["messages"], 2);
+        assert_eq!(report["conversations"], 2);
+        assert_eq!(report["automated_resolutions"], 1, "the escalated conversation is not a resolution");
+        assert_eq!(report["budget"]["limit_nanos"], 25_000_000_000u64);
+        assert_eq!(report["budget"]["state"], "ok");
+        let sum: u64 = report["by_component"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(report["total_nanos"].as_u64(), Some(sum), "total = sum of the components");
+        assert!(sum > 0);
+        for c in ["lambda", "api_gateway", "dynamodb", "sqs", "model", "logs"] {
+            assert!(report["by_component"][c].is_u64(), "{c} listed");
+        }
+        let requests = report["requests"].as_array().unwrap();
+        assert_eq!(requests.len(), 3, "?limit= holds");
+        let at: Vec<&str> = requests.iter().map(|r| r["at"].as_str().unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
+        for r in requests {
+            for field in ["request_id", "function", "channel", "at", "cost_nanos", "components"] {
+                assert!(!r[field].is_null(), "request.{field}: {r}");
+            }
+        }
+        let (status, body) = get(&router, "/local/costs/demo?month=2026-13").await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_month")));
+        let (status, _) = get(&router, "/local/costs/nobody").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, empty) = get(&router, "/local/costs/demo?month=2020-01").await;
+        assert_eq!((status, empty["total_nanos"].as_u64()), (StatusCode::OK, Some(0)), "an empty month is zero");
     }
 }

@@ -89,6 +89,30 @@ enum Command {
         #[command(subcommand)]
         action: DlqCommand,
     },
+    /// A tenant's costs for a month, from the ledger in the table named by SWITCHBOARD_TABLE:
+    /// per component, channel, intent and day, the budget, and cost per resolution beside the
+    /// alternatives.
+    #[cfg(feature = "aws")]
+    Costs {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The month, YYYY-MM (default: this month, UTC).
+        #[arg(long)]
+        month: Option<String>,
+        /// table (a terminal), csv (one row per request), json (everything), html (one page).
+        #[arg(long, value_enum, default_value = "table")]
+        format: aws::CostFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Requests listed (newest first).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Price-line overrides (YAML with `lines`, as infra/prices/us-east-1.yaml).
+        #[arg(long)]
+        prices: Option<PathBuf>,
+    },
     /// Store tenant configurations in the table named by SWITCHBOARD_TABLE.
     #[cfg(feature = "aws")]
     TenantsPut {
@@ -134,6 +158,10 @@ async fn main() -> Result<()> {
         Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
         #[cfg(feature = "aws")]
         Command::TenantsPut { tenants } => aws::put(&tenants).await,
+        #[cfg(feature = "aws")]
+        Command::Costs { tenant, month, format, out, limit, prices } => {
+            aws::costs(&tenant, month.as_deref(), format, out.as_deref(), limit, prices.as_deref()).await
+        }
         #[cfg(feature = "aws")]
         Command::Dlq { queue, action } => {
             let action = match action {

@@ -407,6 +407,56 @@ pub async fn allowances(store: &dyn crate::ports::Allowances) {
     assert!(take(&b, "model", hour).await, "another tenant");
 }
 
+/// The cost ledger: a record replaces the one with its key and the day's totals always equal
+/// the sum of the month's records; records come newest first; an alert is raised once; nothing
+/// leaks across tenants.
+pub async fn cost_ledger(ledger: &dyn crate::ports::CostLedger) {
+    use crate::cost::{Components, CostRecord, Function, Month, Outcome};
+    let (a, b) = (tenant(&unique("a")), tenant(&unique("b")));
+    let at = t0();
+    let month = Month::of(at);
+    let record = |tenant: &TenantId, request: &str, minutes: i64, cost: u64, intent: &str| CostRecord {
+        request_id: request.to_string(),
+        function: Function::Responder,
+        item: "m1".into(),
+        tenant: tenant.clone(),
+        channel: Some(crate::domain::Channel::Telegram),
+        conversation: None,
+        at: at + Span::minutes(minutes),
+        outcome: Outcome { message: true, answered: true, intent: Some(intent.into()), ..Outcome::default() },
+        units: crate::meter::Metered::default(),
+        components: Components { lambda: cost / 2, dynamodb: cost - cost / 2, ..Components::default() },
+        cost_nanos: cost,
+        price_table: "contract".into(),
+    };
+    let write = |r: CostRecord| async move { ledger.record(&r).await.unwrap_or_else(|e| panic!("cost ledger: {e}")) };
+    write(record(&a, "r1", 0, 1_000, "shipping")).await;
+    write(record(&a, "r2", 5, 3_001, "returns")).await;
+    // A redelivery of r1 that cost more and was classified differently replaces its record.
+    write(record(&a, "r1", 0, 1_500, "returns")).await;
+    write(record(&b, "r9", 0, 7, "shipping")).await;
+
+    let records = ledger.records(&a, month, 10).await.expect("records");
+    let requests: Vec<&str> = records.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(requests, vec!["r2", "r1"], "one record per request, newest first");
+    assert_eq!(ledger.records(&a, month, 1).await.expect("records").len(), 1, "the limit holds");
+    let days = ledger.days(&a, month).await.expect("days");
+    let sum = |name: &str| days.iter().map(|d| d.get(name)).sum::<i64>();
+    assert_eq!(sum("total"), 4_501, "totals are the sum of the records");
+    assert_eq!(sum("c.lambda") + sum("c.dynamodb"), 4_501);
+    assert_eq!((sum("i.returns"), sum("i.shipping")), (4_501, 0), "the replaced record's intent moved");
+    assert_eq!(sum("messages"), 2, "a redelivery is still one message");
+    assert_eq!(sum("ch.telegram"), 4_501);
+
+    assert!(ledger.raise_once(&a, month, "soft", at).await.expect("alert"));
+    assert!(!ledger.raise_once(&a, month, "soft", at).await.expect("alert"), "once a month");
+    assert!(ledger.raise_once(&b, month, "soft", at).await.expect("alert"), "per tenant");
+    let alerts = ledger.alerts(&a, month).await.expect("alerts");
+    assert_eq!(alerts.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["soft"]);
+    let next = Month::of(at + Span::days(40));
+    assert!(ledger.records(&a, next, 10).await.expect("records").is_empty(), "months are apart");
+}
+
 /// The ticket store: a recorded ticket is found by its escalation and its conversation by the
 /// ticket; recording again keeps the first ticket; nothing leaks across tenants or helpdesks.
 pub async fn ticket_store(store: &dyn TicketStore) {
@@ -488,6 +538,11 @@ mod memory {
     #[tokio::test]
     async fn memory_allowances_keep_the_contract() {
         super::allowances(&crate::adapters::memory::MemoryAllowances::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_cost_ledger_keeps_the_contract() {
+        super::cost_ledger(&crate::adapters::memory::MemoryLedger::default()).await;
     }
 
     #[tokio::test]

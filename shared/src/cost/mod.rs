@@ -5,6 +5,7 @@
 //! tenant's budget state; [`report`] into what a cost owner reads.
 
 pub mod budget;
+pub mod html;
 pub mod lambda;
 mod prices;
 mod pricing;
@@ -154,7 +155,7 @@ impl CostRecord {
     pub fn key(&self) -> String {
         format!(
             "{}#{}#{}#{}",
-            self.at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
             self.request_id,
             self.function.as_str(),
             self.item

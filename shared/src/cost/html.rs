@@ -1,0 +1,293 @@
+//! The report as one self-contained HTML page: inline CSS and SVG, no script, no font or image
+//! from elsewhere, so it can be mailed or opened from disk. Every text is escaped.
+
+use super::report::{CostReport, dollars};
+use std::fmt::Write;
+
+const COLOURS: [(&str, &str); 8] = [
+    ("lambda", "#e8a33d"),
+    ("api_gateway", "#7a5ea8"),
+    ("dynamodb", "#3b6fb6"),
+    ("sqs", "#c44e8a"),
+    ("model", "#2f9e6e"),
+    ("logs", "#8c8c8c"),
+    ("ssm", "#b0794a"),
+    ("channels", "#d64545"),
+];
+
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Dollars with enough places to show a fraction of a cent.
+fn money(usd: f64) -> String {
+    if usd > 0.0 && usd < 0.01 { format!("${usd:.6}") } else { format!("${usd:.2}") }
+}
+
+/// Renders the page. `pickers` adds the tenant and month form of `switchboard serve`'s `/costs`
+/// (a plain GET form: still no script).
+pub fn render(report: &CostReport, pickers: Option<&[String]>) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Switchboard costs — {tenant} — {month}</title><style>
+body{{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}}
+main{{max-width:1040px;margin:0 auto;padding:24px}}h1{{font-size:22px;margin:0 0 4px}}h2{{font-size:16px;margin:28px 0 8px}}
+.muted{{color:#5d6675;font-size:13px}}.cards{{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px;margin-top:16px}}
+.card{{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 2px #0001}}.card b{{display:block;font-size:22px}}
+section{{background:#fff;border-radius:8px;padding:14px 16px;margin-top:14px;box-shadow:0 1px 2px #0001}}
+table{{border-collapse:collapse;width:100%}}td,th{{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;font-size:14px}}
+td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}.legend span{{display:inline-block;margin-right:12px;font-size:13px}}
+.legend i{{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}}
+.state-ok{{color:#2f7d4f}}.state-soft{{color:#b7791f}}.state-exhausted{{color:#c53030}}form{{margin:10px 0 0}}
+</style></head><body><main>
+<h1>Costs of {tenant} in {month}</h1>
+<div class="muted">Prices: {table} (region {region}, as of {as_of}). Generated {generated}. All amounts in {currency}.</div>
+"#,
+        tenant = esc(&report.tenant),
+        month = esc(&report.month),
+        table = esc(&report.price_table.id),
+        region = esc(&report.price_table.region),
+        as_of = esc(&report.price_table.as_of),
+        generated = report.generated_at.format("%Y-%m-%d %H:%M UTC"),
+        currency = esc(&report.currency),
+    );
+    if let Some(tenants) = pickers {
+        h.push_str(r#"<form method="get" action="/costs"><label>Tenant <select name="tenant">"#);
+        for t in tenants {
+            let selected = if *t == report.tenant { " selected" } else { "" };
+            let _ = write!(h, r#"<option value="{0}"{selected}>{0}</option>"#, esc(t));
+        }
+        let _ = write!(
+            h,
+            r#"</select></label> <label>Month <input type="month" name="month" value="{}"></label> <button>Show</button></form>"#,
+            esc(&report.month)
+        );
+    }
+    cards(&mut h, report);
+    daily(&mut h, report);
+    bars(&mut h, "Spend per channel", &report.by_channel, report.total_nanos);
+    bars(&mut h, "Spend per intent", &report.by_intent, report.total_nanos);
+    budget(&mut h, report);
+    alternatives(&mut h, report);
+    gaps(&mut h, report);
+    h.push_str("</main></body></html>\n");
+    h
+}
+
+fn cards(h: &mut String, r: &CostReport) {
+    let state = r.budget.state.as_str();
+    let budget = if r.budget.limit_nanos > 0 {
+        format!(
+            r#"<b class="state-{state}">{} of {}</b>budget: {state}"#,
+            dollars(r.budget.used_nanos),
+            dollars(r.budget.limit_nanos)
+        )
+    } else {
+        "<b>—</b>no budget set".to_string()
+    };
+    let _ = write!(
+        h,
+        r#"<div class="cards"><div class="card"><b>{total}</b>spent this month</div>
+<div class="card"><b>{per1000}</b>per 1,000 messages ({messages} messages)</div>
+<div class="card"><b>{per_resolution}</b>per automated resolution ({resolutions})</div>
+<div class="card">{budget}</div></div>"#,
+        total = dollars(r.total_nanos),
+        per1000 = money(r.per_1000_messages_usd),
+        messages = r.messages,
+        per_resolution = money(r.cost_per_resolution_usd),
+        resolutions = r.automated_resolutions,
+    );
+}
+
+/// Spend per day, stacked by component.
+fn daily(h: &mut String, r: &CostReport) {
+    h.push_str("<section><h2>Spend per day, by component</h2>");
+    let (width, height, left, bottom) = (960.0, 220.0, 70.0, 24.0);
+    let max = r.by_day.iter().map(|d| d.total_nanos).max().unwrap_or(0).max(1) as f64;
+    let days = r.by_day.len().max(1) as f64;
+    let slot = (width - left) / days.max(28.0);
+    let _ = write!(h, r#"<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="spend per day">"#);
+    let _ = write!(
+        h,
+        r##"<text x="0" y="12" font-size="11" fill="#5d6675">{}</text><text x="0" y="{}" font-size="11" fill="#5d6675">$0</text>"##,
+        dollars(max as u64),
+        height - bottom
+    );
+    for (i, day) in r.by_day.iter().enumerate() {
+        let x = left + i as f64 * slot;
+        let mut y = height - bottom;
+        for (component, colour) in COLOURS {
+            let nanos = day.by_component.get(component).copied().unwrap_or(0);
+            if nanos == 0 {
+                continue;
+            }
+            let bar = nanos as f64 / max * (height - bottom - 16.0);
+            y -= bar;
+            let _ = write!(
+                h,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{bar:.1}" fill="{colour}"><title>{} {component}: {}</title></rect>"#,
+                slot * 0.8,
+                esc(&day.day),
+                dollars(nanos)
+            );
+        }
+        let label = day.day.get(8..).unwrap_or("");
+        let _ = write!(
+            h,
+            r##"<text x="{:.1}" y="{}" font-size="10" fill="#5d6675" text-anchor="middle">{}</text>"##,
+            x + slot * 0.4,
+            height - 8.0,
+            esc(label)
+        );
+    }
+    h.push_str("</svg><div class=\"legend\">");
+    for (component, colour) in COLOURS {
+        let nanos = r.by_component.get(component).copied().unwrap_or(0);
+        let _ = write!(h, r#"<span><i style="background:{colour}"></i>{component} {}</span>"#, dollars(nanos));
+    }
+    h.push_str("</div></section>");
+}
+
+/// Horizontal bars of a breakdown.
+fn bars(h: &mut String, title: &str, map: &std::collections::BTreeMap<String, u64>, total: u64) {
+    let mut rows: Vec<(&String, &u64)> = map.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1));
+    rows.truncate(12);
+    let _ = write!(h, "<section><h2>{}</h2>", esc(title));
+    if rows.is_empty() {
+        h.push_str(r#"<p class="muted">Nothing yet.</p></section>"#);
+        return;
+    }
+    let max = rows.first().map_or(1, |r| *r.1).max(1) as f64;
+    let height = rows.len() as f64 * 24.0 + 4.0;
+    let _ = write!(h, r#"<svg viewBox="0 0 960 {height}" width="100%" role="img" aria-label="{}">"#, esc(title));
+    for (i, (name, nanos)) in rows.iter().enumerate() {
+        let y = i as f64 * 24.0 + 4.0;
+        let w = **nanos as f64 / max * 560.0;
+        let share = if total > 0 { **nanos as f64 * 100.0 / total as f64 } else { 0.0 };
+        let _ = write!(
+            h,
+            r##"<text x="0" y="{:.1}" font-size="13">{}</text><rect x="200" y="{y:.1}" width="{w:.1}" height="16" rx="3" fill="#3b6fb6"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#1d2330">{} ({share:.1} %)</text>"##,
+            y + 13.0,
+            esc(name),
+            205.0 + w,
+            y + 13.0,
+            dollars(**nanos)
+        );
+    }
+    h.push_str("</svg></section>");
+}
+
+/// Cumulative spend against the budget, with the forecast to month end.
+fn budget(h: &mut String, r: &CostReport) {
+    h.push_str("<section><h2>Budget burn</h2>");
+    let b = &r.budget;
+    let days_in_month = super::Month::parse(&r.month).map_or(31, |m| m.days());
+    let top = b.limit_nanos.max(b.forecast_nanos).max(1) as f64;
+    let (width, height, left) = (960.0, 200.0, 70.0);
+    let x = |day: f64| left + day / f64::from(days_in_month) * (width - left - 10.0);
+    let y = |nanos: f64| height - 20.0 - nanos / top * (height - 40.0);
+    let _ = write!(h, r#"<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="budget burn">"#);
+    let mut cumulative = 0u64;
+    let mut points = format!("{:.1},{:.1}", x(0.0), y(0.0));
+    let mut last_day = 0.0;
+    for d in &r.by_day {
+        cumulative += d.total_nanos;
+        let day: f64 = d.day.get(8..).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+        last_day = day;
+        let _ = write!(points, " {:.1},{:.1}", x(day), y(cumulative as f64));
+    }
+    let _ = write!(h, r##"<polyline points="{points}" fill="none" stroke="#3b6fb6" stroke-width="2.5"/>"##);
+    let _ = write!(
+        h,
+        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#3b6fb6" stroke-width="2" stroke-dasharray="6 5"><title>forecast {}</title></line>"##,
+        x(last_day),
+        y(cumulative as f64),
+        x(f64::from(days_in_month)),
+        y(b.forecast_nanos as f64),
+        dollars(b.forecast_nanos)
+    );
+    if b.limit_nanos > 0 {
+        for (share, label, colour) in [(1.0, "budget", "#c53030"), (b.soft_at, "soft line", "#b7791f")] {
+            let line = y(b.limit_nanos as f64 * share);
+            let _ = write!(
+                h,
+                r#"<line x1="{left}" y1="{line:.1}" x2="{:.1}" y2="{line:.1}" stroke="{colour}" stroke-dasharray="3 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="{colour}" text-anchor="end">{label} {}</text>"#,
+                width - 10.0,
+                width - 12.0,
+                line - 4.0,
+                dollars((b.limit_nanos as f64 * share) as u64)
+            );
+        }
+    }
+    h.push_str("</svg>");
+    let _ = write!(
+        h,
+        r#"<p>Spent {} so far; at this pace {} by month end. State: <b class="state-{s}">{s}</b>. Past the soft line the hosted model stops writing answers; past the budget it stops classifying. Templates, the FAQ and people never stop.</p>"#,
+        dollars(b.used_nanos),
+        dollars(b.forecast_nanos),
+        s = b.state.as_str()
+    );
+    for a in &b.alerts {
+        let _ = write!(
+            h,
+            r#"<div class="muted">Alert “{}” raised {}</div>"#,
+            esc(&a.threshold),
+            a.at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    h.push_str("</section>");
+}
+
+/// Cost per automated resolution beside the alternatives' published prices.
+fn alternatives(h: &mut String, r: &CostReport) {
+    h.push_str("<section><h2>Cost per automated resolution, beside the alternatives</h2><table><tr><th>Product</th><th>Published price</th><th class=n>This month's work there</th><th class=n>Per resolution</th></tr>");
+    let _ = write!(
+        h,
+        r#"<tr><td><b>Switchboard</b> (this deployment)</td><td>measured</td><td class=n>{}</td><td class=n>{}</td></tr>"#,
+        dollars(r.total_nanos),
+        money(r.cost_per_resolution_usd)
+    );
+    for a in &r.alternatives {
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td>{} <span class="muted">({})</span></td><td class=n>${:.2}</td><td class=n>${:.4}</td></tr>"#,
+            esc(a.name),
+            esc(a.price),
+            esc(a.source),
+            a.month_usd,
+            a.per_resolution_usd
+        );
+    }
+    h.push_str("</table>");
+    let _ = write!(
+        h,
+        r#"<p class="muted">An automated resolution: a conversation the bot answered that never went to a person this month ({} of {} conversations).</p>"#,
+        r.automated_resolutions, r.conversations
+    );
+    if let Some(s) = &r.savings {
+        let _ = write!(
+            h,
+            r#"<p>At your cost of <b>${:.2}</b> per conversation handled by a person, the bot saved <b>${:.2}</b> this month.</p>"#,
+            s.human_ticket_usd, s.saved_usd
+        );
+    }
+    h.push_str("</section>");
+}
+
+/// The FAQ entries worth writing next.
+fn gaps(h: &mut String, r: &CostReport) {
+    h.push_str("<section><h2>FAQ entries worth writing next</h2>");
+    if r.faq_gaps.is_empty() {
+        h.push_str(r#"<p class="muted">No message went to a person for lack of an answer.</p></section>"#);
+        return;
+    }
+    h.push_str("<p class=muted>Messages that went to a person because no answer existed, by intent and language.</p><table><tr><th>Intent</th><th>Language</th><th class=n>Messages</th></tr>");
+    for g in r.faq_gaps.iter().take(15) {
+        let _ =
+            write!(h, "<tr><td>{}</td><td>{}</td><td class=n>{}</td></tr>", esc(&g.intent), esc(&g.language), g.count);
+    }
+    h.push_str("</table></section>");
+}

@@ -1,0 +1,66 @@
+// The cost report page of `switchboard serve`, after chat.mjs has run traffic through it: it
+// opens in headless Chromium, loads nothing from anywhere else, runs no script, draws its
+// charts, and its figures agree with the JSON. Usage: BASE=http://127.0.0.1:PORT node costs.mjs
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE;
+const screenshot = process.env.SCREENSHOT || "browser-costs.png";
+if (!base) { console.error("set BASE to the server's URL"); process.exit(2); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+});
+let passed = 0, failed = 0;
+async function check(name, fn) {
+  try { await fn(); passed++; console.log(`ok - ${name}`); }
+  catch (e) { failed++; console.log(`FAILED - ${name}: ${e.message}`); }
+}
+
+try {
+  const page = await browser.newPage();
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
+  await page.goto(`${base}/costs?tenant=demo`);
+  const report = await (await fetch(`${base}/local/costs/demo`)).json();
+
+  await check("the page is self-contained: one request, no script", async () => {
+    const elsewhere = requested.filter((u) => !u.startsWith(base));
+    if (elsewhere.length) throw new Error(`loaded from elsewhere: ${elsewhere}`);
+    if (requested.length !== 1) throw new Error(`expected one request, got ${requested}`);
+    if (await page.locator("script").count()) throw new Error("the page has a script");
+  });
+
+  await check("the charts are drawn from the traffic", async () => {
+    const charts = await page.locator("svg").count();
+    if (charts < 4) throw new Error(`expected at least 4 charts, got ${charts}`);
+    const bars = await page.locator("svg rect").count();
+    if (bars < 3) throw new Error(`expected bars, got ${bars}`);
+    if (report.messages < 3) throw new Error(`expected the chat's messages, got ${report.messages}`);
+  });
+
+  await check("the page shows the JSON's total and the alternatives", async () => {
+    const text = await page.locator("main").innerText();
+    const total = report.total_nanos / 1e9;
+    const shown = total < 0.01 ? `$${total.toFixed(6)}` : `$${total.toFixed(2)}`;
+    if (!text.includes(shown)) throw new Error(`total ${shown} not on the page`);
+    for (const name of ["Intercom Fin", "Zendesk AI agents", "Amazon Lex V2", "Amazon Connect chat"]) {
+      if (!text.includes(name)) throw new Error(`${name} missing`);
+    }
+  });
+
+  await check("the month picker asks for another month", async () => {
+    await page.fill("input[name=month]", "2025-01");
+    await page.click("form button");
+    await page.waitForURL(/month=2025-01/);
+    const text = await page.locator("main").innerText();
+    if (!text.includes("Costs of demo in 2025-01")) throw new Error("the picked month is not shown");
+  });
+
+  await page.goto(`${base}/costs?tenant=demo`);
+  await page.screenshot({ path: screenshot, fullPage: true });
+} finally {
+  await browser.close();
+}
+console.log(`browser (costs): ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
