@@ -53,6 +53,8 @@ pub struct Stack {
 
 /// How to build the stack.
 pub struct Options {
+    /// The model id the responder asks for (default: the fake's test model).
+    pub model: Option<String>,
     /// A loopback Bedrock to use.
     pub bedrock: Option<FakeBedrock>,
     /// Let the model write grounded answers.
@@ -78,6 +80,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            model: None,
             bedrock: None,
             generate: false,
             hosted_below: 0.6,
@@ -107,7 +110,13 @@ pub async fn stack(options: Options) -> Stack {
         escalations_queue_url: Some(escalations.url.clone()),
         escalations_dlq_url: Some(escalations.dlq_url.clone()),
         messages_dlq_url: Some(messages.dlq_url.clone()),
-        bedrock: options.bedrock.as_ref().map(|_| FakeBedrock::settings(Duration::from_secs(2))),
+        bedrock: options.bedrock.as_ref().map(|_| {
+            let settings = FakeBedrock::settings(Duration::from_secs(2));
+            switchboard::adapters::aws::BedrockSettings {
+                model_id: options.model.clone().unwrap_or(settings.model_id.clone()),
+                ..settings
+            }
+        }),
         cache: Duration::from_secs(60),
         key_parameter: Some(format!("/switchboard/{}/deployment-key", aws.table)),
         prices: Arc::new(switchboard::cost::PriceTable::default_table()),
