@@ -87,40 +87,6 @@ impl Metered {
     pub fn model_tokens(&self) -> (u64, u64) {
         self.models.values().fold((0, 0), |(i, o), m| (i + m.input_tokens, o + m.output_tokens))
     }
-
-    /// Adds `other` to these units.
-    pub fn add(&mut self, other: &Metered) {
-        match (&mut self.lambda, other.lambda) {
-            (Some(mine), Some(l)) => {
-                mine.billed_ms += l.billed_ms;
-                mine.init_ms += l.init_ms;
-                mine.requests += l.requests;
-            }
-            (mine @ None, l) => *mine = l,
-            (Some(_), None) => {}
-        }
-        self.api_requests += other.api_requests;
-        self.dynamodb_calls += other.dynamodb_calls;
-        self.dynamodb_read_milli_units += other.dynamodb_read_milli_units;
-        self.dynamodb_write_milli_units += other.dynamodb_write_milli_units;
-        self.sqs_standard_requests += other.sqs_standard_requests;
-        self.sqs_fifo_requests += other.sqs_fifo_requests;
-        self.ssm_requests += other.ssm_requests;
-        for (id, m) in &other.models {
-            let mine = self.models.entry(id.clone()).or_default();
-            mine.calls += m.calls;
-            mine.failed += m.failed;
-            mine.input_tokens += m.input_tokens;
-            mine.output_tokens += m.output_tokens;
-        }
-        self.log_bytes += other.log_bytes;
-        for (code, n) in &other.sms_segments {
-            *self.sms_segments.entry(code.clone()).or_default() += n;
-        }
-        self.whatsapp_messages += other.whatsapp_messages;
-        self.twilio_whatsapp_messages += other.twilio_whatsapp_messages;
-        self.emails_sent += other.emails_sent;
-    }
 }
 
 tokio::task_local! {

@@ -10,21 +10,27 @@ use serde_json::json;
 /// Namespace of every Switchboard metric.
 pub const NAMESPACE: &str = "Switchboard";
 
-/// The EMF line of one count, with `properties` as searchable non-dimension fields.
-pub fn count_line(metric: &str, tenant: &str, channel: &str, properties: &[(&str, &str)]) -> String {
-    let mut line = json!({
+/// An EMF document declaring `metrics` (name, unit) in the Switchboard namespace, dimensioned
+/// by tenant and channel and by tenant alone; the caller adds the values and properties.
+fn document(metrics: &[(&str, &str)], tenant: &str, channel: &str) -> serde_json::Value {
+    json!({
         "_aws": {
             "Timestamp": chrono::Utc::now().timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [["tenant", "channel"], ["tenant"]],
-                "Metrics": [{"Name": metric, "Unit": "Count"}],
+                "Metrics": metrics.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         },
         "tenant": tenant,
         "channel": channel,
-        metric: 1,
-    });
+    })
+}
+
+/// The EMF line of one count, with `properties` as searchable non-dimension fields.
+pub fn count_line(metric: &str, tenant: &str, channel: &str, properties: &[(&str, &str)]) -> String {
+    let mut line = document(&[(metric, "Count")], tenant, channel);
+    line[metric] = json!(1);
     for (key, value) in properties {
         line[*key] = json!(value);
     }
@@ -57,20 +63,10 @@ pub fn cost_line(record: &crate::cost::CostRecord) -> String {
         ("AnsweredLocally", "Count", u64::from(o.answered_locally)),
         ("Answered", "Count", u64::from(o.answered)),
     ];
-    let mut line = json!({
-        "_aws": {
-            "Timestamp": chrono::Utc::now().timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["tenant", "channel"], ["tenant"]],
-                "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
-            }],
-        },
-        "tenant": record.tenant.as_str(),
-        "channel": record.channel.map_or("none", |c| c.as_str()),
-        "function": record.function.as_str(),
-        "request_id": record.request_id,
-    });
+    let names: Vec<(&str, &str)> = metrics.iter().map(|(name, unit, _)| (*name, *unit)).collect();
+    let mut line = document(&names, record.tenant.as_str(), record.channel.map_or("none", |c| c.as_str()));
+    line["function"] = json!(record.function.as_str());
+    line["request_id"] = json!(record.request_id);
     for (name, _, value) in metrics {
         line[name] = json!(value);
     }
@@ -97,5 +93,35 @@ mod tests {
         assert_eq!(directive["Dimensions"][0], json!(["tenant", "channel"]));
         assert_eq!((line["EscalationFailed"].as_i64(), line["tenant"].as_str()), (Some(1), Some("demo")));
         assert_eq!(line["reason"], "HTTP 400", "a property, not a dimension");
+    }
+
+    #[test]
+    fn a_cost_record_is_one_emf_document_of_its_figures() {
+        let record = crate::cost::CostRecord {
+            request_id: "req-9".into(),
+            function: crate::cost::Function::Responder,
+            item: "m".into(),
+            tenant: crate::domain::TenantId::new("demo").unwrap(),
+            channel: Some(crate::domain::Channel::Telegram),
+            conversation: None,
+            at: chrono::Utc::now(),
+            outcome: crate::cost::Outcome { message: true, answered: true, ..Default::default() },
+            units: crate::meter::Metered::default(),
+            components: crate::cost::Components { lambda: 1234, ..Default::default() },
+            cost_nanos: 1234,
+            price_table: "t".into(),
+        };
+        let line: serde_json::Value = serde_json::from_str(&cost_line(&record)).unwrap();
+        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"CostNanos") && names.contains(&"AnsweredLocally"), "{names:?}");
+        assert_eq!((line["CostNanos"].as_u64(), line["Messages"].as_u64()), (Some(1234), Some(1)));
+        assert_eq!((line["tenant"].as_str(), line["channel"].as_str()), (Some("demo"), Some("telegram")));
+        assert_eq!(line["request_id"], "req-9", "a property, not a dimension");
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], json!(["tenant", "channel"]));
     }
 }

@@ -69,15 +69,6 @@ impl Components {
             _ => return None,
         })
     }
-
-    /// Adds `other`.
-    pub fn add(&mut self, other: &Components) {
-        for (name, n) in other.named() {
-            if let Some(mine) = self.get_mut(name) {
-                *mine += n;
-            }
-        }
-    }
 }
 
 /// Bytes in the GB CloudWatch Logs bills by.
