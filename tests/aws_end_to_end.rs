@@ -331,3 +331,73 @@ async fn a_batch_under_a_hanging_model_returns_inside_the_deadline_and_parks_not
         assert_eq!(texts(&page, "bot").len(), 1, "answered exactly once from the local model: {page}");
     }
 }
+
+/// The units that decide DynamoDB's and SQS's bill, of each record a step added.
+fn billed_units(records: &[Value], seen: &mut std::collections::BTreeSet<String>) -> Vec<(String, Value)> {
+    let mut added: Vec<(String, Value)> = records
+        .iter()
+        .filter(|r| seen.insert(format!("{}#{}#{}", r["at"], r["function"], r["item"])))
+        .map(|r| {
+            let u = &r["units"];
+            let units = json!([
+                u["dynamodb_read_milli_units"],
+                u["dynamodb_write_milli_units"],
+                u["sqs_fifo_requests"],
+                u["sqs_standard_requests"]
+            ]);
+            (
+                format!("{}:{}", r["function"].as_str().unwrap_or(""), r["outcome"]["decision"].as_str().unwrap_or("")),
+                units,
+            )
+        })
+        .collect();
+    added.sort_by(|a, b| a.0.cmp(&b.0));
+    added
+}
+
+/// `switchboard serve` shows production's figures: one scenario (an FAQ answer, a handoff to a
+/// person with its ticket) on the memory adapters and on DynamoDB Local and moto, and each
+/// record's DynamoDB capacity and SQS requests are the same.
+#[tokio::test]
+async fn the_memory_adapters_report_the_units_the_aws_adapters_are_billed() {
+    use tower::ServiceExt;
+    let s = stack(Options::default()).await;
+    let options = switchboard::embedded::Options { print_escalations: false, ..Default::default() };
+    let app =
+        switchboard::embedded::Embedded::start(vec![switchboard::Tenant::demo().unwrap()], options).await.unwrap();
+    let router = app.router();
+    let memory_records =
+        || -> Vec<Value> { app.ledger.all().iter().map(|r| serde_json::to_value(r).unwrap()).collect() };
+    let (mut seen_aws, mut seen_memory) = (Default::default(), Default::default());
+    let steps =
+        [("v_warm", "Hello"), ("v_faq", "What are your opening hours?"), ("v_person", "I want to talk to a human")];
+    for (i, (visitor, text)) in steps.into_iter().enumerate() {
+        let body = json!({"visitor_id": visitor, "text": text});
+        let (status, _) = s.post(body.clone()).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        s.run_responder().await;
+        s.run_escalation().await;
+        // The same request id as the stack's API Gateway event: ids are part of what is stored.
+        let post = axum::http::Request::post("/v1/demo/webchat/messages")
+            .header("content-type", "application/json")
+            .header("x-request-id", "req-1")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        assert_eq!(router.clone().oneshot(post).await.unwrap().status(), StatusCode::ACCEPTED);
+        let expected = cost_records(&s, "demo").await.len();
+        for _ in 0..200 {
+            if memory_records().len() >= expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let aws = billed_units(&cost_records(&s, "demo").await, &mut seen_aws);
+        let memory = billed_units(&memory_records(), &mut seen_memory);
+        // The first step warms the caches that differ (the tenant and its secrets from DynamoDB
+        // and SSM, held for minutes in a function): compared from the second step on.
+        if i > 0 {
+            assert_eq!(memory, aws, "step {i} ({text}): [read, write, fifo, standard] per record");
+            assert!(aws.iter().any(|(_, u)| u[1].as_u64() > Some(0)), "the step wrote something: {aws:?}");
+        }
+    }
+}

@@ -284,14 +284,12 @@ impl Costs {
     /// Prices `units` for `who`, writes the record, emits the cost metrics; returns the record.
     /// A ledger failure is logged, never raised: the customer's answer matters more than its
     /// bookkeeping, and redoing the work to record it would cost twice.
-    pub async fn record(&self, who: Attribution, outcome: Outcome, mut units: Metered) -> CostRecord {
+    pub async fn record(&self, who: Attribution, outcome: Outcome, units: Metered) -> CostRecord {
         for id in units.models.keys().filter(|id| !self.prices.prices_model(id)) {
             tracing::warn!(model = %id, "no price for this model id; priced at the table's default model lines");
         }
-        // The ledger's own writes: the record (by its size) and its day's totals (≈ 1 unit).
-        units.dynamodb_write_milli_units += units::write_milli_units(ledger_item_bytes(&who, &outcome)) + 1000;
         let components = self.prices.price(&units);
-        let record = CostRecord {
+        let mut record = CostRecord {
             request_id: who.request_id,
             function: who.function,
             item: who.item,
@@ -305,6 +303,11 @@ impl Costs {
             components,
             price_table: self.prices.id.id.clone(),
         };
+        // The ledger's own writes are part of the request: the record, by its stored size, and
+        // its day's totals (one unit: a day item stays under 1 KB).
+        record.units.dynamodb_write_milli_units += units::write_milli_units(stored_bytes(&record)) + 1000;
+        record.components = self.prices.price(&record.units);
+        record.cost_nanos = record.components.total();
         crate::metrics::cost(&record);
         if let Err(error) = self.ledger.record(&record).await {
             tracing::error!(%error, "could not write the cost record");
@@ -313,13 +316,17 @@ impl Costs {
     }
 }
 
-/// A record's stored size, estimated before it exists: its key and a typical JSON body. Used
-/// only to charge the ledger's own write to the request, where a byte-exact size cannot be known
-/// before the record is priced.
-fn ledger_item_bytes(who: &Attribution, outcome: &Outcome) -> u64 {
-    let key = 80 + who.request_id.len() + who.item.len() + who.tenant.as_str().len();
-    let body = 900 + outcome.intent.as_deref().map_or(0, str::len);
-    (key + body) as u64
+/// How long cost records are kept (the DynamoDB ledger's TTL): a year and a month's margin.
+pub const RECORD_RETENTION_DAYS: i64 = 400;
+
+/// A record's size as the DynamoDB ledger stores it (key, JSON, TTL).
+fn stored_bytes(record: &CostRecord) -> u64 {
+    let pk = format!("T#{}#COST#{}", record.tenant, record.month());
+    let expires = (record.at + chrono::Duration::days(RECORD_RETENTION_DAYS)).timestamp();
+    units::ItemSize::keyed(&pk, &format!("R#{}", record.key()))
+        .s("data", &serde_json::to_string(record).unwrap_or_default())
+        .n("ttl", expires)
+        .bytes()
 }
 
 #[cfg(test)]

@@ -140,6 +140,15 @@ fn meter(capacity: Option<&ConsumedCapacity>, write: bool) {
     });
 }
 
+/// A conditional write whose condition failed: DynamoDB bills it one write unit, but the error
+/// carries no consumed capacity to read it from.
+fn refused_write() {
+    report(|m| {
+        m.dynamodb_calls += 1;
+        m.dynamodb_write_milli_units += 1000;
+    });
+}
+
 fn conversation_pk(tenant: &TenantId, id: &ConversationId) -> String {
     format!("T#{tenant}#V#{id}")
 }
@@ -327,7 +336,10 @@ fn conditional_write<
             meter(out.capacity(), true);
             Ok(())
         }
-        Err(e) if conditional_failed(&e) => when_condition_fails,
+        Err(e) if conditional_failed(&e) => {
+            refused_write();
+            when_condition_fails
+        }
         Err(e) => Err(unavailable(port, e)),
     }
 }
@@ -698,7 +710,7 @@ impl IdempotencyStore for DynamoIdempotency {
                 Ok(Claim::Acquired)
             }
             Err(e) if conditional_failed(&e) => {
-                report(|m| m.dynamodb_calls += 1);
+                refused_write();
                 let old = e.as_service_error().and_then(|e| match e {
                     aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
                         c.item().cloned()
@@ -922,7 +934,7 @@ impl DynamoLedger {
 }
 
 const LEDGER: &str = "cost ledger";
-const RECORD_RETENTION: chrono::Duration = chrono::Duration::days(400);
+const RECORD_RETENTION: chrono::Duration = chrono::Duration::days(crate::cost::RECORD_RETENTION_DAYS);
 
 fn ledger_pk(tenant: &TenantId, month: Month) -> String {
     format!("T#{tenant}#COST#{month}")

@@ -1,4 +1,4 @@
-use super::lock;
+use super::{capacity, lock};
 use crate::domain::{Conversation, ConversationId, ConversationState, TenantId, Turn, TurnCursor};
 use crate::ports::{Activity, ConversationStore, PortError};
 use async_trait::async_trait;
@@ -40,15 +40,19 @@ fn missing() -> PortError {
 #[async_trait]
 impl ConversationStore for MemoryConversations {
     async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
-        Ok(lock(&self.entries).get(&(tenant.clone(), id.clone())).map(|e| e.conversation.clone()))
+        let found = lock(&self.entries).get(&(tenant.clone(), id.clone())).map(|e| e.conversation.clone());
+        capacity::read(found.as_ref().map_or(0, capacity::conversation));
+        Ok(found)
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
         let mut entries = lock(&self.entries);
         let key = (conversation.tenant.clone(), conversation.id.clone());
         if entries.contains_key(&key) {
+            capacity::refused_write();
             return Err(PortError::Conflict { port: PORT });
         }
+        capacity::write(capacity::conversation(conversation));
         entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new(), written: 0 });
         Ok(())
     }
@@ -60,7 +64,11 @@ impl ConversationStore for MemoryConversations {
         activity: &Activity,
     ) -> Result<(), PortError> {
         let mut entries = lock(&self.entries);
-        let entry = entries.get_mut(&(tenant.clone(), id.clone())).ok_or_else(missing)?;
+        let Some(entry) = entries.get_mut(&(tenant.clone(), id.clone())) else {
+            capacity::refused_write();
+            return Err(missing());
+        };
+        let before = capacity::conversation(&entry.conversation);
         let c = &mut entry.conversation;
         c.language = Some(activity.language);
         c.last_inbound_at = Some(activity.last_inbound_at);
@@ -70,6 +78,7 @@ impl ConversationStore for MemoryConversations {
         if activity.thread.is_some() {
             c.thread = activity.thread.clone();
         }
+        capacity::write(before.max(capacity::conversation(c)));
         Ok(())
     }
 
@@ -81,11 +90,17 @@ impl ConversationStore for MemoryConversations {
         to: &ConversationState,
     ) -> Result<(), PortError> {
         let mut entries = lock(&self.entries);
-        let entry = entries.get_mut(&(tenant.clone(), id.clone())).ok_or_else(missing)?;
+        let Some(entry) = entries.get_mut(&(tenant.clone(), id.clone())) else {
+            capacity::refused_write();
+            return Err(missing());
+        };
         if &entry.conversation.state != from {
+            capacity::refused_write();
             return Err(PortError::Conflict { port: PORT });
         }
+        let before = capacity::conversation(&entry.conversation);
         entry.conversation.state = to.clone();
+        capacity::write(before.max(capacity::conversation(&entry.conversation)));
         Ok(())
     }
 
@@ -105,6 +120,9 @@ impl ConversationStore for MemoryConversations {
             port: PORT,
             detail: "turn for a conversation that does not exist".into(),
         })?;
+        // Like the DynamoDB adapter: the counter moves on every write (a rewrite leaves a gap in
+        // DynamoDB; here it keeps the number), then the turn item and its index entry.
+        capacity::write(capacity::turn_counter(tenant, conversation, entry.written + 1));
         let seq = match entry.turns.get(&turn.cursor) {
             Some(stored) => stored.seq,
             None => {
@@ -112,7 +130,10 @@ impl ConversationStore for MemoryConversations {
                 entry.written
             }
         };
-        entry.turns.insert(turn.cursor.clone(), Turn { seq, ..turn.clone() });
+        let stored = Turn { seq, ..turn.clone() };
+        let before = entry.turns.get(&turn.cursor).map_or(0, |t| capacity::turn(tenant, conversation, t));
+        capacity::write_turn(before.max(capacity::turn(tenant, conversation, &stored)));
+        entry.turns.insert(turn.cursor.clone(), stored);
         Ok(())
     }
 
@@ -123,7 +144,9 @@ impl ConversationStore for MemoryConversations {
         cursor: &TurnCursor,
     ) -> Result<Option<Turn>, PortError> {
         let entries = lock(&self.entries);
-        Ok(entries.get(&(tenant.clone(), conversation.clone())).and_then(|e| e.turns.get(cursor).cloned()))
+        let found = entries.get(&(tenant.clone(), conversation.clone())).and_then(|e| e.turns.get(cursor).cloned());
+        capacity::read(found.as_ref().map_or(0, |t| capacity::turn(tenant, conversation, t)));
+        Ok(found)
     }
 
     async fn turns_after(
@@ -134,11 +157,15 @@ impl ConversationStore for MemoryConversations {
         limit: usize,
     ) -> Result<Vec<Turn>, PortError> {
         let entries = lock(&self.entries);
-        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else { return Ok(Vec::new()) };
+        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else {
+            capacity::query(0, 0);
+            return Ok(Vec::new());
+        };
         let after = after.unwrap_or(0);
         let mut turns: Vec<Turn> = entry.turns.values().filter(|t| t.seq > after).cloned().collect();
         turns.sort_by_key(|t| t.seq);
         turns.truncate(limit);
+        capacity::query(turns.iter().map(|t| capacity::turn(tenant, conversation, t)).sum(), turns.len());
         Ok(turns)
     }
 
@@ -149,9 +176,13 @@ impl ConversationStore for MemoryConversations {
         limit: usize,
     ) -> Result<Vec<Turn>, PortError> {
         let entries = lock(&self.entries);
-        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else { return Ok(Vec::new()) };
+        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else {
+            capacity::query(0, 0);
+            return Ok(Vec::new());
+        };
         let mut turns: Vec<Turn> = entry.turns.values().rev().take(limit).cloned().collect();
         turns.reverse();
+        capacity::query(turns.iter().map(|t| capacity::turn(tenant, conversation, t)).sum(), turns.len());
         Ok(turns)
     }
 }

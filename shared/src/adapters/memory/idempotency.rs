@@ -1,4 +1,4 @@
-use super::lock;
+use super::{capacity, lock};
 use crate::ports::{Claim, IdempotencyKey, IdempotencyStore, PortError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -30,6 +30,18 @@ impl MemoryIdempotency {
     }
 }
 
+impl Record {
+    /// Its size as the DynamoDB adapter stores it under `key`.
+    fn bytes(&self, key: &IdempotencyKey) -> u64 {
+        match self {
+            Record::InProgress { expires } => {
+                capacity::claim(&key.0, expires.timestamp_millis(), expires.timestamp() + 3600)
+            }
+            Record::Completed { response, expires } => capacity::completed(&key.0, response, expires.timestamp()),
+        }
+    }
+}
+
 fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
@@ -44,7 +56,12 @@ impl IdempotencyStore for MemoryIdempotency {
             _ => Claim::Acquired,
         };
         if claim == Claim::Acquired {
-            records.insert(key.clone(), Record::InProgress { expires: after(now, lock_for) });
+            let record = Record::InProgress { expires: after(now, lock_for) };
+            let before = records.get(key).map_or(0, |r| r.bytes(key));
+            capacity::write(before.max(record.bytes(key)));
+            records.insert(key.clone(), record);
+        } else {
+            capacity::refused_write();
         }
         Ok(claim)
     }
@@ -56,15 +73,22 @@ impl IdempotencyStore for MemoryIdempotency {
         now: DateTime<Utc>,
         keep_for: Duration,
     ) -> Result<(), PortError> {
-        lock(&self.records)
-            .insert(key.clone(), Record::Completed { response: response.clone(), expires: after(now, keep_for) });
+        let record = Record::Completed { response: response.clone(), expires: after(now, keep_for) };
+        let mut records = lock(&self.records);
+        let before = records.get(key).map_or(0, |r| r.bytes(key));
+        capacity::write(before.max(record.bytes(key)));
+        records.insert(key.clone(), record);
         Ok(())
     }
 
     async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError> {
         let mut records = lock(&self.records);
-        if matches!(records.get(key), Some(Record::InProgress { .. })) {
-            records.remove(key);
+        match records.get(key) {
+            Some(r @ Record::InProgress { .. }) => {
+                capacity::write(r.bytes(key));
+                records.remove(key);
+            }
+            _ => capacity::refused_write(),
         }
         Ok(())
     }

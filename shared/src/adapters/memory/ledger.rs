@@ -2,6 +2,7 @@
 //! with its key, and the day's counters move by the difference.
 
 use super::lock;
+use crate::cost::units::ItemSize;
 use crate::cost::{CostRecord, DayTotals, Month, delta};
 use crate::domain::TenantId;
 use crate::ports::{CostLedger, PortError};
@@ -44,10 +45,21 @@ impl CostLedger for MemoryLedger {
 
     async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError> {
         let days = lock(&self.days);
-        Ok(days
+        let found: Vec<DayTotals> = days
             .get(&(tenant.clone(), month))
             .map(|d| d.iter().map(|(day, c)| DayTotals { day: Some(*day), counters: c.clone() }).collect())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        // As the DynamoDB adapter's query of the month's day items.
+        let pk = format!("T#{tenant}#COST#{month}");
+        let bytes = found
+            .iter()
+            .map(|d| {
+                let sk = format!("DAY#{}", d.day.map(|d| d.to_string()).unwrap_or_default());
+                d.counters.iter().fold(ItemSize::keyed(&pk, &sk), |size, (name, n)| size.n(name, *n)).bytes()
+            })
+            .sum();
+        super::capacity::query(bytes, found.len());
+        Ok(found)
     }
 
     async fn records(&self, tenant: &TenantId, month: Month, limit: usize) -> Result<Vec<CostRecord>, PortError> {

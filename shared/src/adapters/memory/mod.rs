@@ -2,6 +2,7 @@
 //! (conditional creates, idempotent turn writes, lock expiry) so local runs behave like
 //! production.
 
+mod capacity;
 mod conversations;
 mod idempotency;
 mod ledger;

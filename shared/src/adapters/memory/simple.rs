@@ -43,13 +43,20 @@ pub struct MemoryCustomers {
 #[async_trait]
 impl CustomerStore for MemoryCustomers {
     async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError> {
-        Ok(lock(&self.customers).get(&(tenant.clone(), id.clone())).cloned())
+        let found = lock(&self.customers).get(&(tenant.clone(), id.clone())).cloned();
+        super::capacity::read(found.as_ref().map_or(0, |c| super::capacity::profile(tenant, c)));
+        Ok(found)
     }
 
     async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
+        // As the DynamoDB adapter: read the profile before, write it and each identity link.
         let before = lock(&self.customers).insert((tenant.clone(), customer.id.clone()), customer.clone());
+        let sized = |c: &Customer| super::capacity::profile(tenant, c);
+        super::capacity::read(before.as_ref().map_or(0, sized));
+        super::capacity::write(before.as_ref().map_or(0, sized).max(sized(customer)));
         let mut identities = lock(&self.identities);
         for identity in customer.identities() {
+            super::capacity::write(super::capacity::identity(tenant, &identity, customer.id.as_str()));
             identities.insert((tenant.clone(), identity), customer.id.clone());
         }
         // Links the profile no longer lists go, unless another customer has taken them since.
@@ -57,14 +64,19 @@ impl CustomerStore for MemoryCustomers {
         for dropped in before.map(|c| c.identities()).unwrap_or_default().into_iter().filter(|i| !now.contains(i)) {
             let key = (tenant.clone(), dropped);
             if identities.get(&key) == Some(&customer.id) {
+                super::capacity::write(super::capacity::identity(tenant, &key.1, customer.id.as_str()));
                 identities.remove(&key);
+            } else {
+                super::capacity::refused_write();
             }
         }
         Ok(())
     }
 
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
-        Ok(lock(&self.identities).get(&(tenant.clone(), identity.to_string())).cloned())
+        let found = lock(&self.identities).get(&(tenant.clone(), identity.to_string())).cloned();
+        super::capacity::read(found.as_ref().map_or(0, |c| super::capacity::identity(tenant, identity, c.as_str())));
+        Ok(found)
     }
 }
 
@@ -116,9 +128,11 @@ impl crate::ports::Allowances for MemoryAllowances {
         let mut taken = lock(&self.taken);
         let count = taken.entry((tenant.clone(), what.to_string(), window)).or_insert(0);
         if *count >= limit {
+            super::capacity::refused_write();
             return Ok(false);
         }
         *count += 1;
+        super::capacity::write(super::capacity::allowance(tenant, what, window, *count));
         Ok(true)
     }
 }

@@ -1,4 +1,4 @@
-use super::lock;
+use super::{capacity, lock};
 use crate::domain::{ConversationId, MessageId, TenantId, TicketRef};
 use crate::ports::{PortError, TicketStore};
 use async_trait::async_trait;
@@ -8,7 +8,7 @@ use std::sync::Mutex;
 /// Tickets by escalation and conversations by ticket, in maps.
 #[derive(Debug, Default)]
 pub struct MemoryTickets {
-    by_escalation: Mutex<HashMap<(TenantId, MessageId), TicketRef>>,
+    by_escalation: Mutex<HashMap<(TenantId, MessageId), (TicketRef, ConversationId)>>,
     by_ticket: Mutex<HashMap<(TenantId, String, String), ConversationId>>,
 }
 
@@ -21,14 +21,21 @@ impl TicketStore for MemoryTickets {
         conversation: &ConversationId,
         ticket: &TicketRef,
     ) -> Result<(), PortError> {
-        lock(&self.by_escalation).entry((tenant.clone(), escalation.clone())).or_insert_with(|| ticket.clone());
+        // As the DynamoDB adapter: the reverse link, then the escalation's record.
+        capacity::write(capacity::ticket_link(tenant, ticket, conversation));
+        capacity::write(capacity::ticket_record(tenant, escalation, ticket, conversation));
+        lock(&self.by_escalation)
+            .entry((tenant.clone(), escalation.clone()))
+            .or_insert_with(|| (ticket.clone(), conversation.clone()));
         lock(&self.by_ticket)
             .insert((tenant.clone(), ticket.helpdesk.clone(), ticket.id.clone()), conversation.clone());
         Ok(())
     }
 
     async fn ticket_for(&self, tenant: &TenantId, escalation: &MessageId) -> Result<Option<TicketRef>, PortError> {
-        Ok(lock(&self.by_escalation).get(&(tenant.clone(), escalation.clone())).cloned())
+        let found = lock(&self.by_escalation).get(&(tenant.clone(), escalation.clone())).cloned();
+        capacity::read(found.as_ref().map_or(0, |(t, c)| capacity::ticket_record(tenant, escalation, t, c)));
+        Ok(found.map(|(ticket, _)| ticket))
     }
 
     async fn conversation_for(
@@ -37,6 +44,9 @@ impl TicketStore for MemoryTickets {
         helpdesk: &str,
         id: &str,
     ) -> Result<Option<ConversationId>, PortError> {
-        Ok(lock(&self.by_ticket).get(&(tenant.clone(), helpdesk.to_string(), id.to_string())).cloned())
+        let found = lock(&self.by_ticket).get(&(tenant.clone(), helpdesk.to_string(), id.to_string())).cloned();
+        let ticket = TicketRef { helpdesk: helpdesk.to_string(), id: id.to_string(), url: None };
+        capacity::read(found.as_ref().map_or(0, |c| capacity::ticket_link(tenant, &ticket, c)));
+        Ok(found)
     }
 }
