@@ -107,4 +107,45 @@ async fn main() {
             eprintln!("  by function {function:<11} {:>14}", per_1000(u64::try_from(nanos).unwrap_or(0)));
         }
     }
+    polls().await;
+}
+
+/// What a web chat widget's polling costs: one poll answered at once, one held idle for 2 s
+/// (the difference is what a second of holding costs), and from them a 10-minute open widget
+/// under the old schedule (a poll held 10 s after another) and the new one (held only while an
+/// answer is due, then 2 s doubling to 30 s between polls that are not held).
+async fn polls() {
+    let s = stack(Options::default()).await;
+    let (_, ack) = s.post(json!({"visitor_id": "v_poll", "text": "What are your opening hours?"})).await;
+    s.run_responder().await;
+    let conversation = ack["conversation_id"].as_str().expect("a conversation");
+    let page = s.messages(conversation).await;
+    let cursor = page["cursor"].as_str().expect("a cursor").to_string();
+    let ledger = DynamoLedger::new(Table::new(s.aws.clients.dynamodb.clone(), &s.aws.table));
+    let tenant = TenantId::new("demo").expect("demo");
+    let cost_of = |wait: u64| {
+        let (s, ledger, tenant, conversation, cursor) = (&s, &ledger, &tenant, conversation, &cursor);
+        async move {
+            let uri = format!("/v1/demo/webchat/conversations/{conversation}/messages?wait={wait}&after={cursor}");
+            let (status, _) = s.call("GET", &uri, None).await;
+            assert_eq!(status, reqwest::StatusCode::OK);
+            let newest = ledger.records(tenant, Month::of(chrono::Utc::now()), 1).await.expect("ledger");
+            let poll = newest.into_iter().next().expect("the poll's record");
+            assert_eq!(poll.function, switchboard::cost::Function::Poll);
+            poll.cost_nanos
+        }
+    };
+    let at_once = cost_of(0).await;
+    let held = cost_of(2).await;
+    let per_second = held.saturating_sub(at_once) as f64 / 2.0;
+    let minutes = 10.0;
+    let old = (minutes * 60.0 / 10.0) * (at_once as f64 + 10.0 * per_second);
+    // New: about a second held for the answer, then polls 2, 4, 8, 16 s apart and every 30 s.
+    let idle_polls = 4.0 + (minutes * 60.0 - 30.0) / 30.0;
+    let new = (at_once as f64 + per_second) + idle_polls * at_once as f64;
+    eprintln!("\npolls (256 MB arm64):");
+    eprintln!("  answered at once         ${:.9}", at_once as f64 / 1e9);
+    eprintln!("  each second held         ${:.9}", per_second / 1e9);
+    eprintln!("  10-minute open widget, held 10 s polls back to back   ${:.6}", old / 1e9);
+    eprintln!("  10-minute open widget, held only for the answer      ${:.6}", new / 1e9);
 }

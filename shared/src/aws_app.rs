@@ -200,7 +200,6 @@ impl AwsApp {
             // Each check is a consistent DynamoDB read: start fast, then back off.
             poll_first: Duration::from_millis(200),
             poll_max: Duration::from_secs(2),
-            // A held poll keeps an inbound instance busy: hold 10 s at most (the widget polls again).
             max_hold: crate::web::LAMBDA_MAX_HOLD,
             costs: self.costs.clone(),
         }))

@@ -22,9 +22,9 @@ use std::sync::Arc;
 /// characters); this stops oversize bodies before they are buffered.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The longest a long poll is held in Lambda, where a held poll is a billed instance
-/// (docs/design.md, "What a poll costs").
-pub const LAMBDA_MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(10);
+/// The longest a long poll is held in Lambda, where a held poll is a billed instance: long
+/// enough for an answer the bot is writing, no longer (docs/design.md, "What a poll costs").
+pub const LAMBDA_MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Largest body on the e-mail routes: what API Gateway and Lambda accept (6 MB payloads). Mail
 /// carries attachments; only its text and the attachments' names and sizes go further.
@@ -108,6 +108,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
     use std::collections::BTreeSet;
 
     const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
@@ -169,10 +170,9 @@ mod tests {
         }
     }
 
-    /// A long poll is held at most the API's `max_hold`, whatever `wait` asks (virtual time:
-    /// the clock is paused and advanced by the runtime, so nothing here depends on real timing).
-    #[tokio::test(start_paused = true)]
-    async fn a_long_poll_is_held_at_most_max_hold() {
+    /// Posts `text` on a fresh embedded app whose polls hold at most 10 s, waits for its answer,
+    /// and returns the router, the conversation, its token and the cursor after the answer.
+    async fn answered(text: &str) -> (Router, String, String, String) {
         use tower::ServiceExt;
         let options = crate::embedded::Options {
             print_escalations: false,
@@ -183,33 +183,57 @@ mod tests {
         let router = app.router();
         let post = axum::http::Request::post("/v1/demo/webchat/messages")
             .header("content-type", "application/json")
-            .body(axum::body::Body::from(r#"{"visitor_id": "v_hold", "text": "Hello"}"#))
+            .body(axum::body::Body::from(serde_json::json!({"visitor_id": "v_hold", "text": text}).to_string()))
             .unwrap();
         let response = router.clone().oneshot(post).await.unwrap();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
         let ack: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let (conversation, token) = (ack["conversation_id"].as_str().unwrap(), ack["token"].as_str().unwrap());
-        let get = |query: String| {
-            axum::http::Request::get(format!("/v1/demo/webchat/conversations/{conversation}/messages?{query}"))
-                .header("authorization", format!("Bearer {token}"))
-                .body(axum::body::Body::empty())
-                .unwrap()
-        };
-        let mut cursor = String::new();
         for _ in 0..50 {
-            let response = router.clone().oneshot(get("wait=1".into())).await.unwrap();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
-            let page: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let (_, page) = poll(&router, conversation, token, "wait=1").await;
             if page["messages"].as_array().map(Vec::len) == Some(2) {
-                cursor = page["cursor"].as_str().unwrap().to_string();
-                break;
+                let cursor = page["cursor"].as_str().unwrap().to_string();
+                return (router, conversation.to_string(), token.to_string(), cursor);
             }
         }
-        assert!(!cursor.is_empty(), "the message was answered");
+        panic!("{text:?} was not answered");
+    }
+
+    async fn poll(router: &Router, conversation: &str, token: &str, query: &str) -> (StatusCode, serde_json::Value) {
+        use tower::ServiceExt;
+        let get = axum::http::Request::get(format!("/v1/demo/webchat/conversations/{conversation}/messages?{query}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.clone().oneshot(get).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// A long poll is held at most the API's `max_hold`, whatever `wait` asks (virtual time:
+    /// the clock is paused and advanced by the runtime, so nothing here depends on real timing).
+    #[tokio::test(start_paused = true)]
+    async fn a_long_poll_is_held_at_most_max_hold() {
+        let (router, conversation, token, cursor) = answered("Hello").await;
         let start = tokio::time::Instant::now();
-        let response = router.clone().oneshot(get(format!("wait=20&after={cursor}"))).await.unwrap();
-        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let (status, _) = poll(&router, &conversation, &token, &format!("wait=20&after={cursor}")).await;
+        assert_eq!(status, StatusCode::OK);
         let held = start.elapsed();
         assert!(held >= std::time::Duration::from_secs(10) && held < std::time::Duration::from_secs(11), "{held:?}");
+    }
+
+    /// A held poll is a billed instance: while a person owns the conversation (their answer
+    /// takes minutes) a poll is not held at all, whatever `wait` asks.
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_is_not_held_while_a_person_owns_the_conversation() {
+        let (router, conversation, token, cursor) = answered("I want to talk to a human").await;
+        let (_, page) = poll(&router, &conversation, &token, "wait=0").await;
+        assert_eq!(page["state"], "human", "{page}");
+        let start = tokio::time::Instant::now();
+        let (status, page) = poll(&router, &conversation, &token, &format!("wait=20&after={cursor}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page["messages"].as_array().unwrap().is_empty(), "{page}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(1), "held {:?}", start.elapsed());
     }
 }

@@ -180,14 +180,18 @@ pub(super) async fn get_messages(
         // No token, a wrong one, or a conversation of another channel: all look exactly like a
         // missing conversation, so the route tells an outsider nothing about which ids exist.
         let token = bearer(&headers).ok_or_else(|| ApiError::not_found("no such conversation"))?;
-        let readable = api.conversations.conversation(&tenant.id, &id).await?.is_some_and(|c| {
-            c.channel == Channel::Webchat && api.key.verify_read_token(&tenant.id, &id, &c.address, token)
-        });
-        if !readable {
-            return Err(ApiError::not_found("no such conversation"));
-        }
+        let conversation =
+            api.conversations.conversation(&tenant.id, &id).await?.filter(|c| {
+                c.channel == Channel::Webchat && api.key.verify_read_token(&tenant.id, &id, &c.address, token)
+            });
+        let Some(conversation) = conversation else { return Err(ApiError::not_found("no such conversation")) };
 
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait).min(api.max_hold);
+        // A held poll is a billed Lambda instance: hold only while the bot owns the conversation
+        // (its answer comes in seconds). A person answers in minutes: the widget polls again
+        // later, and an idle widget backs off (docs/design.md, "What a poll costs").
+        let hold =
+            if conversation.state.human_owned() { Duration::ZERO } else { Duration::from_secs(wait).min(api.max_hold) };
+        let deadline = tokio::time::Instant::now() + hold;
         let mut pause = api.poll_first;
         let turns = loop {
             let turns = api.conversations.turns_after(&tenant.id, &id, after, PAGE).await?;
