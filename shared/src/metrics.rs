@@ -73,11 +73,6 @@ pub fn cost_line(record: &crate::cost::CostRecord) -> String {
     line.to_string()
 }
 
-/// Emits the cost metrics of one record.
-pub fn cost(record: &crate::cost::CostRecord) {
-    emit(&cost_line(record));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

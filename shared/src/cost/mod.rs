@@ -306,9 +306,12 @@ impl Costs {
         // The ledger's own writes are part of the request: the record, by its stored size, and
         // its day's totals (one unit: a day item stays under 1 KB).
         record.units.dynamodb_write_milli_units += units::write_milli_units(stored_bytes(&record)) + 1000;
+        // So is its metrics line: CloudWatch ingests it like any log line.
+        let metrics = crate::metrics::cost_line(&record);
+        record.units.log_bytes += metrics.len() as u64 + 1;
         record.components = self.prices.price(&record.units);
         record.cost_nanos = record.components.total();
-        crate::metrics::cost(&record);
+        println!("{}", crate::metrics::cost_line(&record));
         if let Err(error) = self.ledger.record(&record).await {
             tracing::error!(%error, "could not write the cost record");
         }
