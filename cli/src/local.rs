@@ -245,6 +245,14 @@ mod tests {
         assert_eq!(requests.len(), 3, "?limit= holds");
         let at: Vec<&str> = requests.iter().map(|r| r["at"].as_str().unwrap()).collect();
         assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
+        let (_, all) = get(&router, "/local/costs/demo?limit=100").await;
+        let responder: Vec<&Value> =
+            all["requests"].as_array().unwrap().iter().filter(|r| r["function"] == "responder").collect();
+        assert_eq!(responder.len(), 2);
+        for r in &responder {
+            // Each handled item is an invocation here, as a batch is in Lambda: $0.20 per million.
+            assert!(r["components"]["lambda"].as_u64().unwrap() >= 200, "the invocation fee is charged: {r}");
+        }
         for r in requests {
             for field in ["request_id", "function", "channel", "at", "cost_nanos", "components"] {
                 assert!(!r[field].is_null(), "request.{field}: {r}");

@@ -335,13 +335,22 @@ impl Retry {
 
 async fn responder_worker(mut rx: UnboundedReceiver<Work>, responder: Arc<Responder>, retry: Retry) {
     while let Some(work) = rx.recv().await {
-        retry.run("messages", &work, Verdict::of_respond, || async { responder.handle_work(&work).await }).await;
+        // Each attempt is an invocation, as each batch is in Lambda: it carries the request fee.
+        let attempt = || async {
+            crate::cost::lambda::invocation_started();
+            responder.handle_work(&work).await
+        };
+        retry.run("messages", &work, Verdict::of_respond, attempt).await;
     }
 }
 
 async fn escalation_worker(mut rx: UnboundedReceiver<EscalationJob>, desk: Arc<EscalationDesk>, retry: Retry) {
     while let Some(job) = rx.recv().await {
-        let parked = retry.run("escalations", &job, Verdict::of, || async { desk.handle(&job).await }).await;
+        let attempt = || async {
+            crate::cost::lambda::invocation_started();
+            desk.handle(&job).await
+        };
+        let parked = retry.run("escalations", &job, Verdict::of, attempt).await;
         if let Some(reason) = parked
             && let Err(e) = desk.failed(&job, &reason).await
         {

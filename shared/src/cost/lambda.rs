@@ -32,9 +32,16 @@ fn ceil_ms(d: Duration) -> u64 {
     u64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
 }
 
-/// The memory this function runs with: Lambda's own variable, else the template's.
-fn memory_mb() -> u32 {
-    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(TEMPLATE_MEMORY_MB)
+/// The memory this function runs with (Lambda's own variable, else the template's) and whether
+/// it is Arm (a Lambda build for aarch64, or anything outside Lambda: the template deploys Arm).
+/// Read once: the environment does not change under a running sandbox.
+fn runtime() -> (u32, bool) {
+    static RUNTIME: OnceLock<(u32, bool)> = OnceLock::new();
+    *RUNTIME.get_or_init(|| {
+        let memory = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok());
+        let in_lambda = std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok();
+        (memory.unwrap_or(TEMPLATE_MEMORY_MB), cfg!(target_arch = "aarch64") || !in_lambda)
+    })
 }
 
 /// Reports `elapsed` of handler time, rounded up to the millisecond, into the current meter,
@@ -47,12 +54,9 @@ pub fn bill(elapsed: Duration) {
         Some(u64::MAX) | None => 0,
         Some(ms) => ms,
     };
+    let (memory_mb, arm64) = runtime();
     report(|m| {
-        let l = m.lambda.get_or_insert(LambdaUnits {
-            memory_mb: memory_mb(),
-            arm64: cfg!(target_arch = "aarch64") || std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_err(),
-            ..LambdaUnits::default()
-        });
+        let l = m.lambda.get_or_insert(LambdaUnits { memory_mb, arm64, ..LambdaUnits::default() });
         l.billed_ms += ceil_ms(elapsed) + init_ms;
         l.init_ms += init_ms;
         l.requests += u32::from(invocation);
