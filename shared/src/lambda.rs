@@ -384,4 +384,34 @@ mod tests {
         let inbound = seconds(&r["InboundFunction"]["Properties"]["Timeout"]);
         assert!(inbound < 30, "API Gateway gives up at 30 s");
     }
+
+    /// The IAM policies of `function` in the SAM template, as YAML text.
+    fn policies(function: &str) -> String {
+        let template: serde_norway::Value =
+            serde_norway::from_str(include_str!("../../infra/template.yaml")).expect("the template is YAML");
+        serde_norway::to_string(&template["Resources"][function]["Properties"]["Policies"]).expect("policies")
+    }
+
+    /// A helpdesk's 429 delays the record with ChangeMessageVisibility, which the SQS event
+    /// source's managed policy does not grant: without its own statement every delay is an
+    /// AccessDenied and the record comes back only after the visibility timeout.
+    #[test]
+    fn the_escalation_function_may_delay_its_own_records() {
+        let escalation = policies("EscalationFunction");
+        let delay = escalation.split("- Effect").find(|s| s.contains("sqs:ChangeMessageVisibility"));
+        let delay = delay.expect("a statement allowing sqs:ChangeMessageVisibility");
+        assert!(delay.contains("EscalationsQueue.Arn"), "on the escalation queue only: {delay}");
+    }
+
+    /// An inference profile (`us.anthropic…`) routes each call to a foundation model in one of
+    /// several regions: the responder may invoke the profile, and foundation models only through
+    /// that profile.
+    #[test]
+    fn the_responder_may_invoke_an_inference_profile_and_the_models_it_routes_to() {
+        let responder = policies("ResponderFunction");
+        assert!(responder.contains("inference-profile/${BedrockModelId}"), "{responder}");
+        let routed = responder.split("- Effect").find(|s| s.contains("bedrock:InferenceProfileArn"));
+        let routed = routed.expect("foundation models allowed through the profile only");
+        assert!(routed.contains("foundation-model/*"), "{routed}");
+    }
 }
