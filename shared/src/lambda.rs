@@ -414,4 +414,47 @@ mod tests {
         let routed = routed.expect("foundation models allowed through the profile only");
         assert!(routed.contains("foundation-model/*"), "{routed}");
     }
+
+    /// Operable: every dead-letter queue, every function's errors and throttles, failed handoffs,
+    /// budget alerts and the hosted model's failure rate have an alarm on the topic parameter
+    /// (none without one, so idle cost stays $0); every function logs JSON to a log group whose
+    /// retention is a parameter; one dashboard.
+    #[test]
+    fn every_failure_an_operator_must_see_has_an_alarm_and_logs_are_kept_as_long_as_asked() {
+        let template: serde_norway::Value =
+            serde_norway::from_str(include_str!("../../infra/template.yaml")).expect("the template is YAML");
+        let resources = template["Resources"].as_mapping().expect("Resources");
+        let alarms: Vec<String> = resources
+            .values()
+            .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+            .map(|r| {
+                assert_eq!(r["Condition"].as_str(), Some("HasAlarms"), "alarms only with a topic: {r:?}");
+                serde_norway::to_string(&r["Properties"]).expect("alarm")
+            })
+            .collect();
+        let watched = |needle: &str| alarms.iter().filter(|a| a.contains(needle)).count();
+        for queue in ["MessagesDeadLetterQueue", "EscalationsDeadLetterQueue"] {
+            assert_eq!(watched(&format!("{queue}.QueueName")), 1, "{queue} depth");
+        }
+        for function in ["InboundFunction", "PollFunction", "ResponderFunction", "EscalationFunction"] {
+            let mine: Vec<&String> = alarms.iter().filter(|a| a.contains(&format!("Value: !Ref {function}"))).collect();
+            for metric in ["MetricName: Errors", "MetricName: Throttles"] {
+                assert_eq!(mine.iter().filter(|a| a.contains(metric)).count(), 1, "{function} {metric}");
+            }
+            let properties = &template["Resources"][function]["Properties"];
+            let group = serde_norway::to_string(&properties["LoggingConfig"]["LogGroup"]).expect("log group");
+            let group = group.trim().trim_start_matches("!Ref ").to_string();
+            assert_eq!(properties["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"), "{function}");
+            let retention =
+                serde_norway::to_string(&template["Resources"][group.as_str()]["Properties"]["RetentionInDays"]);
+            assert_eq!(retention.expect("retention").trim(), "!Ref LogRetentionDays", "{function}'s {group}");
+        }
+        for metric in ["MetricName: EscalationFailed", "MetricName: BudgetAlert", "MetricName: ModelFailures"] {
+            assert_eq!(watched(metric), 1, "{metric}");
+        }
+        assert!(alarms.iter().all(|a| a.contains("AlarmActions") && a.contains("AlarmTopicArn")), "{alarms:?}");
+        assert!(resources.values().any(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Dashboard")));
+        let tracing = serde_norway::to_string(&template["Globals"]["Function"]["Tracing"]).expect("tracing");
+        assert_eq!(tracing.trim(), "!Ref Tracing", "X-Ray is a parameter");
+    }
 }

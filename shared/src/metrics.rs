@@ -2,7 +2,7 @@
 //! which Lambda's log pipeline turns into a metric. No agent, no API call, no cost at idle.
 //!
 //! Dimensions are `tenant` and `channel` (bounded by the tenants of a deployment times seven
-//! channels); anything unbounded — a reason, an id — is a property of the line, never a
+//! channels), `tenant` alone, and none (the deployment's total, for alarms); anything unbounded — a reason, an id — is a property of the line, never a
 //! dimension.
 
 use serde_json::json;
@@ -18,7 +18,8 @@ fn document(metrics: &[(&str, &str)], tenant: &str, channel: &str) -> serde_json
             "Timestamp": chrono::Utc::now().timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["tenant", "channel"], ["tenant"]],
+                // The empty set is the deployment-wide figure the template's alarms watch.
+                "Dimensions": [["tenant", "channel"], ["tenant"], []],
                 "Metrics": metrics.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         },
@@ -54,10 +55,12 @@ fn emit(line: &str) {
 pub fn cost_line(record: &crate::cost::CostRecord) -> String {
     let o = &record.outcome;
     let (input, output) = record.units.model_tokens();
-    let metrics: [(&str, &str, u64); 7] = [
+    let failures: u32 = record.units.models.values().map(|m| m.failed).sum();
+    let metrics: [(&str, &str, u64); 8] = [
         ("CostNanos", "None", record.cost_nanos),
         ("Messages", "Count", u64::from(o.message)),
         ("ModelCalls", "Count", u64::from(record.units.model_calls())),
+        ("ModelFailures", "Count", u64::from(failures)),
         ("ModelTokens", "Count", input + output),
         ("Escalations", "Count", u64::from(o.escalated)),
         ("AnsweredLocally", "Count", u64::from(o.answered_locally)),
