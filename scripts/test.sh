@@ -30,7 +30,7 @@ fi
 #  CKV_AWS_173  environment variables hold names and URLs only; secrets live in SSM SecureStrings.
 #  CKV_AWS_119, CKV_AWS_158  the table and log groups are encrypted at rest with AWS-owned keys; a
 #               customer-managed key costs $1 a month idle and a KMS call per use.
-.local/tools/bin/checkov -f infra/template.yaml --framework cloudformation --compact --quiet \
+.local/tools/bin/checkov -f infra/template.yaml --framework cloudformation --compact --quiet --skip-download \
   --skip-check CKV_AWS_27,CKV_AWS_116,CKV_AWS_117,CKV_AWS_173,CKV_AWS_119,CKV_AWS_158
 
 step "browser check (headless Chromium against switchboard serve)"
