@@ -33,6 +33,9 @@ fi
 .local/tools/bin/checkov -f infra/template.yaml --framework cloudformation --compact --quiet --skip-download \
   --skip-check CKV_AWS_27,CKV_AWS_116,CKV_AWS_117,CKV_AWS_173,CKV_AWS_119,CKV_AWS_158
 
+step "deploy check (sam validate --lint, sam build for arm64)"
+scripts/deploy-check.sh
+
 step "browser check (headless Chromium against switchboard serve)"
 scripts/browser-check.sh
 
