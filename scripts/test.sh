@@ -50,6 +50,9 @@ scripts/cli-aws-check.sh
 step "tests"
 target=${CARGO_TARGET_DIR:-target}
 mkdir -p "$target"
+# The functions' bootstraps, which tests/deployed.rs starts under a loopback Lambda Runtime API
+# (x86_64 builds of the binaries `sam build` builds for arm64).
+cargo build --workspace --bins --locked
 cargo test --workspace --locked 2>&1 | tee "$target/test-output.log"
 # One closing line for the whole run (cargo prints one per test binary, the last often a
 # doc-test run of zero).

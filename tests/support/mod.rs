@@ -5,6 +5,7 @@ pub mod aws;
 pub mod bedrock;
 pub mod helpdesk;
 pub mod provider;
+pub mod runtime;
 pub mod stack;
 
 use reqwest::StatusCode;

@@ -1,0 +1,296 @@
+//! A loopback Lambda Runtime API, and a built bootstrap started under it as Lambda starts one:
+//! `AWS_LAMBDA_RUNTIME_API` and the other reserved variables set, the function's own environment
+//! beside them. The bootstrap polls `GET /runtime/invocation/next`, gets the event, and posts its
+//! response (or error) back; the test (or the cold-start harness) sees both, with timings.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// What a bootstrap posted for one invocation.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The response body, or the error body when the function failed.
+    pub body: Vec<u8>,
+    /// The function reported an error (`/invocation/{id}/error`).
+    pub failed: bool,
+    /// From handing the event out to the response arriving: the invocation's duration.
+    pub duration: Duration,
+}
+
+impl Invocation {
+    /// The body as JSON; panics with the body when it is not JSON or the function failed.
+    pub fn json(&self) -> serde_json::Value {
+        assert!(!self.failed, "the function failed: {}", String::from_utf8_lossy(&self.body));
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: the response is not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+struct Pending {
+    event: Vec<u8>,
+    reply: oneshot::Sender<Invocation>,
+}
+
+struct Shared {
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
+    in_flight: Mutex<HashMap<String, (Instant, oneshot::Sender<Invocation>)>>,
+    polls: AtomicUsize,
+    polled: Notify,
+    init_error: Mutex<Option<String>>,
+    ids: AtomicUsize,
+}
+
+/// The Runtime API on 127.0.0.1 with a random port; one function instance polls it.
+pub struct RuntimeApi {
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub address: String,
+    shared: Arc<Shared>,
+    events: mpsc::UnboundedSender<Pending>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl RuntimeApi {
+    /// Starts the server.
+    pub async fn start() -> Self {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            events: tokio::sync::Mutex::new(receiver),
+            in_flight: Mutex::new(HashMap::new()),
+            polls: AtomicUsize::new(0),
+            polled: Notify::new(),
+            init_error: Mutex::new(None),
+            ids: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Runtime API");
+        let address = listener.local_addr().expect("address").to_string();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve the Runtime API");
+        });
+        Self { address, shared, events, server }
+    }
+
+    /// Waits until the function has asked for its `n`th event (`n` = 1: its init is done).
+    pub async fn polled(&self, n: usize) {
+        loop {
+            let notified = self.shared.polled.notified();
+            if self.shared.polls.load(Ordering::SeqCst) >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// What the function posted to `/init/error`, if it did.
+    pub fn init_error(&self) -> Option<String> {
+        self.shared.init_error.lock().expect("lock").clone()
+    }
+
+    /// Hands `event` to the function and waits for its response (a minute at most).
+    pub async fn invoke(&self, event: impl Into<Vec<u8>>) -> Invocation {
+        let (reply, answer) = oneshot::channel();
+        self.events.send(Pending { event: event.into(), reply }).expect("the Runtime API runs");
+        match tokio::time::timeout(Duration::from_secs(60), answer).await {
+            Ok(Ok(invocation)) => invocation,
+            Ok(Err(_)) => panic!("the Runtime API dropped the invocation"),
+            Err(_) => panic!("the function did not answer within a minute (init error: {:?})", self.init_error()),
+        }
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    shared.polls.fetch_add(1, Ordering::SeqCst);
+    shared.polled.notify_waiters();
+    let Some(pending) = shared.events.lock().await.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    let id = format!("00000000-0000-4000-8000-{:012}", shared.ids.fetch_add(1, Ordering::SeqCst) + 1);
+    let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
+    shared.in_flight.lock().expect("lock").insert(id.clone(), (Instant::now(), pending.reply));
+    let mut headers = HeaderMap::new();
+    let value = |v: &str| HeaderValue::from_str(v).expect("header value");
+    headers.insert("lambda-runtime-aws-request-id", value(&id));
+    headers.insert("lambda-runtime-deadline-ms", value(&deadline.to_string()));
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        value("arn:aws:lambda:us-east-1:000000000000:function:switchboard-local"),
+    );
+    headers.insert("lambda-runtime-trace-id", value("Root=1-00000000-000000000000000000000000;Sampled=0"));
+    headers.insert("content-type", value("application/json"));
+    (headers, pending.event).into_response()
+}
+
+fn finish(shared: &Shared, id: &str, body: Bytes, failed: bool) -> StatusCode {
+    let Some((started, reply)) = shared.in_flight.lock().expect("lock").remove(id) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let _ = reply.send(Invocation { body: body.to_vec(), failed, duration: started.elapsed() });
+    StatusCode::ACCEPTED
+}
+
+async fn response(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&shared, &id, body, false)
+}
+
+async fn error(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&shared, &id, body, true)
+}
+
+async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    *shared.init_error.lock().expect("lock") = Some(String::from_utf8_lossy(&body).into_owned());
+    shared.polled.notify_waiters();
+    StatusCode::ACCEPTED
+}
+
+/// The directory holding the workspace's built binaries (`target/debug`, or `target/release` for
+/// the cold-start harness); `CARGO_TARGET_DIR` is honoured.
+pub fn target_dir(profile: &str) -> PathBuf {
+    let root = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    root.join(profile)
+}
+
+/// A bootstrap running under a [`RuntimeApi`]; killed when dropped. Its stdout and stderr (the
+/// JSON logs) are kept.
+pub struct Bootstrap {
+    child: Child,
+    /// Every line the process wrote, stdout and stderr interleaved.
+    pub output: Arc<Mutex<Vec<String>>>,
+    /// When the process was spawned.
+    pub started: Instant,
+}
+
+impl Bootstrap {
+    /// Starts `binary` as Lambda would: only the given variables, Lambda's reserved ones, and
+    /// the local AWS endpoints and credentials of this process (the SDK's standard variables).
+    pub fn start(binary: &FsPath, api: &RuntimeApi, function: &str, env: &[(String, String)]) -> Self {
+        assert!(
+            binary.exists(),
+            "{} is not built: run the tests with scripts/test.sh (it builds the functions' bootstraps first)",
+            binary.display()
+        );
+        let mut command = Command::new(binary);
+        command.env_clear();
+        for (name, value) in std::env::vars() {
+            if name.starts_with("AWS_") || name == "PATH" {
+                command.env(name, value);
+            }
+        }
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", function)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/30/[$LATEST]local")
+            .env("AWS_REGION", std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let output = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            keep_lines(out, output.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            keep_lines(err, output.clone());
+        }
+        Self { child, output, started }
+    }
+
+    /// The process's peak resident memory so far, in kilobytes (`VmHWM`).
+    pub fn peak_memory_kb(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// The lines written so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.output.lock().expect("lock").clone()
+    }
+
+    /// The process has exited (a failed init, say).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
+
+fn keep_lines(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            into.lock().expect("lock").push(line);
+        }
+    });
+}
+
+/// A function of `infra/template.yaml` as Lambda would start it: its binary (the
+/// `BuildProperties.Binary` cargo-lambda builds) and its environment (the globals and its own
+/// variables), each `!Ref` resolved through `refs` (logical id or parameter → local value).
+pub fn from_template(function: &str, refs: &HashMap<&str, String>) -> (String, Vec<(String, String)>) {
+    let path = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let text = std::fs::read_to_string(&path).expect("read infra/template.yaml");
+    let template: serde_norway::Value = serde_norway::from_str(&text).expect("the template is YAML");
+    let resource = &template["Resources"][function];
+    let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{function} has no BuildProperties.Binary"))
+        .to_string();
+    let mut env = Vec::new();
+    for variables in [
+        &template["Globals"]["Function"]["Environment"]["Variables"],
+        &resource["Properties"]["Environment"]["Variables"],
+    ] {
+        for (name, value) in variables.as_mapping().into_iter().flatten() {
+            let name = name.as_str().expect("a variable name").to_string();
+            let value = match value {
+                serde_norway::Value::String(s) => s.clone(),
+                serde_norway::Value::Number(n) => n.to_string(),
+                serde_norway::Value::Tagged(tagged) if tagged.tag == "Ref" => {
+                    let target = tagged.value.as_str().expect("a !Ref names one thing");
+                    refs.get(target)
+                        .unwrap_or_else(|| {
+                            panic!("{function}.{name} is !Ref {target}, which the test does not stand in for")
+                        })
+                        .clone()
+                }
+                other => panic!("{function}.{name}: the test cannot resolve {other:?}"),
+            };
+            env.retain(|(n, _): &(String, String)| *n != name);
+            env.push((name, value));
+        }
+    }
+    (binary, env)
+}
