@@ -5,67 +5,13 @@
 //! `scripts/test.sh` builds the bootstraps (`cargo build --bins`) before the tests.
 
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::time::Duration;
 use switchboard_tests::provider::FakeProvider;
-use switchboard_tests::runtime::{Bootstrap, RuntimeApi, from_template, target_dir};
+use switchboard_tests::runtime::Function;
 use switchboard_tests::stack::{Options, Stack, stack};
 
-/// One function instance: its Runtime API and its process.
-struct Function {
-    api: RuntimeApi,
-    process: Bootstrap,
-}
-
-/// Starts the template's `function` against the stack's table, queues and parameters, and waits
-/// for its init to finish (its first poll for an event).
+/// Starts the template's `function` from the debug build.
 async fn start(s: &Stack, function: &str) -> Function {
-    let refs = HashMap::from([
-        ("Table", s.aws.table.clone()),
-        ("LogLevel", "info".to_string()),
-        ("MessagesQueue", s.messages.url.clone()),
-        ("MessagesDeadLetterQueue", s.messages.dlq_url.clone()),
-        ("EscalationsQueue", s.escalations.url.clone()),
-        ("EscalationsDeadLetterQueue", s.escalations.dlq_url.clone()),
-        ("DeploymentKeyParameter", format!("/switchboard/{}/deployment-key", s.aws.table)),
-        ("BedrockModelId", String::new()),
-    ]);
-    let (binary, env) = from_template(function, &refs);
-    let api = RuntimeApi::start().await;
-    let mut process = Bootstrap::start(&target_dir("debug").join(&binary), &api, function, &env);
-    let ready = tokio::time::timeout(Duration::from_secs(30), async {
-        tokio::select! {
-            _ = api.polled(1) => true,
-            _ = async { while !process.exited() { tokio::time::sleep(Duration::from_millis(20)).await } } => false,
-        }
-    });
-    if !matches!(ready.await, Ok(true)) {
-        panic!("{function} ({binary}) did not start: {:?}\n{}", api.init_error(), process.lines().join("\n"));
-    }
-    Function { api, process }
-}
-
-impl Function {
-    /// Invokes an HTTP function with an API Gateway (payload v2) event; returns the status and
-    /// the JSON body.
-    async fn http(&self, event: &Value) -> (u16, Value) {
-        let response = self.api.invoke(serde_json::to_vec(event).expect("event")).await.json();
-        let status = response["statusCode"].as_u64().expect("a statusCode") as u16;
-        let body = response["body"].as_str().unwrap_or_default();
-        (status, serde_json::from_str(body).unwrap_or(Value::String(body.to_string())))
-    }
-
-    /// Delivers what the queue holds to an SQS-triggered function, as the event source mapping
-    /// does; returns how many messages it handled.
-    async fn drain(&self, s: &Stack, url: &str) -> usize {
-        s.aws
-            .deliver(url, |event| async move {
-                let response = self.api.invoke(serde_json::to_vec(&event).expect("event")).await.json();
-                serde_json::from_value(response).expect("an SqsBatchResponse")
-            })
-            .await
-            .len()
-    }
+    Function::start(s, function, "debug").await
 }
 
 fn event(path: &str) -> Value {

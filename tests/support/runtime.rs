@@ -3,12 +3,14 @@
 //! beside them. The bootstrap polls `GET /runtime/invocation/next`, gets the event, and posts its
 //! response (or error) back; the test (or the cold-start harness) sees both, with timings.
 
+use crate::stack::Stack;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::process::Stdio;
@@ -48,6 +50,7 @@ struct Shared {
     events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
     in_flight: Mutex<HashMap<String, (Instant, oneshot::Sender<Invocation>)>>,
     polls: AtomicUsize,
+    first_poll: Mutex<Option<Instant>>,
     polled: Notify,
     init_error: Mutex<Option<String>>,
     ids: AtomicUsize,
@@ -76,6 +79,7 @@ impl RuntimeApi {
             events: tokio::sync::Mutex::new(receiver),
             in_flight: Mutex::new(HashMap::new()),
             polls: AtomicUsize::new(0),
+            first_poll: Mutex::new(None),
             polled: Notify::new(),
             init_error: Mutex::new(None),
             ids: AtomicUsize::new(0),
@@ -105,6 +109,11 @@ impl RuntimeApi {
         }
     }
 
+    /// When the function first asked for an event: the end of its init.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self.shared.first_poll.lock().expect("lock")
+    }
+
     /// What the function posted to `/init/error`, if it did.
     pub fn init_error(&self) -> Option<String> {
         self.shared.init_error.lock().expect("lock").clone()
@@ -124,6 +133,7 @@ impl RuntimeApi {
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
     shared.polls.fetch_add(1, Ordering::SeqCst);
+    shared.first_poll.lock().expect("lock").get_or_insert_with(Instant::now);
     shared.polled.notify_waiters();
     let Some(pending) = shared.events.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
@@ -293,4 +303,70 @@ pub fn from_template(function: &str, refs: &HashMap<&str, String>) -> (String, V
         }
     }
     (binary, env)
+}
+
+/// One function instance: its Runtime API and its process.
+pub struct Function {
+    /// Its Runtime API.
+    pub api: RuntimeApi,
+    /// Its process.
+    pub process: Bootstrap,
+}
+
+impl Function {
+    /// Starts the template's `function` (built in the `profile` directory of target/) against the
+    /// stack's table, queues and parameters, and waits for its init to finish (its first poll for an
+    /// event).
+    pub async fn start(s: &Stack, function: &str, profile: &str) -> Function {
+        let refs = HashMap::from([
+            ("Table", s.aws.table.clone()),
+            ("LogLevel", "info".to_string()),
+            ("MessagesQueue", s.messages.url.clone()),
+            ("MessagesDeadLetterQueue", s.messages.dlq_url.clone()),
+            ("EscalationsQueue", s.escalations.url.clone()),
+            ("EscalationsDeadLetterQueue", s.escalations.dlq_url.clone()),
+            ("DeploymentKeyParameter", format!("/switchboard/{}/deployment-key", s.aws.table)),
+            ("BedrockModelId", String::new()),
+        ]);
+        let (binary, env) = from_template(function, &refs);
+        Self::launch(&target_dir(profile).join(&binary), function, &env).await
+    }
+
+    /// Starts `binary` as `function` with `env`, and waits for its init to finish.
+    pub async fn launch(binary: &FsPath, function: &str, env: &[(String, String)]) -> Function {
+        let api = RuntimeApi::start().await;
+        let mut process = Bootstrap::start(binary, &api, function, env);
+        let ready = tokio::time::timeout(Duration::from_secs(30), async {
+            tokio::select! {
+                _ = api.polled(1) => true,
+                _ = async { while !process.exited() { tokio::time::sleep(Duration::from_millis(20)).await } } => false,
+            }
+        });
+        if !matches!(ready.await, Ok(true)) {
+            let binary = binary.display();
+            panic!("{function} ({binary}) did not start: {:?}\n{}", api.init_error(), process.lines().join("\n"));
+        }
+        Function { api, process }
+    }
+
+    /// Invokes an HTTP function with an API Gateway (payload v2) event; returns the status and
+    /// the JSON body.
+    pub async fn http(&self, event: &Value) -> (u16, Value) {
+        let response = self.api.invoke(serde_json::to_vec(event).expect("event")).await.json();
+        let status = response["statusCode"].as_u64().expect("a statusCode") as u16;
+        let body = response["body"].as_str().unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or(Value::String(body.to_string())))
+    }
+
+    /// Delivers what the queue holds to an SQS-triggered function, as the event source mapping
+    /// does; returns how many messages it handled.
+    pub async fn drain(&self, s: &Stack, url: &str) -> usize {
+        s.aws
+            .deliver(url, |event| async move {
+                let response = self.api.invoke(serde_json::to_vec(&event).expect("event")).await.json();
+                serde_json::from_value(response).expect("an SqsBatchResponse")
+            })
+            .await
+            .len()
+    }
 }
