@@ -2,7 +2,8 @@
 # Starts `switchboard serve` on a free loopback port and drives its chat page in headless
 # Chromium (Debian's package) with playwright-core (pinned in tests/browser/package-lock.json):
 # a visitor asks, a signed-in customer gets a personal answer, a request for a person escalates;
-# then the cost report page shows what that traffic cost.
+# then the cost report page shows what that traffic cost; then the embeddable widget, on a page
+# from another origin under a strict Content-Security-Policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,5 +36,8 @@ BASE="http://127.0.0.1:$port" SCREENSHOT="$target/browser-check.png" node tests/
   echo "--- server log ---"; tail -50 "$log"; exit 1;
 }
 BASE="http://127.0.0.1:$port" SCREENSHOT="$target/browser-costs.png" node tests/browser/costs.mjs || {
+  echo "--- server log ---"; tail -50 "$log"; exit 1;
+}
+BASE="http://127.0.0.1:$port" SCREENSHOT="$target/browser-widget.png" node tests/browser/widget.mjs || {
   echo "--- server log ---"; tail -50 "$log"; exit 1;
 }

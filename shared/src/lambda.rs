@@ -392,6 +392,90 @@ mod tests {
         serde_norway::to_string(&template["Resources"][function]["Properties"]["Policies"]).expect("policies")
     }
 
+    /// The DynamoDB actions `function`'s policies allow, SAM's policy templates expanded as SAM
+    /// expands them, each with the statement text it comes from.
+    fn dynamodb_actions(function: &str) -> Vec<(String, String)> {
+        let template: serde_norway::Value =
+            serde_norway::from_str(include_str!("../../infra/template.yaml")).expect("the template is YAML");
+        let mut found = Vec::new();
+        let policies = template["Resources"][function]["Properties"]["Policies"].as_sequence().cloned();
+        for policy in policies.unwrap_or_default() {
+            let text = serde_norway::to_string(&policy).expect("policy");
+            let expanded: &[&str] = if !policy["DynamoDBCrudPolicy"].is_null() {
+                &[
+                    "GetItem",
+                    "DeleteItem",
+                    "PutItem",
+                    "Scan",
+                    "Query",
+                    "UpdateItem",
+                    "BatchWriteItem",
+                    "BatchGetItem",
+                    "DescribeTable",
+                    "ConditionCheckItem",
+                ]
+            } else if !policy["DynamoDBReadPolicy"].is_null() {
+                &["GetItem", "Scan", "Query", "BatchGetItem", "DescribeTable"]
+            } else {
+                &[]
+            };
+            found.extend(expanded.iter().map(|a| (a.to_string(), text.clone())));
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                let statement_text = serde_norway::to_string(statement).expect("statement");
+                let actions = match &statement["Action"] {
+                    serde_norway::Value::String(a) => vec![a.clone()],
+                    serde_norway::Value::Sequence(list) => {
+                        list.iter().filter_map(|a| a.as_str().map(str::to_string)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                for action in actions {
+                    if let Some(a) = action.strip_prefix("dynamodb:") {
+                        found.push((a.to_string(), statement_text.clone()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Every function writes its requests' cost records (a put and a day-total update). The poll
+    /// function once had a read-only policy: in AWS each poll's record was an AccessDenied.
+    #[test]
+    fn every_function_may_write_its_cost_records() {
+        for function in ["InboundFunction", "PollFunction", "ResponderFunction", "EscalationFunction"] {
+            let actions: Vec<String> = dynamodb_actions(function).into_iter().map(|(a, _)| a).collect();
+            for needed in ["PutItem", "UpdateItem"] {
+                assert!(actions.contains(&needed.to_string()), "{function} may not dynamodb:{needed}: {actions:?}");
+            }
+        }
+    }
+
+    /// Least privilege: each function gets the DynamoDB actions its code calls and no others
+    /// (no Scan, no batch operations, no deletes but the inbound function's claim release), and
+    /// the poll function, behind a public route, writes cost records only.
+    #[test]
+    fn each_function_may_call_only_the_dynamodb_actions_it_uses() {
+        let expected = [
+            ("InboundFunction", vec!["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"]),
+            ("PollFunction", vec!["GetItem", "PutItem", "Query", "UpdateItem"]),
+            ("ResponderFunction", vec!["GetItem", "PutItem", "Query", "UpdateItem"]),
+            ("EscalationFunction", vec!["GetItem", "PutItem", "Query", "UpdateItem"]),
+        ];
+        for (function, wanted) in expected {
+            let found = dynamodb_actions(function);
+            let mut actions: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
+            actions.sort_unstable();
+            actions.dedup();
+            assert_eq!(actions, wanted, "{function}");
+        }
+        for (action, statement) in dynamodb_actions("PollFunction") {
+            if action == "PutItem" || action == "UpdateItem" {
+                assert!(statement.contains("dynamodb:LeadingKeys") && statement.contains("T#*#COST#*"), "{statement}");
+            }
+        }
+    }
+
     /// A helpdesk's 429 delays the record with ChangeMessageVisibility, which the SQS event
     /// source's managed policy does not grant: without its own statement every delay is an
     /// AccessDenied and the record comes back only after the visibility timeout.

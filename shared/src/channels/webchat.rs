@@ -150,7 +150,11 @@ mod tests {
     use super::*;
 
     fn config() -> WebchatConfig {
-        WebchatConfig { identity_secret: Secret::new("0123456789abcdef-secret"), max_message_chars: 20 }
+        WebchatConfig {
+            identity_secret: Secret::new("0123456789abcdef-secret"),
+            max_message_chars: 20,
+            allowed_origins: Vec::new(),
+        }
     }
 
     fn post(text: &str, identity: Option<Identity>) -> WebchatPost {

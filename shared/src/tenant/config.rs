@@ -311,6 +311,38 @@ pub struct WebchatConfig {
     /// Longest message accepted, in characters.
     #[serde(default = "default_max_chars")]
     pub max_message_chars: usize,
+    /// The sites whose pages may call the web chat from a browser (CORS), each an origin:
+    /// `https://shop.example`, or `http://localhost:*` for any port of a host. Empty: only
+    /// callers that are not browsers on another site (the API's own origin, servers).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl WebchatConfig {
+    /// Whether a page from `origin` (a request's `Origin` header) may call the web chat.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| match allowed.strip_suffix(":*") {
+            Some(host) => origin
+                .strip_prefix(host)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .is_some_and(|port| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit())),
+            None => allowed.eq_ignore_ascii_case(origin),
+        })
+    }
+}
+
+/// Whether `origin` is an origin a tenant may list: a scheme, a host, an optional port (or `*`),
+/// nothing more.
+pub fn is_origin_pattern(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else { return false };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    matches!(scheme, "https" | "http")
+        && !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.is_none_or(|p| p == "*" || (!p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit())))
 }
 
 fn default_max_chars() -> usize {

@@ -176,6 +176,14 @@ impl TenantConfig {
             if !(1..=10_000).contains(&webchat.max_message_chars) {
                 bad("channels.webchat.max_message_chars".into(), "must be between 1 and 10000".into());
             }
+            for (i, origin) in webchat.allowed_origins.iter().enumerate() {
+                if !config::is_origin_pattern(origin) {
+                    bad(
+                        format!("channels.webchat.allowed_origins[{i}]"),
+                        format!("`{origin}` is not an origin: scheme and host, an optional port or `:*`, no path"),
+                    );
+                }
+            }
         }
         let mut faq_ids = HashSet::new();
         for (i, e) in self.faq.iter().enumerate() {
@@ -226,6 +234,26 @@ impl TenantConfig {
     }
 }
 
+impl TenantConfig {
+    /// Every intent example as (text, intent, language).
+    pub fn examples(&self) -> Vec<(String, String, Language)> {
+        self.intents
+            .iter()
+            .flat_map(|i| {
+                i.examples.iter().flat_map(move |(l, ex)| ex.iter().map(move |e| (e.clone(), i.name.clone(), *l)))
+            })
+            .collect()
+    }
+
+    /// Trains the intent model [`Tenant::compile`] would (to store it: see
+    /// [`Tenant::compile_with`]).
+    pub fn train_intents(&self) -> Result<crate::classify::IntentModel, crate::classify::TrainError> {
+        let examples = self.examples();
+        let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
+        crate::classify::IntentModel::train(&pairs, crate::classify::TrainOptions::default())
+    }
+}
+
 /// A tenant ready to serve: configuration, trained classifier, compiled replies.
 #[derive(Debug)]
 pub struct Tenant {
@@ -255,6 +283,16 @@ impl Tenant {
     /// Validates and compiles `config`: trains the classifier, compiles and test-renders every
     /// template against an anonymous visitor and sample customers.
     pub fn compile(source_name: &str, config: TenantConfig) -> Result<Self, ConfigError> {
+        Self::compile_with(source_name, config, None)
+    }
+
+    /// As [`Self::compile`], reusing an intent model trained from this configuration before
+    /// (stored beside it) when it knows exactly the configuration's intents; trains otherwise.
+    pub fn compile_with(
+        source_name: &str,
+        config: TenantConfig,
+        trained: Option<crate::classify::IntentModel>,
+    ) -> Result<Self, ConfigError> {
         let fail = |problems: Vec<Problem>| ConfigError { source_name: source_name.to_string(), problems };
         // Collect every problem, templates included, so ops fix a file in one round.
         let mut problems = config.problems();
@@ -295,18 +333,18 @@ impl Tenant {
         let id = TenantId::new(config.id.clone())
             .map_err(|e| fail(vec![Problem { field: "id".into(), message: e.to_string() }]))?;
 
-        let examples: Vec<(String, String, Language)> = config
-            .intents
-            .iter()
-            .flat_map(|i| {
-                i.examples.iter().flat_map(move |(l, ex)| ex.iter().map(move |e| (e.clone(), i.name.clone(), *l)))
-            })
-            .collect();
+        let examples = config.examples();
         let vocabulary: Vec<(Language, String)> =
             config.faq.iter().map(|e| (e.language, format!("{} {}", e.question, e.answer))).collect();
-        let classifier =
-            LocalClassifier::train(&examples, &config.languages, config.classifier.out_of_scope_below, &vocabulary)
-                .map_err(|e| fail(vec![Problem { field: "intents".into(), message: e.to_string() }]))?;
+        let mut intents: Vec<&str> = examples.iter().map(|(_, intent, _)| intent.as_str()).collect();
+        intents.sort_unstable();
+        intents.dedup();
+        let oos = config.classifier.out_of_scope_below;
+        let classifier = match trained.filter(|model| model.labels().iter().map(String::as_str).eq(intents)) {
+            Some(model) => LocalClassifier::with_intents(model, &examples, &config.languages, oos, &vocabulary),
+            None => LocalClassifier::train(&examples, &config.languages, oos, &vocabulary)
+                .map_err(|e| fail(vec![Problem { field: "intents".into(), message: e.to_string() }]))?,
+        };
         let replies = Replies {
             templates,
             faq: FaqIndex::new(config.faq.clone(), FAQ_MIN_COVERAGE),

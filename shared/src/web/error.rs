@@ -48,6 +48,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// 403 for a browser call from a site the tenant does not list.
+    pub fn origin_not_allowed() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this site may not use this web chat")
+    }
+
     /// 503, retry soon.
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self { retry_after: Some(2), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message) }

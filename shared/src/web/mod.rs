@@ -6,9 +6,11 @@ mod error;
 mod helpdesk;
 mod providers;
 mod webchat;
+mod widget;
 
 pub use error::ApiError;
 pub use webchat::{Api, MAX_WAIT_SECONDS, MessagePage, PageMessage, PostAck};
+pub use widget::WIDGET_JS;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -37,6 +39,7 @@ struct Route {
     path: &'static str,
     handler: MethodRouter<Arc<Api>>,
     max_body: usize,
+    browser: bool,
 }
 
 fn route<H, T>(method: &'static str, path: &'static str, handler: H) -> Route
@@ -44,20 +47,34 @@ where
     H: Handler<T, Arc<Api>>,
     T: 'static,
 {
-    let filter = if method == "GET" { MethodFilter::GET } else { MethodFilter::POST };
-    Route { method, path, handler: on(filter, handler), max_body: MAX_BODY_BYTES }
+    let filter = match method {
+        "GET" => MethodFilter::GET,
+        "OPTIONS" => MethodFilter::OPTIONS,
+        _ => MethodFilter::POST,
+    };
+    Route { method, path, handler: on(filter, handler), max_body: MAX_BODY_BYTES, browser: false }
 }
 
 impl Route {
     fn max_body(self, max_body: usize) -> Self {
         Self { max_body, ..self }
     }
+
+    /// Called by the widget from the tenant's pages: guarded by the tenant's CORS origins.
+    fn for_browsers(self) -> Self {
+        Self { browser: true, ..self }
+    }
 }
 
 fn routes() -> Vec<Route> {
     vec![
-        route("POST", "/v1/{tenant}/webchat/messages", webchat::post_message),
-        route("GET", "/v1/{tenant}/webchat/conversations/{conversation}/messages", webchat::get_messages),
+        route("POST", "/v1/{tenant}/webchat/messages", webchat::post_message).for_browsers(),
+        route("OPTIONS", "/v1/{tenant}/webchat/messages", widget::preflight).for_browsers(),
+        route("GET", "/v1/{tenant}/webchat/conversations/{conversation}/messages", webchat::get_messages)
+            .for_browsers(),
+        route("OPTIONS", "/v1/{tenant}/webchat/conversations/{conversation}/messages", widget::preflight)
+            .for_browsers(),
+        route("GET", "/v1/{tenant}/widget.js", widget::script),
         route("POST", "/v1/{tenant}/twilio", providers::twilio_webhook),
         route("POST", "/v1/{tenant}/telegram", providers::telegram_webhook),
         route("POST", "/v1/{tenant}/slack", providers::slack_webhook),
@@ -77,9 +94,13 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
 
 /// The inbound routes, each request measured and priced into the cost ledger.
 pub fn router(api: Arc<Api>) -> Router {
+    let cors = axum::middleware::from_fn_with_state(api.clone(), widget::cors);
     routes()
         .into_iter()
-        .fold(Router::new(), |router, r| router.route(r.path, r.handler.layer(DefaultBodyLimit::max(r.max_body))))
+        .fold(Router::new(), |router, r| {
+            let handler = r.handler.layer(DefaultBodyLimit::max(r.max_body));
+            router.route(r.path, if r.browser { handler.layer(cors.clone()) } else { handler })
+        })
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(axum::middleware::from_fn_with_state(api.clone(), cost::meter_request))
         .with_state(api)
@@ -235,5 +256,116 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert!(page["messages"].as_array().unwrap().is_empty(), "{page}");
         assert!(start.elapsed() < std::time::Duration::from_secs(1), "held {:?}", start.elapsed());
+    }
+
+    async fn send(router: &Router, request: axum::http::Request<axum::body::Body>) -> axum::response::Response {
+        use tower::ServiceExt;
+        router.clone().oneshot(request).await.unwrap()
+    }
+
+    async fn demo_router() -> (crate::embedded::Embedded, Router) {
+        let options = crate::embedded::Options { print_escalations: false, ..crate::embedded::Options::default() };
+        let app = crate::embedded::Embedded::start(vec![crate::Tenant::demo().unwrap()], options).await.unwrap();
+        let router = app.router();
+        (app, router)
+    }
+
+    fn post_from(origin: Option<&str>) -> axum::http::Request<axum::body::Body> {
+        let mut post = axum::http::Request::post("/v1/demo/webchat/messages")
+            .header("content-type", "application/json")
+            .header("host", "api.example");
+        if let Some(origin) = origin {
+            post = post.header("origin", origin);
+        }
+        post.body(axum::body::Body::from(r#"{"visitor_id": "v_cors", "text": "What are your opening hours?"}"#))
+            .unwrap()
+    }
+
+    /// The demo tenant lists `http://localhost:*`: its pages may chat, and get CORS headers for
+    /// their origin alone; another site is refused before anything is stored; callers that are
+    /// not cross-site browsers (no Origin, or the API's own origin) are served as before.
+    #[tokio::test]
+    async fn web_chat_calls_for_browsers_are_allowed_only_from_the_tenants_sites() {
+        let (app, router) = demo_router().await;
+        let allowed = send(&router, post_from(Some("http://localhost:8080"))).await;
+        assert_eq!(allowed.status(), StatusCode::ACCEPTED);
+        assert_eq!(allowed.headers()["access-control-allow-origin"], "http://localhost:8080");
+        assert_eq!(allowed.headers()["vary"], "origin");
+
+        let before = app.idempotency.len();
+        for origin in ["https://evil.example", "http://localhost.evil.example:80", "http://localhost", "null"] {
+            let refused = send(&router, post_from(Some(origin))).await;
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{origin}");
+            assert!(refused.headers().get("access-control-allow-origin").is_none(), "{origin}");
+            let body = axum::body::to_bytes(refused.into_body(), 1 << 16).await.unwrap();
+            assert!(String::from_utf8_lossy(&body).contains("origin_not_allowed"), "{origin}");
+        }
+        assert_eq!(app.idempotency.len(), before, "a refused origin stores nothing");
+
+        for origin in [None, Some("https://api.example")] {
+            let response = send(&router, post_from(origin)).await;
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "{origin:?}");
+            assert!(response.headers().get("access-control-allow-origin").is_none(), "{origin:?}");
+        }
+    }
+
+    /// The browser's preflight: answered for a listed origin with the methods and headers the
+    /// widget uses; refused for others; 404 for a tenant that does not exist.
+    #[tokio::test]
+    async fn preflights_are_answered_for_the_tenants_sites_only() {
+        let (_app, router) = demo_router().await;
+        let preflight = |path: &str, origin: &str| {
+            axum::http::Request::builder()
+                .method("OPTIONS")
+                .uri(path)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        for path in ["/v1/demo/webchat/messages", "/v1/demo/webchat/conversations/c_0123/messages"] {
+            let ok = send(&router, preflight(path, "http://localhost:5173")).await;
+            assert_eq!(ok.status(), StatusCode::NO_CONTENT, "{path}");
+            let h = ok.headers();
+            assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
+            assert_eq!(h["access-control-allow-methods"], "GET, POST");
+            assert_eq!(h["access-control-allow-headers"], "authorization, content-type");
+            assert_eq!(h["access-control-max-age"], "600");
+            let refused = send(&router, preflight(path, "https://evil.example")).await;
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+            assert!(refused.headers().get("access-control-allow-origin").is_none());
+        }
+        let unknown = send(&router, preflight("/v1/nobody/webchat/messages", "http://localhost:5173")).await;
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    }
+
+    /// The widget script: JavaScript with no-sniff, for known tenants only.
+    #[tokio::test]
+    async fn the_widget_script_is_served_for_known_tenants() {
+        let (_app, router) = demo_router().await;
+        let get = |path: &str| axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+        let ok = send(&router, get("/v1/demo/widget.js")).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.headers()["content-type"], "text/javascript; charset=utf-8");
+        assert_eq!(ok.headers()["x-content-type-options"], "nosniff");
+        let body = axum::body::to_bytes(ok.into_body(), 1 << 20).await.unwrap();
+        assert_eq!(&body[..], WIDGET_JS.as_bytes());
+        // Strict CSP forbids these; the widget must not need them.
+        for forbidden in ["eval(", "innerHTML", "new Function", "setAttribute(\"style\"", "document.write"] {
+            assert!(!WIDGET_JS.contains(forbidden), "the widget uses {forbidden}");
+        }
+        assert_eq!(send(&router, get("/v1/nobody/widget.js")).await.status(), StatusCode::NOT_FOUND);
+    }
+
+    /// A tenant's origins are checked when its YAML is loaded.
+    #[test]
+    fn allowed_origins_must_be_origins() {
+        let yaml = crate::tenant::DEMO_TENANT_YAML.replace(
+            r#"allowed_origins: ["http://localhost:*"]"#,
+            r#"allowed_origins: ["https://shop.example/path", "*"]"#,
+        );
+        let error = crate::Tenant::from_yaml("t", &yaml).map(|_| ()).expect_err("refused");
+        let text = error.to_string();
+        assert!(text.contains("allowed_origins[0]") && text.contains("allowed_origins[1]"), "{text}");
     }
 }
