@@ -167,6 +167,82 @@ async fn dynamodb_tenants_keep_the_contract_and_resolve_ssm_secrets() {
     assert!(error.to_string().contains("/switchboard/missing"), "names the parameter: {error}");
 }
 
+/// The intent model trained at `put_config` is stored beside the YAML and used by a cold start
+/// (a fresh directory) instead of training; a model stored for other YAML is not.
+#[tokio::test]
+async fn a_tenants_trained_model_is_stored_and_used_by_a_cold_start() {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use switchboard::classify::{IntentModel, TrainOptions};
+    let aws = local_aws().await;
+    let table = || Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let secrets = std::sync::Arc::new(SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(60)));
+    let cold = || DynamoTenants::new(table(), secrets.clone(), Duration::from_secs(60));
+    let yaml = switchboard::tenant::DEMO_TENANT_YAML;
+    cold().put_config(yaml).await.expect("put config");
+    let item = aws
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(&aws.table)
+        .key("pk", AttributeValue::S("T#demo".into()))
+        .key("sk", AttributeValue::S("CONFIG".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the tenant item");
+    let stored = item["model"].as_b().expect("a binary model").as_ref().to_vec();
+    assert!(IntentModel::from_bytes(&stored).is_some(), "a readable model");
+
+    // Replace the stored model with a different one for the same intents (one epoch): a cold
+    // start that uses it classifies differently from one that trains.
+    let demo = switchboard::Tenant::demo().unwrap();
+    let examples: Vec<(String, String)> = demo
+        .config
+        .intents
+        .iter()
+        .flat_map(|i| i.examples.values().flatten().map(move |e| (e.clone(), i.name.clone())))
+        .collect();
+    let weak =
+        IntentModel::train(&examples, TrainOptions { epochs: 1, calibration_folds: 0, ..TrainOptions::default() })
+            .unwrap();
+    let set_model = |model: Vec<u8>| {
+        aws.clients
+            .dynamodb
+            .update_item()
+            .table_name(&aws.table)
+            .key("pk", AttributeValue::S("T#demo".into()))
+            .key("sk", AttributeValue::S("CONFIG".into()))
+            .update_expression("SET model = :m")
+            .expression_attribute_values(":m", AttributeValue::B(Blob::new(model)))
+            .send()
+    };
+    set_model(weak.to_bytes()).await.unwrap();
+    let id = TenantId::new("demo").unwrap();
+    let loaded = cold().tenant(&id).await.unwrap().unwrap();
+    let text = "where is my parcel?";
+    let used = loaded.classifier.classify(text).confidence;
+    assert_eq!(used, weak.predict(text).ranked[0].1, "the stored model answered");
+    assert_ne!(used, demo.classifier.classify(text).confidence, "not a freshly trained one");
+
+    // YAML changed without its model (written by hand, say): the model is ignored, the tenant trains.
+    let edited = format!("{yaml}\n# edited\n");
+    aws.clients
+        .dynamodb
+        .update_item()
+        .table_name(&aws.table)
+        .key("pk", AttributeValue::S("T#demo".into()))
+        .key("sk", AttributeValue::S("CONFIG".into()))
+        .update_expression("SET yaml = :y")
+        .expression_attribute_values(":y", AttributeValue::S(edited))
+        .send()
+        .await
+        .unwrap();
+    let trained = cold().tenant(&id).await.unwrap().unwrap();
+    assert_eq!(trained.classifier.classify(text).confidence, demo.classifier.classify(text).confidence);
+}
+
 #[tokio::test]
 async fn sqs_queues_keep_the_contract() {
     let aws = local_aws().await;

@@ -25,6 +25,9 @@ struct Start {
     first: Duration,
     warm: Duration,
     peak_kb: u64,
+    /// The first invocation's tenant load, from the function's "tenant loaded" log line:
+    /// (read, secrets, compile) in microseconds.
+    tenant: Option<(u64, u64, u64)>,
 }
 
 #[tokio::main]
@@ -33,16 +36,22 @@ async fn main() {
     // stdout; the figures go to stderr.
     let runs: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(10);
     eprintln!("{runs} cold starts each, release builds (x86_64), against DynamoDB Local and moto on loopback\n");
-    eprintln!("| function | init p50 / p90 | first invocation p50 / p90 | warm p50 | peak memory p50 |");
-    eprintln!("|---|---|---|---|---|");
-    for function in ["hello-world", "InboundFunction", "PollFunction", "ResponderFunction", "EscalationFunction"] {
+    eprintln!(
+        "| function | init p50 / p90 | first invocation p50 / p90 | of which tenant read / secrets / compile (p50) | warm p50 | peak memory p50 |"
+    );
+    eprintln!("|---|---|---|---|---|---|");
+    for function in std::env::args().nth(2).map(|f| vec![f]).unwrap_or_else(|| {
+        ["hello-world", "InboundFunction", "PollFunction", "ResponderFunction", "EscalationFunction"]
+            .map(String::from)
+            .to_vec()
+    }) {
         // A stack of its own: one function's queued work is not another's.
         let s = stack(Options::default()).await;
         let mut starts = Vec::new();
         for run in 0..runs {
-            starts.push(cold_start(&s, function, run).await);
+            starts.push(cold_start(&s, &function, run).await);
         }
-        print_row(function, &mut starts);
+        print_row(&function, &mut starts);
     }
 }
 
@@ -57,7 +66,15 @@ async fn cold_start(s: &Stack, function: &str, run: usize) -> Start {
     let first = check(function, f.api.invoke(events[0].clone()).await);
     let warm = check(function, f.api.invoke(events[1].clone()).await);
     let peak_kb = f.process.peak_memory_kb().unwrap_or(0);
-    Start { init, first, warm, peak_kb }
+    let tenant = f.process.lines().iter().find_map(|line| {
+        let log: Value = serde_json::from_str(line).ok()?;
+        let fields = &log["fields"];
+        (fields["message"] == "tenant loaded").then(|| {
+            let us = |k: &str| fields[k].as_u64().unwrap_or(0);
+            (us("read_us"), us("secrets_us"), us("compile_us"))
+        })
+    });
+    Start { init, first, warm, peak_kb, tenant }
 }
 
 /// The invocation's duration, once its response shows the work was done.
@@ -141,9 +158,19 @@ fn print_row(function: &str, starts: &mut [Start]) {
     let (init50, init90) = (pick(starts, |s| s.init, 0.5), pick(starts, |s| s.init, 0.9));
     let (first50, first90) = (pick(starts, |s| s.first, 0.5), pick(starts, |s| s.first, 0.9));
     let warm50 = pick(starts, |s| s.warm, 0.5);
-    starts.sort_by_key(|s| s.peak_kb);
-    let peak = starts[starts.len() / 2].peak_kb as f64 / 1024.0;
+    let median = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let peak = median(starts.iter().map(|s| s.peak_kb).collect()) as f64 / 1024.0;
+    let loads: Vec<(u64, u64, u64)> = starts.iter().filter_map(|s| s.tenant).collect();
+    let tenant = if loads.is_empty() {
+        "—".to_string()
+    } else {
+        let part = |f: fn(&(u64, u64, u64)) -> u64| median(loads.iter().map(f).collect()) as f64 / 1000.0;
+        format!("{:.1} / {:.1} / {:.1} ms", part(|l| l.0), part(|l| l.1), part(|l| l.2))
+    };
     eprintln!(
-        "| {function} | {init50:.1} / {init90:.1} ms | {first50:.1} / {first90:.1} ms | {warm50:.1} ms | {peak:.1} MB |"
+        "| {function} | {init50:.1} / {init90:.1} ms | {first50:.1} / {first90:.1} ms | {tenant} | {warm50:.1} ms | {peak:.1} MB |"
     );
 }

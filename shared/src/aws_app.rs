@@ -150,7 +150,7 @@ impl AwsApp {
     /// Builds the clients (once per cold start) from the environment.
     pub async fn from_env() -> Result<Self, SettingsError> {
         let settings = Settings::from_env()?;
-        let clients = AwsClients::from_env(&settings.bedrock.clone().unwrap_or_default()).await;
+        let clients = AwsClients::for_lambda(&settings.bedrock.clone().unwrap_or_default()).await;
         Ok(Self::new(settings, clients))
     }
 

@@ -206,8 +206,11 @@ impl Bootstrap {
         );
         let mut command = Command::new(binary);
         command.env_clear();
+        // What Lambda would set: credentials and region; and the local endpoints (nothing else of
+        // this machine's, such as its CA bundle variables).
         for (name, value) in std::env::vars() {
-            if name.starts_with("AWS_") || name == "PATH" {
+            let passed = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"];
+            if passed.contains(&name.as_str()) || name.starts_with("AWS_ENDPOINT_URL") || name == "PATH" {
                 command.env(name, value);
             }
         }

@@ -4,7 +4,7 @@
 use switchboard::aws_app::AwsApp;
 use switchboard::lambda::inbound_router;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     switchboard::cost::lambda::process_started();
     switchboard::telemetry::init_json_logs();

@@ -7,7 +7,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use switchboard::aws_app::AwsApp;
 use switchboard::lambda::{Deadline, respond_batch};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::cost::lambda::process_started();
     switchboard::telemetry::init_json_logs();

@@ -85,6 +85,62 @@ impl IntentModel {
         Ok(model)
     }
 
+    /// The model as bytes, to store beside the tenant's YAML so a cold start loads it instead of
+    /// training (training is most of a tenant's first load: README, "Cold starts"). The header
+    /// carries a fingerprint of the feature hashing: a model made by code that hashes text
+    /// differently is never read back.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.vocab.len() * 12 + (self.idf.len() + self.weights.len()) * 4);
+        out.extend_from_slice(MODEL_MAGIC);
+        out.extend_from_slice(&features_fingerprint().to_le_bytes());
+        put_u32(&mut out, self.labels.len());
+        for label in &self.labels {
+            put_u32(&mut out, label.len());
+            out.extend_from_slice(label.as_bytes());
+        }
+        let mut vocab: Vec<(&u64, &u32)> = self.vocab.iter().collect();
+        vocab.sort_unstable();
+        put_u32(&mut out, vocab.len());
+        for (feature, index) in vocab {
+            out.extend_from_slice(&feature.to_le_bytes());
+            out.extend_from_slice(&index.to_le_bytes());
+        }
+        for floats in [&self.idf, &self.weights, &self.bias] {
+            put_u32(&mut out, floats.len());
+            floats.iter().for_each(|f| out.extend_from_slice(&f.to_le_bytes()));
+        }
+        out.extend_from_slice(&self.temperature.to_le_bytes());
+        out
+    }
+
+    /// Reads [`Self::to_bytes`]; `None` for anything else (another format, another feature
+    /// hashing, truncated or inconsistent bytes): the caller trains instead.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        if r.take(MODEL_MAGIC.len())? != MODEL_MAGIC || r.u64()? != features_fingerprint() {
+            return None;
+        }
+        let labels = (0..r.u32()?)
+            .map(|_| {
+                let n = r.u32()? as usize;
+                String::from_utf8(r.take(n)?.to_vec()).ok()
+            })
+            .collect::<Option<Vec<String>>>()?;
+        let vocab = (0..r.u32()?).map(|_| Some((r.u64()?, r.u32()?))).collect::<Option<HashMap<u64, u32>>>()?;
+        let mut floats = || (0..r.u32()?).map(|_| r.f32()).collect::<Option<Vec<f32>>>();
+        let (idf, weights, bias) = (floats()?, floats()?, floats()?);
+        let temperature = r.f32()?;
+        let consistent = labels.len() >= 2
+            && bias.len() == labels.len()
+            && idf.len() == vocab.len()
+            && weights.len() == idf.len() * labels.len()
+            && vocab.values().all(|&i| (i as usize) < idf.len())
+            && r.0.is_empty()
+            && temperature.is_finite()
+            && temperature > 0.0;
+        consistent.then_some(Self { labels, vocab, idf, weights, bias, temperature })
+    }
+
     /// The intents the model knows, in index order.
     pub fn labels(&self) -> &[String] {
         &self.labels
@@ -233,6 +289,42 @@ fn normalise(x: &mut SparseVec) {
     }
 }
 
+const MODEL_MAGIC: &[u8] = b"SBIM1";
+
+/// Changes whenever the text folding or feature hashing does: a stored model is valid only for
+/// the features it was trained on.
+fn features_fingerprint() -> u64 {
+    let features = hashed_features(&fold("Wo ist meine Bestellung? Où est ma commande, 42 días"));
+    hash(b'f', &[&features.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()])
+}
+
+fn put_u32(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+}
+
+/// Reads little-endian numbers off a byte slice; `None` past its end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+    }
+    fn f32(&mut self) -> Option<f32> {
+        self.take(4).and_then(|b| b.try_into().ok()).map(f32::from_le_bytes)
+    }
+}
+
 /// Word unigrams and bigrams, and character 3- to 5-grams inside each padded word, hashed.
 /// Character n-grams carry the model across typos and inflections (`refund`/`refunded`).
 fn hashed_features(folded: &str) -> Vec<u64> {
@@ -283,6 +375,28 @@ mod tests {
             ("opening hours please", "hours"),
             ("when do you close today", "hours"),
         ]
+    }
+
+    /// A stored model predicts exactly as the trained one; anything else stored is refused, not
+    /// misread.
+    #[test]
+    fn a_model_read_back_from_bytes_predicts_as_the_trained_one() {
+        let model = IntentModel::train(&toy(), TrainOptions::default()).unwrap();
+        let bytes = model.to_bytes();
+        let read = IntentModel::from_bytes(&bytes).expect("read back");
+        for text in ["where is my parcel", "refund please", "open on sundays?", "zzz"] {
+            assert_eq!(read.predict(text), model.predict(text), "{text}");
+        }
+        assert_eq!(read.temperature(), model.temperature());
+        for cut in [0, 4, 12, bytes.len() / 2, bytes.len() - 1] {
+            assert!(IntentModel::from_bytes(&bytes[..cut]).is_none(), "truncated at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(IntentModel::from_bytes(&longer).is_none(), "trailing bytes");
+        let mut other_hashing = bytes.clone();
+        other_hashing[MODEL_MAGIC.len()] ^= 1;
+        assert!(IntentModel::from_bytes(&other_hashing).is_none(), "another feature fingerprint");
     }
 
     #[test]

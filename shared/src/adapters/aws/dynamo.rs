@@ -3,6 +3,7 @@
 //! call asks for consumed capacity and reports it to the request's meter.
 
 use super::unavailable;
+use crate::classify::IntentModel;
 use crate::cost::{CostRecord, DayTotals, Month};
 use crate::domain::{
     Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Language, MessageId, TenantId,
@@ -787,6 +788,16 @@ impl std::fmt::Debug for DynamoTenants {
 
 const TENANTS: &str = "tenant directory";
 
+/// A tenant's item holds its YAML and, when both fit under DynamoDB's 400 KB item limit with
+/// room to spare, its intent model.
+const MAX_TENANT_ITEM_BYTES: usize = 350 * 1024;
+
+/// Which YAML a stored model was trained from.
+fn yaml_digest(yaml: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(yaml.as_bytes()))
+}
+
 /// A cached lookup: the tenant, its absence, or why it cannot be loaded; and when it was read.
 type Cached = (Result<Option<Arc<Tenant>>, PortError>, Instant);
 
@@ -819,24 +830,46 @@ impl DynamoTenants {
         cache.insert(id.clone(), (tenant, Instant::now()));
     }
 
-    /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references).
+    /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references),
+    /// with the intent model trained from it when the model fits in the item: a cold start then
+    /// reads the model instead of training it (README, "Cold starts").
     pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
         let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
-        let id = TenantId::new(config.id).map_err(|e| corrupt(TENANTS, e))?;
-        let item = Item::from([
+        let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
+        let trained = config.train_intents().map_err(|e| corrupt(TENANTS, e))?;
+        let mut item = Item::from([
             ("pk".to_string(), s(format!("T#{id}"))),
             ("sk".to_string(), s("CONFIG")),
             ("yaml".to_string(), s(yaml)),
         ]);
+        let model = trained.to_bytes();
+        if yaml.len() + model.len() <= MAX_TENANT_ITEM_BYTES {
+            item.insert("model".to_string(), AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(model)));
+            item.insert("model_of".to_string(), s(yaml_digest(yaml)));
+        } else {
+            tracing::info!(tenant = %id, bytes = model.len(), "intent model too large to store; cold starts train it");
+        }
         self.table.put(TENANTS, item).await?;
         crate::adapters::lock(&self.cache).remove(&id);
         Ok(id)
     }
 
+    /// Reads, resolves and compiles a tenant; logs what each step took, since this is the first
+    /// request's share of a cold start (and of each cache period).
     async fn load(&self, id: &TenantId) -> Result<Option<Tenant>, PortError> {
+        let started = Instant::now();
         let Some(item) = self.table.get(TENANTS, format!("T#{id}"), "CONFIG").await? else { return Ok(None) };
+        let read = started.elapsed();
         let yaml = text(&item, "yaml").ok_or_else(|| corrupt(TENANTS, "missing yaml"))?;
         let source = format!("tenant {id}");
+        // The stored model is used only with the very YAML it was trained from.
+        let stored = match (item.get("model"), text(&item, "model_of")) {
+            (Some(AttributeValue::B(model)), Some(of)) if of == yaml_digest(yaml) => {
+                IntentModel::from_bytes(model.as_ref())
+            }
+            _ => None,
+        };
+        let model = if stored.is_some() { "stored" } else { "trained" };
         let mut config = TenantConfig::from_yaml(&source, yaml).map_err(|e| corrupt(TENANTS, e))?;
         let misconfigured = |detail: String| PortError::Misconfigured { port: TENANTS, detail };
         for (field, secret) in config.secrets_mut() {
@@ -847,7 +880,17 @@ impl DynamoTenants {
                     misconfigured(format!("tenant {id}: SSM parameter {name} ({field}) does not exist"))
                 })?;
         }
-        Tenant::compile(&source, config).map(Some).map_err(|e| misconfigured(e.to_string()))
+        let resolved = started.elapsed();
+        let tenant = Tenant::compile_with(&source, config, stored).map_err(|e| misconfigured(e.to_string()))?;
+        tracing::info!(
+            tenant = %id,
+            model,
+            read_us = read.as_micros() as u64,
+            secrets_us = (resolved - read).as_micros() as u64,
+            compile_us = (started.elapsed() - resolved).as_micros() as u64,
+            "tenant loaded"
+        );
+        Ok(Some(tenant))
     }
 }
 

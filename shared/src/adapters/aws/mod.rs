@@ -30,15 +30,43 @@ pub struct AwsClients {
     pub bedrock: aws_sdk_bedrockruntime::Client,
 }
 
+/// The roots AWS service endpoints chain to: Amazon Root CA 1–4 and Starfield Services Root
+/// G2, which cross-signs them (Debian's ca-certificates, from Mozilla's store).
+const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
+
 impl AwsClients {
-    /// Loads region, credentials and endpoints from the environment.
+    /// Loads region, credentials and endpoints from the environment; TLS trusts the platform's
+    /// roots (an operator's machine may sit behind a proxy with its own CA).
     pub async fn from_env(bedrock: &BedrockSettings) -> Self {
-        let config = aws_config::load_from_env().await;
+        Self::from_config(&aws_config::load_from_env().await, bedrock)
+    }
+
+    /// As [`Self::from_env`], for the functions: they talk to AWS endpoints only, so TLS trusts
+    /// the five roots those chain to, compiled in. The SDK's default reads and parses every
+    /// certificate of the platform's store (about 300 files on Debian) for each client it builds:
+    /// the largest part of a cold start (README, "Cold starts").
+    pub async fn for_lambda(bedrock: &BedrockSettings) -> Self {
+        use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+        let trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
+        let http = match TlsContext::builder().with_trust_store(trust).build() {
+            Ok(tls) => aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(tls)
+                .build_https(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the compiled-in roots were refused; using the platform's");
+                return Self::from_env(bedrock).await;
+            }
+        };
+        Self::from_config(&aws_config::from_env().http_client(http).load().await, bedrock)
+    }
+
+    fn from_config(config: &aws_config::SdkConfig, bedrock: &BedrockSettings) -> Self {
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            ssm: aws_sdk_ssm::Client::new(&config),
-            bedrock: bedrock_client(&config, bedrock),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+            bedrock: bedrock_client(config, bedrock),
         }
     }
 }
@@ -83,4 +111,38 @@ where
         other => other.to_string(),
     };
     crate::ports::PortError::Unavailable { port, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AMAZON_ROOTS;
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    /// The compiled-in trust store holds the five roots AWS endpoints chain to, each a usable
+    /// trust anchor, and nothing else.
+    #[test]
+    fn the_functions_trust_exactly_the_amazon_roots() {
+        let certs: Vec<CertificateDer> =
+            CertificateDer::pem_slice_iter(AMAZON_ROOTS).collect::<Result<_, _>>().expect("PEM certificates");
+        let mut names: Vec<&str> = Vec::new();
+        for cert in &certs {
+            webpki::anchor_from_trusted_cert(cert).expect("a trust anchor");
+            let name = [
+                "Amazon Root CA 1",
+                "Amazon Root CA 2",
+                "Amazon Root CA 3",
+                "Amazon Root CA 4",
+                "Starfield Services Root Certificate Authority - G2",
+            ]
+            .into_iter()
+            .find(|n| cert.as_ref().windows(n.len()).any(|w| w == n.as_bytes()))
+            .expect("an Amazon root");
+            names.push(name);
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert_eq!(certs.len(), 5);
+    }
 }
