@@ -167,33 +167,37 @@ async fn dynamodb_tenants_keep_the_contract_and_resolve_ssm_secrets() {
     assert!(error.to_string().contains("/switchboard/missing"), "names the parameter: {error}");
 }
 
-/// The intent model trained at `put_config` is stored beside the YAML and used by a cold start
-/// (a fresh directory) instead of training; a model stored for other YAML is not.
+/// The intent model trained at `put_config` is stored (an item keyed by the YAML's digest) and
+/// used by a cold start (a fresh directory) instead of training; YAML without its model trains;
+/// a new YAML's put removes the old model.
 #[tokio::test]
 async fn a_tenants_trained_model_is_stored_and_used_by_a_cold_start() {
     use aws_sdk_dynamodb::primitives::Blob;
     use aws_sdk_dynamodb::types::AttributeValue;
+    use sha2::Digest;
     use switchboard::classify::{IntentModel, TrainOptions};
     let aws = local_aws().await;
     let table = || Table::new(aws.clients.dynamodb.clone(), &aws.table);
     let secrets = std::sync::Arc::new(SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(60)));
     let cold = || DynamoTenants::new(table(), secrets.clone(), Duration::from_secs(60));
+    let model_key = |yaml: &str| format!("MODEL#{}", hex::encode(sha2::Sha256::digest(yaml.as_bytes())));
+    let models = || async {
+        let out = aws
+            .clients
+            .dynamodb
+            .query()
+            .table_name(&aws.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
+            .expression_attribute_values(":pk", AttributeValue::S("T#demo".into()))
+            .expression_attribute_values(":m", AttributeValue::S("MODEL#".into()))
+            .send()
+            .await
+            .unwrap();
+        out.items().iter().map(|i| i["sk"].as_s().unwrap().clone()).collect::<Vec<String>>()
+    };
     let yaml = switchboard::tenant::DEMO_TENANT_YAML;
     cold().put_config(yaml).await.expect("put config");
-    let item = aws
-        .clients
-        .dynamodb
-        .get_item()
-        .table_name(&aws.table)
-        .key("pk", AttributeValue::S("T#demo".into()))
-        .key("sk", AttributeValue::S("CONFIG".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the tenant item");
-    let stored = item["model"].as_b().expect("a binary model").as_ref().to_vec();
-    assert!(IntentModel::from_bytes(&stored).is_some(), "a readable model");
+    assert_eq!(models().await, vec![model_key(yaml)]);
 
     // Replace the stored model with a different one for the same intents (one epoch): a cold
     // start that uses it classifies differently from one that trains.
@@ -207,26 +211,36 @@ async fn a_tenants_trained_model_is_stored_and_used_by_a_cold_start() {
     let weak =
         IntentModel::train(&examples, TrainOptions { epochs: 1, calibration_folds: 0, ..TrainOptions::default() })
             .unwrap();
-    let set_model = |model: Vec<u8>| {
+    let store_model = |model: &IntentModel| {
         aws.clients
             .dynamodb
             .update_item()
             .table_name(&aws.table)
             .key("pk", AttributeValue::S("T#demo".into()))
-            .key("sk", AttributeValue::S("CONFIG".into()))
+            .key("sk", AttributeValue::S(model_key(yaml)))
             .update_expression("SET model = :m")
-            .expression_attribute_values(":m", AttributeValue::B(Blob::new(model)))
+            .expression_attribute_values(":m", AttributeValue::B(Blob::new(model.to_bytes())))
             .send()
     };
-    set_model(weak.to_bytes()).await.unwrap();
+    store_model(&weak).await.unwrap();
     let id = TenantId::new("demo").unwrap();
-    let loaded = cold().tenant(&id).await.unwrap().unwrap();
+    let refreshing = DynamoTenants::new(table(), secrets.clone(), Duration::ZERO);
+    let loaded = refreshing.tenant(&id).await.unwrap().unwrap();
     let text = "where is my parcel?";
     let used = loaded.classifier.classify(text).confidence;
     assert_eq!(used, weak.predict(text).ranked[0].1, "the stored model answered");
     assert_ne!(used, demo.classifier.classify(text).confidence, "not a freshly trained one");
 
-    // YAML changed without its model (written by hand, say): the model is ignored, the tenant trains.
+    // A cache refresh with unchanged YAML keeps the model it has: it does not read it again.
+    let other =
+        IntentModel::train(&examples, TrainOptions { epochs: 2, calibration_folds: 0, ..TrainOptions::default() })
+            .unwrap();
+    store_model(&other).await.unwrap();
+    let refreshed = refreshing.tenant(&id).await.unwrap().unwrap();
+    assert_eq!(refreshed.classifier.classify(text).confidence, used, "the model this instance had");
+    assert!(!std::sync::Arc::ptr_eq(&loaded, &refreshed), "the tenant itself was reloaded");
+
+    // YAML changed without its model (written by hand, say): no model for it, the tenant trains.
     let edited = format!("{yaml}\n# edited\n");
     aws.clients
         .dynamodb
@@ -235,12 +249,18 @@ async fn a_tenants_trained_model_is_stored_and_used_by_a_cold_start() {
         .key("pk", AttributeValue::S("T#demo".into()))
         .key("sk", AttributeValue::S("CONFIG".into()))
         .update_expression("SET yaml = :y")
-        .expression_attribute_values(":y", AttributeValue::S(edited))
+        .expression_attribute_values(":y", AttributeValue::S(edited.clone()))
         .send()
         .await
         .unwrap();
     let trained = cold().tenant(&id).await.unwrap().unwrap();
     assert_eq!(trained.classifier.classify(text).confidence, demo.classifier.classify(text).confidence);
+
+    // Putting new YAML stores its model and removes the old one.
+    cold().put_config(yaml).await.expect("put config");
+    assert_eq!(models().await, vec![model_key(yaml)]);
+    cold().put_config(&edited).await.expect("put config");
+    assert_eq!(models().await, vec![model_key(&edited)]);
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ async fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(10);
     eprintln!("{runs} cold starts each, release builds (x86_64), against DynamoDB Local and moto on loopback\n");
     eprintln!(
-        "| function | init p50 / p90 | first invocation p50 / p90 | of which tenant read / secrets / compile (p50) | warm p50 | peak memory p50 |"
+        "| function | init p50 / p90 | first invocation p50 / p90 | of which tenant: read / secrets and model / compile (p50) | warm p50 | peak memory p50 |"
     );
     eprintln!("|---|---|---|---|---|---|");
     for function in std::env::args().nth(2).map(|f| vec![f]).unwrap_or_else(|| {
@@ -71,7 +71,7 @@ async fn cold_start(s: &Stack, function: &str, run: usize) -> Start {
         let fields = &log["fields"];
         (fields["message"] == "tenant loaded").then(|| {
             let us = |k: &str| fields[k].as_u64().unwrap_or(0);
-            (us("read_us"), us("secrets_us"), us("compile_us"))
+            (us("read_us"), us("secrets_and_model_us"), us("compile_us"))
         })
     });
     Start { init, first, warm, peak_kb, tenant }

@@ -73,6 +73,23 @@ async fn the_built_bootstraps_answer_a_web_chat_message_end_to_end() {
         assert!(!lines.iter().any(|l| l.contains("opening hours")), "{name} logs no message text: {lines:?}");
     }
 
+    // The widget script, and the browser's preflight for the tenant's site and for another.
+    let mut widget = event("inbound/webchat-get.json");
+    widget["rawPath"] = json!("/v1/demo/widget.js");
+    widget["rawQueryString"] = json!("");
+    widget["headers"].as_object_mut().unwrap().remove("authorization");
+    let (status, script) = inbound.http(&widget).await;
+    assert_eq!(status, 200);
+    assert!(script.as_str().is_some_and(|s| s.starts_with("// Switchboard web chat widget")), "{script}");
+    for (origin, expected) in [("http://localhost:8080", 204), ("https://evil.example", 403)] {
+        let mut preflight = event("inbound/webchat-post.json");
+        preflight["requestContext"]["http"]["method"] = json!("OPTIONS");
+        preflight["headers"]["origin"] = json!(origin);
+        preflight["headers"]["access-control-request-method"] = json!("POST");
+        preflight.as_object_mut().unwrap().remove("body");
+        assert_eq!(inbound.http(&preflight).await.0, expected, "{origin}");
+    }
+
     // A wrong token learns nothing, through the deployed function as through the router.
     let (status, _) = poller.http(&poll(conversation, "v1.forged")).await;
     assert_eq!(status, 404);

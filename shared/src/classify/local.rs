@@ -47,6 +47,11 @@ impl LocalClassifier {
         Self { intents, languages, out_of_scope_below, min_coverage: 0.15 }
     }
 
+    /// The intent model (kept to reuse while the tenant's YAML is unchanged).
+    pub fn intents(&self) -> &IntentModel {
+        &self.intents
+    }
+
     /// Classifies one message.
     pub fn classify(&self, text: &str) -> Classification {
         let folded = fold(text);

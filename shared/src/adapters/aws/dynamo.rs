@@ -156,13 +156,29 @@ fn conversation_pk(tenant: &TenantId, id: &ConversationId) -> String {
 
 impl Table {
     async fn get(&self, port: &'static str, pk: String, sk: &str) -> Result<Option<Item>, PortError> {
+        self.read(port, pk, sk, true).await
+    }
+
+    /// An item that never changes once written (a stored model): an eventually consistent read,
+    /// half the read units.
+    async fn get_immutable(&self, port: &'static str, pk: String, sk: &str) -> Result<Option<Item>, PortError> {
+        self.read(port, pk, sk, false).await
+    }
+
+    async fn read(
+        &self,
+        port: &'static str,
+        pk: String,
+        sk: &str,
+        consistent: bool,
+    ) -> Result<Option<Item>, PortError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.name)
             .key("pk", s(pk))
             .key("sk", s(sk))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
@@ -177,6 +193,21 @@ impl Table {
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(port, e))?;
+        meter(out.consumed_capacity(), true);
+        Ok(())
+    }
+
+    async fn delete(&self, port: &'static str, pk: String, sk: &str) -> Result<(), PortError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
@@ -773,6 +804,8 @@ pub struct DynamoTenants {
     ttl: Duration,
     cache: Mutex<HashMap<TenantId, Cached>>,
     cache_limit: usize,
+    /// Each loaded tenant's intent model and the digest of the YAML it belongs to.
+    models: Mutex<HashMap<TenantId, (String, IntentModel)>>,
 }
 
 /// Most tenant lookups cached per instance. Unknown ids are cached too (garbage ids must not make
@@ -788,9 +821,8 @@ impl std::fmt::Debug for DynamoTenants {
 
 const TENANTS: &str = "tenant directory";
 
-/// A tenant's item holds its YAML and, when both fit under DynamoDB's 400 KB item limit with
-/// room to spare, its intent model.
-const MAX_TENANT_ITEM_BYTES: usize = 350 * 1024;
+/// Intent models larger than this (DynamoDB items stop at 400 KB) are trained at load instead.
+const MAX_MODEL_BYTES: usize = 390 * 1024;
 
 /// Which YAML a stored model was trained from.
 fn yaml_digest(yaml: &str) -> String {
@@ -809,7 +841,8 @@ impl DynamoTenants {
 
     /// The same, caching at most `cache_limit` lookups.
     pub fn with_cache_limit(table: Table, secrets: Arc<dyn SecretStore>, ttl: Duration, cache_limit: usize) -> Self {
-        Self { table, secrets, ttl, cache: Mutex::new(HashMap::new()), cache_limit: cache_limit.max(1) }
+        let (cache, models) = (Mutex::new(HashMap::new()), Mutex::new(HashMap::new()));
+        Self { table, secrets, ttl, cache, cache_limit: cache_limit.max(1), models }
     }
 
     /// How many lookups are cached now.
@@ -831,63 +864,97 @@ impl DynamoTenants {
     }
 
     /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references),
-    /// with the intent model trained from it when the model fits in the item: a cold start then
-    /// reads the model instead of training it (README, "Cold starts").
+    /// and the intent model trained from it in an item of its own, `MODEL#{digest of the YAML}`:
+    /// a cold start reads the model instead of training it (README, "Cold starts"), and a model
+    /// is never used with YAML it was not trained from. The previous YAML's model is removed.
     pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
         let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
-        let trained = config.train_intents().map_err(|e| corrupt(TENANTS, e))?;
-        let mut item = Item::from([
+        let model = config.train_intents().map_err(|e| corrupt(TENANTS, e))?.to_bytes();
+        let previous = self.table.get(TENANTS, format!("T#{id}"), "CONFIG").await?;
+        let digest = yaml_digest(yaml);
+        if model.len() <= MAX_MODEL_BYTES {
+            let item = Item::from([
+                ("pk".to_string(), s(format!("T#{id}"))),
+                ("sk".to_string(), s(format!("MODEL#{digest}"))),
+                ("model".to_string(), AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(model))),
+            ]);
+            self.table.put(TENANTS, item).await?;
+        } else {
+            tracing::info!(tenant = %id, bytes = model.len(), "intent model too large to store; cold starts train it");
+        }
+        let item = Item::from([
             ("pk".to_string(), s(format!("T#{id}"))),
             ("sk".to_string(), s("CONFIG")),
             ("yaml".to_string(), s(yaml)),
         ]);
-        let model = trained.to_bytes();
-        if yaml.len() + model.len() <= MAX_TENANT_ITEM_BYTES {
-            item.insert("model".to_string(), AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(model)));
-            item.insert("model_of".to_string(), s(yaml_digest(yaml)));
-        } else {
-            tracing::info!(tenant = %id, bytes = model.len(), "intent model too large to store; cold starts train it");
-        }
         self.table.put(TENANTS, item).await?;
+        let old = previous.as_ref().and_then(|item| text(item, "yaml")).map(yaml_digest).filter(|old| *old != digest);
+        if let Some(old) = old {
+            self.table.delete(TENANTS, format!("T#{id}"), &format!("MODEL#{old}")).await?;
+        }
         crate::adapters::lock(&self.cache).remove(&id);
         Ok(id)
     }
 
     /// Reads, resolves and compiles a tenant; logs what each step took, since this is the first
-    /// request's share of a cold start (and of each cache period).
+    /// request's share of a cold start (and of each cache period). The secrets and the stored
+    /// model are fetched at the same time.
     async fn load(&self, id: &TenantId) -> Result<Option<Tenant>, PortError> {
         let started = Instant::now();
         let Some(item) = self.table.get(TENANTS, format!("T#{id}"), "CONFIG").await? else { return Ok(None) };
         let read = started.elapsed();
         let yaml = text(&item, "yaml").ok_or_else(|| corrupt(TENANTS, "missing yaml"))?;
         let source = format!("tenant {id}");
-        // The stored model is used only with the very YAML it was trained from.
-        let stored = match (item.get("model"), text(&item, "model_of")) {
-            (Some(AttributeValue::B(model)), Some(of)) if of == yaml_digest(yaml) => {
-                IntentModel::from_bytes(model.as_ref())
-            }
-            _ => None,
-        };
-        let model = if stored.is_some() { "stored" } else { "trained" };
         let mut config = TenantConfig::from_yaml(&source, yaml).map_err(|e| corrupt(TENANTS, e))?;
         let misconfigured = |detail: String| PortError::Misconfigured { port: TENANTS, detail };
-        for (field, secret) in config.secrets_mut() {
-            let Some(name) = secret.parameter().map(str::to_string) else { continue };
-            // A missing secret is never an empty one: the tenant does not load until it exists.
-            *secret =
-                self.secrets.secret(&name).await?.ok_or_else(|| {
+        let secrets = async {
+            for (field, secret) in config.secrets_mut() {
+                let Some(name) = secret.parameter().map(str::to_string) else { continue };
+                // A missing secret is never an empty one: the tenant does not load until it exists.
+                *secret = self.secrets.secret(&name).await?.ok_or_else(|| {
                     misconfigured(format!("tenant {id}: SSM parameter {name} ({field}) does not exist"))
                 })?;
-        }
-        let resolved = started.elapsed();
-        let tenant = Tenant::compile_with(&source, config, stored).map_err(|e| misconfigured(e.to_string()))?;
+            }
+            Ok::<_, PortError>(())
+        };
+        // The model: the one this instance already has when the YAML is unchanged (a cache
+        // refresh: reading 300 KB again costs more than training), else the stored one.
+        let digest = yaml_digest(yaml);
+        let known = crate::adapters::lock(&self.models).get(id).filter(|(d, _)| *d == digest).map(|(_, m)| m.clone());
+        let model_key = format!("MODEL#{digest}");
+        let fetch = async {
+            match known {
+                Some(_) => Ok(None),
+                None => self.table.get_immutable(TENANTS, format!("T#{id}"), &model_key).await,
+            }
+        };
+        let (secrets, fetched) = tokio::join!(secrets, fetch);
+        secrets?;
+        let (model, from) = match (known, fetched) {
+            (Some(model), _) => (Some(model), "cached"),
+            (None, Ok(Some(item))) => match item.get("model") {
+                Some(AttributeValue::B(bytes)) => (IntentModel::from_bytes(bytes.as_ref()), "stored"),
+                _ => (None, "trained"),
+            },
+            (None, Ok(None)) => (None, "trained"),
+            (None, Err(error)) => {
+                tracing::warn!(tenant = %id, %error, "stored intent model unreadable; training it");
+                (None, "trained")
+            }
+        };
+        // No model to reuse (too large to store, YAML written by hand, unreadable): train it.
+        let from = if model.is_some() { from } else { "trained" };
+        let fetched = started.elapsed();
+        let tenant = Tenant::compile_with(&source, config, model).map_err(|e| misconfigured(e.to_string()))?;
+        crate::adapters::lock(&self.models).insert(id.clone(), (digest, tenant.classifier.intents().clone()));
+        let model = from;
         tracing::info!(
             tenant = %id,
             model,
             read_us = read.as_micros() as u64,
-            secrets_us = (resolved - read).as_micros() as u64,
-            compile_us = (started.elapsed() - resolved).as_micros() as u64,
+            secrets_and_model_us = (fetched - read).as_micros() as u64,
+            compile_us = (started.elapsed() - fetched).as_micros() as u64,
             "tenant loaded"
         );
         Ok(Some(tenant))
