@@ -39,6 +39,8 @@ pub struct Replies {
     pub business: String,
     /// The tenant's default language, the fallback for missing translations.
     pub default_language: Language,
+    /// Words from the shop's systems and how each language says them (`values` in the YAML).
+    pub values: Vec<std::collections::BTreeMap<Language, String>>,
 }
 
 /// The name of intent `intent`'s template in `lang`.
@@ -93,7 +95,7 @@ impl Replies {
             for l in [lang, self.default_language] {
                 let name = intent_template(intent, l);
                 if self.templates.has(&name) {
-                    return match self.templates.render(&name, &self.context(customer, Some(intent))) {
+                    return match self.templates.render(&name, &self.context(customer, Some(intent), l)) {
                         Ok(text) if !text.is_empty() => Some(Reply {
                             text,
                             language: l,
@@ -118,11 +120,10 @@ impl Replies {
 
     /// The handoff notice in `lang` (or the default language); `hours` says when people are in.
     pub fn handoff(&self, lang: Language, customer: Option<&Customer>, hours: Availability) -> Reply {
-        let mut ctx = self.context(customer, None);
-        ctx.hours = hours;
-        let rendered = [lang, self.default_language]
-            .into_iter()
-            .find_map(|l| self.templates.render(&message_template("handoff", l), &ctx).ok().map(|t| (t, l)));
+        let rendered = [lang, self.default_language].into_iter().find_map(|l| {
+            let ctx = TemplateContext { hours: hours.clone(), ..self.context(customer, None, l) };
+            self.templates.render(&message_template("handoff", l), &ctx).ok().map(|t| (t, l))
+        });
         let (text, language) = rendered
             .unwrap_or_else(|| ("A member of our team will get back to you shortly.".to_string(), Language::EN));
         Reply { text, language, source: ReplySource::Handoff }
@@ -131,10 +132,10 @@ impl Replies {
     /// Told when a handoff failed and the bot is back: the tenant's `messages.handoff_failed`
     /// in `lang` (or the default language), else a built-in text in `lang`, else English.
     pub fn handoff_failed(&self, lang: Language, customer: Option<&Customer>) -> Reply {
-        let ctx = self.context(customer, None);
-        let rendered = [lang, self.default_language]
-            .into_iter()
-            .find_map(|l| self.templates.render(&message_template("handoff_failed", l), &ctx).ok().map(|t| (t, l)));
+        let rendered = [lang, self.default_language].into_iter().find_map(|l| {
+            let ctx = self.context(customer, None, l);
+            self.templates.render(&message_template("handoff_failed", l), &ctx).ok().map(|t| (t, l))
+        });
         let (text, language) = rendered.unwrap_or_else(|| {
             let built_in =
                 |l: Language| HANDOFF_FAILED.iter().find(|(code, _)| *code == l.code()).map(|(_, t)| (*t, l));
@@ -146,9 +147,26 @@ impl Replies {
         Reply { text, language, source: ReplySource::Handoff }
     }
 
-    fn context<'a>(&'a self, customer: Option<&'a Customer>, intent: Option<&'a str>) -> TemplateContext<'a> {
+    /// How `lang` says `value`, a word from the shop's systems (an order status): the tenant's
+    /// `values` entry that lists it, in any language, else the word as it is.
+    pub fn say(&self, value: &str, lang: Language) -> String {
+        let same = |word: &String| word.trim().eq_ignore_ascii_case(value.trim());
+        self.values
+            .iter()
+            .find(|words| words.values().any(same))
+            .and_then(|words| words.get(&lang))
+            .cloned()
+            .unwrap_or_else(|| value.to_string())
+    }
+
+    fn context<'a>(
+        &'a self,
+        customer: Option<&'a Customer>,
+        intent: Option<&'a str>,
+        lang: Language,
+    ) -> TemplateContext<'a> {
         TemplateContext {
-            customer: customer.map(CustomerView::of),
+            customer: customer.map(|c| CustomerView::translated(c, |value| self.say(value, lang))),
             business: &self.business,
             intent,
             hours: Availability::always(),
@@ -159,6 +177,52 @@ impl Replies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The demo shop stores each order's status in its customer's language; a reply says it in
+    /// the reply's language, in all three.
+    #[test]
+    fn order_statuses_are_said_in_the_replys_language() {
+        let demo = crate::Tenant::demo().unwrap();
+        let customer = |id: &str| demo.config.customers.iter().find(|c| c.id.as_str() == id).unwrap();
+        let cases = [
+            ("c-1001", "en", "shipped"),
+            ("c-1001", "es", "enviado"),
+            ("c-1001", "de", "versandt"),
+            ("c-1002", "en", "being packed"),
+            ("c-1002", "es", "en preparación"),
+            ("c-1002", "de", "in Vorbereitung"),
+            ("c-1003", "en", "shipped"),
+            ("c-1003", "es", "enviado"),
+            ("c-1003", "de", "versandt"),
+        ];
+        for (id, code, word) in cases {
+            let lang = l(code);
+            let reply =
+                demo.replies.draft(Some("order_status"), "where is my order", lang, Some(customer(id))).unwrap();
+            assert_eq!(reply.language, lang);
+            assert!(reply.text.contains(word), "{id} in {code}: {}", reply.text);
+            for other in ["shipped", "enviado", "versandt", "being packed", "en preparación", "in Vorbereitung"] {
+                if !word.contains(other) && !other.contains(word) {
+                    assert!(!reply.text.contains(other), "{id} in {code} says {other}: {}", reply.text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn words_the_tenant_does_not_list_are_said_as_stored() {
+        let demo = crate::Tenant::demo().unwrap();
+        assert_eq!(demo.replies.say("ENVIADO ", l("de")), "versandt");
+        assert_eq!(demo.replies.say("on hold", l("es")), "on hold");
+    }
+
+    #[test]
+    fn values_in_a_language_the_tenant_does_not_speak_are_refused() {
+        let yaml = crate::tenant::DEMO_TENANT_YAML
+            .replace("  - {en: cancelled, es: cancelado, de: storniert}", "  - {en: cancelled, fr: annulée}\n  - {}");
+        let text = crate::Tenant::from_yaml("t", &yaml).map(|_| ()).expect_err("refused").to_string();
+        assert!(text.contains("values[3].fr") && text.contains("values[4]"), "{text}");
+    }
 
     fn l(code: &str) -> Language {
         Language::from_code(code).unwrap()

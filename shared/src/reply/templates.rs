@@ -28,23 +28,29 @@ pub struct CustomerView<'a> {
     pub first_name: &'a str,
     /// Loyalty tier.
     pub tier: &'a str,
-    /// Recent orders, newest first.
-    pub orders: &'a [Order],
+    /// Recent orders, newest first, their statuses in the reply's language.
+    pub orders: Vec<Order>,
     /// The newest order, or none.
-    pub last_order: Option<&'a Order>,
+    pub last_order: Option<Order>,
     /// Free-form attributes.
     pub attributes: &'a BTreeMap<String, String>,
 }
 
 impl<'a> CustomerView<'a> {
-    /// The view of `c`.
+    /// The view of `c`, values from the shop's systems as stored.
     pub fn of(c: &'a Customer) -> Self {
+        Self::translated(c, |value| value.to_string())
+    }
+
+    /// The view of `c`, each order's status passed through `say` (into the reply's language).
+    pub fn translated(c: &'a Customer, say: impl Fn(&str) -> String) -> Self {
+        let translate = |o: &Order| Order { status: say(&o.status), ..o.clone() };
         Self {
             name: &c.name,
             first_name: c.first_name(),
             tier: &c.tier,
-            orders: &c.orders,
-            last_order: c.last_order(),
+            orders: c.orders.iter().map(translate).collect(),
+            last_order: c.last_order().map(translate),
             attributes: &c.attributes,
         }
     }

@@ -103,6 +103,10 @@ pub struct TenantConfig {
     /// Knowledge base the bot answers from, word for word.
     #[serde(default)]
     pub faq: Vec<FaqEntry>,
+    /// Words that come from the shop's systems (an order's status), each as every language says
+    /// it: a reply in Spanish says `enviado` whichever of the words the system stored.
+    #[serde(default)]
+    pub values: Vec<PerLanguage<String>>,
     /// Customer profiles to seed the customer store with (demo and local runs).
     #[serde(default)]
     pub customers: Vec<Customer>,

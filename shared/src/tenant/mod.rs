@@ -185,6 +185,14 @@ impl TenantConfig {
                 }
             }
         }
+        for (i, words) in self.values.iter().enumerate() {
+            if words.is_empty() || words.values().any(|w| w.trim().is_empty()) {
+                bad(format!("values[{i}]"), "give the word in at least one language, none empty".into());
+            }
+            if let Some(lang) = words.keys().find(|l| !self.languages.contains(l)) {
+                bad(format!("values[{i}].{lang}"), format!("{lang} is not one of the tenant's languages"));
+            }
+        }
         let mut faq_ids = HashSet::new();
         for (i, e) in self.faq.iter().enumerate() {
             let at = format!("faq[{i}]");
@@ -350,6 +358,7 @@ impl Tenant {
             faq: FaqIndex::new(config.faq.clone(), FAQ_MIN_COVERAGE),
             business: config.name.clone(),
             default_language: config.default_language,
+            values: config.values.clone(),
         };
         Ok(Self { id, config, classifier, replies, hours })
     }
