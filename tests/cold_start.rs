@@ -16,7 +16,7 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchboard_tests::runtime::{Function, Invocation, target_dir};
+use switchboard_tests::runtime::{Function, Invocation, event, poll, target_dir};
 use switchboard_tests::stack::{Options, Stack, stack};
 
 /// One cold start's figures.
@@ -97,10 +97,6 @@ fn check(function: &str, invocation: Invocation) -> Duration {
 
 /// Two events for `function`'s first and warm invocation, new work each run.
 async fn events(s: &Stack, function: &str, run: usize) -> [Vec<u8>; 2] {
-    let event = |path: &str| -> Value {
-        let file = format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(&file).expect("read the event")).expect("JSON")
-    };
     let bytes = |v: &Value| serde_json::to_vec(v).expect("JSON");
     match function {
         "InboundFunction" => [0, 1].map(|i| {
@@ -113,11 +109,7 @@ async fn events(s: &Stack, function: &str, run: usize) -> [Vec<u8>; 2] {
             let (_, ack) = s.post(json!({"visitor_id": format!("v_poll_{run}"), "text": "Hi"})).await;
             let conversation = ack["conversation_id"].as_str().expect("a conversation").to_string();
             let token = s.token(&conversation).expect("its token");
-            let mut get = event("inbound/webchat-get.json");
-            let path = format!("/v1/demo/webchat/conversations/{conversation}/messages");
-            get["rawPath"] = json!(path);
-            get["requestContext"]["http"]["path"] = json!(path);
-            get["headers"]["authorization"] = json!(format!("Bearer {token}"));
+            let get = poll(&conversation, &token);
             [bytes(&get), bytes(&get)]
         }
         "ResponderFunction" => {

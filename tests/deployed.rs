@@ -6,27 +6,12 @@
 
 use serde_json::{Value, json};
 use switchboard_tests::provider::FakeProvider;
-use switchboard_tests::runtime::Function;
+use switchboard_tests::runtime::{Function, event, poll};
 use switchboard_tests::stack::{Options, Stack, stack};
 
 /// Starts the template's `function` from the debug build.
 async fn start(s: &Stack, function: &str) -> Function {
     Function::start(s, function, "debug").await
-}
-
-fn event(path: &str) -> Value {
-    let file = format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&file).expect("read the event")).expect("the event is JSON")
-}
-
-/// The GET event of `events/`, for `conversation` with its read token.
-fn poll(conversation: &str, token: &str) -> Value {
-    let mut get = event("inbound/webchat-get.json");
-    let path = format!("/v1/demo/webchat/conversations/{conversation}/messages");
-    get["rawPath"] = json!(path);
-    get["requestContext"]["http"]["path"] = json!(path);
-    get["headers"]["authorization"] = json!(format!("Bearer {token}"));
-    get
 }
 
 /// The POST event of `events/`, saying `text` as `visitor`.

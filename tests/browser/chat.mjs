@@ -1,22 +1,10 @@
 // The chat page of `switchboard serve`, driven in headless Chromium like a person would:
 // type a question, press Send, read the answer. Usage: BASE=http://127.0.0.1:PORT node chat.mjs
-import { chromium } from "playwright-core";
+import { base, check, finish, launch } from "./harness.mjs";
 
-const base = process.env.BASE;
 const screenshot = process.env.SCREENSHOT || "browser-check.png";
-if (!base) { console.error("set BASE to the server's URL"); process.exit(2); }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-let passed = 0, failed = 0;
-
-async function check(name, fn) {
-  try { await fn(); passed++; console.log(`ok - ${name}`); }
-  catch (e) { failed++; console.log(`FAILED - ${name}: ${e.message}`); }
-}
+const browser = await launch();
 
 async function ask(page, text) {
   const before = await page.locator(".msg:not(.customer)").count();
@@ -62,5 +50,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish("browser");

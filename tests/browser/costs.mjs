@@ -1,21 +1,11 @@
 // The cost report page of `switchboard serve`, after chat.mjs has run traffic through it: it
 // opens in headless Chromium, loads nothing from anywhere else, runs no script, draws its
 // charts, and its figures agree with the JSON. Usage: BASE=http://127.0.0.1:PORT node costs.mjs
-import { chromium } from "playwright-core";
+import { base, check, finish, launch } from "./harness.mjs";
 
-const base = process.env.BASE;
 const screenshot = process.env.SCREENSHOT || "browser-costs.png";
-if (!base) { console.error("set BASE to the server's URL"); process.exit(2); }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-});
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try { await fn(); passed++; console.log(`ok - ${name}`); }
-  catch (e) { failed++; console.log(`FAILED - ${name}: ${e.message}`); }
-}
+const browser = await launch();
 
 try {
   const page = await browser.newPage();
@@ -62,5 +52,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`browser (costs): ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish("browser (costs)");

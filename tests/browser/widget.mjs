@@ -3,11 +3,9 @@
 // that is answered, kept across page loads, handed to a person whose replies show; and a site
 // the tenant does not list gets nothing. Usage: BASE=http://127.0.0.1:PORT node widget.mjs
 import http from "node:http";
-import { chromium } from "playwright-core";
+import { base, check, finish, launch } from "./harness.mjs";
 
-const base = process.env.BASE;
 const screenshot = process.env.SCREENSHOT || "browser-widget.png";
-if (!base) { console.error("set BASE to the server's URL"); process.exit(2); }
 
 // The shop's page: nothing allowed but the widget's script and its calls to the API.
 const csp = [`default-src 'none'`, `script-src ${base}`, `connect-src ${base}`, `style-src 'none'`,
@@ -22,16 +20,7 @@ const port = site.address().port;
 const listed = `http://localhost:${port}`;    // the demo tenant lists http://localhost:*
 const unlisted = `http://127.0.0.2:${port}`;  // another site
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try { await fn(); passed++; console.log(`ok - ${name}`); }
-  catch (e) { failed++; console.log(`FAILED - ${name}: ${e.message}`); }
-}
+const browser = await launch();
 
 const widget = "[data-switchboard=widget]";
 async function ask(page, text) {
@@ -106,5 +95,4 @@ try {
   await browser.close();
   site.close();
 }
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish("browser");

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::process::Stdio;
@@ -372,4 +372,20 @@ impl Function {
             .await
             .len()
     }
+}
+
+/// A file of `events/`, as JSON.
+pub fn event(path: &str) -> Value {
+    let file = format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&file).expect("read the event")).expect("the event is JSON")
+}
+
+/// The GET event of `events/`, for `conversation` with its read token.
+pub fn poll(conversation: &str, token: &str) -> Value {
+    let mut get = event("inbound/webchat-get.json");
+    let path = format!("/v1/demo/webchat/conversations/{conversation}/messages");
+    get["rawPath"] = json!(path);
+    get["requestContext"]["http"]["path"] = json!(path);
+    get["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    get
 }

@@ -24,9 +24,14 @@ impl LocalClassifier {
         out_of_scope_below: f32,
         extra_vocabulary: &[(Language, String)],
     ) -> Result<Self, TrainError> {
-        let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
-        let intents = IntentModel::train(&pairs, TrainOptions::default())?;
+        let intents = Self::train_intents(examples)?;
         Ok(Self::with_intents(intents, examples, languages, out_of_scope_below, extra_vocabulary))
+    }
+
+    /// The intent model [`Self::train`] trains from these examples (to store it).
+    pub fn train_intents(examples: &[(String, String, Language)]) -> Result<IntentModel, TrainError> {
+        let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
+        IntentModel::train(&pairs, TrainOptions::default())
     }
 
     /// The same around an intent model trained before (stored beside the tenant): only the

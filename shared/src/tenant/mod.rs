@@ -256,9 +256,7 @@ impl TenantConfig {
     /// Trains the intent model [`Tenant::compile`] would (to store it: see
     /// [`Tenant::compile_with`]).
     pub fn train_intents(&self) -> Result<crate::classify::IntentModel, crate::classify::TrainError> {
-        let examples = self.examples();
-        let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
-        crate::classify::IntentModel::train(&pairs, crate::classify::TrainOptions::default())
+        LocalClassifier::train_intents(&self.examples())
     }
 }
 

@@ -933,14 +933,13 @@ impl DynamoTenants {
         secrets?;
         let (model, from) = match (known, fetched) {
             (Some(model), _) => (Some(model), "cached"),
-            (None, Ok(Some(item))) => match item.get("model") {
-                Some(AttributeValue::B(bytes)) => (IntentModel::from_bytes(bytes.as_ref()), "stored"),
-                _ => (None, "trained"),
-            },
-            (None, Ok(None)) => (None, "trained"),
+            (None, Ok(item)) => {
+                let bytes = item.as_ref().and_then(|i| i.get("model")).and_then(|m| m.as_b().ok());
+                (bytes.and_then(|b| IntentModel::from_bytes(b.as_ref())), "stored")
+            }
             (None, Err(error)) => {
                 tracing::warn!(tenant = %id, %error, "stored intent model unreadable; training it");
-                (None, "trained")
+                (None, "stored")
             }
         };
         // No model to reuse (too large to store, YAML written by hand, unreadable): train it.
@@ -948,10 +947,9 @@ impl DynamoTenants {
         let fetched = started.elapsed();
         let tenant = Tenant::compile_with(&source, config, model).map_err(|e| misconfigured(e.to_string()))?;
         crate::adapters::lock(&self.models).insert(id.clone(), (digest, tenant.classifier.intents().clone()));
-        let model = from;
         tracing::info!(
             tenant = %id,
-            model,
+            model = from,
             read_us = read.as_micros() as u64,
             secrets_and_model_us = (fetched - read).as_micros() as u64,
             compile_us = (started.elapsed() - fetched).as_micros() as u64,
