@@ -1,73 +1,161 @@
-//! `switchboard eval`: accuracy, macro-F1, calibration and speed of the intent model.
+//! `switchboard eval`: the local tier measured, on a tenant's own examples or on labelled CSV
+//! files (`text,category` columns, and `language` where a file has it). JSON out.
 
 use anyhow::{Context, Result, bail};
-use std::collections::HashMap;
-use std::path::Path;
+use clap::ValueEnum;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 use switchboard::Tenant;
 use switchboard::classify::TrainOptions;
-use switchboard::classify::eval::{EvalReport, evaluate};
+use switchboard::classify::eval::{self, Row, scope, signals};
+use switchboard::cost::PriceTable;
 
-/// Cross-validates on the tenant's own examples (5 folds).
-pub fn tenant(tenant: &Tenant) -> Result<()> {
-    let examples: Vec<(String, String)> = tenant
-        .config
-        .intents
-        .iter()
-        .flat_map(|i| i.examples.values().flatten().map(move |e| (e.clone(), i.name.clone())))
-        .collect();
-    let folds = 5;
-    let mut reports = Vec::new();
-    for k in 0..folds {
-        let (test, train): (Vec<_>, Vec<_>) = examples.iter().cloned().enumerate().partition(|(i, _)| i % folds == k);
-        let strip = |v: Vec<(usize, (String, String))>| v.into_iter().map(|(_, e)| e).collect::<Vec<_>>();
-        reports.push(evaluate(&strip(train), &strip(test), TrainOptions::default())?);
-    }
-    let mean = |f: fn(&EvalReport) -> f64| reports.iter().map(f).sum::<f64>() / reports.len() as f64;
-    let out = serde_json::json!({
-        "tenant": tenant.id,
-        "examples": examples.len(),
-        "folds": folds,
-        "accuracy": mean(|r| r.accuracy),
-        "macro_f1": mean(|r| r.macro_f1),
-        "expected_calibration_error": mean(|r| r.expected_calibration_error),
-        "train_ms": mean(|r| r.train_ms),
-        "predict_us": mean(|r| r.predict_us),
-    });
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(())
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Task {
+    /// Intent accuracy; with --oos-label, refusal of out-of-scope messages too.
+    Intent,
+    /// Sentiment labels and the negative messages that drive escalation.
+    Sentiment,
+    /// Requests for a person (`human` rows) against near-misses (any other label).
+    Escalation,
+    /// Language detection (the category is the language code).
+    Language,
 }
 
-/// Trains on one CSV and tests on another.
-pub fn dataset(train: &Path, test: &Path, per_intent: Option<usize>) -> Result<()> {
-    let mut train = read_csv(train)?;
-    if let Some(n) = per_intent {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        train.retain(|(_, label)| {
-            let count = seen.entry(label.clone()).or_default();
-            *count += 1;
-            *count <= n
-        });
-    }
-    let test = read_csv(test)?;
-    let report = evaluate(&train, &test, TrainOptions::default())?;
+/// The command line of `switchboard eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "intent")]
+    pub task: Task,
+    /// Tenant YAML file for the tenant report (default: the built-in demo tenant); used when
+    /// no --test file is given.
+    #[arg(long)]
+    pub tenant: Option<PathBuf>,
+    /// Training CSV (intent; language: vocabulary).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Validation CSV: thresholds are chosen here, never on the test rows.
+    #[arg(long)]
+    pub validation: Option<PathBuf>,
+    /// Test CSV.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Use only the first N training examples of each intent (few-shot runs).
+    #[arg(long)]
+    pub per_intent: Option<usize>,
+    /// Rows with this label are out of scope: report in-scope accuracy, out-of-scope recall and
+    /// precision at the threshold chosen on validation, and the curve.
+    #[arg(long)]
+    pub oos_label: Option<String>,
+    /// With --oos-label: move every Nth intent out of scope (dropped from training, relabelled in
+    /// the test rows), for data sets without out-of-scope rows of their own.
+    #[arg(long, requires = "oos_label")]
+    pub hold_out_every: Option<usize>,
+    /// Model whose prices the tenant report uses for hosted classification.
+    #[arg(long, default_value = "anthropic.claude-3-haiku-20240307-v1:0")]
+    pub model_id: String,
+}
+
+/// Runs the evaluation the arguments ask for and prints its JSON report.
+pub fn run(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Tenant>) -> Result<()> {
+    let report = evaluate(args, load_tenant)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
-fn read_csv(path: &Path) -> Result<Vec<(String, String)>> {
+fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Tenant>) -> Result<Value> {
+    let Some(test_path) = &args.test else {
+        if args.task != Task::Intent || args.train.is_some() || args.validation.is_some() {
+            bail!("--test is required, except for the tenant report (`switchboard eval [--tenant FILE]`)");
+        }
+        let tenant = load_tenant(args.tenant.as_ref())?;
+        let report =
+            eval::tenant::report(tenant.id.as_str(), &tenant.config, &PriceTable::default_table(), &args.model_id)?;
+        return with_task("tenant", serde_json::to_value(report)?);
+    };
+    let mut test = read_csv(test_path)?;
+    let validation = args.validation.as_deref().map(read_csv).transpose()?;
+    let unused = |flag: &str, given: bool| {
+        if given { bail!("{flag} is not used by --task {:?}", args.task) } else { Ok(()) }
+    };
+    let value = match args.task {
+        Task::Intent => {
+            let Some(train_path) = &args.train else { bail!("--task intent needs --train") };
+            let mut train = read_csv(train_path)?;
+            if let Some(n) = args.per_intent {
+                train = eval::first_per_label(train, n);
+            }
+            match &args.oos_label {
+                Some(label) => {
+                    let held = match args.hold_out_every {
+                        Some(every) => scope::hold_out_intents(&mut train, &mut test, every, label),
+                        None => Vec::new(),
+                    };
+                    let report = scope::evaluate(&train, validation.as_deref(), &test, label, TrainOptions::default())?;
+                    let mut value = serde_json::to_value(report)?;
+                    value["test_intents_held_out"] = json!(held);
+                    value
+                }
+                None => {
+                    unused("--validation (thresholds need --oos-label)", validation.is_some())?;
+                    serde_json::to_value(eval::evaluate(&train, &test, TrainOptions::default())?)?
+                }
+            }
+        }
+        Task::Sentiment => {
+            unused("--train (the sentiment lexicons are built in)", args.train.is_some())?;
+            let default = switchboard::tenant::DEFAULT_NEGATIVE_SENTIMENT_AT_OR_BELOW;
+            serde_json::to_value(signals::sentiment(validation.as_deref(), &test, default))?
+        }
+        Task::Escalation => {
+            unused("--train", args.train.is_some())?;
+            unused("--validation", validation.is_some())?;
+            serde_json::to_value(signals::human_requests(&test))?
+        }
+        Task::Language => {
+            unused("--validation", validation.is_some())?;
+            let train = args.train.as_deref().map(read_csv).transpose()?.unwrap_or_default();
+            serde_json::to_value(signals::language(&train, &test)?)?
+        }
+    };
+    let name = match args.task {
+        Task::Intent if args.oos_label.is_some() => "intent+out_of_scope",
+        Task::Intent => "intent",
+        Task::Sentiment => "sentiment",
+        Task::Escalation => "escalation",
+        Task::Language => "language",
+    };
+    with_task(name, value)
+}
+
+fn with_task(task: &str, mut report: Value) -> Result<Value> {
+    let Value::Object(fields) = &mut report else { bail!("a report is a JSON object") };
+    fields.insert("task".into(), json!(task));
+    Ok(report)
+}
+
+/// Reads `text,category[,language]` rows.
+fn read_csv(path: &Path) -> Result<Vec<Row>> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
-    let headers = reader.headers()?.clone();
+    let headers = reader.headers().with_context(|| format!("reading the header of {}", path.display()))?.clone();
     let column = |name: &str| headers.iter().position(|h| h == name);
     let (Some(text), Some(label)) = (column("text"), column("category")) else {
         bail!("{} needs `text` and `category` columns", path.display());
     };
+    let language = column("language");
     let mut rows = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{} row {}", path.display(), n + 2))?;
-        match (record.get(text), record.get(label)) {
-            (Some(t), Some(l)) => rows.push((t.to_string(), l.to_string())),
-            _ => bail!("{} row {} is missing a column", path.display(), n + 2),
-        }
+        let (Some(t), Some(l)) = (record.get(text), record.get(label)) else {
+            bail!("{} row {} is missing a column", path.display(), n + 2);
+        };
+        let language = language.and_then(|i| record.get(i)).filter(|l| !l.is_empty()).map(str::to_string);
+        rows.push(Row { text: t.to_string(), label: l.to_string(), language });
+    }
+    if rows.is_empty() {
+        bail!("{} has no rows", path.display());
     }
     Ok(rows)
 }

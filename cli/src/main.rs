@@ -49,22 +49,9 @@ enum Command {
         /// The message.
         text: String,
     },
-    /// Measure the intent model: on a tenant's own examples (cross-validated), or on a labelled
-    /// CSV dataset (`text,category` columns).
-    Eval {
-        /// Tenant YAML file (default: the built-in demo tenant); ignored with --train.
-        #[arg(long)]
-        tenant: Option<PathBuf>,
-        /// Training CSV.
-        #[arg(long, requires = "test")]
-        train: Option<PathBuf>,
-        /// Test CSV.
-        #[arg(long, requires = "train")]
-        test: Option<PathBuf>,
-        /// Use only this many training examples per intent (few-shot runs).
-        #[arg(long)]
-        per_intent: Option<usize>,
-    },
+    /// Measure the local tier: the tenant report (cross-validated on its own examples), or a
+    /// task on labelled CSV files (`text,category` columns). JSON out, with speed and model size.
+    Eval(eval::EvalArgs),
     /// Create the table and queues and load tenants (DynamoDB Local and moto through the
     /// AWS_ENDPOINT_URL_* variables, or a scratch account); prints the functions' variables.
     #[cfg(feature = "aws")]
@@ -150,10 +137,7 @@ async fn main() -> Result<()> {
             local::serve(SocketAddr::new(host, port), tenants).await
         }
         Command::Classify { tenant, text } => classify(tenant, &text),
-        Command::Eval { tenant, train, test, per_intent } => match (train, test) {
-            (Some(train), Some(test)) => eval::dataset(&train, &test, per_intent),
-            _ => eval::tenant(&load_tenant(tenant.as_ref())?),
-        },
+        Command::Eval(args) => eval::run(&args, load_tenant),
         #[cfg(feature = "aws")]
         Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
         #[cfg(feature = "aws")]

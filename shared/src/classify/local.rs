@@ -4,6 +4,10 @@ use super::signals;
 use super::text::{fold, words};
 use crate::domain::{Classification, ClassifierSource, IntentScore, Language};
 
+/// Below this share of known features a message is out of scope whatever its confidence: it has
+/// almost nothing in common with any example.
+pub const MIN_COVERAGE: f32 = 0.15;
+
 /// The in-process classifier of one tenant: intent model, language detector and rule signals.
 /// Built once per tenant (at cold start or config load); classifying is pure CPU, no I/O.
 #[derive(Debug, Clone)]
@@ -49,7 +53,7 @@ impl LocalClassifier {
             .chain(extra_vocabulary.iter().map(|(l, t)| (*l, fold(t))))
             .collect();
         let languages = LanguageDetector::new(languages, folded.iter().map(|(l, t)| (*l, t.as_str())));
-        Self { intents, languages, out_of_scope_below, min_coverage: 0.15 }
+        Self { intents, languages, out_of_scope_below, min_coverage: MIN_COVERAGE }
     }
 
     /// The intent model (kept to reuse while the tenant's YAML is unchanged).

@@ -3,7 +3,7 @@
 //! Rules rather than a model because these signals drive escalation and must be predictable
 //! and explainable to the business; the hosted model refines them when the cascade asks it.
 
-use super::text::contains_phrase;
+use super::text::{contains_phrase, phrase_starts};
 use crate::domain::{Sentiment, Urgency};
 
 /// Word valences from -3 to 3.
@@ -231,47 +231,246 @@ pub fn urgency(raw: &str, words: &[&str]) -> Urgency {
     Urgency::Normal
 }
 
+/// Phrases that ask for a person on their own.
 const HUMAN: &[&str] = &[
-    "human",
     "real person",
-    "a person",
-    "someone real",
-    "agent",
-    "representative",
-    "operator",
-    "speak to someone",
+    "real human",
+    "live agent",
+    "live chat",
     "talk to someone",
+    "speak to someone",
     "speak with someone",
     "talk with someone",
-    "a manager",
-    "the manager",
-    "live chat",
-    "call me",
-    "humano",
+    "talk to somebody",
+    "speak to somebody",
+    "call me back",
+    "not a bot",
+    "no bot",
+    "dont want to talk to a bot",
+    "dont want a bot",
     "persona real",
-    "una persona",
-    "un agente",
-    "agente",
-    "operador",
-    "representante",
+    "persona de verdad",
     "hablar con alguien",
-    "el encargado",
-    "un encargado",
+    "hay alguien de",
+    "no quiero hablar con un robot",
+    "no quiero un robot",
+    "no quiero hablar con una maquina",
     "llamenme",
     "llamadme",
-    "mensch",
-    "menschen",
     "echte person",
-    "einen mitarbeiter",
-    "einer mitarbeiterin",
-    "mitarbeiter",
-    "berater",
+    "echten person",
+    "echten menschen",
+    "einen ansprechpartner",
+    "kein bot",
+    "keinen bot",
     "rufen sie mich an",
 ];
 
-/// True when the customer asks for a person.
+/// Who the customer may ask for. Alone these words are no request ("the agent at the post
+/// office said…", "suitable for a person with allergies"): they count next to a [`REACH`] word.
+const PERSON: &[&str] = &[
+    "human",
+    "person",
+    "someone",
+    "somebody",
+    "anyone",
+    "agent",
+    "representative",
+    "operator",
+    "manager",
+    "supervisor",
+    "employee",
+    "staff",
+    "team",
+    "customer service",
+    "customer support",
+    "support",
+    "humano",
+    "persona",
+    "alguien",
+    "agente",
+    "operador",
+    "representante",
+    "encargado",
+    "gerente",
+    "empleado",
+    "equipo",
+    "atencion al cliente",
+    "soporte",
+    "mensch",
+    "menschen",
+    "jemand",
+    "jemandem",
+    "mitarbeiter",
+    "mitarbeiterin",
+    "berater",
+    "beraterin",
+    "ansprechpartner",
+    "vorgesetzten",
+    "kundenservice",
+    "kundendienst",
+    "boss",
+    "colleague",
+    "coworker",
+    "member of staff",
+    "customer care",
+    "customer services",
+    "service desk",
+    "helpdesk",
+    "human being",
+    "responsable",
+    "asesor",
+    "asesora",
+    "jefe",
+    "companero",
+    "servicio al cliente",
+    "kollege",
+    "kollegin",
+    "chef",
+    "chefin",
+    "zustandigen",
+    "verantwortlichen",
+    "kundenbetreuung",
+    "kundenbetreuer",
+];
+
+/// Words that reach for someone: talk, connect, transfer, call back.
+const REACH: &[&str] = &[
+    "talk",
+    "speak",
+    "chat",
+    "connect",
+    "transfer",
+    "put me through",
+    "get me",
+    "give me",
+    "want",
+    "need",
+    "rather",
+    "call me",
+    "contact me",
+    "help me",
+    "look at",
+    "please",
+    "hablar",
+    "pasame",
+    "pongame",
+    "ponganme",
+    "comunicame",
+    "atienda",
+    "atender",
+    "llame",
+    "quiero",
+    "necesito",
+    "por favor",
+    "sprechen",
+    "reden",
+    "verbinden",
+    "zuruckrufen",
+    "holen",
+    "mochte",
+    "will",
+    "brauche",
+    "bitte",
+    "escalate",
+    "pass",
+    "forward",
+    "put in touch",
+    "get in touch",
+    "let me",
+    "can i get",
+    "hand me over",
+    "reach",
+    "pasas",
+    "pasa",
+    "paseme",
+    "dejame",
+    "ponme",
+    "ponerme en contacto",
+    "contactar",
+    "prefiero",
+    "hay",
+    "escalar",
+    "derivar",
+    "transferir",
+    "weiterleiten",
+    "durchstellen",
+    "geben",
+    "hatte gern",
+    "erreichen",
+    "ist da",
+    "gibt es",
+    "klaren",
+];
+
+/// Words apart at most between a [`REACH`] word and the [`PERSON`] it reaches for.
+const REACH_WINDOW: usize = 6;
+
+/// The machine the customer is talking to, and the words that turn it away ("enough with the
+/// automated replies", "kein Bot"): rejecting the bot is asking for a person.
+const BOT: &[&str] = &[
+    "bot",
+    "bots",
+    "chatbot",
+    "robot",
+    "machine",
+    "automated",
+    "automatic",
+    "maquina",
+    "automaticas",
+    "automaticos",
+    "maschine",
+    "automatischen",
+    "automatische",
+];
+const REJECT: &[&str] = &[
+    "not", "no", "dont", "enough", "stop", "instead", "basta", "nada", "nicht", "kein", "keine", "keinen", "schluss",
+    "genug", "statt",
+];
+
+/// Endings a person word may carry (plurals, feminine forms): "humans", "Mitarbeitern".
+const ENDINGS: &[&str] = &["", "s", "es", "n", "en", "in", "innen"];
+
+/// Bytes of the lexicons compiled into the binary (the rule signals' "model size").
+pub fn lexicon_bytes() -> usize {
+    let phrases = |list: &[&str]| list.iter().map(|p| p.len()).sum::<usize>();
+    VALENCE.iter().map(|(w, _)| w.len() + 4).sum::<usize>()
+        + [NEGATORS, BOOSTERS, URGENT, UNHURRIED, HUMAN, PERSON, REACH, BOT, REJECT, ENDINGS]
+            .iter()
+            .map(|l| phrases(l))
+            .sum::<usize>()
+}
+
+/// True when the customer asks for a person: a phrase that says so, a person named near a word
+/// that reaches for one ("put me through to an agent", "ich möchte einen Mitarbeiter"), the bot
+/// turned away, or a message that is nothing but a person ("agent?").
 pub fn wants_human(words: &[&str]) -> bool {
-    HUMAN.iter().any(|p| contains_phrase(words, p))
+    if HUMAN.iter().any(|p| contains_phrase(words, p)) {
+        return true;
+    }
+    let people: Vec<usize> = PERSON.iter().flat_map(|p| person_starts(words, p)).collect();
+    let near = |cues: &[&str], targets: &[usize], window: usize| {
+        cues.iter().flat_map(|c| phrase_starts(words, c)).any(|c| targets.iter().any(|&t| t.abs_diff(c) <= window))
+    };
+    if !people.is_empty() && (words.len() <= 2 || near(REACH, &people, REACH_WINDOW)) {
+        return true;
+    }
+    let bots: Vec<usize> = words.iter().enumerate().filter(|(_, w)| BOT.contains(w)).map(|(i, _)| i).collect();
+    !bots.is_empty() && near(REJECT, &bots, 4)
+}
+
+/// Where a person word starts, with any of its [`ENDINGS`] (multi-word ones as written).
+fn person_starts<'a>(words: &'a [&str], person: &'a str) -> Box<dyn Iterator<Item = usize> + 'a> {
+    if person.contains(' ') {
+        return Box::new(phrase_starts(words, person));
+    }
+    Box::new(
+        words
+            .iter()
+            .enumerate()
+            .filter(move |(_, w)| w.strip_prefix(person).is_some_and(|rest| ENDINGS.contains(&rest)))
+            .map(|(i, _)| i),
+    )
 }
 
 #[cfg(test)]

@@ -32,8 +32,14 @@ pub fn words(folded: &str) -> impl Iterator<Item = &str> {
 
 /// True when `words` contains `phrase` (already folded, space-separated) as consecutive words.
 pub fn contains_phrase(words: &[&str], phrase: &str) -> bool {
+    phrase_starts(words, phrase).next().is_some()
+}
+
+/// Where `phrase` (folded, space-separated) starts in `words`, as word indices.
+pub fn phrase_starts<'a>(words: &'a [&str], phrase: &'a str) -> impl Iterator<Item = usize> + 'a {
     let parts: Vec<&str> = phrase.split(' ').collect();
-    !parts.is_empty() && words.windows(parts.len()).any(|w| w == parts.as_slice())
+    let width = parts.len().max(1);
+    words.windows(width).enumerate().filter(move |(_, w)| !parts.is_empty() && *w == parts.as_slice()).map(|(i, _)| i)
 }
 
 #[cfg(test)]

@@ -92,11 +92,8 @@ impl PriceTable {
             .models
             .iter()
             .map(|(id, m)| {
-                let line = |kind: &str| {
-                    let own = format!("model.{id}.{kind}");
-                    if self.has(&own) { self.atto(&own) } else { self.atto(&format!("model.default.{kind}")) }
-                };
-                u128::from(m.input_tokens) * line("input_token") + u128::from(m.output_tokens) * line("output_token")
+                u128::from(m.input_tokens) * self.model_token(id, "input_token")
+                    + u128::from(m.output_tokens) * self.model_token(id, "output_token")
             })
             .sum();
         let sms: u128 = units
@@ -128,6 +125,13 @@ impl PriceTable {
             ssm: nanos(u128::from(units.ssm_requests) * self.atto("ssm.api_interaction")),
             channels: nanos(channels),
         }
+    }
+
+    /// Attodollars per token of `kind` (`input_token`, `output_token`) for `model_id`: its own
+    /// line, or the default model's when the table has none for it.
+    pub fn model_token(&self, model_id: &str, kind: &str) -> u128 {
+        let own = format!("model.{model_id}.{kind}");
+        if self.has(&own) { self.atto(&own) } else { self.atto(&format!("model.default.{kind}")) }
     }
 
     /// Whether the table prices `model_id` itself (otherwise the default lines apply).

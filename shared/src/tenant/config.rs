@@ -698,8 +698,11 @@ pub struct PolicyRules {
 fn yes() -> bool {
     true
 }
+/// Sentiment at or below which a message escalates unless the tenant says otherwise.
+pub const DEFAULT_NEGATIVE_SENTIMENT_AT_OR_BELOW: f32 = -0.5;
+
 fn default_negative() -> f32 {
-    -0.5
+    DEFAULT_NEGATIVE_SENTIMENT_AT_OR_BELOW
 }
 fn default_min_confidence() -> f32 {
     0.5
