@@ -159,3 +159,120 @@ fn read_csv(path: &Path) -> Result<Vec<Row>> {
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(name: &str, rows: &[(&str, &str)]) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("switchboard-eval-{}-{name}.csv", std::process::id()));
+        let mut writer = csv::Writer::from_path(&path).expect("temp file");
+        writer.write_record(["text", "category"]).expect("header");
+        rows.iter().for_each(|(t, c)| writer.write_record([t, c]).expect("row"));
+        writer.flush().expect("flush");
+        path
+    }
+
+    fn args(task: Task) -> EvalArgs {
+        EvalArgs {
+            task,
+            tenant: None,
+            train: None,
+            validation: None,
+            test: None,
+            per_intent: None,
+            oos_label: None,
+            hold_out_every: None,
+            model_id: "anthropic.claude-3-haiku-20240307-v1:0".into(),
+        }
+    }
+
+    fn run_args(a: &EvalArgs) -> Result<Value> {
+        evaluate(a, |_| Ok(Tenant::demo()?))
+    }
+
+    const TRAIN: &[(&str, &str)] = &[
+        ("where is my parcel", "track"),
+        ("track my order", "track"),
+        ("has my package shipped", "track"),
+        ("i want a refund", "refund"),
+        ("give me my money back", "refund"),
+        ("refund my order please", "refund"),
+        ("when do you open", "hours"),
+        ("what are your opening hours", "hours"),
+        ("are you open on sunday", "hours"),
+    ];
+
+    #[test]
+    fn every_task_reports_its_figures_with_speed_and_size() {
+        let train = csv("train", TRAIN);
+        let test =
+            csv("test", &[("where is my package", "track"), ("sing me a song", "oos"), ("refund please", "refund")]);
+        let validation = csv("validation", &[("track my parcel", "track"), ("tell me a joke", "oos")]);
+
+        let mut a = args(Task::Intent);
+        (a.train, a.test) = (Some(train.clone()), Some(test.clone()));
+        a.oos_label = Some("oos".into());
+        a.validation = Some(validation.clone());
+        let scope = run_args(&a).expect("intent with out of scope");
+        assert_eq!(scope["task"], "intent+out_of_scope");
+        assert_eq!(scope["validation"], "file");
+        assert_eq!(scope["test_oos_examples"], 1);
+        assert!(scope["predict_us"].as_f64().is_some() && scope["model_bytes"].as_u64() > Some(0));
+
+        a.oos_label = None;
+        a.validation = None;
+        a.per_intent = Some(2);
+        let intent = run_args(&a).expect("intent");
+        assert_eq!(intent["train_examples"], 6, "two per intent");
+        assert!(intent["all_local_signals_us"].as_f64().is_some());
+
+        let sentiment_test = csv("sentiment", &[("this is terrible", "negative"), ("thanks, great", "positive")]);
+        let mut s = args(Task::Sentiment);
+        s.test = Some(sentiment_test.clone());
+        s.validation = Some(sentiment_test);
+        let sentiment = run_args(&s).expect("sentiment");
+        assert_eq!(sentiment["negative_cutoff_from"], "validation");
+        assert!(sentiment["model_bytes"].as_u64() > Some(1000));
+
+        let mut e = args(Task::Escalation);
+        e.test = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/human_requests_test.csv")));
+        let escalation = run_args(&e).expect("escalation");
+        assert!(escalation["per_language"]["es"]["examples"].as_u64() > Some(5));
+        assert!(escalation["recall"].as_f64() > Some(0.5), "{escalation}");
+
+        let mut l = args(Task::Language);
+        l.test = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/languages.csv")));
+        let language = run_args(&l).expect("language");
+        assert_eq!(language["languages"], json!(["de", "en", "es"]));
+    }
+
+    #[test]
+    fn the_tenant_report_is_the_default() {
+        let report = run_args(&args(Task::Intent)).expect("tenant report");
+        assert_eq!(report["task"], "tenant");
+        assert_eq!(report["tenant"], "demo");
+        assert!(report["hosted_cost_per_1000_usd"].as_f64().is_some());
+    }
+
+    #[test]
+    fn misuse_gets_a_clear_error() {
+        let test = csv("misuse", &[("hello", "neutral")]);
+        let mut s = args(Task::Sentiment);
+        s.test = Some(test.clone());
+        s.train = Some(test.clone());
+        assert!(run_args(&s).unwrap_err().to_string().contains("--train"));
+        assert!(run_args(&args(Task::Sentiment)).unwrap_err().to_string().contains("--test is required"));
+        let mut i = args(Task::Intent);
+        i.test = Some(test.clone());
+        assert!(run_args(&i).unwrap_err().to_string().contains("--train"));
+        let no_columns = std::env::temp_dir().join(format!("switchboard-eval-{}-bad.csv", std::process::id()));
+        std::fs::write(&no_columns, "message,label\nhi,x\n").expect("write");
+        let mut l = args(Task::Language);
+        l.test = Some(no_columns);
+        assert!(run_args(&l).unwrap_err().to_string().contains("`text` and `category`"));
+        let mut unknown = args(Task::Language);
+        unknown.test = Some(csv("klingon", &[("nuqneH", "tlh")]));
+        assert!(run_args(&unknown).unwrap_err().to_string().contains("tlh"));
+    }
+}

@@ -484,3 +484,38 @@ async fn budgets_turn_the_hosted_model_off_in_two_steps_and_alert_once_per_thres
     }
     assert_eq!(notes, vec!["Budget alert 2026-11: soft", "Budget alert 2026-11: exhausted"], "one note per threshold");
 }
+
+/// Angry customers and customers asking for a person reach one in every tenant language, however
+/// they put it: through the whole responder, with the reason on the ticket.
+#[tokio::test]
+async fn angry_and_person_asking_messages_escalate_in_english_spanish_and_german() {
+    use crate::domain::Reason;
+    let cases = [
+        ("Can somebody from your team call me back?", Reason::HumanRequested),
+        ("put me through to an agent please", Reason::HumanRequested),
+        ("¿Me pasas con una persona de atención al cliente?", Reason::HumanRequested),
+        ("No quiero hablar con un robot", Reason::HumanRequested),
+        ("Verbinden Sie mich bitte mit einem Mitarbeiter", Reason::HumanRequested),
+        ("Kein Bot bitte, ich brauche einen Menschen", Reason::HumanRequested),
+        ("This is absolutely unacceptable, the worst service I have ever had!", Reason::NegativeSentiment),
+        ("Estoy furioso, el pedido llegó roto y es inaceptable", Reason::NegativeSentiment),
+        ("Ich bin wütend, das ist eine Katastrophe und einfach unverschämt!", Reason::NegativeSentiment),
+    ];
+    for (text, reason) in cases {
+        let mut rig = rig(Tenant::demo().unwrap());
+        let outcome = rig.responder.respond(&message(text, Channel::Webchat)).await.unwrap();
+        assert!(matches!(outcome.decision, Decision::Escalate { .. }), "{text}: {:?}", outcome.decision);
+        let escalation = rig.next_escalation();
+        assert!(escalation.reasons.contains(&reason), "{text}: {:?}", escalation.reasons);
+    }
+    // The near-misses do not: a person mentioned is not a person asked for.
+    for text in ["The agent at the post office said it was delivered", "¿Este producto es para una persona adulta?"] {
+        let mut rig = rig(Tenant::demo().unwrap());
+        rig.responder.respond(&message(text, Channel::Webchat)).await.unwrap();
+        while let Ok(job) = rig.escalation_rx.try_recv() {
+            if let EscalationJob::Open(e) = job {
+                assert!(!e.reasons.contains(&Reason::HumanRequested), "{text}: {:?}", e.reasons);
+            }
+        }
+    }
+}

@@ -165,20 +165,21 @@ fn most_confused(config: &TenantConfig, confused: &BTreeMap<(String, String), Ve
         .take(5)
         .map(|((gold, predicted), texts)| {
             let both_ways = confused.contains_key(&(predicted.clone(), gold.clone()));
-            let hint = if spread(gold) >= 3 {
+            let few = count_of(gold) < 8 * config.languages.len().max(1);
+            let hint = if few {
                 format!(
-                    "`{gold}` is taken for {} different intents: its examples may be several requests in one; split it",
-                    spread(gold)
+                    "add examples to `{gold}` ({} now; 8 to 10 per language, in the words customers use)",
+                    count_of(gold)
                 )
             } else if both_ways {
                 format!(
                     "`{gold}` and `{predicted}` are taken for each other: merge them if one answer serves both, \
                      or add examples that say what differs"
                 )
-            } else if count_of(gold) < 8 * config.languages.len().max(1) {
+            } else if spread(gold) >= 3 {
                 format!(
-                    "add examples to `{gold}` ({} now; 8 to 10 per language, in the words customers use)",
-                    count_of(gold)
+                    "`{gold}` is taken for {} different intents: its examples may be several requests in one; split it",
+                    spread(gold)
                 )
             } else {
                 format!("add examples to `{gold}` with the words that set it apart from `{predicted}`")
@@ -226,11 +227,27 @@ mod tests {
         let mut confused = BTreeMap::new();
         confused.insert((a.clone(), b.clone()), vec!["x".to_string(), "y".to_string()]);
         confused.insert((b.clone(), a.clone()), vec!["z".to_string()]);
-        let found = most_confused(&config, &confused);
+        // Few examples: the first fix is more of them.
+        let mut poor = config.clone();
+        for intent in &mut poor.intents {
+            for examples in intent.examples.values_mut() {
+                examples.truncate(2);
+            }
+        }
+        let found = most_confused(&poor, &confused);
         assert_eq!(found[0].count, 2);
-        assert!(found[0].hint.contains("merge"), "{}", found[0].hint);
-        let mut one_way = BTreeMap::new();
-        one_way.insert((a.clone(), b.clone()), vec!["x".to_string()]);
-        assert!(most_confused(&config, &one_way)[0].hint.contains("add examples"));
+        assert!(found[0].hint.starts_with("add examples"), "{}", found[0].hint);
+        // Enough examples and still mixed up both ways: merge or tell apart.
+        let mut rich = config.clone();
+        for intent in &mut rich.intents {
+            for examples in intent.examples.values_mut() {
+                examples.extend((0..10).map(|i| format!("example {i}")));
+            }
+        }
+        assert!(
+            most_confused(&rich, &confused)[0].hint.contains("merge"),
+            "{}",
+            most_confused(&rich, &confused)[0].hint
+        );
     }
 }
