@@ -242,7 +242,7 @@ mod tests {
         assert!(escalation["recall"].as_f64() > Some(0.5), "{escalation}");
 
         let mut l = args(Task::Language);
-        l.test = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/languages.csv")));
+        l.test = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/languages_test.csv")));
         let language = run_args(&l).expect("language");
         assert_eq!(language["languages"], json!(["de", "en", "es"]));
     }
