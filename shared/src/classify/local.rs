@@ -1,7 +1,7 @@
 use super::intent::{IntentModel, TrainError, TrainOptions};
 use super::language::LanguageDetector;
-use super::signals;
 use super::text::{fold, words};
+use super::{sentiment, signals};
 use crate::domain::{Classification, ClassifierSource, IntentScore, Language};
 
 /// Below this share of known features a message is out of scope whatever its confidence: it has
@@ -75,13 +75,15 @@ impl LocalClassifier {
             .collect();
         let confidence = top.first().map(|t| t.probability).unwrap_or(0.0);
         let in_scope = confidence >= self.out_of_scope_below && prediction.coverage >= self.min_coverage;
+        let language = self.languages.detect(text, &ws);
+        let lexicon_language = language.or_else(|| self.languages.guess(text, &ws));
         Classification {
             intent: if in_scope { top.first().map(|t| t.intent.clone()) } else { None },
             confidence,
             top,
-            sentiment: signals::sentiment(text, &ws),
+            sentiment: sentiment::sentiment(text, &ws, lexicon_language),
             urgency: signals::urgency(text, &ws),
-            language: self.languages.detect(text, &ws),
+            language,
             wants_human: signals::wants_human(&ws),
             summary: None,
             source: ClassifierSource::Local,

@@ -5,6 +5,7 @@ pub mod eval;
 mod intent;
 mod language;
 mod local;
+mod sentiment;
 mod signals;
 pub mod text;
 

@@ -80,14 +80,20 @@ pub fn sentiment(validation: Option<&[Row]>, test: &[Row], default_cutoff: f32) 
         predict_us: mean_us(test, |r| {
             std::hint::black_box(sentiment_of(&r.text));
         }),
-        model_bytes: signals::lexicon_bytes(),
+        model_bytes: crate::classify::sentiment::lexicon_bytes(),
     }
 }
 
+/// The sentiment as a three-language tenant's classifier scores it (the language guessed first,
+/// to pick the lexicon).
 fn sentiment_of(text: &str) -> crate::domain::Sentiment {
+    static DETECTOR: std::sync::LazyLock<LanguageDetector> = std::sync::LazyLock::new(|| {
+        let languages: Vec<Language> = ["en", "es", "de"].iter().filter_map(|c| Language::from_code(c)).collect();
+        LanguageDetector::new(&languages, std::iter::empty())
+    });
     let folded = fold(text);
     let ws: Vec<&str> = words(&folded).collect();
-    signals::sentiment(text, &ws)
+    crate::classify::sentiment::sentiment(text, &ws, DETECTOR.guess(text, &ws))
 }
 
 fn label_name(label: crate::domain::SentimentLabel) -> &'static str {
