@@ -4,13 +4,13 @@
 //! boosted by intensifiers, shouting and exclamation marks, weighted towards what follows "but",
 //! then squashed into [-1, 1]. Three lexicons, each for its language: our own customer-service
 //! words (all three languages, checked first), VADER's English lexicon (7,200 words), and the
-//! ML-SentiCon Spanish and German lexicons as packaged by nlp.js (matched on Snowball stems).
+//! ML-SentiCon Spanish and German lexicons as packaged by nlp.js (matched on Snowball stems),
+//! turned into sorted static arrays by `build.rs`.
 //! `lexicons/README.md` has their sources and licences. Rules and lexicons rather than a trained
 //! model because this drives escalation and must be explainable; see docs/design.md, Step 8.
 
 use crate::domain::{Language, Sentiment};
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// Word valences from -3 to 3.
@@ -189,33 +189,28 @@ const EMOJI: &[(char, f32)] = &[
 /// SentiCon valences run from -1 to 1; VADER's and ours from -4 to 4 and -3 to 3.
 const SENTICON_SCALE: f32 = 3.0;
 
-static VADER_EN: LazyLock<HashMap<&'static str, f32>> = LazyLock::new(|| parse(include_str!("lexicons/vader_en.tsv")));
-static SENTICON_ES: LazyLock<HashMap<&'static str, f32>> =
-    LazyLock::new(|| parse(include_str!("lexicons/senticon_es.tsv")));
-static SENTICON_DE: LazyLock<HashMap<&'static str, f32>> =
-    LazyLock::new(|| parse(include_str!("lexicons/senticon_de.tsv")));
+// Measured valences; a few happen to look like 1/π to clippy.
+#[allow(clippy::approx_constant)]
+mod lexicons {
+    include!(concat!(env!("OUT_DIR"), "/lexicons.rs"));
+}
+use lexicons::{SENTICON_DE, SENTICON_ES, VADER_EN};
+
 static STEM_ES: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Spanish));
 static STEM_DE: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::German));
 
-/// `word<TAB>valence` lines, compiled into the binary (a malformed line is skipped).
-fn parse(tsv: &'static str) -> HashMap<&'static str, f32> {
-    tsv.lines()
-        .filter_map(|line| {
-            let (word, value) = line.split_once('\t')?;
-            Some((word, value.parse().ok()?))
-        })
-        .collect()
+/// The valence of `word` in a sorted lexicon.
+fn look_up(lexicon: &[(&str, f32)], word: &str) -> Option<f32> {
+    lexicon.binary_search_by(|(w, _)| (*w).cmp(word)).ok().map(|i| lexicon[i].1)
 }
 
 /// Bytes of the sentiment lexicons compiled into the binary.
 pub fn lexicon_bytes() -> usize {
-    let files = [
-        include_str!("lexicons/vader_en.tsv"),
-        include_str!("lexicons/senticon_es.tsv"),
-        include_str!("lexicons/senticon_de.tsv"),
-    ];
-    files.iter().map(|f| f.len()).sum::<usize>()
-        + VALENCE.iter().map(|(w, _)| w.len() + 4).sum::<usize>()
+    let entries = |l: &[(&str, f32)]| l.iter().map(|(w, _)| w.len() + 4).sum::<usize>();
+    entries(VADER_EN)
+        + entries(SENTICON_ES)
+        + entries(SENTICON_DE)
+        + entries(VALENCE)
         + [NEGATORS, BOOSTERS, BUT].iter().flat_map(|l| l.iter()).map(|w| w.len()).sum::<usize>()
 }
 
@@ -226,9 +221,9 @@ fn valence(word: &str, language: Option<Language>) -> Option<f32> {
     }
     // Only the message's own language: German "die" and "gift", Spanish "sin" are not English.
     match language.map(Language::code) {
-        Some("en") => VADER_EN.get(word).copied(),
-        Some("es") => SENTICON_ES.get(STEM_ES.stem(word).as_ref()).map(|v| v * SENTICON_SCALE),
-        Some("de") => SENTICON_DE.get(STEM_DE.stem(word).as_ref()).map(|v| v * SENTICON_SCALE),
+        Some("en") => look_up(VADER_EN, word),
+        Some("es") => look_up(SENTICON_ES, &STEM_ES.stem(word)).map(|v| v * SENTICON_SCALE),
+        Some("de") => look_up(SENTICON_DE, &STEM_DE.stem(word)).map(|v| v * SENTICON_SCALE),
         _ => None,
     }
 }
@@ -314,7 +309,12 @@ mod tests {
     }
 
     #[test]
-    fn the_lexicons_parse_whole() {
+    fn the_lexicons_are_whole_and_sorted_for_binary_search() {
         assert!(VADER_EN.len() > 7000 && SENTICON_ES.len() > 7000 && SENTICON_DE.len() > 4000);
+        for lexicon in [VADER_EN, SENTICON_ES, SENTICON_DE] {
+            assert!(lexicon.windows(2).all(|w| w[0].0 < w[1].0));
+        }
+        assert_eq!(look_up(VADER_EN, "furious"), Some(-2.7));
+        assert_eq!(look_up(VADER_EN, "zzzz"), None);
     }
 }
