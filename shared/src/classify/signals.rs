@@ -229,6 +229,42 @@ const REACH: &[&str] = &[
     "klaren",
 ];
 
+/// Verb stems that reach for someone in any of their forms ("llame", "llamar", "llámenme";
+/// "anrufen", "ruft an" aside): matched as word prefixes.
+const REACH_STEMS: &[&str] = &[
+    "talk",
+    "speak",
+    "chat",
+    "connect",
+    "transfer",
+    "escalat",
+    "contact",
+    "phon",
+    "call",
+    "prefer",
+    "forward",
+    "habl",
+    "llam",
+    "comunic",
+    "contact",
+    "atend",
+    "atiend",
+    "pas",
+    "pon",
+    "escal",
+    "deriv",
+    "transfi",
+    "sprech",
+    "red",
+    "verbind",
+    "anruf",
+    "zuruckruf",
+    "weiterleit",
+    "durchstell",
+    "kontakt",
+    "erreich",
+];
+
 /// Words apart at most between a [`REACH`] word and the [`PERSON`] it reaches for.
 const REACH_WINDOW: usize = 6;
 
@@ -261,7 +297,10 @@ const ENDINGS: &[&str] = &["", "s", "es", "n", "en", "in", "innen"];
 pub fn lexicon_bytes() -> usize {
     let phrases = |list: &[&str]| list.iter().map(|p| p.len()).sum::<usize>();
     super::sentiment::lexicon_bytes()
-        + [URGENT, UNHURRIED, HUMAN, PERSON, REACH, BOT, REJECT, ENDINGS].iter().map(|l| phrases(l)).sum::<usize>()
+        + [URGENT, UNHURRIED, HUMAN, PERSON, REACH, REACH_STEMS, BOT, REJECT, ENDINGS]
+            .iter()
+            .map(|l| phrases(l))
+            .sum::<usize>()
 }
 
 /// True when the customer asks for a person: a phrase that says so, a person named near a word
@@ -272,14 +311,20 @@ pub fn wants_human(words: &[&str]) -> bool {
         return true;
     }
     let people: Vec<usize> = PERSON.iter().flat_map(|p| person_starts(words, p)).collect();
-    let near = |cues: &[&str], targets: &[usize], window: usize| {
-        cues.iter().flat_map(|c| phrase_starts(words, c)).any(|c| targets.iter().any(|&t| t.abs_diff(c) <= window))
+    let near = |cues: &[usize], targets: &[usize], window: usize| {
+        cues.iter().any(|&c| targets.iter().any(|&t| t.abs_diff(c) <= window))
     };
-    if !people.is_empty() && (words.len() <= 2 || near(REACH, &people, REACH_WINDOW)) {
-        return true;
+    if !people.is_empty() {
+        let stems = words.iter().enumerate().filter(|(_, w)| REACH_STEMS.iter().any(|s| w.starts_with(s)));
+        let reach: Vec<usize> =
+            REACH.iter().flat_map(|c| phrase_starts(words, c)).chain(stems.map(|(i, _)| i)).collect();
+        if words.len() <= 2 || near(&reach, &people, REACH_WINDOW) {
+            return true;
+        }
     }
     let bots: Vec<usize> = words.iter().enumerate().filter(|(_, w)| BOT.contains(w)).map(|(i, _)| i).collect();
-    !bots.is_empty() && near(REJECT, &bots, 4)
+    let rejects: Vec<usize> = REJECT.iter().flat_map(|c| phrase_starts(words, c)).collect();
+    !bots.is_empty() && near(&rejects, &bots, REACH_WINDOW)
 }
 
 /// Where a person word starts, with any of its [`ENDINGS`] (multi-word ones as written).

@@ -108,6 +108,10 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+fn n_(v: usize) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
 fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
@@ -157,12 +161,6 @@ fn conversation_pk(tenant: &TenantId, id: &ConversationId) -> String {
 impl Table {
     async fn get(&self, port: &'static str, pk: String, sk: &str) -> Result<Option<Item>, PortError> {
         self.read(port, pk, sk, true).await
-    }
-
-    /// An item that never changes once written (a stored model): an eventually consistent read,
-    /// half the read units.
-    async fn get_immutable(&self, port: &'static str, pk: String, sk: &str) -> Result<Option<Item>, PortError> {
-        self.read(port, pk, sk, false).await
     }
 
     async fn read(
@@ -225,6 +223,30 @@ impl Table {
         forward: bool,
         limit: usize,
     ) -> Result<Vec<Item>, PortError> {
+        self.query_with(port, pk, sort, forward, limit, true).await
+    }
+
+    /// Items that never change once written (a stored model's parts): an eventually consistent
+    /// query, half the read units.
+    async fn query_immutable(
+        &self,
+        port: &'static str,
+        pk: String,
+        sort: SortKey,
+        limit: usize,
+    ) -> Result<Vec<Item>, PortError> {
+        self.query_with(port, pk, sort, true, limit, false).await
+    }
+
+    async fn query_with(
+        &self,
+        port: &'static str,
+        pk: String,
+        sort: SortKey,
+        forward: bool,
+        limit: usize,
+        consistent: bool,
+    ) -> Result<Vec<Item>, PortError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -233,7 +255,7 @@ impl Table {
                 .query()
                 .table_name(&self.name)
                 .expression_attribute_values(":pk", s(pk.clone()))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .scan_index_forward(forward)
                 .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -241,7 +263,7 @@ impl Table {
             q = match &sort {
                 SortKey::Prefix(p) => q
                     .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                    .expression_attribute_values(":p", s(*p)),
+                    .expression_attribute_values(":p", s(p.clone())),
                 SortKey::Any => q.key_condition_expression("pk = :pk"),
             };
             let out = q.send().await.map_err(|e| unavailable(port, e))?;
@@ -260,7 +282,7 @@ enum SortKey {
     /// All of the partition.
     Any,
     /// Starting with this.
-    Prefix(&'static str),
+    Prefix(String),
 }
 
 /// Conversations (`T#{tenant}#V#{id}` / `STATE`) and their turns (`TURN#{cursor}`, with TTL).
@@ -607,7 +629,7 @@ impl ConversationStore for DynamoConversations {
     ) -> Result<Vec<Turn>, PortError> {
         let items = self
             .table
-            .query(CONVERSATIONS, conversation_pk(tenant, conversation), SortKey::Prefix("TURN#"), false, limit)
+            .query(CONVERSATIONS, conversation_pk(tenant, conversation), SortKey::Prefix("TURN#".into()), false, limit)
             .await?;
         let mut turns = items.iter().map(turn_from).collect::<Result<Vec<_>, _>>()?;
         turns.reverse();
@@ -821,8 +843,16 @@ impl std::fmt::Debug for DynamoTenants {
 
 const TENANTS: &str = "tenant directory";
 
-/// Intent models larger than this (DynamoDB items stop at 400 KB) are trained at load instead.
-const MAX_MODEL_BYTES: usize = 390 * 1024;
+/// A stored intent model is split into items of this size (DynamoDB items stop at 400 KB)...
+const MODEL_PART_BYTES: usize = 390 * 1024;
+/// ...and at most this many (6 MB, a catalogue of thousands of examples); a larger model is
+/// trained at load instead.
+const MAX_MODEL_PARTS: usize = 16;
+
+/// The sort-key prefix of the parts of the model trained from YAML with this digest.
+fn model_prefix(digest: &str) -> String {
+    format!("MODEL#{digest}#")
+}
 
 /// Which YAML a stored model was trained from.
 fn yaml_digest(yaml: &str) -> String {
@@ -864,25 +894,16 @@ impl DynamoTenants {
     }
 
     /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references),
-    /// and the intent model trained from it in an item of its own, `MODEL#{digest of the YAML}`:
+    /// and the intent model trained from it in items of its own, `MODEL#{digest of the YAML}#{part}`:
     /// a cold start reads the model instead of training it (README, "Cold starts"), and a model
     /// is never used with YAML it was not trained from. The previous YAML's model is removed.
     pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
         let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
-        let model = config.train_intents().map_err(|e| corrupt(TENANTS, e))?.to_bytes();
+        let model = config.train_intents().map_err(|e| corrupt(TENANTS, e))?;
         let previous = self.table.get(TENANTS, format!("T#{id}"), "CONFIG").await?;
         let digest = yaml_digest(yaml);
-        if model.len() <= MAX_MODEL_BYTES {
-            let item = Item::from([
-                ("pk".to_string(), s(format!("T#{id}"))),
-                ("sk".to_string(), s(format!("MODEL#{digest}"))),
-                ("model".to_string(), AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(model))),
-            ]);
-            self.table.put(TENANTS, item).await?;
-        } else {
-            tracing::info!(tenant = %id, bytes = model.len(), "intent model too large to store; cold starts train it");
-        }
+        self.put_model(&id, &digest, &model).await?;
         let item = Item::from([
             ("pk".to_string(), s(format!("T#{id}"))),
             ("sk".to_string(), s("CONFIG")),
@@ -891,10 +912,62 @@ impl DynamoTenants {
         self.table.put(TENANTS, item).await?;
         let old = previous.as_ref().and_then(|item| text(item, "yaml")).map(yaml_digest).filter(|old| *old != digest);
         if let Some(old) = old {
-            self.table.delete(TENANTS, format!("T#{id}"), &format!("MODEL#{old}")).await?;
+            self.delete_model(&id, &old).await?;
         }
         crate::adapters::lock(&self.cache).remove(&id);
         Ok(id)
+    }
+
+    /// Stores `model` as the one trained from the YAML whose digest is `digest`, in parts,
+    /// replacing whatever was stored for it.
+    pub async fn put_model(&self, id: &TenantId, digest: &str, model: &IntentModel) -> Result<(), PortError> {
+        let bytes = model.to_bytes();
+        let parts: Vec<&[u8]> = bytes.chunks(MODEL_PART_BYTES).collect();
+        self.delete_model(id, digest).await?;
+        if parts.len() > MAX_MODEL_PARTS {
+            tracing::info!(tenant = %id, bytes = bytes.len(), "intent model too large to store; cold starts train it");
+            return Ok(());
+        }
+        for (n, part) in parts.iter().enumerate() {
+            let item = Item::from([
+                ("pk".to_string(), s(format!("T#{id}"))),
+                ("sk".to_string(), s(format!("{}{n:02}", model_prefix(digest)))),
+                ("model".to_string(), AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(*part))),
+                ("parts".to_string(), n_(parts.len())),
+            ]);
+            self.table.put(TENANTS, item).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the parts of a stored model (and the single item of the format before parts).
+    async fn delete_model(&self, id: &TenantId, digest: &str) -> Result<(), PortError> {
+        let pk = format!("T#{id}");
+        let parts = self.table.query(TENANTS, pk.clone(), SortKey::Prefix(model_prefix(digest)), true, 100).await?;
+        for sk in parts.iter().filter_map(|item| text(item, "sk")) {
+            self.table.delete(TENANTS, pk.clone(), sk).await?;
+        }
+        self.table.delete(TENANTS, pk, &format!("MODEL#{digest}")).await
+    }
+
+    /// The stored model trained from the YAML with `digest`: `None` when there is none, when a
+    /// part is missing (a put in progress or failed half-way) or the bytes do not read back.
+    async fn stored_model(&self, id: &TenantId, digest: &str) -> Result<Option<IntentModel>, PortError> {
+        let prefix = model_prefix(digest);
+        let items = self
+            .table
+            .query_immutable(TENANTS, format!("T#{id}"), SortKey::Prefix(prefix), MAX_MODEL_PARTS + 1)
+            .await?;
+        let declared = items.first().and_then(|i| i.get("parts")).and_then(|p| p.as_n().ok()?.parse::<usize>().ok());
+        if declared != Some(items.len()) {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        for item in &items {
+            let Some(part) = item.get("model").and_then(|m| m.as_b().ok()) else { return Ok(None) };
+            bytes.extend_from_slice(part.as_ref());
+        }
+        Ok(IntentModel::from_bytes(&bytes))
     }
 
     /// Reads, resolves and compiles a tenant; logs what each step took, since this is the first
@@ -922,21 +995,17 @@ impl DynamoTenants {
         // refresh: reading 300 KB again costs more than training), else the stored one.
         let digest = yaml_digest(yaml);
         let known = crate::adapters::lock(&self.models).get(id).filter(|(d, _)| *d == digest).map(|(_, m)| m.clone());
-        let model_key = format!("MODEL#{digest}");
         let fetch = async {
             match known {
                 Some(_) => Ok(None),
-                None => self.table.get_immutable(TENANTS, format!("T#{id}"), &model_key).await,
+                None => self.stored_model(id, &digest).await,
             }
         };
         let (secrets, fetched) = tokio::join!(secrets, fetch);
         secrets?;
         let (model, from) = match (known, fetched) {
             (Some(model), _) => (Some(model), "cached"),
-            (None, Ok(item)) => {
-                let bytes = item.as_ref().and_then(|i| i.get("model")).and_then(|m| m.as_b().ok());
-                (bytes.and_then(|b| IntentModel::from_bytes(b.as_ref())), "stored")
-            }
+            (None, Ok(model)) => (model, "stored"),
             (None, Err(error)) => {
                 tracing::warn!(tenant = %id, %error, "stored intent model unreadable; training it");
                 (None, "stored")
@@ -1103,7 +1172,8 @@ impl CostLedger for DynamoLedger {
     }
 
     async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError> {
-        let items = self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("DAY#"), true, 40).await?;
+        let items =
+            self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("DAY#".into()), true, 40).await?;
         items
             .iter()
             .map(|item| {
@@ -1122,7 +1192,8 @@ impl CostLedger for DynamoLedger {
     }
 
     async fn records(&self, tenant: &TenantId, month: Month, limit: usize) -> Result<Vec<CostRecord>, PortError> {
-        let items = self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("R#"), false, limit).await?;
+        let items =
+            self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("R#".into()), false, limit).await?;
         items.iter().map(|i| json(LEDGER, i, "data")).collect()
     }
 
@@ -1153,7 +1224,8 @@ impl CostLedger for DynamoLedger {
     }
 
     async fn alerts(&self, tenant: &TenantId, month: Month) -> Result<Vec<(String, DateTime<Utc>)>, PortError> {
-        let items = self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("ALERT#"), true, 100).await?;
+        let items =
+            self.table.query(LEDGER, ledger_pk(tenant, month), SortKey::Prefix("ALERT#".into()), true, 100).await?;
         Ok(items
             .iter()
             .filter_map(|i| {
