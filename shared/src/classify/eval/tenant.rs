@@ -33,6 +33,8 @@ pub struct TenantReport {
     pub folds: usize,
     /// Share of examples whose top intent is right.
     pub accuracy: f64,
+    /// The same per language: a language with thin examples shows here first.
+    pub accuracy_per_language: BTreeMap<String, f64>,
     /// Share the local tier decides alone (confidence at or above `classifier.hosted_below`).
     pub decided_locally: f64,
     /// Of those, the share decided right.
@@ -98,16 +100,22 @@ pub fn report(
         let train: Vec<_> =
             examples.iter().zip(&fold_of).filter(|(_, f)| **f != fold).map(|(e, _)| e.clone()).collect();
         let model = LocalClassifier::train_intents(&train)?;
-        for ((text, gold, _), _) in examples.iter().zip(&fold_of).filter(|(_, f)| **f == fold) {
+        for ((text, gold, language), _) in examples.iter().zip(&fold_of).filter(|(_, f)| **f == fold) {
             let p = model.predict(text);
             let (i, confidence) = p.ranked[0];
             let covered = p.coverage >= MIN_COVERAGE;
-            outcomes.push((text.clone(), gold.clone(), model.labels()[i].clone(), confidence, covered));
+            outcomes.push((text.clone(), gold.clone(), model.labels()[i].clone(), confidence, covered, *language));
         }
     }
 
     let hosted_below = config.classifier.hosted_below;
-    let local: Vec<_> = outcomes.iter().filter(|(.., c, covered)| *covered && *c >= hosted_below).collect();
+    let local: Vec<_> = outcomes.iter().filter(|(.., c, covered, _)| *covered && *c >= hosted_below).collect();
+    let mut per_language: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (_, gold, predicted, .., language) in &outcomes {
+        let counts = per_language.entry(language.code().to_string()).or_default();
+        counts.1 += 1;
+        counts.0 += usize::from(gold == predicted);
+    }
     let hosted_share = 1.0 - ratio(local.len(), outcomes.len());
     let tokens = estimate_tokens(config);
     let call_atto = u128::from(tokens.input) * prices.model_token(model_id, "input_token")
@@ -131,6 +139,7 @@ pub fn report(
         intents: config.intents.len(),
         folds: FOLDS,
         accuracy: ratio(outcomes.iter().filter(|(_, g, p, ..)| g == p).count(), outcomes.len()),
+        accuracy_per_language: per_language.into_iter().map(|(l, (hit, n))| (l, ratio(hit, n))).collect(),
         decided_locally: ratio(local.len(), outcomes.len()),
         decided_locally_accuracy: ratio(local.iter().filter(|(_, g, p, ..)| g == p).count(), local.len()),
         hosted_calls_per_1000,
@@ -211,6 +220,9 @@ mod tests {
         assert!(r.tokens_per_hosted_call.input > 400, "{:?}", r.tokens_per_hosted_call);
         assert!(r.hosted_cost_per_1000_usd >= 0.0);
         assert_eq!(r.recall_per_intent.len(), config.intents.len());
+        assert_eq!(r.accuracy_per_language.keys().map(String::as_str).collect::<Vec<_>>(), ["de", "en", "es"]);
+        let (lo, hi) = r.accuracy_per_language.values().fold((1.0f64, 0.0f64), |(lo, hi), a| (lo.min(*a), hi.max(*a)));
+        assert!(lo <= r.accuracy && r.accuracy <= hi, "the overall figure lies among the languages'");
         assert!(r.most_confused.iter().all(|c| c.intent != c.taken_for && c.count > 0 && !c.hint.is_empty()));
         // A dearer model costs more for the same calls.
         let dear = report("demo", &config, &prices, "some.unpriced-model").expect("trains");
