@@ -29,11 +29,10 @@ impl LanguageDetector {
         Self { languages: languages.to_vec(), detector: whatlang::Detector::with_allowlist(allow), vocabulary }
     }
 
-    /// The detector's best guess even when it is unsure, among the tenant's languages: good
-    /// enough to pick a sentiment lexicon, not to pick the reply language.
-    pub fn guess(&self, raw: &str, folded_words: &[&str]) -> Option<Language> {
-        self.detect(raw, folded_words)
-            .or_else(|| self.detector.detect(raw).and_then(|info| Language::from_detected(info.lang())))
+    /// The trigram detector's best guess even when it is unsure, for when [`Self::detect`] said
+    /// `None`: good enough to pick a sentiment lexicon, not to pick the reply language.
+    pub fn guess_unsure(&self, raw: &str) -> Option<Language> {
+        self.detector.detect(raw).and_then(|info| Language::from_detected(info.lang()))
     }
 
     /// The language of `raw` (original text) whose folded words are `folded_words`, or `None`

@@ -76,7 +76,7 @@ impl LocalClassifier {
         let confidence = top.first().map(|t| t.probability).unwrap_or(0.0);
         let in_scope = confidence >= self.out_of_scope_below && prediction.coverage >= self.min_coverage;
         let language = self.languages.detect(text, &ws);
-        let lexicon_language = language.or_else(|| self.languages.guess(text, &ws));
+        let lexicon_language = language.or_else(|| self.languages.guess_unsure(text));
         Classification {
             intent: if in_scope { top.first().map(|t| t.intent.clone()) } else { None },
             confidence,

@@ -226,18 +226,8 @@ impl Table {
         self.query_with(port, pk, sort, forward, limit, true).await
     }
 
-    /// Items that never change once written (a stored model's parts): an eventually consistent
-    /// query, half the read units.
-    async fn query_immutable(
-        &self,
-        port: &'static str,
-        pk: String,
-        sort: SortKey,
-        limit: usize,
-    ) -> Result<Vec<Item>, PortError> {
-        self.query_with(port, pk, sort, true, limit, false).await
-    }
-
+    /// [`Self::query`] choosing the read's consistency: items that never change once written (a
+    /// stored model's parts) take an eventually consistent read, half the read units.
     async fn query_with(
         &self,
         port: &'static str,
@@ -956,7 +946,7 @@ impl DynamoTenants {
         let prefix = model_prefix(digest);
         let items = self
             .table
-            .query_immutable(TENANTS, format!("T#{id}"), SortKey::Prefix(prefix), MAX_MODEL_PARTS + 1)
+            .query_with(TENANTS, format!("T#{id}"), SortKey::Prefix(prefix), true, MAX_MODEL_PARTS + 1, false)
             .await?;
         let declared = items.first().and_then(|i| i.get("parts")).and_then(|p| p.as_n().ok()?.parse::<usize>().ok());
         if declared != Some(items.len()) {

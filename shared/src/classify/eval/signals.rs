@@ -93,7 +93,7 @@ fn sentiment_of(text: &str) -> crate::domain::Sentiment {
     });
     let folded = fold(text);
     let ws: Vec<&str> = words(&folded).collect();
-    crate::classify::sentiment::sentiment(text, &ws, DETECTOR.guess(text, &ws))
+    crate::classify::sentiment::sentiment(text, &ws, DETECTOR.detect(text, &ws).or_else(|| DETECTOR.guess_unsure(text)))
 }
 
 fn label_name(label: crate::domain::SentimentLabel) -> &'static str {
