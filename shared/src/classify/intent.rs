@@ -5,6 +5,7 @@
 //! Why this model: it trains in milliseconds at cold start from a few examples per intent, needs
 //! no download, and its probabilities can be calibrated, which the policy's thresholds rely on.
 
+use super::bytes::{Reader, put_u32};
 use super::text::{fold, words};
 use std::collections::HashMap;
 
@@ -298,33 +299,7 @@ fn features_fingerprint() -> u64 {
     hash(b'f', &[&features.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()])
 }
 
-fn put_u32(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-}
-
 /// Reads little-endian numbers off a byte slice; `None` past its end.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
-    }
-    fn f32(&mut self) -> Option<f32> {
-        self.take(4).and_then(|b| b.try_into().ok()).map(f32::from_le_bytes)
-    }
-}
-
 /// Word unigrams and bigrams, and character 3- to 5-grams inside each padded word, hashed.
 /// Character n-grams carry the model across typos and inflections (`refund`/`refunded`).
 fn hashed_features(folded: &str) -> Vec<u64> {

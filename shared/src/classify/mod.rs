@@ -1,6 +1,8 @@
 //! Classification: the local model first, the hosted model when the local one is unsure.
 
+mod bytes;
 mod cascade;
+pub mod encoder;
 pub mod eval;
 mod intent;
 mod language;

