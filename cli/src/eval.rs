@@ -53,6 +53,9 @@ pub struct EvalArgs {
     /// the test rows), for data sets without out-of-scope rows of their own.
     #[arg(long, requires = "oos_label")]
     pub hold_out_every: Option<usize>,
+    /// Measure the n-gram model alone, without the sentence encoder tier.
+    #[arg(long)]
+    pub no_encoder: bool,
     /// Model whose prices the tenant report uses for hosted classification.
     #[arg(long, default_value = "anthropic.claude-3-haiku-20240307-v1:0")]
     pub model_id: String,
@@ -84,6 +87,7 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
         Task::Intent => {
             let Some(train_path) = &args.train else { bail!("--task intent needs --train") };
             let mut train = read_csv(train_path)?;
+            let options = TrainOptions { encoder: !args.no_encoder, ..TrainOptions::default() };
             if let Some(n) = args.per_intent {
                 train = eval::first_per_label(train, n);
             }
@@ -93,14 +97,14 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
                         Some(every) => scope::hold_out_intents(&mut train, &mut test, every, label),
                         None => Vec::new(),
                     };
-                    let report = scope::evaluate(&train, validation.as_deref(), &test, label, TrainOptions::default())?;
+                    let report = scope::evaluate(&train, validation.as_deref(), &test, label, options)?;
                     let mut value = serde_json::to_value(report)?;
                     value["test_intents_held_out"] = json!(held);
                     value
                 }
                 None => {
                     unused("--validation (thresholds need --oos-label)", validation.is_some())?;
-                    serde_json::to_value(eval::evaluate(&train, &test, TrainOptions::default())?)?
+                    serde_json::to_value(eval::evaluate(&train, &test, options)?)?
                 }
             }
         }

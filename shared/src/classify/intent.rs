@@ -5,9 +5,12 @@
 //! Why this model: it trains in milliseconds at cold start from a few examples per intent, needs
 //! no download, and its probabilities can be calibrated, which the policy's thresholds rely on.
 
-use super::bytes::{Reader, put_u32};
+use super::encoder::{self, ENCODER_LANGUAGES};
+use super::head::Head;
 use super::text::{fold, words};
+use crate::domain::Language;
 use std::collections::HashMap;
+use switchboard_encoder::bytes::{Reader, put_u32};
 
 /// Training failed: the examples cannot make a model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,11 +33,14 @@ pub struct TrainOptions {
     pub calibration_folds: usize,
     /// Seed of the shuffles, so a tenant always gets the same model.
     pub seed: u64,
+    /// Train the encoder head too, when the process has the encoder's weights
+    /// ([`encoder::shared`]); off measures the n-gram model alone.
+    pub encoder: bool,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        Self { epochs: 40, learning_rate: 0.8, l2: 1e-5, calibration_folds: 4, seed: 0x5eed }
+        Self { epochs: 40, learning_rate: 0.8, l2: 1e-5, calibration_folds: 4, seed: 0x5eed, encoder: true }
     }
 }
 
@@ -48,7 +54,13 @@ pub struct IntentModel {
     weights: Vec<f32>,
     bias: Vec<f32>,
     temperature: f32,
+    /// The same intents over sentence-encoder embeddings, asked when the n-gram model is unsure.
+    head: Option<Head>,
 }
+
+/// Below this n-gram confidence the encoder is asked too. Above it the n-gram model is right
+/// ~97 % of the time on BANKING77 and MASSIVE, and the encoder's milliseconds buy nothing.
+pub const ENCODER_BELOW: f32 = 0.9;
 
 /// The model's view of one text.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +70,8 @@ pub struct Prediction {
     /// Share of the text's distinct features the model has seen in training, 0..=1. Near zero
     /// means the text has nothing in common with any intent: out of scope.
     pub coverage: f32,
+    /// Whether the encoder was asked.
+    pub encoder_used: bool,
 }
 
 type SparseVec = Vec<(u32, f32)>;
@@ -81,8 +95,14 @@ impl IntentModel {
             1.0
         };
         let mut model = fit(&hashed, labels.len(), options);
-        model.labels = labels;
         model.temperature = temperature;
+        model.head = options.encoder.then(encoder::shared).flatten().map(|encoder| {
+            let embeddings: Vec<f32> =
+                examples.iter().flat_map(|(t, _)| encoder::embed_example(encoder, t.as_ref())).collect();
+            let gold: Vec<usize> = hashed.iter().map(|(_, y)| *y).collect();
+            Head::train(&embeddings, &gold, labels.len())
+        });
+        model.labels = labels;
         Ok(model)
     }
 
@@ -111,6 +131,13 @@ impl IntentModel {
             floats.iter().for_each(|f| out.extend_from_slice(&f.to_le_bytes()));
         }
         out.extend_from_slice(&self.temperature.to_le_bytes());
+        match &self.head {
+            Some(head) => {
+                out.push(1);
+                head.write(&mut out);
+            }
+            None => out.push(0),
+        }
         out
     }
 
@@ -131,6 +158,11 @@ impl IntentModel {
         let mut floats = || (0..r.u32()?).map(|_| r.f32()).collect::<Option<Vec<f32>>>();
         let (idf, weights, bias) = (floats()?, floats()?, floats()?);
         let temperature = r.f32()?;
+        let head = match r.u8()? {
+            0 => None,
+            1 => Some(Head::read(&mut r, labels.len())?),
+            _ => return None,
+        };
         let consistent = labels.len() >= 2
             && bias.len() == labels.len()
             && idf.len() == vocab.len()
@@ -139,7 +171,7 @@ impl IntentModel {
             && r.0.is_empty()
             && temperature.is_finite()
             && temperature > 0.0;
-        consistent.then_some(Self { labels, vocab, idf, weights, bias, temperature })
+        consistent.then_some(Self { labels, vocab, idf, weights, bias, temperature, head })
     }
 
     /// The intents the model knows, in index order.
@@ -152,15 +184,31 @@ impl IntentModel {
         self.temperature
     }
 
-    /// Scores `text`.
-    pub fn predict(&self, text: &str) -> Prediction {
+    /// Whether the model has an encoder head (trained where the encoder's weights were).
+    pub fn has_encoder_head(&self) -> bool {
+        self.head.is_some()
+    }
+
+    /// Scores `text`, written in `language` (when known): the n-gram model; when it is unsure,
+    /// the message is in a language the encoder reads and the process has the encoder, the
+    /// encoder head instead (on BANKING77's validation split, 10 per intent: 84.7 % against
+    /// 84.9 % for the encoder on every message and 84.9 % for a mix of both — README).
+    pub fn predict(&self, text: &str, language: Option<Language>) -> Prediction {
         let features = hashed_features(&fold(text));
         let (x, coverage) = self.vectorise(&features);
         let logits = self.logits(&x);
-        let probs = softmax(&logits, self.temperature);
+        let mut probs = softmax(&logits, self.temperature);
+        let unsure = probs.iter().copied().fold(0.0f32, f32::max) < ENCODER_BELOW;
+        let readable = language.is_some_and(|l| ENCODER_LANGUAGES.contains(&l));
+        let encoder =
+            self.head.as_ref().filter(|_| unsure && readable).and_then(|head| Some((head, encoder::shared()?)));
+        let encoder_used = encoder.is_some();
+        if let Some((head, encoder)) = encoder {
+            probs = head.probabilities(&encoder.embed(text));
+        }
         let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        Prediction { ranked, coverage }
+        Prediction { ranked, coverage, encoder_used }
     }
 
     fn vectorise(&self, features: &[u64]) -> (SparseVec, f32) {
@@ -226,6 +274,7 @@ fn fit(examples: &[(Vec<u64>, usize)], k: usize, options: TrainOptions) -> Inten
         weights: vec![0.0; df.len() * k],
         bias: vec![0.0; k],
         temperature: 1.0,
+        head: None,
     };
     let data: Vec<(SparseVec, usize)> = examples.iter().map(|(f, y)| (model.vectorise(f).0, *y)).collect();
 
@@ -290,7 +339,7 @@ fn normalise(x: &mut SparseVec) {
     }
 }
 
-const MODEL_MAGIC: &[u8] = b"SBIM1";
+const MODEL_MAGIC: &[u8] = b"SBIM2";
 
 /// Changes whenever the text folding or feature hashing does: a stored model is valid only for
 /// the features it was trained on.
@@ -360,7 +409,7 @@ mod tests {
         let bytes = model.to_bytes();
         let read = IntentModel::from_bytes(&bytes).expect("read back");
         for text in ["where is my parcel", "refund please", "open on sundays?", "zzz"] {
-            assert_eq!(read.predict(text), model.predict(text), "{text}");
+            assert_eq!(read.predict(text, None), model.predict(text, None), "{text}");
         }
         assert_eq!(read.temperature(), model.temperature());
         for cut in [0, 4, 12, bytes.len() / 2, bytes.len() - 1] {
@@ -377,9 +426,9 @@ mod tests {
     #[test]
     fn learns_to_tell_intents_apart() {
         let model = IntentModel::train(&toy(), TrainOptions::default()).unwrap();
-        let p = model.predict("where is my parcel");
+        let p = model.predict("where is my parcel", None);
         assert_eq!(model.labels()[p.ranked[0].0], "order_status");
-        let p = model.predict("I would like a refund");
+        let p = model.predict("I would like a refund", None);
         assert_eq!(model.labels()[p.ranked[0].0], "refund");
         let sum: f32 = p.ranked.iter().map(|r| r.1).sum();
         assert!((sum - 1.0).abs() < 1e-4);
@@ -388,8 +437,8 @@ mod tests {
     #[test]
     fn unrelated_text_has_low_coverage_and_confidence() {
         let model = IntentModel::train(&toy(), TrainOptions::default()).unwrap();
-        let off = model.predict("xylophone quantum zebra");
-        let on = model.predict("where is my order");
+        let off = model.predict("xylophone quantum zebra", None);
+        let on = model.predict("where is my order", None);
         assert!(off.coverage < 0.2, "coverage {}", off.coverage);
         assert!(off.ranked[0].1 < on.ranked[0].1);
     }
@@ -398,7 +447,7 @@ mod tests {
     fn training_is_deterministic() {
         let a = IntentModel::train(&toy(), TrainOptions::default()).unwrap();
         let b = IntentModel::train(&toy(), TrainOptions::default()).unwrap();
-        assert_eq!(a.predict("refund my order"), b.predict("refund my order"));
+        assert_eq!(a.predict("refund my order", None), b.predict("refund my order", None));
         assert_eq!(a.temperature(), b.temperature());
     }
 

@@ -65,7 +65,9 @@ impl LocalClassifier {
     pub fn classify(&self, text: &str) -> Classification {
         let folded = fold(text);
         let ws: Vec<&str> = words(&folded).collect();
-        let prediction = self.intents.predict(text);
+        let language = self.languages.detect(text, &ws);
+        let lexicon_language = language.or_else(|| self.languages.guess_unsure(text));
+        let prediction = self.intents.predict(text, lexicon_language);
         let labels = self.intents.labels();
         let top: Vec<IntentScore> = prediction
             .ranked
@@ -75,8 +77,6 @@ impl LocalClassifier {
             .collect();
         let confidence = top.first().map(|t| t.probability).unwrap_or(0.0);
         let in_scope = confidence >= self.out_of_scope_below && prediction.coverage >= self.min_coverage;
-        let language = self.languages.detect(text, &ws);
-        let lexicon_language = language.or_else(|| self.languages.guess_unsure(text));
         Classification {
             intent: if in_scope { top.first().map(|t| t.intent.clone()) } else { None },
             confidence,
@@ -86,7 +86,7 @@ impl LocalClassifier {
             language,
             wants_human: signals::wants_human(&ws),
             summary: None,
-            source: ClassifierSource::Local,
+            source: if prediction.encoder_used { ClassifierSource::Encoder } else { ClassifierSource::Local },
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Classification: the local model first, the hosted model when the local one is unsure.
 
-mod bytes;
 mod cascade;
 pub mod encoder;
 pub mod eval;
+mod head;
 mod intent;
 mod language;
 mod local;

@@ -55,6 +55,8 @@ pub enum Urgency {
 pub enum ClassifierSource {
     /// The in-process model trained from the tenant's examples.
     Local,
+    /// The in-process sentence encoder, asked because the n-gram model was unsure.
+    Encoder,
     /// The hosted model (Bedrock), asked because the local one was unsure.
     Hosted,
 }

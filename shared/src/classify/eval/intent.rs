@@ -35,6 +35,10 @@ pub struct EvalReport {
     pub all_local_signals_us: f64,
     /// The stored model's size in bytes.
     pub model_bytes: usize,
+    /// Whether the sentence encoder tier was trained (`--no-encoder` turns it off).
+    pub encoder: bool,
+    /// Share of test messages on which the n-gram model was unsure and the encoder was asked.
+    pub encoder_asked: f64,
     /// Per-intent scores, for the intents the test set has.
     #[serde(skip)]
     pub per_intent: BTreeMap<String, LabelScores>,
@@ -51,12 +55,15 @@ pub fn evaluate(train: &[Row], test: &[Row], options: TrainOptions) -> Result<Ev
     let train_ms = started.elapsed().as_secs_f64() * 1e3;
 
     let predict_us = mean_us(test, |r| {
-        std::hint::black_box(model.predict(&r.text));
+        std::hint::black_box(model.predict(&r.text, super::language_of(&r.text)));
     });
+    let mut asked = 0;
     let scored: Vec<(String, f32)> = test
         .iter()
         .map(|r| {
-            let (i, conf) = model.predict(&r.text).ranked[0];
+            let prediction = model.predict(&r.text, super::language_of(&r.text));
+            asked += usize::from(prediction.encoder_used);
+            let (i, conf) = prediction.ranked[0];
             (model.labels()[i].clone(), conf)
         })
         .collect();
@@ -67,6 +74,7 @@ pub fn evaluate(train: &[Row], test: &[Row], options: TrainOptions) -> Result<Ev
     let correct = calibration.iter().filter(|(_, right)| *right).count();
     let model_bytes = model.to_bytes().len();
     let temperature = model.temperature();
+    let encoder = model.has_encoder_head();
     let all_local_signals_us = all_signals_us(model, test);
     Ok(EvalReport {
         train_examples: train.len(),
@@ -80,6 +88,8 @@ pub fn evaluate(train: &[Row], test: &[Row], options: TrainOptions) -> Result<Ev
         predict_us,
         all_local_signals_us,
         model_bytes,
+        encoder,
+        encoder_asked: metrics::ratio(asked, test.len()),
         per_intent,
         predictions,
     })
@@ -115,6 +125,6 @@ mod tests {
         assert_eq!(report.accuracy, 1.0);
         assert_eq!(report.predictions.len(), 2);
         assert!(report.model_bytes > 100);
-        assert!(report.predict_us > 0.0 && report.all_local_signals_us >= report.predict_us * 0.5);
+        assert!(report.predict_us > 0.0 && report.all_local_signals_us >= report.predict_us * 0.5, "{report:?}");
     }
 }

@@ -45,6 +45,21 @@ pub fn first_per_label(rows: Vec<Row>, n: usize) -> Vec<Row> {
         .collect()
 }
 
+/// The language a deployment for English, Spanish and German customers would detect in `text`
+/// (benchmark rows carry no language; the encoder is asked only for English messages).
+pub(crate) fn language_of(text: &str) -> Option<crate::domain::Language> {
+    use crate::classify::LanguageDetector;
+    use crate::domain::Language;
+    static DETECTOR: std::sync::OnceLock<LanguageDetector> = std::sync::OnceLock::new();
+    let detector = DETECTOR.get_or_init(|| {
+        let languages: Vec<Language> = ["en", "es", "de"].into_iter().filter_map(Language::from_code).collect();
+        LanguageDetector::new(&languages, [])
+    });
+    let folded = crate::classify::text::fold(text);
+    let words: Vec<&str> = crate::classify::text::words(&folded).collect();
+    detector.detect(text, &words).or_else(|| detector.guess_unsure(text))
+}
+
 /// Mean wall time per item in microseconds of `f` over `items`.
 pub(crate) fn mean_us<T>(items: &[T], mut f: impl FnMut(&T)) -> f64 {
     let started = std::time::Instant::now();

@@ -106,7 +106,7 @@ pub fn evaluate(
         validation_at_chosen: point(&validation_scores, threshold),
         curve: (0..=20).map(|i| point(&test_scores, i as f32 * 0.05)).collect(),
         predict_us: mean_us(test, |r| {
-            std::hint::black_box(model.predict(&r.text));
+            std::hint::black_box(model.predict(&r.text, super::language_of(&r.text)));
         }),
         model_bytes: model.to_bytes().len(),
     })
@@ -154,7 +154,7 @@ fn train_model(rows: &[Row], options: TrainOptions) -> Result<IntentModel, Train
 fn score(model: &IntentModel, rows: &[Row], oos_label: &str) -> Vec<Scored> {
     rows.iter()
         .map(|r| {
-            let p = model.predict(&r.text);
+            let p = model.predict(&r.text, super::language_of(&r.text));
             let (i, confidence) = p.ranked[0];
             Scored {
                 confidence,

@@ -134,7 +134,10 @@ mod tests {
     use super::*;
 
     fn tiny() -> WordPiece {
-        let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "where", "is", "my", "card", "##s", "?", "un", "##want", "##ed", "cafe", ","];
+        let vocab = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "where", "is", "my", "card", "##s", "?", "un", "##want", "##ed",
+            "cafe", ",",
+        ];
         WordPiece::new(vocab.iter().map(|s| s.to_string()).collect()).unwrap()
     }
 

