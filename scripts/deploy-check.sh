@@ -16,6 +16,7 @@ export PATH=$PWD/.local/deploy/bin:$PATH
 export SAM_CLI_TELEMETRY=0
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
+scripts/fetch-encoder.sh
 cd infra
 sam validate --lint
 sam build --beta-features
@@ -36,4 +37,7 @@ for function in InboundFunction PollFunction ResponderFunction EscalationFunctio
   printf '%-18s infra/%-44s arm64  %s bytes\n' "$function" "$bootstrap" "$(stat -c %s "$bootstrap")"
   built=$((built + 1))
 done
-echo "deploy check: $built functions built for arm64"
+layer=$(find .aws-sam/build -path '*switchboard/encoder.bin' | head -1)
+[ -s "$layer" ] || fail "the encoder layer has no switchboard/encoder.bin"
+printf '%-18s infra/%-44s        %s bytes\n' EncoderLayer "$layer" "$(stat -c %s "$layer")"
+echo "deploy check: $built functions built for arm64, and the encoder layer"

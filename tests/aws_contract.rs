@@ -223,7 +223,11 @@ async fn a_tenants_trained_model_is_stored_and_used_by_a_cold_start() {
     let loaded = refreshing.tenant(&id).await.unwrap().unwrap();
     let text = "where is my parcel?";
     let used = loaded.classifier.classify(text).confidence;
-    assert_eq!(used, weak.predict(text).ranked[0].1, "the stored model answered");
+    assert_eq!(
+        used,
+        weak.predict(text, Some(switchboard::domain::Language::EN)).ranked[0].1,
+        "the stored model answered"
+    );
     assert_ne!(used, demo.classifier.classify(text).confidence, "not a freshly trained one");
 
     // A cache refresh with unchanged YAML keeps the model it has: it does not read it again.

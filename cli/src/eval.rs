@@ -187,6 +187,7 @@ mod tests {
             per_intent: None,
             oos_label: None,
             hold_out_every: None,
+            no_encoder: false,
             model_id: "anthropic.claude-3-haiku-20240307-v1:0".into(),
         }
     }

@@ -43,6 +43,7 @@ pub async fn serve(addr: SocketAddr, tenants: Vec<Tenant>) -> Result<()> {
     println!("  chat page:    {url}/?tenant={}", names.first().map(String::as_str).unwrap_or("demo"));
     println!("  web chat API: POST {url}/v1/{{tenant}}/webchat/messages");
     println!("  escalations:  {url}/local/escalations");
+    println!("  local tier:   n-gram model; {}", switchboard::classify::encoder::status());
     println!(
         "  agent reply:  POST {url}/local/conversations/{{tenant}}/{{id}}/agent-reply {{\"text\": …}}; solve: POST …/release"
     );

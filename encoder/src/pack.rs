@@ -222,7 +222,10 @@ fn vocabulary(tokenizer_json: &[u8]) -> Result<Vec<String>, PackError> {
 }
 
 /// Name → (shape, data) of a safetensors file's F32 tensors (the package ships its weights so).
-fn read_safetensors(bytes: &[u8]) -> Result<HashMap<String, (Vec<usize>, Vec<f32>)>, PackError> {
+/// A tensor's shape and its values.
+type Tensors = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
+fn read_safetensors(bytes: &[u8]) -> Result<Tensors, PackError> {
     #[derive(serde::Deserialize)]
     struct Entry {
         dtype: String,

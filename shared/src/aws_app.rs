@@ -222,7 +222,8 @@ impl AwsApp {
     /// The responder half of the `responder` function.
     pub fn responder(&self) -> Result<Responder, SettingsError> {
         let url = Settings::require(&self.settings.escalations_queue_url, "SWITCHBOARD_ESCALATIONS_QUEUE_URL")?;
-        // Said once per cold start: which model classifies, so "no model" is never a surprise.
+        // Said once per cold start: which models classify, so "no model" is never a surprise.
+        tracing::info!(encoder = %crate::classify::encoder::status(), "responder: local tier");
         let model: Arc<dyn LanguageModel> = match &self.settings.bedrock {
             Some(b) => {
                 tracing::info!(hosted_model = %b.model_id, timeout_ms = b.timeout.as_millis() as u64, "responder: hosted model in use when the local one is unsure");

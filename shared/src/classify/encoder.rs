@@ -47,7 +47,7 @@ pub fn shared() -> Option<&'static Encoder> {
 pub fn status() -> String {
     match weight_paths().into_iter().find(|p| p.is_file()) {
         Some(path) => format!("encoder weights at {}", path.display()),
-        None => "no encoder weights: n-gram model only".into(),
+        None => "no encoder weights (scripts/fetch-encoder.sh fetches them): n-gram model only".into(),
     }
 }
 

@@ -408,9 +408,12 @@ mod tests {
         let model = IntentModel::train(&toy(), TrainOptions::default()).unwrap();
         let bytes = model.to_bytes();
         let read = IntentModel::from_bytes(&bytes).expect("read back");
-        for text in ["where is my parcel", "refund please", "open on sundays?", "zzz"] {
+        assert!(model.has_encoder_head() && read.has_encoder_head());
+        for text in ["where is my parcel", "refund please", "open on sundays?", "zzz", "the box never turned up"] {
             assert_eq!(read.predict(text, None), model.predict(text, None), "{text}");
+            assert_eq!(read.predict(text, Some(Language::EN)), model.predict(text, Some(Language::EN)), "{text}");
         }
+        assert!(model.predict("the box never turned up", Some(Language::EN)).encoder_used);
         assert_eq!(read.temperature(), model.temperature());
         for cut in [0, 4, 12, bytes.len() / 2, bytes.len() - 1] {
             assert!(IntentModel::from_bytes(&bytes[..cut]).is_none(), "truncated at {cut}");
@@ -421,6 +424,28 @@ mod tests {
         let mut other_hashing = bytes.clone();
         other_hashing[MODEL_MAGIC.len()] ^= 1;
         assert!(IntentModel::from_bytes(&other_hashing).is_none(), "another feature fingerprint");
+    }
+
+    /// The n-gram model has no word of "the box never turned up" in common with the examples;
+    /// the encoder knows it means a parcel that has not arrived. It is asked only for English,
+    /// only when the n-gram model is unsure, and not at all when training left it out.
+    #[test]
+    fn the_encoder_decides_english_paraphrases_the_n_gram_model_is_unsure_of() {
+        let model = IntentModel::train(&toy(), TrainOptions::default()).unwrap();
+        let paraphrase = "the box never turned up";
+        let alone = model.predict(paraphrase, None);
+        assert!(!alone.encoder_used && alone.ranked[0].1 < ENCODER_BELOW, "{alone:?}");
+        let with = model.predict(paraphrase, Some(Language::EN));
+        assert!(with.encoder_used);
+        assert_eq!(model.labels()[with.ranked[0].0], "order_status", "{with:?}");
+        let spanish = Language::from_code("es");
+        assert!(!model.predict(paraphrase, spanish).encoder_used, "not for other languages");
+        let sure = model.predict("where is my order", Some(Language::EN));
+        assert!(sure.ranked[0].1 >= ENCODER_BELOW || sure.encoder_used);
+
+        let without = IntentModel::train(&toy(), TrainOptions { encoder: false, ..TrainOptions::default() }).unwrap();
+        assert!(!without.has_encoder_head());
+        assert!(!without.predict(paraphrase, Some(Language::EN)).encoder_used);
     }
 
     #[test]

@@ -90,3 +90,38 @@ impl LocalClassifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The classification says which tier decided: an English paraphrase the n-gram model has no
+    /// words for goes to the encoder; a Spanish one stays with the n-gram model (the encoder
+    /// reads English only).
+    #[test]
+    fn english_paraphrases_go_to_the_encoder_and_other_languages_do_not() {
+        let (en, es) = (Language::EN, Language::from_code("es").expect("es"));
+        let ex = |t: &str, i: &str, l: Language| (t.to_string(), i.to_string(), l);
+        let examples = vec![
+            ex("where is my order", "order_status", en),
+            ex("track my parcel", "order_status", en),
+            ex("when will my package arrive", "order_status", en),
+            ex("has my order shipped yet", "order_status", en),
+            ex("i want my money back", "refund", en),
+            ex("please refund me", "refund", en),
+            ex("can i return this item", "refund", en),
+            ex("refund for a broken product", "refund", en),
+            ex("¿dónde está mi pedido?", "order_status", es),
+            ex("quiero seguir mi paquete", "order_status", es),
+            ex("quiero un reembolso", "refund", es),
+            ex("devuélveme el dinero", "refund", es),
+        ];
+        let local = LocalClassifier::train(&examples, &[en, es], 0.3, &[]).expect("trains");
+        let c = local.classify("The box never turned up at my house");
+        assert_eq!((c.source, c.intent.as_deref()), (ClassifierSource::Encoder, Some("order_status")), "{c:?}");
+        let c = local.classify("la caja nunca llegó a mi casa");
+        assert_eq!(c.source, ClassifierSource::Local, "{c:?}");
+        let c = local.classify("where is my order");
+        assert_eq!(c.source, ClassifierSource::Local, "a confident n-gram answer needs no encoder: {c:?}");
+    }
+}

@@ -1,0 +1,33 @@
+//! What the encoder tier costs: loading the packed weights (once per process, on the first
+//! message the n-gram model is unsure of) and embedding one message. Needs the weights
+//! (`scripts/fetch-encoder.sh`).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use switchboard_encoder::Encoder;
+
+fn weights() -> Vec<u8> {
+    let path = std::env::var("SWITCHBOARD_ENCODER")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder/encoder.bin").into());
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (run scripts/fetch-encoder.sh)"))
+}
+
+fn encoder(c: &mut Criterion) {
+    let bytes = weights();
+    c.bench_function("encoder load (read packed bytes, dequantise)", |b| {
+        b.iter(|| black_box(Encoder::from_packed(black_box(&bytes)).expect("packed")))
+    });
+    let encoder = Encoder::from_packed(&bytes).expect("packed");
+    for (name, text) in [
+        ("embed short (4 words)", "where is my card"),
+        (
+            "embed typical (16 words)",
+            "Hi, I ordered a wool sweater last week and it still has not arrived. Where is it?",
+        ),
+    ] {
+        c.bench_function(name, |b| b.iter(|| black_box(encoder.embed(black_box(text)))));
+    }
+}
+
+criterion_group!(benches, encoder);
+criterion_main!(benches);
