@@ -74,6 +74,15 @@ pub struct Prediction {
     pub encoder_used: bool,
 }
 
+impl Prediction {
+    /// Whether the text shares enough with the examples to be in scope at all. The encoder reads
+    /// meaning, not the examples' words, so when it decided its confidence alone is the test: "the
+    /// box never turned up" shares no word with "where is my order" and means the same.
+    pub fn covered(&self, min_coverage: f32) -> bool {
+        self.encoder_used || self.coverage >= min_coverage
+    }
+}
+
 type SparseVec = Vec<(u32, f32)>;
 
 impl IntentModel {

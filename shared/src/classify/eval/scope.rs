@@ -158,7 +158,7 @@ fn score(model: &IntentModel, rows: &[Row], oos_label: &str) -> Vec<Scored> {
             let (i, confidence) = p.ranked[0];
             Scored {
                 confidence,
-                covered: p.coverage >= MIN_COVERAGE,
+                covered: p.covered(MIN_COVERAGE),
                 correct: model.labels()[i] == r.label,
                 oos: r.label == oos_label,
             }

@@ -103,7 +103,7 @@ pub fn report(
         for ((text, gold, language), _) in examples.iter().zip(&fold_of).filter(|(_, f)| **f == fold) {
             let p = model.predict(text, Some(*language));
             let (i, confidence) = p.ranked[0];
-            let covered = p.coverage >= MIN_COVERAGE;
+            let covered = p.covered(MIN_COVERAGE);
             outcomes.push((text.clone(), gold.clone(), model.labels()[i].clone(), confidence, covered, *language));
         }
     }
