@@ -12,9 +12,11 @@
 //! `switchboard` crate reads the file once, on the first message that needs it.
 
 pub mod bytes;
+mod head;
 mod pack;
 mod wordpiece;
 
+pub use head::Head;
 pub use pack::{PackError, pack};
 
 use wordpiece::WordPiece;

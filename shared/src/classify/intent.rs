@@ -6,10 +6,11 @@
 //! no download, and its probabilities can be calibrated, which the policy's thresholds rely on.
 
 use super::encoder::{self, ENCODER_LANGUAGES};
-use super::head::Head;
+
 use super::text::{fold, words};
 use crate::domain::Language;
 use std::collections::HashMap;
+use switchboard_encoder::Head;
 use switchboard_encoder::bytes::{Reader, put_u32};
 
 /// Training failed: the examples cannot make a model.

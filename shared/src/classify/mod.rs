@@ -3,7 +3,6 @@
 mod cascade;
 pub mod encoder;
 pub mod eval;
-mod head;
 mod intent;
 mod language;
 mod local;

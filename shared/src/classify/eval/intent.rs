@@ -125,6 +125,7 @@ mod tests {
         assert_eq!(report.accuracy, 1.0);
         assert_eq!(report.predictions.len(), 2);
         assert!(report.model_bytes > 100);
-        assert!(report.predict_us > 0.0 && report.all_local_signals_us >= report.predict_us * 0.5, "{report:?}");
+        assert!(report.predict_us > 0.0 && report.all_local_signals_us > 0.0, "{report:?}");
+        assert!(report.encoder, "the encoder tier was trained");
     }
 }

@@ -2,9 +2,8 @@
 //! full-batch gradient descent (deterministic: no shuffles), with its probabilities calibrated
 //! by temperature on cross-validated predictions, like the n-gram model's.
 
-use switchboard_encoder::DIM;
-use switchboard_encoder::bytes::{Reader, put_u32};
-use switchboard_encoder::gemm;
+use crate::bytes::{Reader, put_u32};
+use crate::{DIM, gemm};
 
 /// Inverse L2 strength, per example (scikit-learn's `C`): weak, because embeddings are already
 /// smooth features; 10 was best of 1/10/100 on BANKING77's validation split.
