@@ -37,7 +37,11 @@ for function in InboundFunction PollFunction ResponderFunction EscalationFunctio
   printf '%-18s infra/%-44s arm64  %s bytes\n' "$function" "$bootstrap" "$(stat -c %s "$bootstrap")"
   built=$((built + 1))
 done
-layer=$(find .aws-sam/build -path '*switchboard/encoder.bin' | head -1)
-[ -s "$layer" ] || fail "the encoder layer has no switchboard/encoder.bin"
-printf '%-18s infra/%-44s        %s bytes\n' EncoderLayer "$layer" "$(stat -c %s "$layer")"
+# The layer has no BuildMethod: `sam build` leaves its folder where it is, the built template
+# points there, and `sam deploy` zips it.
+grep -A8 '^  EncoderLayer:' .aws-sam/build/template.yaml | grep -qE 'ContentUri:.*(\.local/encoder/layer|EncoderLayer)' \
+  || fail "the built template has no EncoderLayer with the encoder's folder"
+layer=../.local/encoder/layer/switchboard/encoder.bin
+[ -s "$layer" ] || fail "the encoder layer has no switchboard/encoder.bin (scripts/fetch-encoder.sh makes it)"
+printf '%-18s %-50s        %s bytes\n' EncoderLayer "${layer#../}" "$(stat -Lc %s "$layer")"
 echo "deploy check: $built functions built for arm64, and the encoder layer"
