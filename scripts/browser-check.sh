@@ -26,11 +26,14 @@ log=$target/browser-serve.log
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
+# A debug build trains the demo tenant at start, its encoder head included: seconds, not ms.
+ready=
+for _ in $(seq 1 600); do
+  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then ready=1; break; fi
   if ! kill -0 "$server" 2>/dev/null; then echo "switchboard serve exited:"; cat "$log"; exit 1; fi
   sleep 0.1
 done
+[ -n "$ready" ] || { echo "switchboard serve not ready after 60 s:"; cat "$log"; exit 1; }
 
 BASE="http://127.0.0.1:$port" SCREENSHOT="$target/browser-check.png" node tests/browser/chat.mjs || {
   echo "--- server log ---"; tail -50 "$log"; exit 1;

@@ -107,8 +107,8 @@ impl IntentModel {
         let mut model = fit(&hashed, labels.len(), options);
         model.temperature = temperature;
         model.head = options.encoder.then(encoder::shared).flatten().map(|encoder| {
-            let embeddings: Vec<f32> =
-                examples.iter().flat_map(|(t, _)| encoder::embed_example(encoder, t.as_ref())).collect();
+            let texts: Vec<&str> = examples.iter().map(|(t, _)| t.as_ref()).collect();
+            let embeddings = encoder::embed_examples(encoder, &texts);
             let gold: Vec<usize> = hashed.iter().map(|(_, y)| *y).collect();
             Head::train(&embeddings, &gold, labels.len())
         });
