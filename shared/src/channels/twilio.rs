@@ -91,7 +91,9 @@ pub fn form(body: &[u8]) -> Result<Vec<(String, String)>, ChannelError> {
 /// The customer message in a webhook's params, if it carries one. Status callbacks (no `Body`,
 /// a `MessageStatus`) and media without text are acknowledged and skipped.
 pub fn parse(params: &[(String, String)]) -> Result<Option<Incoming>, ChannelError> {
-    let get = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    // An empty value is no value: an empty MessageSid would be a de-duplication key every such
+    // message shares.
+    let get = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
     if get("MessageStatus").is_some() && get("Body").is_none() {
         return Ok(None);
     }
@@ -99,10 +101,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Option<Incoming>, ChannelErr
         get("MessageSid").or(get("SmsMessageSid")).ok_or_else(|| ChannelError::Malformed("no MessageSid".into()))?;
     let from = get("From").ok_or_else(|| ChannelError::Malformed("no From".into()))?;
     let to = get("To").ok_or_else(|| ChannelError::Malformed("no To".into()))?;
-    let text = get("Body").unwrap_or_default().trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
+    let Some(text) = get("Body") else { return Ok(None) };
     Ok(Some(Incoming {
         provider_message_id: sid.to_string(),
         address: from.to_string(),
@@ -195,6 +194,16 @@ mod tests {
         assert!(verify(b"12345", URL, &tampered, b"", Some("RSOYDt4T1cUTdK1PDd93/VVr8B8=")).is_err());
         assert!(verify(b"12345", URL, &official(), b"", None).is_err());
         assert!(verify(b"12345", URL, &official(), b"", Some("not base64!!")).is_err());
+    }
+
+    /// Found by the fuzzer (`fuzz/`, target `twilio`): `MessageSid=` with no value parsed as a
+    /// message whose de-duplication key was empty, so every such message was one message.
+    #[test]
+    fn a_message_with_an_empty_id_or_sender_is_malformed() {
+        for (sid, from) in [("", "+34600111222"), ("  ", "+34600111222"), ("SM1", ""), ("SM1", " ")] {
+            let params = p(&[("MessageSid", sid), ("From", from), ("To", "+15550001111"), ("Body", "Hi")]);
+            assert!(matches!(parse(&params), Err(ChannelError::Malformed(_))), "MessageSid {sid:?}, From {from:?}");
+        }
     }
 
     #[test]
