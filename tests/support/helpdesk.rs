@@ -57,6 +57,7 @@ pub struct FakeHelpdesk {
 impl FakeHelpdesk {
     /// Starts on a random loopback port, requiring `auth` as the `Authorization` header.
     pub async fn start(auth: Option<String>) -> Self {
+        crate::audit::capture();
         let inner = Arc::new(Mutex::new(Inner::default()));
         let (state, expected) = (inner.clone(), auth.clone());
         let app = Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {

@@ -1,6 +1,7 @@
 //! Test support: the embedded app behind a real HTTP server on loopback, and a client for it;
 //! the local AWS servers; a loopback Bedrock.
 
+pub mod audit;
 pub mod aws;
 pub mod bedrock;
 pub mod helpdesk;
@@ -33,6 +34,7 @@ impl TestServer {
 
     /// Starts the given tenants.
     pub async fn with_tenants(tenants: Vec<Tenant>) -> Self {
+        audit::capture();
         let options = Options { print_escalations: false, ..Options::default() };
         let app = Arc::new(Embedded::start(tenants, options).await.expect("app starts"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");

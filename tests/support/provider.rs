@@ -51,6 +51,7 @@ impl FakeProvider {
     /// Starts on a random loopback port; the first `throttle_first` requests get 429 with
     /// `Retry-After: 1`.
     pub async fn start(throttle_first: u32) -> Self {
+        crate::audit::capture();
         let inner = Arc::new(Mutex::new(Inner { recorded: Vec::new(), throttle_first, faults: SendFaults::default() }));
         let state = inner.clone();
         let app = Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {

@@ -74,6 +74,7 @@ impl Drop for RuntimeApi {
 impl RuntimeApi {
     /// Starts the server.
     pub async fn start() -> Self {
+        crate::audit::capture();
         let (events, receiver) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             events: tokio::sync::Mutex::new(receiver),
@@ -264,6 +265,7 @@ fn keep_lines(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static, into: 
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
+            crate::audit::child_line(&line);
             into.lock().expect("lock").push(line);
         }
     });
