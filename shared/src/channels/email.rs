@@ -95,7 +95,7 @@ pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, Channel
     }
     let unverified = !authenticated(&mail.headers, &from);
     Ok(Some(Incoming {
-        provider_message_id: mail.message_id,
+        provider_message_id: super::required(&mail.message_id, "MessageID")?,
         address: from,
         recipient: None,
         text: super::cap_email_text(text),

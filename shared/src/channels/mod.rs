@@ -96,6 +96,13 @@ pub struct Incoming {
     pub unverified: bool,
 }
 
+/// A value a message cannot do without — the provider's message id (the de-duplication key), the
+/// sender — trimmed; empty is malformed.
+pub(crate) fn required(value: &str, what: &str) -> Result<String, ChannelError> {
+    let value = value.trim();
+    if value.is_empty() { Err(ChannelError::Malformed(format!("empty {what}"))) } else { Ok(value.to_string()) }
+}
+
 /// The identity a channel address stands for, to find the customer it belongs to: one phone is
 /// the same person on SMS, WhatsApp via Twilio and the WhatsApp Cloud API.
 pub fn identity_of(channel: Channel, address: &str) -> Option<String> {
@@ -145,6 +152,35 @@ mod tests {
         let body = sl["body"].as_str().unwrap().as_bytes();
         assert!(slack::verify(secret, Some(ts), sl["signature"].as_str(), body, at).is_ok());
         assert!(slack::verify(b"other", Some(ts), sl["signature"].as_str(), body, at).is_err());
+    }
+
+    /// The provider's message id is the de-duplication key: an empty one would make every such
+    /// message one message (the twilio fuzz target found it there; the others had it too).
+    #[test]
+    fn every_channel_refuses_a_message_with_an_empty_id_or_sender() {
+        let malformed = |r: Result<usize, ChannelError>, what: &str| {
+            assert!(matches!(r, Err(ChannelError::Malformed(_))), "{what}: {r:?}");
+        };
+        let mail = |id: &str, from: &str| {
+            serde_json::json!({"MessageID": id, "From": from, "TextBody": "Where is my order?"}).to_string()
+        };
+        malformed(
+            email::parse(mail(" ", "ana@example.com").as_bytes(), "us@shop.example").map(|m| m.iter().len()),
+            "e-mail id",
+        );
+        let wa = |id: &str, from: &str| {
+            serde_json::json!({"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {
+                "messages": [{"id": id, "from": from, "type": "text", "text": {"body": "Hi"}}]}}]}]})
+            .to_string()
+        };
+        malformed(whatsapp::parse(wa("", "34600111222").as_bytes()).map(|m| m.len()), "WhatsApp id");
+        malformed(whatsapp::parse(wa("wamid.1", " ").as_bytes()).map(|m| m.len()), "WhatsApp sender");
+        let event = serde_json::json!({"type": "event_callback", "event_id": "", "event": {"type": "message",
+            "channel": "C1", "user": "U1", "text": "Hi", "ts": "1.1"}});
+        malformed(slack::parse(event.to_string().as_bytes()).map(|_| 1), "Slack event id");
+        let ses = serde_json::json!({"notificationType": "Received", "mail": {"messageId": ""},
+            "content": "From: ana@example.com\r\n\r\nHi\r\n"});
+        malformed(sns::ses_mail(&ses.to_string(), "us@shop.example").map(|m| m.iter().len()), "SES id");
     }
 
     #[test]

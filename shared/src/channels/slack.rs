@@ -187,7 +187,7 @@ pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
             };
             let thread = event.thread_ts.unwrap_or(ts);
             Ok(SlackRequest::Message(Incoming {
-                provider_message_id: event_id,
+                provider_message_id: super::required(&event_id, "event_id")?,
                 address: format!("{channel}:{thread}"),
                 recipient: None,
                 text,

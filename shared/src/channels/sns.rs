@@ -298,7 +298,7 @@ pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incomi
         return Ok(None);
     }
     Ok(Some(super::Incoming {
-        provider_message_id: n.mail.message_id,
+        provider_message_id: super::required(&n.mail.message_id, "mail.messageId")?,
         address: from,
         recipient: None,
         text,

@@ -123,8 +123,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<Incoming>, ChannelError> {
                 .find(|c| c.wa_id.as_deref() == Some(m.from.as_str()))
                 .and_then(|c| c.profile.as_ref()?.name.clone());
             out.push(Incoming {
-                provider_message_id: m.id.clone(),
-                address: m.from.clone(),
+                provider_message_id: super::required(&m.id, "message id")?,
+                address: super::required(&m.from, "sender")?,
                 recipient: None,
                 text,
                 display_name: name,
