@@ -124,6 +124,63 @@ impl DeploymentKey {
     }
 }
 
+/// Where each tenant's items live: every partition key is `T#{tenant}` or starts `T#{tenant}#`,
+/// and a tenant id cannot contain `#` (`TenantId`), so no key of one tenant is a key of another.
+/// A kind tag follows the tenant, so no two kinds of item share a key. The IAM policy that limits
+/// the poll function to cost records names these shapes (`T#*#COST#*`). Tested below, for every
+/// builder, over arbitrary ids.
+pub mod partition {
+    use crate::domain::{Channel, TenantId};
+    use std::fmt::Display;
+
+    /// The tenant's configuration and stored model.
+    pub fn tenant(tenant: &TenantId) -> String {
+        format!("T#{tenant}")
+    }
+    /// A conversation and its turns.
+    pub fn conversation(tenant: &TenantId, id: impl Display) -> String {
+        format!("T#{tenant}#V#{id}")
+    }
+    /// A customer profile.
+    pub fn customer(tenant: &TenantId, id: impl Display) -> String {
+        format!("T#{tenant}#C#{id}")
+    }
+    /// A customer by identity (`phone:+…`, `email:…`).
+    pub fn identity(tenant: &TenantId, identity: impl Display) -> String {
+        format!("T#{tenant}#I#{identity}")
+    }
+    /// A rate allowance's counters.
+    pub fn allowance(tenant: &TenantId, what: impl Display) -> String {
+        format!("T#{tenant}#ALLOW#{what}")
+    }
+    /// A month of the cost ledger (`yyyy-mm`).
+    pub fn cost_month(tenant: &TenantId, month: impl Display) -> String {
+        format!("T#{tenant}#COST#{month}")
+    }
+    /// The conversation a helpdesk's ticket belongs to.
+    pub fn ticket(tenant: &TenantId, helpdesk: impl Display, id: impl Display) -> String {
+        format!("T#{tenant}#K#{helpdesk}#{id}")
+    }
+    /// The ticket an escalation opened.
+    pub fn escalation(tenant: &TenantId, escalation: impl Display) -> String {
+        format!("T#{tenant}#E#{escalation}")
+    }
+    /// A provider's delivery of a message (the de-duplication claim).
+    pub fn delivery(tenant: &TenantId, channel: Channel, provider_message_id: impl Display) -> String {
+        format!("T#{tenant}#M#{channel}#{provider_message_id}")
+    }
+    /// A helpdesk agent's event (the de-duplication claim).
+    pub fn agent_event(tenant: &TenantId, event: impl Display) -> String {
+        format!("T#{tenant}#M#agent#{event}")
+    }
+
+    /// The tenant a partition key belongs to.
+    pub fn owner(key: &str) -> Option<&str> {
+        let rest = key.strip_prefix("T#")?;
+        Some(rest.split_once('#').map_or(rest, |(tenant, _)| tenant))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +245,93 @@ mod tests {
         let c1 = ConversationId::new("c_ab").unwrap();
         let c2 = ConversationId::new("c_a").unwrap();
         assert_ne!(k.read_token(&t, &c1, "c"), k.read_token(&t, &c2, "bc"));
+    }
+
+    mod isolation {
+        use super::*;
+        use crate::domain::{Channel, ConversationId};
+        use proptest::prelude::*;
+
+        fn tenant() -> impl Strategy<Value = TenantId> {
+            "[a-z0-9-]{1,12}".prop_map(|t| TenantId::new(t).expect("a valid tenant id"))
+        }
+
+        fn channel() -> impl Strategy<Value = Channel> {
+            prop::sample::select(vec![
+                Channel::Webchat,
+                Channel::TwilioSms,
+                Channel::TwilioWhatsapp,
+                Channel::WhatsappCloud,
+                Channel::Telegram,
+                Channel::Slack,
+                Channel::Email,
+            ])
+        }
+
+        /// Every key a tenant's items are stored under, built from ids an outsider may choose
+        /// (anything: `#`, empty, unicode), with a name per builder.
+        fn every_key(t: &TenantId, id: &str, channel: Channel) -> Vec<(&'static str, String)> {
+            vec![
+                ("tenant", partition::tenant(t)),
+                ("conversation", partition::conversation(t, id)),
+                ("customer", partition::customer(t, id)),
+                ("identity", partition::identity(t, id)),
+                ("allowance", partition::allowance(t, id)),
+                ("cost_month", partition::cost_month(t, id)),
+                ("ticket", partition::ticket(t, "zendesk", id)),
+                ("escalation", partition::escalation(t, id)),
+                ("delivery", partition::delivery(t, channel, id)),
+                ("agent_event", partition::agent_event(t, id)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever the ids, every key names its own tenant, so tenants never share an item.
+            #[test]
+            fn every_key_belongs_to_its_tenant_and_no_other(
+                a in tenant(), b in tenant(), x in any::<String>(), y in any::<String>(), ch in channel(),
+            ) {
+                for (name, key) in every_key(&a, &x, ch) {
+                    prop_assert_eq!(partition::owner(&key), Some(a.as_str()), "{} key {}", name, key);
+                }
+                if a != b {
+                    let theirs: Vec<String> = every_key(&b, &y, ch).into_iter().map(|(_, k)| k).collect();
+                    for (name, key) in every_key(&a, &x, ch) {
+                        prop_assert!(!theirs.contains(&key), "{} key {} is also {}'s", name, key, b);
+                    }
+                }
+            }
+
+            /// Within a tenant, different ids of one kind never share a key.
+            #[test]
+            fn different_ids_of_one_kind_never_share_a_key(
+                t in tenant(), x in any::<String>(), y in any::<String>(), ch in channel(),
+            ) {
+                prop_assume!(x != y);
+                for ((name, kx), (_, ky)) in every_key(&t, &x, ch).into_iter().zip(every_key(&t, &y, ch)).skip(1) {
+                    prop_assert_ne!(kx, ky, "{} keys", name);
+                }
+            }
+
+            /// A conversation id derived for one tenant is never another's, and a read token
+            /// opens only its own tenant's, conversation's and visitor's messages.
+            #[test]
+            fn derived_ids_and_tokens_do_not_cross_tenants(
+                a in tenant(), b in tenant(), address in ".{1,40}", visitor in "[a-z0-9_]{1,20}", ch in channel(),
+            ) {
+                prop_assume!(a != b);
+                let key = DeploymentKey::new(vec![7u8; 32]).expect("a strong key");
+                prop_assert_ne!(key.channel_conversation(&a, ch, &address), key.channel_conversation(&b, ch, &address));
+                let conversation = ConversationId::generate();
+                let token = key.read_token(&a, &conversation, &visitor);
+                prop_assert!(key.verify_read_token(&a, &conversation, &visitor, &token));
+                prop_assert!(!key.verify_read_token(&b, &conversation, &visitor, &token));
+                let other_visitor = visitor.clone() + "x";
+                prop_assert!(!key.verify_read_token(&a, &conversation, &other_visitor, &token));
+                prop_assert!(!key.verify_read_token(&a, &ConversationId::generate(), &visitor, &token));
+            }
+        }
     }
 }

@@ -75,6 +75,10 @@ pub struct Options {
     pub replace: Vec<(String, String)>,
     /// SQS as seen by the inbound function is down (nothing listens at its endpoint).
     pub sqs_down: bool,
+    /// A second tenant, `rival`, on the same deployment: the demo tenant with every secret
+    /// (`demo-…` → `rival-…`), URL and order id its own, and Ana García's phone and address
+    /// belonging to its own customer, Rosa Rival.
+    pub rival: bool,
 }
 
 impl Default for Options {
@@ -91,6 +95,7 @@ impl Default for Options {
             helpdesk: None,
             replace: Vec::new(),
             sqs_down: false,
+            rival: false,
         }
     }
 }
@@ -178,6 +183,21 @@ pub async fn stack(options: Options) -> Stack {
     let demo = TenantId::new("demo").unwrap();
     for c in &config.customers {
         customers.put_customer(&demo, c).await.expect("seed customer");
+    }
+    if options.rival {
+        let yaml = yaml
+            .replace("id: demo\n", "id: rival\n")
+            .replace("demo-", "rival-")
+            .replace("/v1/demo/", "/v1/rival/")
+            .replace(&format!("identity_secret: {{ssm: \"{parameter}\"}}"), "identity_secret: rival-identity-secret")
+            .replace("name: Ana García", "name: Rosa Rival")
+            .replace("DS-", "RV-");
+        let config = TenantConfig::from_yaml("rival", &yaml).expect("rival yaml");
+        app.tenants().put_config(&yaml).await.expect("put the rival tenant");
+        let rival = TenantId::new("rival").unwrap();
+        for c in &config.customers {
+            customers.put_customer(&rival, c).await.expect("seed a rival customer");
+        }
     }
 
     aws.clients

@@ -106,7 +106,7 @@ impl Inbound {
     /// Queues an agent's action from a verified helpdesk callback, once per helpdesk event:
     /// the same claim, enqueue, complete as a customer message, so a helpdesk's retry is harmless.
     pub async fn accept_agent(&self, event: AgentEvent) -> Result<(), InboundError> {
-        let key = IdempotencyKey(format!("T#{}#M#agent#{}", event.tenant, event.id));
+        let key = IdempotencyKey(crate::keys::partition::agent_event(&event.tenant, &event.id));
         let now = self.clock.now();
         match self.idempotency.claim(&key, now, LOCK_FOR).await.map_err(InboundError::Store)? {
             Claim::Completed(_) => return Ok(()),
@@ -137,5 +137,5 @@ impl Inbound {
 
 /// `T#{tenant}#M#{channel}#{provider message id}`, as in the table design.
 pub fn idempotency_key(message: &InboundMessage) -> IdempotencyKey {
-    IdempotencyKey(format!("T#{}#M#{}#{}", message.tenant, message.channel, message.provider_message_id))
+    IdempotencyKey(crate::keys::partition::delivery(&message.tenant, message.channel, &message.provider_message_id))
 }

@@ -9,6 +9,7 @@ use crate::domain::{
     Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Language, MessageId, TenantId,
     TicketRef, Turn, TurnCursor,
 };
+use crate::keys::partition;
 use crate::meter::{milli_units, report};
 use crate::ports::CostLedger;
 use crate::ports::{
@@ -155,7 +156,7 @@ fn refused_write() {
 }
 
 fn conversation_pk(tenant: &TenantId, id: &ConversationId) -> String {
-    format!("T#{tenant}#V#{id}")
+    partition::conversation(tenant, id)
 }
 
 impl Table {
@@ -652,21 +653,21 @@ const CUSTOMERS: &str = "customer store";
 #[async_trait]
 impl CustomerStore for DynamoCustomers {
     async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError> {
-        let item = self.table.get(CUSTOMERS, format!("T#{tenant}#C#{id}"), "PROFILE").await?;
+        let item = self.table.get(CUSTOMERS, partition::customer(tenant, id), "PROFILE").await?;
         item.map(|i| json(CUSTOMERS, &i, "data")).transpose()
     }
 
     async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
         let before = self.customer(tenant, &customer.id).await?;
         let item = Item::from([
-            ("pk".to_string(), s(format!("T#{tenant}#C#{}", customer.id))),
+            ("pk".to_string(), s(partition::customer(tenant, &customer.id))),
             ("sk".to_string(), s("PROFILE")),
             ("data".to_string(), s(to_json(CUSTOMERS, customer)?)),
         ]);
         self.table.put(CUSTOMERS, item).await?;
         for identity in customer.identities() {
             let link = Item::from([
-                ("pk".to_string(), s(format!("T#{tenant}#I#{identity}"))),
+                ("pk".to_string(), s(partition::identity(tenant, identity))),
                 ("sk".to_string(), s("IDENTITY")),
                 ("customer".to_string(), s(customer.id.as_str())),
             ]);
@@ -680,7 +681,7 @@ impl CustomerStore for DynamoCustomers {
                 .client
                 .delete_item()
                 .table_name(&self.table.name)
-                .key("pk", s(format!("T#{tenant}#I#{dropped}")))
+                .key("pk", s(partition::identity(tenant, dropped)))
                 .key("sk", s("IDENTITY"))
                 .condition_expression("customer = :me")
                 .expression_attribute_values(":me", s(customer.id.as_str()))
@@ -693,7 +694,7 @@ impl CustomerStore for DynamoCustomers {
     }
 
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
-        let item = self.table.get(CUSTOMERS, format!("T#{tenant}#I#{identity}"), "IDENTITY").await?;
+        let item = self.table.get(CUSTOMERS, partition::identity(tenant, identity), "IDENTITY").await?;
         item.and_then(|i| text(&i, "customer").map(CustomerId::new)).transpose().map_err(|e| corrupt(CUSTOMERS, e))
     }
 }
@@ -891,11 +892,11 @@ impl DynamoTenants {
         let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
         let model = config.train_intents().map_err(|e| corrupt(TENANTS, e))?;
-        let previous = self.table.get(TENANTS, format!("T#{id}"), "CONFIG").await?;
+        let previous = self.table.get(TENANTS, partition::tenant(&id), "CONFIG").await?;
         let digest = yaml_digest(yaml);
         self.put_model(&id, &digest, &model).await?;
         let item = Item::from([
-            ("pk".to_string(), s(format!("T#{id}"))),
+            ("pk".to_string(), s(partition::tenant(&id))),
             ("sk".to_string(), s("CONFIG")),
             ("yaml".to_string(), s(yaml)),
         ]);
@@ -920,7 +921,7 @@ impl DynamoTenants {
         }
         for (n, part) in parts.iter().enumerate() {
             let item = Item::from([
-                ("pk".to_string(), s(format!("T#{id}"))),
+                ("pk".to_string(), s(partition::tenant(id))),
                 ("sk".to_string(), s(format!("{}{n:02}", model_prefix(digest)))),
                 ("model".to_string(), AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(*part))),
                 ("parts".to_string(), n_(parts.len())),
@@ -932,7 +933,7 @@ impl DynamoTenants {
 
     /// Removes the parts of a stored model (and the single item of the format before parts).
     async fn delete_model(&self, id: &TenantId, digest: &str) -> Result<(), PortError> {
-        let pk = format!("T#{id}");
+        let pk = partition::tenant(id);
         let parts = self.table.query(TENANTS, pk.clone(), SortKey::Prefix(model_prefix(digest)), true, 100).await?;
         for sk in parts.iter().filter_map(|item| text(item, "sk")) {
             self.table.delete(TENANTS, pk.clone(), sk).await?;
@@ -946,7 +947,7 @@ impl DynamoTenants {
         let prefix = model_prefix(digest);
         let items = self
             .table
-            .query_with(TENANTS, format!("T#{id}"), SortKey::Prefix(prefix), true, MAX_MODEL_PARTS + 1, false)
+            .query_with(TENANTS, partition::tenant(id), SortKey::Prefix(prefix), true, MAX_MODEL_PARTS + 1, false)
             .await?;
         let declared = items.first().and_then(|i| i.get("parts")).and_then(|p| p.as_n().ok()?.parse::<usize>().ok());
         if declared != Some(items.len()) {
@@ -965,7 +966,7 @@ impl DynamoTenants {
     /// model are fetched at the same time.
     async fn load(&self, id: &TenantId) -> Result<Option<Tenant>, PortError> {
         let started = Instant::now();
-        let Some(item) = self.table.get(TENANTS, format!("T#{id}"), "CONFIG").await? else { return Ok(None) };
+        let Some(item) = self.table.get(TENANTS, partition::tenant(id), "CONFIG").await? else { return Ok(None) };
         let read = started.elapsed();
         let yaml = text(&item, "yaml").ok_or_else(|| corrupt(TENANTS, "missing yaml"))?;
         let source = format!("tenant {id}");
@@ -1066,7 +1067,7 @@ impl crate::ports::Allowances for DynamoAllowances {
             .client
             .update_item()
             .table_name(&self.table.name)
-            .key("pk", s(format!("T#{tenant}#ALLOW#{what}")))
+            .key("pk", s(partition::allowance(tenant, what)))
             .key("sk", s(format!("W#{}", window.timestamp())))
             .update_expression("ADD taken :one SET #ttl = :ttl")
             .condition_expression("attribute_not_exists(taken) OR taken < :limit")
@@ -1104,7 +1105,7 @@ const LEDGER: &str = "cost ledger";
 const RECORD_RETENTION: chrono::Duration = chrono::Duration::days(crate::cost::RECORD_RETENTION_DAYS);
 
 fn ledger_pk(tenant: &TenantId, month: Month) -> String {
-    format!("T#{tenant}#COST#{month}")
+    partition::cost_month(tenant, month)
 }
 
 #[async_trait]
@@ -1256,14 +1257,14 @@ impl TicketStore for DynamoTickets {
         let ttl = n((Utc::now() + TICKET_RETENTION).timestamp());
         // The reverse link first: once the escalation's record exists, callbacks must resolve.
         let link = Item::from([
-            ("pk".to_string(), s(format!("T#{tenant}#K#{}#{}", ticket.helpdesk, ticket.id))),
+            ("pk".to_string(), s(partition::ticket(tenant, &ticket.helpdesk, &ticket.id))),
             ("sk".to_string(), s("TICKET")),
             ("conversation".to_string(), s(conversation.as_str())),
             ("ttl".to_string(), ttl.clone()),
         ]);
         self.table.put(TICKETS, link).await?;
         let record = Item::from([
-            ("pk".to_string(), s(format!("T#{tenant}#E#{escalation}"))),
+            ("pk".to_string(), s(partition::escalation(tenant, escalation))),
             ("sk".to_string(), s("TICKET")),
             ("data".to_string(), s(to_json(TICKETS, ticket)?)),
             ("conversation".to_string(), s(conversation.as_str())),
@@ -1273,7 +1274,7 @@ impl TicketStore for DynamoTickets {
     }
 
     async fn ticket_for(&self, tenant: &TenantId, escalation: &MessageId) -> Result<Option<TicketRef>, PortError> {
-        let item = self.table.get(TICKETS, format!("T#{tenant}#E#{escalation}"), "TICKET").await?;
+        let item = self.table.get(TICKETS, partition::escalation(tenant, escalation), "TICKET").await?;
         item.map(|i| json(TICKETS, &i, "data")).transpose()
     }
 
@@ -1283,7 +1284,7 @@ impl TicketStore for DynamoTickets {
         helpdesk: &str,
         id: &str,
     ) -> Result<Option<ConversationId>, PortError> {
-        let item = self.table.get(TICKETS, format!("T#{tenant}#K#{helpdesk}#{id}"), "TICKET").await?;
+        let item = self.table.get(TICKETS, partition::ticket(tenant, helpdesk, id), "TICKET").await?;
         item.and_then(|i| text(&i, "conversation").map(ConversationId::new))
             .transpose()
             .map_err(|e| corrupt(TICKETS, e))

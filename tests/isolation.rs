@@ -1,0 +1,259 @@
+//! Tenant isolation: two tenants on one deployment (DynamoDB Local, moto), every route and every
+//! store. One tenant's credentials, ids, tokens and callbacks never reach the other's data —
+//! and the same request with the right tenant's credentials works, so each refusal is the
+//! isolation and not a broken request. The key builders' property tests are in
+//! `shared/src/keys.rs`.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard::channels::webchat::sign_identity;
+use switchboard::channels::{slack, twilio, whatsapp};
+use switchboard::domain::{ConversationId, TenantId};
+use switchboard::ports::{ConversationStore, CustomerStore};
+use switchboard::tenant::Secret;
+use switchboard_tests::helpdesk::FakeHelpdesk;
+use switchboard_tests::provider::FakeProvider;
+use switchboard_tests::stack::{IDENTITY_SECRET, Options, Stack, stack};
+
+const URL: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1";
+
+async fn two_tenants(provider: &FakeProvider, helpdesk: Option<&FakeHelpdesk>) -> Stack {
+    stack(Options {
+        providers: Some(provider.url.clone()),
+        helpdesk: helpdesk.map(|d| format!("  kind: webhook\n  url: {}/hook\n  secret: demo-helpdesk-secret", d.url)),
+        rival: true,
+        ..Options::default()
+    })
+    .await
+}
+
+fn sms(sid: &str, text: &str) -> Vec<(String, String)> {
+    [("MessageSid", sid), ("From", "+34600111222"), ("To", "+15550001111"), ("Body", text), ("NumMedia", "0")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// A provider's request: channel, path, headers, body.
+type Request = (&'static str, String, Vec<(&'static str, String)>, Vec<u8>);
+
+/// A request each channel would send to `tenant`, signed with the secrets of `signer`.
+fn signed_requests(tenant: &str, signer: &str, n: u32) -> Vec<Request> {
+    let secret = |name: &str| format!("{signer}-{name}");
+    let params = sms(&format!("SM{signer}{n:030}"), "What are your opening hours?");
+    let twilio_sig =
+        twilio::signature(secret("twilio-auth-token").as_bytes(), &format!("{URL}/{tenant}/twilio"), &params);
+    let telegram = json!({"update_id": n, "message": {"message_id": n, "chat": {"id": 1111111, "type": "private"},
+        "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"}, "date": 1795586400, "text": "Hello"}});
+    let wa = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "messages": [{"from": "34600111222", "id": format!("wamid.{signer}{n}"),
+        "timestamp": "1795586400", "type": "text", "text": {"body": "Hello"}}]}}]}]})
+    .to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let slack_body =
+        json!({"type": "event_callback", "event_id": format!("Ev{signer}{n}"), "event": {"type": "message",
+        "channel": "C1", "user": "U1", "text": "Hello", "ts": format!("{n}.1")}})
+        .to_string();
+    let mail =
+        json!({"MessageID": format!("{signer}-{n}"), "From": "ben@example.com", "TextBody": "Hello"}).to_string();
+    use base64::Engine;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("postmark:{}", secret("postmark-inbound-password")));
+    vec![
+        (
+            "twilio",
+            format!("/v1/{tenant}/twilio"),
+            vec![("x-twilio-signature", twilio_sig)],
+            serde_urlencoded::to_string(&params).unwrap().into_bytes(),
+        ),
+        (
+            "telegram",
+            format!("/v1/{tenant}/telegram"),
+            vec![("x-telegram-bot-api-secret-token", secret("telegram-secret"))],
+            telegram.to_string().into_bytes(),
+        ),
+        (
+            "whatsapp",
+            format!("/v1/{tenant}/whatsapp"),
+            vec![("x-hub-signature-256", whatsapp::signature(secret("whatsapp-app-secret").as_bytes(), wa.as_bytes()))],
+            wa.into_bytes(),
+        ),
+        (
+            "slack",
+            format!("/v1/{tenant}/slack"),
+            vec![
+                ("x-slack-request-timestamp", ts.clone()),
+                (
+                    "x-slack-signature",
+                    slack::signature(secret("slack-signing-secret").as_bytes(), &ts, slack_body.as_bytes()),
+                ),
+            ],
+            slack_body.into_bytes(),
+        ),
+        ("email", format!("/v1/{tenant}/email"), vec![("authorization", format!("Basic {basic}"))], mail.into_bytes()),
+    ]
+}
+
+async fn send(s: &Stack, path: &str, headers: &[(&'static str, String)], body: Vec<u8>) -> StatusCode {
+    let content_type = if path.ends_with("/twilio") { "application/x-www-form-urlencoded" } else { "application/json" };
+    s.post_raw(path, content_type, headers, body).await.0
+}
+
+#[tokio::test]
+async fn one_tenants_credentials_open_no_route_of_another() {
+    let provider = FakeProvider::start(0).await;
+    let s = two_tenants(&provider, None).await;
+    for (channel, path, headers, body) in signed_requests("rival", "demo", 1) {
+        assert_eq!(
+            send(&s, &path, &headers, body).await,
+            StatusCode::UNAUTHORIZED,
+            "{channel}: demo's secret at rival's route"
+        );
+    }
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0, "a refused request queues nothing");
+    for (channel, path, headers, body) in signed_requests("rival", "rival", 2) {
+        assert!(send(&s, &path, &headers, body).await.is_success(), "{channel}: rival's own secret is accepted");
+    }
+    assert_eq!(s.aws.depth(&s.messages.url).await, 5, "one message per channel, all rival's");
+
+    // The web chat: a customer identity signed with demo's secret proves nothing to rival.
+    let demo_signed = sign_identity(&Secret::new(IDENTITY_SECRET), "c-1001");
+    let post = |signature: String| json!({"visitor_id": "v_1", "text": "Where is my order?", "identity": {"customer_id": "c-1001", "signature": signature}});
+    let (status, body) = s.call("POST", "/v1/rival/webchat/messages", Some(post(demo_signed))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let rival_signed = sign_identity(&Secret::new("rival-identity-secret"), "c-1001");
+    let (status, body) = s.call("POST", "/v1/rival/webchat/messages", Some(post(rival_signed))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test]
+async fn one_phone_is_each_tenants_own_customer_and_one_message_id_is_two_messages() {
+    let provider = FakeProvider::start(0).await;
+    let s = two_tenants(&provider, None).await;
+    // Twilio's ids are unique, but the claim must not rest on that: the same id, two tenants.
+    let params = sms("SM0000000000000000000000000000c0de", "Where is my order?");
+    for tenant in ["demo", "rival"] {
+        let signature = twilio::signature(
+            format!("{tenant}-twilio-auth-token").as_bytes(),
+            &format!("{URL}/{tenant}/twilio"),
+            &params,
+        );
+        let body = serde_urlencoded::to_string(&params).unwrap().into_bytes();
+        assert_eq!(send(&s, &format!("/v1/{tenant}/twilio"), &[("x-twilio-signature", signature)], body).await, 200);
+    }
+    assert_eq!(s.aws.depth(&s.messages.url).await, 2, "not de-duplicated across tenants");
+    while s.aws.depth(&s.messages.url).await > 0 {
+        s.run_responder().await;
+    }
+    let answers: Vec<(String, String)> = provider
+        .accepted()
+        .iter()
+        .map(|r| {
+            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap();
+            let text = form.iter().find(|(k, _)| k == "Body").map(|(_, v)| v.clone()).unwrap_or_default();
+            (r.headers["authorization"].to_str().unwrap().to_string(), text)
+        })
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    use base64::Engine;
+    let auth = |t: &str| {
+        let credentials = format!("AC00000000000000000000000000000000:{t}-twilio-auth-token");
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
+    };
+    let of = |t: &str| answers.iter().find(|(a, _)| *a == auth(t)).map(|(_, text)| text.clone()).expect("an answer");
+    let (demo, rival) = (of("demo"), of("rival"));
+    assert!(demo.contains("Ana") && demo.contains("DS-20417") && !demo.contains("RV-"), "demo answered: {demo}");
+    assert!(rival.contains("Rosa") && rival.contains("RV-20417") && !rival.contains("DS-"), "rival answered: {rival}");
+
+    // The stores agree: each tenant's profile under each tenant's key.
+    let customers = switchboard::adapters::aws::DynamoCustomers::new(switchboard::adapters::aws::Table::new(
+        s.aws.clients.dynamodb.clone(),
+        &s.aws.table,
+    ));
+    for (tenant, name) in [("demo", "Ana García"), ("rival", "Rosa Rival")] {
+        let t = TenantId::new(tenant).unwrap();
+        let id = customers.customer_for(&t, "phone:+34600111222").await.unwrap().expect("a customer");
+        assert_eq!(customers.customer(&t, &id).await.unwrap().expect("a profile").name, name);
+    }
+}
+
+#[tokio::test]
+async fn a_conversation_of_one_tenant_cannot_be_read_or_continued_through_another() {
+    let provider = FakeProvider::start(0).await;
+    let s = two_tenants(&provider, None).await;
+    let (status, ack) = s.post(json!({"visitor_id": "v_same", "text": "Hello"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ack}");
+    let id = ack["conversation_id"].as_str().unwrap().to_string();
+    // Demo's token, demo's conversation id, rival's route: nothing there.
+    let (status, body) = s.call("GET", &format!("/v1/rival/webchat/conversations/{id}/messages?wait=0"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Continuing demo's conversation at rival is a missing conversation, not a write.
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v1/rival/webchat/messages",
+            Some(json!({"visitor_id": "v_same", "conversation_id": id, "text": "Hi"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // The same visitor id at rival starts rival's own conversation.
+    let (status, rival_ack) =
+        s.call("POST", "/v1/rival/webchat/messages", Some(json!({"visitor_id": "v_same", "text": "Hi"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_ne!(rival_ack["conversation_id"], ack["conversation_id"]);
+
+    let conversations = switchboard::adapters::aws::DynamoConversations::new(switchboard::adapters::aws::Table::new(
+        s.aws.clients.dynamodb.clone(),
+        &s.aws.table,
+    ));
+    let id = ConversationId::new(id).unwrap();
+    assert!(conversations.conversation(&TenantId::new("demo").unwrap(), &id).await.unwrap().is_some());
+    assert!(conversations.conversation(&TenantId::new("rival").unwrap(), &id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_helpdesk_callback_reaches_only_its_own_tenants_tickets() {
+    let provider = FakeProvider::start(0).await;
+    let desk = FakeHelpdesk::start(None).await;
+    let s = two_tenants(&provider, Some(&desk)).await;
+    let escalate = json!({"update_id": 7, "message": {"message_id": 7, "chat": {"id": 1111111, "type": "private"},
+        "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"}, "date": 1795586400, "text": "I want to speak to a human"}});
+    let secret = [("x-telegram-bot-api-secret-token", "demo-telegram-secret".to_string())];
+    assert_eq!(send(&s, "/v1/demo/telegram", &secret, escalate.to_string().into_bytes()).await, 200);
+    s.run_responder().await;
+    s.run_escalation().await;
+    let ticket = desk.calls().iter().find(|c| c.uri == "/hook").map(|_| "EXT-1001").expect("demo's ticket opened");
+
+    let callback = |signer: &str, tenant: &str, reply: &str| {
+        let body =
+            json!({"event_id": format!("e-{signer}"), "ticket_id": ticket, "reply": reply}).to_string().into_bytes();
+        let now = chrono::Utc::now().timestamp();
+        let sig = switchboard::helpdesks::webhook::sign(format!("{signer}-helpdesk-secret").as_bytes(), now, &body);
+        (
+            format!("/v1/{tenant}/helpdesk/webhook"),
+            vec![("x-switchboard-signature", sig), ("x-switchboard-timestamp", now.to_string())],
+            body,
+        )
+    };
+    // Demo's callback secret at rival's route; rival's own secret naming demo's ticket.
+    let (path, headers, body) = callback("demo", "rival", "from demo's desk to rival");
+    assert_eq!(send(&s, &path, &headers, body).await, StatusCode::UNAUTHORIZED);
+    let (path, headers, body) = callback("rival", "rival", "rival's agent writes to demo's customer");
+    let status = send(&s, &path, &headers, body).await;
+    assert!(status.is_success() || status == StatusCode::NOT_FOUND, "{status}");
+    s.run_responder().await;
+    let texts: Vec<Value> = provider
+        .recorded()
+        .iter()
+        .filter(|r| r.path.ends_with("/sendMessage"))
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["text"].clone())
+        .collect();
+    assert!(!texts.iter().any(|t| t.as_str().is_some_and(|t| t.contains("rival"))), "{texts:?}");
+    // Demo's own desk reaches demo's customer: the ticket was real.
+    let (path, headers, body) = callback("demo", "demo", "Hello from demo's desk");
+    assert_eq!(send(&s, &path, &headers, body).await, StatusCode::OK);
+    s.run_responder().await;
+    let last =
+        provider.recorded().iter().rev().find(|r| r.path.ends_with("/sendMessage")).map(|r| r.body.clone()).unwrap();
+    assert!(String::from_utf8_lossy(&last).contains("Hello from demo's desk"));
+}
