@@ -50,7 +50,7 @@ if [ "${CI:-}" = true ]; then rm -rf target/lambda target/aarch64-unknown-linux-
 step "browser check (headless Chromium against switchboard serve)"
 scripts/browser-check.sh
 
-step "fuzz smoke (every parser and verifier over its corpus, then 5 s of new inputs each)"
+step "fuzz smoke (every parser and verifier over its corpus, then 3 s of new inputs each)"
 scripts/fuzz.sh smoke
 
 step "local AWS (DynamoDB Local, moto for SQS and SSM)"
