@@ -68,9 +68,8 @@ pub fn whatsapp(data: &[u8]) {
     let right = whatsapp::signature(KEY, body);
     assert!(whatsapp::verify(KEY, Some(&right), body).is_ok());
     assert!(unauthorized(&whatsapp::verify(OTHER_KEY, Some(&right), body)));
-    if let Ok(echo) = whatsapp::challenge(&header[0], KEY) {
+    if whatsapp::challenge(&header[0], KEY).is_ok() {
         assert!(header[0].contains("hub.verify_token"), "a challenge answered without the verify token");
-        let _ = echo;
     }
 }
 
