@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says when it started, so a slow CI run shows where its minutes went.
+step() { printf '\n== %s (at %d:%02d)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 # CI builds once: incremental caches would only take disk.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
@@ -81,4 +82,5 @@ cargo run --quiet --locked -p switchboard-tests --bin log-audit -- "$SWITCHBOARD
 # One closing line for the whole run (cargo prints one per test binary, the last often a
 # doc-test run of zero).
 echo "target/ now holds $(du -sh "$target" | cut -f1)"
+printf 'the whole run took %d:%02d\n' $((SECONDS / 60)) $((SECONDS % 60))
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nall tests: %d passed, %d failed\n", passed, failed }' "$target/test-output.log"
