@@ -19,6 +19,11 @@ pub struct LocalAws {
 
 /// Connects to the local servers; fails (never skips) when they are not running.
 pub async fn local_aws() -> LocalAws {
+    local_aws_at(None).await
+}
+
+/// As [`local_aws`], with DynamoDB at `dynamodb` when given (a DynamoDB Local of the test's own).
+pub async fn local_aws_at(dynamodb: Option<&str>) -> LocalAws {
     crate::audit::capture();
     for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SSM"] {
         assert!(
@@ -26,7 +31,11 @@ pub async fn local_aws() -> LocalAws {
             "{name} is not set: run the tests with scripts/test.sh, or `eval \"$(scripts/local-aws.sh start)\"` first"
         );
     }
-    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    let mut clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    if let Some(endpoint) = dynamodb {
+        let config = clients.dynamodb.config().to_builder().endpoint_url(endpoint).build();
+        clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(config);
+    }
     let table = format!("sb-test-{}", uuid::Uuid::new_v4().simple());
     create_table(&clients.dynamodb, &table).await.expect("create the test table in DynamoDB Local");
     LocalAws { clients, table }

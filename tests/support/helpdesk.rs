@@ -35,6 +35,8 @@ pub struct Faults {
     pub slow: Option<(u32, Duration)>,
     /// Every create refused with 400 while set.
     pub refuse: bool,
+    /// Every call refused with 401 while set (the API token revoked or rotated).
+    pub unauthorized: bool,
 }
 
 #[derive(Default)]
@@ -42,6 +44,8 @@ struct Inner {
     calls: Vec<Call>,
     tickets: Vec<Value>,
     faults: Faults,
+    /// Zendesk's `Idempotency-Key` → the ticket its first create made.
+    idempotency: std::collections::HashMap<String, usize>,
 }
 
 /// The running stand-in.
@@ -125,7 +129,7 @@ async fn handle(
         let authorized = expected
             .as_deref()
             .is_none_or(|e| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(e));
-        if !authorized {
+        if !authorized || inner.faults.unauthorized {
             return (StatusCode::UNAUTHORIZED, "bad credentials").into_response();
         }
         if is_create(&method, &path, &json_body) {
@@ -155,7 +159,22 @@ async fn handle(
                 *n -= 1;
                 sleep = Some(*d);
             }
+            // Zendesk keeps the answer of a create per `Idempotency-Key`: a repeat with the same
+            // key gets the first ticket back instead of a second one.
+            let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+            if let Some(&index) = key.as_ref().and_then(|k| inner.idempotency.get(k)) {
+                return (
+                    StatusCode::CREATED,
+                    [("x-idempotency-lookup", "hit")],
+                    axum::Json(json!({"ticket": {"id": index as u64 + 1001}})),
+                )
+                    .into_response();
+            }
             inner.tickets.push(json_body.clone());
+            if let Some(key) = key {
+                let index = inner.tickets.len() - 1;
+                inner.idempotency.insert(key, index);
+            }
             let id = inner.tickets.len() as u64 + 1000;
             create_answer(&path, id)
         } else {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod aws;
 pub mod bedrock;
 pub mod helpdesk;
+pub mod outage;
 pub mod provider;
 pub mod runtime;
 pub mod stack;

@@ -255,6 +255,12 @@ impl Bootstrap {
         self.output.lock().expect("lock").clone()
     }
 
+    /// Kills the process at once (SIGKILL), wherever it is, as a crashed or timed-out Lambda
+    /// instance ends.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill the bootstrap");
+    }
+
     /// The process has exited (a failed init, say).
     pub fn exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

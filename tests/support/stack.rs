@@ -2,7 +2,7 @@
 //! API Gateway events, the queues in moto, the batch handlers fed like Lambda's event source
 //! mapping, state in DynamoDB Local, secrets in SSM.
 
-use crate::aws::{LocalAws, Queues, local_aws};
+use crate::aws::{LocalAws, Queues, local_aws_at};
 use crate::bedrock::FakeBedrock;
 use axum::Router;
 use axum::body::Body;
@@ -63,6 +63,9 @@ pub struct Options {
     pub hosted_below: f32,
     /// Receives before a message moves to the DLQ.
     pub max_receives: u32,
+    /// Seconds a received message stays invisible (1 by default, so retries are quick to test;
+    /// the load benchmark's many workers need Lambda's own, longer timeout).
+    pub visibility: u32,
     /// Override of the messages queue URL (a missing queue, say).
     pub messages_queue: Option<String>,
     /// Base URL of a loopback stand-in for the providers' send APIs (Twilio, Telegram, Slack).
@@ -79,6 +82,14 @@ pub struct Options {
     /// (`demo-…` → `rival-…`), URL and order id its own, and Ana García's phone and address
     /// belonging to its own customer, Rosa Rival.
     pub rival: bool,
+    /// More tenants on the same deployment, each the demo tenant under its own id with its own
+    /// secrets (`demo-…` → `<id>-…`) and URLs (the load benchmark's three tenants).
+    pub tenants: Vec<String>,
+    /// DynamoDB at this endpoint (a DynamoDB Local of the test's own) instead of the shared one.
+    pub dynamodb: Option<String>,
+    /// SQS as the functions see it at this endpoint (a proxy that can cut it off); the test's own
+    /// receives and counts still go straight to the server.
+    pub sqs: Option<String>,
 }
 
 impl Default for Options {
@@ -89,6 +100,7 @@ impl Default for Options {
             generate: false,
             hosted_below: 0.6,
             max_receives: 3,
+            visibility: 1,
             messages_queue: None,
             providers: None,
             sns: None,
@@ -96,15 +108,18 @@ impl Default for Options {
             replace: Vec::new(),
             sqs_down: false,
             rival: false,
+            tenants: Vec::new(),
+            dynamodb: None,
+            sqs: None,
         }
     }
 }
 
 /// Builds the stack on a fresh table and queues, with the demo tenant stored.
 pub async fn stack(options: Options) -> Stack {
-    let aws = local_aws().await;
-    let messages = aws.queues(true, options.max_receives, 1).await;
-    let escalations = aws.queues(false, 3, 1).await;
+    let aws = local_aws_at(options.dynamodb.as_deref()).await;
+    let messages = aws.queues(true, options.max_receives, options.visibility).await;
+    let escalations = aws.queues(false, 3, options.visibility).await;
     let mut clients = aws.clients.clone();
     if let Some(fake) = &options.bedrock {
         clients.bedrock = fake.client(Duration::from_secs(2)).await;
@@ -126,10 +141,12 @@ pub async fn stack(options: Options) -> Stack {
         key_parameter: Some(format!("/switchboard/{}/deployment-key", aws.table)),
         prices: Arc::new(switchboard::cost::PriceTable::default_table()),
     };
-    if options.sqs_down {
-        let config = clients.sqs.config().to_builder().endpoint_url("http://127.0.0.1:9").build();
+    let sqs_endpoint = if options.sqs_down { Some("http://127.0.0.1:9".to_string()) } else { options.sqs.clone() };
+    if let Some(endpoint) = sqs_endpoint {
+        let config = clients.sqs.config().to_builder().endpoint_url(endpoint).build();
         clients.sqs = aws_sdk_sqs::Client::from_conf(config);
     }
+    let functions_sqs = clients.sqs.clone();
     let app = AwsApp::new(settings, clients);
 
     // The demo tenant, its identity secret moved to SSM as production keeps it.
@@ -200,6 +217,23 @@ pub async fn stack(options: Options) -> Stack {
         }
     }
 
+    for id in &options.tenants {
+        let yaml = yaml
+            .replace("id: demo\n", &format!("id: {id}\n"))
+            .replace("demo-", &format!("{id}-"))
+            .replace("/v1/demo/", &format!("/v1/{id}/"))
+            .replace(
+                &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
+                &format!("identity_secret: {id}-identity-secret"),
+            );
+        let config = TenantConfig::from_yaml(id, &yaml).expect("a copy of the demo tenant");
+        app.tenants().put_config(&yaml).await.expect("put a tenant");
+        let tenant = TenantId::new(id.as_str()).expect("a tenant id");
+        for c in &config.customers {
+            customers.put_customer(&tenant, c).await.expect("seed a customer");
+        }
+    }
+
     aws.clients
         .ssm
         .put_parameter()
@@ -232,7 +266,7 @@ pub async fn stack(options: Options) -> Stack {
             )),
             tickets: Arc::new(DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
             conversations: Arc::new(DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
-            messages: Arc::new(SqsMessageQueue::new(aws.clients.sqs.clone(), messages.url.clone())),
+            messages: Arc::new(SqsMessageQueue::new(functions_sqs, messages.url.clone())),
             costs: app.costs(),
             clock: Arc::new(SystemClock),
         },
