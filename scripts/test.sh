@@ -85,6 +85,11 @@ export SWITCHBOARD_TEST_LOGS
 rm -rf "$SWITCHBOARD_TEST_LOGS"
 cargo test --workspace --locked 2>&1 | tee "$target/test-output.log"
 
+step "load smoke (load-bench: 300 messages on the embedded app and on local AWS, each answered exactly once)"
+# The figures come from scripts/load.sh (release, 10,000 messages); this keeps the benchmark and
+# the exactly-once check under concurrency running. Its report goes to stderr, metrics to stdout.
+"$target/debug/load-bench" both --messages 300 >/dev/null
+
 step "privacy audit (the tests' logs scanned for the fixtures' personal data and secrets)"
 cargo run --quiet --locked -p switchboard-tests --bin log-audit -- "$SWITCHBOARD_TEST_LOGS"
 # One closing line for the whole run (cargo prints one per test binary, the last often a

@@ -261,6 +261,9 @@ struct Measured {
     answer_ms: Mutex<Vec<f64>>,
     errors: Mutex<Vec<String>>,
     requests: AtomicUsize,
+    /// Long polls waiting now, and the most at once.
+    polls: AtomicUsize,
+    max_polls: AtomicUsize,
     /// Duplicates answered 409 `in_progress` because their original was still being taken.
     in_progress: AtomicUsize,
     web_answers: Mutex<HashMap<usize, usize>>,
@@ -294,8 +297,15 @@ enum Ack {
     Failed,
 }
 
-/// Delivers message `m` (twice when `twice`), then long-polls a web chat answer.
-async fn deliver(client: &reqwest::Client, base: &str, m: &Message, twice: bool, measured: &Measured) {
+/// Delivers message `m` (twice when `twice`); for a web chat message, its ack and when it was
+/// sent, to long-poll for the answer.
+async fn deliver(
+    client: &reqwest::Client,
+    base: &str,
+    m: &Message,
+    twice: bool,
+    measured: &Measured,
+) -> Option<(Value, Instant)> {
     let send = || async {
         let (path, headers, body) = m.request();
         let mut request = client.post(format!("{base}{path}")).body(body);
@@ -354,10 +364,9 @@ async fn deliver(client: &reqwest::Client, base: &str, m: &Message, twice: bool,
     if twice && !m.i.is_multiple_of(20) {
         send().await;
     }
-    if m.channel == Channel::WebChat
-        && let Ack::Taken(ack) = ack
-    {
-        poll_answer(client, base, m, &ack, started, measured).await;
+    match ack {
+        Ack::Taken(ack) if m.channel == Channel::WebChat => Some((ack, started)),
+        _ => None,
     }
 }
 
@@ -378,7 +387,11 @@ async fn poll_answer(
     let mut last = Value::Null;
     for _ in 0..30 {
         let url = format!("{base}/v1/{}/webchat/conversations/{conversation}/messages?wait=20{after}", m.tenant);
-        let page = match client.get(url).bearer_auth(token).send().await {
+        let waiting = measured.polls.fetch_add(1, Ordering::Relaxed) + 1;
+        measured.max_polls.fetch_max(waiting, Ordering::Relaxed);
+        let response = client.get(url).bearer_auth(token).send().await;
+        measured.polls.fetch_sub(1, Ordering::Relaxed);
+        let page = match response {
             Ok(r) if r.status().is_success() => r.json::<Value>().await.unwrap_or_default(),
             Ok(r) => {
                 measured.errors.lock().expect("lock").push(format!("poll {}: {}", m.i, r.status()));
@@ -431,10 +444,13 @@ async fn generate(base: &str, messages: usize, concurrency: usize) -> (Arc<Measu
         let (client, base, measured) = (client.clone(), base.to_string(), measured.clone());
         tasks.push(tokio::spawn(async move {
             let m = Message::new(i);
-            // The long poll does not hold a sending slot: polls pile up as they would.
             let twice = i.is_multiple_of(10);
-            deliver(&client, &base, &m, twice, &measured).await;
+            let web = deliver(&client, &base, &m, twice, &measured).await;
+            // The long poll does not hold a sending slot: polls pile up as browsers' would.
             drop(permit);
+            if let Some((ack, started)) = web {
+                poll_answer(&client, &base, &m, &ack, started, &measured).await;
+            }
         }));
     }
     for t in tasks {
@@ -468,6 +484,7 @@ fn report(name: &str, messages: usize, measured: &Measured, seconds: f64, memory
         percentile(&answers, 0.99),
         answers.len()
     );
+    eprintln!("| long polls waiting at once (most) | {} |", measured.max_polls.load(Ordering::Relaxed));
     eprintln!("| all messages answered after | {answered_after:.1} s |");
     eprintln!(
         "| resident memory at 25 % / 50 % / 100 % of the run, peak | {:.0} / {:.0} / {:.0} MB, {peak:.0} MB |",
@@ -601,7 +618,7 @@ async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
         stack(Options {
             providers: Some(sink_url),
             tenants: TENANTS.iter().map(|t| t.to_string()).collect(),
-            visibility: 60,
+            visibility: 300,
             ..Options::default()
         })
         .await,
@@ -614,23 +631,32 @@ async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
     // Lambda's event source mapping: batches of ten, five instances of the responder, one of the
     // escalation function, each taking the next batch when it is done.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let late = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for n in 0..6 {
-        let (s, stop) = (s.clone(), stop.clone());
+        let (s, stop, late) = (s.clone(), stop.clone(), late.clone());
         workers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                if n == 5 {
-                    s.aws
-                        .deliver(&s.escalations.url, |event| {
-                            escalate_batch(&s.desk, Some(&s.redelivery), Deadline::none(), event)
-                        })
-                        .await;
+                let escalations = n == 5;
+                let url = if escalations { &s.escalations.url } else { &s.messages.url };
+                let (event, received) = s.aws.receive_event(url).await;
+                if received.is_empty() {
+                    continue;
+                }
+                let response = if escalations {
+                    escalate_batch(&s.desk, Some(&s.redelivery), Deadline::none(), event).await
                 } else {
-                    s.aws
-                        .deliver(&s.messages.url, |event| {
-                            respond_batch(&s.responder, Some(&s.responder_redelivery), Deadline::none(), event)
-                        })
-                        .await;
+                    respond_batch(&s.responder, Some(&s.responder_redelivery), Deadline::none(), event).await
+                };
+                let failed: Vec<&str> =
+                    response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+                for m in received.iter().filter(|m| !failed.contains(&m.message_id().unwrap_or_default())) {
+                    let handle = m.receipt_handle().unwrap_or_default();
+                    // A batch that outlived its visibility timeout was handed out again: its
+                    // handle is stale, and the new receiver deletes it (as with Lambda).
+                    if s.aws.clients.sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.is_err() {
+                        late.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
         }));
@@ -653,6 +679,7 @@ async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
         &memory,
         seconds + answered_after,
     );
+    eprintln!("| queue messages handled again after their visibility timeout | {} |", late.load(Ordering::Relaxed));
     let parked = s.aws.depth(&s.messages.dlq_url).await + s.aws.depth(&s.escalations.dlq_url).await;
     if parked > 0 {
         bail!("aws: {parked} messages parked in a dead-letter queue");
@@ -667,6 +694,8 @@ fn usage() -> ! {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // Under scripts/test.sh its logs join the privacy audit, like every test process's.
+    switchboard_tests::audit::capture();
     let mut target = "both".to_string();
     let (mut messages, mut concurrency) = (10_000usize, 32usize);
     let mut args = std::env::args().skip(1);
