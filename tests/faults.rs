@@ -359,30 +359,39 @@ async fn until(what: &str, done: impl Fn() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-/// The responder's built bootstrap is killed while the provider holds its send (accepted, not
-/// yet answered); the message comes back after its visibility timeout to a new instance.
-async fn responder_killed() -> Row {
-    let mut c = scene(16, 1, 0, Options::default()).await;
-    c.provider.set_faults(SendFaults { slow: Some((1, Duration::from_secs(30))), ..SendFaults::default() });
-    c.deliver(0).await;
-    let mut first = Function::start(&c.s, "ResponderFunction", "debug").await;
-    let (event, _) = c.s.aws.receive_event(&c.s.messages.url).await;
-    let provider = c.provider.clone();
+/// Lambda killed halfway: `function`'s built bootstrap takes the next batch of `queue` and is
+/// killed (SIGKILL) as soon as `reached` holds — while a stand-in holds its outbound call open —
+/// then a new instance gets the batch again after its visibility timeout, until the queue is empty.
+async fn kill_midway(c: &Scene, function: &str, queue: &str, what: &str, reached: impl Fn() -> bool) {
+    let mut first = Function::start(&c.s, function, "debug").await;
+    let (event, _) = c.s.aws.receive_event(queue).await;
     tokio::select! {
-        _ = first.api.invoke(serde_json::to_vec(&event).expect("event")) => panic!("the invocation ended before the kill"),
-        _ = until("the provider to accept the send", || provider.accepted().len() == 1) => {}
+        _ = first.api.invoke(serde_json::to_vec(&event).expect("event")) => panic!("{function} finished before the kill"),
+        _ = until(what, reached) => {}
     }
     first.process.kill().await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let second = Function::start(&c.s, "ResponderFunction", "debug").await;
+    let second = Function::start(&c.s, function, "debug").await;
     for _ in 0..5 {
-        second.drain(&c.s, &c.s.messages.url).await;
-        if c.s.aws.depth(&c.s.messages.url).await == 0 {
+        second.drain(&c.s, queue).await;
+        if c.s.aws.depth(queue).await == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
     c.settle().await;
+}
+
+/// The responder is killed while the provider holds its send (accepted, not yet answered).
+async fn responder_killed() -> Row {
+    let mut c = scene(16, 1, 0, Options::default()).await;
+    c.provider.set_faults(SendFaults { slow: Some((1, Duration::from_secs(30))), ..SendFaults::default() });
+    c.deliver(0).await;
+    let provider = c.provider.clone();
+    kill_midway(&c, "ResponderFunction", &c.s.messages.url, "the provider to accept the send", || {
+        provider.accepted().len() == 1
+    })
+    .await;
     let lookups =
         c.provider.recorded().iter().filter(|r| r.method == "GET" && r.path.ends_with("/Messages.json")).count();
     assert!(lookups >= 1, "the new instance asked Twilio before sending again");
@@ -394,31 +403,18 @@ async fn responder_killed() -> Row {
     .await
 }
 
-/// The escalation function's built bootstrap is killed while Zendesk holds its create (the
-/// ticket made, the answer not back); the job comes back to a new instance.
+/// The escalation function is killed while Zendesk holds its create (the ticket made, the
+/// answer not back).
 async fn escalation_killed() -> Row {
     let mut c = scene(17, 0, 1, Options::default()).await;
     c.desk.set_faults(Faults { slow: Some((1, Duration::from_secs(30))), ..Faults::default() });
     c.deliver(0).await;
     c.s.run_responder().await;
-    let mut first = Function::start(&c.s, "EscalationFunction", "debug").await;
-    let (event, _) = c.s.aws.receive_event(&c.s.escalations.url).await;
     let desk = c.desk.clone();
-    tokio::select! {
-        _ = first.api.invoke(serde_json::to_vec(&event).expect("event")) => panic!("the invocation ended before the kill"),
-        _ = until("the helpdesk to create the ticket", || desk.tickets().len() == 1) => {}
-    }
-    first.process.kill().await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let second = Function::start(&c.s, "EscalationFunction", "debug").await;
-    for _ in 0..5 {
-        second.drain(&c.s, &c.s.escalations.url).await;
-        if c.s.aws.depth(&c.s.escalations.url).await == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-    }
-    c.settle().await;
+    kill_midway(&c, "EscalationFunction", &c.s.escalations.url, "the helpdesk to create the ticket", || {
+        desk.tickets().len() == 1
+    })
+    .await;
     let calls = c.desk.calls();
     let creates = calls.iter().filter(|call| call.method == "POST").count();
     let lookups = calls.iter().filter(|call| call.method == "GET" && call.uri.contains("external_id=")).count();

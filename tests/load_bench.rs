@@ -412,6 +412,11 @@ async fn poll_answer(
         if let Some(cursor) = page["cursor"].as_str() {
             after = format!("&after={cursor}");
         }
+        // Handed to a person: the poll is not held (a person takes minutes), so back off as the
+        // widget does; the notice that a person will reply follows.
+        if page["state"] == "human" {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
         last = page;
     }
     measured
@@ -430,11 +435,14 @@ async fn generate(base: &str, messages: usize, concurrency: usize) -> (Arc<Measu
     let started = Instant::now();
     let memory = Arc::new(Mutex::new(vec![(0.0, rss_mb())]));
     let sampler = {
-        let memory = memory.clone();
+        let (memory, measured) = (memory.clone(), measured.clone());
         tokio::spawn(async move {
-            loop {
+            for tick in 1.. {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 memory.lock().expect("lock").push((started.elapsed().as_secs_f64(), rss_mb()));
+                if tick % 40 == 0 {
+                    eprintln!("  … {} requests sent", measured.requests.load(Ordering::Relaxed));
+                }
             }
         })
     };
@@ -650,14 +658,28 @@ async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
                 };
                 let failed: Vec<&str> =
                     response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-                for m in received.iter().filter(|m| !failed.contains(&m.message_id().unwrap_or_default())) {
-                    let handle = m.receipt_handle().unwrap_or_default();
-                    // A batch that outlived its visibility timeout was handed out again: its
-                    // handle is stale, and the new receiver deletes it (as with Lambda).
-                    if s.aws.clients.sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.is_err() {
-                        late.fetch_add(1, Ordering::Relaxed);
-                    }
+                // One DeleteMessageBatch, as the event source mapping sends.
+                let entries: Vec<_> = received
+                    .iter()
+                    .filter(|m| !failed.contains(&m.message_id().unwrap_or_default()))
+                    .enumerate()
+                    .filter_map(|(i, m)| {
+                        aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .receipt_handle(m.receipt_handle().unwrap_or_default())
+                            .build()
+                            .ok()
+                    })
+                    .collect();
+                if entries.is_empty() {
+                    continue;
                 }
+                let count = entries.len();
+                let deleted =
+                    s.aws.clients.sqs.delete_message_batch().queue_url(url).set_entries(Some(entries)).send().await;
+                // A batch that outlived its visibility timeout was handed out again: its handles
+                // are stale, and the new receiver deletes it (as with Lambda).
+                late.fetch_add(deleted.map_or(count, |d| d.failed().len()), Ordering::Relaxed);
             }
         }));
     }
