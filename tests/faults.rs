@@ -274,7 +274,7 @@ async fn dynamodb_killed() -> Row {
     c.provider_retries().await;
     c.settle().await;
     c.row(
-        "DynamoDB Local killed mid-run, restarted 1 s later",
+        "DynamoDB Local killed mid-run (SIGKILL), restarted on its data",
         0,
         "webhooks during the outage refused with 5xx and retried by the provider; queued messages failed their receive and were redelivered",
     )
