@@ -31,7 +31,7 @@ use switchboard::channels::{slack, twilio, whatsapp};
 use switchboard::embedded::{Embedded, Options as EmbeddedOptions};
 use switchboard::lambda::{Deadline, escalate_batch, respond_batch};
 use switchboard::tenant::DEMO_TENANT_YAML;
-use switchboard_tests::stack::{Options, stack};
+use switchboard_tests::stack::{Options, demo_as, providers_at, stack};
 use tokio::sync::Semaphore;
 
 const TENANTS: [&str; 3] = ["acme", "bolt", "cask"];
@@ -192,15 +192,7 @@ impl Message {
 /// The three tenants' YAML: the demo tenant under each id, secrets and URLs its own, the
 /// providers' send APIs at `sink`.
 fn tenant_yaml(id: &str, sink: &str) -> String {
-    DEMO_TENANT_YAML
-        .replace("id: demo\n", &format!("id: {id}\n"))
-        .replace("demo-", &format!("{id}-"))
-        .replace("/v1/demo/", &format!("/v1/{id}/"))
-        .replace("api_base: https://api.twilio.com", &format!("api_base: {sink}"))
-        .replace("api_base: https://api.telegram.org", &format!("api_base: {sink}"))
-        .replace("api_base: https://graph.facebook.com/v21.0", &format!("api_base: {sink}/graph"))
-        .replace("api_base: https://api.postmarkapp.com", &format!("api_base: {sink}/postmark"))
-        .replace("api_base: https://slack.com/api", &format!("api_base: {sink}/api"))
+    providers_at(&demo_as(DEMO_TENANT_YAML, id), sink)
 }
 
 /// A loopback stand-in for every provider's send API that only counts sends by recipient.

@@ -167,27 +167,8 @@ pub async fn stack(options: Options) -> Stack {
             &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
         )
         .replace("hosted_below: 0.6", &format!("hosted_below: {}", options.hosted_below))
-        .replace("\npolicy:\n", &format!("\nanswers:\n  generate_with_model: {}\n\npolicy:\n", options.generate))
-        .replace(
-            "api_base: https://api.twilio.com",
-            &format!("api_base: {}", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
-        )
-        .replace(
-            "api_base: https://api.telegram.org",
-            &format!("api_base: {}", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
-        )
-        .replace(
-            "api_base: https://graph.facebook.com/v21.0",
-            &format!("api_base: {}/graph", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
-        )
-        .replace(
-            "api_base: https://api.postmarkapp.com",
-            &format!("api_base: {}/postmark", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
-        )
-        .replace(
-            "api_base: https://slack.com/api",
-            &format!("api_base: {}/api", options.providers.as_deref().unwrap_or("http://127.0.0.1:9")),
-        );
+        .replace("\npolicy:\n", &format!("\nanswers:\n  generate_with_model: {}\n\npolicy:\n", options.generate));
+    let yaml = providers_at(&yaml, options.providers.as_deref().unwrap_or("http://127.0.0.1:9"));
     let yaml = options.replace.iter().fold(yaml, |yaml, (from, to)| yaml.replace(from, to));
     let yaml = match &options.helpdesk {
         Some(section) => yaml.replace("helpdesk:\n  kind: console\n", &format!("helpdesk:\n{section}\n")),
@@ -202,10 +183,7 @@ pub async fn stack(options: Options) -> Stack {
         customers.put_customer(&demo, c).await.expect("seed customer");
     }
     if options.rival {
-        let yaml = yaml
-            .replace("id: demo\n", "id: rival\n")
-            .replace("demo-", "rival-")
-            .replace("/v1/demo/", "/v1/rival/")
+        let yaml = demo_as(&yaml, "rival")
             .replace(&format!("identity_secret: {{ssm: \"{parameter}\"}}"), "identity_secret: rival-identity-secret")
             .replace("name: Ana García", "name: Rosa Rival")
             .replace("DS-", "RV-");
@@ -218,14 +196,10 @@ pub async fn stack(options: Options) -> Stack {
     }
 
     for id in &options.tenants {
-        let yaml = yaml
-            .replace("id: demo\n", &format!("id: {id}\n"))
-            .replace("demo-", &format!("{id}-"))
-            .replace("/v1/demo/", &format!("/v1/{id}/"))
-            .replace(
-                &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
-                &format!("identity_secret: {id}-identity-secret"),
-            );
+        let yaml = demo_as(&yaml, id).replace(
+            &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
+            &format!("identity_secret: {id}-identity-secret"),
+        );
         let config = TenantConfig::from_yaml(id, &yaml).expect("a copy of the demo tenant");
         app.tenants().put_config(&yaml).await.expect("put a tenant");
         let tenant = TenantId::new(id.as_str()).expect("a tenant id");
@@ -392,4 +366,20 @@ impl Stack {
             .unwrap()
             .count()
     }
+}
+
+/// The demo tenant's YAML with every provider's send API at the loopback `base`.
+pub fn providers_at(yaml: &str, base: &str) -> String {
+    yaml.replace("api_base: https://api.twilio.com", &format!("api_base: {base}"))
+        .replace("api_base: https://api.telegram.org", &format!("api_base: {base}"))
+        .replace("api_base: https://graph.facebook.com/v21.0", &format!("api_base: {base}/graph"))
+        .replace("api_base: https://api.postmarkapp.com", &format!("api_base: {base}/postmark"))
+        .replace("api_base: https://slack.com/api", &format!("api_base: {base}/api"))
+}
+
+/// The demo tenant's YAML as tenant `id`: its id, every secret (`demo-…` → `<id>-…`) and URL its own.
+pub fn demo_as(yaml: &str, id: &str) -> String {
+    yaml.replace("id: demo\n", &format!("id: {id}\n"))
+        .replace("demo-", &format!("{id}-"))
+        .replace("/v1/demo/", &format!("/v1/{id}/"))
 }
