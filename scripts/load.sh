@@ -5,7 +5,7 @@
 # Exits non-zero on any error or any message not answered exactly once; prints the figures.
 #
 #   scripts/load.sh                        # both, 10,000 messages each (the README's figures)
-#   scripts/load.sh aws --messages 2000 --concurrency 64
+#   scripts/load.sh aws --messages 2000 --concurrency 64 --unanswered 200   # (200 is the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/local-aws.sh start)"

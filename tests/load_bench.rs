@@ -13,7 +13,13 @@
 //! error status or transport error, and unless every message was answered exactly once; it prints
 //! throughput, latency percentiles and the process's resident memory over the run.
 //!
-//!   cargo run --release -p switchboard-tests --bin load-bench -- [serve|aws|both] [--messages N] [--concurrency C]
+//! On the AWS path the generator keeps at most `--unanswered` messages (200) sent and not yet
+//! answered, as a provider sending at the rate the deployment keeps up with. Unpaced, the backlog
+//! grows without bound on two cores, and moto's SQS (which scans every message in a queue on each
+//! receive, delete and de-duplicated send) slows with it until the run crawls: a limit of the
+//! stand-in, not of SQS. `--unanswered 0` turns the pacing off.
+//!
+//!   cargo run --release -p switchboard-tests --bin load-bench -- [serve|aws|both] [--messages N] [--concurrency C] [--unanswered W]
 //!
 //! (`scripts/load.sh` runs it with the local AWS servers started.)
 
@@ -224,6 +230,10 @@ impl Sink {
     fn counts(&self) -> HashMap<String, u32> {
         self.sends.lock().expect("lock").clone()
     }
+
+    fn total(&self) -> usize {
+        self.sends.lock().expect("lock").values().map(|n| *n as usize).sum()
+    }
 }
 
 /// The address a send goes to, read the way each provider reads it.
@@ -418,28 +428,51 @@ async fn poll_answer(
         .push(format!("message {}: no answer after 30 long polls; the last page: {last}", m.i));
 }
 
-/// Sends every message with `concurrency` in flight; returns the measurements and the seconds
-/// the sending took.
-async fn generate(base: &str, messages: usize, concurrency: usize) -> (Arc<Measured>, f64, Vec<(f64, f64)>) {
+/// How many answers the push channels have had so far (the web chat's the generator counts
+/// itself).
+type Answered = Arc<dyn Fn() -> usize + Send + Sync>;
+
+/// Sends every message with `concurrency` in flight — and, with `pace`, never more than its
+/// window of messages unanswered; returns the measurements and the seconds the sending took.
+async fn generate(
+    base: &str,
+    messages: usize,
+    concurrency: usize,
+    pace: Option<(usize, Answered)>,
+) -> (Arc<Measured>, f64, Vec<(f64, f64)>) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build().unwrap_or_default();
     let measured = Arc::new(Measured::default());
     let limit = Arc::new(Semaphore::new(concurrency));
     let started = Instant::now();
     let memory = Arc::new(Mutex::new(vec![(0.0, rss_mb())]));
     let sampler = {
-        let (memory, measured) = (memory.clone(), measured.clone());
+        let (memory, measured, pace) = (memory.clone(), measured.clone(), pace.clone());
         tokio::spawn(async move {
             for tick in 1.. {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 memory.lock().expect("lock").push((started.elapsed().as_secs_f64(), rss_mb()));
                 if tick % 40 == 0 {
-                    eprintln!("  … {} requests sent", measured.requests.load(Ordering::Relaxed));
+                    let answered = pace.as_ref().map_or(String::new(), |(_, answered)| {
+                        format!(", {} answered", answered() + measured.web_answers.lock().expect("lock").len())
+                    });
+                    eprintln!("  … {} requests sent{answered}", measured.requests.load(Ordering::Relaxed));
                 }
             }
         })
     };
     let mut tasks = Vec::with_capacity(messages);
     for i in 0..messages {
+        if let Some((window, answered)) = &pace {
+            // A failed message is never answered: it counts as done here and fails the run later.
+            let done = || {
+                answered()
+                    + measured.web_answers.lock().expect("lock").len()
+                    + measured.errors.lock().expect("lock").len()
+            };
+            while i > done() + window {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         let permit = limit.clone().acquire_owned().await.expect("semaphore");
         let (client, base, measured) = (client.clone(), base.to_string(), measured.clone());
         tasks.push(tokio::spawn(async move {
@@ -563,7 +596,7 @@ async fn run_serve(messages: usize, concurrency: usize) -> Result<()> {
     let router = app.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let (measured, seconds, memory) = generate(&base, messages, concurrency).await;
+    let (measured, seconds, memory) = generate(&base, messages, concurrency, None).await;
     let expected = push_messages(messages);
     let answered_after = wait_until(Duration::from_secs(300), || outbox_answers(&app) >= expected).await;
     // Let late duplicates show themselves.
@@ -610,8 +643,9 @@ async fn wait_until(limit: Duration, done: impl Fn() -> bool) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// The inbound router on DynamoDB Local and moto, with `workers` responder instances.
-async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
+/// The inbound router on DynamoDB Local and moto, with five responder instances and one escalation
+/// instance; with `unanswered` > 0 the generator keeps at most that many messages unanswered.
+async fn run_aws(messages: usize, concurrency: usize, unanswered: usize) -> Result<()> {
     let sink = Sink::default();
     let sink_url = sink.start().await?;
     let s = Arc::new(
@@ -675,11 +709,14 @@ async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
             }
         }));
     }
-    let (measured, seconds, memory) = generate(&base, messages, concurrency).await;
+    let answered: Answered = {
+        let sink = sink.clone();
+        Arc::new(move || sink.total())
+    };
+    let pace = (unanswered > 0).then_some((unanswered, answered));
+    let (measured, seconds, memory) = generate(&base, messages, concurrency, pace).await;
     let expected = push_messages(messages);
-    let answered_after =
-        wait_until(Duration::from_secs(600), || sink.counts().values().map(|n| *n as usize).sum::<usize>() >= expected)
-            .await;
+    let answered_after = wait_until(Duration::from_secs(600), || sink.total() >= expected).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
     for w in workers {
@@ -694,6 +731,9 @@ async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
         seconds + answered_after,
     );
     eprintln!("| queue messages handled again after their visibility timeout | {} |", late.load(Ordering::Relaxed));
+    if unanswered > 0 {
+        eprintln!("| messages sent and not yet answered, at most (`--unanswered`) | {unanswered} |");
+    }
     let parked = s.aws.depth(&s.messages.dlq_url).await + s.aws.depth(&s.escalations.dlq_url).await;
     if parked > 0 {
         bail!("aws: {parked} messages parked in a dead-letter queue");
@@ -702,7 +742,7 @@ async fn run_aws(messages: usize, concurrency: usize) -> Result<()> {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: load-bench [serve|aws|both] [--messages N] [--concurrency C]");
+    eprintln!("usage: load-bench [serve|aws|both] [--messages N] [--concurrency C] [--unanswered W]");
     std::process::exit(2)
 }
 
@@ -711,12 +751,13 @@ async fn main() -> Result<()> {
     // Under scripts/test.sh its logs join the privacy audit, like every test process's.
     switchboard_tests::audit::capture();
     let mut target = "both".to_string();
-    let (mut messages, mut concurrency) = (10_000usize, 32usize);
+    let (mut messages, mut concurrency, mut unanswered) = (10_000usize, 32usize, 200usize);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--messages" => messages = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
             "--concurrency" => concurrency = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
+            "--unanswered" => unanswered = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
             "serve" | "aws" | "both" => target = arg,
             _ => usage(),
         }
@@ -725,7 +766,7 @@ async fn main() -> Result<()> {
         run_serve(messages, concurrency).await?;
     }
     if target == "aws" || target == "both" {
-        run_aws(messages, concurrency).await?;
+        run_aws(messages, concurrency, unanswered).await?;
     }
     Ok(())
 }
