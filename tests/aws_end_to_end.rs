@@ -12,6 +12,7 @@ use switchboard::lambda::respond_batch;
 use switchboard::ports::ConversationStore;
 use switchboard::tenant::Secret;
 use switchboard_tests::bedrock::{FakeBedrock, Mode};
+use switchboard_tests::provider::{FakeProvider, SendFaults};
 use switchboard_tests::stack::{IDENTITY_SECRET, Options, stack};
 
 fn texts(page: &Value, role: &str) -> Vec<String> {
@@ -72,6 +73,32 @@ async fn a_redelivered_batch_is_not_answered_twice() {
     let page = s.messages(ack["conversation_id"].as_str().unwrap()).await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 2, "{page}");
     assert!(texts(&page, "bot")[0].contains("Canada"));
+}
+
+/// A record that failed for a moment (the provider's send API answered 500) is handed back
+/// for seconds, not for the queue's whole visibility timeout (360 s in the template): the
+/// customer's answer is late by the backoff, not by six minutes.
+#[tokio::test]
+async fn a_record_that_failed_for_a_moment_comes_back_in_seconds_not_after_the_visibility_timeout() {
+    let provider = FakeProvider::start(0).await;
+    // Two 500s: the send is tried twice in the call (a 500 was not accepted), then handed back.
+    provider.set_faults(SendFaults { fail_containing: Some(("Monday".into(), 2)), ..SendFaults::default() });
+    let s = stack(Options { providers: Some(provider.url.clone()), visibility: 360, ..Options::default() }).await;
+    let (status, body) =
+        s.sms("SM00000000000000000000000000000b0f", "+15550007001", "What are your opening hours?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(s.run_responder().await, 1, "the message was received once");
+    assert!(provider.accepted().is_empty(), "the first send failed");
+    let started = std::time::Instant::now();
+    while provider.accepted().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        s.run_responder().await;
+    }
+    assert_eq!(
+        provider.accepted().len(),
+        1,
+        "answered once, within 20 s of the failure (the queue's visibility is 360 s)"
+    );
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0, "and deleted");
 }
 
 /// Cost records of `tenant` this month, as stored.

@@ -73,10 +73,13 @@ pub async fn costs(
 pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()> {
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     create_table(&clients.dynamodb, table).await.context("creating the table")?;
-    let messages = create_queues(&clients.sqs, &format!("{prefix}-messages"), true, 5, 360)
+    // As the template makes them.
+    let (receives, visibility) =
+        (switchboard::lambda::MAX_RECEIVES, switchboard::lambda::LONGEST_WAIT.as_secs() as u32);
+    let messages = create_queues(&clients.sqs, &format!("{prefix}-messages"), true, receives, visibility)
         .await
         .context("creating the messages queue")?;
-    let escalations = create_queues(&clients.sqs, &format!("{prefix}-escalations"), false, 5, 360)
+    let escalations = create_queues(&clients.sqs, &format!("{prefix}-escalations"), false, receives, visibility)
         .await
         .context("creating the escalation queue")?;
     let key_parameter = format!("/switchboard/{prefix}/deployment-key");

@@ -53,13 +53,19 @@ impl Deadline {
     }
 
     /// Runs `work`, cut off before the invocation would end.
-    async fn run<Fut: Future<Output = Result<(), String>>>(&self, work: Fut) -> Result<(), String> {
+    async fn run<Fut: Future<Output = Result<(), Failed>>>(&self, work: Fut) -> Result<(), Failed> {
         match self.left() {
             Some(left) => tokio::time::timeout(left, work)
                 .await
-                .unwrap_or_else(|_| Err("cut off before the invocation deadline".to_string())),
+                .unwrap_or_else(|_| Err(Failed::from("cut off before the invocation deadline".to_string()))),
             None => work.await,
         }
+    }
+
+    /// The time left to hand records back: half the margin kept for the report.
+    fn left_to_report(&self) -> Option<Duration> {
+        self.ends
+            .map(|end| end.saturating_duration_since(tokio::time::Instant::now()).saturating_sub(REPORT_MARGIN / 2))
     }
 }
 
@@ -76,58 +82,163 @@ pub fn escalation_record_budget(http_timeout: Duration) -> Duration {
     http_timeout * 2 + Duration::from_secs(2)
 }
 
+/// A record that failed: why, and how long the other side asked us to wait (a 429's
+/// `Retry-After`). Without such a wait the record backs off by how often it has been received.
+#[derive(Debug)]
+pub struct Failed {
+    reason: String,
+    wait: Option<Duration>,
+}
+
+impl Failed {
+    /// Failed; try again after the other side's `wait`.
+    pub fn after(reason: impl Into<String>, wait: Duration) -> Self {
+        Self { reason: reason.into(), wait: Some(wait) }
+    }
+}
+
+impl From<String> for Failed {
+    fn from(reason: String) -> Self {
+        Self { reason, wait: None }
+    }
+}
+
+/// The records of one batch that go back to the queue, and when each is to be seen again.
+/// Without this, a record reported failed stays invisible for the queue's whole visibility
+/// timeout (360 s): a moment's failure would delay the customer's answer by six minutes.
+struct HandBack<'a> {
+    redelivery: Option<&'a dyn Redelivery>,
+    records: Vec<(String, Duration)>,
+}
+
+impl<'a> HandBack<'a> {
+    fn new(redelivery: Option<&'a dyn Redelivery>) -> Self {
+        Self { redelivery, records: Vec::new() }
+    }
+
+    /// `record` failed: back after the wait it asked for, or its backoff.
+    fn failed(&mut self, record: &Record, failure: &Failed) {
+        if let Some(redelivery) = self.redelivery {
+            let wait = failure.wait.unwrap_or_else(|| redelivery.backoff(record.receives));
+            self.records.push((record.receipt_handle.clone(), wait));
+        }
+    }
+
+    /// `record` was not started (the deadline, or an earlier failure in its FIFO batch): it did
+    /// nothing wrong, so it is visible again at once. SQS still holds back a FIFO record while an
+    /// earlier one of its group is invisible, so the order within a conversation stands.
+    fn not_started(&mut self, record: &Record) {
+        if self.redelivery.is_some() {
+            self.records.push((record.receipt_handle.clone(), Duration::ZERO));
+        }
+    }
+
+    /// Tells SQS, in one request; if that fails, the records come back after the visibility
+    /// timeout, as they would have anyway.
+    async fn send(self, deadline: &Deadline) {
+        let (Some(redelivery), false) = (self.redelivery, self.records.is_empty()) else { return };
+        let records: Vec<(&str, Duration)> = self.records.iter().map(|(h, d)| (h.as_str(), *d)).collect();
+        let result = match deadline.left_to_report() {
+            Some(left) => tokio::time::timeout(left, redelivery.delay(&records)).await.unwrap_or_else(|_| {
+                Err(PortError::Unavailable { port: "queue", detail: "no time left before the deadline".into() })
+            }),
+            None => redelivery.delay(&records).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, records = records.len(), "could not hand records back early; they come back after the visibility timeout");
+        }
+    }
+}
+
+/// What the batch runners need of a record besides the record itself.
+struct Record {
+    id: String,
+    receipt_handle: String,
+    /// How often SQS has handed it out, this time included.
+    receives: u32,
+}
+
+impl Record {
+    fn of(message: &SqsMessage) -> Self {
+        Self {
+            id: message.message_id.clone().unwrap_or_default(),
+            receipt_handle: message.receipt_handle.clone().unwrap_or_default(),
+            receives: message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1),
+        }
+    }
+}
+
 /// A FIFO batch: records in order; at the first failure, that record and every later one are
 /// reported failed, so SQS redelivers them in the same order (answering a conversation's second
 /// message before its first would be wrong). Records the deadline cannot cover are not started
-/// and are handed back the same way.
-pub async fn fifo_batch<F, Fut>(event: SqsEvent, deadline: Deadline, mut handle: F) -> SqsBatchResponse
+/// and are handed back the same way. With `redelivery`, a failed record comes back after its
+/// backoff and the records not started come back at once.
+pub async fn fifo_batch<F, Fut>(
+    event: SqsEvent,
+    deadline: Deadline,
+    redelivery: Option<&dyn Redelivery>,
+    mut handle: F,
+) -> SqsBatchResponse
 where
     F: FnMut(SqsMessage) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), Failed>>,
 {
     let mut response = SqsBatchResponse::default();
+    let mut back = HandBack::new(redelivery);
     let mut failed = false;
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
+    for message in event.records {
+        let record = Record::of(&message);
         if !failed && !deadline.covers_one_more() {
-            tracing::warn!(message_id = %id, "not started: the invocation deadline cannot cover it; handed back");
+            tracing::warn!(message_id = %record.id, "not started: the invocation deadline cannot cover it; handed back");
             failed = true;
         }
         if failed {
-            response.add_failure(id);
+            back.not_started(&record);
+            response.add_failure(record.id);
             continue;
         }
-        let span = tracing::info_span!("sqs_record", message_id = %id);
-        if let Err(error) = deadline.run(handle(record).instrument(span)).await {
-            tracing::error!(message_id = %id, %error, "record failed; it and the records after it will be retried");
+        let span = tracing::info_span!("sqs_record", message_id = %record.id);
+        if let Err(failure) = deadline.run(handle(message).instrument(span)).await {
+            tracing::error!(message_id = %record.id, error = %failure.reason, "record failed; it and the records after it will be retried");
             failed = true;
-            response.add_failure(id);
+            back.failed(&record, &failure);
+            response.add_failure(record.id);
         }
     }
+    back.send(&deadline).await;
     response
 }
 
 /// A standard-queue batch: every record on its own; only the failed ones, and those the
-/// deadline cannot cover, are retried.
-pub async fn batch<F, Fut>(event: SqsEvent, deadline: Deadline, mut handle: F) -> SqsBatchResponse
+/// deadline cannot cover, are retried (with `redelivery`: after their backoff, and at once).
+pub async fn batch<F, Fut>(
+    event: SqsEvent,
+    deadline: Deadline,
+    redelivery: Option<&dyn Redelivery>,
+    mut handle: F,
+) -> SqsBatchResponse
 where
     F: FnMut(SqsMessage) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), Failed>>,
 {
     let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
+    let mut back = HandBack::new(redelivery);
+    for message in event.records {
+        let record = Record::of(&message);
         if !deadline.covers_one_more() {
-            tracing::warn!(message_id = %id, "not started: the invocation deadline cannot cover it; handed back");
-            response.add_failure(id);
+            tracing::warn!(message_id = %record.id, "not started: the invocation deadline cannot cover it; handed back");
+            back.not_started(&record);
+            response.add_failure(record.id);
             continue;
         }
-        let span = tracing::info_span!("sqs_record", message_id = %id);
-        if let Err(error) = deadline.run(handle(record).instrument(span)).await {
-            tracing::error!(message_id = %id, %error, "record failed; it will be retried");
-            response.add_failure(id);
+        let span = tracing::info_span!("sqs_record", message_id = %record.id);
+        if let Err(failure) = deadline.run(handle(message).instrument(span)).await {
+            tracing::error!(message_id = %record.id, error = %failure.reason, "record failed; it will be retried");
+            back.failed(&record, &failure);
+            response.add_failure(record.id);
         }
     }
+    back.send(&deadline).await;
     response
 }
 
@@ -166,8 +277,8 @@ impl Verdict {
 
 /// Parks a record's body with `reason`, or — without a dead-letter queue to park in — fails it,
 /// leaving it to the queue's redrive policy.
-async fn park(redelivery: Option<&dyn Redelivery>, record: &SqsMessage, reason: &str) -> Result<(), String> {
-    let Some(redelivery) = redelivery else { return Err(reason.to_string()) };
+async fn park(redelivery: Option<&dyn Redelivery>, record: &SqsMessage, reason: &str) -> Result<(), Failed> {
+    let Some(redelivery) = redelivery else { return Err(reason.to_string().into()) };
     let body = record.body.as_deref().unwrap_or_default();
     redelivery.park(body, reason).await.map_err(|e| format!("{reason}; parking failed: {e}"))?;
     tracing::error!(reason, "can never succeed: parked in the dead-letter queue");
@@ -204,40 +315,65 @@ pub async fn respond_batch(
     deadline: Deadline,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    fifo_batch(event, deadline, |record| async move {
+    fifo_batch(event, deadline, redelivery, |record| async move {
         let work: crate::domain::Work = match parse_body(&record) {
             Ok(work) => work,
             Err(reason) => return park(redelivery, &record, &reason).await,
         };
-        match responder.handle_work(&work).await {
-            Ok(()) => Ok(()),
-            Err(e) if Verdict::of_respond(&e) == Verdict::Park => park(redelivery, &record, &e.to_string()).await,
-            Err(e) => Err(e.to_string()),
+        let error = match responder.handle_work(&work).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        match Verdict::of_respond(&error) {
+            Verdict::Park => park(redelivery, &record, &error.to_string()).await,
+            Verdict::Delay(by) => Err(Failed::after(error.to_string(), by)),
+            Verdict::Retry => Err(error.to_string().into()),
         }
     })
     .await
 }
 
-/// What the escalation function can do to a record besides failing it.
+/// What the SQS-triggered functions do to their records besides failing them.
 #[async_trait::async_trait]
 pub trait Redelivery: Send + Sync {
-    /// Keeps the record invisible for `by` (the helpdesk's `Retry-After`).
-    async fn delay(&self, receipt_handle: &str, by: std::time::Duration) -> Result<(), PortError>;
+    /// Makes each record visible again after its wait, instead of after the queue's visibility
+    /// timeout.
+    async fn delay(&self, records: &[(&str, Duration)]) -> Result<(), PortError>;
     /// Parks the record in the dead-letter queue now.
     async fn park(&self, body: &str, reason: &str) -> Result<(), PortError>;
+    /// How long a record that failed on its `receives`-th receive waits before the next.
+    fn backoff(&self, receives: u32) -> Duration;
+}
+
+/// A failed record's first retry comes this long after the failure…
+pub const FIRST_RETRY: Duration = Duration::from_secs(5);
+/// …and no retry waits longer than the queues' visibility timeout in the template.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(360);
+
+/// Receives before a record is parked (the template's `maxReceiveCount`).
+pub const MAX_RECEIVES: u32 = 8;
+
+/// The wait before the next try of a record that failed on its `receives`-th receive: `first`,
+/// four times longer each time, at most `most` (the queue's visibility timeout, which a failed
+/// record waits without us). With the template's 5 s and 360 s: 5 s, 20 s, 80 s, 320 s, then
+/// 360 s — a moment's failure costs seconds, and an outage still takes half an hour of receives
+/// (`maxReceiveCount` 8) before a message is parked.
+pub fn backoff(first: Duration, most: Duration, receives: u32) -> Duration {
+    let factor = 4u32.saturating_pow(receives.saturating_sub(1).min(15));
+    first.saturating_mul(factor).min(most)
 }
 
 /// The `escalation` function's work on one SQS batch. A helpdesk's 429 delays the record by its
 /// `Retry-After`; a permanent refusal parks it in the dead-letter queue at once (no retry will
 /// fix it, and `switchboard dlq redrive` brings it back once the cause is fixed); anything else
-/// that fails is retried by SQS until its redrive policy parks it.
+/// that fails backs off and is retried until its redrive policy parks it.
 pub async fn escalate_batch(
     desk: &crate::pipeline::EscalationDesk,
     redelivery: Option<&dyn Redelivery>,
     deadline: Deadline,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    batch(event, deadline, |record| async move {
+    batch(event, deadline, redelivery, |record| async move {
         let job: crate::domain::EscalationJob = match parse_body(&record) {
             Ok(job) => job,
             Err(reason) => return park(redelivery, &record, &reason).await,
@@ -247,14 +383,7 @@ pub async fn escalate_batch(
             Err(error) => error,
         };
         match Verdict::of(&error) {
-            Verdict::Delay(by) => {
-                if let (Some(redelivery), Some(handle)) = (redelivery, record.receipt_handle.as_deref())
-                    && let Err(e) = redelivery.delay(handle, by).await
-                {
-                    tracing::warn!(error = %e, "could not delay the record; it comes back after the visibility timeout");
-                }
-                Err(error.to_string())
-            }
+            Verdict::Delay(by) => Err(Failed::after(error.to_string(), by)),
             Verdict::Park => {
                 park(redelivery, &record, &error.to_string()).await?;
                 // If telling the responder fails, the pending timeout still frees the conversation.
@@ -265,7 +394,7 @@ pub async fn escalate_batch(
                 }
                 Ok(())
             }
-            Verdict::Retry => Err(error.to_string()),
+            Verdict::Retry => Err(error.to_string().into()),
         }
     })
     .await
@@ -288,19 +417,99 @@ mod tests {
     #[tokio::test]
     async fn fifo_stops_at_the_first_failure() {
         let mut seen = Vec::new();
-        let r = fifo_batch(event(&["a", "b", "c"]), Deadline::none(), |m: SqsMessage| {
+        let r = fifo_batch(event(&["a", "b", "c"]), Deadline::none(), None, |m: SqsMessage| {
             seen.push(m.body.clone().unwrap());
-            async move { if m.body.as_deref() == Some("b") { Err("boom".to_string()) } else { Ok(()) } }
+            async move { if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) } }
         })
         .await;
         assert_eq!(failures(&r), vec!["b", "c"]);
         assert_eq!(seen, vec!["a", "b"], "c is not attempted out of order");
     }
 
+    /// Remembers what it was asked to do, as SQS would be told it.
+    #[derive(Default)]
+    struct Recorder {
+        delays: std::sync::Mutex<Vec<(String, Duration)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Redelivery for Recorder {
+        async fn delay(&self, records: &[(&str, Duration)]) -> Result<(), PortError> {
+            self.delays.lock().unwrap().extend(records.iter().map(|(h, d)| (h.to_string(), *d)));
+            Ok(())
+        }
+        async fn park(&self, _body: &str, _reason: &str) -> Result<(), PortError> {
+            Ok(())
+        }
+        fn backoff(&self, receives: u32) -> Duration {
+            backoff(FIRST_RETRY, LONGEST_WAIT, receives)
+        }
+    }
+
+    /// Records with receipt handles `h-<id>`, each received `receives` times.
+    fn received(ids: &[&str], receives: u32) -> SqsEvent {
+        let records: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|id| {
+                serde_json::json!({"messageId": id, "body": id, "receiptHandle": format!("h-{id}"),
+                "attributes": {"ApproximateReceiveCount": receives.to_string()}})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    }
+
+    #[test]
+    fn a_failed_record_backs_off_from_seconds_to_the_visibility_timeout() {
+        let waits: Vec<u64> = (1..=6).map(|n| backoff(FIRST_RETRY, LONGEST_WAIT, n).as_secs()).collect();
+        assert_eq!(waits, [5, 20, 80, 320, 360, 360]);
+        assert_eq!(backoff(FIRST_RETRY, LONGEST_WAIT, u32::MAX), LONGEST_WAIT, "no overflow");
+        assert_eq!(backoff(FIRST_RETRY, LONGEST_WAIT, 0), FIRST_RETRY, "a record without a count is a first receive");
+    }
+
+    #[tokio::test]
+    async fn a_fifo_failure_backs_off_and_the_records_behind_it_come_back_at_once() {
+        let desk = Recorder::default();
+        let r = fifo_batch(received(&["a", "b", "c"], 3), Deadline::none(), Some(&desk), |m: SqsMessage| async move {
+            if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) }
+        })
+        .await;
+        assert_eq!(failures(&r), vec!["b", "c"]);
+        let delays = desk.delays.lock().unwrap().clone();
+        assert_eq!(
+            delays,
+            vec![("h-b".to_string(), Duration::from_secs(80)), ("h-c".to_string(), Duration::ZERO)],
+            "b failed on its third receive; c did nothing wrong; a succeeded and is not touched"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wait_the_other_side_asked_for_wins_over_the_backoff() {
+        let desk = Recorder::default();
+        let r = batch(received(&["a", "b"], 1), Deadline::none(), Some(&desk), |m: SqsMessage| async move {
+            match m.body.as_deref() {
+                Some("a") => Err(Failed::after("429", Duration::from_secs(42))),
+                _ => Err("503".to_string().into()),
+            }
+        })
+        .await;
+        assert_eq!(failures(&r), vec!["a", "b"]);
+        let delays = desk.delays.lock().unwrap().clone();
+        assert_eq!(delays, vec![("h-a".to_string(), Duration::from_secs(42)), ("h-b".to_string(), FIRST_RETRY)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn records_the_deadline_cannot_cover_come_back_at_once() {
+        let desk = Recorder::default();
+        let deadline = Deadline::after(Duration::from_secs(2), Duration::from_secs(3));
+        let r = batch(received(&["a"], 1), deadline, Some(&desk), |_m: SqsMessage| async move { Ok(()) }).await;
+        assert_eq!(failures(&r), vec!["a"]);
+        assert_eq!(desk.delays.lock().unwrap().clone(), vec![("h-a".to_string(), Duration::ZERO)]);
+    }
+
     #[tokio::test]
     async fn standard_batches_fail_only_the_failing_records() {
-        let r = batch(event(&["a", "b", "c"]), Deadline::none(), |m: SqsMessage| async move {
-            if m.body.as_deref() == Some("b") { Err("boom".to_string()) } else { Ok(()) }
+        let r = batch(event(&["a", "b", "c"]), Deadline::none(), None, |m: SqsMessage| async move {
+            if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) }
         })
         .await;
         assert_eq!(failures(&r), vec!["b"]);
@@ -313,7 +522,7 @@ mod tests {
         let deadline = Deadline::after(Duration::from_secs(10), Duration::from_secs(3));
         let mut started = Vec::new();
         let ids = ["a", "b", "c", "d", "e", "f"];
-        let r = fifo_batch(event(&ids), deadline, |m: SqsMessage| {
+        let r = fifo_batch(event(&ids), deadline, None, |m: SqsMessage| {
             started.push(m.body.clone().unwrap());
             async move {
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -329,7 +538,7 @@ mod tests {
     async fn a_record_that_would_outlive_the_invocation_is_cut_off_and_handed_back() {
         let start = tokio::time::Instant::now();
         let deadline = Deadline::after(Duration::from_secs(10), Duration::from_secs(1));
-        let r = batch(event(&["slow", "next"]), deadline, |_m: SqsMessage| async move {
+        let r = batch(event(&["slow", "next"]), deadline, None, |_m: SqsMessage| async move {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok(())
         })
@@ -380,6 +589,13 @@ mod tests {
             );
             let visibility = seconds(&r[queue]["Properties"]["VisibilityTimeout"]);
             assert!(visibility >= 6 * timeout, "{queue}: visibility {visibility} s < 6 × {timeout} s");
+            // The backoff never waits longer than a failed record would without it, and an
+            // outage gets about half an hour of receives before its messages are parked.
+            assert_eq!(LONGEST_WAIT, Duration::from_secs(visibility.into()), "{queue}");
+            let receives = seconds(&r[queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"]);
+            assert_eq!(receives, MAX_RECEIVES, "{queue}");
+            let patience: Duration = (1..=receives).map(|n| backoff(FIRST_RETRY, LONGEST_WAIT, n)).sum();
+            assert!(patience >= Duration::from_secs(25 * 60), "{queue}: parked after {patience:?}");
         }
         let inbound = seconds(&r["InboundFunction"]["Properties"]["Timeout"]);
         assert!(inbound < 30, "API Gateway gives up at 30 s");
@@ -476,15 +692,17 @@ mod tests {
         }
     }
 
-    /// A helpdesk's 429 delays the record with ChangeMessageVisibility, which the SQS event
-    /// source's managed policy does not grant: without its own statement every delay is an
+    /// A failed record is handed back with ChangeMessageVisibility, which the SQS event source's
+    /// managed policy does not grant: without its own statement every hand-back is an
     /// AccessDenied and the record comes back only after the visibility timeout.
     #[test]
-    fn the_escalation_function_may_delay_its_own_records() {
-        let escalation = policies("EscalationFunction");
-        let delay = escalation.split("- Effect").find(|s| s.contains("sqs:ChangeMessageVisibility"));
-        let delay = delay.expect("a statement allowing sqs:ChangeMessageVisibility");
-        assert!(delay.contains("EscalationsQueue.Arn"), "on the escalation queue only: {delay}");
+    fn each_function_may_hand_back_its_own_records() {
+        for (function, queue) in [("EscalationFunction", "EscalationsQueue"), ("ResponderFunction", "MessagesQueue")] {
+            let policies = policies(function);
+            let delay = policies.split("- Effect").find(|s| s.contains("sqs:ChangeMessageVisibility"));
+            let delay = delay.unwrap_or_else(|| panic!("{function}: a statement allowing sqs:ChangeMessageVisibility"));
+            assert!(delay.contains(&format!("{queue}.Arn")), "{function}: on its own queue only: {delay}");
+        }
     }
 
     /// An inference profile (`us.anthropic…`) routes each call to a foundation model in one of

@@ -229,6 +229,8 @@ pub async fn stack(options: Options) -> Stack {
         app.tenants(),
         HttpClient::with_timeout(Duration::from_secs(1)),
     ));
+    // The queues' visibility is a second by default here: failed records back off from a second.
+    let (second, longest) = (Duration::from_secs(1), Duration::from_secs(options.visibility.into()));
     Stack {
         responder,
         // Helpdesk calls give up after a second here, so a "timed out" create is quick to test.
@@ -244,8 +246,8 @@ pub async fn stack(options: Options) -> Stack {
             costs: app.costs(),
             clock: Arc::new(SystemClock),
         },
-        redelivery: app.escalation_redelivery().expect("escalation settings"),
-        responder_redelivery: app.responder_redelivery().expect("responder settings"),
+        redelivery: app.escalation_redelivery().expect("escalation settings").with_backoff(second, longest),
+        responder_redelivery: app.responder_redelivery().expect("responder settings").with_backoff(second, longest),
         aws,
         messages,
         escalations,
@@ -304,6 +306,27 @@ impl Stack {
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8_lossy(&bytes).to_string())
+    }
+
+    /// Twilio delivers an SMS from `from` to the demo tenant's number, signed with the demo
+    /// tenant's auth token as Twilio signs it.
+    pub async fn sms(&self, sid: &str, from: &str, text: &str) -> (StatusCode, String) {
+        let params: Vec<(String, String)> = [
+            ("MessageSid", sid),
+            ("AccountSid", "AC00000000000000000000000000000000"),
+            ("From", from),
+            ("To", "+15550001111"),
+            ("Body", text),
+            ("NumMedia", "0"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
+        let signature = switchboard::channels::twilio::signature(b"demo-twilio-auth-token", url, &params);
+        let body = serde_urlencoded::to_string(&params).expect("a form").into_bytes();
+        let headers = [("x-twilio-signature", signature)];
+        self.post_raw("/v1/demo/twilio", "application/x-www-form-urlencoded", &headers, body).await
     }
 
     /// POSTs to the demo tenant's web chat.

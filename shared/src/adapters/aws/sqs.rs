@@ -8,6 +8,7 @@ use crate::ports::{EscalationQueue, MessageQueue, PortError};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 /// SQS ids allow at most 128 characters from a limited set: hash anything that might not fit.
 fn sqs_id(raw: &str) -> String {
@@ -146,38 +147,81 @@ pub async fn create_queues(
     Ok(QueuePair { url, dlq_url })
 }
 
-/// What the escalation function does to a record besides reporting it failed: delay it (a
-/// helpdesk's `Retry-After`) or park it in the dead-letter queue at once (a permanent refusal,
+/// What the SQS-triggered functions do to a record besides reporting it failed: bring it back
+/// sooner than the visibility timeout (after a backoff, a helpdesk's `Retry-After`, or at once
+/// when it was never started), or park it in the dead-letter queue at once (a permanent refusal,
 /// which no retry will fix).
 #[derive(Debug, Clone)]
 pub struct SqsRedelivery {
     client: Client,
     queue_url: String,
     dlq_url: String,
+    first_retry: Duration,
+    longest_wait: Duration,
 }
 
 impl SqsRedelivery {
     /// Records of `queue_url`, parked in `dlq_url`.
     pub fn new(client: Client, queue_url: impl Into<String>, dlq_url: impl Into<String>) -> Self {
-        Self { client, queue_url: queue_url.into(), dlq_url: dlq_url.into() }
+        Self {
+            client,
+            queue_url: queue_url.into(),
+            dlq_url: dlq_url.into(),
+            first_retry: crate::lambda::FIRST_RETRY,
+            longest_wait: crate::lambda::LONGEST_WAIT,
+        }
+    }
+
+    /// Another backoff (tests run queues with a visibility timeout of a second).
+    pub fn with_backoff(self, first_retry: Duration, longest_wait: Duration) -> Self {
+        Self { first_retry, longest_wait, ..self }
     }
 }
 
 #[async_trait]
 impl crate::lambda::Redelivery for SqsRedelivery {
-    async fn delay(&self, receipt_handle: &str, by: std::time::Duration) -> Result<(), PortError> {
-        // SQS allows at most 12 hours.
-        let seconds = by.as_secs().clamp(1, 12 * 3600) as i32;
-        report(|m| m.sqs_standard_requests += 1);
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.queue_url)
-            .receipt_handle(receipt_handle)
-            .visibility_timeout(seconds)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| super::unavailable("escalation queue", e))
+    async fn delay(&self, records: &[(&str, Duration)]) -> Result<(), PortError> {
+        use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry as Entry;
+        // A batch takes at most ten entries, as many as an event source mapping's batch.
+        for chunk in records.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (handle, wait))| {
+                    // SQS allows at most 12 hours.
+                    let seconds = wait.as_secs().min(12 * 3600) as i32;
+                    Entry::builder().id(i.to_string()).receipt_handle(*handle).visibility_timeout(seconds).build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| PortError::Corrupt { port: "queue", detail: e.to_string() })?;
+            report(|m| {
+                if self.queue_url.ends_with(".fifo") { m.sqs_fifo_requests += 1 } else { m.sqs_standard_requests += 1 }
+            });
+            let sent = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| super::unavailable("queue", e))?;
+            if let Some(failed) = sent.failed().first() {
+                return Err(PortError::Unavailable {
+                    port: "queue",
+                    detail: format!(
+                        "{} of {} records not handed back: {}",
+                        sent.failed().len(),
+                        chunk.len(),
+                        failed.code()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn backoff(&self, receives: u32) -> Duration {
+        crate::lambda::backoff(self.first_retry, self.longest_wait, receives)
     }
 
     async fn park(&self, body: &str, reason: &str) -> Result<(), PortError> {
