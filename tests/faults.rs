@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 use switchboard::adapters::aws::{dead_letters, redrive};
-use switchboard::channels::twilio;
 use switchboard_tests::bedrock::{FakeBedrock, Mode};
 use switchboard_tests::helpdesk::{FakeHelpdesk, Faults};
 use switchboard_tests::outage::{DynamoDbProcess, Proxy};
@@ -25,9 +24,6 @@ use switchboard_tests::provider::{FakeProvider, SendFaults};
 use switchboard_tests::runtime::Function;
 use switchboard_tests::stack::{Options, Stack, stack};
 
-const TWILIO_TOKEN: &str = "demo-twilio-auth-token";
-const TWILIO_URL: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
-const TWILIO_ACCOUNT: &str = "AC00000000000000000000000000000000";
 const QUESTION: &str = "What are your opening hours?";
 
 /// One customer message, and everything the provider's webhook got for it.
@@ -107,21 +103,7 @@ impl Scene {
     /// The provider delivers message `i` (again, when it got no 2xx before: a provider's retry).
     async fn deliver(&mut self, i: usize) -> u16 {
         let m = &self.messages[i];
-        let params: Vec<(String, String)> = [
-            ("MessageSid", m.sid.as_str()),
-            ("AccountSid", TWILIO_ACCOUNT),
-            ("From", m.from.as_str()),
-            ("To", "+15550001111"),
-            ("Body", m.text.as_str()),
-            ("NumMedia", "0"),
-        ]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-        let signature = twilio::signature(TWILIO_TOKEN.as_bytes(), TWILIO_URL, &params);
-        let body = serde_urlencoded::to_string(&params).expect("a form").into_bytes();
-        let headers = [("x-twilio-signature", signature)];
-        let (status, _) = self.s.post_raw("/v1/demo/twilio", "application/x-www-form-urlencoded", &headers, body).await;
+        let (status, _) = self.s.sms(&m.sid, &m.from, &m.text).await;
         self.messages[i].statuses.push(status.as_u16());
         status.as_u16()
     }

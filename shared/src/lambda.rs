@@ -116,20 +116,16 @@ impl<'a> HandBack<'a> {
         Self { redelivery, records: Vec::new() }
     }
 
-    /// `record` failed: back after the wait it asked for, or its backoff.
-    fn failed(&mut self, record: &Record, failure: &Failed) {
+    /// `record` failed, or was not started (the deadline, or an earlier failure in its FIFO
+    /// batch): back after the other side's `wait`, or else its backoff. A record not started
+    /// backs off too: every receive counts toward the redrive policy, and in an outage a record
+    /// that came back at once, behind one failing record after another, would use up its
+    /// receives in seconds and be parked. (SQS holds a FIFO record back while an earlier one of
+    /// its group is invisible, so the order within a conversation stands either way.)
+    fn push(&mut self, record: &Record, wait: Option<Duration>) {
         if let Some(redelivery) = self.redelivery {
-            let wait = failure.wait.unwrap_or_else(|| redelivery.backoff(record.receives));
+            let wait = wait.unwrap_or_else(|| redelivery.backoff(record.receives));
             self.records.push((record.receipt_handle.clone(), wait));
-        }
-    }
-
-    /// `record` was not started (the deadline, or an earlier failure in its FIFO batch): it did
-    /// nothing wrong, so it is visible again at once. SQS still holds back a FIFO record while an
-    /// earlier one of its group is invisible, so the order within a conversation stands.
-    fn not_started(&mut self, record: &Record) {
-        if self.redelivery.is_some() {
-            self.records.push((record.receipt_handle.clone(), Duration::ZERO));
         }
     }
 
@@ -171,8 +167,7 @@ impl Record {
 /// A FIFO batch: records in order; at the first failure, that record and every later one are
 /// reported failed, so SQS redelivers them in the same order (answering a conversation's second
 /// message before its first would be wrong). Records the deadline cannot cover are not started
-/// and are handed back the same way. With `redelivery`, a failed record comes back after its
-/// backoff and the records not started come back at once.
+/// and are handed back the same way. With `redelivery`, each comes back after its backoff.
 pub async fn fifo_batch<F, Fut>(
     event: SqsEvent,
     deadline: Deadline,
@@ -193,7 +188,7 @@ where
             failed = true;
         }
         if failed {
-            back.not_started(&record);
+            back.push(&record, None);
             response.add_failure(record.id);
             continue;
         }
@@ -201,7 +196,7 @@ where
         if let Err(failure) = deadline.run(handle(message).instrument(span)).await {
             tracing::error!(message_id = %record.id, error = %failure.reason, "record failed; it and the records after it will be retried");
             failed = true;
-            back.failed(&record, &failure);
+            back.push(&record, failure.wait);
             response.add_failure(record.id);
         }
     }
@@ -210,7 +205,7 @@ where
 }
 
 /// A standard-queue batch: every record on its own; only the failed ones, and those the
-/// deadline cannot cover, are retried (with `redelivery`: after their backoff, and at once).
+/// deadline cannot cover, are retried (with `redelivery`: after their backoff).
 pub async fn batch<F, Fut>(
     event: SqsEvent,
     deadline: Deadline,
@@ -227,14 +222,14 @@ where
         let record = Record::of(&message);
         if !deadline.covers_one_more() {
             tracing::warn!(message_id = %record.id, "not started: the invocation deadline cannot cover it; handed back");
-            back.not_started(&record);
+            back.push(&record, None);
             response.add_failure(record.id);
             continue;
         }
         let span = tracing::info_span!("sqs_record", message_id = %record.id);
         if let Err(failure) = deadline.run(handle(message).instrument(span)).await {
             tracing::error!(message_id = %record.id, error = %failure.reason, "record failed; it will be retried");
-            back.failed(&record, &failure);
+            back.push(&record, failure.wait);
             response.add_failure(record.id);
         }
     }
@@ -467,7 +462,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_fifo_failure_backs_off_and_the_records_behind_it_come_back_at_once() {
+    async fn a_fifo_failure_and_the_records_behind_it_back_off_by_their_receives() {
         let desk = Recorder::default();
         let r = fifo_batch(received(&["a", "b", "c"], 3), Deadline::none(), Some(&desk), |m: SqsMessage| async move {
             if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) }
@@ -477,8 +472,9 @@ mod tests {
         let delays = desk.delays.lock().unwrap().clone();
         assert_eq!(
             delays,
-            vec![("h-b".to_string(), Duration::from_secs(80)), ("h-c".to_string(), Duration::ZERO)],
-            "b failed on its third receive; c did nothing wrong; a succeeded and is not touched"
+            vec![("h-b".to_string(), Duration::from_secs(80)), ("h-c".to_string(), Duration::from_secs(80))],
+            "b failed on its third receive and c, not started, is on its third too (had it come back at \
+             once, an outage would spend its receives in seconds); a succeeded and is not touched"
         );
     }
 
@@ -498,12 +494,12 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn records_the_deadline_cannot_cover_come_back_at_once() {
+    async fn records_the_deadline_cannot_cover_come_back_after_their_backoff() {
         let desk = Recorder::default();
         let deadline = Deadline::after(Duration::from_secs(2), Duration::from_secs(3));
         let r = batch(received(&["a"], 1), deadline, Some(&desk), |_m: SqsMessage| async move { Ok(()) }).await;
         assert_eq!(failures(&r), vec!["a"]);
-        assert_eq!(desk.delays.lock().unwrap().clone(), vec![("h-a".to_string(), Duration::ZERO)]);
+        assert_eq!(desk.delays.lock().unwrap().clone(), vec![("h-a".to_string(), FIRST_RETRY)]);
     }
 
     #[tokio::test]
