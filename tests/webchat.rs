@@ -396,24 +396,13 @@ async fn an_sms_conversation_cannot_be_read_through_the_web_chat() {
     use sha2::Digest;
     let server = TestServer::start().await;
     let phone = "+34600111222";
-    let params: Vec<(String, String)> = [
-        ("MessageSid", "SM0000000000000000000000000000beef"),
-        ("AccountSid", "AC00000000000000000000000000000000"),
-        ("From", phone),
-        ("To", "+15550001111"),
-        ("Body", "Where is my order?"),
-        ("NumMedia", "0"),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect();
-    let url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
-    let signature = switchboard::channels::twilio::signature(b"demo-twilio-auth-token", url, &params);
+    let (body, signature) =
+        switchboard_tests::stack::signed_sms("SM0000000000000000000000000000beef", phone, "Where is my order?");
     let response = reqwest::Client::new()
         .post(format!("{}/v1/demo/twilio", server.base))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-twilio-signature", signature)
-        .body(serde_urlencoded::to_string(&params).unwrap())
+        .body(body)
         .send()
         .await
         .unwrap();

@@ -308,25 +308,11 @@ impl Stack {
         (status, String::from_utf8_lossy(&bytes).to_string())
     }
 
-    /// Twilio delivers an SMS from `from` to the demo tenant's number, signed with the demo
-    /// tenant's auth token as Twilio signs it.
+    /// Twilio delivers an SMS from `from` to the demo tenant's number (see [`signed_sms`]).
     pub async fn sms(&self, sid: &str, from: &str, text: &str) -> (StatusCode, String) {
-        let params: Vec<(String, String)> = [
-            ("MessageSid", sid),
-            ("AccountSid", "AC00000000000000000000000000000000"),
-            ("From", from),
-            ("To", "+15550001111"),
-            ("Body", text),
-            ("NumMedia", "0"),
-        ]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-        let url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
-        let signature = switchboard::channels::twilio::signature(b"demo-twilio-auth-token", url, &params);
-        let body = serde_urlencoded::to_string(&params).expect("a form").into_bytes();
+        let (body, signature) = signed_sms(sid, from, text);
         let headers = [("x-twilio-signature", signature)];
-        self.post_raw("/v1/demo/twilio", "application/x-www-form-urlencoded", &headers, body).await
+        self.post_raw("/v1/demo/twilio", "application/x-www-form-urlencoded", &headers, body.into_bytes()).await
     }
 
     /// POSTs to the demo tenant's web chat.
@@ -389,6 +375,25 @@ impl Stack {
             .unwrap()
             .count()
     }
+}
+
+/// An SMS from `from` to the demo tenant's number as Twilio posts it: the form body and its
+/// `X-Twilio-Signature`, signed with the demo tenant's auth token.
+pub fn signed_sms(sid: &str, from: &str, text: &str) -> (String, String) {
+    let params: Vec<(String, String)> = [
+        ("MessageSid", sid),
+        ("AccountSid", "AC00000000000000000000000000000000"),
+        ("From", from),
+        ("To", "+15550001111"),
+        ("Body", text),
+        ("NumMedia", "0"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    let url = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/demo/twilio";
+    let signature = switchboard::channels::twilio::signature(b"demo-twilio-auth-token", url, &params);
+    (serde_urlencoded::to_string(&params).expect("a form"), signature)
 }
 
 /// The demo tenant's YAML with every provider's send API at the loopback `base`.
