@@ -90,6 +90,9 @@ pub struct Options {
     /// SQS as the functions see it at this endpoint (a proxy that can cut it off); the test's own
     /// receives and counts still go straight to the server.
     pub sqs: Option<String>,
+    /// How long provider and helpdesk calls wait: a second by default, so a "timed out" send or
+    /// create is quick to test; the load benchmark uses the functions' own.
+    pub http_timeout: Duration,
 }
 
 impl Default for Options {
@@ -101,6 +104,7 @@ impl Default for Options {
             hosted_below: 0.6,
             max_receives: 3,
             visibility: 1,
+            http_timeout: Duration::from_secs(1),
             messages_queue: None,
             providers: None,
             sns: None,
@@ -223,22 +227,20 @@ pub async fn stack(options: Options) -> Stack {
         None => app.api().await,
     };
     let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
-    // Provider sends give up after a second here, so a "timed out" send is quick to test.
     let mut responder = app.responder().expect("responder settings");
     responder.sender = Arc::new(switchboard::channels::senders::ChannelRouter::with_http(
         app.tenants(),
-        HttpClient::with_timeout(Duration::from_secs(1)),
+        HttpClient::with_timeout(options.http_timeout),
     ));
     // The queues' visibility is a second by default here: failed records back off from a second.
     let (second, longest) = (Duration::from_secs(1), Duration::from_secs(options.visibility.into()));
     Stack {
         responder,
-        // Helpdesk calls give up after a second here, so a "timed out" create is quick to test.
         desk: EscalationDesk {
             helpdesk: Arc::new(HelpdeskRouter::with_http(
                 app.tenants(),
                 Arc::new(ConsoleHelpdesk::quiet()),
-                HttpClient::with_timeout(Duration::from_secs(1)),
+                HttpClient::with_timeout(options.http_timeout),
             )),
             tickets: Arc::new(DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
             conversations: Arc::new(DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
