@@ -59,4 +59,31 @@ async fn logs_carry_ids_and_never_personal_data() {
     assert_eq!(accepted["span"]["channel"], "webchat");
     let refused = lines.iter().find(|l| l["fields"]["code"] == "bad_identity").expect("the refusal is logged");
     assert_eq!(refused["fields"]["status"], 401);
+
+    // A tenant that turns on `logging.include_personal_data` gets its customers' texts and
+    // addresses in one line per message; the demo tenant's stay out.
+    let yaml = format!(
+        "{}\nlogging:\n  include_personal_data: true\n",
+        switchboard_tests::stack::demo_as(switchboard::tenant::DEMO_TENANT_YAML, "open")
+    );
+    let open = switchboard::Tenant::from_yaml("open", &yaml).expect("the open tenant compiles");
+    let server = TestServer::with_tenants(vec![open]).await;
+    let (status, ack) =
+        server.post("open", json!({"visitor_id": "v_open_visitor", "text": "When do you open, asks Olga?"})).await;
+    assert_eq!(status, 202, "{ack}");
+    server.settle(1).await;
+    let raw = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = raw.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
+    let personal: Vec<&Value> =
+        lines.iter().filter(|l| l["fields"]["text"].is_string() || l["fields"]["from"].is_string()).collect();
+    assert_eq!(personal.len(), 1, "one line per message, for the tenant that asked: {personal:?}");
+    let line = &personal[0]["fields"];
+    assert_eq!((line["tenant"].as_str(), line["channel"].as_str()), (Some("open"), Some("webchat")));
+    assert_eq!(
+        (line["from"].as_str(), line["text"].as_str()),
+        (Some("v_open_visitor"), Some("When do you open, asks Olga?"))
+    );
+    for forbidden in ["600 111 222", "furious", "v_secret_visitor", &signature] {
+        assert!(!raw.contains(forbidden), "the demo tenant's logs still leak nothing: `{forbidden}`");
+    }
 }

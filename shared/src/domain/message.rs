@@ -48,7 +48,7 @@ impl fmt::Display for Channel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sender {
     /// The channel address: web chat visitor id, phone number, chat id, e-mail address.
-    /// Personal data: never logged.
+    /// Personal data: never logged unless the tenant allows it (`logging.include_personal_data`).
     pub address: String,
     /// The customer, only when the channel proved who it is (a verified web chat identity, a
     /// registered phone number). Unverified claims never land here.

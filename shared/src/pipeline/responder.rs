@@ -352,6 +352,18 @@ impl Responder {
             budget = budget.as_str(),
             "message handled"
         );
+        // Personal data only for a tenant that turned it on, to follow its own conversations;
+        // a line of its own, with the tenant, so it is easy to find and to filter out.
+        if tenant.config.logging.include_personal_data {
+            tracing::info!(
+                tenant = %message.tenant,
+                channel = %message.channel,
+                request_id = %message.request_id,
+                from = %message.sender.address,
+                text = %message.text,
+                "message handled, with personal data (the tenant's logging.include_personal_data)"
+            );
+        }
         let done =
             Done { outcome: message_outcome(&classification, &decision, language), channel: Some(message.channel) };
         Ok(((classification, decision), done))

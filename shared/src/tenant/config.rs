@@ -796,7 +796,8 @@ pub struct FaqEntry {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoggingConfig {
-    /// Log message bodies and addresses (off: they are personal data).
+    /// Log each customer message's text and sender address, one line per message handled
+    /// (off: they are personal data and never logged).
     #[serde(default)]
     pub include_personal_data: bool,
 }
