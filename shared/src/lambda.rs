@@ -172,36 +172,13 @@ pub async fn fifo_batch<F, Fut>(
     event: SqsEvent,
     deadline: Deadline,
     redelivery: Option<&dyn Redelivery>,
-    mut handle: F,
+    handle: F,
 ) -> SqsBatchResponse
 where
     F: FnMut(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), Failed>>,
 {
-    let mut response = SqsBatchResponse::default();
-    let mut back = HandBack::new(redelivery);
-    let mut failed = false;
-    for message in event.records {
-        let record = Record::of(&message);
-        if !failed && !deadline.covers_one_more() {
-            tracing::warn!(message_id = %record.id, "not started: the invocation deadline cannot cover it; handed back");
-            failed = true;
-        }
-        if failed {
-            back.push(&record, None);
-            response.add_failure(record.id);
-            continue;
-        }
-        let span = tracing::info_span!("sqs_record", message_id = %record.id);
-        if let Err(failure) = deadline.run(handle(message).instrument(span)).await {
-            tracing::error!(message_id = %record.id, error = %failure.reason, "record failed; it and the records after it will be retried");
-            failed = true;
-            back.push(&record, failure.wait);
-            response.add_failure(record.id);
-        }
-    }
-    back.send(&deadline).await;
-    response
+    run_batch(event, deadline, redelivery, true, handle).await
 }
 
 /// A standard-queue batch: every record on its own; only the failed ones, and those the
@@ -210,6 +187,21 @@ pub async fn batch<F, Fut>(
     event: SqsEvent,
     deadline: Deadline,
     redelivery: Option<&dyn Redelivery>,
+    handle: F,
+) -> SqsBatchResponse
+where
+    F: FnMut(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), Failed>>,
+{
+    run_batch(event, deadline, redelivery, false, handle).await
+}
+
+/// Both batch runners: `in_order`, the first record not done hands back every record after it.
+async fn run_batch<F, Fut>(
+    event: SqsEvent,
+    deadline: Deadline,
+    redelivery: Option<&dyn Redelivery>,
+    in_order: bool,
     mut handle: F,
 ) -> SqsBatchResponse
 where
@@ -218,17 +210,26 @@ where
 {
     let mut response = SqsBatchResponse::default();
     let mut back = HandBack::new(redelivery);
+    let mut stopped = false;
     for message in event.records {
         let record = Record::of(&message);
-        if !deadline.covers_one_more() {
+        if !stopped && !deadline.covers_one_more() {
             tracing::warn!(message_id = %record.id, "not started: the invocation deadline cannot cover it; handed back");
+            stopped = in_order;
+            back.push(&record, None);
+            response.add_failure(record.id);
+            continue;
+        }
+        if stopped {
             back.push(&record, None);
             response.add_failure(record.id);
             continue;
         }
         let span = tracing::info_span!("sqs_record", message_id = %record.id);
         if let Err(failure) = deadline.run(handle(message).instrument(span)).await {
-            tracing::error!(message_id = %record.id, error = %failure.reason, "record failed; it will be retried");
+            let after = if in_order { "; it and the records after it will be retried" } else { "; it will be retried" };
+            tracing::error!(message_id = %record.id, error = %failure.reason, "record failed{after}");
+            stopped = in_order;
             back.push(&record, failure.wait);
             response.add_failure(record.id);
         }

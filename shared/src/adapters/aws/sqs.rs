@@ -3,7 +3,6 @@
 //! provider retry within five minutes is dropped by SQS itself); the escalation queue is standard.
 
 use crate::domain::{EscalationJob, Work};
-use crate::meter::report;
 use crate::ports::{EscalationQueue, MessageQueue, PortError};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
@@ -148,9 +147,8 @@ pub async fn create_queues(
 }
 
 /// What the SQS-triggered functions do to a record besides reporting it failed: bring it back
-/// sooner than the visibility timeout (after a backoff, a helpdesk's `Retry-After`, or at once
-/// when it was never started), or park it in the dead-letter queue at once (a permanent refusal,
-/// which no retry will fix).
+/// sooner than the visibility timeout (after its backoff, or the other side's `Retry-After`), or
+/// park it in the dead-letter queue at once (a permanent refusal, which no retry will fix).
 #[derive(Debug, Clone)]
 pub struct SqsRedelivery {
     client: Client,
@@ -194,9 +192,8 @@ impl crate::lambda::Redelivery for SqsRedelivery {
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| PortError::Corrupt { port: "queue", detail: e.to_string() })?;
-            report(|m| {
-                if self.queue_url.ends_with(".fifo") { m.sqs_fifo_requests += 1 } else { m.sqs_standard_requests += 1 }
-            });
+            // One request, no payload: billed like the delete of a consumed record.
+            crate::cost::units::report_sqs_send(0, self.queue_url.ends_with(".fifo"));
             let sent = self
                 .client
                 .change_message_visibility_batch()
