@@ -164,50 +164,32 @@ impl Record {
     }
 }
 
-/// A FIFO batch: records in order; at the first failure, that record and every later one are
-/// reported failed, so SQS redelivers them in the same order (answering a conversation's second
-/// message before its first would be wrong). Records the deadline cannot cover are not started
-/// and are handed back the same way. With `redelivery`, each comes back after its backoff.
-pub async fn fifo_batch<F, Fut>(
-    event: SqsEvent,
-    deadline: Deadline,
-    redelivery: Option<&dyn Redelivery>,
-    handle: F,
-) -> SqsBatchResponse
-where
-    F: FnMut(SqsMessage) -> Fut,
-    Fut: Future<Output = Result<(), Failed>>,
-{
-    run_batch(event, deadline, redelivery, true, handle).await
+/// How a batch's records relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// A FIFO batch: records in order; at the first record not done, it and every later one are
+    /// reported failed, so SQS redelivers them in the same order (answering a conversation's
+    /// second message before its first would be wrong).
+    Fifo,
+    /// A standard-queue batch: every record on its own; only the ones not done are retried.
+    Independent,
 }
 
-/// A standard-queue batch: every record on its own; only the failed ones, and those the
-/// deadline cannot cover, are retried (with `redelivery`: after their backoff).
+/// Runs `handle` on each record of a batch. Records the deadline cannot cover are not started and
+/// are handed back as failures (in `order`); with `redelivery`, every record handed back comes
+/// back after its backoff instead of the visibility timeout.
 pub async fn batch<F, Fut>(
     event: SqsEvent,
     deadline: Deadline,
     redelivery: Option<&dyn Redelivery>,
-    handle: F,
-) -> SqsBatchResponse
-where
-    F: FnMut(SqsMessage) -> Fut,
-    Fut: Future<Output = Result<(), Failed>>,
-{
-    run_batch(event, deadline, redelivery, false, handle).await
-}
-
-/// Both batch runners: `in_order`, the first record not done hands back every record after it.
-async fn run_batch<F, Fut>(
-    event: SqsEvent,
-    deadline: Deadline,
-    redelivery: Option<&dyn Redelivery>,
-    in_order: bool,
+    order: Order,
     mut handle: F,
 ) -> SqsBatchResponse
 where
     F: FnMut(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), Failed>>,
 {
+    let in_order = order == Order::Fifo;
     let mut response = SqsBatchResponse::default();
     let mut back = HandBack::new(redelivery);
     let mut stopped = false;
@@ -311,7 +293,7 @@ pub async fn respond_batch(
     deadline: Deadline,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    fifo_batch(event, deadline, redelivery, |record| async move {
+    batch(event, deadline, redelivery, Order::Fifo, |record| async move {
         let work: crate::domain::Work = match parse_body(&record) {
             Ok(work) => work,
             Err(reason) => return park(redelivery, &record, &reason).await,
@@ -369,7 +351,7 @@ pub async fn escalate_batch(
     deadline: Deadline,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    batch(event, deadline, redelivery, |record| async move {
+    batch(event, deadline, redelivery, Order::Independent, |record| async move {
         let job: crate::domain::EscalationJob = match parse_body(&record) {
             Ok(job) => job,
             Err(reason) => return park(redelivery, &record, &reason).await,
@@ -413,7 +395,7 @@ mod tests {
     #[tokio::test]
     async fn fifo_stops_at_the_first_failure() {
         let mut seen = Vec::new();
-        let r = fifo_batch(event(&["a", "b", "c"]), Deadline::none(), None, |m: SqsMessage| {
+        let r = batch(event(&["a", "b", "c"]), Deadline::none(), None, Order::Fifo, |m: SqsMessage| {
             seen.push(m.body.clone().unwrap());
             async move { if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) } }
         })
@@ -465,9 +447,15 @@ mod tests {
     #[tokio::test]
     async fn a_fifo_failure_and_the_records_behind_it_back_off_by_their_receives() {
         let desk = Recorder::default();
-        let r = fifo_batch(received(&["a", "b", "c"], 3), Deadline::none(), Some(&desk), |m: SqsMessage| async move {
-            if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) }
-        })
+        let r = batch(
+            received(&["a", "b", "c"], 3),
+            Deadline::none(),
+            Some(&desk),
+            Order::Fifo,
+            |m: SqsMessage| async move {
+                if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) }
+            },
+        )
         .await;
         assert_eq!(failures(&r), vec!["b", "c"]);
         let delays = desk.delays.lock().unwrap().clone();
@@ -482,12 +470,18 @@ mod tests {
     #[tokio::test]
     async fn a_wait_the_other_side_asked_for_wins_over_the_backoff() {
         let desk = Recorder::default();
-        let r = batch(received(&["a", "b"], 1), Deadline::none(), Some(&desk), |m: SqsMessage| async move {
-            match m.body.as_deref() {
-                Some("a") => Err(Failed::after("429", Duration::from_secs(42))),
-                _ => Err("503".to_string().into()),
-            }
-        })
+        let r = batch(
+            received(&["a", "b"], 1),
+            Deadline::none(),
+            Some(&desk),
+            Order::Independent,
+            |m: SqsMessage| async move {
+                match m.body.as_deref() {
+                    Some("a") => Err(Failed::after("429", Duration::from_secs(42))),
+                    _ => Err("503".to_string().into()),
+                }
+            },
+        )
         .await;
         assert_eq!(failures(&r), vec!["a", "b"]);
         let delays = desk.delays.lock().unwrap().clone();
@@ -498,17 +492,26 @@ mod tests {
     async fn records_the_deadline_cannot_cover_come_back_after_their_backoff() {
         let desk = Recorder::default();
         let deadline = Deadline::after(Duration::from_secs(2), Duration::from_secs(3));
-        let r = batch(received(&["a"], 1), deadline, Some(&desk), |_m: SqsMessage| async move { Ok(()) }).await;
+        let r =
+            batch(
+                received(&["a"], 1),
+                deadline,
+                Some(&desk),
+                Order::Independent,
+                |_m: SqsMessage| async move { Ok(()) },
+            )
+            .await;
         assert_eq!(failures(&r), vec!["a"]);
         assert_eq!(desk.delays.lock().unwrap().clone(), vec![("h-a".to_string(), FIRST_RETRY)]);
     }
 
     #[tokio::test]
     async fn standard_batches_fail_only_the_failing_records() {
-        let r = batch(event(&["a", "b", "c"]), Deadline::none(), None, |m: SqsMessage| async move {
-            if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) }
-        })
-        .await;
+        let r =
+            batch(event(&["a", "b", "c"]), Deadline::none(), None, Order::Independent, |m: SqsMessage| async move {
+                if m.body.as_deref() == Some("b") { Err("boom".to_string().into()) } else { Ok(()) }
+            })
+            .await;
         assert_eq!(failures(&r), vec!["b"]);
     }
 
@@ -519,7 +522,7 @@ mod tests {
         let deadline = Deadline::after(Duration::from_secs(10), Duration::from_secs(3));
         let mut started = Vec::new();
         let ids = ["a", "b", "c", "d", "e", "f"];
-        let r = fifo_batch(event(&ids), deadline, None, |m: SqsMessage| {
+        let r = batch(event(&ids), deadline, None, Order::Fifo, |m: SqsMessage| {
             started.push(m.body.clone().unwrap());
             async move {
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -535,7 +538,7 @@ mod tests {
     async fn a_record_that_would_outlive_the_invocation_is_cut_off_and_handed_back() {
         let start = tokio::time::Instant::now();
         let deadline = Deadline::after(Duration::from_secs(10), Duration::from_secs(1));
-        let r = batch(event(&["slow", "next"]), deadline, None, |_m: SqsMessage| async move {
+        let r = batch(event(&["slow", "next"]), deadline, None, Order::Independent, |_m: SqsMessage| async move {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok(())
         })
