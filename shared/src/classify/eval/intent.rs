@@ -54,14 +54,15 @@ pub fn evaluate(train: &[Row], test: &[Row], options: TrainOptions) -> Result<Ev
     let model = IntentModel::train(&pairs, options)?;
     let train_ms = started.elapsed().as_secs_f64() * 1e3;
 
+    let languages = super::TenantLanguages::of(train);
     let predict_us = mean_us(test, |r| {
-        std::hint::black_box(model.predict(&r.text, super::language_of(&r.text)));
+        std::hint::black_box(model.predict(&r.text, languages.of_text(&r.text)));
     });
     let mut asked = 0;
     let scored: Vec<(String, f32)> = test
         .iter()
         .map(|r| {
-            let prediction = model.predict(&r.text, super::language_of(&r.text));
+            let prediction = model.predict(&r.text, languages.of_text(&r.text));
             asked += usize::from(prediction.encoder_used);
             let (i, conf) = prediction.ranked[0];
             (model.labels()[i].clone(), conf)

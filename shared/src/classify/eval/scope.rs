@@ -84,16 +84,18 @@ pub fn evaluate(
 ) -> Result<ScopeReport, TrainError> {
     let in_scope: Vec<Row> = train.iter().filter(|r| r.label != oos_label).cloned().collect();
     let model = train_model(&in_scope, options)?;
+    let languages = super::TenantLanguages::of(&in_scope);
+    let score = |model: &IntentModel, rows: &[Row]| score(model, rows, oos_label, &languages);
     let (validation_scores, source, validation_examples) = match validation {
-        Some(rows) => (score(&model, rows, oos_label), ValidationSource::File, rows.len()),
+        Some(rows) => (score(&model, rows), ValidationSource::File, rows.len()),
         None => {
             let (fit, held, names) = hold_out_for_validation(&in_scope, oos_label);
             let validation_model = train_model(&fit, options)?;
-            (score(&validation_model, &held, oos_label), ValidationSource::HeldOutIntents(names), held.len())
+            (score(&validation_model, &held), ValidationSource::HeldOutIntents(names), held.len())
         }
     };
     let threshold = choose_threshold(&validation_scores);
-    let test_scores = score(&model, test, oos_label);
+    let test_scores = score(&model, test);
     Ok(ScopeReport {
         oos_label: oos_label.to_string(),
         train_examples: in_scope.len(),
@@ -106,7 +108,7 @@ pub fn evaluate(
         validation_at_chosen: point(&validation_scores, threshold),
         curve: (0..=20).map(|i| point(&test_scores, i as f32 * 0.05)).collect(),
         predict_us: mean_us(test, |r| {
-            std::hint::black_box(model.predict(&r.text, super::language_of(&r.text)));
+            std::hint::black_box(model.predict(&r.text, languages.of_text(&r.text)));
         }),
         model_bytes: model.to_bytes().len(),
     })
@@ -151,10 +153,10 @@ fn train_model(rows: &[Row], options: TrainOptions) -> Result<IntentModel, Train
     IntentModel::train(&pairs, options)
 }
 
-fn score(model: &IntentModel, rows: &[Row], oos_label: &str) -> Vec<Scored> {
+fn score(model: &IntentModel, rows: &[Row], oos_label: &str, languages: &super::TenantLanguages) -> Vec<Scored> {
     rows.iter()
         .map(|r| {
-            let p = model.predict(&r.text, super::language_of(&r.text));
+            let p = model.predict(&r.text, languages.of_text(&r.text));
             let (i, confidence) = p.ranked[0];
             Scored {
                 confidence,
