@@ -98,7 +98,8 @@ mod tests {
         let hosted = ScriptedModel::default();
         let out =
             Cascade { local: &local, hosted: &hosted, hosted_below: 0.0 }.classify(request("where is my order")).await;
-        assert_eq!(out.classification.source, ClassifierSource::Local);
+        // The local tier decided: the n-gram model or, where it is below `ENCODER_BELOW`, the encoder.
+        assert_ne!(out.classification.source, ClassifierSource::Hosted);
         assert_eq!(hosted.calls(), 0);
     }
 
@@ -121,7 +122,7 @@ mod tests {
         let local = local();
         let out =
             Cascade { local: &local, hosted: &NoModel, hosted_below: 1.1 }.classify(request("where is my order")).await;
-        assert_eq!(out.classification.source, ClassifierSource::Local);
+        assert_ne!(out.classification.source, ClassifierSource::Hosted);
         assert!(matches!(out.fallback, Some(ModelError::Unavailable(_))));
 
         let mut answer = local.classify("x");
@@ -129,7 +130,7 @@ mod tests {
         let hosted = ScriptedModel::answering(answer);
         let out =
             Cascade { local: &local, hosted: &hosted, hosted_below: 1.1 }.classify(request("where is my order")).await;
-        assert_eq!(out.classification.source, ClassifierSource::Local);
+        assert_ne!(out.classification.source, ClassifierSource::Hosted);
         assert!(matches!(out.fallback, Some(ModelError::InvalidOutput(_))));
     }
 }
