@@ -1,3 +1,4 @@
+use super::encoder::ENCODER_LANGUAGES;
 use super::intent::{IntentModel, TrainError, TrainOptions};
 use super::language::LanguageDetector;
 use super::text::{fold, words};
@@ -32,10 +33,13 @@ impl LocalClassifier {
         Ok(Self::with_intents(intents, examples, languages, out_of_scope_below, extra_vocabulary))
     }
 
-    /// The intent model [`Self::train`] trains from these examples (to store it).
+    /// The intent model [`Self::train`] trains from these examples (to store it). The encoder
+    /// head only where some examples are in a language the encoder reads: for a German-only
+    /// tenant it would never be asked, and embedding its examples is most of the training time.
     pub fn train_intents(examples: &[(String, String, Language)]) -> Result<IntentModel, TrainError> {
         let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
-        IntentModel::train(&pairs, TrainOptions::default())
+        let encoder = examples.iter().any(|(_, _, l)| ENCODER_LANGUAGES.contains(l));
+        IntentModel::train(&pairs, TrainOptions { encoder, ..TrainOptions::default() })
     }
 
     /// The same around an intent model trained before (stored beside the tenant): only the
@@ -94,6 +98,17 @@ impl LocalClassifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tenant without English examples gets no encoder head: it would never be asked.
+    #[test]
+    fn only_tenants_with_english_examples_train_the_encoder_head() {
+        let de = Language::from_code("de").expect("de");
+        let ex = |t: &str, i: &str, l: Language| (t.to_string(), i.to_string(), l);
+        let german = [ex("wo ist meine Bestellung", "order", de), ex("ich will mein Geld zurück", "refund", de)];
+        assert!(!LocalClassifier::train_intents(&german).expect("trains").has_encoder_head());
+        let mixed = [german[0].clone(), german[1].clone(), ex("where is my order", "order", Language::EN)];
+        assert!(LocalClassifier::train_intents(&mixed).expect("trains").has_encoder_head());
+    }
 
     /// The classification says which tier decided: an English paraphrase the n-gram model has no
     /// words for goes to the encoder; a Spanish one stays with the n-gram model (the encoder

@@ -50,11 +50,12 @@ pub struct EvalReport {
 /// Trains on `train` and measures on `test`.
 pub fn evaluate(train: &[Row], test: &[Row], options: TrainOptions) -> Result<EvalReport, TrainError> {
     let pairs: Vec<(&str, &str)> = train.iter().map(|r| (r.text.as_str(), r.label.as_str())).collect();
+    let languages = super::TenantLanguages::of(train);
+    let options = TrainOptions { encoder: options.encoder && languages.read_by_encoder(), ..options };
     let started = Instant::now();
     let model = IntentModel::train(&pairs, options)?;
     let train_ms = started.elapsed().as_secs_f64() * 1e3;
 
-    let languages = super::TenantLanguages::of(train);
     let predict_us = mean_us(test, |r| {
         std::hint::black_box(model.predict(&r.text, languages.of_text(&r.text)));
     });

@@ -52,7 +52,10 @@ pub fn first_per_label(rows: Vec<Row>, n: usize) -> Vec<Row> {
 /// for every language guesses wrong on short messages — "What do I do if my card is stolen?" reads
 /// as German to one for English, Spanish and German — while a bank with BANKING77's intents would
 /// declare English, and MASSIVE's German half is a German business.
-pub(crate) struct TenantLanguages(crate::classify::LanguageDetector);
+pub(crate) struct TenantLanguages {
+    languages: Vec<crate::domain::Language>,
+    detector: crate::classify::LanguageDetector,
+}
 
 impl TenantLanguages {
     /// The languages of `train`; English, Spanish and German when none is found.
@@ -79,7 +82,14 @@ impl TenantLanguages {
             languages = ["en", "es", "de"].into_iter().filter_map(Language::from_code).collect();
         }
         let samples = tagged.iter().filter(|(l, _)| languages.contains(l)).map(|(l, t)| (*l, t.as_str()));
-        Self(crate::classify::LanguageDetector::new(&languages, samples))
+        let detector = crate::classify::LanguageDetector::new(&languages, samples);
+        Self { languages, detector }
+    }
+
+    /// Whether the tenant's classifier would train the encoder head (as
+    /// [`crate::classify::LocalClassifier::train_intents`]: some language the encoder reads).
+    pub(crate) fn read_by_encoder(&self) -> bool {
+        self.languages.iter().any(|l| crate::classify::encoder::ENCODER_LANGUAGES.contains(l))
     }
 
     /// The language the classifier would pass on for `text` (a guess when unsure, as for the
@@ -87,7 +97,7 @@ impl TenantLanguages {
     pub(crate) fn of_text(&self, text: &str) -> Option<crate::domain::Language> {
         let folded = crate::classify::text::fold(text);
         let words: Vec<&str> = crate::classify::text::words(&folded).collect();
-        self.0.detect(text, &words).or_else(|| self.0.guess_unsure(text))
+        self.detector.detect(text, &words).or_else(|| self.detector.guess_unsure(text))
     }
 }
 
