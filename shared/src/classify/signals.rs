@@ -91,6 +91,10 @@ const HUMAN: &[&str] = &[
     "keinen bot",
     "rufen sie mich an",
     "personliche beratung",
+    "atencion personalizada",
+    "anybody there",
+    "anyone there",
+    "someone there",
 ];
 
 /// Who the customer may ask for. Alone these words are no request ("the agent at the post
@@ -159,6 +163,17 @@ const PERSON: &[&str] = &[
     "verantwortlichen",
     "kundenbetreuung",
     "kundenbetreuer",
+    "people",
+    "anybody",
+    "rep",
+    "owner",
+    "filialleiter",
+    "leiter",
+    "leiterin",
+    "inhaber",
+    "inhaberin",
+    "dueno",
+    "duena",
 ];
 
 /// Words that reach for someone: talk, connect, transfer, call back.
@@ -229,6 +244,10 @@ const REACH: &[&str] = &[
     "gibt es",
     "klaren",
     "on the line",
+    "look into",
+    "take a look",
+    "hatte gerne",
+    "leiten sie mich",
 ];
 
 /// Verb stems that reach for someone in any of their forms ("llame", "llamar", "llámenme";
@@ -248,6 +267,7 @@ const REACH_STEMS: &[&str] = &[
     "habl",
     "llam",
     "comunic",
+    "comuniq",
     "contact",
     "atend",
     "atiend",
@@ -294,8 +314,13 @@ const DECLINE: &[&str] = &[
     "no need",
     "dont need",
     "do not need",
+    "no need to talk",
+    "dont need to talk",
+    "dont need to speak",
+    "dont want to talk",
     "without",
     "no hace falta",
+    "no necesito hablar",
     "sin",
     "kein",
     "keine",
@@ -433,6 +458,7 @@ mod tests {
             "I talked to someone last week and it is sorted",
             "hablé con alguien ayer y ya está solucionado",
             "ya me atendió una persona muy amable, gracias",
+            "I don't need to talk to anyone, the tracking link is enough",
             "the agent on the phone yesterday promised me a refund",
         ] {
             assert!(!run(text, |_, w| wants_human(w)), "{text}");
@@ -443,6 +469,8 @@ mod tests {
             "necesito hablar con un supervisor ya",
             "put a supervisor on the line",
             "ich brauche eine persönliche Beratung",
+            "comuníqueme con un operador",
+            "Kann ich den Filialleiter sprechen?",
         ] {
             assert!(run(text, |_, w| wants_human(w)), "{text}");
         }
