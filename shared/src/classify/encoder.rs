@@ -11,6 +11,13 @@ pub use switchboard_encoder::{DIM, Encoder, PackError, pack};
 /// scores below the n-gram model (README), so other languages stay with the n-gram model.
 pub const ENCODER_LANGUAGES: [Language; 1] = [Language::EN];
 
+/// Whether a tenant writing in `languages` gets an encoder head: only if one of them is read by
+/// the encoder — for a German-only tenant it would never be asked, and embedding the examples is
+/// most of a training.
+pub fn reads_any(mut languages: impl Iterator<Item = Language>) -> bool {
+    languages.any(|l| ENCODER_LANGUAGES.contains(&l))
+}
+
 /// Where the packed weights are looked for, first found wins: `SWITCHBOARD_ENCODER`, the Lambda
 /// layer's `/opt/switchboard/encoder.bin`, and this checkout's `.local/encoder/encoder.bin`
 /// (what `scripts/fetch-encoder.sh` writes).

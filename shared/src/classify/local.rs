@@ -1,4 +1,4 @@
-use super::encoder::ENCODER_LANGUAGES;
+use super::encoder;
 use super::intent::{IntentModel, TrainError, TrainOptions};
 use super::language::LanguageDetector;
 use super::text::{fold, words};
@@ -33,12 +33,12 @@ impl LocalClassifier {
         Ok(Self::with_intents(intents, examples, languages, out_of_scope_below, extra_vocabulary))
     }
 
-    /// The intent model [`Self::train`] trains from these examples (to store it). The encoder
-    /// head only where some examples are in a language the encoder reads: for a German-only
-    /// tenant it would never be asked, and embedding its examples is most of the training time.
+    /// The intent model [`Self::train`] trains from these examples (to store it); with an
+    /// encoder head only where the encoder reads one of the examples' languages
+    /// ([`encoder::reads_any`]).
     pub fn train_intents(examples: &[(String, String, Language)]) -> Result<IntentModel, TrainError> {
         let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
-        let encoder = examples.iter().any(|(_, _, l)| ENCODER_LANGUAGES.contains(l));
+        let encoder = encoder::reads_any(examples.iter().map(|(_, _, l)| *l));
         IntentModel::train(&pairs, TrainOptions { encoder, ..TrainOptions::default() })
     }
 

@@ -86,10 +86,9 @@ impl TenantLanguages {
         Self { languages, detector }
     }
 
-    /// Whether the tenant's classifier would train the encoder head (as
-    /// [`crate::classify::LocalClassifier::train_intents`]: some language the encoder reads).
+    /// Whether the tenant's classifier would train the encoder head.
     pub(crate) fn read_by_encoder(&self) -> bool {
-        self.languages.iter().any(|l| crate::classify::encoder::ENCODER_LANGUAGES.contains(l))
+        crate::classify::encoder::reads_any(self.languages.iter().copied())
     }
 
     /// The language the classifier would pass on for `text` (a guess when unsure, as for the
@@ -107,6 +106,7 @@ pub(crate) fn mean_us<T>(items: &[T], mut f: impl FnMut(&T)) -> f64 {
     items.iter().for_each(&mut f);
     started.elapsed().as_secs_f64() * 1e6 / items.len().max(1) as f64
 }
+
 #[cfg(test)]
 mod tests {
     use crate::domain::Language;
