@@ -172,6 +172,9 @@ const PERSON: &[&str] = &[
     "leiterin",
     "inhaber",
     "inhaberin",
+    "whoever",
+    "in charge",
+    "member of",
     "dueno",
     "duena",
 ];
@@ -248,6 +251,16 @@ const REACH: &[&str] = &[
     "take a look",
     "hatte gerne",
     "leiten sie mich",
+    "available",
+    "free to",
+    "id like",
+    "would like",
+    "disponible",
+    "quisiera",
+    "me gustaria",
+    "verfugbar",
+    "erreichbar",
+    "wurde gerne",
 ];
 
 /// Verb stems that reach for someone in any of their forms ("llame", "llamar", "llámenme";
@@ -285,6 +298,8 @@ const REACH_STEMS: &[&str] = &[
     "durchstell",
     "kontakt",
     "erreich",
+    "ring",
+    "conect",
 ];
 
 /// Words that say the talk with a person already happened ("I talked to someone last week", "ya me
@@ -473,6 +488,26 @@ mod tests {
             "Kann ich den Filialleiter sprechen?",
         ] {
             assert!(run(text, |_, w| wants_human(w)), "{text}");
+        }
+    }
+
+    /// The misses of the sixth held-out round: asking whether someone is available, reaching
+    /// for whoever is in charge, "ring me", and the Spanish "conectar" with its pronoun attached.
+    #[test]
+    fn asking_whether_someone_is_available_is_a_request() {
+        for text in [
+            "is a live person available right now?",
+            "Ist gerade ein Berater verfügbar?",
+            "¿hay algún asesor disponible?",
+            "I need to talk to whoever is in charge",
+            "can you get someone to ring me on my mobile",
+            "conéctame con un humano",
+        ] {
+            assert!(run(text, |_, w| wants_human(w)), "{text}");
+        }
+        for text in ["is this jacket available in blue?", "¿está disponible en talla M?", "Ist der Artikel verfügbar?"]
+        {
+            assert!(!run(text, |_, w| wants_human(w)), "{text}");
         }
     }
 }
