@@ -251,16 +251,13 @@ const REACH: &[&str] = &[
     "take a look",
     "hatte gerne",
     "leiten sie mich",
-    "available",
     "free to",
     "id like",
     "would like",
-    "disponible",
     "quisiera",
     "me gustaria",
-    "verfugbar",
-    "erreichbar",
     "wurde gerne",
+    "hatte lieber",
 ];
 
 /// Verb stems that reach for someone in any of their forms ("llame", "llamar", "llámenme";
@@ -300,12 +297,26 @@ const REACH_STEMS: &[&str] = &[
     "erreich",
     "ring",
     "conect",
+    "meld",
+    "schick",
 ];
 
+/// "Is a person available?": these count right after a person word ("ist ein Berater
+/// verfügbar", "hay algún agente disponible") and nowhere else ("is the team jersey available").
+const AVAILABLE: &[&str] = &["available", "disponible", "disponibles", "verfugbar", "erreichbar"];
+
 /// Words that say the talk with a person already happened ("I talked to someone last week", "ya me
-/// atendió una persona"): then a verb stem in any tense is no request, only a word that plainly
-/// asks ([`REACH`]: "I spoke to someone yesterday, now I want a manager") still counts.
+/// atendió una persona") or tell what someone else said ("my neighbour said a person would
+/// call"): then a verb stem in any tense is no request, only a word that plainly asks ([`REACH`]:
+/// "I spoke to someone yesterday, now I want a manager") still counts.
 const DONE: &[&str] = &[
+    "said",
+    "told me",
+    "dijo",
+    "me dijeron",
+    "sagte",
+    "meinte",
+    "hat gesagt",
     "yesterday",
     "already",
     "last week",
@@ -375,7 +386,7 @@ const ENDINGS: &[&str] = &["", "s", "es", "n", "en", "in", "innen"];
 pub fn lexicon_bytes() -> usize {
     let phrases = |list: &[&str]| list.iter().map(|p| p.len()).sum::<usize>();
     super::sentiment::lexicon_bytes()
-        + [URGENT, UNHURRIED, HUMAN, PERSON, REACH, REACH_STEMS, DONE, DECLINE, BOT, REJECT, ENDINGS]
+        + [URGENT, UNHURRIED, HUMAN, PERSON, REACH, REACH_STEMS, AVAILABLE, DONE, DECLINE, BOT, REJECT, ENDINGS]
             .iter()
             .map(|l| phrases(l))
             .sum::<usize>()
@@ -397,6 +408,13 @@ pub fn wants_human(words: &[&str]) -> bool {
         })
     };
     let people: Vec<usize> = PERSON.iter().flat_map(|p| person_starts(words, p)).filter(|&p| !declined(p)).collect();
+    let available = PERSON.iter().any(|p| {
+        let after = p.split(' ').count();
+        person_starts(words, p).any(|s| !declined(s) && words.get(s + after).is_some_and(|w| AVAILABLE.contains(w)))
+    });
+    if available {
+        return true;
+    }
     let near = |cues: &[usize], targets: &[usize], window: usize| {
         cues.iter().any(|&c| targets.iter().any(|&t| t.abs_diff(c) <= window))
     };
@@ -475,6 +493,8 @@ mod tests {
             "ya me atendió una persona muy amable, gracias",
             "I don't need to talk to anyone, the tracking link is enough",
             "the agent on the phone yesterday promised me a refund",
+            "my neighbour said a person from your team would call",
+            "Mein Nachbar sagte, jemand von Ihrem Team würde anrufen",
         ] {
             assert!(!run(text, |_, w| wants_human(w)), "{text}");
         }
@@ -486,6 +506,8 @@ mod tests {
             "ich brauche eine persönliche Beratung",
             "comuníqueme con un operador",
             "Kann ich den Filialleiter sprechen?",
+            "Kann sich ein Berater bei mir melden?",
+            "Ich hätte lieber einen Menschen am Telefon",
         ] {
             assert!(run(text, |_, w| wants_human(w)), "{text}");
         }
@@ -505,8 +527,12 @@ mod tests {
         ] {
             assert!(run(text, |_, w| wants_human(w)), "{text}");
         }
-        for text in ["is this jacket available in blue?", "¿está disponible en talla M?", "Ist der Artikel verfügbar?"]
-        {
+        for text in [
+            "is this jacket available in blue?",
+            "is the team jersey available in kids sizes",
+            "¿está disponible en talla M?",
+            "Ist der Artikel verfügbar?",
+        ] {
             assert!(!run(text, |_, w| wants_human(w)), "{text}");
         }
     }
