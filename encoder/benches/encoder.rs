@@ -1,5 +1,5 @@
 //! What the encoder tier costs: loading the packed weights (once per process, on the first
-//! message the n-gram model is unsure of) and embedding one message. Needs the weights
+//! message the n-gram model is unsure of), embedding one message, and a batch of examples. Needs the weights
 //! (`scripts/fetch-encoder.sh`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -27,6 +27,14 @@ fn encoder(c: &mut Criterion) {
     ] {
         c.bench_function(name, |b| b.iter(|| black_box(encoder.embed(black_box(text)))));
     }
+    // A tenant's training examples: 32 short messages one by one, and as one batch (what
+    // training does: each weight matrix packed once for all of them).
+    let examples: Vec<String> = (0..32).map(|i| format!("where is my order number {i}, it has not arrived")).collect();
+    let examples: Vec<&str> = examples.iter().map(String::as_str).collect();
+    c.bench_function("embed 32 examples one by one", |b| {
+        b.iter(|| examples.iter().map(|t| encoder.embed(black_box(t))).collect::<Vec<_>>())
+    });
+    c.bench_function("embed 32 examples as one batch", |b| b.iter(|| encoder.embed_batch(black_box(&examples))));
 }
 
 criterion_group!(benches, encoder);

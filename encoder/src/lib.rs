@@ -92,48 +92,65 @@ pub struct Encoder {
 impl Encoder {
     /// The unit-length mean of the last layer's token vectors (sentence-transformers' pooling).
     pub fn embed(&self, text: &str) -> Vec<f32> {
-        let ids = self.tokenizer.encode(text);
-        let n = ids.len();
-        let mut x = vec![0.0f32; n * DIM];
-        for (t, &id) in ids.iter().enumerate() {
-            let row = &mut x[t * DIM..(t + 1) * DIM];
-            let pos = &self.positions.data[t * DIM..(t + 1) * DIM];
-            for (((out, w), p), ty) in row.iter_mut().zip(self.words.row(id as usize)).zip(pos).zip(&self.token_type) {
-                *out = w + p + ty;
+        self.embed_batch(&[text]).pop().unwrap_or_default()
+    }
+
+    /// The embeddings of several texts, as [`Self::embed`] gives each: their tokens go through each
+    /// weight matrix together, so SGEMM packs it once for all of them instead of once per text
+    /// (packing is most of a short message's time); attention stays within each text.
+    pub fn embed_batch(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t)).collect();
+        let mut spans = Vec::with_capacity(ids.len());
+        let mut x = Vec::new();
+        for text in &ids {
+            let start = x.len() / DIM;
+            for (t, &id) in text.iter().enumerate() {
+                let pos = &self.positions.data[t * DIM..(t + 1) * DIM];
+                x.extend(self.words.row(id as usize).zip(pos).zip(&self.token_type).map(|((w, p), ty)| w + p + ty));
             }
+            spans.push(start..x.len() / DIM);
         }
         layer_norm(&mut x, &self.embedding_norm);
         for layer in &self.layers {
-            x = layer.forward(&x, n);
+            x = layer.forward(&x, &spans);
         }
-        let mut pooled = vec![0.0f32; DIM];
-        for row in x.chunks_exact(DIM) {
-            pooled.iter_mut().zip(row).for_each(|(p, v)| *p += v);
-        }
-        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-        pooled.iter_mut().for_each(|v| *v /= norm);
-        pooled
+        spans
+            .iter()
+            .map(|span| {
+                let mut pooled = vec![0.0f32; DIM];
+                for row in x[span.start * DIM..span.end * DIM].chunks_exact(DIM) {
+                    pooled.iter_mut().zip(row).for_each(|(p, v)| *p += v);
+                }
+                let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                pooled.iter_mut().for_each(|v| *v /= norm);
+                pooled
+            })
+            .collect()
     }
 }
 
 impl Layer {
-    fn forward(&self, x: &[f32], n: usize) -> Vec<f32> {
+    /// One layer over the tokens of several texts: `spans` are each text's rows of `x`.
+    fn forward(&self, x: &[f32], spans: &[std::ops::Range<usize>]) -> Vec<f32> {
+        let n = x.len() / DIM;
         let (q, k, v) = (self.query.apply(x, n), self.key.apply(x, n), self.value.apply(x, n));
         let mut context = vec![0.0f32; n * DIM];
         let scale = 1.0 / (HEAD_DIM as f32).sqrt();
-        let mut scores = vec![0.0f32; n];
-        for h in 0..HEADS {
-            // Token t's slice of head h in an n × DIM matrix.
-            let head = |t: usize| t * DIM + h * HEAD_DIM..t * DIM + (h + 1) * HEAD_DIM;
-            for i in 0..n {
-                let qi = &q[head(i)];
-                for (j, s) in scores.iter_mut().enumerate() {
-                    *s = qi.iter().zip(&k[head(j)]).map(|(a, b)| a * b).sum::<f32>() * scale;
-                }
-                softmax(&mut scores);
-                let out = &mut context[head(i)];
-                for (j, &s) in scores.iter().enumerate() {
-                    out.iter_mut().zip(&v[head(j)]).for_each(|(o, vv)| *o += s * vv);
+        for span in spans {
+            let mut scores = vec![0.0f32; span.len()];
+            for h in 0..HEADS {
+                // Token t's slice of head h in an n × DIM matrix.
+                let head = |t: usize| t * DIM + h * HEAD_DIM..t * DIM + (h + 1) * HEAD_DIM;
+                for i in span.clone() {
+                    let qi = &q[head(i)];
+                    for (j, s) in span.clone().zip(scores.iter_mut()) {
+                        *s = qi.iter().zip(&k[head(j)]).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    }
+                    softmax(&mut scores);
+                    let out = &mut context[head(i)];
+                    for (j, &s) in span.clone().zip(scores.iter()) {
+                        out.iter_mut().zip(&v[head(j)]).for_each(|(o, vv)| *o += s * vv);
+                    }
                 }
             }
         }
@@ -278,6 +295,23 @@ mod tests {
             let cosine: f32 = e.iter().zip(&r.embedding).map(|(a, b)| a * b).sum();
             assert!(cosine > 0.995, "{}: cosine {cosine}", r.text);
         }
+    }
+
+    /// A batch embeds each text exactly as it would be embedded alone — attention does not cross
+    /// texts, and SGEMM sums each value in the same order — so a tenant's model does not depend on
+    /// how its examples were batched: training stays deterministic.
+    #[test]
+    fn a_batch_embeds_each_text_as_alone() {
+        let encoder = encoder();
+        let texts = ["where is my new card", "", "¿Dónde está mi pedido? 📦", "ok", "my card still hasn't arrived"];
+        let batch = encoder.embed_batch(&texts);
+        assert_eq!(batch.len(), texts.len());
+        for (text, together) in texts.iter().zip(&batch) {
+            let alone = encoder.embed(text);
+            let worst = alone.iter().zip(together).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert_eq!(worst, 0.0, "{text:?}");
+        }
+        assert!(encoder.embed_batch(&[]).is_empty());
     }
 
     #[test]

@@ -58,36 +58,53 @@ pub fn status() -> String {
     }
 }
 
-/// The embeddings of `texts`, concatenated in order, computed on every core: a tenant's few
-/// hundred examples take ~12 ms each, and a `tenants-put` or a `serve` start waits for them.
+/// The embeddings of `texts`, concatenated in order, computed on every core in batches (one
+/// packing of each weight matrix per batch): a tenant's few hundred examples, which a
+/// `tenants-put` or a `serve` start waits for.
+///
+/// Remembered: a process that trains the same tenant again (a reload after its YAML changed,
+/// every test that builds the demo tenant) embeds each example once. Bounded, because a process
+/// may train many tenants.
 pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
+    const LIMIT: usize = 8192;
+    const BATCH: usize = 32;
+    static MEMO: OnceLock<Mutex<HashMap<String, Vec<f32>>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let mut known: HashMap<&str, Vec<f32>> = HashMap::new();
+    {
+        let memo = crate::adapters::lock(memo);
+        for &text in texts {
+            if let Some(hit) = memo.get(text) {
+                known.insert(text, hit.clone());
+            }
+        }
+    }
+    let mut missing: Vec<&str> = texts.iter().copied().filter(|t| !known.contains_key(t)).collect();
+    missing.sort_unstable();
+    missing.dedup();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = texts.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = texts
+    let chunk = missing.len().div_ceil(threads).max(1);
+    let fresh: Vec<(&str, Vec<f32>)> = std::thread::scope(|scope| {
+        let parts: Vec<_> = missing
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().flat_map(|t| embed_example(encoder, t)).collect::<Vec<f32>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.chunks(BATCH)
+                        .flat_map(|batch| batch.iter().copied().zip(encoder.embed_batch(batch)))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         // A panic in a worker is a bug in the encoder, as it would be on one thread.
         parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    })
-}
-
-/// Embeddings of training examples, remembered: a process that trains the same tenant again (a
-/// reload after its YAML changed, every test that builds the demo tenant) embeds each example
-/// once. Bounded, because a process may train many tenants.
-fn embed_example(encoder: &Encoder, text: &str) -> Vec<f32> {
-    const LIMIT: usize = 8192;
-    static MEMO: OnceLock<Mutex<HashMap<String, Vec<f32>>>> = OnceLock::new();
-    let memo = MEMO.get_or_init(Default::default);
-    if let Some(hit) = crate::adapters::lock(memo).get(text) {
-        return hit.clone();
+    });
+    {
+        let mut memo = crate::adapters::lock(memo);
+        if memo.len() + fresh.len() > LIMIT {
+            memo.clear();
+        }
+        memo.extend(fresh.iter().take(LIMIT).map(|(t, e)| (t.to_string(), e.clone())));
     }
-    let embedding = encoder.embed(text);
-    let mut memo = crate::adapters::lock(memo);
-    if memo.len() >= LIMIT {
-        memo.clear();
-    }
-    memo.insert(text.to_string(), embedding.clone());
-    embedding
+    known.extend(fresh);
+    texts.iter().flat_map(|t| known[*t].iter().copied()).collect()
 }
