@@ -59,15 +59,14 @@ pub fn status() -> String {
 }
 
 /// The embeddings of `texts`, concatenated in order, computed on every core in batches (one
-/// packing of each weight matrix per batch): a tenant's few hundred examples, which a
-/// `tenants-put` or a `serve` start waits for.
+/// packing of each weight matrix per batch: [`Encoder::embed_batch`]): a tenant's few hundred
+/// examples, which a `tenants-put` or a `serve` start waits for.
 ///
 /// Remembered: a process that trains the same tenant again (a reload after its YAML changed,
 /// every test that builds the demo tenant) embeds each example once. Bounded, because a process
 /// may train many tenants.
 pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
     const LIMIT: usize = 8192;
-    const BATCH: usize = 32;
     static MEMO: OnceLock<Mutex<HashMap<String, Vec<f32>>>> = OnceLock::new();
     let memo = MEMO.get_or_init(Default::default);
     let mut known: HashMap<&str, Vec<f32>> = HashMap::new();
@@ -87,13 +86,7 @@ pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
     let fresh: Vec<(&str, Vec<f32>)> = std::thread::scope(|scope| {
         let parts: Vec<_> = missing
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.chunks(BATCH)
-                        .flat_map(|batch| batch.iter().copied().zip(encoder.embed_batch(batch)))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().copied().zip(encoder.embed_batch(part)).collect::<Vec<_>>()))
             .collect();
         // A panic in a worker is a bug in the encoder, as it would be on one thread.
         parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
