@@ -1,6 +1,6 @@
 //! What the encoder tier costs: loading the packed weights (once per process, on the first
-//! message the n-gram model is unsure of), embedding one message, and a batch of examples. Needs the weights
-//! (`scripts/fetch-encoder.sh`).
+//! message the n-gram model is unsure of), embedding one message, and embedding a tenant's
+//! examples in a batch. Needs the weights (`scripts/fetch-encoder.sh`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
