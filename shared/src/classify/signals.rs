@@ -386,10 +386,25 @@ const ENDINGS: &[&str] = &["", "s", "es", "n", "en", "in", "innen"];
 pub fn lexicon_bytes() -> usize {
     let phrases = |list: &[&str]| list.iter().map(|p| p.len()).sum::<usize>();
     super::sentiment::lexicon_bytes()
-        + [URGENT, UNHURRIED, HUMAN, PERSON, REACH, REACH_STEMS, AVAILABLE, DONE, DECLINE, BOT, REJECT, ENDINGS]
-            .iter()
-            .map(|l| phrases(l))
-            .sum::<usize>()
+        + [
+            URGENT,
+            UNHURRIED,
+            HUMAN,
+            PERSON,
+            REACH,
+            REACH_STEMS,
+            AVAILABLE,
+            DONE,
+            DECLINE,
+            OTHER_BEFORE,
+            OTHER_AFTER,
+            BOT,
+            REJECT,
+            ENDINGS,
+        ]
+        .iter()
+        .map(|l| phrases(l))
+        .sum::<usize>()
 }
 
 /// True when the customer asks for a person: a phrase that says so, a person named near a word
@@ -420,15 +435,34 @@ pub fn wants_human(words: &[&str]) -> bool {
     };
     if !people.is_empty() {
         let done = DONE.iter().any(|p| contains_phrase(words, p));
-        let stems = words.iter().enumerate().filter(|(_, w)| !done && REACH_STEMS.iter().any(|s| w.starts_with(s)));
+        let stems: Vec<usize> = words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| !done && REACH_STEMS.iter().any(|s| w.starts_with(s)))
+            .map(|(i, _)| i)
+            .collect();
         let reach: Vec<usize> =
-            REACH.iter().flat_map(|c| phrase_starts(words, c)).chain(stems.map(|(i, _)| i)).collect();
-        if words.len() <= 2 || near(&reach, &people, REACH_WINDOW) {
+            REACH.iter().flat_map(|c| phrase_starts(words, c)).chain(stems.iter().copied()).collect();
+        // "another person" is reached for only by a verb ("let me speak to another agent"), not
+        // by a plain "need" ("I need the invoice sent to another person").
+        let (others, own): (Vec<usize>, Vec<usize>) = people.iter().partition(|&&p| third_party(words, p));
+        if words.len() <= 2 || near(&reach, &own, REACH_WINDOW) || near(&stems, &others, REACH_WINDOW) {
             return true;
         }
     }
     let rejects: Vec<usize> = REJECT.iter().flat_map(|c| phrase_starts(words, c)).collect();
     !bots.is_empty() && near(&rejects, &bots, REACH_WINDOW)
+}
+
+/// Words that make a person someone other than the one the customer is talking to: before it
+/// ("another person", "otra persona", "eine andere Person") or after it ("someone else",
+/// "alguien más", "jemand anderes").
+const OTHER_BEFORE: &[&str] = &["another", "other", "otra", "otro", "andere", "anderen", "anderer"];
+const OTHER_AFTER: &[&str] = &["else", "mas", "anderes", "anderem", "anders"];
+
+fn third_party(words: &[&str], person: usize) -> bool {
+    person.checked_sub(1).and_then(|b| words.get(b)).is_some_and(|w| OTHER_BEFORE.contains(w))
+        || words.get(person + 1).is_some_and(|w| OTHER_AFTER.contains(w))
 }
 
 /// Where a person word starts, with any of its [`ENDINGS`] (multi-word ones as written).
@@ -495,6 +529,9 @@ mod tests {
             "the agent on the phone yesterday promised me a refund",
             "my neighbour said a person from your team would call",
             "Mein Nachbar sagte, jemand von Ihrem Team würde anrufen",
+            "I need the invoice sent to another person",
+            "Ich brauche die Rechnung auf eine andere Person",
+            "quiero pedir un regalo para otra persona",
         ] {
             assert!(!run(text, |_, w| wants_human(w)), "{text}");
         }
@@ -508,6 +545,8 @@ mod tests {
             "Kann ich den Filialleiter sprechen?",
             "Kann sich ein Berater bei mir melden?",
             "Ich hätte lieber einen Menschen am Telefon",
+            "let me speak to another agent",
+            "quiero hablar con otra persona",
         ] {
             assert!(run(text, |_, w| wants_human(w)), "{text}");
         }
