@@ -6,11 +6,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard::adapters::aws::Table;
-use switchboard::channels::webchat::sign_identity;
 use switchboard::domain::{ConversationId, ConversationState, TenantId};
 use switchboard::lambda::respond_batch;
 use switchboard::ports::ConversationStore;
-use switchboard::tenant::Secret;
 use switchboard_tests::bedrock::{FakeBedrock, Mode};
 use switchboard_tests::provider::{FakeProvider, SendFaults};
 use switchboard_tests::stack::{IDENTITY_SECRET, Options, stack};
@@ -139,8 +137,7 @@ async fn a_redelivered_message_leaves_one_cost_record() {
 #[tokio::test]
 async fn an_escalation_reaches_the_escalation_function_and_hands_the_conversation_over() {
     let s = stack(Options::default()).await;
-    let identity =
-        json!({"customer_id": "c-1002", "signature": sign_identity(&Secret::new(IDENTITY_SECRET), "c-1002")});
+    let identity = switchboard_tests::signed_identity(IDENTITY_SECRET, "c-1002");
     let (status, ack) =
         s.post(json!({"visitor_id": "v_ben", "text": "I want to talk to a human", "identity": identity})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "the identity verified against the secret from SSM: {ack}");
@@ -251,10 +248,8 @@ async fn a_tenant_whose_ssm_secret_is_missing_is_misconfigured_not_served_with_a
         ..Options::default()
     })
     .await;
-    let forged = switchboard::channels::webchat::sign_identity(&switchboard::tenant::Secret::new(""), "c-1001");
-    let (status, error) = s
-        .post(json!({"visitor_id": "v_m", "text": "Where is my order?", "identity": {"customer_id": "c-1001", "signature": forged}}))
-        .await;
+    let forged = switchboard_tests::signed_identity("", "c-1001");
+    let (status, error) = s.post(json!({"visitor_id": "v_m", "text": "Where is my order?", "identity": forged})).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{error}");
     assert_eq!(error["error"]["code"], "misconfigured");
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
@@ -264,7 +259,7 @@ async fn a_tenant_whose_ssm_secret_is_missing_is_misconfigured_not_served_with_a
 async fn refused_requests_leave_the_table_untouched() {
     let s = stack(Options::default()).await;
     let before = s.items().await;
-    let spoofed = json!({"customer_id": "c-1002", "signature": sign_identity(&Secret::new("demo-identity-secret-change-me"), "c-1002")});
+    let spoofed = switchboard_tests::signed_identity("demo-identity-secret-change-me", "c-1002");
     let (status, _) = s.post(json!({"visitor_id": "v_x", "text": "hi", "identity": spoofed})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the YAML's old secret no longer signs: SSM's does");
     let (status, _) = s.call("POST", "/v1/nope/webchat/messages", Some(json!({"visitor_id": "v", "text": "hi"}))).await;

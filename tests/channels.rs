@@ -453,10 +453,13 @@ async fn a_phone_the_tenant_knows_is_that_customer_on_every_phone_channel() {
     );
 }
 
+/// Where Postmark's documented inbound example says it received the mail (its `Received-SPF`).
+const POSTMARK_RECEIVER: &str = "451d9b70cf9364d23ff6f9d51d870251569e+ahoy@inbound.postmarkapp.com";
+
 fn inbound_mail(message_id: &str, from: &str, text: &str) -> Vec<u8> {
     let domain = from.split('@').nth(1).unwrap_or_default().to_lowercase();
     let spf = format!(
-        "Pass (sender SPF authorized) identity=mailfrom; client-ip=192.0.2.10; envelope-from={from}; helo=mail.{domain}; receiver=postmark"
+        "Pass (sender SPF authorized) identity=mailfrom; client-ip=192.0.2.10; envelope-from={from}; helo=mail.{domain}; receiver={POSTMARK_RECEIVER}"
     );
     inbound_mail_with(message_id, from, text, vec![("Received-SPF", spf)])
 }
@@ -496,19 +499,46 @@ async fn a_spoofed_from_address_does_not_unlock_the_customers_profile() {
         ),
         (
             "DMARC failed",
-            vec![("Authentication-Results", "postmark; dkim=fail; dmarc=fail header.from=example.com".to_string())],
+            vec![(
+                "Authentication-Results",
+                "inbound.postmarkapp.com; dkim=fail; dmarc=fail header.from=example.com".to_string(),
+            )],
+        ),
+        // The reviewer's forgery: a verdict the sender wrote, stamped with a host of its choice.
+        (
+            "a DMARC pass stamped by someone else",
+            vec![("Authentication-Results", "evil.example; dmarc=pass header.from=example.com".to_string())],
+        ),
+        (
+            "a DMARC pass for another domain",
+            vec![(
+                "Authentication-Results",
+                "inbound.postmarkapp.com; dmarc=pass header.from=evil.example".to_string(),
+            )],
+        ),
+        (
+            "an SPF pass recorded by another receiver",
+            vec![(
+                "Received-SPF",
+                format!("Pass (sender SPF authorized) envelope-from={ana}; receiver=mx.evil.example"),
+            )],
         ),
     ];
     let genuine = (
         "DMARC passed",
         vec![(
             "Authentication-Results",
-            "postmark; dkim=pass header.d=example.com; dmarc=pass header.from=example.com".into(),
+            "inbound.postmarkapp.com; dkim=pass header.d=example.com; dmarc=pass header.from=example.com".into(),
         )],
     );
     let aligned_spf = (
         "SPF passed for the From domain",
-        vec![("Received-SPF", format!("Pass (sender SPF authorized) identity=mailfrom; envelope-from={ana}"))],
+        vec![(
+            "Received-SPF",
+            format!(
+                "Pass (sender SPF authorized) identity=mailfrom; envelope-from={ana}; receiver={POSTMARK_RECEIVER}"
+            ),
+        )],
     );
     let spoofs = cases.into_iter().map(|c| (c, false));
     for (n, ((name, headers), verified)) in spoofs.chain([(genuine, true), (aligned_spf, true)]).enumerate() {

@@ -11,11 +11,9 @@
 
 use serde_json::{Value, json};
 use switchboard::adapters::aws::{DynamoLedger, Table};
-use switchboard::channels::webchat::sign_identity;
 use switchboard::cost::{Components, Month};
 use switchboard::domain::TenantId;
 use switchboard::ports::CostLedger;
-use switchboard::tenant::Secret;
 use switchboard_tests::bedrock::{FakeBedrock, Mode};
 use switchboard_tests::stack::{IDENTITY_SECRET, Options, stack};
 
@@ -62,7 +60,7 @@ async fn main() {
                 let mut body = json!({"visitor_id": visitor, "text": text});
                 if *personal {
                     let customer = "c-1001";
-                    body["identity"] = json!({"customer_id": customer, "signature": sign_identity(&Secret::new(IDENTITY_SECRET), customer)});
+                    body["identity"] = switchboard_tests::signed_identity(IDENTITY_SECRET, customer);
                 }
                 let (_, ack) = s.post(body).await;
                 s.run_responder().await;

@@ -6,13 +6,12 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchboard::channels::webchat::sign_identity;
 use switchboard::channels::{slack, twilio, whatsapp};
 use switchboard::domain::{ConversationId, TenantId};
 use switchboard::ports::{ConversationStore, CustomerStore};
-use switchboard::tenant::Secret;
 use switchboard_tests::helpdesk::FakeHelpdesk;
 use switchboard_tests::provider::FakeProvider;
+use switchboard_tests::signed_identity;
 use switchboard_tests::stack::{IDENTITY_SECRET, Options, Stack, stack};
 
 const URL: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1";
@@ -117,11 +116,12 @@ async fn one_tenants_credentials_open_no_route_of_another() {
     assert_eq!(s.aws.depth(&s.messages.url).await, 5, "one message per channel, all rival's");
 
     // The web chat: a customer identity signed with demo's secret proves nothing to rival.
-    let demo_signed = sign_identity(&Secret::new(IDENTITY_SECRET), "c-1001");
-    let post = |signature: String| json!({"visitor_id": "v_1", "text": "Where is my order?", "identity": {"customer_id": "c-1001", "signature": signature}});
+    let demo_signed = signed_identity(IDENTITY_SECRET, "c-1001");
+    let post =
+        |identity: serde_json::Value| json!({"visitor_id": "v_1", "text": "Where is my order?", "identity": identity});
     let (status, body) = s.call("POST", "/v1/rival/webchat/messages", Some(post(demo_signed))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let rival_signed = sign_identity(&Secret::new("rival-identity-secret"), "c-1001");
+    let rival_signed = signed_identity("rival-identity-secret", "c-1001");
     let (status, body) = s.call("POST", "/v1/rival/webchat/messages", Some(post(rival_signed))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }

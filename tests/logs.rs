@@ -4,8 +4,6 @@
 use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use switchboard::channels::webchat::sign_identity;
-use switchboard::tenant::Secret;
 use switchboard_tests::TestServer;
 
 #[derive(Clone, Default)]
@@ -34,14 +32,14 @@ async fn logs_carry_ids_and_never_personal_data() {
 
     let server = TestServer::start().await;
     let text = "My number is +34 600 111 222, I am furious, I want a human NOW";
-    let signature = sign_identity(&Secret::new("demo-identity-secret-change-me"), "c-1001");
-    let (status, ack) = server
-        .post("demo", json!({"visitor_id": "v_secret_visitor", "text": text, "identity": {"customer_id": "c-1001", "signature": signature}}))
-        .await;
+    let identity = switchboard_tests::signed_identity("demo-identity-secret-change-me", "c-1001");
+    let signature = identity["signature"].as_str().unwrap_or_default().to_string();
+    let (status, ack) =
+        server.post("demo", json!({"visitor_id": "v_secret_visitor", "text": text, "identity": identity})).await;
     assert_eq!(status, 202, "{ack}");
     server.messages_until(ack["conversation_id"].as_str().unwrap(), 2).await;
     server.settle(1).await;
-    let (status, _) = server.post("demo", json!({"visitor_id": "v_secret_visitor", "text": "x", "identity": {"customer_id": "c-1001", "signature": "00"}})).await;
+    let (status, _) = server.post("demo", json!({"visitor_id": "v_secret_visitor", "text": "x", "identity": {"customer_id": "c-1001", "expires": identity["expires"], "signature": "00"}})).await;
     assert_eq!(status, 401);
 
     let raw = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

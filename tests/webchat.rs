@@ -4,14 +4,14 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard::Tenant;
-use switchboard::channels::webchat::sign_identity;
+use switchboard::channels::webchat::{Identity, sign_identity};
 use switchboard::tenant::Secret;
 use switchboard_tests::{TestServer, texts};
 
 const SECRET: &str = "demo-identity-secret-change-me";
 
 fn identity(customer: &str) -> serde_json::Value {
-    json!({"customer_id": customer, "signature": sign_identity(&Secret::new(SECRET), customer)})
+    switchboard_tests::signed_identity(SECRET, customer)
 }
 
 #[tokio::test]
@@ -160,13 +160,30 @@ async fn a_verified_identity_personalises_the_answer() {
 #[tokio::test]
 async fn spoofed_identities_are_refused_and_store_nothing() {
     let server = TestServer::start().await;
-    let someone_elses = sign_identity(&Secret::new(SECRET), "c-1002");
-    for signature in [someone_elses.as_str(), "", "nothex", &"0".repeat(64)] {
+    let someone_elses = identity("c-1002");
+    let expires = someone_elses["expires"].clone();
+    for signature in [someone_elses["signature"].as_str().unwrap(), "", "nothex", &"0".repeat(64)] {
         let body = json!({"visitor_id": "v_m", "text": "Where is my order?",
-                          "identity": {"customer_id": "c-1003", "signature": signature}});
+                          "identity": {"customer_id": "c-1003", "expires": expires, "signature": signature}});
         let (status, error) = server.post("demo", body).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{signature}");
         assert_eq!(error["error"]["code"], "bad_identity");
+    }
+    assert!(server.app.conversations.is_empty() && server.app.idempotency.is_empty());
+
+    // A signature copied from a page stops working: an expired one, one valid for too long, and
+    // the unexpiring form (the demo tenant does not accept it) are refused like a forgery.
+    let secret = Secret::new(SECRET);
+    let now = chrono::Utc::now();
+    for (identity, code) in [
+        (json!(Identity::signed(&secret, "c-1002", now - chrono::Duration::minutes(1))), "identity_expired"),
+        (json!(Identity::signed(&secret, "c-1002", now + chrono::Duration::days(90))), "identity_expired"),
+        (json!({"customer_id": "c-1002", "signature": sign_identity(&secret, "c-1002")}), "identity_unexpiring"),
+    ] {
+        let (status, error) =
+            server.post("demo", json!({"visitor_id": "v_m", "text": "Where is my order?", "identity": identity})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
+        assert_eq!(error["error"]["code"], code);
     }
     assert!(server.app.conversations.is_empty() && server.app.idempotency.is_empty());
 
@@ -195,6 +212,35 @@ async fn conversations_are_bound_to_their_visitor_and_customer() {
     let (status, _) =
         server.post("demo", json!({"visitor_id": "v_ana", "conversation_id": "c_nope", "text": "hi"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The reviewer's shared browser: the customer logs out, the next person on the same browser
+/// (same visitor id, same stored conversation) writes without an identity. A conversation bound
+/// to a customer is continued only by that customer, signed in: else 403, nothing stored.
+#[tokio::test]
+async fn a_conversation_bound_to_a_customer_is_not_continued_without_their_identity() {
+    let server = TestServer::start().await;
+    let (_, ack) = server
+        .post("demo", json!({"visitor_id": "v_shared", "text": "Where is my order?", "identity": identity("c-1002")}))
+        .await;
+    let conversation = ack["conversation_id"].as_str().unwrap().to_string();
+    server.messages_until(&conversation, 2).await;
+    let stored = server.app.idempotency.len();
+
+    let (status, error) = server
+        .post("demo", json!({"visitor_id": "v_shared", "conversation_id": conversation, "text": "and my address?"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(error["error"]["code"], "forbidden");
+    assert!(error.get("token").is_none() && error.get("conversation_id").is_none(), "no read token: {error}");
+    assert_eq!(server.app.idempotency.len(), stored, "nothing stored");
+
+    // The customer, signed in again, continues it.
+    let (status, again) = server
+        .post("demo", json!({"visitor_id": "v_shared", "conversation_id": conversation, "text": "thanks", "identity": identity("c-1002")}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(again["conversation_id"], conversation.as_str());
 }
 
 #[tokio::test]

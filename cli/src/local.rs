@@ -6,11 +6,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::Utc;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard::Tenant;
-use switchboard::channels::webchat::sign_identity;
+use switchboard::channels::webchat::Identity;
 use switchboard::cost::{self, Month, report::CostReport};
 use switchboard::domain::{CustomerId, TenantId};
 use switchboard::embedded::{Embedded, Options};
@@ -152,8 +153,9 @@ async fn identity(
     if !matches!(app.customers.customer(&tid, &cid).await, Ok(Some(_))) {
         return not_found();
     }
-    let signature = sign_identity(&webchat.identity_secret, cid.as_str());
-    (StatusCode::OK, Json(json!({"customer_id": cid, "signature": signature})))
+    // As a site would sign at a page load: valid for an hour.
+    let identity = Identity::signed(&webchat.identity_secret, cid.as_str(), Utc::now() + chrono::Duration::hours(1));
+    (StatusCode::OK, Json(json!(identity)))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use switchboard::Tenant;
-use switchboard::channels::webchat::{self, WebchatPost, sign_identity};
+use switchboard::channels::webchat::{self, Identity, WebchatPost};
 use switchboard::domain::{ConversationId, TenantId};
 use switchboard::tenant::Secret;
 
@@ -15,7 +15,7 @@ fn body(secret: &Secret) -> Vec<u8> {
         "visitor_id": "v_3f1c9a7e2b",
         "client_message_id": "w_8d2e4f6a1c",
         "text": "Hi! I ordered a wool sweater last week and it still has not arrived. Where is my order?",
-        "identity": {"customer_id": "c-1002", "signature": sign_identity(secret, "c-1002")}
+        "identity": Identity::signed(secret, "c-1002", Utc::now() + chrono::Duration::hours(1))
     })
     .to_string()
     .into_bytes()
@@ -29,7 +29,7 @@ fn parse_verify_normalise(c: &mut Criterion) {
     c.bench_function("inbound cpu path (parse + verify + normalise + serialise)", |b| {
         b.iter(|| {
             let post: WebchatPost = serde_json::from_slice(black_box(&raw)).expect("parses");
-            let verified = webchat::verify(post, &config).expect("verifies");
+            let verified = webchat::verify(post, &config, Utc::now()).expect("verifies");
             let message = webchat::normalise(&verified, &id, ConversationId::generate(), Utc::now(), "req");
             black_box(serde_json::to_string(&message).expect("serialises"))
         })

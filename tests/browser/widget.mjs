@@ -2,6 +2,7 @@
 // another origin than the API with a strict Content-Security-Policy: one <script> tag, a chat
 // that is answered, kept across page loads, handed to a person whose replies show; and a site
 // the tenant does not list gets nothing. Usage: BASE=http://127.0.0.1:PORT node widget.mjs
+import crypto from "node:crypto";
 import http from "node:http";
 import { base, check, finish, launch } from "./harness.mjs";
 
@@ -10,10 +11,20 @@ const screenshot = process.env.SCREENSHOT || "browser-widget.png";
 // The shop's page: nothing allowed but the widget's script and its calls to the API.
 const csp = [`default-src 'none'`, `script-src ${base}`, `connect-src ${base}`, `style-src 'none'`,
   `img-src 'none'`, `base-uri 'none'`, `form-action 'none'`].join("; ");
+// `/?customer=ID` is the page of a signed-in customer: the shop signs the id and an expiry an
+// hour ahead with the demo tenant's identity secret, as docs/onboarding.md tells a shop to.
+const identitySecret = "demo-identity-secret-change-me";
 const site = http.createServer((req, res) => {
+  const customer = new URL(req.url, "http://site").searchParams.get("customer");
+  let signedIn = "";
+  if (customer) {
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    const signature = crypto.createHmac("sha256", identitySecret).update(`${customer}|${expires}`).digest("hex");
+    signedIn = ` data-customer-id="${customer}" data-expires="${expires}" data-signature="${signature}"`;
+  }
   res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": csp });
   res.end(`<!doctype html><html><head><title>A shop</title></head><body><h1>A shop</h1>
-<script src="${base}/v1/demo/widget.js" data-title="Demo shop"></script></body></html>`);
+<script src="${base}/v1/demo/widget.js" data-title="Demo shop"${signedIn}></script></body></html>`);
 });
 await new Promise(resolve => site.listen(0, "::", resolve));
 const port = site.address().port;
@@ -77,6 +88,35 @@ try {
     if (violations.length || errors.length) throw new Error(`violations ${violations}; errors ${errors}`);
   });
   await page.screenshot({ path: screenshot, fullPage: true });
+
+  await check("a signed-in customer's conversation is not shown to the next person on the browser", async () => {
+    const shared = await browser.newContext();
+    const page = await shared.newPage();
+    const stored = () => page.evaluate(() =>
+      JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith("switchboard:"))[1]));
+    await page.goto(`${listed}/?customer=c-1002`);
+    await page.click(`${widget} button[aria-expanded]`);
+    const personal = await ask(page, "Where is my order?");
+    if (!personal.includes("DS-20502")) throw new Error(`not personal: ${personal}`);
+    const theirs = await stored();
+    // The customer logs out; the next person opens the same shop in the same browser.
+    await page.goto(`${listed}/`);
+    await page.click(`${widget} button[aria-expanded]`);
+    const left = await stored();
+    if (left.token || left.conversation || left.visitor === theirs.visitor) throw new Error(`kept: ${JSON.stringify(left)}`);
+    await page.waitForTimeout(1500);
+    if (await page.locator(`${widget} [data-role]`).count()) throw new Error("the customer's transcript was shown");
+    const anonymous = await ask(page, "Where is my order?");
+    if (anonymous.includes("DS-20502")) throw new Error(`someone else's order: ${anonymous}`);
+    if ((await stored()).conversation === theirs.conversation) throw new Error("the same conversation");
+    // And the customer's conversation, even with its stored ids, is not continued anonymously.
+    const r = await fetch(`${base}/v1/demo/webchat/messages`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ visitor_id: theirs.visitor, conversation_id: theirs.conversation, text: "my address?" }),
+    });
+    if (r.status !== 403) throw new Error(`continued without the identity: ${r.status}`);
+    await shared.close();
+  });
 
   await check("a site the tenant does not list cannot chat", async () => {
     const other = await context.newPage();

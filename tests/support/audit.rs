@@ -138,7 +138,11 @@ fn event_needles(root: &Path) -> Vec<Needle> {
                 Ok(slack::SlackRequest::Message(m)) => vec![m],
                 _ => vec![],
             },
-            "email" => email::parse(&body, "support@shop.example").ok().flatten().into_iter().collect(),
+            "email" => email::parse(&body, "support@shop.example", email::POSTMARK_AUTHSERV_ID)
+                .ok()
+                .flatten()
+                .into_iter()
+                .collect(),
             _ => vec![],
         };
         for m in incoming {

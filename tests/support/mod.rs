@@ -153,3 +153,14 @@ pub fn uuid_like() -> String {
 pub fn texts(messages: &[Value], role: &str) -> Vec<String> {
     messages.iter().filter(|m| m["role"] == role).map(|m| m["text"].as_str().unwrap_or_default().to_string()).collect()
 }
+
+/// A web chat identity as the tenant's site signs it at a page load: `customer` under `secret`,
+/// valid for an hour.
+pub fn signed_identity(secret: &str, customer: &str) -> Value {
+    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+    json!(switchboard::channels::webchat::Identity::signed(
+        &switchboard::tenant::Secret::new(secret),
+        customer,
+        expires
+    ))
+}

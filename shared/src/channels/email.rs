@@ -69,7 +69,9 @@ struct Header {
 
 /// The customer's message in a Postmark inbound webhook, or `None` for auto-replies, mail from
 /// `own_address`, and mail with no text.
-pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, ChannelError> {
+/// `authserv_id` names the receiver whose verdicts may authenticate the sender
+/// ([`POSTMARK_AUTHSERV_ID`] unless the tenant says otherwise).
+pub fn parse(body: &[u8], own_address: &str, authserv_id: &str) -> Result<Option<Incoming>, ChannelError> {
     let mail: InboundMail =
         serde_json::from_slice(body).map_err(|e| ChannelError::Malformed(format!("inbound mail: {e}")))?;
     let header = |name: &str| mail.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.trim());
@@ -93,7 +95,7 @@ pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, Channel
     if text.is_empty() {
         return Ok(None);
     }
-    let unverified = !authenticated(&mail.headers, &from);
+    let unverified = !authenticated(&mail.headers, &from, authserv_id);
     Ok(Some(Incoming {
         provider_message_id: super::required(&mail.message_id, "MessageID")?,
         address: from,
@@ -106,24 +108,57 @@ pub fn parse(body: &[u8], own_address: &str) -> Result<Option<Incoming>, Channel
     }))
 }
 
-/// Whether the receiving server authenticated `from` for its domain. Only the topmost
-/// `Authentication-Results` and `Received-SPF` count: a receiving server prepends its own, while
-/// anything below them came with the message and may be forged by the sender. Proof is DMARC
-/// passing, or SPF passing for an envelope sender in the From address's own domain.
-fn authenticated(headers: &[Header], from: &str) -> bool {
-    let first = |name: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.to_lowercase());
+/// The authserv-id Postmark's inbound servers are taken to stamp their verdicts with, unless a
+/// tenant configures another (`channels.email.authserv_id`): the receiving host its documented
+/// inbound example names (`receiver=…@inbound.postmarkapp.com` in its `Received-SPF`).
+pub const POSTMARK_AUTHSERV_ID: &str = "inbound.postmarkapp.com";
+
+/// Whether the receiving server authenticated `from` for its domain. Anyone can write an
+/// `Authentication-Results` or `Received-SPF` header (RFC 8601 §7.1, RFC 7208 §9.1): only one the
+/// receiver stamped — `Authentication-Results` naming `authserv_id`, `Received-SPF` naming it as
+/// the receiver — counts, and of those only the topmost, since a receiver prepends its own above
+/// whatever came with the message. Proof is DMARC passing for the From address's own domain,
+/// or SPF passing for an envelope sender in that domain.
+fn authenticated(headers: &[Header], from: &str, authserv_id: &str) -> bool {
     let domain = from.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
-    if first("Authentication-Results").is_some_and(|v| v.split([';', ' ']).any(|t| t.trim() == "dmarc=pass")) {
+    let authserv_id = authserv_id.trim().to_lowercase();
+    let stamped = |name: &str, by_receiver: &dyn Fn(&str) -> bool| {
+        headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.to_lowercase())
+            .find(|v| by_receiver(v))
+    };
+    let results = stamped("Authentication-Results", &|v| {
+        // `authserv-id [version]; method=result …`
+        v.split(';').next().and_then(|id| id.split_whitespace().next()) == Some(authserv_id.as_str())
+    });
+    if results.is_some_and(|v| dmarc_passes_for(&v, &domain)) {
         return true;
     }
-    first("Received-SPF").is_some_and(|v| {
-        let envelope = v.split(';').chain(v.split(' ')).find_map(|t| t.trim().strip_prefix("envelope-from="));
+    let spf = stamped("Received-SPF", &|v| {
+        property(v, "receiver=").is_some_and(|r| r.rsplit('@').next() == Some(authserv_id.as_str()))
+    });
+    spf.is_some_and(|v| {
         v.starts_with("pass")
-            && envelope
-                .map(|e| e.trim_matches(|c| c == '<' || c == '>'))
-                .and_then(|e| e.rsplit_once('@'))
-                .is_some_and(|(_, d)| d == domain)
+            && property(&v, "envelope-from=").and_then(|e| e.rsplit_once('@')).is_some_and(|(_, d)| d == domain)
     })
+}
+
+/// Whether an `Authentication-Results` value says DMARC passed for `domain`'s From header.
+fn dmarc_passes_for(results: &str, domain: &str) -> bool {
+    results.split(';').skip(1).any(|clause| {
+        let mut words = clause.split_whitespace();
+        words.next() == Some("dmarc=pass") && words.any(|w| w.strip_prefix("header.from=") == Some(domain))
+    })
+}
+
+/// The value of a `key=value` property in a header, without quotes or angle brackets.
+fn property<'a>(value: &'a str, key: &str) -> Option<&'a str> {
+    value
+        .split([';', ' '])
+        .find_map(|t| t.trim().strip_prefix(key))
+        .map(|v| v.trim_matches(|c| c == '<' || c == '>' || c == '"'))
 }
 
 /// The new text of a reply: everything before the quoted original.
@@ -157,23 +192,71 @@ mod tests {
     #[test]
     fn only_the_receivers_own_topmost_verdict_authenticates_the_from_address() {
         let from = "ana@example.com";
-        let pass = "Pass (sender SPF authorized) identity=mailfrom; envelope-from=<Ana@Example.com>; helo=x";
-        assert!(authenticated(&h(&[("Received-SPF", pass)]), from));
-        assert!(authenticated(
-            &h(&[("Authentication-Results", "mx; spf=none; dmarc=pass header.from=example.com")]),
-            from
-        ));
-        assert!(!authenticated(&h(&[]), from));
+        let id = POSTMARK_AUTHSERV_ID;
+        let auth = |pairs: &[(&str, &str)]| authenticated(&h(pairs), from, id);
+        let pass = "Pass (sender SPF authorized) identity=mailfrom; envelope-from=<Ana@Example.com>; helo=x; receiver=4f1+x@inbound.postmarkapp.com";
+        assert!(auth(&[("Received-SPF", pass)]));
+        assert!(auth(&[(
+            "Authentication-Results",
+            "inbound.postmarkapp.com; spf=none; dmarc=pass header.from=example.com"
+        )]));
+        assert!(auth(&[(
+            "Authentication-Results",
+            "Inbound.Postmarkapp.com 1; dmarc=pass (p=none) header.from=Example.com"
+        )]));
+        assert!(!auth(&[]));
         assert!(
-            !authenticated(&h(&[("Received-SPF", "Pass envelope-from=bounce@mailer.example")]), from),
+            !auth(&[("Received-SPF", "Pass envelope-from=bounce@mailer.example; receiver=inbound.postmarkapp.com")]),
             "not aligned"
         );
-        assert!(!authenticated(&h(&[("Received-SPF", "SoftFail envelope-from=ana@example.com")]), from));
+        assert!(!auth(&[("Received-SPF", "SoftFail envelope-from=ana@example.com; receiver=inbound.postmarkapp.com")]));
+        assert!(!auth(&[("Received-SPF", "Pass envelope-from=ana@example.com")]), "no receiver named");
         assert!(
-            !authenticated(&h(&[("Received-SPF", "Fail envelope-from=ana@example.com"), ("Received-SPF", pass)]), from),
+            !auth(&[("Received-SPF", "Pass envelope-from=ana@example.com; receiver=mx.evil.example")]),
+            "another receiver"
+        );
+        assert!(
+            !auth(&[
+                ("Received-SPF", "Fail envelope-from=ana@example.com; receiver=x@inbound.postmarkapp.com"),
+                ("Received-SPF", pass)
+            ]),
             "a pass below the receiver's verdict came with the message"
         );
-        assert!(!authenticated(&h(&[("Authentication-Results", "mx; dmarc=fail; comment=dmarc=pass")]), from));
+        // The reviewer's forgery: a verdict stamped by a host of the sender's choosing.
+        assert!(!auth(&[("Authentication-Results", "evil.example; dmarc=pass header.from=example.com")]));
+        assert!(!auth(&[(
+            "Authentication-Results",
+            "inbound.postmarkapp.com.evil.example; dmarc=pass header.from=example.com"
+        )]));
+        assert!(
+            !auth(&[("Authentication-Results", "inbound.postmarkapp.com; dmarc=pass header.from=evil.example")]),
+            "another domain"
+        );
+        assert!(!auth(&[("Authentication-Results", "inbound.postmarkapp.com; dmarc=pass")]), "no domain judged");
+        assert!(!auth(&[(
+            "Authentication-Results",
+            "inbound.postmarkapp.com; dmarc=fail; comment=dmarc=pass header.from=example.com"
+        )]));
+        assert!(
+            !auth(&[
+                ("Authentication-Results", "inbound.postmarkapp.com; dmarc=fail header.from=example.com"),
+                ("Authentication-Results", "inbound.postmarkapp.com; dmarc=pass header.from=example.com"),
+            ]),
+            "the receiver's own verdict is the topmost of its stamp"
+        );
+        // A forged verdict above the receiver's is skipped; the receiver's decides.
+        assert!(auth(&[
+            ("Authentication-Results", "evil.example; dmarc=fail header.from=example.com"),
+            ("Authentication-Results", "inbound.postmarkapp.com; dmarc=pass header.from=example.com"),
+        ]));
+        assert!(
+            authenticated(
+                &h(&[("Authentication-Results", "mx.shop.example; dmarc=pass header.from=example.com")]),
+                from,
+                "mx.shop.example"
+            ),
+            "a tenant's own receiver, configured"
+        );
     }
 
     #[test]
@@ -201,18 +284,27 @@ mod tests {
 
     #[test]
     fn parses_replies_and_skips_loops() {
-        let m = parse(&mail(serde_json::json!({})), "support@shop.example").unwrap().unwrap();
+        let m = parse(&mail(serde_json::json!({})), "support@shop.example", POSTMARK_AUTHSERV_ID).unwrap().unwrap();
         assert_eq!(m.address, "ana@example.com");
         assert_eq!(m.text, "Where is my order?");
         assert_eq!(m.thread.as_deref(), Some("<CAE=abc@mail.example.com>"));
-        let stripped =
-            parse(&mail(serde_json::json!({"StrippedTextReply": "Thanks!"})), "support@shop.example").unwrap().unwrap();
+        let stripped = parse(
+            &mail(serde_json::json!({"StrippedTextReply": "Thanks!"})),
+            "support@shop.example",
+            POSTMARK_AUTHSERV_ID,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(stripped.text, "Thanks!");
         let auto = mail(serde_json::json!({"Headers": [{"Name": "Auto-Submitted", "Value": "auto-replied"}]}));
-        assert_eq!(parse(&auto, "support@shop.example").unwrap(), None);
+        assert_eq!(parse(&auto, "support@shop.example", POSTMARK_AUTHSERV_ID).unwrap(), None);
         let own = mail(serde_json::json!({"FromFull": {"Email": "Support@Shop.example"}}));
-        assert_eq!(parse(&own, "support@shop.example").unwrap(), None, "our own answer bounced back");
-        assert!(parse(b"{}", "x@y").is_err());
+        assert_eq!(
+            parse(&own, "support@shop.example", POSTMARK_AUTHSERV_ID).unwrap(),
+            None,
+            "our own answer bounced back"
+        );
+        assert!(parse(b"{}", "x@y", POSTMARK_AUTHSERV_ID).is_err());
     }
 
     #[test]

@@ -312,9 +312,17 @@ pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incomi
             })
             .collect(),
         // SES's own verdict (inside the signed notification): only a passing DMARC check proves
-        // the From address; a domain without DMARC (GRAY) proves nothing.
-        unverified: n.receipt.dmarc_verdict.is_none_or(|v| v.status != "PASS"),
+        // the From address; a domain without DMARC (GRAY) proves nothing. It judged one From
+        // address: with several, which one it judged is not ours to guess.
+        unverified: n.receipt.dmarc_verdict.is_none_or(|v| v.status != "PASS") || !single_from(&parsed),
     }))
+}
+
+/// Whether the mail has exactly one From header holding exactly one address.
+fn single_from(mail: &mail_parser::Message<'_>) -> bool {
+    let mut froms = mail.headers().iter().filter(|h| h.name == mail_parser::HeaderName::From);
+    let (Some(from), None) = (froms.next(), froms.next()) else { return false };
+    from.value().as_address().is_some_and(|a| a.iter().count() == 1)
 }
 
 #[cfg(test)]
@@ -362,6 +370,33 @@ mod tests {
         let root = CertificateDer::from_pem_slice(include_bytes!("../../../tests/fixtures/sns/ca.pem")).unwrap();
         assert_eq!(ca_issuers_url(&root), None);
         assert_eq!(ca_issuers_url(&[0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02, 0x86, 0x7f]), None);
+    }
+
+    fn ses(headers: &str, dmarc: &str) -> Option<crate::channels::Incoming> {
+        let mime = format!("{headers}\r\nSubject: Order\r\nMessage-ID: <m1@example.com>\r\n\r\nWhere is my order?\r\n");
+        let message = serde_json::json!({"notificationType": "Received", "mail": {"messageId": "m1"},
+            "receipt": {"dmarcVerdict": {"status": dmarc}}, "content": mime});
+        ses_mail(&message.to_string(), "support@shop.example").unwrap()
+    }
+
+    /// DMARC judges one From address; which one a parser picks from several is anybody's guess,
+    /// so mail with several From headers or addresses identifies nobody.
+    #[test]
+    fn ses_mail_with_several_from_addresses_is_anonymous() {
+        let one = ses("From: Ben <ben@example.com>", "PASS").unwrap();
+        assert!(!one.unverified);
+        assert_eq!(one.address, "ben@example.com");
+        assert!(ses("From: ben@example.com", "FAIL").unwrap().unverified);
+        for several in [
+            "From: attacker@evil.example\r\nFrom: ben@example.com",
+            "From: ben@example.com\r\nFrom: attacker@evil.example",
+            "From: attacker@evil.example, ben@example.com",
+            "From: ben@example.com, attacker@evil.example",
+            "From: friends: ben@example.com, attacker@evil.example;",
+        ] {
+            let mail = ses(several, "PASS").unwrap();
+            assert!(mail.unverified, "{several}: {:?}", mail.address);
+        }
     }
 
     #[test]

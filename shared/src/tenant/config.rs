@@ -205,6 +205,16 @@ pub struct EmailConfig {
     /// messages from any other topic are refused.
     #[serde(default)]
     pub ses_topics: Vec<String>,
+    /// The authserv-id of the server that receives this tenant's mail before Postmark's webhook:
+    /// only its `Authentication-Results` (and a `Received-SPF` naming it as the receiver)
+    /// authenticate a sender. Postmark's inbound servers unless the tenant's mail passes through
+    /// its own receiver first.
+    #[serde(default = "postmark_authserv_id")]
+    pub authserv_id: String,
+}
+
+fn postmark_authserv_id() -> String {
+    crate::channels::email::POSTMARK_AUTHSERV_ID.into()
 }
 
 fn postmark_api() -> String {
@@ -320,6 +330,10 @@ pub struct WebchatConfig {
     /// callers that are not browsers on another site (the API's own origin, servers).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Accept the older identity form without `expires` (an HMAC of the bare customer id, valid
+    /// for ever) while the tenant's site moves to the expiring one. Off unless turned on.
+    #[serde(default)]
+    pub accept_unexpiring_identity: bool,
 }
 
 impl WebchatConfig {

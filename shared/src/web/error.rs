@@ -84,6 +84,8 @@ impl From<WebchatError> for ApiError {
             WebchatError::Invalid(m) => Self::bad_request(m),
             WebchatError::TooLong { .. } => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "text_too_long", e.to_string()),
             WebchatError::BadSignature => Self::new(StatusCode::UNAUTHORIZED, "bad_identity", e.to_string()),
+            WebchatError::Expired => Self::new(StatusCode::UNAUTHORIZED, "identity_expired", e.to_string()),
+            WebchatError::Unexpiring => Self::new(StatusCode::UNAUTHORIZED, "identity_unexpiring", e.to_string()),
         }
     }
 }

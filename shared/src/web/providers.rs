@@ -182,7 +182,10 @@ pub(super) async fn email_webhook(
     webhook(&api, &tenant, &request_id, "email", body, |tenant, body| {
         let config = tenant.config.channels.email.as_ref().ok_or_else(ApiError::unknown_tenant)?;
         email::verify(&config.inbound_user, config.inbound_password.expose(), header_str(&headers, "authorization"))?;
-        Ok((email::parse(body, &config.from)?.map(|m| (Channel::Email, m)).into_iter().collect(), ok()))
+        Ok((
+            email::parse(body, &config.from, &config.authserv_id)?.map(|m| (Channel::Email, m)).into_iter().collect(),
+            ok(),
+        ))
     })
     .await
 }

@@ -71,7 +71,7 @@ pub(super) async fn post_message(
         let post: WebchatPost = serde_json::from_slice(&body).map_err(ApiError::malformed)?;
         let tenant = api.tenant(&tenant).await?;
         let config = tenant.config.channels.webchat.as_ref().ok_or_else(ApiError::unknown_tenant)?;
-        let post = webchat::verify(post, config)?;
+        let post = webchat::verify(post, config, api.clock.now())?;
 
         let now = api.clock.now();
         let (conversation, new_conversation) = match &post.conversation_id {
@@ -81,10 +81,13 @@ pub(super) async fn post_message(
                 let existing = existing
                     .filter(|c| c.channel == Channel::Webchat && c.address == post.visitor.as_str())
                     .ok_or_else(|| ApiError::not_found("no such conversation"))?;
-                if let (Some(bound), Some(claimed)) = (&existing.customer, &post.customer)
-                    && bound != claimed
+                // A conversation bound to a customer holds their transcript (name, orders): only
+                // that customer, signed in, continues it — not the next person on a shared
+                // browser after they logged out. The widget then starts a new conversation.
+                if let Some(bound) = &existing.customer
+                    && post.customer.as_ref() != Some(bound)
                 {
-                    return Err(ApiError::forbidden("this conversation belongs to another customer"));
+                    return Err(ApiError::forbidden("this conversation belongs to a signed-in customer"));
                 }
                 (existing.id, None)
             }

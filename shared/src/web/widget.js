@@ -1,7 +1,8 @@
 // Switchboard web chat widget. Paste into a page:
 //   <script src="https://API/v1/TENANT/widget.js" defer></script>
 // Optional attributes: data-title="Acme support", data-open="true", and for a signed-in customer
-// data-customer-id="c-1001" data-signature="HEX HMAC-SHA256 of the id with the identity secret".
+// data-customer-id="c-1001" data-expires="UNIX SECONDS" data-signature="HEX HMAC-SHA256 with the
+// identity secret of the id and expiry" (docs/onboarding.md).
 // Self-contained and CSP-friendly: no inline styles or markup (styles are set through the DOM),
 // no eval, no third-party code. The page's policy needs `script-src` and `connect-src` for the
 // API's origin, nothing else.
@@ -16,14 +17,22 @@
   var identity = null;
   if (script.getAttribute("data-customer-id") && script.getAttribute("data-signature")) {
     identity = { customer_id: script.getAttribute("data-customer-id"), signature: script.getAttribute("data-signature") };
+    var expires = Number(script.getAttribute("data-expires"));
+    if (expires) identity.expires = expires;
   }
+  var customer = identity ? identity.customer_id : null;
 
   // The conversation and its read token survive page loads: the token is the only key to it.
+  // They are kept for the customer signed in when they were made: on a page with another
+  // customer, or none (the next person on a shared browser), they are dropped, never shown.
   function load() {
-    try { return JSON.parse(localStorage.getItem(storeKey)) || {}; } catch (e) { return {}; }
+    try {
+      var stored = JSON.parse(localStorage.getItem(storeKey)) || {};
+      return stored.customer === customer ? stored : {};
+    } catch (e) { return {}; }
   }
   function save() {
-    localStorage.setItem(storeKey, JSON.stringify({ visitor: state.visitor, conversation: state.conversation, token: state.token }));
+    localStorage.setItem(storeKey, JSON.stringify({ customer: customer, visitor: state.visitor, conversation: state.conversation, token: state.token }));
   }
   function randomId(prefix) {
     var bytes = new Uint8Array(16);
@@ -174,6 +183,13 @@
           return;
         }
         var problem = await r.json().catch(function () { return {}; });
+        // The stored conversation is not this visitor's to continue (another customer's, or
+        // gone): start a new one with the same text.
+        if ((r.status === 403 || r.status === 404) && body.conversation_id) {
+          forget();
+          delete body.conversation_id;
+          continue;
+        }
         if (r.status < 500 && r.status !== 409) {
           error.textContent = (problem.error && problem.error.message) || ("Error " + r.status);
           return;
