@@ -30,4 +30,8 @@ python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["tenant"]=="demo" 
   || fail "costs: $report"
 if bad=$(cli costs --tenant demo --month 2026-13 2>&1); then fail "a bad month was accepted: $bad"; fi
 grep -q "expected YYYY-MM" <<<"$bad" || fail "costs --month 2026-13: $bad"
-echo "cli check: 6 passed, 0 failed"
+# The operator's report of what no tenant is billed for (refused requests) reads its own partition.
+refused=$(cli costs --refused --format json 2>&1) || fail "costs --refused failed: $refused"
+python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["tenant"]=="_deployment", r' <<<"$refused" \
+  || fail "costs --refused: $refused"
+echo "cli check: 7 passed, 0 failed"

@@ -259,6 +259,7 @@ async fn a_tenant_whose_ssm_secret_is_missing_is_misconfigured_not_served_with_a
 async fn refused_requests_leave_the_table_untouched() {
     let s = stack(Options::default()).await;
     let before = s.items().await;
+    let earlier = deployment_day(&s).await;
     let spoofed = switchboard_tests::signed_identity("demo-identity-secret-change-me", "c-1002");
     let (status, _) = s.post(json!({"visitor_id": "v_x", "text": "hi", "identity": spoofed})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the YAML's old secret no longer signs: SSM's does");
@@ -266,14 +267,58 @@ async fn refused_requests_leave_the_table_untouched() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = s.post(json!({"visitor_id": "v", "text": "x".repeat(2001)})).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(s.items().await, before);
+    // Nothing of the tenant's was written, and an invented tenant name creates nothing for
+    // anyone; the refusals are the deployment's, counted in its own partition (3 of them).
+    let written = s.items().await - before;
+    assert!(written <= 1, "at most one item, the deployment's day of unbilled requests: {written}");
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
-    // The refused requests cost the tenant money and are on its ledger; an invented tenant name
-    // creates nothing for anyone.
-    let refused = cost_records(&s, "demo").await;
-    assert_eq!(refused.len(), 2, "{refused:?}");
-    assert!(refused.iter().all(|r| r["outcome"]["decision"].as_str().unwrap().starts_with("http_4")));
+    assert!(cost_records(&s, "demo").await.is_empty(), "refused requests are not billed to the tenant");
     assert!(cost_records(&s, "nope").await.is_empty());
+    let refused = deployment_day(&s).await;
+    let new = |name: &str| refused.get(name) - earlier.get(name);
+    assert_eq!((new("requests"), new("status.401"), new("status.404"), new("status.413")), (3, 1, 1, 1));
+    assert!(refused.get("total") > 0, "they are priced: {refused:?}");
+}
+
+/// The reviewer's flood: unsigned Twilio webhooks at a tenant's route. Each is refused; none may
+/// move the tenant's ledger or budget (on the old code 301 of them took a $10 budget's used
+/// figure from 385,003 to 1,219,074 nano-dollars); the deployment's aggregate counts them.
+#[tokio::test]
+async fn refused_requests_are_the_deployments_and_never_spend_the_tenants_budget() {
+    let s = stack(Options::default()).await;
+    let (status, _) = s.post(json!({"visitor_id": "v_ok", "text": "What are your opening hours?"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let month = switchboard::cost::Month::of(chrono::Utc::now());
+    let demo = switchboard::domain::TenantId::new("demo").unwrap();
+    let ledger = switchboard::adapters::aws::DynamoLedger::new(switchboard::adapters::aws::Table::new(
+        s.aws.clients.dynamodb.clone(),
+        s.aws.table.clone(),
+    ));
+    use switchboard::ports::CostLedger;
+    let total = |days: Vec<switchboard::cost::DayTotals>| days.iter().map(|d| d.get("total")).sum::<i64>();
+    let before = total(ledger.days(&demo, month).await.unwrap());
+    assert!(before > 0, "the accepted post is the tenant's");
+    let body = b"MessageSid=SM1&From=%2B34600111222&To=%2B15550001111&Body=hi".to_vec();
+    for _ in 0..30 {
+        let (status, _) = s.post_raw("/v1/demo/twilio", "application/x-www-form-urlencoded", &[], body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(total(ledger.days(&demo, month).await.unwrap()), before, "the tenant's ledger did not move");
+    assert_eq!(cost_records(&s, "demo").await.len(), 1, "only the accepted post");
+    let refused = deployment_day(&s).await;
+    assert_eq!((refused.get("requests"), refused.get("status.401"), refused.get("route.twilio")), (30, 30, 30));
+}
+
+/// Today's counters of the deployment's aggregate of unbilled requests.
+async fn deployment_day(s: &switchboard_tests::stack::Stack) -> switchboard::cost::DayTotals {
+    use switchboard::ports::CostLedger;
+    let ledger = switchboard::adapters::aws::DynamoLedger::new(switchboard::adapters::aws::Table::new(
+        s.aws.clients.dynamodb.clone(),
+        s.aws.table.clone(),
+    ));
+    let month = switchboard::cost::Month::of(chrono::Utc::now());
+    let days = ledger.days(&switchboard::domain::TenantId::deployment(), month).await.unwrap();
+    days.into_iter().last().unwrap_or_default()
 }
 
 #[tokio::test]

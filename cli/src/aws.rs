@@ -26,7 +26,7 @@ pub enum CostFormat {
 
 /// `switchboard costs`: the report of `tenant` for `month` from the ledger in DynamoDB.
 pub async fn costs(
-    tenant: &str,
+    id: &switchboard::domain::TenantId,
     month: Option<&str>,
     format: CostFormat,
     out: Option<&std::path::Path>,
@@ -35,7 +35,6 @@ pub async fn costs(
 ) -> Result<()> {
     use switchboard::cost::{Month, PriceTable, report};
     use switchboard::ports::TenantDirectory;
-    let id = switchboard::domain::TenantId::new(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
     let now = chrono::Utc::now();
     let month = match month {
         Some(m) => Month::parse(m).with_context(|| format!("--month {m}: expected YYYY-MM"))?,
@@ -48,11 +47,15 @@ pub async fn costs(
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     let ledger = switchboard::adapters::aws::DynamoLedger::new(Table::new(clients.dynamodb.clone(), &settings.table));
     let app = AwsApp::new(settings, clients);
-    let config = app.tenants().tenant(&id).await.with_context(|| format!("reading tenant {id}"))?;
-    if config.is_none() {
+    let config = if *id == switchboard::domain::TenantId::deployment() {
+        None
+    } else {
+        app.tenants().tenant(id).await.with_context(|| format!("reading tenant {id}"))?
+    };
+    if config.is_none() && *id != switchboard::domain::TenantId::deployment() {
         eprintln!("warning: tenant {id} has no configuration in the table: no budget or savings shown");
     }
-    let report = report::build(&ledger, &prices, &id, config.as_deref(), month, now, limit)
+    let report = report::build(&ledger, &prices, id, config.as_deref(), month, now, limit)
         .await
         .context("reading the cost ledger")?;
     let text = match format {

@@ -92,8 +92,12 @@ enum Command {
     #[cfg(feature = "aws")]
     Costs {
         /// The tenant.
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, required_unless_present = "refused")]
+        tenant: Option<String>,
+        /// Instead of a tenant's: the deployment's requests no tenant is billed for (refused
+        /// before their caller was verified, unknown tenants, public routes), by status and route.
+        #[arg(long, conflicts_with = "tenant")]
+        refused: bool,
         /// The month, YYYY-MM (default: this month, UTC).
         #[arg(long)]
         month: Option<String>,
@@ -154,8 +158,15 @@ async fn main() -> Result<()> {
         #[cfg(feature = "aws")]
         Command::TenantsPut { tenants } => aws::put(&tenants).await,
         #[cfg(feature = "aws")]
-        Command::Costs { tenant, month, format, out, limit, prices } => {
-            aws::costs(&tenant, month.as_deref(), format, out.as_deref(), limit, prices.as_deref()).await
+        Command::Costs { tenant, refused, month, format, out, limit, prices } => {
+            let id = match (tenant, refused) {
+                (_, true) => switchboard::domain::TenantId::deployment(),
+                (Some(t), false) => {
+                    switchboard::domain::TenantId::new(t).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?
+                }
+                (None, false) => anyhow::bail!("--tenant or --refused"),
+            };
+            aws::costs(&id, month.as_deref(), format, out.as_deref(), limit, prices.as_deref()).await
         }
         #[cfg(feature = "aws")]
         Command::Dlq { queue, action } => {

@@ -448,6 +448,16 @@ pub async fn cost_ledger(ledger: &dyn crate::ports::CostLedger) {
     assert_eq!(sum("messages"), 2, "a redelivery is still one message");
     assert_eq!(sum("ch.telegram"), 4_501);
 
+    // Sums added without a record (the deployment's refused requests) add up per day and tenant.
+    let sums = std::collections::BTreeMap::from([("requests".to_string(), 2), ("status.401".to_string(), 2)]);
+    let day = at.date_naive();
+    ledger.add_to_day(&b, month, day, &sums).await.expect("add");
+    ledger.add_to_day(&b, month, day, &sums).await.expect("add");
+    let b_days = ledger.days(&b, month).await.expect("days");
+    assert_eq!(b_days.iter().map(|d| d.get("status.401")).sum::<i64>(), 4);
+    assert_eq!(b_days.iter().map(|d| d.get("total")).sum::<i64>(), 7, "beside b's record");
+    assert_eq!(ledger.days(&a, month).await.expect("days").iter().map(|d| d.get("requests")).sum::<i64>(), 0);
+
     assert!(ledger.raise_once(&a, month, "soft", at).await.expect("alert"));
     assert!(!ledger.raise_once(&a, month, "soft", at).await.expect("alert"), "once a month");
     assert!(ledger.raise_once(&b, month, "soft", at).await.expect("alert"), "per tenant");

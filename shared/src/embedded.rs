@@ -118,6 +118,8 @@ impl Embedded {
         let outbox = Arc::new(MemoryOutbox::default());
         let ledger = Arc::new(MemoryLedger::default());
         let costs = Arc::new(Costs::new(ledger.clone(), options.prices.clone()));
+        // In memory a write costs nothing: the aggregate of refused requests is current.
+        costs.set_refused_flush_every(std::time::Duration::ZERO);
         let dead_letters = Arc::new(Mutex::new(Vec::new()));
 
         let responder = Arc::new(Responder {

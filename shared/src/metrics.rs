@@ -76,6 +76,30 @@ pub fn cost_line(record: &crate::cost::CostRecord) -> String {
     line.to_string()
 }
 
+/// The EMF line of one request no tenant is billed for ([`crate::cost::refused`]): its count and
+/// cost, dimensioned by route and status only (bounded: a few routes, a few statuses) and by
+/// nothing (the deployment's total), never by tenant — the tenant the path named is a property.
+pub fn refused_line(record: &crate::cost::CostRecord, route: &str, status: &str, tenant: &str) -> String {
+    let line = json!({
+        "_aws": {
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["route", "status"], []],
+                "Metrics": [{"Name": "RefusedRequests", "Unit": "Count"}, {"Name": "RefusedCostNanos", "Unit": "None"}],
+            }],
+        },
+        "route": route,
+        "status": status,
+        "RefusedRequests": 1,
+        "RefusedCostNanos": record.cost_nanos,
+        "named_tenant": tenant,
+        "function": record.function.as_str(),
+        "request_id": record.request_id,
+    });
+    line.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

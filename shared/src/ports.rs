@@ -9,6 +9,7 @@ use crate::domain::{
 use crate::tenant::{FaqEntry, Secret, Tenant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -357,6 +358,15 @@ pub trait CostLedger: Send + Sync {
     /// Writes `record`, replacing the record of the same request, function and item if there is
     /// one, and moves its day's totals by the difference: a redelivery never counts twice.
     async fn record(&self, record: &CostRecord) -> Result<(), PortError>;
+    /// Adds `counters` to the day totals of `day` (in `month`) without a record: the
+    /// deployment's aggregate of refused requests, flushed in batches.
+    async fn add_to_day(
+        &self,
+        tenant: &TenantId,
+        month: Month,
+        day: chrono::NaiveDate,
+        counters: &BTreeMap<String, i64>,
+    ) -> Result<(), PortError>;
     /// The month's day totals, oldest day first.
     async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError>;
     /// The month's records, newest first, at most `limit`.

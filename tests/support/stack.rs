@@ -152,6 +152,8 @@ pub async fn stack(options: Options) -> Stack {
     }
     let functions_sqs = clients.sqs.clone();
     let app = AwsApp::new(settings, clients);
+    // The refused requests' aggregate written at each one, so a test reads it at once.
+    app.costs().set_refused_flush_every(Duration::ZERO);
 
     // The demo tenant, its identity secret moved to SSM as production keeps it.
     let parameter = format!("/switchboard/{}/webchat-identity", aws.table);

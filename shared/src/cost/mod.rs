@@ -9,6 +9,7 @@ pub mod html;
 pub mod lambda;
 mod prices;
 mod pricing;
+pub mod refused;
 pub mod report;
 pub mod units;
 
@@ -273,36 +274,59 @@ pub struct Costs {
     pub ledger: Arc<dyn CostLedger>,
     /// The prices.
     pub prices: Arc<PriceTable>,
+    /// Refused and public requests not yet written to the deployment's aggregate.
+    refused: std::sync::Mutex<refused::Pending>,
+    /// How often an instance writes that aggregate, in milliseconds.
+    refused_flush_ms: std::sync::atomic::AtomicU64,
 }
+
+/// How often an instance writes its sums of refused requests by default.
+pub const REFUSED_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Costs {
     /// Costs written to `ledger` at `prices`.
     pub fn new(ledger: Arc<dyn CostLedger>, prices: Arc<PriceTable>) -> Self {
-        Self { ledger, prices }
+        Self {
+            ledger,
+            prices,
+            refused: Default::default(),
+            refused_flush_ms: (REFUSED_FLUSH_EVERY.as_millis() as u64).into(),
+        }
+    }
+
+    /// Writes the refused requests' sums at most once per `every` (zero: at each one; tests and
+    /// the in-memory ledger).
+    pub fn set_refused_flush_every(&self, every: std::time::Duration) {
+        let ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
+        self.refused_flush_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Prices a request no tenant is billed for ([`refused`]), emits its metric line and adds
+    /// it to the deployment's aggregate, written when the interval has passed.
+    pub async fn unbilled(&self, request: refused::UnbilledRequest, units: Metered) {
+        let record = self.priced(refused::attribution(&request), refused::outcome(&request), units);
+        let status = match request.why {
+            refused::Unbilled::Refused(status) => status.to_string(),
+            refused::Unbilled::Public => "public".into(),
+        };
+        let tenant = request.tenant.as_ref().map_or("-", |t| t.as_str());
+        println!("{}", crate::metrics::refused_line(&record, &request.route, &status, tenant));
+        let every = std::time::Duration::from_millis(self.refused_flush_ms.load(std::sync::atomic::Ordering::Relaxed));
+        let due = crate::adapters::lock(&self.refused).add(&record, &request, every);
+        for (day, counters) in due.into_iter().flatten() {
+            let month = Month::of(day.and_hms_opt(0, 0, 0).map_or(record.at, |d| d.and_utc()));
+            if let Err(error) = self.ledger.add_to_day(&TenantId::deployment(), month, day, &counters).await {
+                tracing::error!(%error, "could not write the refused requests' sums; kept for the next flush");
+                crate::adapters::lock(&self.refused).restore(day, counters);
+            }
+        }
     }
 
     /// Prices `units` for `who`, writes the record, emits the cost metrics; returns the record.
     /// A ledger failure is logged, never raised: the customer's answer matters more than its
     /// bookkeeping, and redoing the work to record it would cost twice.
     pub async fn record(&self, who: Attribution, outcome: Outcome, units: Metered) -> CostRecord {
-        for id in units.models.keys().filter(|id| !self.prices.prices_model(id)) {
-            tracing::warn!(model = %id, "no price for this model id; priced at the table's default model lines");
-        }
-        let components = self.prices.price(&units);
-        let mut record = CostRecord {
-            request_id: who.request_id,
-            function: who.function,
-            item: who.item,
-            tenant: who.tenant,
-            channel: who.channel,
-            conversation: who.conversation,
-            at: who.at,
-            outcome,
-            units,
-            cost_nanos: components.total(),
-            components,
-            price_table: self.prices.id.id.clone(),
-        };
+        let mut record = self.priced(who, outcome, units);
         // The ledger's own writes are part of the request: the record, by its stored size, and
         // its day's totals (one unit: a day item stays under 1 KB).
         record.units.dynamodb_write_milli_units += units::write_milli_units(stored_bytes(&record)) + 1000;
@@ -316,6 +340,28 @@ impl Costs {
             tracing::error!(%error, "could not write the cost record");
         }
         record
+    }
+
+    /// `units` priced for `who`.
+    fn priced(&self, who: Attribution, outcome: Outcome, units: Metered) -> CostRecord {
+        for id in units.models.keys().filter(|id| !self.prices.prices_model(id)) {
+            tracing::warn!(model = %id, "no price for this model id; priced at the table's default model lines");
+        }
+        let components = self.prices.price(&units);
+        CostRecord {
+            request_id: who.request_id,
+            function: who.function,
+            item: who.item,
+            tenant: who.tenant,
+            channel: who.channel,
+            conversation: who.conversation,
+            at: who.at,
+            outcome,
+            units,
+            cost_nanos: components.total(),
+            components,
+            price_table: self.prices.id.id.clone(),
+        }
     }
 }
 

@@ -87,6 +87,15 @@ id_type!(
     /// A business using Switchboard: lowercase letters, digits and `-`, at most 64 characters.
     TenantId, "tenant id", 64, tenant_char
 );
+impl TenantId {
+    /// The deployment itself, whose ledger partition counts what no tenant is billed for
+    /// (requests refused before their caller was verified). `_` is in no tenant id, so no tenant
+    /// can be it and no request can name it.
+    pub fn deployment() -> Self {
+        Self("_deployment".into())
+    }
+}
+
 id_type!(
     /// One thread with one customer on one channel.
     ConversationId, "conversation id", 128, opaque_char

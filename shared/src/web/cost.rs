@@ -1,9 +1,12 @@
 //! Every HTTP request is one Lambda invocation and one API Gateway request: measured here, for
-//! the routes and `switchboard serve` alike, and written to the tenant's ledger. Requests for a
-//! tenant that does not exist are not recorded: an outsider must not be able to create ledger
-//! partitions (or bill anyone) by inventing tenant names.
+//! the routes and `switchboard serve` alike. A request the route accepted — its caller verified
+//! — is written to the tenant's ledger. Anything else (refused with 4xx or 5xx, a tenant that
+//! does not exist, the public static routes) is counted in the deployment's aggregate
+//! ([`crate::cost::refused`]): an outsider can send those at will, and must not be able to
+//! spend a tenant's budget or create ledger partitions by inventing tenant names.
 
 use super::{Api, RequestId};
+use crate::cost::refused::{Unbilled, UnbilledRequest};
 use crate::cost::{Attribution, Function, Outcome};
 use crate::domain::{Channel, TenantId};
 use axum::extract::{FromRequestParts, Request, State};
@@ -22,6 +25,8 @@ pub(super) async fn meter_request(State(api): State<Arc<Api>>, request: Request,
     // The id the handler sees is the one the record carries.
     parts.extensions.insert(RequestId(request_id.clone()));
     let segments: Vec<&str> = parts.uri.path().trim_start_matches('/').split('/').collect();
+    let public = parts.method == axum::http::Method::OPTIONS || segments.last() == Some(&"widget.js");
+    let route = route_of(&segments);
     let function = if parts.method == axum::http::Method::GET && segments.last() == Some(&"messages") {
         Function::Poll
     } else {
@@ -42,10 +47,20 @@ pub(super) async fn meter_request(State(api): State<Arc<Api>>, request: Request,
     })
     .await;
     units.api_requests += crate::cost::units::api_requests(bytes.unwrap_or(0));
-    let Some(tenant) = tenant else { return response };
-    if !matches!(api.tenants.tenant(&tenant).await, Ok(Some(_))) {
+    let status = response.status();
+    let known = match tenant {
+        Some(tenant) if matches!(api.tenants.tenant(&tenant).await, Ok(Some(_))) => Some(tenant),
+        _ => None,
+    };
+    let billed = known.clone().filter(|_| !public && (status.is_success() || status.is_redirection()));
+    let Some(tenant) = billed else {
+        // Served but unbilled: a public route, or one of no tenant (`/healthz`).
+        let served = status.is_success() || status.is_redirection();
+        let why = if served { Unbilled::Public } else { Unbilled::Refused(status.as_u16()) };
+        let request = UnbilledRequest { request_id, function, route, tenant: known, why, at: api.clock.now() };
+        api.costs.unbilled(request, units).await;
         return response;
-    }
+    };
     let who = Attribution {
         request_id,
         function,
@@ -58,6 +73,20 @@ pub(super) async fn meter_request(State(api): State<Arc<Api>>, request: Request,
     let outcome = Outcome { decision: Some(format!("http_{}", response.status().as_u16())), ..Outcome::default() };
     api.costs.record(who, outcome, units).await;
     response
+}
+
+/// A bounded label of the route a request asked for: the path's channel segment (`twilio`,
+/// `webchat`, `helpdesk`…) when it is one of ours, else `other` — never the raw path, which an
+/// outsider writes.
+fn route_of(segments: &[&str]) -> String {
+    const KNOWN: [&str; 9] =
+        ["webchat", "twilio", "telegram", "slack", "email", "whatsapp", "helpdesk", "widget.js", "costs"];
+    match segments {
+        ["healthz"] => "healthz".into(),
+        ["v1", _, kind, ..] if KNOWN.contains(kind) => (*kind).to_string(),
+        ["v1", ..] => "v1-other".into(),
+        _ => "other".into(),
+    }
 }
 
 /// The channel a route serves, when the route alone says (a Twilio webhook does not: SMS or

@@ -1135,7 +1135,17 @@ impl CostLedger for DynamoLedger {
         let old: Option<CostRecord> =
             out.attributes().filter(|a| a.contains_key("data")).map(|a| json(LEDGER, a, "data")).transpose()?;
         let delta = crate::cost::delta(old.as_ref(), record);
-        if delta.is_empty() {
+        self.add_to_day(&record.tenant, record.month(), record.day(), &delta).await
+    }
+
+    async fn add_to_day(
+        &self,
+        tenant: &TenantId,
+        month: Month,
+        day: chrono::NaiveDate,
+        counters: &std::collections::BTreeMap<String, i64>,
+    ) -> Result<(), PortError> {
+        if counters.is_empty() {
             return Ok(());
         }
         let mut update = self
@@ -1143,11 +1153,11 @@ impl CostLedger for DynamoLedger {
             .client
             .update_item()
             .table_name(&self.table.name)
-            .key("pk", s(pk))
-            .key("sk", s(format!("DAY#{}", record.day())))
+            .key("pk", s(ledger_pk(tenant, month)))
+            .key("sk", s(format!("DAY#{day}")))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        let mut adds = Vec::with_capacity(delta.len());
-        for (i, (name, by)) in delta.iter().enumerate() {
+        let mut adds = Vec::with_capacity(counters.len());
+        for (i, (name, by)) in counters.iter().enumerate() {
             adds.push(format!("#a{i} :v{i}"));
             update = update
                 .expression_attribute_names(format!("#a{i}"), name)

@@ -43,6 +43,21 @@ impl CostLedger for MemoryLedger {
         Ok(())
     }
 
+    async fn add_to_day(
+        &self,
+        tenant: &TenantId,
+        month: Month,
+        day: NaiveDate,
+        counters: &BTreeMap<String, i64>,
+    ) -> Result<(), PortError> {
+        let mut days = lock(&self.days);
+        let totals = days.entry((tenant.clone(), month)).or_default().entry(day).or_default();
+        for (name, n) in counters {
+            *totals.entry(name.clone()).or_insert(0) += n;
+        }
+        Ok(())
+    }
+
     async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError> {
         let days = lock(&self.days);
         let found: Vec<DayTotals> = days
