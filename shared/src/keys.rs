@@ -169,6 +169,10 @@ pub mod partition {
     pub fn delivery(tenant: &TenantId, channel: Channel, provider_message_id: impl Display) -> String {
         format!("T#{tenant}#M#{channel}#{provider_message_id}")
     }
+    /// The lease of a conversation's one held long poll.
+    pub fn held_poll(tenant: &TenantId, conversation: impl Display) -> String {
+        format!("T#{tenant}#POLL#{conversation}")
+    }
     /// A helpdesk agent's event (the de-duplication claim).
     pub fn agent_event(tenant: &TenantId, event: impl Display) -> String {
         format!("T#{tenant}#M#agent#{event}")

@@ -244,6 +244,36 @@ mod tests {
         assert!(held >= std::time::Duration::from_secs(10) && held < std::time::Duration::from_secs(11), "{held:?}");
     }
 
+    /// Held polls fill the poll function's reserved concurrency for every tenant: one
+    /// conversation may hold one poll at a time, a second at once is answered with `wait` as 0
+    /// (the reviewer held four at once, each 5 s). Virtual time, as above.
+    #[tokio::test(start_paused = true)]
+    async fn one_conversation_holds_one_poll_at_a_time() {
+        let (router, conversation, token, cursor) = answered("Hello").await;
+        let query = format!("wait=20&after={cursor}");
+        let start = tokio::time::Instant::now();
+        let timed = |router: Router| {
+            let (conversation, token, query) = (conversation.clone(), token.clone(), query.clone());
+            async move {
+                let (status, _) = poll(&router, &conversation, &token, &query).await;
+                assert_eq!(status, StatusCode::OK);
+                start.elapsed()
+            }
+        };
+        let tasks: Vec<_> = (0..4).map(|_| tokio::spawn(timed(router.clone()))).collect();
+        let mut held = Vec::new();
+        for task in tasks {
+            held.push(task.await.unwrap());
+        }
+        let long = held.iter().filter(|d| **d >= std::time::Duration::from_secs(10)).count();
+        let short = held.iter().filter(|d| **d < std::time::Duration::from_secs(1)).count();
+        assert_eq!((long, short), (1, 3), "{held:?}");
+        // Once it is answered, the next poll may be held again.
+        let again = tokio::time::Instant::now();
+        poll(&router, &conversation, &token, &query).await;
+        assert!(again.elapsed() >= std::time::Duration::from_secs(10), "{:?}", again.elapsed());
+    }
+
     /// A held poll is a billed instance: while a person owns the conversation (their answer
     /// takes minutes) a poll is not held at all, whatever `wait` asks.
     #[tokio::test(start_paused = true)]

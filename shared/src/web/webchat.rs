@@ -18,6 +18,8 @@ use tracing::Instrument;
 
 /// Longest long-poll a client may ask for, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 20;
+/// How long a held poll's lease outlives the hold, for the reads after it.
+const LEASE_MARGIN: Duration = Duration::from_secs(2);
 /// Most messages in one page.
 const PAGE: usize = 100;
 
@@ -192,8 +194,20 @@ pub(super) async fn get_messages(
         // A held poll is a billed Lambda instance: hold only while the bot owns the conversation
         // (its answer comes in seconds). A person answers in minutes: the widget polls again
         // later, and an idle widget backs off (docs/design.md, "What a poll costs").
-        let hold =
+        let mut hold =
             if conversation.state.human_owned() { Duration::ZERO } else { Duration::from_secs(wait).min(api.max_hold) };
+        // One held poll per conversation, across every instance: a lease in the store (the
+        // idempotency claim's conditional write) that expires by itself if this instance dies.
+        // A second poll meanwhile is answered at once, as if it asked `wait=0`.
+        let lease = crate::ports::IdempotencyKey(crate::keys::partition::held_poll(&tenant.id, &id));
+        let leased = !hold.is_zero()
+            && matches!(
+                api.inbound.idempotency.claim(&lease, api.clock.now(), hold + LEASE_MARGIN).await?,
+                crate::ports::Claim::Acquired
+            );
+        if !leased {
+            hold = Duration::ZERO;
+        }
         let deadline = tokio::time::Instant::now() + hold;
         let mut pause = api.poll_first;
         let turns = loop {
@@ -205,6 +219,10 @@ pub(super) async fn get_messages(
             tokio::time::sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(api.poll_max);
         };
+        if leased && let Err(error) = api.inbound.idempotency.release(&lease).await {
+            // It expires by itself: the next poll is held again a moment later.
+            tracing::warn!(%error, "could not release the held poll's lease");
+        }
         // Read the state after the wait: a handoff may have happened meanwhile.
         let state = match api.conversations.conversation(&tenant.id, &id).await? {
             Some(c) if c.state.human_owned() => "human",
