@@ -126,6 +126,44 @@ async fn one_tenants_credentials_open_no_route_of_another() {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
 
+/// One tenant's provider down must not hold back another tenant's messages: both conversations
+/// in one FIFO batch, demo's answer refused by the provider every time, rival's answered in the
+/// same batch (on the old code it was handed back behind demo's failure, batch after batch,
+/// until the redrive policy parked it); demo's message waits in the queue, nothing parked.
+#[tokio::test]
+async fn one_tenants_provider_outage_does_not_hold_back_another_tenants_messages() {
+    let provider = FakeProvider::start(0).await;
+    let s = two_tenants(&provider, None).await;
+    provider.set_faults(switchboard_tests::provider::SendFaults {
+        fail_containing: Some(("Monday".into(), u32::MAX)),
+        ..Default::default()
+    });
+    for (tenant, text) in [("demo", "What are your opening hours?"), ("rival", "Which payment methods do you accept?")]
+    {
+        let params = sms(&format!("SM{tenant:0>32}"), text);
+        let signature = twilio::signature(
+            format!("{tenant}-twilio-auth-token").as_bytes(),
+            &format!("{URL}/{tenant}/twilio"),
+            &params,
+        );
+        let body = serde_urlencoded::to_string(&params).unwrap().into_bytes();
+        assert_eq!(send(&s, &format!("/v1/{tenant}/twilio"), &[("x-twilio-signature", signature)], body).await, 200);
+    }
+    let (event, _) = s.aws.receive_event(&s.messages.url).await;
+    assert_eq!(event.records.len(), 2, "one batch holds both conversations");
+    let response = s.respond_batch_until(event, std::time::Duration::from_secs(60)).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "demo's record alone is handed back");
+    let answered: Vec<String> =
+        provider.accepted().iter().map(|r| r.headers["authorization"].to_str().unwrap().to_string()).collect();
+    use base64::Engine;
+    let rival = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("AC00000000000000000000000000000000:rival-twilio-auth-token")
+    );
+    assert_eq!(answered, vec![rival], "rival's customer is answered in the same batch");
+    assert_eq!(s.aws.depth(&s.messages.dlq_url).await, 0, "nothing parked");
+}
+
 #[tokio::test]
 async fn one_phone_is_each_tenants_own_customer_and_one_message_id_is_two_messages() {
     let provider = FakeProvider::start(0).await;

@@ -152,6 +152,8 @@ struct Record {
     receipt_handle: String,
     /// How often SQS has handed it out, this time included.
     receives: u32,
+    /// Its FIFO message group (one conversation); records without one share one group.
+    group: String,
 }
 
 impl Record {
@@ -160,6 +162,7 @@ impl Record {
             id: message.message_id.clone().unwrap_or_default(),
             receipt_handle: message.receipt_handle.clone().unwrap_or_default(),
             receives: message.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1),
+            group: message.attributes.get("MessageGroupId").cloned().unwrap_or_default(),
         }
     }
 }
@@ -167,9 +170,11 @@ impl Record {
 /// How a batch's records relate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
-    /// A FIFO batch: records in order; at the first record not done, it and every later one are
-    /// reported failed, so SQS redelivers them in the same order (answering a conversation's
-    /// second message before its first would be wrong).
+    /// A FIFO batch: records in order within their message group (a conversation); at a group's
+    /// first record not done, it and every later record of that group are reported failed, so
+    /// SQS redelivers them in the same order (answering a conversation's second message before
+    /// its first would be wrong). Other groups go on: one tenant's outage must not spend
+    /// another's receives.
     Fifo,
     /// A standard-queue batch: every record on its own; only the ones not done are retried.
     Independent,
@@ -192,26 +197,31 @@ where
     let in_order = order == Order::Fifo;
     let mut response = SqsBatchResponse::default();
     let mut back = HandBack::new(redelivery);
-    let mut stopped = false;
+    // Past the deadline nothing more is started; in a FIFO batch, groups with a failure stop.
+    let mut out_of_time = false;
+    let mut stopped_groups = std::collections::HashSet::new();
     for message in event.records {
         let record = Record::of(&message);
-        if !stopped && !deadline.covers_one_more() {
+        if !out_of_time && !deadline.covers_one_more() {
             tracing::warn!(message_id = %record.id, "not started: the invocation deadline cannot cover it; handed back");
-            stopped = in_order;
+            out_of_time = in_order;
             back.push(&record, None);
             response.add_failure(record.id);
             continue;
         }
-        if stopped {
+        if out_of_time || stopped_groups.contains(&record.group) {
             back.push(&record, None);
             response.add_failure(record.id);
             continue;
         }
         let span = tracing::info_span!("sqs_record", message_id = %record.id);
         if let Err(failure) = deadline.run(handle(message).instrument(span)).await {
-            let after = if in_order { "; it and the records after it will be retried" } else { "; it will be retried" };
+            let after =
+                if in_order { "; it and its group's records after it will be retried" } else { "; it will be retried" };
             tracing::error!(message_id = %record.id, error = %failure.reason, "record failed{after}");
-            stopped = in_order;
+            if in_order {
+                stopped_groups.insert(record.group.clone());
+            }
             back.push(&record, failure.wait);
             response.add_failure(record.id);
         }
@@ -465,6 +475,32 @@ mod tests {
             "b failed on its third receive and c, not started, is on its third too (had it come back at \
              once, an outage would spend its receives in seconds); a succeeded and is not touched"
         );
+    }
+
+    /// One tenant's provider down must not park another's messages: in a FIFO batch a failure
+    /// holds back only its own message group (its conversation); the other groups' records are
+    /// handled, and nothing of theirs is handed back or counts a receive.
+    #[tokio::test]
+    async fn a_fifo_failure_holds_back_its_own_message_group_only() {
+        let desk = Recorder::default();
+        let records: Vec<serde_json::Value> = [("a1", "down"), ("b1", "up"), ("a2", "down"), ("b2", "up")]
+            .iter()
+            .map(|(id, group)| {
+                serde_json::json!({"messageId": id, "body": id, "receiptHandle": format!("h-{id}"),
+                "attributes": {"ApproximateReceiveCount": "2", "MessageGroupId": group}})
+            })
+            .collect();
+        let event: SqsEvent = serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+        let mut seen = Vec::new();
+        let r = batch(event, Deadline::none(), Some(&desk), Order::Fifo, |m: SqsMessage| {
+            seen.push(m.body.clone().unwrap());
+            async move { if m.body.as_deref() == Some("a1") { Err("provider down".to_string().into()) } else { Ok(()) } }
+        })
+        .await;
+        assert_eq!(failures(&r), vec!["a1", "a2"], "the failed group, in order");
+        assert_eq!(seen, vec!["a1", "b1", "b2"], "a2 is not attempted out of order; b's go on");
+        let handed: Vec<String> = desk.delays.lock().unwrap().iter().map(|(h, _)| h.clone()).collect();
+        assert_eq!(handed, vec!["h-a1", "h-a2"]);
     }
 
     #[tokio::test]
