@@ -318,6 +318,40 @@ fn notification(messages: &[(&str, &str, &str)]) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Tenants sharing one Meta app (an agency's) or one Twilio account sign with the same secret:
+/// the signature proves the provider, not the tenant. A delivery addressed to another number
+/// than the tenant's (WhatsApp's `metadata.phone_number_id`, Twilio's `To` and `AccountSid`) is
+/// acknowledged and skipped, never queued as this tenant's.
+#[tokio::test]
+async fn deliveries_addressed_to_another_tenants_number_are_acknowledged_and_skipped() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let secret = b"demo-whatsapp-app-secret";
+    let others = String::from_utf8(notification(&[("447700900123", "wamid.OTHER1", "Hi")]))
+        .unwrap()
+        .replace("106540352242922", "999999999999999");
+    let signature = switchboard::channels::whatsapp::signature(secret, others.as_bytes());
+    let (status, _) =
+        post(&s, "/v1/demo/whatsapp", "application/json", &[("x-hub-signature-256", signature)], others.into_bytes())
+            .await;
+    assert_eq!(status, StatusCode::OK, "acknowledged: Meta must not retry it");
+    for (name, value) in [("To", "+15559999999"), ("AccountSid", "AC99999999999999999999999999999999")] {
+        let mut params = sms("SM00000000000000000000000000000077", "+34600111222", "Hi");
+        params.iter_mut().filter(|(k, _)| k == name).for_each(|(_, v)| *v = value.to_string());
+        let (status, body) = twilio_webhook(&s, &params, TWILIO_TOKEN).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0, "nothing queued as this tenant's");
+    // Its own number's delivery is queued.
+    let own = notification(&[("447700900123", "wamid.OWN1", "Hi")]);
+    let signature = switchboard::channels::whatsapp::signature(secret, &own);
+    assert_eq!(
+        post(&s, "/v1/demo/whatsapp", "application/json", &[("x-hub-signature-256", signature)], own).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(s.aws.depth(&s.messages.url).await, 1);
+}
+
 #[tokio::test]
 async fn whatsapp_cloud_batches_are_verified_queued_and_answered_through_the_graph_api() {
     let fake = FakeProvider::start(0).await;

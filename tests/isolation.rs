@@ -45,7 +45,8 @@ fn signed_requests(tenant: &str, signer: &str, n: u32) -> Vec<Request> {
     let telegram = json!({"update_id": n, "message": {"message_id": n, "chat": {"id": 1111111, "type": "private"},
         "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"}, "date": 1795586400, "text": "Hello"}});
     let wa = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp", "messages": [{"from": "34600111222", "id": format!("wamid.{signer}{n}"),
+        "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
+        "messages": [{"from": "34600111222", "id": format!("wamid.{signer}{n}"),
         "timestamp": "1795586400", "type": "text", "text": {"body": "Hello"}}]}}]}]})
     .to_string();
     let ts = chrono::Utc::now().timestamp().to_string();

@@ -67,10 +67,19 @@ struct Change {
 
 #[derive(Deserialize, Default)]
 struct Value {
+    /// Which of the business's numbers the messages were sent to.
+    #[serde(default)]
+    metadata: Option<Metadata>,
     #[serde(default)]
     contacts: Vec<Contact>,
     #[serde(default)]
     messages: Vec<Message>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    phone_number_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -125,7 +134,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Incoming>, ChannelError> {
             out.push(Incoming {
                 provider_message_id: super::required(&m.id, "message id")?,
                 address: super::required(&m.from, "sender")?,
-                recipient: None,
+                recipient: value.metadata.as_ref().and_then(|md| md.phone_number_id.clone()),
                 text,
                 display_name: name,
                 thread: None,

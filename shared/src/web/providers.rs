@@ -94,6 +94,15 @@ async fn webhook(
     .await
 }
 
+/// Whether a signed message is for this tenant; a message that is not is logged (no ids: they
+/// are another tenant's) and skipped, acknowledged so the provider does not retry it.
+fn addressed_here(ours: bool, channel: &'static str) -> bool {
+    if !ours {
+        tracing::warn!(channel, "a signed message addressed to another number or account: acknowledged, skipped");
+    }
+    ours
+}
+
 fn ok() -> Response {
     StatusCode::OK.into_response()
 }
@@ -117,7 +126,16 @@ pub(super) async fn twilio_webhook(
             _ => config.public_url.clone(),
         };
         twilio::verify(config.auth_token.expose(), &url, &form, body, header_str(&headers, "x-twilio-signature"))?;
-        let messages = twilio::parse(&form)?.map(|m| {
+        // The signature proves Twilio, not the tenant (tenants may share an account): a message
+        // for another account or number is acknowledged and skipped.
+        let account = form.iter().find(|(k, _)| k == "AccountSid").map(|(_, v)| v.trim());
+        let ours = |m: &Incoming| {
+            let to = m.recipient.as_deref().unwrap_or_default();
+            let number =
+                if to.starts_with("whatsapp:") { config.whatsapp_from.as_deref() } else { config.from.as_deref() };
+            account.is_none_or(|a| a == config.account_sid) && number.is_none_or(|n| n == to)
+        };
+        let messages = twilio::parse(&form)?.filter(|m| addressed_here(ours(m), "twilio")).map(|m| {
             let channel = if m.address.starts_with("whatsapp:") { Channel::TwilioWhatsapp } else { Channel::TwilioSms };
             (channel, m)
         });
@@ -218,7 +236,15 @@ pub(super) async fn whatsapp_webhook(
     webhook(&api, &tenant, &request_id, "whatsapp_cloud", body, |tenant, body| {
         let config = tenant.config.channels.whatsapp.as_ref().ok_or_else(ApiError::unknown_tenant)?;
         whatsapp::verify(config.app_secret.expose(), header_str(&headers, "x-hub-signature-256"), body)?;
-        Ok((whatsapp::parse(body)?.into_iter().map(|m| (Channel::WhatsappCloud, m)).collect(), ok()))
+        // One Meta app may serve several tenants' numbers, all signed with its one secret: only
+        // messages to this tenant's number are its own.
+        let messages = whatsapp::parse(body)?
+            .into_iter()
+            .filter(|m| {
+                addressed_here(m.recipient.as_deref() == Some(config.phone_number_id.as_str()), "whatsapp_cloud")
+            })
+            .map(|m| (Channel::WhatsappCloud, m));
+        Ok((messages.collect(), ok()))
     })
     .await
 }
