@@ -34,10 +34,10 @@ pub fn check_bind(host: std::net::IpAddr, allow_network: bool) -> Result<()> {
     )
 }
 
-pub async fn serve(addr: SocketAddr, tenants: Vec<Tenant>) -> Result<()> {
+pub async fn serve(addr: SocketAddr, tenants: Vec<Tenant>, allow_network: bool) -> Result<()> {
     let names: Vec<String> = tenants.iter().map(|t| t.id.to_string()).collect();
     let app = Arc::new(Embedded::start(tenants, Options::default()).await?);
-    let router = app.router().merge(app.local_helpdesk_routes()).merge(local_routes(app.clone()));
+    let router = server(app, allow_network);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     println!("Switchboard is listening on {url}  (tenants: {})", names.join(", "));
@@ -54,6 +54,48 @@ pub async fn serve(addr: SocketAddr, tenants: Vec<Tenant>) -> Result<()> {
         })
         .await?;
     Ok(())
+}
+
+/// Everything `serve` answers. Bound to loopback, it is still reachable from any page the
+/// developer's browser opens: a page on `evil.example` whose name is made to resolve to
+/// 127.0.0.1 (DNS rebinding) calls it as a same-origin site. Its `Host` header then names that
+/// site, so only loopback names are answered unless the network was asked for.
+pub fn server(app: Arc<Embedded>, allow_network: bool) -> Router {
+    let router = app.router().merge(app.local_helpdesk_routes()).merge(local_routes(app.clone()));
+    if allow_network {
+        return router;
+    }
+    router.layer(axum::middleware::from_fn(loopback_host_only))
+}
+
+async fn loopback_host_only(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let host = request.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    if host.is_some_and(is_loopback_host) {
+        return next.run(request).await;
+    }
+    let message = "this development server answers only a loopback Host (localhost, 127.0.0.1, [::1]); \
+                   pass --allow-network to serve other names";
+    (StatusCode::MISDIRECTED_REQUEST, Json(json!({"error": {"code": "host_not_allowed", "message": message}})))
+        .into_response()
+}
+
+/// `localhost`, `*.localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(ip, _)| ip),
+        None => {
+            Some(host.rsplit_once(':').map_or(
+                host,
+                |(name, port)| {
+                    if port.chars().all(|c| c.is_ascii_digit()) { name } else { host }
+                },
+            ))
+        }
+    };
+    let Some(name) = name.map(|n| n.trim_end_matches('.').to_ascii_lowercase()) else { return false };
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Routes that exist only in the local server: the chat page and views into the embedded app.
@@ -170,6 +212,37 @@ mod tests {
         assert!(check_bind(public, true).is_ok());
         assert!(check_bind("127.0.0.1".parse().unwrap(), false).is_ok());
         assert!(check_bind("::1".parse().unwrap(), false).is_ok());
+    }
+
+    /// DNS rebinding: a page on another site whose name resolves to 127.0.0.1 reaches the
+    /// local server as that site, `/local/identity` signs any customer and `/costs` shows every
+    /// tenant's. Only loopback Host values are answered unless `--allow-network`.
+    #[tokio::test]
+    async fn the_local_server_answers_only_loopback_host_names_unless_asked() {
+        use tower::ServiceExt;
+        let options = Options { print_escalations: false, ..Options::default() };
+        let app = Arc::new(Embedded::start(vec![Tenant::demo().unwrap()], options).await.unwrap());
+        let status = |router: Router, host: &'static str, path: &'static str| async move {
+            let request = axum::http::Request::get(path).header("host", host).body(axum::body::Body::empty()).unwrap();
+            router.oneshot(request).await.unwrap().status()
+        };
+        let guarded = server(app.clone(), false);
+        for host in [
+            "evil.example",
+            "evil.example:3000",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example:80",
+            "10.0.0.5:3000",
+        ] {
+            for path in ["/local/identity/demo/c-1001", "/costs", "/healthz"] {
+                assert_eq!(status(guarded.clone(), host, path).await, StatusCode::MISDIRECTED_REQUEST, "{host}{path}");
+            }
+        }
+        for host in ["localhost:3000", "127.0.0.1:3000", "[::1]:3000", "127.0.0.1", "app.localhost:8080"] {
+            assert_eq!(status(guarded.clone(), host, "/local/identity/demo/c-1001").await, StatusCode::OK, "{host}");
+        }
+        let open = server(app, true);
+        assert_eq!(status(open, "shop.lan:3000", "/healthz").await, StatusCode::OK, "--allow-network serves any name");
     }
 
     async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {

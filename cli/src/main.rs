@@ -148,7 +148,7 @@ async fn main() -> Result<()> {
             local::check_bind(host, allow_network)?;
             init_logs();
             let tenants = load_tenants(&tenants)?;
-            local::serve(SocketAddr::new(host, port), tenants).await
+            local::serve(SocketAddr::new(host, port), tenants, allow_network).await
         }
         Command::Classify { tenant, text } => classify(tenant, &text),
         Command::Eval(args) => eval::run(&args, load_tenant),
