@@ -20,7 +20,6 @@ use chrono::{DateTime, Utc};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// An SNS message as delivered over HTTP(S).
@@ -91,8 +90,21 @@ fn sns_host(url: &str) -> Option<&str> {
     ok.then_some(host)
 }
 
-/// Whether `url` is an issuer certificate on Amazon's trust host (`*.amazontrust.com`).
+/// The SNS host of a signing certificate's URL: an SNS URL naming a `.pem` file, with no query or
+/// fragment (which would let any path pass for a `.pem` and make each variant a new fetch).
+fn signing_cert_host(url: &str) -> Option<&str> {
+    if url.contains(['?', '#']) || !url.ends_with(".pem") {
+        return None;
+    }
+    sns_host(url)
+}
+
+/// Whether `url` is an issuer certificate on Amazon's trust host (`*.amazontrust.com`), with no
+/// query or fragment.
 fn amazon_issuer_url(url: &str) -> bool {
+    if url.contains(['?', '#']) {
+        return false;
+    }
     let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
     let host = rest.split(['/', '?', ':', '#', '@']).next().unwrap_or_default();
     host.ends_with(".amazontrust.com") && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
@@ -128,15 +140,60 @@ pub trait SnsFetch: Send + Sync {
 /// Largest certificate file fetched; real ones are under 2 KB.
 const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 
-/// The real fetcher, over HTTPS, caching certificates (they rotate rarely).
+/// Certificates kept per instance: SNS signs with one certificate per region at a time (plus its
+/// issuer), so a handful is plenty and a flood of invented URLs cannot grow memory.
+const MAX_CACHED_CERTIFICATES: usize = 16;
+
+/// How long one fetch from SNS or Amazon's trust host may take before the webhook gives up.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Fetched certificates by URL, at most [`MAX_CACHED_CERTIFICATES`]: when full, the oldest
+/// entry goes.
+#[derive(Default)]
+struct CertificateCache(Mutex<Vec<(String, Vec<u8>)>>);
+
+impl CertificateCache {
+    fn get(&self, url: &str) -> Option<Vec<u8>> {
+        crate::adapters::lock(&self.0).iter().find(|(u, _)| u == url).map(|(_, bytes)| bytes.clone())
+    }
+
+    fn insert(&self, url: String, bytes: Vec<u8>) {
+        let mut entries = crate::adapters::lock(&self.0);
+        entries.retain(|(u, _)| *u != url);
+        if entries.len() >= MAX_CACHED_CERTIFICATES {
+            entries.remove(0);
+        }
+        entries.push((url, bytes));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        crate::adapters::lock(&self.0).len()
+    }
+}
+
+/// The real fetcher, over HTTPS, with a timeout, caching certificates (they rotate rarely).
 pub struct HttpFetch {
     http: reqwest::Client,
-    cache: Mutex<HashMap<String, Vec<u8>>>,
+    cache: CertificateCache,
 }
 
 impl Default for HttpFetch {
     fn default() -> Self {
-        Self { http: reqwest::Client::new(), cache: Mutex::new(HashMap::new()) }
+        Self::with_timeout(FETCH_TIMEOUT)
+    }
+}
+
+impl HttpFetch {
+    /// A fetcher whose every request gives up after `timeout`.
+    pub fn with_timeout(timeout: std::time::Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self { http, cache: CertificateCache::default() }
     }
 }
 
@@ -144,8 +201,8 @@ impl Default for HttpFetch {
 impl SnsFetch for HttpFetch {
     async fn get(&self, url: &str) -> Result<Vec<u8>, ChannelError> {
         let cacheable = url.ends_with(".pem") || url.ends_with(".cer");
-        if cacheable && let Some(hit) = crate::adapters::lock(&self.cache).get(url) {
-            return Ok(hit.clone());
+        if cacheable && let Some(hit) = self.cache.get(url) {
+            return Ok(hit);
         }
         let fetched = async { self.http.get(url).send().await?.error_for_status()?.bytes().await };
         let bytes = fetched.await.map_err(|_| ChannelError::Unauthorized("could not fetch from SNS"))?.to_vec();
@@ -153,7 +210,7 @@ impl SnsFetch for HttpFetch {
             return Err(ChannelError::Unauthorized("certificate file too large"));
         }
         if cacheable {
-            crate::adapters::lock(&self.cache).insert(url.to_string(), bytes.clone());
+            self.cache.insert(url.to_string(), bytes.clone());
         }
         Ok(bytes)
     }
@@ -196,9 +253,8 @@ impl SnsVerifier {
             return Err(ChannelError::Unauthorized("stale SNS message"));
         }
         let url = &envelope.signing_cert_url;
-        let host = sns_host(url)
-            .filter(|_| url.ends_with(".pem"))
-            .ok_or(ChannelError::Unauthorized("SigningCertURL is not an SNS certificate URL"))?;
+        let host =
+            signing_cert_host(url).ok_or(ChannelError::Unauthorized("SigningCertURL is not an SNS certificate URL"))?;
         let pem = self.fetch.get(url).await?;
         let mut certs = CertificateDer::pem_slice_iter(&pem);
         let cert =
@@ -345,6 +401,53 @@ mod tests {
         ] {
             assert_eq!(sns_host(bad), None, "{bad}");
         }
+    }
+
+    /// A query string makes any path look like a `.pem` (`/x?y=.pem`) and every variant a new
+    /// cache entry: certificate and issuer URLs with a query or fragment are refused.
+    #[test]
+    fn certificate_urls_with_a_query_or_fragment_are_refused() {
+        assert!(signing_cert_host("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem").is_some());
+        for bad in [
+            "https://sns.us-east-1.amazonaws.com/x?y=.pem",
+            "https://sns.us-east-1.amazonaws.com/x.pem?y=1",
+            "https://sns.us-east-1.amazonaws.com/x.pem#frag",
+            "https://sns.us-east-1.amazonaws.com/x.txt",
+        ] {
+            assert_eq!(signing_cert_host(bad), None, "{bad}");
+        }
+        assert!(!amazon_issuer_url("http://crt.r2m02.amazontrust.com/r2m02.cer?x=1"));
+        assert!(!amazon_issuer_url("http://crt.r2m02.amazontrust.com/r2m02.cer#x"));
+    }
+
+    /// Certificates are cached before any signature proves the message genuine, so the cache
+    /// is bounded whatever URLs arrive.
+    #[test]
+    fn the_certificate_cache_is_bounded() {
+        let cache = CertificateCache::default();
+        for i in 0..(MAX_CACHED_CERTIFICATES * 3) {
+            cache.insert(format!("https://sns.us-east-1.amazonaws.com/{i}.pem"), vec![0; 10]);
+        }
+        assert!(cache.len() <= MAX_CACHED_CERTIFICATES, "{}", cache.len());
+        let last = format!("https://sns.us-east-1.amazonaws.com/{}.pem", MAX_CACHED_CERTIFICATES * 3 - 1);
+        assert!(cache.get(&last).is_some(), "the newest stays");
+    }
+
+    /// A certificate host that accepts and never answers must not hold the webhook: the fetch
+    /// gives up after its timeout.
+    #[tokio::test]
+    async fn a_certificate_fetch_that_never_answers_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x.pem", listener.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            drop(socket);
+        });
+        let fetch = HttpFetch::with_timeout(std::time::Duration::from_millis(300));
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), fetch.get(&url)).await;
+        assert!(matches!(outcome, Ok(Err(ChannelError::Unauthorized(_)))), "{outcome:?}");
+        held.abort();
     }
 
     #[test]
