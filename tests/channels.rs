@@ -140,7 +140,7 @@ async fn twilio_status_callbacks_are_acknowledged_and_skipped() {
 
 fn update(id: i64, text: &str) -> Vec<u8> {
     json!({"update_id": id, "message": {"message_id": 7, "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"},
-           "chat": {"id": 1111111, "type": "private"}, "date": 1795586400, "text": text}})
+           "chat": {"id": 1111111, "type": "private"}, "date": chrono::Utc::now().timestamp(), "text": text}})
     .to_string()
     .into_bytes()
 }
@@ -166,6 +166,31 @@ async fn a_telegram_update_is_answered_with_send_message() {
     let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
     assert_eq!(body["chat_id"], 1111111);
     assert!(body["text"].as_str().unwrap().contains("Canada"), "{body}");
+}
+
+/// A recorded delivery replayed after its claim would have expired: where the signed body says
+/// when the customer wrote (WhatsApp's `timestamp`, Telegram's `date`), a message older than
+/// any redelivery (7 days) is acknowledged and skipped.
+#[tokio::test]
+async fn signed_messages_dated_before_the_replay_window_are_acknowledged_and_skipped() {
+    let fake = FakeProvider::start(0).await;
+    let s = with_channels(&fake).await;
+    let eight_days_ago = (chrono::Utc::now() - chrono::Duration::days(8)).timestamp();
+    let old_update = json!({"update_id": 900777, "message": {"message_id": 7, "from": {"id": 1111111, "is_bot": false},
+        "chat": {"id": 1111111, "type": "private"}, "date": eight_days_ago, "text": "Do you ship to Canada?"}})
+    .to_string();
+    let secret = [("x-telegram-bot-api-secret-token", "demo-telegram-secret".to_string())];
+    let (status, _) = post(&s, "/v1/demo/telegram", "application/json", &secret, old_update.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    let wa = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
+        "messages": [{"from": "447700900123", "id": "wamid.REPLAYED", "timestamp": eight_days_ago.to_string(), "type": "text", "text": {"body": "Hi"}}]}}]}]})
+    .to_string();
+    let signature = switchboard::channels::whatsapp::signature(b"demo-whatsapp-app-secret", wa.as_bytes());
+    let (status, _) =
+        post(&s, "/v1/demo/whatsapp", "application/json", &[("x-hub-signature-256", signature)], wa.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 0, "neither replay is queued");
 }
 
 #[tokio::test]
@@ -308,7 +333,7 @@ const WA_SECRET: &[u8] = b"demo-whatsapp-app-secret";
 fn notification(messages: &[(&str, &str, &str)]) -> Vec<u8> {
     let messages: Vec<Value> = messages
         .iter()
-        .map(|(from, id, text)| json!({"from": from, "id": id, "timestamp": "1795586400", "type": "text", "text": {"body": text}}))
+        .map(|(from, id, text)| json!({"from": from, "id": id, "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": text}}))
         .collect();
     json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "106540352242922"},

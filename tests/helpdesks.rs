@@ -27,7 +27,7 @@ async fn post(s: &Stack, path: &str, headers: &[(&str, String)], body: Vec<u8>) 
 /// The customer writes on Telegram and the responder runs.
 async fn customer_says(s: &Stack, update_id: i64, text: &str) {
     let body = json!({"update_id": update_id, "message": {"message_id": update_id, "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"},
-           "chat": {"id": 1111111, "type": "private"}, "date": 1795586400, "text": text}});
+           "chat": {"id": 1111111, "type": "private"}, "date": chrono::Utc::now().timestamp(), "text": text}});
     let secret = [("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.to_string())];
     let (status, _) = post(s, "/v1/demo/telegram", &secret, body.to_string().into_bytes()).await;
     assert_eq!(status, StatusCode::OK);

@@ -43,11 +43,11 @@ fn signed_requests(tenant: &str, signer: &str, n: u32) -> Vec<Request> {
     let twilio_sig =
         twilio::signature(secret("twilio-auth-token").as_bytes(), &format!("{URL}/{tenant}/twilio"), &params);
     let telegram = json!({"update_id": n, "message": {"message_id": n, "chat": {"id": 1111111, "type": "private"},
-        "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"}, "date": 1795586400, "text": "Hello"}});
+        "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"}, "date": chrono::Utc::now().timestamp(), "text": "Hello"}});
     let wa = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
         "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
         "messages": [{"from": "34600111222", "id": format!("wamid.{signer}{n}"),
-        "timestamp": "1795586400", "type": "text", "text": {"body": "Hello"}}]}}]}]})
+        "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": "Hello"}}]}}]}]})
     .to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
     let slack_body =
@@ -256,7 +256,7 @@ async fn a_helpdesk_callback_reaches_only_its_own_tenants_tickets() {
     let desk = FakeHelpdesk::start(None).await;
     let s = two_tenants(&provider, Some(&desk)).await;
     let escalate = json!({"update_id": 7, "message": {"message_id": 7, "chat": {"id": 1111111, "type": "private"},
-        "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"}, "date": 1795586400, "text": "I want to speak to a human"}});
+        "from": {"id": 1111111, "is_bot": false, "first_name": "Ana"}, "date": chrono::Utc::now().timestamp(), "text": "I want to speak to a human"}});
     let secret = [("x-telegram-bot-api-secret-token", "demo-telegram-secret".to_string())];
     assert_eq!(send(&s, "/v1/demo/telegram", &secret, escalate.to_string().into_bytes()).await, 200);
     s.run_responder().await;

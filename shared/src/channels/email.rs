@@ -105,6 +105,7 @@ pub fn parse(body: &[u8], own_address: &str, authserv_id: &str) -> Result<Option
         thread: header("Message-ID").map(str::to_string),
         attachments: mail.attachments.iter().map(|a| AttachmentNote::new(&a.name, a.content_length)).collect(),
         unverified,
+        sent_at: None,
     }))
 }
 

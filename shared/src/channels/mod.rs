@@ -94,7 +94,14 @@ pub struct Incoming {
     /// The provider could not prove the sender owns `address` (e-mail without a passing
     /// authentication verdict): the address then identifies no customer.
     pub unverified: bool,
+    /// When the customer sent it, where the signed body says (WhatsApp, Telegram): a message
+    /// older than any redelivery is a replay.
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// Longest a provider redelivers a message (Meta retries for up to 7 days): a signed message
+/// sent earlier than this is a recorded request replayed, skipped whatever its claim says.
+pub const REPLAY_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
 /// A value a message cannot do without — the provider's message id (the de-duplication key), the
 /// sender — trimmed; empty is malformed.

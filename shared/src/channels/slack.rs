@@ -195,6 +195,7 @@ pub fn parse(body: &[u8]) -> Result<SlackRequest, ChannelError> {
                 thread: Some(thread),
                 attachments: Vec::new(),
                 unverified: false,
+                sent_at: None,
             }))
         }
         _ => Ok(SlackRequest::Skip),

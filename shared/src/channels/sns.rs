@@ -371,6 +371,7 @@ pub fn ses_mail(message: &str, own_address: &str) -> Result<Option<super::Incomi
         // the From address; a domain without DMARC (GRAY) proves nothing. It judged one From
         // address: with several, which one it judged is not ours to guess.
         unverified: n.receipt.dmarc_verdict.is_none_or(|v| v.status != "PASS") || !single_from(&parsed),
+        sent_at: None,
     }))
 }
 

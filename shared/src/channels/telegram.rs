@@ -28,6 +28,9 @@ struct Update {
 #[derive(Deserialize)]
 struct Message {
     chat: Chat,
+    /// Unix seconds, when the user sent it.
+    #[serde(default)]
+    date: Option<i64>,
     #[serde(default)]
     from: Option<User>,
     #[serde(default)]
@@ -65,6 +68,7 @@ pub fn parse(body: &[u8]) -> Result<Option<Incoming>, ChannelError> {
         thread: None,
         attachments: Vec::new(),
         unverified: false,
+        sent_at: message.date.and_then(|d| chrono::DateTime::from_timestamp(d, 0)),
     }))
 }
 

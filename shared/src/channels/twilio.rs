@@ -111,6 +111,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Option<Incoming>, ChannelErr
         thread: None,
         attachments: Vec::new(),
         unverified: false,
+        sent_at: None,
     }))
 }
 

@@ -100,6 +100,9 @@ struct Profile {
 struct Message {
     from: String,
     id: String,
+    /// Unix seconds as a string, when the customer sent it.
+    #[serde(default)]
+    timestamp: Option<String>,
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
@@ -140,6 +143,11 @@ pub fn parse(body: &[u8]) -> Result<Vec<Incoming>, ChannelError> {
                 thread: None,
                 attachments: Vec::new(),
                 unverified: false,
+                sent_at: m
+                    .timestamp
+                    .as_deref()
+                    .and_then(|t| t.parse().ok())
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
             });
         }
     }

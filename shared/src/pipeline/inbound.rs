@@ -7,9 +7,12 @@ use std::time::Duration;
 /// How long an in-progress claim blocks a repeat before it counts as crashed: longer than the
 /// inbound function's timeout, so a slow attempt is never doubled.
 const LOCK_FOR: Duration = Duration::from_secs(30);
-/// How long a repeat delivery is recognised. Providers retry for hours at most (Twilio and Meta
-/// within a day).
-const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
+/// How long a repeat delivery is recognised: as long as the conversation it belongs to is kept
+/// (turns live 90 days). Providers redeliver for hours (Meta for up to 7 days), but a recorded
+/// request whose proof carries no timestamp (Twilio, Postmark, Freshdesk) can be replayed at any
+/// time, and within the transcript's life a replay must be the same message, not a new one. A
+/// claim is a small item: 90 days of them cost cents (docs/design.md, Step 10).
+const KEEP_FOR: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// What the provider is told: the message is safely queued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

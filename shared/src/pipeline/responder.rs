@@ -229,14 +229,24 @@ impl Responder {
             tracing::warn!(tenant = %event.tenant, request_id = %event.request_id, "agent event for an unknown conversation; dropped");
             return Ok(((), Done::work("agent_unknown_conversation", None)));
         };
-        if let Some(text) = event.reply.as_deref().filter(|t| !t.trim().is_empty()) {
+        let cursor = TurnCursor::new(event.at, &event.id);
+        let reply = event.reply.as_deref().filter(|t| !t.trim().is_empty());
+        // A reply already delivered is a redelivery or a replay (a captured callback whose claim
+        // expired): it changes nothing, least of all who owns the conversation now.
+        let delivered = match reply {
+            Some(_) => {
+                self.conversations.turn(&event.tenant, &conversation.id, &cursor).await?.is_some_and(|t| t.delivered)
+            }
+            None => false,
+        };
+        if let Some(text) = reply.filter(|_| !delivered) {
             // An agent who writes owns the conversation (again), and its idle clock restarts.
             let owned = ConversationState::HumanOwned { ticket: event.ticket.clone(), since: self.clock.now() };
             self.conversations.transition(&event.tenant, &conversation.id, &conversation.state, &owned).await?;
             conversation.state = owned;
             let turn = Turn {
                 id: event.id.clone(),
-                cursor: TurnCursor::new(event.at, &event.id),
+                cursor,
                 role: Role::Agent,
                 text: text.to_string(),
                 at: event.at,

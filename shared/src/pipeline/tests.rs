@@ -271,6 +271,14 @@ async fn the_whole_handoff_customer_to_ticket_agent_to_customer_and_back_to_the_
     rig.responder.agent(&agent_event(&ticket, "solved", None, true)).await.unwrap();
     let again = rig.responder.respond(&message("What are your opening hours?", Channel::Telegram)).await.unwrap();
     assert!(matches!(again.decision, Decision::Answer { .. }), "{:?}", again.decision);
+
+    // The old reply replayed (a captured Freshdesk callback, its claim expired): already
+    // delivered, so it changes nothing — the bot keeps the conversation, nothing is sent.
+    let before = rig.outbox.sent().len();
+    rig.responder.agent(&reply).await.unwrap();
+    assert_eq!(rig.outbox.sent().len(), before, "not sent again");
+    let after = rig.responder.respond(&message("What are your opening hours?", Channel::Telegram)).await.unwrap();
+    assert!(matches!(after.decision, Decision::Answer { .. }), "still the bot's: {:?}", after.decision);
 }
 
 #[tokio::test]
@@ -518,4 +526,29 @@ async fn angry_and_person_asking_messages_escalate_in_english_spanish_and_german
             }
         }
     }
+}
+
+/// A delivery without a timestamp in its proof (Twilio, Postmark, Freshdesk) can be replayed by
+/// whoever recorded it: its claim must outlast the 24 hours it once had. Thirty days on, the same
+/// delivery is still the same message, queued once.
+#[tokio::test]
+async fn a_delivery_replayed_weeks_later_is_still_recognised() {
+    use crate::adapters::memory::{ManualClock, MemoryConversations, MemoryIdempotency, MemoryQueue};
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()));
+    let (queue, mut queued) = MemoryQueue::new();
+    let inbound = crate::pipeline::Inbound {
+        idempotency: Arc::new(MemoryIdempotency::default()),
+        queue: Arc::new(queue),
+        conversations: Arc::new(MemoryConversations::default()),
+        clock: clock.clone(),
+    };
+    let sms = message("Where is my order?", Channel::TwilioSms);
+    let first = inbound.accept(sms.clone(), None).await.unwrap();
+    clock.advance(chrono::Duration::days(30));
+    let mut replayed = sms.clone();
+    replayed.id = MessageId::generate();
+    let again = inbound.accept(replayed, None).await.unwrap();
+    assert_eq!(again, first, "the first delivery's ack");
+    assert!(queued.try_recv().is_ok());
+    assert!(queued.try_recv().is_err(), "queued once");
 }

@@ -79,6 +79,13 @@ async fn webhook(
         let body = body.map_err(ApiError::body)?;
         let tenant = api.tenant(tenant).await?;
         let (messages, ack) = verify_and_parse(&tenant, &body)?;
+        // A message the signed body dates further back than any redelivery is a replay.
+        let oldest = api.clock.now() - crate::channels::REPLAY_WINDOW;
+        let (messages, stale): (Vec<_>, Vec<_>) =
+            messages.into_iter().partition(|(_, m)| m.sent_at.is_none_or(|at| at >= oldest));
+        if !stale.is_empty() {
+            tracing::warn!(count = stale.len(), "messages sent before the replay window: acknowledged, skipped");
+        }
         let count = messages.len();
         // All or nothing for the provider: on a failure it redelivers the whole delivery, and the
         // idempotency claims turn the messages already queued into no-ops.
