@@ -137,7 +137,7 @@ async fn a_missing_queue_is_a_configuration_error() {
 #[tokio::test]
 async fn dynamodb_tenants_keep_the_contract_and_resolve_ssm_secrets() {
     let aws = local_aws().await;
-    let parameter = format!("/switchboard/{}/identity", aws.table);
+    let parameter = format!("/switchboard/demo/{}-identity", aws.table);
     aws.clients
         .ssm
         .put_parameter()
@@ -160,11 +160,11 @@ async fn dynamodb_tenants_keep_the_contract_and_resolve_ssm_secrets() {
     assert_eq!(demo.config.channels.webchat.as_ref().unwrap().identity_secret.expose(), b"secret-from-parameter-store");
 
     // A tenant whose secret is missing from SSM is a broken tenant, reported, never served.
-    let broken = yaml.replace("id: demo", "id: broken").replace(&parameter, "/switchboard/missing");
+    let broken = yaml.replace("id: demo", "id: broken").replace(&parameter, "/switchboard/broken/missing");
     tenants.put_config(&broken).await.expect("put config");
     let error = tenants.tenant(&TenantId::new("broken").unwrap()).await.unwrap_err();
     assert!(matches!(error, PortError::Misconfigured { .. }), "{error}");
-    assert!(error.to_string().contains("/switchboard/missing"), "names the parameter: {error}");
+    assert!(error.to_string().contains("/switchboard/broken/missing"), "names the parameter: {error}");
 }
 
 /// The intent model trained at `put_config` is stored (an item keyed by the YAML's digest) and
@@ -357,7 +357,7 @@ impl switchboard::ports::SecretStore for CountingSecrets {
 #[tokio::test]
 async fn a_broken_tenant_is_misconfigured_and_cached_as_broken() {
     let aws = local_aws().await;
-    let missing = format!("/switchboard/{}/never-stored", aws.table);
+    let missing = format!("/switchboard/demo/{}-never-stored", aws.table);
     let secrets = std::sync::Arc::new(CountingSecrets {
         inner: switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0)),
         reads: Default::default(),
@@ -376,4 +376,62 @@ async fn a_broken_tenant_is_misconfigured_and_cached_as_broken() {
         assert!(error.to_string().contains(&missing), "the log names the parameter: {error}");
     }
     assert_eq!(secrets.reads.load(std::sync::atomic::Ordering::SeqCst), 1, "read once per cache period");
+}
+
+/// A tenant file may be written by a business, not by ops: one naming another tenant's secret
+/// (or the deployment key) or sending to a host off its providers' is refused at put and at
+/// load, naming the field, and the parameter is never read (on the old code both loaded and
+/// handed rival's token to the writer's host).
+#[tokio::test]
+async fn a_tenant_file_cannot_reach_another_tenants_secrets_or_send_them_elsewhere() {
+    let aws = local_aws().await;
+    let secrets = std::sync::Arc::new(CountingSecrets {
+        inner: switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0)),
+        reads: Default::default(),
+    });
+    let table = Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let tenants = DynamoTenants::new(table, secrets.clone(), Duration::from_secs(0));
+    let theft = switchboard::tenant::DEMO_TENANT_YAML
+        .replace("auth_token: demo-twilio-auth-token", "auth_token: {ssm: /switchboard/rival/twilio-auth-token}");
+    assert!(theft.contains("/switchboard/rival/"), "the fixture changed");
+    let error = tenants.put_config(&theft).await.unwrap_err().to_string();
+    assert!(error.contains("channels.twilio.auth_token") && error.contains("/switchboard/demo/"), "{error}");
+    let elsewhere = switchboard::tenant::DEMO_TENANT_YAML
+        .replace("api_base: https://api.twilio.com", "api_base: https://collector.evil.example");
+    assert!(elsewhere.contains("collector.evil.example"), "the fixture changed");
+    let error = tenants.put_config(&elsewhere).await.unwrap_err().to_string();
+    assert!(error.contains("channels.twilio.api_base"), "{error}");
+
+    // Written past the check (by hand, or before it existed): the tenant does not load.
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let put = aws.clients.dynamodb.put_item().table_name(&aws.table);
+    put.item("pk", S("T#demo".into())).item("sk", S("CONFIG".into())).item("yaml", S(theft)).send().await.unwrap();
+    let error = tenants.tenant(&TenantId::new("demo").unwrap()).await.unwrap_err();
+    assert!(
+        matches!(error, PortError::Misconfigured { .. }) && error.to_string().contains("twilio.auth_token"),
+        "{error}"
+    );
+    assert_eq!(secrets.reads.load(std::sync::atomic::Ordering::SeqCst), 0, "no parameter was read");
+}
+
+/// The public long poll's directory reads no tenant's secrets: its tenants load with their SSM
+/// references unresolved, which sign and verify nothing.
+#[tokio::test]
+async fn a_directory_without_secrets_loads_tenants_and_reads_no_parameter() {
+    let aws = local_aws().await;
+    let secrets = std::sync::Arc::new(CountingSecrets {
+        inner: switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0)),
+        reads: Default::default(),
+    });
+    let table = Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let tenants = DynamoTenants::new(table, secrets.clone(), Duration::from_secs(0)).without_secrets();
+    let yaml = switchboard::tenant::DEMO_TENANT_YAML.replace(
+        "identity_secret: demo-identity-secret-change-me",
+        "identity_secret: {ssm: /switchboard/demo/webchat-identity}",
+    );
+    tenants.put_config(&yaml).await.unwrap();
+    let demo = tenants.tenant(&TenantId::new("demo").unwrap()).await.unwrap().expect("loads");
+    let withheld = demo.config.channels.webchat.as_ref().unwrap().identity_secret.expose().to_vec();
+    assert!(withheld.starts_with(b"withheld-") && withheld.len() > 64, "a random key, not the secret");
+    assert_eq!(secrets.reads.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

@@ -97,6 +97,8 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
         cache: std::time::Duration::from_secs(300),
         key_parameter: Some(key_parameter.clone()),
         prices: std::sync::Arc::new(switchboard::cost::PriceTable::default_table()),
+        allowed_endpoints: Vec::new(),
+        tenant_secrets: true,
     };
     put_tenants(&AwsApp::new(settings, clients.clone()), &clients, table, tenants).await?;
     println!("export SWITCHBOARD_TABLE={table}");

@@ -61,6 +61,12 @@ pub struct Settings {
     /// `SWITCHBOARD_PRICE_OVERRIDES`: price lines that replace the built-in table's (YAML, the
     /// shape of `infra/prices/us-east-1.yaml`).
     pub prices: Arc<PriceTable>,
+    /// `SWITCHBOARD_TENANT_SECRETS`: `none` for a function that reads no tenant's secrets (the
+    /// public long poll: its IAM allows the deployment key alone); resolved otherwise.
+    pub tenant_secrets: bool,
+    /// `SWITCHBOARD_ALLOWED_ENDPOINTS`: origins (comma-separated, `:*` for any port) a tenant's
+    /// API bases may use besides its providers' own hosts; empty by default.
+    pub allowed_endpoints: Vec<String>,
 }
 
 impl Settings {
@@ -90,7 +96,12 @@ impl Settings {
                 tracing::error!(error = %e, "SWITCHBOARD_PRICE_OVERRIDES refused");
                 SettingsError { name: "SWITCHBOARD_PRICE_OVERRIDES", problem: "not a valid price table override" }
             })?;
+        let allowed_endpoints = var("SWITCHBOARD_ALLOWED_ENDPOINTS")
+            .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
+            .unwrap_or_default();
         Ok(Self {
+            tenant_secrets: var("SWITCHBOARD_TENANT_SECRETS").is_none_or(|v| v != "none"),
+            allowed_endpoints,
             prices: Arc::new(prices),
             table,
             messages_queue_url: var("SWITCHBOARD_MESSAGES_QUEUE_URL"),
@@ -158,7 +169,9 @@ impl AwsApp {
     pub fn new(settings: Settings, clients: AwsClients) -> Self {
         let table = Table::new(clients.dynamodb.clone(), settings.table.clone());
         let secrets = Arc::new(SsmSecrets::new(clients.ssm.clone(), settings.cache));
-        let tenants = Arc::new(DynamoTenants::new(table.clone(), secrets.clone(), settings.cache));
+        let tenants = DynamoTenants::new(table.clone(), secrets.clone(), settings.cache)
+            .allowing_endpoints(settings.allowed_endpoints.clone());
+        let tenants = Arc::new(if settings.tenant_secrets { tenants } else { tenants.without_secrets() });
         let conversations = Arc::new(DynamoConversations::new(table.clone()));
         let costs = Arc::new(Costs::new(Arc::new(DynamoLedger::new(table.clone())), settings.prices.clone()));
         Self { settings, clients, table, tenants, conversations, secrets, costs }

@@ -691,6 +691,19 @@ mod tests {
         found
     }
 
+    /// The public long poll verifies read tokens, which the deployment key derives: it reads
+    /// that parameter and none of the tenants' (the shared policy reads all of `/switchboard/*`).
+    #[test]
+    fn the_poll_function_reads_the_deployment_key_and_no_tenants_secrets() {
+        let poll = policies("PollFunction");
+        assert!(!poll.contains("ReadSecretsPolicy") && !poll.contains("parameter/switchboard/*"), "{poll}");
+        assert!(poll.contains("parameter${DeploymentKeyParameter}"), "{poll}");
+        let template: serde_norway::Value =
+            serde_norway::from_str(include_str!("../../infra/template.yaml")).expect("the template is YAML");
+        let variables = &template["Resources"]["PollFunction"]["Properties"]["Environment"]["Variables"];
+        assert_eq!(variables["SWITCHBOARD_TENANT_SECRETS"].as_str(), Some("none"), "it resolves no tenant secret");
+    }
+
     /// Every function writes its requests' cost records (a put and a day-total update). The poll
     /// function once had a read-only policy: in AWS each poll's record was an AccessDenied.
     #[test]

@@ -144,6 +144,9 @@ pub async fn stack(options: Options) -> Stack {
         cache: Duration::from_secs(60),
         key_parameter: Some(format!("/switchboard/{}/deployment-key", aws.table)),
         prices: Arc::new(switchboard::cost::PriceTable::default_table()),
+        // The providers' and helpdesks' loopback stand-ins.
+        allowed_endpoints: vec!["http://127.0.0.1:*".into()],
+        tenant_secrets: true,
     };
     let sqs_endpoint = if options.sqs_down { Some("http://127.0.0.1:9".to_string()) } else { options.sqs.clone() };
     if let Some(endpoint) = sqs_endpoint {
@@ -156,7 +159,7 @@ pub async fn stack(options: Options) -> Stack {
     app.costs().set_refused_flush_every(Duration::ZERO);
 
     // The demo tenant, its identity secret moved to SSM as production keeps it.
-    let parameter = format!("/switchboard/{}/webchat-identity", aws.table);
+    let parameter = format!("/switchboard/demo/{}-webchat-identity", aws.table);
     aws.clients
         .ssm
         .put_parameter()

@@ -339,13 +339,19 @@ pub struct WebchatConfig {
 impl WebchatConfig {
     /// Whether a page from `origin` (a request's `Origin` header) may call the web chat.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|allowed| match allowed.strip_suffix(":*") {
-            Some(host) => origin
-                .strip_prefix(host)
-                .and_then(|rest| rest.strip_prefix(':'))
-                .is_some_and(|port| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit())),
-            None => allowed.eq_ignore_ascii_case(origin),
-        })
+        self.allowed_origins.iter().any(|allowed| origin_matches(allowed, origin))
+    }
+}
+
+/// Whether `origin` (`scheme://host[:port]`) is `pattern`: the same origin, or with `:*` any port
+/// of that scheme and host.
+pub fn origin_matches(pattern: &str, origin: &str) -> bool {
+    match pattern.strip_suffix(":*") {
+        Some(host) => origin
+            .strip_prefix(host)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|port| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit())),
+        None => pattern.eq_ignore_ascii_case(origin),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod config;
 mod hours;
+mod references;
 
 pub use config::*;
 pub use hours::{Availability, Schedule};

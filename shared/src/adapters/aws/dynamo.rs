@@ -20,9 +20,9 @@ use crate::tenant::{Tenant, TenantConfig};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, DeleteRequest, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ReturnConsumedCapacity, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, KeySchemaElement, KeyType, LocalSecondaryIndex,
+    Projection, ProjectionType, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 
 /// The local secondary index that orders a conversation's turns as they were written.
@@ -469,47 +469,13 @@ impl ConversationStore for DynamoConversations {
         conditional_write(CONVERSATIONS, out, Err(PortError::Conflict { port: CONVERSATIONS }))
     }
 
+    /// One DeleteItem per item, not a BatchWriteItem: this rolls back a conversation just
+    /// created (one item, no turns yet), and the inbound function is granted DeleteItem only.
     async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
         let pk = conversation_pk(tenant, id);
         let items = self.table.query(CONVERSATIONS, pk.clone(), SortKey::Any, true, usize::MAX).await?;
-        for chunk in items.chunks(25) {
-            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
-            for item in chunk {
-                let key = Item::from([
-                    ("pk".to_string(), s(pk.clone())),
-                    ("sk".to_string(), item.get("sk").cloned().unwrap_or(s(""))),
-                ]);
-                let delete =
-                    DeleteRequest::builder().set_key(Some(key)).build().map_err(|e| corrupt(CONVERSATIONS, e))?;
-                requests.push(WriteRequest::builder().delete_request(delete).build());
-            }
-            let mut pending = HashMap::from([(self.table.name.clone(), requests)]);
-            // Unprocessed items are retried; DynamoDB returns them under load.
-            for _ in 0..5 {
-                let out = self
-                    .table
-                    .client
-                    .batch_write_item()
-                    .set_request_items(Some(pending))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable(CONVERSATIONS, e))?;
-                for c in out.consumed_capacity() {
-                    meter(Some(c), true);
-                }
-                pending = out.unprocessed_items().cloned().unwrap_or_default();
-                if pending.values().all(Vec::is_empty) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            if !pending.values().all(Vec::is_empty) {
-                return Err(PortError::Unavailable {
-                    port: CONVERSATIONS,
-                    detail: "could not delete every item".into(),
-                });
-            }
+        for sk in items.iter().filter_map(|item| text(item, "sk")) {
+            self.table.delete(CONVERSATIONS, pk.clone(), sk).await?;
         }
         Ok(())
     }
@@ -819,6 +785,11 @@ pub struct DynamoTenants {
     cache_limit: usize,
     /// Each loaded tenant's intent model and the digest of the YAML it belongs to.
     models: Mutex<HashMap<TenantId, (String, IntentModel)>>,
+    /// Origins tenants' API bases may use besides their providers' hosts.
+    allowed_endpoints: Vec<String>,
+    /// Whether SSM references are resolved; a function that verifies and sends nothing (the
+    /// public long poll) reads none of the tenants' secrets, and may not.
+    resolve_secrets: bool,
 }
 
 /// Most tenant lookups cached per instance. Unknown ids are cached too (garbage ids must not make
@@ -851,6 +822,14 @@ fn yaml_digest(yaml: &str) -> String {
     hex::encode(sha2::Sha256::digest(yaml.as_bytes()))
 }
 
+/// A key nobody knows, standing in for a secret a function may not read.
+fn withheld_secret() -> crate::tenant::Secret {
+    let mut bytes = [0u8; 32];
+    // Without randomness the key would be guessable: an empty one instead fails the compile.
+    let filled = getrandom::fill(&mut bytes).is_ok();
+    crate::tenant::Secret::new(if filled { format!("withheld-{}", hex::encode(bytes)) } else { String::new() })
+}
+
 /// A cached lookup: the tenant, its absence, or why it cannot be loaded; and when it was read.
 type Cached = (Result<Option<Arc<Tenant>>, PortError>, Instant);
 
@@ -863,7 +842,40 @@ impl DynamoTenants {
     /// The same, caching at most `cache_limit` lookups.
     pub fn with_cache_limit(table: Table, secrets: Arc<dyn SecretStore>, ttl: Duration, cache_limit: usize) -> Self {
         let (cache, models) = (Mutex::new(HashMap::new()), Mutex::new(HashMap::new()));
-        Self { table, secrets, ttl, cache, cache_limit: cache_limit.max(1), models }
+        Self {
+            table,
+            secrets,
+            ttl,
+            cache,
+            cache_limit: cache_limit.max(1),
+            models,
+            allowed_endpoints: Vec::new(),
+            resolve_secrets: true,
+        }
+    }
+
+    /// The same, leaving every SSM reference unresolved: the tenant's secrets stay names, which
+    /// verify and sign nothing (an empty key is refused everywhere).
+    pub fn without_secrets(mut self) -> Self {
+        self.resolve_secrets = false;
+        self
+    }
+
+    /// The same, letting tenants' API bases use these origins too (the operator's setting).
+    pub fn allowing_endpoints(mut self, origins: Vec<String>) -> Self {
+        self.allowed_endpoints = origins;
+        self
+    }
+
+    /// Refuses a configuration that names another tenant's secrets or sends to a host off its
+    /// providers' (before any secret is read).
+    fn check_references(&self, config: &TenantConfig, source: &str) -> Result<(), PortError> {
+        let problems = config.reference_problems(&self.allowed_endpoints);
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let error = crate::tenant::ConfigError { source_name: source.to_string(), problems };
+        Err(PortError::Misconfigured { port: TENANTS, detail: error.to_string() })
     }
 
     /// How many lookups are cached now.
@@ -891,6 +903,7 @@ impl DynamoTenants {
     pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
         let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
+        self.check_references(&config, &format!("tenant {id}"))?;
         let model = config.train_intents().map_err(|e| corrupt(TENANTS, e))?;
         let previous = self.table.get(TENANTS, partition::tenant(&id), "CONFIG").await?;
         let digest = yaml_digest(yaml);
@@ -971,9 +984,17 @@ impl DynamoTenants {
         let yaml = text(&item, "yaml").ok_or_else(|| corrupt(TENANTS, "missing yaml"))?;
         let source = format!("tenant {id}");
         let mut config = TenantConfig::from_yaml(&source, yaml).map_err(|e| corrupt(TENANTS, e))?;
+        self.check_references(&config, &source)?;
         let misconfigured = |detail: String| PortError::Misconfigured { port: TENANTS, detail };
+        let resolve = self.resolve_secrets;
         let secrets = async {
             for (field, secret) in config.secrets_mut() {
+                if !resolve {
+                    // Withheld: a random key of this instance's, which nobody can sign with and
+                    // nothing of the tenant's verifies under.
+                    *secret = withheld_secret();
+                    continue;
+                }
                 let Some(name) = secret.parameter().map(str::to_string) else { continue };
                 // A missing secret is never an empty one: the tenant does not load until it exists.
                 *secret = self.secrets.secret(&name).await?.ok_or_else(|| {
