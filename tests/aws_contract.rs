@@ -343,6 +343,14 @@ struct CountingSecrets {
     reads: std::sync::atomic::AtomicUsize,
 }
 
+impl CountingSecrets {
+    /// Counting the reads of local AWS's SSM, uncached.
+    fn of(aws: &switchboard_tests::aws::LocalAws) -> std::sync::Arc<Self> {
+        let inner = switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0));
+        std::sync::Arc::new(Self { inner, reads: Default::default() })
+    }
+}
+
 #[async_trait::async_trait]
 impl switchboard::ports::SecretStore for CountingSecrets {
     async fn secret(&self, name: &str) -> Result<Option<switchboard::tenant::Secret>, PortError> {
@@ -358,10 +366,7 @@ impl switchboard::ports::SecretStore for CountingSecrets {
 async fn a_broken_tenant_is_misconfigured_and_cached_as_broken() {
     let aws = local_aws().await;
     let missing = format!("/switchboard/demo/{}-never-stored", aws.table);
-    let secrets = std::sync::Arc::new(CountingSecrets {
-        inner: switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0)),
-        reads: Default::default(),
-    });
+    let secrets = CountingSecrets::of(&aws);
     let table = Table::new(aws.clients.dynamodb.clone(), &aws.table);
     let tenants = switchboard::adapters::aws::DynamoTenants::new(table, secrets.clone(), Duration::from_secs(300));
     let yaml = switchboard::tenant::DEMO_TENANT_YAML.replace(
@@ -385,10 +390,7 @@ async fn a_broken_tenant_is_misconfigured_and_cached_as_broken() {
 #[tokio::test]
 async fn a_tenant_file_cannot_reach_another_tenants_secrets_or_send_them_elsewhere() {
     let aws = local_aws().await;
-    let secrets = std::sync::Arc::new(CountingSecrets {
-        inner: switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0)),
-        reads: Default::default(),
-    });
+    let secrets = CountingSecrets::of(&aws);
     let table = Table::new(aws.clients.dynamodb.clone(), &aws.table);
     let tenants = DynamoTenants::new(table, secrets.clone(), Duration::from_secs(0));
     let theft = switchboard::tenant::DEMO_TENANT_YAML
@@ -419,10 +421,7 @@ async fn a_tenant_file_cannot_reach_another_tenants_secrets_or_send_them_elsewhe
 #[tokio::test]
 async fn a_directory_without_secrets_loads_tenants_and_reads_no_parameter() {
     let aws = local_aws().await;
-    let secrets = std::sync::Arc::new(CountingSecrets {
-        inner: switchboard::adapters::aws::SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(0)),
-        reads: Default::default(),
-    });
+    let secrets = CountingSecrets::of(&aws);
     let table = Table::new(aws.clients.dynamodb.clone(), &aws.table);
     let tenants = DynamoTenants::new(table, secrets.clone(), Duration::from_secs(0)).without_secrets();
     let yaml = switchboard::tenant::DEMO_TENANT_YAML.replace(

@@ -148,3 +148,188 @@ async fn the_built_bootstraps_answer_a_provider_webhook_through_the_provider() {
     assert_eq!(status, 401);
     assert_eq!(s.aws.depth(&s.messages.url).await, 0);
 }
+
+/// What the template grants one function, read from `infra/template.yaml`: its statements
+/// (with the managed policies it names), and the queues its `SQSSendMessagePolicy` templates
+/// name.
+struct Grants {
+    statements: Vec<serde_norway::Value>,
+    send_to: Vec<String>,
+}
+
+impl Grants {
+    fn of(function: &str) -> Self {
+        let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
+        let template: serde_norway::Value =
+            serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).expect("the template is YAML");
+        let resources = &template["Resources"];
+        let mut statements = Vec::new();
+        let mut send_to = Vec::new();
+        for policy in resources[function]["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+            let queue = &policy["SQSSendMessagePolicy"]["QueueName"];
+            if !queue.is_null() {
+                let name = serde_norway::to_string(queue).unwrap();
+                send_to.push(name.trim().trim_start_matches("!GetAtt ").trim_end_matches(".QueueName").to_string());
+            }
+            let own = policy["Statement"].as_sequence().cloned().unwrap_or_default();
+            let managed = match policy {
+                serde_norway::Value::Tagged(t) if t.tag == "Ref" => {
+                    let name = t.value.as_str().unwrap_or_default();
+                    resources[name]["Properties"]["PolicyDocument"]["Statement"]
+                        .as_sequence()
+                        .cloned()
+                        .unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
+            statements.extend(own.into_iter().chain(managed));
+        }
+        Self { statements, send_to }
+    }
+
+    /// The statements allowing `action` (`dynamodb:PutItem`).
+    fn allowing(&self, action: &str) -> Vec<&serde_norway::Value> {
+        self.statements
+            .iter()
+            .filter(|s| {
+                let actions = match &s["Action"] {
+                    serde_norway::Value::String(a) => vec![a.clone()],
+                    serde_norway::Value::Sequence(list) => {
+                        list.iter().filter_map(|a| a.as_str().map(String::from)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                actions.iter().any(|a| a == action)
+            })
+            .collect()
+    }
+
+    /// The DynamoDB actions granted.
+    fn dynamodb_actions(&self) -> std::collections::BTreeSet<String> {
+        let text = serde_norway::to_string(&self.statements).unwrap();
+        ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem"]
+            .iter()
+            .filter(|a| text.contains(&format!("dynamodb:{a}")))
+            .map(|a| a.to_string())
+            .collect()
+    }
+}
+
+/// Whether `text` matches an IAM pattern where `*` is any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text.ends_with(last) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    parts.len() > 1 || text == pattern
+}
+
+/// The IAM check derived from the code: each function's bootstrap is run through its paths —
+/// the web chat, a webhook, refusals, a queue outage's rollback, the long poll, answers, a
+/// handoff, a poison record — behind a recorder of every AWS call it makes. Every DynamoDB, SQS
+/// and SSM call is granted to that function by the template (a DynamoDB write under its
+/// `LeadingKeys`, an SSM read under its parameter pattern, a send to a queue its policy names),
+/// and every DynamoDB action the template grants it was called: nothing more. (The inbound
+/// function's rollback called BatchWriteItem, never granted: it failed only in AWS.)
+#[tokio::test]
+async fn each_function_is_granted_what_its_code_calls_and_nothing_more() {
+    use switchboard_tests::recorder::Recorder;
+    let s = stack(Options::default()).await;
+    let names = ["InboundFunction", "PollFunction", "ResponderFunction", "EscalationFunction"];
+    let mut recorders = Vec::new();
+    for _ in names {
+        recorders.push(Recorder::start().await);
+    }
+    let (inbound, poller, responder, escalation) = tokio::join!(
+        Function::start_with(&s, names[0], "debug", &recorders[0].env),
+        Function::start_with(&s, names[1], "debug", &recorders[1].env),
+        Function::start_with(&s, names[2], "debug", &recorders[2].env),
+        Function::start_with(&s, names[3], "debug", &recorders[3].env),
+    );
+    // Inbound: a message, a webhook, a refusal, and a queue outage (the rollback).
+    let (status, ack) = inbound.http(&event("inbound/webchat-post.json")).await;
+    assert_eq!(status, 202, "{ack}");
+    let (status, _) = inbound.http(&event("inbound/telegram-message.json")).await;
+    assert_eq!(status, 200);
+    let mut forged = event("inbound/telegram-message.json");
+    forged["headers"].as_object_mut().unwrap().remove("x-telegram-bot-api-secret-token");
+    assert_eq!(inbound.http(&forged).await.0, 401);
+    recorders[0].refuse("SendMessage", 5);
+    assert_eq!(inbound.http(&say("v_outage", "Hello")).await.0, 503, "the queue refused: rolled back");
+    // Responder and escalation: answers, a handoff, a poison record.
+    assert_eq!(inbound.http(&say("v_person", "I want to talk to a human")).await.0, 202);
+    assert!(responder.drain(&s, &s.messages.url).await >= 2);
+    assert_eq!(escalation.drain(&s, &s.escalations.url).await, 1);
+    let response = responder.api.invoke(serde_json::to_vec(&event("responder/sqs-fifo-poison.json")).unwrap()).await;
+    assert!(response.json()["batchItemFailures"].as_array().is_some_and(Vec::is_empty));
+    // The poll: a held poll (its lease) and a refused one.
+    let (conversation, token) = (ack["conversation_id"].as_str().unwrap(), ack["token"].as_str().unwrap());
+    let mut held = poll(conversation, token);
+    held["rawQueryString"] = json!("wait=1&after=999");
+    held["queryStringParameters"] = json!({"wait": "1", "after": "999"});
+    assert_eq!(poller.http(&held).await.0, 200);
+    assert_eq!(poller.http(&poll(conversation, "v1.forged")).await.0, 404);
+
+    let queues = [
+        ("MessagesQueue", s.messages.url.clone()),
+        ("MessagesDeadLetterQueue", s.messages.dlq_url.clone()),
+        ("EscalationsQueue", s.escalations.url.clone()),
+        ("EscalationsDeadLetterQueue", s.escalations.dlq_url.clone()),
+    ];
+    let key = format!("/switchboard/{}/deployment-key", s.aws.table);
+    for (function, recorder) in names.iter().zip(&recorders) {
+        let grants = Grants::of(function);
+        let calls = recorder.calls();
+        assert!(!calls.is_empty(), "{function} made no AWS call through the recorder");
+        for call in &calls {
+            // SQS authorises a batch call with its single action's permission
+            // (ChangeMessageVisibilityBatch needs sqs:ChangeMessageVisibility).
+            let operation = match call.service {
+                "sqs" => call.operation.trim_end_matches("Batch"),
+                _ => call.operation.as_str(),
+            };
+            let action = format!("{}:{operation}", call.service);
+            let allowing = grants.allowing(&action);
+            let granted = match call.service {
+                "dynamodb" => allowing.iter().any(|statement| {
+                    let keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                    match keys.as_sequence() {
+                        None => true,
+                        Some(patterns) => call
+                            .names
+                            .as_deref()
+                            .is_some_and(|pk| patterns.iter().filter_map(|p| p.as_str()).any(|p| glob(p, pk))),
+                    }
+                }),
+                "ssm" => allowing.iter().any(|statement| {
+                    let resource = serde_norway::to_string(&statement["Resource"]).unwrap();
+                    let name = call.names.as_deref().unwrap_or_default();
+                    (resource.contains("parameter/switchboard/*") && name.starts_with("/switchboard/"))
+                        || (resource.contains("parameter${DeploymentKeyParameter}") && name == key)
+                }),
+                _ => {
+                    let queue = queues.iter().find(|(_, url)| Some(url.as_str()) == call.names.as_deref());
+                    let logical = queue.map(|(name, _)| *name).unwrap_or("an unknown queue");
+                    match operation {
+                        "SendMessage" => grants.send_to.iter().any(|q| q == logical),
+                        _ => allowing
+                            .iter()
+                            .any(|st| serde_norway::to_string(&st["Resource"]).unwrap().contains(logical)),
+                    }
+                }
+            };
+            assert!(granted, "{function} calls {action} on {:?}, which the template does not grant it", call.names);
+        }
+        let called: std::collections::BTreeSet<String> =
+            calls.iter().filter(|c| c.service == "dynamodb").map(|c| c.operation.clone()).collect();
+        assert_eq!(grants.dynamodb_actions(), called, "{function}: granted DynamoDB actions = the ones it calls");
+    }
+}

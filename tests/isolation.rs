@@ -94,6 +94,14 @@ fn signed_requests(tenant: &str, signer: &str, n: u32) -> Vec<Request> {
     ]
 }
 
+/// Posts `params` to `tenant`'s Twilio route, signed with its own token.
+async fn signed_sms(s: &Stack, tenant: &str, params: &[(String, String)]) -> StatusCode {
+    let token = format!("{tenant}-twilio-auth-token");
+    let signature = twilio::signature(token.as_bytes(), &format!("{URL}/{tenant}/twilio"), params);
+    let body = serde_urlencoded::to_string(params).unwrap().into_bytes();
+    send(s, &format!("/v1/{tenant}/twilio"), &[("x-twilio-signature", signature)], body).await
+}
+
 async fn send(s: &Stack, path: &str, headers: &[(&'static str, String)], body: Vec<u8>) -> StatusCode {
     let content_type = if path.ends_with("/twilio") { "application/x-www-form-urlencoded" } else { "application/json" };
     s.post_raw(path, content_type, headers, body).await.0
@@ -141,14 +149,7 @@ async fn one_tenants_provider_outage_does_not_hold_back_another_tenants_messages
     });
     for (tenant, text) in [("demo", "What are your opening hours?"), ("rival", "Which payment methods do you accept?")]
     {
-        let params = sms(&format!("SM{tenant:0>32}"), text);
-        let signature = twilio::signature(
-            format!("{tenant}-twilio-auth-token").as_bytes(),
-            &format!("{URL}/{tenant}/twilio"),
-            &params,
-        );
-        let body = serde_urlencoded::to_string(&params).unwrap().into_bytes();
-        assert_eq!(send(&s, &format!("/v1/{tenant}/twilio"), &[("x-twilio-signature", signature)], body).await, 200);
+        assert_eq!(signed_sms(&s, tenant, &sms(&format!("SM{tenant:0>32}"), text)).await, 200);
     }
     let (event, _) = s.aws.receive_event(&s.messages.url).await;
     assert_eq!(event.records.len(), 2, "one batch holds both conversations");
@@ -172,13 +173,7 @@ async fn one_phone_is_each_tenants_own_customer_and_one_message_id_is_two_messag
     // Twilio's ids are unique, but the claim must not rest on that: the same id, two tenants.
     let params = sms("SM0000000000000000000000000000c0de", "Where is my order?");
     for tenant in ["demo", "rival"] {
-        let signature = twilio::signature(
-            format!("{tenant}-twilio-auth-token").as_bytes(),
-            &format!("{URL}/{tenant}/twilio"),
-            &params,
-        );
-        let body = serde_urlencoded::to_string(&params).unwrap().into_bytes();
-        assert_eq!(send(&s, &format!("/v1/{tenant}/twilio"), &[("x-twilio-signature", signature)], body).await, 200);
+        assert_eq!(signed_sms(&s, tenant, &params).await, 200);
     }
     assert_eq!(s.aws.depth(&s.messages.url).await, 2, "not de-duplicated across tenants");
     while s.aws.depth(&s.messages.url).await > 0 {

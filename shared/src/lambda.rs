@@ -716,29 +716,18 @@ mod tests {
         }
     }
 
-    /// Least privilege: each function gets the DynamoDB actions its code calls and no others
-    /// (no Scan, no batch operations, no deletes but the inbound function's claim release), and
-    /// the poll function, behind a public route, writes cost records only.
+    /// The poll function is behind a public route: every statement letting it write is bounded
+    /// by `dynamodb:LeadingKeys` to cost-ledger and held-poll keys. (Which actions each function
+    /// may call is checked against the calls its code makes, in
+    /// `tests/deployed.rs::each_function_is_granted_what_its_code_calls_and_nothing_more`.)
     #[test]
-    fn each_function_may_call_only_the_dynamodb_actions_it_uses() {
-        let expected = [
-            ("InboundFunction", vec!["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"]),
-            ("PollFunction", vec!["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"]),
-            ("ResponderFunction", vec!["GetItem", "PutItem", "Query", "UpdateItem"]),
-            ("EscalationFunction", vec!["GetItem", "PutItem", "Query", "UpdateItem"]),
-        ];
-        for (function, wanted) in expected {
-            let found = dynamodb_actions(function);
-            let mut actions: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
-            actions.sort_unstable();
-            actions.dedup();
-            assert_eq!(actions, wanted, "{function}");
-        }
-        for (action, statement) in dynamodb_actions("PollFunction") {
-            if action != "GetItem" && action != "Query" {
-                let keys = statement.contains("T#*#COST#*") || statement.contains("T#*#POLL#*");
-                assert!(statement.contains("dynamodb:LeadingKeys") && keys, "{statement}");
-            }
+    fn the_poll_functions_writes_are_bounded_to_its_own_keys() {
+        let writes: Vec<(String, String)> =
+            dynamodb_actions("PollFunction").into_iter().filter(|(a, _)| a != "GetItem" && a != "Query").collect();
+        assert!(!writes.is_empty());
+        for (_, statement) in writes {
+            let keys = statement.contains("T#*#COST#*") || statement.contains("T#*#POLL#*");
+            assert!(statement.contains("dynamodb:LeadingKeys") && keys, "{statement}");
         }
     }
 

@@ -7,6 +7,7 @@ pub mod bedrock;
 pub mod helpdesk;
 pub mod outage;
 pub mod provider;
+pub mod recorder;
 pub mod runtime;
 pub mod stack;
 

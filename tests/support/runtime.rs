@@ -329,6 +329,11 @@ impl Function {
     /// stack's table, queues and parameters, and waits for its init to finish (its first poll for an
     /// event).
     pub async fn start(s: &Stack, function: &str, profile: &str) -> Function {
+        Self::start_with(s, function, profile, &[]).await
+    }
+
+    /// The same, with `extra` variables over the template's (a recorder's endpoints).
+    pub async fn start_with(s: &Stack, function: &str, profile: &str, extra: &[(String, String)]) -> Function {
         let refs = HashMap::from([
             ("Table", s.aws.table.clone()),
             ("LogLevel", "info".to_string()),
@@ -339,7 +344,10 @@ impl Function {
             ("DeploymentKeyParameter", format!("/switchboard/{}/deployment-key", s.aws.table)),
             ("BedrockModelId", String::new()),
         ]);
-        let (binary, env) = from_template(function, &refs);
+        let (binary, mut env) = from_template(function, &refs);
+        // The providers' and helpdesks' stand-ins listen on loopback: the operator's setting.
+        env.push(("SWITCHBOARD_ALLOWED_ENDPOINTS".into(), "http://127.0.0.1:*".into()));
+        env.extend(extra.iter().cloned());
         Self::launch(&target_dir(profile).join(&binary), function, &env).await
     }
 
@@ -382,10 +390,18 @@ impl Function {
     }
 }
 
-/// A file of `events/`, as JSON.
+/// A file of `events/`, as JSON; a Telegram message in it dated now (the samples were recorded
+/// on 2026-11-25, and a message dated more than 7 days back is a replay).
 pub fn event(path: &str) -> Value {
     let file = format!("{}/../events/{path}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&file).expect("read the event")).expect("the event is JSON")
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read the event")).expect("the event is JSON");
+    let body = event["body"].as_str().and_then(|b| serde_json::from_str::<Value>(b).ok());
+    if let Some(mut body) = body.filter(|b| b["message"]["date"].is_i64()) {
+        body["message"]["date"] = json!(chrono::Utc::now().timestamp());
+        event["body"] = json!(body.to_string());
+    }
+    event
 }
 
 /// The GET event of `events/`, for `conversation` with its read token.

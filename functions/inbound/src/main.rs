@@ -34,7 +34,46 @@ mod tests {
     fn event(name: &str) -> lambda_http::Request {
         let path = format!("{}/../../events/inbound/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap();
-        lambda_http::request::from_str(&text).unwrap()
+        lambda_http::request::from_str(&fresh(&text)).unwrap()
+    }
+
+    /// The sample event as if sent now: the samples were recorded on 2026-11-25, and a signed
+    /// Telegram or WhatsApp message dated more than 7 days back is a replay; an identity is
+    /// signed for the next hour (WhatsApp's body signature is made again with the demo secret).
+    fn fresh(text: &str) -> String {
+        let mut event: Value = serde_json::from_str(text).unwrap();
+        let Some(mut body) = event["body"].as_str().and_then(|b| serde_json::from_str::<Value>(b).ok()) else {
+            return text.to_string();
+        };
+        let now = chrono::Utc::now();
+        if body["message"]["date"].is_i64() {
+            body["message"]["date"] = serde_json::json!(now.timestamp());
+        }
+        // `get_mut`, not indexing: indexing a missing key would add it.
+        let entries = body.get_mut("entry").and_then(Value::as_array_mut);
+        for entry in entries.into_iter().flatten() {
+            for change in entry.get_mut("changes").and_then(Value::as_array_mut).into_iter().flatten() {
+                let messages = change.pointer_mut("/value/messages").and_then(Value::as_array_mut);
+                for m in messages.into_iter().flatten() {
+                    m["timestamp"] = serde_json::json!(now.timestamp().to_string());
+                }
+            }
+        }
+        if let Some(customer) =
+            body["identity"]["customer_id"].as_str().filter(|_| body["identity"]["expires"].is_null())
+        {
+            let secret = switchboard::tenant::Secret::new("demo-identity-secret-change-me");
+            let identity =
+                switchboard::channels::webchat::Identity::signed(&secret, customer, now + chrono::Duration::hours(1));
+            body["identity"] = serde_json::json!(identity);
+        }
+        let body = body.to_string();
+        if event["headers"]["x-hub-signature-256"].is_string() {
+            let signature = switchboard::channels::whatsapp::signature(b"demo-whatsapp-app-secret", body.as_bytes());
+            event["headers"]["x-hub-signature-256"] = serde_json::json!(signature);
+        }
+        event["body"] = serde_json::json!(body);
+        event.to_string()
     }
 
     async fn call(router: &Router, request: lambda_http::Request) -> (StatusCode, Value) {
