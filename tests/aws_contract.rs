@@ -42,6 +42,10 @@ async fn dynamodb_allowances_keep_the_contract() {
         &aws.table,
     )))
     .await;
+    contract::limits_across_instances(std::sync::Arc::new(switchboard::adapters::aws::DynamoAllowances::new(
+        Table::new(aws.clients.dynamodb.clone(), &aws.table),
+    )))
+    .await;
 }
 
 #[tokio::test]

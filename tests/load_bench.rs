@@ -40,6 +40,9 @@ use switchboard::tenant::DEMO_TENANT_YAML;
 use switchboard_tests::stack::{Options, demo_as, providers_at, stack};
 use tokio::sync::Semaphore;
 
+const UNLIMITED: switchboard::limits::LimitSettings =
+    switchboard::limits::LimitSettings { tenant_messages_per_minute: 0, visitor_messages_per_minute: 0 };
+
 const TENANTS: [&str; 3] = ["acme", "bolt", "cask"];
 const CHANNELS: [Channel; 6] =
     [Channel::WebChat, Channel::Twilio, Channel::WhatsApp, Channel::Telegram, Channel::Slack, Channel::Email];
@@ -590,7 +593,9 @@ async fn run_serve(messages: usize, concurrency: usize) -> Result<()> {
         .iter()
         .map(|t| Tenant::from_yaml(t, &tenant_yaml(t, "http://127.0.0.1:9")).with_context(|| format!("tenant {t}")))
         .collect::<Result<_>>()?;
-    let options = EmbeddedOptions { print_escalations: false, ..EmbeddedOptions::default() };
+    // The bench measures the pipeline's throughput, not the message limits (which would refuse
+    // most of a 600-a-minute tenant's load with 429).
+    let options = EmbeddedOptions { print_escalations: false, limits: UNLIMITED, ..EmbeddedOptions::default() };
     let app = Arc::new(Embedded::start(tenants, options).await?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -656,6 +661,7 @@ async fn run_aws(messages: usize, concurrency: usize, unanswered: usize) -> Resu
             visibility: 300,
             // The functions' own timeout for provider calls: the tests' second is meant to trip.
             http_timeout: switchboard::http::DEFAULT_TIMEOUT,
+            limits: UNLIMITED,
             ..Options::default()
         })
         .await,

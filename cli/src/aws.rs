@@ -99,6 +99,7 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
         prices: std::sync::Arc::new(switchboard::cost::PriceTable::default_table()),
         allowed_endpoints: Vec::new(),
         tenant_secrets: true,
+        limits: switchboard::limits::LimitSettings::default(),
     };
     put_tenants(&AwsApp::new(settings, clients.clone()), &clients, table, tenants).await?;
     println!("export SWITCHBOARD_TABLE={table}");

@@ -64,6 +64,9 @@ fn build() -> App {
     let (messages, queue) = MemoryQueue::new();
     let clock = Arc::new(SystemClock);
     let fetch = Arc::new(super::FuzzFetch(None));
+    // No limits: every input reaches the routes' parsers, not a 429 (the limits' arithmetic is unit-tested).
+    let unlimited =
+        switchboard::limits::LimitSettings { tenant_messages_per_minute: 0, visitor_messages_per_minute: 0 };
     let api = Arc::new(Api {
         tenants,
         conversations: conversations.clone(),
@@ -85,6 +88,10 @@ fn build() -> App {
         // A poll is never held: the fuzzer must not wait.
         max_hold: Duration::ZERO,
         costs: Arc::new(Costs::new(Arc::new(MemoryLedger::default()), Arc::new(PriceTable::default_table()))),
+        limits: Arc::new(switchboard::limits::Limits::new(
+            unlimited,
+            Arc::new(switchboard::adapters::memory::MemoryAllowances::default()),
+        )),
     });
     App { router: switchboard::web::router(api), queue, requests: 0 }
 }

@@ -50,6 +50,9 @@ fn router_memory(c: &mut Criterion) {
     let conversations = Arc::new(MemoryConversations::default());
     // The bench holds the queue's receiver and drains it outside the timing: no responder runs.
     let (queue, mut queued) = MemoryQueue::new();
+    // No limits: every request is measured to its 202 (the limits are unit-tested).
+    let unlimited =
+        switchboard::limits::LimitSettings { tenant_messages_per_minute: 0, visitor_messages_per_minute: 0 };
     let api = Arc::new(Api {
         tickets: Arc::new(switchboard::adapters::memory::MemoryTickets::default()),
         tenants: Arc::new(MemoryTenants::new([tenant])),
@@ -70,6 +73,10 @@ fn router_memory(c: &mut Criterion) {
         costs: Arc::new(switchboard::cost::Costs::new(
             Arc::new(switchboard::adapters::memory::MemoryLedger::default()),
             Arc::new(switchboard::cost::PriceTable::default_table()),
+        )),
+        limits: Arc::new(switchboard::limits::Limits::new(
+            unlimited,
+            Arc::new(switchboard::adapters::memory::MemoryAllowances::default()),
         )),
     });
     let app = router(api);

@@ -13,6 +13,7 @@ use crate::cost::budget::SpendCache;
 use crate::cost::{Costs, PriceTable};
 use crate::helpdesks::{ConsoleHelpdesk, HelpdeskRouter};
 use crate::keys::DeploymentKey;
+use crate::limits::{LimitSettings, Limits};
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{LanguageModel, SecretStore, SystemClock};
 use crate::web::Api;
@@ -67,6 +68,9 @@ pub struct Settings {
     /// `SWITCHBOARD_ALLOWED_ENDPOINTS`: origins (comma-separated, `:*` for any port) a tenant's
     /// API bases may use besides its providers' own hosts; empty by default.
     pub allowed_endpoints: Vec<String>,
+    /// `SWITCHBOARD_TENANT_MESSAGES_PER_MINUTE` and `SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE`:
+    /// the deployment's message limits (defaults in [`LimitSettings`]; 0 turns one off).
+    pub limits: LimitSettings,
 }
 
 impl Settings {
@@ -99,7 +103,23 @@ impl Settings {
         let allowed_endpoints = var("SWITCHBOARD_ALLOWED_ENDPOINTS")
             .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
             .unwrap_or_default();
+        let per_minute = |name: &'static str, default: u32| match var(name) {
+            Some(v) => v.trim().parse().map_err(|_| SettingsError { name, problem: "not a whole number" }),
+            None => Ok(default),
+        };
+        let defaults = LimitSettings::default();
+        let limits = LimitSettings {
+            tenant_messages_per_minute: per_minute(
+                "SWITCHBOARD_TENANT_MESSAGES_PER_MINUTE",
+                defaults.tenant_messages_per_minute,
+            )?,
+            visitor_messages_per_minute: per_minute(
+                "SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE",
+                defaults.visitor_messages_per_minute,
+            )?,
+        };
         Ok(Self {
+            limits,
             tenant_secrets: var("SWITCHBOARD_TENANT_SECRETS").is_none_or(|v| v != "none"),
             allowed_endpoints,
             prices: Arc::new(prices),
@@ -215,6 +235,7 @@ impl AwsApp {
             poll_max: Duration::from_secs(2),
             max_hold: crate::web::LAMBDA_MAX_HOLD,
             costs: self.costs.clone(),
+            limits: Arc::new(Limits::new(self.settings.limits, Arc::new(DynamoAllowances::new(self.table.clone())))),
         }))
     }
 
@@ -316,6 +337,21 @@ mod tests {
         let err = settings(&[("SWITCHBOARD_TABLE", "t"), ("SWITCHBOARD_CACHE_SECONDS", "soon")]).unwrap_err();
         assert_eq!(err.name, "SWITCHBOARD_CACHE_SECONDS");
         assert_eq!(err.to_string(), "environment variable SWITCHBOARD_CACHE_SECONDS: not a number");
+        let err =
+            settings(&[("SWITCHBOARD_TABLE", "t"), ("SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE", "-1")]).unwrap_err();
+        assert_eq!(err.name, "SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE");
+    }
+
+    #[test]
+    fn message_limits_are_on_by_default_and_zero_turns_one_off() {
+        assert_eq!(settings(&[("SWITCHBOARD_TABLE", "t")]).unwrap().limits, LimitSettings::default());
+        let s = settings(&[
+            ("SWITCHBOARD_TABLE", "t"),
+            ("SWITCHBOARD_TENANT_MESSAGES_PER_MINUTE", "1200"),
+            ("SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE", "0"),
+        ])
+        .unwrap();
+        assert_eq!(s.limits, LimitSettings { tenant_messages_per_minute: 1200, visitor_messages_per_minute: 0 });
     }
 
     #[test]

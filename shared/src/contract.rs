@@ -405,6 +405,47 @@ pub async fn allowances(store: &dyn crate::ports::Allowances) {
     assert!(take(&a, "model", hour + Span::hours(1)).await, "another window");
     assert!(take(&a, "other", hour).await, "another allowance");
     assert!(take(&b, "model", hour).await, "another tenant");
+
+    // Adding counts whatever the limit, returns the window's total, and shares the count.
+    let add = |tenant: &TenantId, what: &'static str, window: DateTime<Utc>, n: u32| {
+        let tenant = tenant.clone();
+        async move { store.add(&tenant, what, window, n).await.unwrap_or_else(|e| panic!("allowances: {e}")) }
+    };
+    assert_eq!(add(&a, "model", hour, 3).await, 5, "two taken, three added");
+    assert_eq!(add(&a, "msgs", hour, 4).await, 4);
+    assert_eq!(add(&a, "msgs", hour, 1).await, 5, "a running total");
+    assert_eq!(add(&a, "msgs", hour + Span::minutes(1), 1).await, 1, "another window");
+    assert_eq!(add(&b, "msgs", hour, 2).await, 2, "another tenant");
+    assert!(!take(&b, "msgs", hour).await, "what was added counts against a limit");
+}
+
+/// Message limits counted in `counters` by several instances at once (tasks interleaving at
+/// every store call): the limit is given in full, and a flood gets at most one share more per
+/// instance ([`crate::limits`]).
+pub async fn limits_across_instances(counters: std::sync::Arc<dyn crate::ports::Allowances>) {
+    use crate::limits::{LimitSettings, Limits};
+    let tenant = tenant(&unique("flood"));
+    let settings = LimitSettings { tenant_messages_per_minute: 64, visitor_messages_per_minute: 0 };
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (limits, tenant) = (Limits::new(settings, counters.clone()), tenant.clone());
+            tokio::spawn(async move {
+                let mut admitted = 0;
+                for _ in 0..100 {
+                    if limits.admit(&tenant, None, 1, t0()).await.is_ok() {
+                        admitted += 1;
+                    }
+                }
+                admitted
+            })
+        })
+        .collect();
+    let mut admitted = 0;
+    for task in tasks {
+        admitted += task.await.unwrap_or_else(|e| panic!("an instance failed: {e}"));
+    }
+    // Shares of 64 are the minimum, 4: four instances may each admit 4 before hearing the total.
+    assert!((64..=64 + 4 * 4).contains(&admitted), "{admitted} of 400 admitted, limit 64");
 }
 
 /// The cost ledger: a record replaces the one with its key and the day's totals always equal
@@ -548,6 +589,7 @@ mod memory {
     #[tokio::test]
     async fn memory_allowances_keep_the_contract() {
         super::allowances(&crate::adapters::memory::MemoryAllowances::default()).await;
+        super::limits_across_instances(std::sync::Arc::new(crate::adapters::memory::MemoryAllowances::default())).await;
     }
 
     #[tokio::test]

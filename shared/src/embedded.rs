@@ -37,6 +37,8 @@ pub struct Options {
     pub prices: Arc<PriceTable>,
     /// How long a tenant's month spend is reused for budget decisions.
     pub spend_cache: Duration,
+    /// The message limits.
+    pub limits: crate::limits::LimitSettings,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             max_hold: Duration::from_secs(crate::web::MAX_WAIT_SECONDS),
             prices: Arc::new(PriceTable::default_table()),
             spend_cache: Duration::from_secs(60),
+            limits: crate::limits::LimitSettings::default(),
         }
     }
 }
@@ -162,6 +165,10 @@ impl Embedded {
             poll_max: Duration::from_millis(250),
             max_hold: options.max_hold,
             costs: costs.clone(),
+            limits: Arc::new(crate::limits::Limits::new(
+                options.limits,
+                Arc::new(crate::adapters::memory::MemoryAllowances::default()),
+            )),
         });
 
         let retry = Retry {

@@ -16,6 +16,7 @@ pub mod helpdesks;
 pub mod http;
 pub mod keys;
 pub mod lambda;
+pub mod limits;
 pub mod meter;
 pub mod metrics;
 pub mod pipeline;

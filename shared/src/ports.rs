@@ -286,6 +286,11 @@ pub trait Allowances: Send + Sync {
     /// Takes one unit of `what` for `tenant` in the window that starts at `window`; `false`
     /// when `limit` units were already taken in it.
     async fn take(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, limit: u32) -> Result<bool, PortError>;
+
+    /// Adds `n` units of `what` for `tenant` in the window that starts at `window`, whatever was
+    /// taken, and returns the window's total: counting without refusing, for limits an instance
+    /// enforces from the totals it hears ([`crate::limits`]).
+    async fn add(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, n: u32) -> Result<u64, PortError>;
 }
 
 /// A message for the customer, on its way out through the channel.

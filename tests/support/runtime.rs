@@ -279,7 +279,8 @@ fn keep_lines(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static, into: 
 
 /// A function of `infra/template.yaml` as Lambda would start it: its binary (the
 /// `BuildProperties.Binary` cargo-lambda builds) and its environment (the globals and its own
-/// variables), each `!Ref` resolved through `refs` (logical id or parameter → local value).
+/// variables), each `!Ref` resolved through `refs` (logical id or parameter → local value) or to the
+/// parameter's default.
 pub fn from_template(function: &str, refs: &HashMap<&str, String>) -> (String, Vec<(String, String)>) {
     let path = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
     let text = std::fs::read_to_string(&path).expect("read infra/template.yaml");
@@ -301,11 +302,12 @@ pub fn from_template(function: &str, refs: &HashMap<&str, String>) -> (String, V
                 serde_norway::Value::Number(n) => n.to_string(),
                 serde_norway::Value::Tagged(tagged) if tagged.tag == "Ref" => {
                     let target = tagged.value.as_str().expect("a !Ref names one thing");
-                    refs.get(target)
-                        .unwrap_or_else(|| {
-                            panic!("{function}.{name} is !Ref {target}, which the test does not stand in for")
-                        })
-                        .clone()
+                    // A parameter with a default deploys with it unless a test stands in for it.
+                    let default = &template["Parameters"][target]["Default"];
+                    let default = default.as_u64().map(|n| n.to_string()).or(default.as_str().map(str::to_string));
+                    refs.get(target).cloned().or(default).unwrap_or_else(|| {
+                        panic!("{function}.{name} is !Ref {target}, which the test does not stand in for")
+                    })
                 }
                 other => panic!("{function}.{name}: the test cannot resolve {other:?}"),
             };

@@ -93,6 +93,8 @@ pub struct Options {
     /// How long provider and helpdesk calls wait: a second by default, so a "timed out" send or
     /// create is quick to test; the load benchmark uses the functions' own.
     pub http_timeout: Duration,
+    /// The deployment's message limits (the defaults unless a test floods on purpose).
+    pub limits: switchboard::limits::LimitSettings,
 }
 
 impl Default for Options {
@@ -105,6 +107,7 @@ impl Default for Options {
             max_receives: 3,
             visibility: 1,
             http_timeout: Duration::from_secs(1),
+            limits: switchboard::limits::LimitSettings::default(),
             messages_queue: None,
             providers: None,
             sns: None,
@@ -147,6 +150,7 @@ pub async fn stack(options: Options) -> Stack {
         // The providers' and helpdesks' loopback stand-ins.
         allowed_endpoints: vec!["http://127.0.0.1:*".into()],
         tenant_secrets: true,
+        limits: options.limits,
     };
     let sqs_endpoint = if options.sqs_down { Some("http://127.0.0.1:9".to_string()) } else { options.sqs.clone() };
     if let Some(endpoint) = sqs_endpoint {

@@ -16,7 +16,7 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for the developer integrating the widget (no personal data).
     pub message: String,
-    /// Seconds after which a retry makes sense (503s).
+    /// Seconds after which a retry makes sense (503s, 429s).
     pub retry_after: Option<u32>,
     /// What caused it, for the log line only (port errors carry no personal data): the client
     /// never sees it.
@@ -128,6 +128,14 @@ impl ApiError {
     /// Keeps `cause` for the log line.
     pub fn caused_by(self, cause: &dyn std::fmt::Display) -> Self {
         Self { cause: Some(cause.to_string()), ..self }
+    }
+}
+
+impl From<crate::limits::Limited> for ApiError {
+    fn from(e: crate::limits::Limited) -> Self {
+        let code = if e.what == "visitor" { "visitor_rate_limited" } else { "tenant_rate_limited" };
+        let seconds = u32::try_from(e.retry_after).unwrap_or(60);
+        Self { retry_after: Some(seconds), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, e.to_string()) }
     }
 }
 

@@ -164,7 +164,7 @@ mod tests {
     }
 
     /// Abuse costs the attacker: the public web chat routes have their own, lower throttles than
-    /// the provider webhooks, and long polls run in a function of their own whose reserved
+    /// the provider webhooks, the inbound function gets the per-tenant limits, and long polls run in a function of their own whose reserved
     /// concurrency is all they can take; the responder and escalation functions have theirs.
     #[test]
     fn web_chat_routes_are_throttled_apart_and_polls_cannot_take_other_functions_capacity() {
@@ -176,10 +176,22 @@ mod tests {
         {
             assert!(!routes[key]["ThrottlingRateLimit"].is_null(), "{key} has its own rate limit");
         }
-        let defaults = &template["Parameters"];
-        let webchat_rate = defaults["WebchatRateLimit"]["Default"].as_u64().unwrap();
-        let default_rate = r["HttpApi"]["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"].as_u64().unwrap();
+        let parameter = |name: &str| template["Parameters"][name]["Default"].as_u64().unwrap();
+        let named = |v: &serde_norway::Value| serde_norway::to_string(v).unwrap_or_default();
+        let default_route = &r["HttpApi"]["Properties"]["DefaultRouteSettings"];
+        assert!(named(&default_route["ThrottlingRateLimit"]).contains("WebhookRateLimit"));
+        let (webchat_rate, default_rate) = (parameter("WebchatRateLimit"), parameter("WebhookRateLimit"));
         assert!(webchat_rate < default_rate, "web chat {webchat_rate}/s below the webhooks' {default_rate}/s");
+        // The route throttles are every tenant's together: the inbound function gets the
+        // per-tenant and per-visitor limits that make one tenant's flood its own.
+        let env = &r["InboundFunction"]["Properties"]["Environment"]["Variables"];
+        for (variable, parameter_name) in [
+            ("SWITCHBOARD_TENANT_MESSAGES_PER_MINUTE", "TenantMessagesPerMinute"),
+            ("SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE", "VisitorMessagesPerMinute"),
+        ] {
+            assert!(named(&env[variable]).contains(parameter_name), "{variable}");
+            assert!(parameter(parameter_name) > 0, "{parameter_name} is on by default");
+        }
         let events = |f: &str| r[f]["Properties"]["Events"].as_mapping().map(|m| m.len()).unwrap_or(0);
         assert_eq!(events("PollFunction"), 1, "the poll function serves the long poll alone");
         assert_eq!(
@@ -309,6 +321,35 @@ mod tests {
         }
         post.body(axum::body::Body::from(r#"{"visitor_id": "v_cors", "text": "What are your opening hours?"}"#))
             .unwrap()
+    }
+
+    /// A visitor past their limit gets 429 with `Retry-After` (the seconds left in the minute)
+    /// and a code saying which limit; nothing of the refused message is stored.
+    #[tokio::test]
+    async fn a_message_over_a_limit_is_answered_429_with_when_to_retry() {
+        let limits = crate::limits::LimitSettings { tenant_messages_per_minute: 100, visitor_messages_per_minute: 2 };
+        // A minute's tenth second, held still: the three posts fall in one minute.
+        use chrono::DurationRound;
+        let minute = chrono::Utc::now().duration_trunc(chrono::TimeDelta::minutes(1)).unwrap();
+        let clock = Arc::new(crate::adapters::memory::ManualClock::new(minute + chrono::TimeDelta::seconds(10)));
+        let options =
+            crate::embedded::Options { print_escalations: false, limits, clock, ..crate::embedded::Options::default() };
+        let app = crate::embedded::Embedded::start(vec![crate::Tenant::demo().unwrap()], options).await.unwrap();
+        let router = app.router();
+        let mut statuses = Vec::new();
+        for _ in 0..2 {
+            statuses.push(send(&router, post_from(None)).await.status());
+        }
+        let stored = app.idempotency.len();
+        let refused = send(&router, post_from(None)).await;
+        assert_eq!(
+            (statuses.as_slice(), refused.status()),
+            (&[StatusCode::ACCEPTED; 2][..], StatusCode::TOO_MANY_REQUESTS)
+        );
+        assert_eq!(refused.headers()["retry-after"], "50", "the seconds left in the minute");
+        let body = axum::body::to_bytes(refused.into_body(), 1 << 16).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("visitor_rate_limited"));
+        assert_eq!(app.idempotency.len(), stored, "nothing of the refused message is stored");
     }
 
     /// The demo tenant lists `http://localhost:*`: its pages may chat, and get CORS headers for

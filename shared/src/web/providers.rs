@@ -87,6 +87,9 @@ async fn webhook(
             tracing::warn!(count = stale.len(), "messages sent before the replay window: acknowledged, skipped");
         }
         let count = messages.len();
+        // One tenant's flood (a provider's retry storm, a leaked secret) is refused for it alone.
+        let admitted = u32::try_from(count).unwrap_or(u32::MAX);
+        api.limits.admit(&tenant.id, None, admitted, api.clock.now()).await?;
         // All or nothing for the provider: on a failure it redelivers the whole delivery, and the
         // idempotency claims turn the messages already queued into no-ops.
         for (channel, incoming) in messages {

@@ -51,6 +51,8 @@ pub struct Api {
     pub max_hold: Duration,
     /// Prices each request into the cost ledger.
     pub costs: Arc<crate::cost::Costs>,
+    /// Per-tenant and per-visitor message limits, checked before anything is stored.
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl Api {
@@ -74,8 +76,9 @@ pub(super) async fn post_message(
         let tenant = api.tenant(&tenant).await?;
         let config = tenant.config.channels.webchat.as_ref().ok_or_else(ApiError::unknown_tenant)?;
         let post = webchat::verify(post, config, api.clock.now())?;
-
         let now = api.clock.now();
+        api.limits.admit(&tenant.id, Some(post.visitor.as_str()), 1, now).await?;
+
         let (conversation, new_conversation) = match &post.conversation_id {
             Some(id) => {
                 let existing = api.conversations.conversation(&tenant.id, id).await?;

@@ -1105,6 +1105,31 @@ impl crate::ports::Allowances for DynamoAllowances {
             Err(e) => Err(e),
         }
     }
+
+    async fn add(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, units: u32) -> Result<u64, PortError> {
+        let out = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(partition::allowance(tenant, what)))
+            .key("sk", s(format!("W#{}", window.timestamp())))
+            .update_expression("ADD taken :n SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":n", n(i64::from(units)))
+            .expression_attribute_values(":ttl", n(window.timestamp() + 24 * 3600))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        let out = out.map_err(|e| unavailable(ALLOWANCES, e))?;
+        meter(out.consumed_capacity(), true);
+        let taken = out.attributes().and_then(|a| a.get("taken")).and_then(|v| v.as_n().ok());
+        taken.and_then(|t| t.parse().ok()).ok_or_else(|| PortError::Corrupt {
+            port: ALLOWANCES,
+            detail: "the counter's update returned no total".into(),
+        })
+    }
 }
 
 /// The cost ledger in the month's partition `T#{tenant}#COST#{yyyy-mm}`: records

@@ -135,6 +135,14 @@ impl crate::ports::Allowances for MemoryAllowances {
         super::capacity::write(super::capacity::allowance(tenant, what, window, *count));
         Ok(true)
     }
+
+    async fn add(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, n: u32) -> Result<u64, PortError> {
+        let mut taken = lock(&self.taken);
+        let count = taken.entry((tenant.clone(), what.to_string(), window)).or_insert(0);
+        *count = count.saturating_add(n);
+        super::capacity::write(super::capacity::allowance(tenant, what, window, *count));
+        Ok(u64::from(*count))
+    }
 }
 
 /// A clock tests set and advance by hand.
