@@ -4,7 +4,7 @@
 # `switchboard serve`'s embedded app and against the inbound function on DynamoDB Local and moto.
 # Exits non-zero on any error or any message not answered exactly once; prints the figures.
 #
-#   scripts/load.sh                        # both, 10,000 messages each (the README's figures)
+#   scripts/load.sh                        # both, 10,000 messages each (docs/benchmarks.md's figures)
 #   scripts/load.sh aws --messages 2000 --concurrency 64 --unanswered 200   # (200 is the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -50,7 +50,7 @@ if [ "${CI:-}" = true ]; then
   # was most of the check's time on CI's two cores: LTO's three whole-program links about eight
   # minutes, and without LTO the check still took 7:15; unoptimised, 3:31. The sizes it prints
   # are therefore larger than what ships. `scripts/deploy-check.sh` on its own builds exactly
-  # what ships (its sizes are the README's).
+  # what ships (its sizes are docs/benchmarks.md's).
   CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=0 \
     scripts/deploy-check.sh
 else

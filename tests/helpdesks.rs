@@ -136,7 +136,7 @@ async fn zendesk_ticket_comment_agent_reply_and_solved_end_to_end() {
 async fn zendesk_relays_each_public_agent_reply_once_and_nothing_else() {
     let (provider, _desk, s) = zendesk_handoff(Faults::default(), "I want to speak to a human").await;
     let before = telegram_texts(&provider).len();
-    // What the trigger body in the README renders to, update after update.
+    // What the trigger body in docs/helpdesks.md renders to, update after update.
     let update = |comment_id: &str, comment: &str, public: &str, author: &str, status: &str| {
         json!({"ticket_id": "1001", "comment_id": comment_id, "comment": comment, "public": public,
                "author_email": author, "status": status})

@@ -249,7 +249,7 @@ impl AwsApp {
             .secret(&parameter)
             .await
             .map_err(|e| problem(format!("cannot be read: {e}")))?
-            .ok_or_else(|| problem("does not exist (see the README: Run on AWS)".into()))?;
+            .ok_or_else(|| problem("does not exist (see docs/deploy.md, step 2)".into()))?;
         DeploymentKey::new(value.expose().to_vec()).map_err(|e| problem(e.to_string()))
     }
 

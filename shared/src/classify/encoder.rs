@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 pub use switchboard_encoder::{DIM, Encoder, PackError, pack};
 
 /// The languages the encoder was trained on. all-MiniLM-L6-v2 reads English only: on German it
-/// scores below the n-gram model (README), so other languages stay with the n-gram model.
+/// scores below the n-gram model (docs/benchmarks.md), so other languages stay with the n-gram model.
 pub const ENCODER_LANGUAGES: [Language; 1] = [Language::EN];
 
 /// Whether a tenant writing in `languages` gets an encoder head: only if one of them is read by

@@ -127,7 +127,7 @@ impl IntentModel {
     }
 
     /// The model as bytes, to store beside the tenant's YAML so a cold start loads it instead of
-    /// training (training is most of a tenant's first load: README, "Cold starts"). The header
+    /// training (training is most of a tenant's first load: docs/benchmarks.md, "Cold starts"). The header
     /// carries a fingerprint of the feature hashing: a model made by code that hashes text
     /// differently is never read back.
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -4,7 +4,7 @@
 //!
 //! | helpdesk | proof | body |
 //! | --- | --- | --- |
-//! | Zendesk | `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, timestamp + body)), 5-minute window | the trigger's JSON (see README) |
+//! | Zendesk | `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, timestamp + body)), 5-minute window | the trigger's JSON (see docs/helpdesks.md) |
 //! | Freshdesk | `X-Switchboard-Secret` header (automation rules cannot sign) | the automation's JSON |
 //! | HubSpot | `X-HubSpot-Signature-v3` = base64(HMAC-SHA256(client secret, method + URL + body + timestamp)), 5-minute window | webhook events (property changes) |
 //! | webhook | `X-Switchboard-Signature` as we sign ours, 5-minute window | `{event_id, ticket_id, reply?, solved?}` |
@@ -71,7 +71,7 @@ pub fn zendesk_signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String 
     STANDARD.encode(hmac_sha256(secret, &[timestamp.as_bytes(), body]))
 }
 
-/// Verifies and reads a Zendesk trigger webhook (the body in the README: the ticket's *latest*
+/// Verifies and reads a Zendesk trigger webhook (the body in docs/helpdesks.md: the ticket's *latest*
 /// comment with its id, visibility and author, and the status). The trigger fires on every
 /// update, so the latest comment is often one already seen: a reply is relayed only when that
 /// comment is public and by someone other than our integration user, and it is keyed by the

@@ -44,7 +44,7 @@ impl AwsClients {
     /// As [`Self::from_env`], for the functions: they talk to AWS endpoints only, so TLS trusts
     /// the five roots those chain to, compiled in. The SDK's default reads and parses every
     /// certificate of the platform's store (about 300 files on Debian) for each client it builds:
-    /// the largest part of a cold start (README, "Cold starts").
+    /// the largest part of a cold start (docs/benchmarks.md, "Cold starts").
     pub async fn for_lambda(bedrock: &BedrockSettings) -> Self {
         use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
         let trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
