@@ -854,6 +854,32 @@ async fn ses_mail_through_sns_is_verified_confirmed_and_answered() {
     );
 }
 
+/// Anyone can mail a business: SES mail counts against the tenant's e-mail limit like every
+/// other channel's messages (the review found the SES route skipped the limit).
+#[tokio::test]
+async fn ses_mail_counts_against_the_tenants_email_limit() {
+    let fake = FakeProvider::start(0).await;
+    let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()), chain_in_pem: false });
+    let verifier =
+        switchboard::channels::sns::SnsVerifier::with_roots(include_bytes!("fixtures/sns/ca.pem"), fetch).unwrap();
+    let limits = switchboard::limits::LimitSettings { tenant_messages_per_minute: 2, visitor_messages_per_minute: 0 };
+    let s = stack(Options {
+        providers: Some(fake.url.clone()),
+        sns: Some(std::sync::Arc::new(verifier)),
+        limits,
+        ..Options::default()
+    })
+    .await;
+    switchboard_tests::within_one_minute(10).await;
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let mail = signed(ses_notification(&format!("ses-limit-{i}"), "ben@example.com", "Where is my order?"));
+        statuses.push(post(&s, "/v1/demo/email/ses", "text/plain; charset=UTF-8", &[], mail).await.0);
+    }
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    assert_eq!(s.aws.depth(&s.messages.url).await, 2, "the refused mail was not queued");
+}
+
 /// A PEM that carries its chain verifies without fetching the issuer.
 #[tokio::test]
 async fn an_sns_certificate_with_its_chain_in_the_pem_verifies_without_fetching_the_issuer() {

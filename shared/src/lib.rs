@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod ports;
 pub mod reply;
+mod sync;
 pub mod telemetry;
 pub mod tenant;
 pub mod web;

@@ -1,6 +1,10 @@
 //! Per-tenant and per-visitor message limits: the fairness API Gateway does not give (its route
 //! throttles are one bucket for every tenant of a deployment, docs/design.md "Step 10").
 //!
+//! A tenant has one limit per channel — anyone can write to its web chat or its e-mail address,
+//! so a flood on one channel must not silence the others — and signed-in web chat customers
+//! have theirs apart from anonymous visitors, who also have a limit each.
+//!
 //! A limit is a count per minute, kept where every instance sees it (the [`Allowances`]
 //! counters) but not written per request: an instance counts in memory and adds its count to
 //! the shared total once it has used a share of what the total left ([`SHARES`]), or when it
@@ -9,9 +13,9 @@
 //! busy instance may admit up to one share past the limit before it hears the total.
 //! Checked after a request is verified and before anything of it is read or written.
 
-use crate::adapters::lock;
-use crate::domain::TenantId;
+use crate::domain::{Channel, TenantId};
 use crate::ports::Allowances;
+use crate::sync::lock;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,16 +32,15 @@ const MAX_KEYS: usize = 10_000;
 /// it may be written by a business, and the limits protect the other businesses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LimitSettings {
-    /// Customer messages one tenant may have accepted per minute, every channel together
-    /// (0: no limit).
+    /// Customer messages one tenant may have accepted per minute on each channel (0: no limit).
     pub tenant_messages_per_minute: u32,
     /// Messages one web chat visitor may send per minute (0: no limit).
     pub visitor_messages_per_minute: u32,
 }
 
 impl Default for LimitSettings {
-    /// 10 a second for a tenant (a busy shop's peak is a fraction of that); 20 a minute for a
-    /// visitor (a person types slower; a script does not).
+    /// 10 a second per channel for a tenant (a busy shop's peak is a fraction of that); 20 a
+    /// minute for a visitor (a person types slower; a script does not).
     fn default() -> Self {
         Self { tenant_messages_per_minute: 600, visitor_messages_per_minute: 20 }
     }
@@ -60,19 +63,39 @@ pub struct Limits {
     seen: Mutex<HashMap<Key, Count>>,
 }
 
+/// Where messages come from, for the limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The tenant they are for.
+    pub tenant: &'a TenantId,
+    /// The channel they came on.
+    pub channel: Channel,
+    /// The web chat visitor who sent them.
+    pub visitor: Option<&'a str>,
+    /// A verified web chat identity came with them.
+    pub signed_in: bool,
+}
+
+impl Source<'_> {
+    /// The tenant's count these messages go to.
+    fn bucket(&self) -> &'static str {
+        match (self.channel, self.signed_in) {
+            (Channel::Webchat, true) => "webchat_signed_in",
+            (channel, _) => channel.as_str(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     tenant: TenantId,
-    visitor: Option<String>,
+    /// `visitor#{id}`, or `messages#{bucket}` for the tenant's count.
+    what: String,
 }
 
 impl Key {
-    /// The counter's name in the tenant's allowances.
-    fn what(&self) -> String {
-        match &self.visitor {
-            Some(visitor) => format!("visitor#{visitor}"),
-            None => "messages".into(),
-        }
+    fn is_visitor(&self) -> bool {
+        self.what.starts_with("visitor#")
     }
 }
 
@@ -97,22 +120,30 @@ impl Limits {
         self.settings
     }
 
-    /// Admits `messages` from `tenant` (and from web chat `visitor`) at `now`, or says which
-    /// limit they are over. The visitor's limit is checked first, so a visitor refused does not
-    /// use the tenant's.
-    pub async fn admit(
-        &self,
-        tenant: &TenantId,
-        visitor: Option<&str>,
-        messages: u32,
-        now: DateTime<Utc>,
-    ) -> Result<(), Limited> {
-        if let Some(visitor) = visitor {
-            let key = Key { tenant: tenant.clone(), visitor: Some(visitor.to_string()) };
+    /// Admits `messages` from `source` at `now`, or says which limit they are over. A tenant
+    /// already at its limit refuses before anything is counted; then the visitor's limit, so a
+    /// visitor refused does not use the tenant's.
+    pub async fn admit(&self, source: Source<'_>, messages: u32, now: DateTime<Utc>) -> Result<(), Limited> {
+        let limit = self.settings.tenant_messages_per_minute;
+        let tenant = Key { tenant: source.tenant.clone(), what: format!("messages#{}", source.bucket()) };
+        if let Some(refused) = self.over(&tenant, limit, messages, now) {
+            return Err(refused);
+        }
+        if let Some(visitor) = source.visitor {
+            let key = Key { tenant: source.tenant.clone(), what: format!("visitor#{visitor}") };
             self.count(key, self.settings.visitor_messages_per_minute, messages, now).await?;
         }
-        let key = Key { tenant: tenant.clone(), visitor: None };
-        self.count(key, self.settings.tenant_messages_per_minute, messages, now).await
+        self.count(tenant, limit, messages, now).await
+    }
+
+    /// Whether `messages` more would be past `key`'s limit on what this instance knows; counts
+    /// nothing.
+    fn over(&self, key: &Key, limit: u32, messages: u32, now: DateTime<Utc>) -> Option<Limited> {
+        let window = minute(now);
+        let seen = lock(&self.seen);
+        let count = seen.get(key).filter(|c| c.window == window)?;
+        (limit > 0 && count.heard + count.pending + u64::from(messages) > u64::from(limit))
+            .then(|| refusal(key, window, now))
     }
 
     async fn count(&self, key: Key, limit: u32, messages: u32, now: DateTime<Utc>) -> Result<(), Limited> {
@@ -120,11 +151,8 @@ impl Limits {
             return Ok(());
         }
         let (limit, messages) = (u64::from(limit), u64::from(messages));
-        let window = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
-        let refused = Limited {
-            what: if key.visitor.is_some() { "visitor" } else { "tenant" },
-            retry_after: u64::try_from((window + TimeDelta::minutes(1) - now).num_seconds()).unwrap_or(0).max(1),
-        };
+        let window = minute(now);
+        let refused = refusal(&key, window, now);
         let flush = {
             let mut seen = lock(&self.seen);
             make_room(&mut seen, &key, window);
@@ -140,7 +168,7 @@ impl Limits {
             (count.pending >= share || count.heard + count.pending >= limit).then(|| std::mem::take(&mut count.pending))
         };
         let Some(units) = flush else { return Ok(()) };
-        let added = self.counters.add(&key.tenant, &key.what(), window, u32::try_from(units).unwrap_or(u32::MAX)).await;
+        let added = self.counters.add(&key.tenant, &key.what, window, u32::try_from(units).unwrap_or(u32::MAX)).await;
         let mut seen = lock(&self.seen);
         let count = seen.get_mut(&key).filter(|c| c.window == window);
         match added {
@@ -165,6 +193,19 @@ impl Limits {
     }
 }
 
+/// The minute `now` falls in.
+fn minute(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now)
+}
+
+/// The refusal for `key` at `now`: retry when the minute is over (rounded up, so a client that
+/// waits that long is in the next minute).
+fn refusal(key: &Key, window: DateTime<Utc>, now: DateTime<Utc>) -> Limited {
+    let left = (window + TimeDelta::minutes(1) - now).num_milliseconds().max(0);
+    let retry_after = u64::try_from((left + 999) / 1000).unwrap_or(60).max(1);
+    Limited { what: if key.is_visitor() { "visitor" } else { "tenant" }, retry_after }
+}
+
 /// Keeps the map bounded: past [`MAX_KEYS`], older minutes go, then every visitor's count
 /// (tenants' keys are few: only tenants that exist are counted).
 fn make_room(seen: &mut HashMap<Key, Count>, key: &Key, window: DateTime<Utc>) {
@@ -173,7 +214,7 @@ fn make_room(seen: &mut HashMap<Key, Count>, key: &Key, window: DateTime<Utc>) {
     }
     seen.retain(|_, c| c.window == window);
     if seen.len() >= MAX_KEYS {
-        seen.retain(|k, _| k.visitor.is_none());
+        seen.retain(|k, _| !k.is_visitor());
     }
 }
 
@@ -183,13 +224,22 @@ mod tests {
     use crate::adapters::memory::MemoryAllowances;
     use crate::ports::PortError;
     use chrono::TimeZone;
+    use std::sync::LazyLock;
+
+    static DEMO: LazyLock<TenantId> = LazyLock::new(|| TenantId::new("demo").unwrap());
 
     fn at(second: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap() + TimeDelta::seconds(i64::from(second))
     }
 
-    fn demo() -> TenantId {
-        TenantId::new("demo").unwrap()
+    /// Messages on `channel`, anonymous.
+    fn on(channel: Channel) -> Source<'static> {
+        Source { tenant: &DEMO, channel, visitor: None, signed_in: false }
+    }
+
+    /// Web chat messages from `visitor`.
+    fn from(visitor: &str) -> Source<'_> {
+        Source { visitor: Some(visitor), ..on(Channel::Webchat) }
     }
 
     fn limits(tenant: u32, visitor: u32, counters: Arc<dyn Allowances>) -> Limits {
@@ -221,10 +271,10 @@ mod tests {
         }
     }
 
-    async fn admitted(limits: &Limits, visitor: Option<&str>, n: usize, now: DateTime<Utc>) -> usize {
+    async fn admitted(limits: &Limits, source: Source<'_>, n: usize, now: DateTime<Utc>) -> usize {
         let mut admitted = 0;
         for _ in 0..n {
-            if limits.admit(&demo(), visitor, 1, now).await.is_ok() {
+            if limits.admit(source, 1, now).await.is_ok() {
                 admitted += 1;
             }
         }
@@ -235,13 +285,27 @@ mod tests {
     async fn one_instance_admits_exactly_the_limit_a_minute_and_says_when_to_retry() {
         let counters = Arc::new(Counting::default());
         let limits = limits(100, 0, counters.clone());
-        assert_eq!(admitted(&limits, None, 150, at(15)).await, 100);
-        let refused = limits.admit(&demo(), None, 1, at(15)).await.unwrap_err();
+        let sms = on(Channel::TwilioSms);
+        assert_eq!(admitted(&limits, sms, 150, at(15)).await, 100);
+        let refused = limits.admit(sms, 1, at(15)).await.unwrap_err();
         assert_eq!(refused, Limited { what: "tenant", retry_after: 45 });
-        assert_eq!(admitted(&limits, None, 10, at(61)).await, 10, "the next minute starts afresh");
+        // Rounded up: 44.1 s left is 45, so a client that waits that long is in the next minute.
+        let later = at(15) + TimeDelta::milliseconds(900);
+        assert_eq!(limits.admit(sms, 1, later).await.unwrap_err().retry_after, 45);
+        assert_eq!(admitted(&limits, sms, 10, at(61)).await, 10, "the next minute starts afresh");
         // 100 messages in shares of at least 4: far fewer writes than messages.
         let adds = *lock(&counters.adds);
         assert!((2..=30).contains(&adds), "{adds} writes for 110 messages");
+    }
+
+    #[tokio::test]
+    async fn each_channel_has_its_own_limit_and_signed_in_customers_are_apart_from_visitors() {
+        let limits = limits(10, 1000, Arc::new(MemoryAllowances::default()));
+        assert_eq!(admitted(&limits, from("v_flood"), 30, at(0)).await, 10, "an anonymous web chat flood");
+        assert_eq!(admitted(&limits, on(Channel::TwilioSms), 3, at(1)).await, 3, "the tenant's SMS go on");
+        assert_eq!(admitted(&limits, on(Channel::Email), 3, at(1)).await, 3, "and its e-mail");
+        let customer = Source { signed_in: true, ..from("v_customer") };
+        assert_eq!(admitted(&limits, customer, 3, at(1)).await, 3, "signed-in customers are served");
     }
 
     #[tokio::test]
@@ -251,7 +315,7 @@ mod tests {
         let mut admitted = 0;
         // The flood arrives at the five instances in turn, 2,000 messages in one minute.
         for i in 0..2000 {
-            if instances[i % 5].admit(&demo(), None, 1, at(5)).await.is_ok() {
+            if instances[i % 5].admit(on(Channel::Email), 1, at(5)).await.is_ok() {
                 admitted += 1;
             }
         }
@@ -263,20 +327,41 @@ mod tests {
     #[tokio::test]
     async fn a_visitor_over_their_limit_is_refused_alone() {
         let limits = limits(1000, 20, Arc::new(MemoryAllowances::default()));
-        assert_eq!(admitted(&limits, Some("v_loop"), 50, at(0)).await, 20);
-        assert_eq!(limits.admit(&demo(), Some("v_loop"), 1, at(1)).await.unwrap_err().what, "visitor");
-        assert_eq!(admitted(&limits, Some("v_other"), 5, at(1)).await, 5, "another visitor of the tenant");
-        assert_eq!(admitted(&limits, None, 5, at(1)).await, 5, "the tenant's other channels");
+        assert_eq!(admitted(&limits, from("v_loop"), 50, at(0)).await, 20);
+        assert_eq!(limits.admit(from("v_loop"), 1, at(1)).await.unwrap_err().what, "visitor");
+        assert_eq!(admitted(&limits, from("v_other"), 5, at(1)).await, 5, "another visitor of the tenant");
+        // The 30 refused did not use the tenant's count: 25 of 1000.
+        let seen = lock(&limits.seen);
+        let tenant = seen.get(&Key { tenant: DEMO.clone(), what: "messages#webchat".into() }).unwrap();
+        assert_eq!(tenant.heard + tenant.pending, 25);
+    }
+
+    /// A tenant at its limit refuses before a visitor is counted: invented visitors then write
+    /// nothing (each would otherwise be a counter of its own in the table).
+    #[tokio::test]
+    async fn a_tenant_at_its_limit_counts_and_writes_nothing_more() {
+        let counters = Arc::new(Counting::default());
+        let limits = limits(8, 4, counters.clone());
+        for i in 0..2 {
+            assert_eq!(admitted(&limits, from(&format!("v{i}")), 4, at(0)).await, 4);
+        }
+        let writes = *lock(&counters.adds);
+        for i in 2..50 {
+            assert_eq!(admitted(&limits, from(&format!("v{i}")), 4, at(1)).await, 0);
+        }
+        assert_eq!(*lock(&counters.adds), writes, "no counter written once the tenant is at its limit");
+        assert_eq!(lock(&limits.seen).len(), 3, "the tenant's count and its two visitors'");
     }
 
     #[tokio::test]
     async fn a_delivery_of_several_messages_counts_each_and_zero_means_no_limit() {
         let limits_ = limits(10, 0, Arc::new(MemoryAllowances::default()));
-        assert!(limits_.admit(&demo(), None, 8, at(0)).await.is_ok());
-        assert!(limits_.admit(&demo(), None, 3, at(0)).await.is_err(), "8 + 3 is past 10");
-        assert!(limits_.admit(&demo(), None, 2, at(0)).await.is_ok());
+        let telegram = on(Channel::Telegram);
+        assert!(limits_.admit(telegram, 8, at(0)).await.is_ok());
+        assert!(limits_.admit(telegram, 3, at(0)).await.is_err(), "8 + 3 is past 10");
+        assert!(limits_.admit(telegram, 2, at(0)).await.is_ok());
         let unlimited = limits(0, 0, Arc::new(MemoryAllowances::default()));
-        assert_eq!(admitted(&unlimited, Some("v"), 500, at(0)).await, 500);
+        assert_eq!(admitted(&unlimited, from("v"), 500, at(0)).await, 500);
     }
 
     #[tokio::test]
@@ -284,7 +369,7 @@ mod tests {
         let counters = Arc::new(Counting { fail: true, ..Counting::default() });
         let limits = limits(8, 0, counters.clone());
         // Nothing reaches the store, but this instance still counts what it admitted.
-        assert_eq!(admitted(&limits, None, 20, at(0)).await, 8);
+        assert_eq!(admitted(&limits, on(Channel::Slack), 20, at(0)).await, 8);
         assert!(*lock(&counters.adds) >= 1);
     }
 
@@ -292,11 +377,12 @@ mod tests {
     async fn invented_visitors_cannot_grow_an_instances_memory_or_erase_the_tenants_count() {
         let limits = limits(MAX_KEYS as u32 * 2, 1000, Arc::new(MemoryAllowances::default()));
         for i in 0..MAX_KEYS + 50 {
-            let _ = limits.admit(&demo(), Some(&format!("v{i}")), 1, at(0)).await;
+            let _ = limits.admit(from(&format!("v{i}")), 1, at(0)).await;
         }
         let seen = lock(&limits.seen);
         assert!(seen.len() <= MAX_KEYS, "{} keys", seen.len());
-        let tenant = seen.get(&Key { tenant: demo(), visitor: None }).expect("the tenant's count is kept");
+        let tenant = seen.get(&Key { tenant: DEMO.clone(), what: "messages#webchat".into() });
+        let tenant = tenant.expect("the tenant's count is kept");
         assert_eq!(tenant.heard + tenant.pending, MAX_KEYS as u64 + 50);
     }
 }

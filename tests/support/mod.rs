@@ -155,6 +155,16 @@ pub fn texts(messages: &[Value], role: &str) -> Vec<String> {
     messages.iter().filter(|m| m["role"] == role).map(|m| m["text"].as_str().unwrap_or_default().to_string()).collect()
 }
 
+/// Waits for the next minute when fewer than `seconds` are left in this one: the message limits
+/// count per minute, so a test that fills one must not straddle two.
+pub async fn within_one_minute(seconds: u32) {
+    use chrono::Timelike;
+    let left = 60 - chrono::Utc::now().second();
+    if left < seconds {
+        tokio::time::sleep(std::time::Duration::from_secs(u64::from(left + 1))).await;
+    }
+}
+
 /// A web chat identity as the tenant's site signs it at a page load: `customer` under `secret`,
 /// valid for an hour.
 pub fn signed_identity(secret: &str, customer: &str) -> Value {

@@ -39,6 +39,8 @@ pub struct Stack {
     pub escalations: Queues,
     /// The inbound function's router.
     pub router: Router,
+    /// A second inbound instance on the same stores ([`Stack::call_on`]).
+    pub second_instance: Router,
     /// The responder function's pipeline.
     pub responder: Responder,
     /// The escalation function's desk.
@@ -231,11 +233,18 @@ pub async fn stack(options: Options) -> Stack {
         .send()
         .await
         .expect("put the deployment key");
+    let api = match &options.sns {
+        Some(sns) => app.api_with(sns.clone()).await,
+        None => app.api().await,
+    };
+    let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
+    // A second instance of the inbound function: its own memory (caches, limits' counts), the
+    // same table and queues.
     let api = match options.sns {
         Some(sns) => app.api_with(sns).await,
         None => app.api().await,
     };
-    let router = switchboard::lambda::inbound_router(api.expect("inbound settings"));
+    let second_instance = switchboard::lambda::inbound_router(api.expect("inbound settings"));
     let mut responder = app.responder().expect("responder settings");
     responder.sender = Arc::new(switchboard::channels::senders::ChannelRouter::with_http(
         app.tenants(),
@@ -263,6 +272,7 @@ pub async fn stack(options: Options) -> Stack {
         messages,
         escalations,
         router,
+        second_instance,
         tokens: Default::default(),
     }
 }
@@ -270,6 +280,11 @@ pub async fn stack(options: Options) -> Stack {
 impl Stack {
     /// Calls the inbound router with the web chat event, its method, URI and body replaced.
     pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_on(&self.router, method, uri, body).await
+    }
+
+    /// The same, on `router` (this stack's [`Stack::router`] or [`Stack::second_instance`]).
+    pub async fn call_on(&self, router: &Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
         let path = format!(
             "{}/../events/inbound/{}",
             env!("CARGO_MANIFEST_DIR"),
@@ -285,7 +300,7 @@ impl Stack {
         if let Some(token) = conversation.and_then(|c| self.token(c)) {
             request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
         }
-        let response = self.router.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
+        let response = router.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);

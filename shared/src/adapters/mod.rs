@@ -4,10 +4,5 @@
 pub mod aws;
 pub mod memory;
 
-use std::sync::{Mutex, MutexGuard};
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it: every critical section
-/// in the adapters leaves its data consistent, so the data is still good.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+/// The crate's one lock helper, for the adapters' own locks.
+pub(crate) use crate::sync::lock;

@@ -154,11 +154,11 @@ struct CertificateCache(Mutex<Vec<(String, Vec<u8>)>>);
 
 impl CertificateCache {
     fn get(&self, url: &str) -> Option<Vec<u8>> {
-        crate::adapters::lock(&self.0).iter().find(|(u, _)| u == url).map(|(_, bytes)| bytes.clone())
+        crate::sync::lock(&self.0).iter().find(|(u, _)| u == url).map(|(_, bytes)| bytes.clone())
     }
 
     fn insert(&self, url: String, bytes: Vec<u8>) {
-        let mut entries = crate::adapters::lock(&self.0);
+        let mut entries = crate::sync::lock(&self.0);
         entries.retain(|(u, _)| *u != url);
         if entries.len() >= MAX_CACHED_CERTIFICATES {
             entries.remove(0);
@@ -168,7 +168,7 @@ impl CertificateCache {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        crate::adapters::lock(&self.0).len()
+        crate::sync::lock(&self.0).len()
     }
 }
 

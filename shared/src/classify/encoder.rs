@@ -71,7 +71,7 @@ pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
     let memo = MEMO.get_or_init(Default::default);
     let mut known: HashMap<&str, Vec<f32>> = HashMap::new();
     {
-        let memo = crate::adapters::lock(memo);
+        let memo = crate::sync::lock(memo);
         for &text in texts {
             if let Some(hit) = memo.get(text) {
                 known.insert(text, hit.clone());
@@ -92,7 +92,7 @@ pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
         parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
     {
-        let mut memo = crate::adapters::lock(memo);
+        let mut memo = crate::sync::lock(memo);
         if memo.len() + fresh.len() > LIMIT {
             memo.clear();
         }

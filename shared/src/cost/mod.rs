@@ -312,12 +312,12 @@ impl Costs {
         let tenant = request.tenant.as_ref().map_or("-", |t| t.as_str());
         println!("{}", crate::metrics::refused_line(&record, &request.route, &status, tenant));
         let every = std::time::Duration::from_millis(self.refused_flush_ms.load(std::sync::atomic::Ordering::Relaxed));
-        let due = crate::adapters::lock(&self.refused).add(&record, &request, every);
+        let due = crate::sync::lock(&self.refused).add(&record, &request, every);
         for (day, counters) in due.into_iter().flatten() {
             let month = Month::of(day.and_hms_opt(0, 0, 0).map_or(record.at, |d| d.and_utc()));
             if let Err(error) = self.ledger.add_to_day(&TenantId::deployment(), month, day, &counters).await {
                 tracing::error!(%error, "could not write the refused requests' sums; kept for the next flush");
-                crate::adapters::lock(&self.refused).restore(day, counters);
+                crate::sync::lock(&self.refused).restore(day, counters);
             }
         }
     }

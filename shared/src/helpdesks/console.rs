@@ -1,6 +1,6 @@
-use crate::adapters::lock;
 use crate::domain::{Escalation, TicketComment, TicketRef};
 use crate::ports::{Helpdesk, PortError};
+use crate::sync::lock;
 use async_trait::async_trait;
 use std::sync::Mutex;
 

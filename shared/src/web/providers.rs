@@ -20,7 +20,9 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Queues one verified customer message on the address's conversation.
+/// Queues one verified customer message on the address's conversation, within the tenant's
+/// limit for the channel (anyone can text or mail a business: a flood on one channel is refused
+/// for that channel alone), before anything is read or written.
 async fn accept(
     api: &Api,
     tenant: &Tenant,
@@ -28,8 +30,10 @@ async fn accept(
     incoming: Incoming,
     request_id: &str,
 ) -> Result<(), ApiError> {
-    let conversation = api.key.channel_conversation(&tenant.id, channel, &incoming.address);
     let now = api.clock.now();
+    let source = crate::limits::Source { tenant: &tenant.id, channel, visitor: None, signed_in: false };
+    api.limits.admit(source, 1, now).await?;
+    let conversation = api.key.channel_conversation(&tenant.id, channel, &incoming.address);
     let new_conversation = match api.conversations.conversation(&tenant.id, &conversation).await? {
         Some(_) => None,
         None => {
@@ -87,9 +91,6 @@ async fn webhook(
             tracing::warn!(count = stale.len(), "messages sent before the replay window: acknowledged, skipped");
         }
         let count = messages.len();
-        // One tenant's flood (a provider's retry storm, a leaked secret) is refused for it alone.
-        let admitted = u32::try_from(count).unwrap_or(u32::MAX);
-        api.limits.admit(&tenant.id, None, admitted, api.clock.now()).await?;
         // All or nothing for the provider: on a failure it redelivers the whole delivery, and the
         // idempotency claims turn the messages already queued into no-ops.
         for (channel, incoming) in messages {

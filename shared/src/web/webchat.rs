@@ -77,7 +77,13 @@ pub(super) async fn post_message(
         let config = tenant.config.channels.webchat.as_ref().ok_or_else(ApiError::unknown_tenant)?;
         let post = webchat::verify(post, config, api.clock.now())?;
         let now = api.clock.now();
-        api.limits.admit(&tenant.id, Some(post.visitor.as_str()), 1, now).await?;
+        let source = crate::limits::Source {
+            tenant: &tenant.id,
+            channel: Channel::Webchat,
+            visitor: Some(post.visitor.as_str()),
+            signed_in: post.customer.is_some(),
+        };
+        api.limits.admit(source, 1, now).await?;
 
         let (conversation, new_conversation) = match &post.conversation_id {
             Some(id) => {

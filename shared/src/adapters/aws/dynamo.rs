@@ -898,7 +898,7 @@ impl DynamoTenants {
 
     /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references),
     /// and the intent model trained from it in items of its own, `MODEL#{digest of the YAML}#{part}`:
-    /// a cold start reads the model instead of training it (README, "Cold starts"), and a model
+    /// a cold start reads the model instead of training it (docs/benchmarks.md, "Cold starts"), and a model
     /// is never used with YAML it was not trained from. The previous YAML's model is removed.
     pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
         let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
@@ -1075,6 +1075,27 @@ impl DynamoAllowances {
     pub fn new(table: Table) -> Self {
         Self { table }
     }
+
+    /// The update that adds `units` to a window's counter, which expires a day after the window.
+    fn add_units(
+        &self,
+        tenant: &TenantId,
+        what: &str,
+        window: DateTime<Utc>,
+        units: u32,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(partition::allowance(tenant, what)))
+            .key("sk", s(format!("W#{}", window.timestamp())))
+            .update_expression("ADD taken :n SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":n", n(i64::from(units)))
+            .expression_attribute_values(":ttl", n(window.timestamp() + 24 * 3600))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
 }
 
 const ALLOWANCES: &str = "allowances";
@@ -1082,21 +1103,10 @@ const ALLOWANCES: &str = "allowances";
 #[async_trait]
 impl crate::ports::Allowances for DynamoAllowances {
     async fn take(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, limit: u32) -> Result<bool, PortError> {
-        let expires = window.timestamp() + 24 * 3600;
         let out = self
-            .table
-            .client
-            .update_item()
-            .table_name(&self.table.name)
-            .key("pk", s(partition::allowance(tenant, what)))
-            .key("sk", s(format!("W#{}", window.timestamp())))
-            .update_expression("ADD taken :one SET #ttl = :ttl")
+            .add_units(tenant, what, window, 1)
             .condition_expression("attribute_not_exists(taken) OR taken < :limit")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":limit", n(i64::from(limit)))
-            .expression_attribute_values(":ttl", n(expires))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match conditional_write(ALLOWANCES, out, Err(PortError::Conflict { port: ALLOWANCES })) {
@@ -1108,21 +1118,11 @@ impl crate::ports::Allowances for DynamoAllowances {
 
     async fn add(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, units: u32) -> Result<u64, PortError> {
         let out = self
-            .table
-            .client
-            .update_item()
-            .table_name(&self.table.name)
-            .key("pk", s(partition::allowance(tenant, what)))
-            .key("sk", s(format!("W#{}", window.timestamp())))
-            .update_expression("ADD taken :n SET #ttl = :ttl")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":n", n(i64::from(units)))
-            .expression_attribute_values(":ttl", n(window.timestamp() + 24 * 3600))
+            .add_units(tenant, what, window, units)
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        let out = out.map_err(|e| unavailable(ALLOWANCES, e))?;
+            .await
+            .map_err(|e| unavailable(ALLOWANCES, e))?;
         meter(out.consumed_capacity(), true);
         let taken = out.attributes().and_then(|a| a.get("taken")).and_then(|v| v.as_n().ok());
         taken.and_then(|t| t.parse().ok()).ok_or_else(|| PortError::Corrupt {

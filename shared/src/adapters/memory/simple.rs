@@ -138,6 +138,10 @@ impl crate::ports::Allowances for MemoryAllowances {
 
     async fn add(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, n: u32) -> Result<u64, PortError> {
         let mut taken = lock(&self.taken);
+        // Windows a day old are gone in the table (their TTL); here they go once there are many.
+        if taken.len() >= 10_000 {
+            taken.retain(|(_, _, w), _| *w > window - chrono::TimeDelta::days(1));
+        }
         let count = taken.entry((tenant.clone(), what.to_string(), window)).or_insert(0);
         *count = count.saturating_add(n);
         super::capacity::write(super::capacity::allowance(tenant, what, window, *count));
