@@ -1,0 +1,278 @@
+//! Conversations and their turns.
+
+use super::*;
+
+/// Conversations (`T#{tenant}#V#{id}` / `STATE`) and their turns (`TURN#{cursor}`, with TTL).
+#[derive(Debug, Clone)]
+pub struct DynamoConversations {
+    table: Table,
+}
+
+impl DynamoConversations {
+    /// Conversations in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+}
+
+const CONVERSATIONS: &str = "conversation store";
+
+fn conversation_item(c: &Conversation) -> Result<Item, PortError> {
+    let mut item = Item::from([
+        ("pk".to_string(), s(conversation_pk(&c.tenant, &c.id))),
+        ("sk".to_string(), s("STATE")),
+        ("channel".to_string(), s(c.channel.as_str())),
+        ("address".to_string(), s(c.address.clone())),
+        ("owner_state".to_string(), s(to_json(CONVERSATIONS, &c.state)?)),
+        ("started_at".to_string(), s(c.started_at.to_rfc3339())),
+    ]);
+    if let Some(customer) = &c.customer {
+        item.insert("customer".into(), s(customer.as_str()));
+    }
+    if let Some(language) = c.language {
+        item.insert("language".into(), s(language.code()));
+    }
+    if let Some(at) = c.last_inbound_at {
+        item.insert("last_inbound_at".into(), s(at.to_rfc3339()));
+    }
+    if let Some(thread) = &c.thread {
+        item.insert("thread".into(), s(thread.clone()));
+    }
+    Ok(item)
+}
+
+fn time(item: &Item, name: &str) -> Result<Option<DateTime<Utc>>, PortError> {
+    text(item, name)
+        .map(|t| DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).map_err(|e| corrupt(CONVERSATIONS, e)))
+        .transpose()
+}
+
+fn conversation_from(tenant: &TenantId, id: &ConversationId, item: &Item) -> Result<Conversation, PortError> {
+    let channel: Channel =
+        serde_json::from_value(serde_json::Value::String(text(item, "channel").unwrap_or_default().into()))
+            .map_err(|e| corrupt(CONVERSATIONS, e))?;
+    Ok(Conversation {
+        id: id.clone(),
+        tenant: tenant.clone(),
+        channel,
+        address: text(item, "address").unwrap_or_default().to_string(),
+        customer: text(item, "customer").map(CustomerId::new).transpose().map_err(|e| corrupt(CONVERSATIONS, e))?,
+        state: json(CONVERSATIONS, item, "owner_state")?,
+        language: text(item, "language").and_then(Language::from_code),
+        started_at: time(item, "started_at")?.ok_or_else(|| corrupt(CONVERSATIONS, "missing started_at"))?,
+        last_inbound_at: time(item, "last_inbound_at")?,
+        thread: text(item, "thread").map(str::to_string),
+    })
+}
+
+#[async_trait]
+impl ConversationStore for DynamoConversations {
+    async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
+        let item = self.table.get(CONVERSATIONS, conversation_pk(tenant, id), "STATE").await?;
+        item.map(|i| conversation_from(tenant, id, &i)).transpose()
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
+        let out = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .set_item(Some(conversation_item(conversation)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        conditional_write(CONVERSATIONS, out, Err(PortError::Conflict { port: CONVERSATIONS }))
+    }
+
+    async fn record_activity(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        activity: &Activity,
+    ) -> Result<(), PortError> {
+        let mut update = "SET #lang = :lang, last_inbound_at = :at".to_string();
+        let mut request = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(conversation_pk(tenant, id)))
+            .key("sk", s("STATE"))
+            .expression_attribute_names("#lang", "language")
+            .expression_attribute_values(":lang", s(activity.language.code()))
+            .expression_attribute_values(":at", s(activity.last_inbound_at.to_rfc3339()))
+            .condition_expression("attribute_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(thread) = &activity.thread {
+            update.push_str(", thread = :thread");
+            request = request.expression_attribute_values(":thread", s(thread.clone()));
+        }
+        if let Some(customer) = &activity.customer {
+            // Bound once, never replaced.
+            update.push_str(", customer = if_not_exists(customer, :c)");
+            request = request.expression_attribute_values(":c", s(customer.as_str()));
+        }
+        conditional_write(
+            CONVERSATIONS,
+            request.update_expression(update).send().await,
+            Err(corrupt(CONVERSATIONS, "no such conversation")),
+        )
+    }
+
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        from: &ConversationState,
+        to: &ConversationState,
+    ) -> Result<(), PortError> {
+        let out = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(conversation_pk(tenant, id)))
+            .key("sk", s("STATE"))
+            .update_expression("SET owner_state = :to")
+            .condition_expression("owner_state = :from")
+            .expression_attribute_values(":from", s(to_json(CONVERSATIONS, from)?))
+            .expression_attribute_values(":to", s(to_json(CONVERSATIONS, to)?))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        conditional_write(CONVERSATIONS, out, Err(PortError::Conflict { port: CONVERSATIONS }))
+    }
+
+    /// One DeleteItem per item, not a BatchWriteItem: this rolls back a conversation just
+    /// created (one item, no turns yet), and the inbound function is granted DeleteItem only.
+    async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
+        let pk = conversation_pk(tenant, id);
+        let items = self.table.query(CONVERSATIONS, pk.clone(), SortKey::Any, true, usize::MAX).await?;
+        for sk in items.iter().filter_map(|item| text(item, "sk")) {
+            self.table.delete(CONVERSATIONS, pk.clone(), sk).await?;
+        }
+        Ok(())
+    }
+
+    async fn append_turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        turn: &Turn,
+    ) -> Result<(), PortError> {
+        let pk = conversation_pk(tenant, conversation);
+        let sk = format!("TURN#{}", turn.cursor.as_str());
+        let expires = (turn.at + TURN_RETENTION).timestamp();
+        let data = to_json(CONVERSATIONS, &Turn { seq: 0, ..turn.clone() })?;
+        // The conversation's next number, then one write that keeps the number a rewrite (a
+        // redelivery, the delivered mark) already has: two writes either way, and a rewrite
+        // leaves a gap, which the poll does not mind. Writes to one conversation are serial
+        // (its FIFO group), so numbers follow the order turns were first written.
+        let counted = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk.clone()))
+            .key("sk", s("SEQ"))
+            .update_expression("ADD written :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(CONVERSATIONS, e))?;
+        meter(counted.consumed_capacity(), true);
+        let seq = counted
+            .attributes()
+            .and_then(|a| a.get("written"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| corrupt(CONVERSATIONS, "turn counter without a number"))?;
+        let written = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET #data = :data, #ttl = :ttl, seq = if_not_exists(seq, :seq)")
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":data", s(data))
+            .expression_attribute_values(":ttl", n(expires))
+            .expression_attribute_values(":seq", n(seq))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(CONVERSATIONS, e))?;
+        meter(written.consumed_capacity(), true);
+        Ok(())
+    }
+
+    async fn turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        cursor: &TurnCursor,
+    ) -> Result<Option<Turn>, PortError> {
+        let item = self
+            .table
+            .get(CONVERSATIONS, conversation_pk(tenant, conversation), &format!("TURN#{}", cursor.as_str()))
+            .await?;
+        item.as_ref().map(turn_from).transpose()
+    }
+
+    async fn turns_after(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let after = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
+        let out = self
+            .table
+            .client
+            .query()
+            .table_name(&self.table.name)
+            .index_name(TURNS_BY_SEQ)
+            .key_condition_expression("pk = :pk AND seq > :after")
+            .expression_attribute_values(":pk", s(conversation_pk(tenant, conversation)))
+            .expression_attribute_values(":after", n(after))
+            .scan_index_forward(true)
+            // The poll must see the turn the responder just wrote.
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| unavailable(CONVERSATIONS, e))?;
+        meter(out.consumed_capacity(), false);
+        out.items().iter().map(turn_from).collect()
+    }
+
+    async fn recent_turns(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let items = self
+            .table
+            .query(CONVERSATIONS, conversation_pk(tenant, conversation), SortKey::Prefix("TURN#".into()), false, limit)
+            .await?;
+        let mut turns = items.iter().map(turn_from).collect::<Result<Vec<_>, _>>()?;
+        turns.reverse();
+        Ok(turns)
+    }
+}
+
+/// A stored turn: its JSON, and its place in the written order.
+fn turn_from(item: &Item) -> Result<Turn, PortError> {
+    let turn: Turn = json(CONVERSATIONS, item, "data")?;
+    let seq = item.get("seq").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(Turn { seq, ..turn })
+}
