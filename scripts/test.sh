@@ -16,6 +16,9 @@ step "format"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
+step "layers (no module cycles, keys in one place, AWS crates in the AWS modules)"
+python3 scripts/check-layers.py
+
 step "lint"
 # --all-features: the CLI's AWS subcommands are behind its own `aws` feature.
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use switchboard::Tenant;
 use switchboard::classify::TrainOptions;
-use switchboard::classify::eval::{self, Row, scope, signals};
 use switchboard::cost::PriceTable;
+use switchboard::eval::{self, Row, scope, signals};
 
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

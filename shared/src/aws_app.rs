@@ -6,9 +6,9 @@ use crate::adapters::aws::{
     DynamoIdempotency, DynamoLedger, DynamoTenants, DynamoTickets, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery,
     SsmSecrets, Table,
 };
+use crate::adapters::memory::NoModel;
 use crate::channels::senders::ChannelRouter;
 use crate::channels::sns::SnsVerifier;
-use crate::classify::NoModel;
 use crate::cost::budget::SpendCache;
 use crate::cost::{Costs, PriceTable};
 use crate::helpdesks::{ConsoleHelpdesk, HelpdeskRouter};

@@ -190,8 +190,8 @@ pub async fn turns_in_written_order(store: &dyn ConversationStore) {
 
 /// expire, release frees the key.
 pub async fn idempotency_store(store: &dyn IdempotencyStore) {
-    let key = IdempotencyKey(format!("T#{}#M#webchat#m1", unique("t-")));
-    let other = IdempotencyKey(format!("T#{}#M#webchat#m1", unique("t-")));
+    let key = |t: &str| IdempotencyKey(crate::keys::partition::delivery(&tenant(t), Channel::Webchat, "m1"));
+    let (key, other) = (key(&unique("t-")), key(&unique("t-")));
     let lock = Duration::from_secs(30);
     let keep = Duration::from_secs(3600);
     let claim = |k: &IdempotencyKey, at| {

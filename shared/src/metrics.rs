@@ -43,8 +43,9 @@ pub fn count(metric: &str, tenant: &str, channel: &str, properties: &[(&str, &st
     emit(&count_line(metric, tenant, channel, properties));
 }
 
-/// Writes an EMF line to stdout, counting its bytes as log ingestion of the request.
-fn emit(line: &str) {
+/// Writes an EMF line to stdout, counting its bytes as log ingestion of the request being
+/// measured (if any): the one way a metric leaves the process.
+pub fn emit(line: &str) {
     crate::meter::report(|m| m.log_bytes += line.len() as u64 + 1);
     println!("{line}");
 }
@@ -52,7 +53,7 @@ fn emit(line: &str) {
 /// The EMF line of one cost record: its cost in nano-dollars, and counts of messages, model
 /// calls and tokens, escalations and local answers, dimensioned by tenant and channel (and by
 /// tenant alone). Function and request id are properties, not dimensions.
-pub fn cost_line(record: &crate::cost::CostRecord) -> String {
+pub fn cost_line(record: &crate::ledger::CostRecord) -> String {
     let o = &record.outcome;
     let (input, output) = record.units.model_tokens();
     let failures: u32 = record.units.models.values().map(|m| m.failed).sum();
@@ -79,7 +80,7 @@ pub fn cost_line(record: &crate::cost::CostRecord) -> String {
 /// The EMF line of one request no tenant is billed for ([`crate::cost::refused`]): its count and
 /// cost, dimensioned by route and status only (bounded: a few routes, a few statuses) and by
 /// nothing (the deployment's total), never by tenant — the tenant the path named is a property.
-pub fn refused_line(record: &crate::cost::CostRecord, route: &str, status: &str, tenant: &str) -> String {
+pub fn refused_line(record: &crate::ledger::CostRecord, route: &str, status: &str, tenant: &str) -> String {
     let line = json!({
         "_aws": {
             "Timestamp": chrono::Utc::now().timestamp_millis(),
@@ -119,17 +120,17 @@ mod tests {
 
     #[test]
     fn a_cost_record_is_one_emf_document_of_its_figures() {
-        let record = crate::cost::CostRecord {
+        let record = crate::ledger::CostRecord {
             request_id: "req-9".into(),
-            function: crate::cost::Function::Responder,
+            function: crate::ledger::Function::Responder,
             item: "m".into(),
             tenant: crate::domain::TenantId::new("demo").unwrap(),
             channel: Some(crate::domain::Channel::Telegram),
             conversation: None,
             at: chrono::Utc::now(),
-            outcome: crate::cost::Outcome { message: true, answered: true, ..Default::default() },
+            outcome: crate::ledger::Outcome { message: true, answered: true, ..Default::default() },
             units: crate::meter::Metered::default(),
-            components: crate::cost::Components { lambda: 1234, ..Default::default() },
+            components: crate::ledger::Components { lambda: 1234, ..Default::default() },
             cost_nanos: 1234,
             price_table: "t".into(),
         };

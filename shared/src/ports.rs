@@ -1,11 +1,11 @@
 //! The ports the pipeline needs: small traits named for a capability. Each has a memory adapter
 //! (the embedded default) and, from Step 2 on, an AWS one; both pass the same contract tests.
 
-use crate::cost::{CostRecord, DayTotals, Month};
 use crate::domain::{
     Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, EscalationJob,
     Language, MessageId, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
 };
+use crate::ledger::{CostRecord, DayTotals, Month};
 use crate::tenant::{FaqEntry, Secret, Tenant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

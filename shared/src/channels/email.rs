@@ -109,10 +109,7 @@ pub fn parse(body: &[u8], own_address: &str, authserv_id: &str) -> Result<Option
     }))
 }
 
-/// The authserv-id Postmark's inbound servers are taken to stamp their verdicts with, unless a
-/// tenant configures another (`channels.email.authserv_id`): the receiving host its documented
-/// inbound example names (`receiver=…@inbound.postmarkapp.com` in its `Received-SPF`).
-pub const POSTMARK_AUTHSERV_ID: &str = "inbound.postmarkapp.com";
+pub use crate::config::POSTMARK_AUTHSERV_ID;
 
 /// Whether the receiving server authenticated `from` for its domain. Anyone can write an
 /// `Authentication-Results` or `Received-SPF` header (RFC 8601 §7.1, RFC 7208 §9.1): only one the

@@ -9,7 +9,7 @@
 //! an attempt. Telegram and WhatsApp offer no way to know: there a lost answer is retried, so the
 //! customer may, rarely, get a part twice rather than never (docs/design.md).
 
-use super::{slack, whatsapp};
+use super::slack;
 use crate::domain::Channel;
 use crate::http::HttpClient;
 use crate::ports::{ChannelSender, Outbound, PortError, TenantDirectory};
@@ -255,7 +255,7 @@ impl ChannelSender for ChannelRouter {
                 let config = channels.whatsapp.as_ref().ok_or_else(|| missing("whatsapp"))?;
                 let open = conversation
                     .last_inbound_at
-                    .is_some_and(|at| outbound.turn.at - at <= chrono::Duration::hours(whatsapp::SERVICE_WINDOW_HOURS));
+                    .is_some_and(|at| conversation.channel.window_open(at, outbound.turn.at));
                 self.whatsapp(config, address, &outbound, open).await
             }
             Channel::Email => {

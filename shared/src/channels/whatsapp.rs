@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 pub const MAX_TEXT_CHARS: usize = 4096;
 
 /// Hours after the customer's last message during which free-form answers are allowed.
-pub const SERVICE_WINDOW_HOURS: i64 = 24;
+pub use crate::domain::WHATSAPP_SERVICE_WINDOW_HOURS as SERVICE_WINDOW_HOURS;
 
 /// Answers Meta's subscription check: the challenge when the mode and token match.
 pub fn challenge(raw_query: &str, verify_token: &[u8]) -> Result<String, ChannelError> {

@@ -100,7 +100,7 @@ mod tests {
     use super::*;
 
     fn demo() -> TenantConfig {
-        TenantConfig::from_yaml("demo", crate::tenant::DEMO_TENANT_YAML).unwrap()
+        TenantConfig::from_yaml("demo", crate::config::DEMO_TENANT_YAML).unwrap()
     }
 
     /// The reviewer's exfiltration: a tenant file naming another tenant's token, or the
@@ -110,13 +110,13 @@ mod tests {
         assert_eq!(demo().reference_problems(&[]), Vec::new(), "the demo file is clean");
         let mut c = demo();
         let twilio = c.channels.twilio.as_mut().unwrap();
-        twilio.auth_token = crate::tenant::Secret::Parameter { ssm: "/switchboard/rival/twilio-auth-token".into() };
+        twilio.auth_token = crate::config::Secret::Parameter { ssm: "/switchboard/rival/twilio-auth-token".into() };
         twilio.api_base = "https://collector.evil.example".into();
         let telegram = c.channels.telegram.as_mut().unwrap();
-        telegram.bot_token = crate::tenant::Secret::Parameter { ssm: "/switchboard/deployment-key".into() };
+        telegram.bot_token = crate::config::Secret::Parameter { ssm: "/switchboard/deployment-key".into() };
         telegram.api_base = "http://api.telegram.org".into();
         let slack = c.channels.slack.as_mut().unwrap();
-        slack.bot_token = crate::tenant::Secret::Parameter { ssm: "/switchboard/demo/../rival/slack".into() };
+        slack.bot_token = crate::config::Secret::Parameter { ssm: "/switchboard/demo/../rival/slack".into() };
         slack.api_base = "https://slack.com.evil.example/api".into();
         let fields: Vec<String> = c.reference_problems(&[]).into_iter().map(|p| p.field).collect();
         assert_eq!(
@@ -132,7 +132,7 @@ mod tests {
         );
         let mut own = demo();
         own.channels.twilio.as_mut().unwrap().auth_token =
-            crate::tenant::Secret::Parameter { ssm: "/switchboard/demo/twilio-auth-token".into() };
+            crate::config::Secret::Parameter { ssm: "/switchboard/demo/twilio-auth-token".into() };
         own.channels.twilio.as_mut().unwrap().api_base = "http://127.0.0.1:8123".into();
         let problems = own.reference_problems(&["http://127.0.0.1:*".to_string()]);
         assert_eq!(problems, Vec::new(), "its own prefix, and an origin the operator allows");

@@ -44,6 +44,22 @@ fn runtime() -> (u32, bool) {
     })
 }
 
+/// Runs `work` under a fresh meter and bills its handler time into it: how every function
+/// measures a piece of work before [`crate::cost::Costs::record`] prices it. The work is boxed
+/// at once: a whole response is a large future, and moved through one more layer by value it
+/// overflowed a debug build's stack.
+pub fn measured<F: std::future::Future>(
+    work: F,
+) -> impl std::future::Future<Output = (F::Output, crate::meter::Metered)> {
+    let work = Box::pin(work);
+    let started = Instant::now();
+    crate::meter::measure(async move {
+        let out = work.await;
+        bill(started.elapsed());
+        out
+    })
+}
+
 /// Reports `elapsed` of handler time, rounded up to the millisecond, into the current meter,
 /// with the invocation's request fee and init if they are not billed yet.
 pub fn bill(elapsed: Duration) {

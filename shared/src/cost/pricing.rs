@@ -1,75 +1,8 @@
 //! Units × prices: what one request cost, per component, in whole nano-dollars.
 
 use super::prices::{PriceTable, nanos};
+use crate::ledger::Components;
 use crate::meter::Metered;
-use serde::{Deserialize, Serialize};
-
-/// What a request cost, per component, in nano-dollars (10⁻⁹ USD).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Components {
-    /// Lambda duration and invocations.
-    pub lambda: u64,
-    /// API Gateway requests.
-    pub api_gateway: u64,
-    /// DynamoDB reads and writes.
-    pub dynamodb: u64,
-    /// SQS requests.
-    pub sqs: u64,
-    /// Hosted model tokens.
-    pub model: u64,
-    /// CloudWatch Logs ingestion.
-    pub logs: u64,
-    /// SSM calls.
-    pub ssm: u64,
-    /// What the channel providers bill (SMS segments, WhatsApp, e-mail): not AWS.
-    pub channels: u64,
-}
-
-impl Components {
-    /// Every component's name and amount, in report order.
-    pub fn named(&self) -> [(&'static str, u64); 8] {
-        [
-            ("lambda", self.lambda),
-            ("api_gateway", self.api_gateway),
-            ("dynamodb", self.dynamodb),
-            ("sqs", self.sqs),
-            ("model", self.model),
-            ("logs", self.logs),
-            ("ssm", self.ssm),
-            ("channels", self.channels),
-        ]
-    }
-
-    /// Names of the components, in report order.
-    pub const NAMES: [&'static str; 8] =
-        ["lambda", "api_gateway", "dynamodb", "sqs", "model", "logs", "ssm", "channels"];
-
-    /// The sum.
-    pub fn total(&self) -> u64 {
-        self.named().iter().map(|(_, n)| n).sum()
-    }
-
-    /// AWS's part (everything but the channel providers).
-    pub fn aws(&self) -> u64 {
-        self.total() - self.channels
-    }
-
-    /// The component called `name`, for adding up stored totals.
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut u64> {
-        Some(match name {
-            "lambda" => &mut self.lambda,
-            "api_gateway" => &mut self.api_gateway,
-            "dynamodb" => &mut self.dynamodb,
-            "sqs" => &mut self.sqs,
-            "model" => &mut self.model,
-            "logs" => &mut self.logs,
-            "ssm" => &mut self.ssm,
-            "channels" => &mut self.channels,
-            _ => return None,
-        })
-    }
-}
 
 /// Bytes in the GB CloudWatch Logs bills by.
 const LOG_GB: u128 = 1 << 30;

@@ -147,6 +147,21 @@ pub struct Turn {
     pub seq: u64,
 }
 
+impl Turn {
+    /// A turn by `role` written at `at`, placed at `cursor`: not yet classified, delivered or
+    /// stored.
+    pub fn new(id: MessageId, cursor: TurnCursor, role: Role, text: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self { id, cursor, role, text: text.into(), at, intent: None, delivered: false, parts_sent: 0, seq: 0 }
+    }
+
+    /// The customer's turn of `message`, with the intent it was classified as.
+    pub fn of_customer(message: &super::InboundMessage, intent: Option<String>) -> Self {
+        let cursor = TurnCursor::new(message.received_at, &message.id);
+        let turn = Self::new(message.id.clone(), cursor, Role::Customer, message.turn_text(), message.received_at);
+        Self { intent, ..turn }
+    }
+}
+
 fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
     *n == T::default()
 }

@@ -23,7 +23,17 @@ pub enum Channel {
     Email,
 }
 
+/// Hours after the customer's last message during which WhatsApp allows free-form messages
+/// (Meta's customer service window).
+pub const WHATSAPP_SERVICE_WINDOW_HOURS: i64 = 24;
+
 impl Channel {
+    /// Whether a free-form message may go out at `at` to a customer whose last message came at
+    /// `last_inbound`: on WhatsApp only within its service window, on every other channel always.
+    pub fn window_open(self, last_inbound: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+        self != Channel::WhatsappCloud || at - last_inbound <= chrono::Duration::hours(WHATSAPP_SERVICE_WINDOW_HOURS)
+    }
+
     /// The channel's name in keys, logs and URLs.
     pub fn as_str(self) -> &'static str {
         match self {

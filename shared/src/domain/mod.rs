@@ -18,4 +18,4 @@ pub use decision::{
 pub use handoff::{AgentEvent, EscalationJob, HandoffFailure, TicketComment, Work};
 pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};
 pub use language::Language;
-pub use message::{AttachmentNote, Channel, InboundMessage, Sender};
+pub use message::{AttachmentNote, Channel, InboundMessage, Sender, WHATSAPP_SERVICE_WINDOW_HOURS};

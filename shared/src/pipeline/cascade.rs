@@ -1,4 +1,4 @@
-use super::LocalClassifier;
+use crate::classify::LocalClassifier;
 use crate::domain::Classification;
 use crate::ports::{ClassifyRequest, LanguageModel, ModelError, ModelUsage};
 

@@ -25,16 +25,13 @@ impl EscalationDesk {
     /// Does one job from the escalation queue, measured and priced into one cost record
     /// (failed attempts too: they cost money, and a retry replaces their record).
     pub async fn handle(&self, job: &EscalationJob) -> Result<(), PortError> {
-        let started = std::time::Instant::now();
         let consumed = serde_json::to_string(job).map_or(0, |body| body.len());
-        let (result, units) = crate::meter::measure(async {
+        let (result, units) = crate::cost::lambda::measured(async {
             crate::cost::units::report_sqs_consumed(consumed, false);
-            let result = match job {
+            match job {
                 EscalationJob::Open(escalation) => self.open(escalation).await.map(|_| ()),
                 EscalationJob::Comment(comment) => self.comment(comment).await,
-            };
-            crate::cost::lambda::bill(started.elapsed());
-            result
+            }
         })
         .await;
         let (who, kind) = match job {

@@ -6,12 +6,14 @@
 //!   answer and/or escalate → record.
 //! - [`EscalationDesk`]: open the helpdesk ticket → hand the conversation to a human.
 
+mod cascade;
 mod escalation;
 mod inbound;
 mod responder;
 #[cfg(test)]
 mod tests;
 
+pub use cascade::{Cascade, ClassifyOutcome};
 pub use escalation::EscalationDesk;
 pub use inbound::{Ack, Inbound, InboundError};
 pub use responder::{Outcome, RespondError, Responder};

@@ -2,8 +2,8 @@
 //! entry's text word for word, or not at all: retrieval never invents.
 
 use crate::classify::text::{fold, words};
+use crate::config::FaqEntry;
 use crate::domain::Language;
-use crate::tenant::FaqEntry;
 use rust_stemmers::{Algorithm, Stemmer};
 use std::collections::HashMap;
 

@@ -7,8 +7,8 @@ mod templates;
 pub use faq::{FaqHit, FaqIndex};
 pub use templates::{CustomerView, TemplateContext, Templates};
 
+use crate::config::Availability;
 use crate::domain::{Customer, Language, Reply, ReplySource};
-use crate::tenant::Availability;
 
 /// The language to answer in: the message's, if the tenant speaks it; when the message does not
 /// say, the conversation's so far, then the customer's preference; else the tenant's default.

@@ -16,7 +16,7 @@ pub struct TemplateContext<'a> {
     /// The intent being answered.
     pub intent: Option<&'a str>,
     /// Whether people are in (always open when the tenant set no business hours).
-    pub hours: crate::tenant::Availability,
+    pub hours: crate::config::Availability,
 }
 
 /// The customer as templates see them.
@@ -143,14 +143,14 @@ mod tests {
             customer: Some(CustomerView::of(&c)),
             business: "Shop",
             intent: None,
-            hours: crate::tenant::Availability::always(),
+            hours: crate::config::Availability::always(),
         };
         assert_eq!(t.render("order", &ctx).unwrap(), "Hi Ana! Order A-100 is shipped.");
         let anon = TemplateContext {
             customer: None,
             business: "Shop",
             intent: None,
-            hours: crate::tenant::Availability::always(),
+            hours: crate::config::Availability::always(),
         };
         assert_eq!(t.render("order", &anon).unwrap(), "Please sign in.");
     }
@@ -164,7 +164,7 @@ mod tests {
             customer: None,
             business: "Shop",
             intent: None,
-            hours: crate::tenant::Availability::always(),
+            hours: crate::config::Availability::always(),
         };
         assert!(t.render("typo", &anon).is_err());
     }

@@ -1,48 +1,14 @@
-//! Tenants: the YAML configuration, its validation, and the compiled form the pipeline uses.
+//! Tenants compiled for the pipeline: a validated configuration ([`crate::config`]) with its
+//! classifier trained, templates parsed and FAQ indexed. Validation that needs the compiled
+//! parts (every template rendered for sample customers) is here; the data and the checks that
+//! need nothing else are in `config`.
 
-mod config;
-mod hours;
-mod references;
-
-pub use config::*;
-pub use hours::{Availability, Schedule};
+pub use crate::config::*;
 
 use crate::classify::LocalClassifier;
 use crate::domain::{Customer, CustomerId, Language, Order, TenantId};
 use crate::reply::{CustomerView, FaqIndex, Replies, TemplateContext, Templates, intent_template, message_template};
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
-
-/// One problem in a tenant configuration, naming the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Path of the field (`intents[2].examples.en`).
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// A tenant configuration that cannot be used, with every problem found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    /// Where the configuration came from (file name, table key).
-    pub source_name: String,
-    /// What is wrong, field by field.
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid tenant configuration {}:", self.source_name)?;
-        for p in &self.problems {
-            write!(f, "\n  {}: {}", p.field, p.message)?;
-        }
-        Ok(())
-    }
-}
-
-/// The demo tenant, built into every binary so the embedded default runs with no files.
-pub const DEMO_TENANT_YAML: &str = include_str!("../../../infra/tenants/demo.yaml");
 
 /// Fewest FAQ query weight a hit must match (see `FaqIndex`).
 const FAQ_MIN_COVERAGE: f32 = 0.5;
@@ -178,7 +144,7 @@ impl TenantConfig {
                 bad("channels.webchat.max_message_chars".into(), "must be between 1 and 10000".into());
             }
             for (i, origin) in webchat.allowed_origins.iter().enumerate() {
-                if !config::is_origin_pattern(origin) {
+                if !crate::config::is_origin_pattern(origin) {
                     bad(
                         format!("channels.webchat.allowed_origins[{i}]"),
                         format!("`{origin}` is not an origin: scheme and host, an optional port or `:*`, no path"),

@@ -15,7 +15,6 @@ use axum::response::Response;
 use std::sync::Arc;
 
 pub(super) async fn meter_request(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
     crate::cost::lambda::invocation_started();
     let (mut parts, body) = request.into_parts();
     let RequestId(request_id) = match RequestId::from_request_parts(&mut parts, &()).await {
@@ -40,12 +39,7 @@ pub(super) async fn meter_request(State(api): State<Arc<Api>>, request: Request,
     // API Gateway meters by the request's size (a missing length: a body-less request).
     let bytes = parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let request = Request::from_parts(parts, body);
-    let (response, mut units) = crate::meter::measure(async {
-        let response = next.run(request).await;
-        crate::cost::lambda::bill(started.elapsed());
-        response
-    })
-    .await;
+    let (response, mut units) = crate::cost::lambda::measured(next.run(request)).await;
     units.api_requests += crate::cost::units::api_requests(bytes.unwrap_or(0));
     let status = response.status();
     let known = match tenant {

@@ -5,6 +5,7 @@
 
 use crate::cost::units::{ItemSize, read_milli_units, write_milli_units};
 use crate::domain::{Conversation, ConversationId, TenantId, Turn};
+use crate::keys::partition;
 use crate::meter::report;
 
 /// Bytes DynamoDB adds to each local secondary index entry.
@@ -53,7 +54,7 @@ fn json(value: &impl serde::Serialize) -> String {
 }
 
 fn conversation_pk(tenant: &TenantId, id: &ConversationId) -> String {
-    format!("T#{tenant}#V#{id}")
+    partition::conversation(tenant, id)
 }
 
 /// The conversation's `STATE` item.
@@ -111,17 +112,17 @@ pub(super) fn completed(key: &str, response: &serde_json::Value, ttl: i64) -> u6
 
 /// A customer profile.
 pub(super) fn profile(tenant: &TenantId, customer: &crate::domain::Customer) -> u64 {
-    ItemSize::keyed(&format!("T#{tenant}#C#{}", customer.id), "PROFILE").s("data", &json(customer)).bytes()
+    ItemSize::keyed(&partition::customer(tenant, &customer.id), "PROFILE").s("data", &json(customer)).bytes()
 }
 
 /// An identity link to a customer.
 pub(super) fn identity(tenant: &TenantId, identity: &str, customer: &str) -> u64 {
-    ItemSize::keyed(&format!("T#{tenant}#I#{identity}"), "IDENTITY").s("customer", customer).bytes()
+    ItemSize::keyed(&partition::identity(tenant, identity), "IDENTITY").s("customer", customer).bytes()
 }
 
 /// An allowance window's counter.
 pub(super) fn allowance(tenant: &TenantId, what: &str, window: chrono::DateTime<chrono::Utc>, taken: u32) -> u64 {
-    ItemSize::keyed(&format!("T#{tenant}#ALLOW#{what}"), &format!("W#{}", window.timestamp()))
+    ItemSize::keyed(&partition::allowance(tenant, what), &format!("W#{}", window.timestamp()))
         .n("taken", i64::from(taken))
         .n("ttl", window.timestamp() + 24 * 3600)
         .bytes()
@@ -129,7 +130,7 @@ pub(super) fn allowance(tenant: &TenantId, what: &str, window: chrono::DateTime<
 
 /// A ticket's link back to its conversation (kept a year).
 pub(super) fn ticket_link(tenant: &TenantId, ticket: &crate::domain::TicketRef, conversation: &ConversationId) -> u64 {
-    ItemSize::keyed(&format!("T#{tenant}#K#{}#{}", ticket.helpdesk, ticket.id), "TICKET")
+    ItemSize::keyed(&partition::ticket(tenant, &ticket.helpdesk, &ticket.id), "TICKET")
         .s("conversation", conversation.as_str())
         .n("ttl", ticket_ttl())
         .bytes()
@@ -142,7 +143,7 @@ pub(super) fn ticket_record(
     ticket: &crate::domain::TicketRef,
     conversation: &ConversationId,
 ) -> u64 {
-    ItemSize::keyed(&format!("T#{tenant}#E#{escalation}"), "TICKET")
+    ItemSize::keyed(&partition::escalation(tenant, escalation), "TICKET")
         .s("data", &json(ticket))
         .s("conversation", conversation.as_str())
         .n("ttl", ticket_ttl())

@@ -65,7 +65,7 @@ impl CostLedger for MemoryLedger {
             .map(|d| d.iter().map(|(day, c)| DayTotals { day: Some(*day), counters: c.clone() }).collect())
             .unwrap_or_default();
         // As the DynamoDB adapter's query of the month's day items.
-        let pk = format!("T#{tenant}#COST#{month}");
+        let pk = crate::keys::partition::cost_month(tenant, month);
         let bytes = found
             .iter()
             .map(|d| {

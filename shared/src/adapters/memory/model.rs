@@ -2,8 +2,6 @@ use super::lock;
 use crate::domain::Classification;
 use crate::ports::{ClassifyRequest, HostedClassification, LanguageModel, ModelError, ModelUsage};
 
-/// No hosted model lives with the classifier; re-exported for the embedded default.
-pub use crate::classify::NoModel;
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -38,5 +36,20 @@ impl LanguageModel for ScriptedModel {
             }),
             None => Err(ModelError::Unavailable("scripted model has no answer".into())),
         }
+    }
+}
+
+/// No hosted model: the local model alone (the embedded default, and a deployment without
+/// `SWITCHBOARD_BEDROCK_MODEL_ID`, which says so in its cold-start log line).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoModel;
+
+#[async_trait::async_trait]
+impl crate::ports::LanguageModel for NoModel {
+    async fn classify(
+        &self,
+        _request: &crate::ports::ClassifyRequest,
+    ) -> Result<crate::ports::HostedClassification, crate::ports::ModelError> {
+        Err(crate::ports::ModelError::Unavailable("no hosted model configured".into()))
     }
 }

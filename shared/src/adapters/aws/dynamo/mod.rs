@@ -2,20 +2,20 @@
 //! DESIGN.md: every key starts with the tenant, so no code path can read across tenants. Every
 //! call asks for consumed capacity and reports it to the request's meter.
 
+mod allowances;
 mod conversations;
 mod customers;
 mod idempotency;
-mod tenants;
-mod allowances;
 mod ledger;
+mod tenants;
 mod tickets;
 
+pub use allowances::*;
 pub use conversations::*;
 pub use customers::*;
 pub use idempotency::*;
-pub use tenants::*;
-pub use allowances::*;
 pub use ledger::*;
+pub use tenants::*;
 pub use tickets::*;
 
 use super::unavailable;
