@@ -1,7 +1,7 @@
 //! What the DynamoDB adapters would be billed for, reported by the memory adapters: the same
-//! items (names and values as `adapters/aws/dynamo.rs` writes them), measured by DynamoDB's
+//! items (names and values as `adapters/aws/dynamo/` writes them), measured by DynamoDB's
 //! size rules, so `switchboard serve` shows production's DynamoDB figures. A test runs one
-//! scenario on both adapters and compares the units; keep these items in step with dynamo.rs.
+//! scenario on both adapters and compares the units; keep these items in step with it.
 
 use crate::cost::units::{ItemSize, read_milli_units, write_milli_units};
 use crate::domain::{Conversation, ConversationId, TenantId, Turn};
