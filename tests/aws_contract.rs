@@ -11,7 +11,8 @@ use switchboard::adapters::aws::{
 };
 use switchboard::contract;
 use switchboard::domain::{Channel, ConversationId, InboundMessage, MessageId, Sender, TenantId};
-use switchboard::ports::{MessageQueue, PortError, TenantDirectory};
+use switchboard::ports::{MessageQueue, PortError};
+use switchboard::tenant::TenantDirectory;
 use switchboard_tests::aws::local_aws;
 
 #[tokio::test]

@@ -34,7 +34,7 @@ pub async fn costs(
     prices: Option<&std::path::Path>,
 ) -> Result<()> {
     use switchboard::cost::{Month, PriceTable, report};
-    use switchboard::ports::TenantDirectory;
+    use switchboard::tenant::TenantDirectory;
     let now = chrono::Utc::now();
     let month = match month {
         Some(m) => Month::parse(m).with_context(|| format!("--month {m}: expected YYYY-MM"))?,

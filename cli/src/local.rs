@@ -15,7 +15,8 @@ use switchboard::channels::webchat::Identity;
 use switchboard::cost::{self, Month, report::CostReport};
 use switchboard::domain::{CustomerId, TenantId};
 use switchboard::embedded::{Embedded, Options};
-use switchboard::ports::{CustomerStore, TenantDirectory};
+use switchboard::ports::CustomerStore;
+use switchboard::tenant::TenantDirectory;
 
 const CHAT_PAGE: &str = include_str!("chat.html");
 

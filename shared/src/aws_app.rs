@@ -6,12 +6,13 @@ use crate::adapters::aws::{
     DynamoIdempotency, DynamoLedger, DynamoTenants, DynamoTickets, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery,
     SsmSecrets, Table,
 };
+use crate::adapters::memory::ConsoleHelpdesk;
 use crate::adapters::memory::NoModel;
 use crate::channels::senders::ChannelRouter;
 use crate::channels::sns::SnsVerifier;
 use crate::cost::budget::SpendCache;
 use crate::cost::{Costs, PriceTable};
-use crate::helpdesks::{ConsoleHelpdesk, HelpdeskRouter};
+use crate::helpdesks::HelpdeskRouter;
 use crate::keys::DeploymentKey;
 use crate::limits::{LimitSettings, Limits};
 use crate::pipeline::{EscalationDesk, Inbound, Responder};

@@ -8,8 +8,9 @@ use crate::domain::{
 };
 use crate::ports::{
     Activity, Claim, ConversationStore, CustomerStore, EscalationQueue, IdempotencyKey, IdempotencyStore, MessageQueue,
-    PortError, SecretStore, TenantDirectory, TicketStore,
+    PortError, SecretStore, TicketStore,
 };
+use crate::tenant::TenantDirectory;
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;

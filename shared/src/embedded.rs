@@ -9,7 +9,7 @@ use crate::adapters::memory::{
 use crate::cost::budget::SpendCache;
 use crate::cost::{Costs, PriceTable};
 use crate::domain::{AgentEvent, ConversationId, ConversationState, EscalationJob, TenantId, Work};
-use crate::lambda::Verdict;
+use crate::pipeline::Verdict;
 use crate::pipeline::{EscalationDesk, Inbound, Responder};
 use crate::ports::{Clock, ConversationStore, CustomerStore, LanguageModel, PortError, SystemClock};
 use crate::tenant::Tenant;

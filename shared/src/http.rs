@@ -149,14 +149,14 @@ mod tests {
         let http = HttpClient::with_timeout(Duration::from_millis(300));
         let (url, hits) = server(503, Duration::ZERO).await;
         assert_eq!(
-            crate::lambda::Verdict::of(&http.call("t", |h| h.post(&url)).await.unwrap_err()),
-            crate::lambda::Verdict::Retry
+            crate::pipeline::Verdict::of(&http.call("t", |h| h.post(&url)).await.unwrap_err()),
+            crate::pipeline::Verdict::Retry
         );
         assert_eq!(hits.load(Ordering::SeqCst), ATTEMPTS as usize, "5xx retried");
         hits.store(0, Ordering::SeqCst);
         assert_eq!(
-            crate::lambda::Verdict::of(&http.call_at_most_once("t", |h| h.post(&url)).await.unwrap_err()),
-            crate::lambda::Verdict::Retry
+            crate::pipeline::Verdict::of(&http.call_at_most_once("t", |h| h.post(&url)).await.unwrap_err()),
+            crate::pipeline::Verdict::Retry
         );
         assert_eq!(hits.load(Ordering::SeqCst), 1, "a 5xx create may have happened: not repeated");
 

@@ -1,16 +1,15 @@
 //! The ports the pipeline needs: small traits named for a capability. Each has a memory adapter
 //! (the embedded default) and, from Step 2 on, an AWS one; both pass the same contract tests.
 
+use crate::config::{FaqEntry, Secret};
 use crate::domain::{
     Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, EscalationJob,
     Language, MessageId, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
 };
 use crate::ledger::{CostRecord, DayTotals, Month};
-use crate::tenant::{FaqEntry, Secret, Tenant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A port could not do its job. `Unavailable` is worth retrying; the others are not.
@@ -65,13 +64,6 @@ pub enum PortError {
         /// Which resource, and what is wrong (no personal data).
         detail: String,
     },
-}
-
-/// Finds tenants by id, compiled and ready.
-#[async_trait]
-pub trait TenantDirectory: Send + Sync {
-    /// The tenant, or `None` when there is no such tenant.
-    async fn tenant(&self, id: &TenantId) -> Result<Option<Arc<Tenant>>, PortError>;
 }
 
 /// Customer profiles.
@@ -300,7 +292,7 @@ pub struct Outbound<'a> {
     pub conversation: &'a Conversation,
     /// The turn to deliver.
     pub turn: &'a Turn,
-    /// Which part of the turn this is (0-based; see `channels::parts`).
+    /// Which part of the turn this is (0-based; see `Channel::parts`).
     pub part: usize,
     /// The part's text.
     pub text: &'a str,

@@ -13,44 +13,6 @@ pub mod whatsapp;
 
 use crate::domain::Channel;
 
-/// Splits `text` into parts of at most `max_chars` characters, on word boundaries when possible.
-pub fn split(text: &str, max_chars: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for word in text.split_inclusive(char::is_whitespace) {
-        if current.chars().count() + word.chars().count() > max_chars && !current.is_empty() {
-            parts.push(current.trim_end().to_string());
-            current.clear();
-        }
-        if word.chars().count() > max_chars {
-            let chars: Vec<char> = word.chars().collect();
-            for chunk in chars.chunks(max_chars) {
-                parts.push(chunk.iter().collect());
-            }
-            continue;
-        }
-        current.push_str(word);
-    }
-    if !current.trim().is_empty() {
-        parts.push(current.trim_end().to_string());
-    }
-    parts
-}
-
-/// The parts an answer is sent in on `channel`: each provider's length limit (Twilio's 1,600
-/// characters, Telegram's 4,096, WhatsApp's 4,096, Slack's 4,000); e-mail and the web chat take
-/// it whole.
-pub fn parts(channel: Channel, text: &str) -> Vec<String> {
-    let limit = match channel {
-        Channel::TwilioSms | Channel::TwilioWhatsapp => twilio::MAX_BODY_CHARS,
-        Channel::Telegram => telegram::MAX_TEXT_CHARS,
-        Channel::WhatsappCloud => whatsapp::MAX_TEXT_CHARS,
-        Channel::Slack => slack::MAX_TEXT_CHARS,
-        Channel::Email | Channel::Webchat => return vec![text.to_string()],
-    };
-    split(text, limit)
-}
-
 /// Longest e-mail text carried on, in characters: a reply is short, and a forwarded manual must
 /// not fill the queue (SQS takes 256 KiB per message) or the model's context.
 pub const MAX_EMAIL_TEXT_CHARS: usize = 20_000;

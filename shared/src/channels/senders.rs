@@ -12,7 +12,8 @@
 use super::slack;
 use crate::domain::Channel;
 use crate::http::HttpClient;
-use crate::ports::{ChannelSender, Outbound, PortError, TenantDirectory};
+use crate::ports::{ChannelSender, Outbound, PortError};
+use crate::tenant::TenantDirectory;
 use crate::tenant::{EmailConfig, SlackConfig, TelegramConfig, TwilioConfig, WhatsappConfig};
 use async_trait::async_trait;
 use serde_json::{Value, json};

@@ -13,9 +13,6 @@ use serde_json::Value;
 /// Requests older or newer than this are replays.
 pub const WINDOW_SECONDS: i64 = 300;
 
-/// Longest text a message carries comfortably (Slack truncates beyond 40,000).
-pub const MAX_TEXT_CHARS: usize = 4000;
-
 /// `v0=` + hex HMAC-SHA256 of the base string.
 pub fn signature(signing_secret: &[u8], timestamp: &str, body: &[u8]) -> String {
     format!("v0={}", hex::encode(hmac_sha256(signing_secret, &base_string(timestamp, body))))
@@ -323,12 +320,12 @@ mod tests {
         }
         for passing in ["internal_error", "service_unavailable"] {
             let error = web_api_verdict("m", json!({"ok": false, "error": passing})).unwrap_err();
-            assert_eq!(crate::lambda::Verdict::of(&error), crate::lambda::Verdict::Retry, "{passing}");
+            assert_eq!(crate::pipeline::Verdict::of(&error), crate::pipeline::Verdict::Retry, "{passing}");
         }
         let unreadable = web_api_verdict("m", Value::Null).unwrap_err();
         assert_eq!(
-            crate::lambda::Verdict::of(&unreadable),
-            crate::lambda::Verdict::Retry,
+            crate::pipeline::Verdict::of(&unreadable),
+            crate::pipeline::Verdict::Retry,
             "an unreadable answer may be a proxy's"
         );
     }

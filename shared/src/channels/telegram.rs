@@ -6,9 +6,6 @@ use super::{ChannelError, Incoming};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-/// Longest text `sendMessage` accepts.
-pub const MAX_TEXT_CHARS: usize = 4096;
-
 /// Checks the secret token header.
 pub fn verify(secret: &[u8], header: Option<&str>) -> Result<(), ChannelError> {
     let given = header.ok_or(ChannelError::Unauthorized("missing X-Telegram-Bot-Api-Secret-Token"))?;

@@ -17,9 +17,6 @@ use sha2::{Digest, Sha256};
 /// The acknowledgement Twilio expects when the answer is sent later: empty TwiML.
 pub const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 
-/// Longest message body the Messages API accepts.
-pub const MAX_BODY_CHARS: usize = 1600;
-
 /// The signature Twilio computes for `url` and form `params`.
 pub fn signature(auth_token: &[u8], url: &str, params: &[(String, String)]) -> String {
     STANDARD.encode(mac(auth_token, url, params).finalize().into_bytes())
@@ -118,7 +115,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Option<Incoming>, ChannelErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channels::split;
+    use crate::domain::split;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
@@ -238,8 +235,8 @@ mod tests {
     #[test]
     fn long_answers_are_split_on_word_boundaries() {
         let text = "word ".repeat(500);
-        let parts = split(text.trim(), MAX_BODY_CHARS);
-        assert!(parts.len() == 2 && parts.iter().all(|p| p.chars().count() <= MAX_BODY_CHARS));
+        let parts = crate::domain::Channel::TwilioSms.parts(text.trim());
+        assert!(parts.len() == 2 && parts.iter().all(|p| p.chars().count() <= 1600));
         assert_eq!(parts.join(" "), text.trim());
         assert_eq!(split("short", 1600), vec!["short"]);
         assert_eq!(split(&"x".repeat(3201), 1600).len(), 3);

@@ -8,9 +8,6 @@ use crate::keys::{hmac_sha256, hmac_sha256_verify};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-/// Longest text body the Cloud API accepts.
-pub const MAX_TEXT_CHARS: usize = 4096;
-
 /// Hours after the customer's last message during which free-form answers are allowed.
 pub use crate::domain::WHATSAPP_SERVICE_WINDOW_HOURS as SERVICE_WINDOW_HOURS;
 
@@ -159,6 +156,13 @@ mod tests {
     use super::*;
 
     const VECTOR: &str = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"wamid.TEST1","timestamp":"1739321024","type":"text","text":{"body":"Hello"}}]},"field":"messages"}]}]}"#;
+
+    #[test]
+    fn an_empty_app_secret_verifies_nothing() {
+        // Anyone can sign with an empty key; the verifier did not guard against it once.
+        let signature = signature(b"", b"{}");
+        assert!(verify(b"", Some(&signature), b"{}").is_err());
+    }
 
     #[test]
     fn spec_vectors() {

@@ -1,12 +1,14 @@
 //! A tenant's configuration as its YAML says it: plain data, the business hours it implies,
-//! and the checks that need nothing compiled (its secrets' and endpoints' references). Parsing
-//! and the checks that compile templates and models are [`crate::tenant`]'s.
+//! parsing it, and the checks that need nothing compiled (fields, references between them, its
+//! secrets' and endpoints' references). The checks that compile templates and models are the
+//! engine's (`tenant`).
 
 mod channels;
 mod helpdesks;
 mod hours;
 mod references;
 mod types;
+mod validate;
 
 pub use channels::*;
 pub use helpdesks::*;

@@ -8,6 +8,7 @@ mod handoff;
 mod ids;
 mod language;
 mod message;
+mod parts;
 
 pub use classification::{Classification, ClassifierSource, IntentScore, Sentiment, SentimentLabel, Urgency};
 pub use conversation::{Conversation, ConversationState, Role, Turn, TurnCursor};
@@ -19,3 +20,4 @@ pub use handoff::{AgentEvent, EscalationJob, HandoffFailure, TicketComment, Work
 pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};
 pub use language::Language;
 pub use message::{AttachmentNote, Channel, InboundMessage, Sender, WHATSAPP_SERVICE_WINDOW_HOURS};
+pub use parts::split;

@@ -7,7 +7,6 @@
 //! the helpdesk created it), by a key only that escalation carries.
 
 pub mod callbacks;
-mod console;
 mod freshdesk;
 mod hubspot;
 pub mod slack;
@@ -17,12 +16,13 @@ mod zendesk;
 
 pub use ticket::TicketText;
 
+use crate::adapters::memory::ConsoleHelpdesk;
 use crate::domain::{Escalation, TenantId, TicketComment, TicketRef};
 use crate::http::HttpClient;
-use crate::ports::{Helpdesk, PortError, TenantDirectory};
+use crate::ports::{Helpdesk, PortError};
+use crate::tenant::TenantDirectory;
 use crate::tenant::{HelpdeskConfig, Tenant};
 use async_trait::async_trait;
-pub use console::ConsoleHelpdesk;
 use std::sync::Arc;
 
 /// Opens tickets in whichever helpdesk the escalation's tenant uses, with its credentials.

@@ -7,7 +7,7 @@
 
 use super::{TicketText, escalation_key, secret_text};
 use crate::channels::slack::{escape, web_api_verdict};
-use crate::channels::split;
+use crate::domain::split;
 use crate::domain::{Escalation, TicketComment, TicketRef};
 use crate::http::HttpClient;
 use crate::ports::PortError;

@@ -92,3 +92,43 @@ fn priority_name(p: Priority) -> &'static str {
         Priority::Urgent => "urgent",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Channel, ConversationId, Language, MessageId, Reason, TenantId, Turn, TurnCursor};
+
+    fn escalation(sender_unverified: bool) -> Escalation {
+        let now = chrono::Utc::now();
+        let id = MessageId::generate();
+        let turn = Turn::new(id.clone(), TurnCursor::new(now, &id), Role::Customer, "I want to speak to a human", now);
+        Escalation {
+            id,
+            tenant: TenantId::new("demo").unwrap(),
+            conversation: ConversationId::new("c_1").unwrap(),
+            channel: Channel::Email,
+            customer_id: None,
+            sender_unverified,
+            customer: None,
+            priority: Priority::High,
+            reasons: vec![Reason::HumanRequested],
+            summary: "asked for a person".into(),
+            intent: Some("human_agent".into()),
+            sentiment: None,
+            urgency: None,
+            language: Language::EN,
+            transcript: vec![turn],
+            draft: None,
+            created_at: now,
+            request_id: "r".into(),
+        }
+    }
+
+    #[test]
+    fn the_ticket_of_an_unverified_sender_says_so() {
+        let text = TicketText::of(&escalation(true), &ShareConfig::default());
+        assert!(text.body.contains("Sender: NOT verified"), "{}", text.body);
+        let text = TicketText::of(&escalation(false), &ShareConfig::default());
+        assert!(!text.body.contains("NOT verified"), "{}", text.body);
+    }
+}

@@ -12,8 +12,10 @@ mod inbound;
 mod responder;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 pub use cascade::{Cascade, ClassifyOutcome};
 pub use escalation::EscalationDesk;
 pub use inbound::{Ack, Inbound, InboundError};
 pub use responder::{Outcome, RespondError, Responder};
+pub use verdict::Verdict;

@@ -122,7 +122,7 @@ async fn escalation_queue_down_fails_retryably_and_the_redelivery_completes_the_
     let m = message("I want to speak to a human", Channel::Webchat);
     rig.escalations.set_down(true);
     let error = rig.responder.respond(&m).await.unwrap_err();
-    assert_eq!(crate::lambda::Verdict::of_respond(&error), crate::lambda::Verdict::Retry, "{error}");
+    assert_eq!(crate::pipeline::Verdict::of_respond(&error), crate::pipeline::Verdict::Retry, "{error}");
     let t = TenantId::new("demo").unwrap();
     let conversation = rig.conversations.conversation(&t, &m.conversation).await.unwrap().unwrap();
     assert!(
@@ -158,8 +158,8 @@ async fn unknown_tenant_is_not_retryable() {
     m.tenant = TenantId::new("gone").unwrap();
     let error = rig.responder.respond(&m).await.unwrap_err();
     assert_eq!(
-        crate::lambda::Verdict::of_respond(&error),
-        crate::lambda::Verdict::Park,
+        crate::pipeline::Verdict::of_respond(&error),
+        crate::pipeline::Verdict::Park,
         "no retry brings a tenant back"
     );
     assert!(rig.conversations.is_empty());
@@ -290,7 +290,7 @@ async fn a_comment_before_the_ticket_exists_waits_for_it() {
     let EscalationJob::Comment(comment) = rig.escalation_rx.try_recv().unwrap() else { panic!("expected a comment") };
     assert_eq!(comment.escalation.as_ref(), Some(&escalation.id));
     let early = rig.desk.comment(&comment).await.unwrap_err();
-    assert_eq!(crate::lambda::Verdict::of(&early), crate::lambda::Verdict::Retry, "{early}");
+    assert_eq!(crate::pipeline::Verdict::of(&early), crate::pipeline::Verdict::Retry, "{early}");
     rig.desk.open(&escalation).await.unwrap();
     rig.desk.comment(&comment).await.unwrap();
     assert_eq!(rig.helpdesk.comments()[0].ticket.as_ref().map(|t| t.id.as_str()), Some("LOCAL-1"));
@@ -355,9 +355,7 @@ async fn the_ticket_of_an_unverified_sender_says_so() {
     m.sender.unverified = true;
     rig.responder.respond(&m).await.unwrap();
     let escalation = rig.next_escalation();
-    assert!(escalation.sender_unverified);
-    let text = crate::helpdesks::TicketText::of(&escalation, &crate::tenant::ShareConfig::default());
-    assert!(text.body.contains("Sender: NOT verified"), "{}", text.body);
+    assert!(escalation.sender_unverified, "the ticket's text says so: helpdesks::ticket's tests");
 }
 
 /// Counts hosted-model calls and answers none (the local result stands).

@@ -4,6 +4,7 @@
 
 mod capacity;
 mod conversations;
+mod helpdesk;
 mod idempotency;
 mod ledger;
 mod model;
@@ -11,9 +12,8 @@ mod queue;
 mod simple;
 mod tickets;
 
-/// The console helpdesk lives with the helpdesks; re-exported for the embedded default.
-pub use crate::helpdesks::ConsoleHelpdesk;
 pub use conversations::MemoryConversations;
+pub use helpdesk::ConsoleHelpdesk;
 pub use idempotency::MemoryIdempotency;
 pub use ledger::MemoryLedger;
 pub use model::{NoModel, ScriptedModel};

@@ -1,8 +1,9 @@
 use super::lock;
 use crate::domain::{Customer, CustomerId, TenantId, Turn};
-use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore, TenantDirectory};
+use crate::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore};
 use crate::tenant::Secret;
 use crate::tenant::Tenant;
+use crate::tenant::TenantDirectory;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};

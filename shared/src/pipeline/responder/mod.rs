@@ -12,10 +12,11 @@ use crate::domain::{
 use crate::policy::{Policy, PolicyInput};
 use crate::ports::{
     Activity, Allowances, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue,
-    GenerateRequest, Generated, HostedClassification, LanguageModel, ModelError, Outbound, PortError, TenantDirectory,
+    GenerateRequest, Generated, HostedClassification, LanguageModel, ModelError, Outbound, PortError,
 };
 use crate::reply::reply_language;
 use crate::tenant::Tenant;
+use crate::tenant::TenantDirectory;
 use spend::{Done, message_outcome, meter_send};
 use std::sync::Arc;
 
@@ -411,7 +412,7 @@ impl Responder {
         if !earlier_attempt {
             self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
         }
-        let parts = crate::channels::parts(conversation.channel, &turn.text);
+        let parts = conversation.channel.parts(&turn.text);
         let first_unsent = usize::from(turn.parts_sent);
         for (i, part) in parts.iter().enumerate().skip(first_unsent) {
             let maybe_sent = earlier_attempt && i == first_unsent;

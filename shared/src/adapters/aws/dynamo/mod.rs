@@ -30,8 +30,9 @@ use crate::meter::{milli_units, report};
 use crate::ports::CostLedger;
 use crate::ports::{
     Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError, SecretStore,
-    TenantDirectory, TicketStore,
+    TicketStore,
 };
+use crate::tenant::TenantDirectory;
 use crate::tenant::{Tenant, TenantConfig};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;

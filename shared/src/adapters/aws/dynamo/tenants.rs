@@ -131,7 +131,7 @@ impl DynamoTenants {
         let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
         self.check_references(&config, &format!("tenant {id}"))?;
-        let model = config.train_intents().map_err(|e| corrupt(TENANTS, e))?;
+        let model = crate::tenant::Tenant::train_intents(&config).map_err(|e| corrupt(TENANTS, e))?;
         let previous = self.table.get(TENANTS, partition::tenant(&id), "CONFIG").await?;
         let digest = yaml_digest(yaml);
         self.put_model(&id, &digest, &model).await?;
