@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""The house rules the compiler does not check, run by scripts/test.sh.
+"""The house rules, run by scripts/test.sh.
 
-1. No module cycles inside a crate: the top-level modules of each crate's `src/` form a DAG
+1. The crates form layers, and Cargo.toml says so: core <- engine <- edge <- aws, each
+   depending only on the layers below it, and none on a crate its layer must not use (core:
+   no web framework, HTTP client, template engine, AWS or Lambda crate; engine: no web
+   framework, HTTP client, AWS or Lambda crate; edge: no AWS or Lambda crate, even
+   transitively). Read from `cargo metadata` and `cargo tree`.
+2. No module cycles inside a crate: the top-level modules of each crate's `src/` form a DAG
    (test-only modules left out). A cycle is reported with one import per edge, so the
    message says which import to move.
-2. A DynamoDB key is formatted in one place: `keys::partition` (shared/src/keys.rs). A string
-   literal starting a key (`"T#…`) anywhere else in library code is an error.
-3. AWS SDK and Lambda crates are used only by the AWS modules of the library (its adapters,
-   the production wiring, the batch runner).
-4. The CLI without its `aws` feature links no AWS SDK (`cargo tree`).
+3. A DynamoDB key is formatted in one place: `keys::partition` (core/src/keys.rs). A string
+   literal starting a key (`"T#...`) anywhere else in library code is an error.
+4. AWS SDK and Lambda crates are named only in the AWS crate's source (aws/src).
+5. The CLI without its `aws` feature links no AWS SDK (`cargo tree`).
 
 Exit status 1 with one line per broken rule; nothing printed but "layers: ok" otherwise.
 """
@@ -20,9 +24,23 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CRATES = ["shared/src", "encoder/src", "cli/src"]
-KEYS_FILE = "shared/src/keys.rs"
-AWS_MODULES = ("shared/src/adapters/aws/", "shared/src/aws_app.rs", "shared/src/lambda.rs")
+import json
+
+CRATES = ["core/src", "engine/src", "edge/src", "aws/src", "shared/src", "encoder/src", "cli/src"]
+LIBRARY = ["core/src", "engine/src", "edge/src", "aws/src"]
+KEYS_FILE = "core/src/keys.rs"
+AWS_MODULES = ("aws/src/",)
+
+# Each layer: the workspace crates it may depend on, and what it must not use, by crate name.
+AWS_OR_LAMBDA = re.compile(r"^(aws-|aws_|lambda_)")
+WEB = re.compile(r"^(axum|hyper|tower-http|reqwest)$")
+TEMPLATES = re.compile(r"^minijinja$")
+LAYERS = {
+    "switchboard-core": ({"switchboard-encoder"}, [(AWS_OR_LAMBDA, "an AWS or Lambda crate"), (WEB, "a web framework or HTTP client"), (TEMPLATES, "a template engine")]),
+    "switchboard-engine": ({"switchboard-core", "switchboard-encoder"}, [(AWS_OR_LAMBDA, "an AWS or Lambda crate"), (WEB, "a web framework or HTTP client")]),
+    "switchboard-edge": ({"switchboard-core", "switchboard-engine", "switchboard-encoder"}, [(AWS_OR_LAMBDA, "an AWS or Lambda crate")]),
+    "switchboard-aws": ({"switchboard-core", "switchboard-engine", "switchboard-edge", "switchboard-encoder"}, []),
+}
 AWS_CRATES = re.compile(r"\b(aws_sdk_\w+|aws_config|aws_smithy_\w+|lambda_http|lambda_runtime|aws_lambda_events)::")
 KEY_LITERAL = re.compile(r'"T#')
 
@@ -143,9 +161,51 @@ def module_cycles(src):
     return problems
 
 
+def crate_layers():
+    """Rule 1, from the manifests: direct dependencies by `cargo metadata`, and for the layers
+    below AWS no AWS or Lambda crate anywhere in their tree."""
+    out = subprocess.run(
+        ["cargo", "metadata", "--offline", "--format-version", "1", "--no-deps"], cwd=ROOT, capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        return [f"cargo metadata failed: {out.stderr.strip()}"]
+    problems = []
+    packages = {p["name"]: p for p in json.loads(out.stdout)["packages"]}
+    workspace = set(packages)
+    for name, (allowed, banned) in LAYERS.items():
+        package = packages.get(name)
+        if package is None:
+            problems.append(f"{name}: no such crate in the workspace")
+            continue
+        manifest = os.path.relpath(package["manifest_path"], ROOT)
+        for dep in package["dependencies"]:
+            if dep.get("kind") not in (None, "normal"):
+                continue
+            dep_name = dep["name"]
+            if dep_name in workspace and dep_name not in allowed:
+                problems.append(f"{manifest}: {name} depends on {dep_name}, a layer above it or beside it (allowed: {', '.join(sorted(allowed))})")
+            for pattern, what in banned:
+                if pattern.search(dep_name):
+                    problems.append(f"{manifest}: {name} depends on {dep_name}, {what}, which its layer must not use")
+        if name != "switchboard-aws":
+            tree = subprocess.run(
+                ["cargo", "tree", "--offline", "-p", name, "-e", "normal", "--prefix", "none", "-f", "{p}"],
+                cwd=ROOT, capture_output=True, text=True,
+            )
+            linked = sorted({line.split()[0] for line in tree.stdout.splitlines() if line and AWS_OR_LAMBDA.search(line.split()[0])})
+            if linked:
+                problems.append(f"{manifest}: {name} links {', '.join(linked)} through its dependencies")
+    return problems
+
+
+def library_files():
+    for src in LIBRARY:
+        yield from rust_files(os.path.join(ROOT, src))
+
+
 def key_literals():
     problems = []
-    for path in rust_files(os.path.join(ROOT, "shared/src")):
+    for path in library_files():
         rel = os.path.relpath(path, ROOT)
         if rel == KEYS_FILE:
             continue
@@ -157,14 +217,14 @@ def key_literals():
 
 def aws_outside_aws_modules():
     problems = []
-    for path in rust_files(os.path.join(ROOT, "shared/src")):
+    for path in library_files():
         rel = os.path.relpath(path, ROOT)
         if rel.startswith(AWS_MODULES):
             continue
         for n, line in code_lines(open(path, encoding="utf-8").read()):
             m = AWS_CRATES.search(line)
             if m:
-                problems.append(f"{rel}:{n}: {m.group(1)} used outside the AWS modules ({', '.join(AWS_MODULES)})")
+                problems.append(f"{rel}:{n}: {m.group(1)} used outside the AWS crate ({', '.join(AWS_MODULES)})")
     return problems
 
 
@@ -183,7 +243,7 @@ def cli_without_aws():
 
 def main():
     os.chdir(ROOT)
-    problems = []
+    problems = crate_layers()
     for crate in CRATES:
         problems += module_cycles(os.path.join(ROOT, crate))
     problems += key_literals()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Signs requests to our own routes with the providers' official libraries, so the Rust
 verifiers are checked against what Twilio and Slack really compute, not only against our reading
-of their docs. Writes tests/fixtures/channels.json; the unit tests in shared/src/channels load it.
+of their docs. Writes tests/fixtures/channels.json; the unit tests in edge/src/channels load it.
 
     python3 -m venv .local/fixtures && .local/fixtures/bin/pip install twilio slack_sdk
     .local/fixtures/bin/python scripts/gen-channel-fixtures.py

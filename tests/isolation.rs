@@ -2,7 +2,7 @@
 //! store. One tenant's credentials, ids, tokens and callbacks never reach the other's data —
 //! and the same request with the right tenant's credentials works, so each refusal is the
 //! isolation and not a broken request. The key builders' property tests are in
-//! `shared/src/keys.rs`.
+//! `core/src/keys.rs`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

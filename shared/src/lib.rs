@@ -1,35 +1,36 @@
 //! Switchboard: automated customer conversations for small businesses, on AWS Lambda.
 //!
-//! The crate holds the domain, the pipeline and the ports every function shares; the functions
-//! and the `switchboard` CLI are thin wiring around it. Start at [`pipeline`].
+//! This crate is the one door the functions, the CLI, the tests and the benchmarks use: it
+//! re-exports the four layers under one name, each module from the crate that owns it. The layers
+//! depend downwards only, and Cargo enforces it:
+//!
+//! - `switchboard-core`: domain, configuration, ledger records, ports, the meter;
+//! - `switchboard-engine`: classify, reply, policy, tenants, costs, limits, the pipeline, the
+//!   memory adapters;
+//! - `switchboard-edge`: channels, helpdesks, the web router, the HTTP client, the embedded app;
+//! - `switchboard-aws` (feature `aws`): the AWS adapters, the production wiring, the Lambda
+//!   runners.
+//!
+//! Start at [`pipeline`]; docs/architecture.md has the map.
 
-pub mod adapters;
+pub use switchboard_core::{config, domain, keys, ledger, meter, metrics, ports, telemetry};
+pub use switchboard_edge::{channels, embedded, helpdesks, http, web};
+#[cfg(feature = "testkit")]
+pub use switchboard_engine::contract;
+#[cfg(feature = "cli")]
+pub use switchboard_engine::eval;
+pub use switchboard_engine::{classify, cost, limits, pipeline, policy, reply, tenant};
+
+/// The adapters behind the ports: `memory` is the embedded default (local runs and tests);
+/// `aws` (feature `aws`) is production: DynamoDB, SQS, SSM Parameter Store, Bedrock.
+pub mod adapters {
+    #[cfg(feature = "aws")]
+    pub use switchboard_aws::adapters as aws;
+    pub use switchboard_engine::memory;
+}
+
 #[cfg(feature = "aws")]
-pub mod aws_app;
-pub mod channels;
-pub mod classify;
-pub mod config;
-pub mod contract;
-pub mod cost;
-pub mod domain;
-pub mod embedded;
-pub mod eval;
-pub mod helpdesks;
-pub mod http;
-pub mod keys;
-pub mod lambda;
-pub mod ledger;
-pub mod limits;
-pub mod meter;
-pub mod metrics;
-pub mod pipeline;
-pub mod policy;
-pub mod ports;
-pub mod reply;
-mod sync;
-pub mod telemetry;
-pub mod tenant;
-pub mod web;
+pub use switchboard_aws::{app as aws_app, lambda};
 
 pub use domain::*;
 pub use tenant::{Tenant, TenantConfig};

@@ -1,0 +1,150 @@
+//! CloudWatch metrics in the Embedded Metric Format: one JSON line on stdout per data point,
+//! which Lambda's log pipeline turns into a metric. No agent, no API call, no cost at idle.
+//!
+//! Dimensions are `tenant` and `channel` (bounded by the tenants of a deployment times seven
+//! channels), `tenant` alone, and none (the deployment's total, for alarms); anything unbounded — a reason, an id — is a property of the line, never a
+//! dimension.
+
+use serde_json::json;
+
+/// Namespace of every Switchboard metric.
+pub const NAMESPACE: &str = "Switchboard";
+
+/// An EMF document declaring `metrics` (name, unit) in the Switchboard namespace, dimensioned
+/// by tenant and channel and by tenant alone; the caller adds the values and properties.
+fn document(metrics: &[(&str, &str)], tenant: &str, channel: &str) -> serde_json::Value {
+    json!({
+        "_aws": {
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                // The empty set is the deployment-wide figure the template's alarms watch.
+                "Dimensions": [["tenant", "channel"], ["tenant"], []],
+                "Metrics": metrics.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+            }],
+        },
+        "tenant": tenant,
+        "channel": channel,
+    })
+}
+
+/// The EMF line of one count, with `properties` as searchable non-dimension fields.
+pub fn count_line(metric: &str, tenant: &str, channel: &str, properties: &[(&str, &str)]) -> String {
+    let mut line = document(&[(metric, "Count")], tenant, channel);
+    line[metric] = json!(1);
+    for (key, value) in properties {
+        line[*key] = json!(value);
+    }
+    line.to_string()
+}
+
+/// Emits one count.
+pub fn count(metric: &str, tenant: &str, channel: &str, properties: &[(&str, &str)]) {
+    emit(&count_line(metric, tenant, channel, properties));
+}
+
+/// Writes an EMF line to stdout, counting its bytes as log ingestion of the request being
+/// measured (if any): the one way a metric leaves the process.
+pub fn emit(line: &str) {
+    crate::meter::report(|m| m.log_bytes += line.len() as u64 + 1);
+    println!("{line}");
+}
+
+/// The EMF line of one cost record: its cost in nano-dollars, and counts of messages, model
+/// calls and tokens, escalations and local answers, dimensioned by tenant and channel (and by
+/// tenant alone). Function and request id are properties, not dimensions.
+pub fn cost_line(record: &crate::ledger::CostRecord) -> String {
+    let o = &record.outcome;
+    let (input, output) = record.units.model_tokens();
+    let failures: u32 = record.units.models.values().map(|m| m.failed).sum();
+    let metrics: [(&str, &str, u64); 8] = [
+        ("CostNanos", "None", record.cost_nanos),
+        ("Messages", "Count", u64::from(o.message)),
+        ("ModelCalls", "Count", u64::from(record.units.model_calls())),
+        ("ModelFailures", "Count", u64::from(failures)),
+        ("ModelTokens", "Count", input + output),
+        ("Escalations", "Count", u64::from(o.escalated)),
+        ("AnsweredLocally", "Count", u64::from(o.answered_locally)),
+        ("Answered", "Count", u64::from(o.answered)),
+    ];
+    let names: Vec<(&str, &str)> = metrics.iter().map(|(name, unit, _)| (*name, *unit)).collect();
+    let mut line = document(&names, record.tenant.as_str(), record.channel.map_or("none", |c| c.as_str()));
+    line["function"] = json!(record.function.as_str());
+    line["request_id"] = json!(record.request_id);
+    for (name, _, value) in metrics {
+        line[name] = json!(value);
+    }
+    line.to_string()
+}
+
+/// The EMF line of one request no tenant is billed for ([`switchboard_engine::cost::refused`]): its count and
+/// cost, dimensioned by route and status only (bounded: a few routes, a few statuses) and by
+/// nothing (the deployment's total), never by tenant — the tenant the path named is a property.
+pub fn refused_line(record: &crate::ledger::CostRecord, route: &str, status: &str, tenant: &str) -> String {
+    let line = json!({
+        "_aws": {
+            "Timestamp": chrono::Utc::now().timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["route", "status"], []],
+                "Metrics": [{"Name": "RefusedRequests", "Unit": "Count"}, {"Name": "RefusedCostNanos", "Unit": "None"}],
+            }],
+        },
+        "route": route,
+        "status": status,
+        "RefusedRequests": 1,
+        "RefusedCostNanos": record.cost_nanos,
+        "named_tenant": tenant,
+        "function": record.function.as_str(),
+        "request_id": record.request_id,
+    });
+    line.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_is_an_emf_document_with_bounded_dimensions() {
+        let line: serde_json::Value =
+            serde_json::from_str(&count_line("EscalationFailed", "demo", "telegram", &[("reason", "HTTP 400")]))
+                .unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Switchboard");
+        assert_eq!(directive["Metrics"][0]["Name"], "EscalationFailed");
+        assert_eq!(directive["Dimensions"][0], json!(["tenant", "channel"]));
+        assert_eq!((line["EscalationFailed"].as_i64(), line["tenant"].as_str()), (Some(1), Some("demo")));
+        assert_eq!(line["reason"], "HTTP 400", "a property, not a dimension");
+    }
+
+    #[test]
+    fn a_cost_record_is_one_emf_document_of_its_figures() {
+        let record = crate::ledger::CostRecord {
+            request_id: "req-9".into(),
+            function: crate::ledger::Function::Responder,
+            item: "m".into(),
+            tenant: crate::domain::TenantId::new("demo").unwrap(),
+            channel: Some(crate::domain::Channel::Telegram),
+            conversation: None,
+            at: chrono::Utc::now(),
+            outcome: crate::ledger::Outcome { message: true, answered: true, ..Default::default() },
+            units: crate::meter::Metered::default(),
+            components: crate::ledger::Components { lambda: 1234, ..Default::default() },
+            cost_nanos: 1234,
+            price_table: "t".into(),
+        };
+        let line: serde_json::Value = serde_json::from_str(&cost_line(&record)).unwrap();
+        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"CostNanos") && names.contains(&"AnsweredLocally"), "{names:?}");
+        assert_eq!((line["CostNanos"].as_u64(), line["Messages"].as_u64()), (Some(1234), Some(1)));
+        assert_eq!((line["tenant"].as_str(), line["channel"].as_str()), (Some("demo"), Some("telegram")));
+        assert_eq!(line["request_id"], "req-9", "a property, not a dimension");
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], json!(["tenant", "channel"]));
+    }
+}

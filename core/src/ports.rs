@@ -1,0 +1,405 @@
+//! The ports the pipeline needs: small traits named for a capability. Each has a memory adapter
+//! (the embedded default) and, from Step 2 on, an AWS one; both pass the same contract tests.
+
+use crate::config::{FaqEntry, Secret};
+use crate::domain::{
+    Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, EscalationJob,
+    Language, MessageId, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
+};
+use crate::ledger::{CostRecord, DayTotals, Month};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A port could not do its job. `Unavailable` is worth retrying; the others are not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The backing service is down, throttling or timed out.
+    #[error("{port} unavailable: {detail}")]
+    Unavailable {
+        /// Which port.
+        port: &'static str,
+        /// What happened (no personal data).
+        detail: String,
+    },
+    /// A conditional write lost: someone else changed the item first.
+    #[error("{port}: conflicting write")]
+    Conflict {
+        /// Which port.
+        port: &'static str,
+    },
+    /// The service asked us to come back later (HTTP 429 with `Retry-After`).
+    #[error("{port} rate limited: retry after {}s", retry_after.as_secs())]
+    RateLimited {
+        /// Which port.
+        port: &'static str,
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The service refused the request for good (bad credentials, invalid request): retrying
+    /// the same request will not help.
+    #[error("{port} refused: {detail}")]
+    Rejected {
+        /// Which port.
+        port: &'static str,
+        /// What it said (no personal data).
+        detail: String,
+    },
+    /// Stored data could not be read back.
+    #[error("{port}: corrupt record: {detail}")]
+    Corrupt {
+        /// Which port.
+        port: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The deployment is misconfigured: a resource it needs is missing or not allowed
+    /// (AccessDenied, ResourceNotFound, a missing queue or SSM parameter, a tenant that does not
+    /// compile). Retrying does not help until an operator fixes it.
+    #[error("{port} misconfigured: {detail}")]
+    Misconfigured {
+        /// Which port.
+        port: &'static str,
+        /// Which resource, and what is wrong (no personal data).
+        detail: String,
+    },
+}
+
+/// Customer profiles.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// The profile of `id`, if the tenant has one.
+    async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError>;
+    /// Creates or replaces a profile, and links its identities (phones, e-mails) to it.
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError>;
+    /// The customer a channel identity (`phone:+34600111222`) belongs to, if the tenant knows.
+    async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError>;
+}
+
+/// Conversations and their turns.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// The conversation, if it exists.
+    async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError>;
+    /// Creates a conversation; `Conflict` when it already exists.
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError>;
+    /// Records what the responder learned from a customer message. Never touches the state,
+    /// so it cannot undo a handoff made meanwhile by the escalation function.
+    async fn record_activity(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        activity: &Activity,
+    ) -> Result<(), PortError>;
+    /// Moves the state from `from` to `to`; `Conflict` when the state is no longer `from`.
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        from: &ConversationState,
+        to: &ConversationState,
+    ) -> Result<(), PortError>;
+    /// Deletes a conversation and its turns (rolling back a failed first message).
+    async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError>;
+    /// Stores a turn. Writing the same turn (same cursor) twice keeps one, with its first `seq`.
+    async fn append_turn(&self, tenant: &TenantId, conversation: &ConversationId, turn: &Turn)
+    -> Result<(), PortError>;
+    /// The turn at `cursor`, if stored.
+    async fn turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        cursor: &TurnCursor,
+    ) -> Result<Option<Turn>, PortError>;
+    /// Turns written after the turn whose `seq` is `after` (all when `None`), in the order they
+    /// were written, at most `limit`: a poller following the last `seq` it saw sees every turn
+    /// once, whatever the turns' timestamps.
+    async fn turns_after(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError>;
+    /// The newest `limit` turns, oldest first.
+    async fn recent_turns(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError>;
+}
+
+/// What one customer message tells about its conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// The language the conversation now runs in.
+    pub language: Language,
+    /// When the customer wrote.
+    pub last_inbound_at: DateTime<Utc>,
+    /// A verified customer: bound to the conversation if none is yet (never replaced).
+    pub customer: Option<CustomerId>,
+    /// The provider's thread reference of this message, when it has one.
+    pub thread: Option<String>,
+}
+
+/// The key of one provider delivery: tenant, channel and the provider's message id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(pub String);
+
+/// The outcome of claiming a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// First delivery (or an expired lock): go ahead.
+    Acquired,
+    /// Another attempt holds the lock and has not finished.
+    InProgress,
+    /// Already done: answer the provider with the stored response.
+    Completed(serde_json::Value),
+}
+
+/// Makes provider retries harmless: claim, do the work, complete (or release on failure).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` with a lock that expires after `lock_for`, so a crashed attempt cannot block
+    /// the key forever.
+    async fn claim(&self, key: &IdempotencyKey, now: DateTime<Utc>, lock_for: Duration) -> Result<Claim, PortError>;
+    /// Marks `key` done with the response to repeat, kept for `keep_for`.
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        response: &serde_json::Value,
+        now: DateTime<Utc>,
+        keep_for: Duration,
+    ) -> Result<(), PortError>;
+    /// Drops the lock after a failure, so the provider's retry can go ahead.
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), PortError>;
+}
+
+/// The messages queue between the inbound and responder halves: customer messages and agent
+/// actions, in order per conversation.
+#[async_trait]
+pub trait MessageQueue: Send + Sync {
+    /// Enqueues a verified, normalised customer message or agent action.
+    async fn enqueue(&self, work: &Work) -> Result<(), PortError>;
+}
+
+/// The escalation queue between the responder and escalation halves.
+#[async_trait]
+pub trait EscalationQueue: Send + Sync {
+    /// Enqueues a ticket to open or a comment to append.
+    async fn enqueue(&self, job: &EscalationJob) -> Result<(), PortError>;
+}
+
+/// What the hosted model is asked to classify.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyRequest {
+    /// The customer's text (data, never instructions).
+    pub text: String,
+    /// The tenant's catalogue: (name, description).
+    pub intents: Vec<(String, String)>,
+    /// The tenant's languages.
+    pub languages: Vec<Language>,
+}
+
+/// Tokens a model call used, from the model's own response.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelUsage {
+    /// Input tokens.
+    pub input_tokens: u32,
+    /// Output tokens.
+    pub output_tokens: u32,
+}
+
+/// A hosted model's classification and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostedClassification {
+    /// The classification (source `Hosted`).
+    pub classification: Classification,
+    /// Tokens used.
+    pub usage: ModelUsage,
+}
+
+/// Why the hosted model gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// Not configured, down, throttled past our retries, or too slow.
+    #[error("model unavailable: {0}")]
+    Unavailable(String),
+    /// It answered, but not in the shape we asked for.
+    #[error("model output rejected: {0}")]
+    InvalidOutput(String),
+}
+
+/// What the hosted model is asked to answer: the customer's text and only the context it may
+/// answer from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateRequest {
+    /// The customer's text (data, never instructions).
+    pub text: String,
+    /// The language to answer in.
+    pub language: Language,
+    /// The business's name.
+    pub business: String,
+    /// The knowledge-base entries the answer may use.
+    pub entries: Vec<FaqEntry>,
+    /// The verified customer's profile, if any.
+    pub customer: Option<Customer>,
+}
+
+/// A grounded answer and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The answer.
+    pub text: String,
+    /// Ids of the entries it used (at least one, all from the request).
+    pub entries: Vec<String>,
+    /// Tokens used.
+    pub usage: ModelUsage,
+}
+
+/// The hosted language model (Bedrock in production).
+#[async_trait]
+pub trait LanguageModel: Send + Sync {
+    /// Classifies a message against the tenant's catalogue.
+    async fn classify(&self, request: &ClassifyRequest) -> Result<HostedClassification, ModelError>;
+
+    /// Answers from the given context only; `Ok(None)` when the context does not answer it.
+    async fn generate(&self, _request: &GenerateRequest) -> Result<Option<Generated>, ModelError> {
+        Err(ModelError::Unavailable("this model does not generate answers".into()))
+    }
+}
+
+/// Allowances per tenant and time window (hosted-model calls for anonymous visitors, say):
+/// counted where every function instance sees the same count.
+#[async_trait]
+pub trait Allowances: Send + Sync {
+    /// Takes one unit of `what` for `tenant` in the window that starts at `window`; `false`
+    /// when `limit` units were already taken in it.
+    async fn take(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, limit: u32) -> Result<bool, PortError>;
+
+    /// Adds `n` units of `what` for `tenant` in the window that starts at `window`, whatever was
+    /// taken, and returns the window's total: counting without refusing, for limits an instance
+    /// enforces from the totals it hears ([`switchboard_engine::limits`]).
+    async fn add(&self, tenant: &TenantId, what: &str, window: DateTime<Utc>, n: u32) -> Result<u64, PortError>;
+}
+
+/// A message for the customer, on its way out through the channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound<'a> {
+    /// The conversation (channel and address).
+    pub conversation: &'a Conversation,
+    /// The turn to deliver.
+    pub turn: &'a Turn,
+    /// Which part of the turn this is (0-based; see `Channel::parts`).
+    pub part: usize,
+    /// The part's text.
+    pub text: &'a str,
+    /// An earlier attempt may have sent this part (its answer was lost, or the message is being
+    /// redelivered): a sender that can ask the provider looks before sending.
+    pub maybe_sent: bool,
+}
+
+impl Outbound<'_> {
+    /// A key naming this part of this turn, for providers that store one with the message.
+    pub fn key(&self) -> String {
+        format!("{}.p{}", self.turn.id, self.part)
+    }
+}
+
+/// Delivers answers through the conversation's channel (Twilio, Meta...). The web chat needs no
+/// delivery: the widget fetches stored turns.
+#[async_trait]
+pub trait ChannelSender: Send + Sync {
+    /// Sends one message.
+    async fn send(&self, outbound: Outbound<'_>) -> Result<(), PortError>;
+}
+
+/// Opens tickets for escalations and appends to them.
+#[async_trait]
+pub trait Helpdesk: Send + Sync {
+    /// Opens the ticket for `escalation`; for an escalation retried after an unknown outcome (a
+    /// timeout), finds the ticket the first attempt opened instead of opening a second.
+    async fn open_ticket(&self, escalation: &Escalation) -> Result<TicketRef, PortError>;
+    /// Appends a customer message to the ticket.
+    async fn add_comment(&self, comment: &TicketComment) -> Result<(), PortError>;
+}
+
+/// Which ticket belongs to which escalation and conversation: a redelivered escalation finds
+/// its ticket without asking the helpdesk, and a helpdesk callback finds its conversation.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Records that `escalation` of `conversation` opened `ticket`. Recording it again is a no-op.
+    async fn record_ticket(
+        &self,
+        tenant: &TenantId,
+        escalation: &MessageId,
+        conversation: &ConversationId,
+        ticket: &TicketRef,
+    ) -> Result<(), PortError>;
+    /// The ticket `escalation` opened, if recorded.
+    async fn ticket_for(&self, tenant: &TenantId, escalation: &MessageId) -> Result<Option<TicketRef>, PortError>;
+    /// The conversation of ticket `id` in `helpdesk`, if it is one of ours.
+    async fn conversation_for(
+        &self,
+        tenant: &TenantId,
+        helpdesk: &str,
+        id: &str,
+    ) -> Result<Option<ConversationId>, PortError>;
+}
+
+/// The cost ledger: one record per request per function, and the month's totals per day.
+#[async_trait]
+pub trait CostLedger: Send + Sync {
+    /// Writes `record`, replacing the record of the same request, function and item if there is
+    /// one, and moves its day's totals by the difference: a redelivery never counts twice.
+    async fn record(&self, record: &CostRecord) -> Result<(), PortError>;
+    /// Adds `counters` to the day totals of `day` (in `month`) without a record: the
+    /// deployment's aggregate of refused requests, flushed in batches.
+    async fn add_to_day(
+        &self,
+        tenant: &TenantId,
+        month: Month,
+        day: chrono::NaiveDate,
+        counters: &BTreeMap<String, i64>,
+    ) -> Result<(), PortError>;
+    /// The month's day totals, oldest day first.
+    async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError>;
+    /// The month's records, newest first, at most `limit`.
+    async fn records(&self, tenant: &TenantId, month: Month, limit: usize) -> Result<Vec<CostRecord>, PortError>;
+    /// Marks alert `name` raised for the month: `true` the first time only, so each threshold
+    /// alerts once a month however many requests cross it at once.
+    async fn raise_once(
+        &self,
+        tenant: &TenantId,
+        month: Month,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+    /// The alerts raised in the month, with when.
+    async fn alerts(&self, tenant: &TenantId, month: Month) -> Result<Vec<(String, DateTime<Utc>)>, PortError>;
+}
+
+/// Channel and helpdesk secrets (SSM Parameter Store SecureStrings in production).
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// The secret named `name`; `Ok(None)` when there is no such secret.
+    async fn secret(&self, name: &str) -> Result<Option<Secret>, PortError>;
+}
+
+/// The time, injected so tests control it.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,612 @@
+//! Contract suites: what every adapter of a port must do, run against the memory adapters here
+//! and against the AWS adapters in the integration tests, so the embedded default and
+//! production cannot drift apart. Each suite panics with a message naming the broken promise.
+
+use crate::tenant::TenantDirectory;
+use chrono::{DateTime, Duration as Span, TimeZone, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use switchboard_core::domain::{
+    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, InboundMessage,
+    MessageId, Role, TenantId, TicketRef, Turn, TurnCursor,
+};
+use switchboard_core::ports::{
+    Activity, Claim, ConversationStore, CustomerStore, EscalationQueue, IdempotencyKey, IdempotencyStore, MessageQueue,
+    PortError, SecretStore, TicketStore,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).single().unwrap_or_default()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap_or_else(|e| panic!("contract fixture: {e}"))
+}
+
+fn turn(at: DateTime<Utc>, role: Role, text: &str) -> Turn {
+    let id = MessageId::generate();
+    Turn {
+        cursor: TurnCursor::new(at, &id),
+        id,
+        role,
+        text: text.into(),
+        at,
+        intent: Some("x".into()),
+        delivered: false,
+        parts_sent: 0,
+        seq: 0,
+    }
+}
+
+/// Conversations: conditional create, replace, delete, idempotent turn writes, ordered reads,
+/// tenant isolation.
+pub async fn conversation_store(store: &dyn ConversationStore) {
+    let a = tenant(&unique("a-"));
+    let b = tenant(&unique("b-"));
+    let id = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let conversation = Conversation::new(id.clone(), a.clone(), Channel::Webchat, "v_1".into(), t0());
+
+    assert_eq!(store.conversation(&a, &id).await.ok().flatten(), None, "a missing conversation reads as None");
+    store.create_conversation(&conversation).await.unwrap_or_else(|e| panic!("create: {e}"));
+    assert!(
+        matches!(store.create_conversation(&conversation).await, Err(PortError::Conflict { .. })),
+        "creating an existing conversation is a Conflict"
+    );
+    assert_eq!(
+        store.conversation(&a, &id).await.ok().flatten().as_ref(),
+        Some(&conversation),
+        "reads back what was created"
+    );
+    assert_eq!(store.conversation(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
+
+    let ana = CustomerId::new("c-1").unwrap_or_else(|e| panic!("{e}"));
+    let es = switchboard_core::domain::Language::from_code("es").unwrap_or(switchboard_core::domain::Language::EN);
+    let activity = Activity {
+        language: es,
+        last_inbound_at: t0() + Span::seconds(5),
+        customer: Some(ana.clone()),
+        thread: Some("<m1@mail.example>".into()),
+    };
+    store.record_activity(&a, &id, &activity).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
+    let mut expected = conversation.clone();
+    expected.language = Some(es);
+    expected.last_inbound_at = Some(t0() + Span::seconds(5));
+    expected.customer = Some(ana);
+    expected.thread = Some("<m1@mail.example>".into());
+    assert_eq!(store.conversation(&a, &id).await.ok().flatten().as_ref(), Some(&expected), "activity recorded");
+    let other = Activity { customer: CustomerId::new("c-2").ok(), ..activity };
+    store.record_activity(&a, &id, &other).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
+    assert_eq!(
+        store.conversation(&a, &id).await.ok().flatten().and_then(|c| c.customer),
+        expected.customer,
+        "a bound customer is never replaced"
+    );
+
+    let pending = ConversationState::HandoffPending { escalation: MessageId::generate(), since: t0() };
+    let owned = ConversationState::HumanOwned {
+        ticket: TicketRef {
+            helpdesk: "console".into(),
+            id: "T-1".into(),
+            url: Some("https://desk.example/T-1".into()),
+        },
+        since: t0() + Span::milliseconds(1500),
+    };
+    assert!(
+        matches!(store.transition(&a, &id, &owned, &pending).await, Err(PortError::Conflict { .. })),
+        "a transition from a state the conversation is not in is a Conflict"
+    );
+    store.transition(&a, &id, &ConversationState::Bot, &pending).await.unwrap_or_else(|e| panic!("transition: {e}"));
+    store.transition(&a, &id, &pending, &owned).await.unwrap_or_else(|e| panic!("transition: {e}"));
+    let stored = store.conversation(&a, &id).await.ok().flatten();
+    assert_eq!(stored.as_ref().map(|c| &c.state), Some(&owned), "state moved and reads back exactly");
+    assert!(
+        matches!(store.transition(&a, &id, &pending, &ConversationState::Bot).await, Err(PortError::Conflict { .. })),
+        "a stale `from` loses"
+    );
+    store.record_activity(&a, &id, &other).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
+    assert_eq!(
+        store.conversation(&a, &id).await.ok().flatten().map(|c| c.state),
+        Some(owned),
+        "activity never touches state"
+    );
+
+    let first = turn(t0(), Role::Customer, "first");
+    let second = turn(t0() + Span::seconds(1), Role::Bot, "second");
+    let third = turn(t0() + Span::seconds(2), Role::Customer, "third");
+    for t in [&second, &first, &third, &first] {
+        store.append_turn(&a, &id, t).await.unwrap_or_else(|e| panic!("append: {e}"));
+    }
+    let all = store.turns_after(&a, &id, None, 100).await.unwrap_or_else(|e| panic!("turns_after: {e}"));
+    let texts: Vec<&str> = all.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, vec!["second", "first", "third"], "turns in written order, a repeated write kept once");
+    assert_eq!(all.iter().map(|t| t.seq).collect::<Vec<_>>(), vec![1, 2, 3], "numbered as written");
+    assert_eq!(Turn { seq: 0, ..all[1].clone() }, first, "a turn reads back exactly");
+    let looked_up = store.turn(&a, &id, &second.cursor).await.unwrap_or_else(|e| panic!("turn: {e}"));
+    assert_eq!(looked_up.map(|t| Turn { seq: 0, ..t }).as_ref(), Some(&second), "a turn is found by its cursor");
+    let mut delivered = second.clone();
+    delivered.delivered = true;
+    store.append_turn(&a, &id, &delivered).await.unwrap_or_else(|e| panic!("append: {e}"));
+    assert!(
+        store.turn(&a, &id, &second.cursor).await.ok().flatten().is_some_and(|t| t.delivered),
+        "rewriting a turn updates it"
+    );
+    let unknown = TurnCursor::new(t0(), &MessageId::generate());
+    assert_eq!(store.turn(&a, &id, &unknown).await.ok().flatten(), None, "an unknown cursor is None");
+    let after = store.turns_after(&a, &id, Some(all[1].seq), 100).await.unwrap_or_default();
+    assert_eq!(after.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), vec!["third"], "after excludes the cursor");
+    let limited = store.turns_after(&a, &id, None, 2).await.unwrap_or_default();
+    assert_eq!(limited.len(), 2, "limit is honoured");
+    let recent = store.recent_turns(&a, &id, 2).await.unwrap_or_default();
+    assert_eq!(
+        recent.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+        vec!["second", "third"],
+        "recent: newest, oldest first"
+    );
+    assert!(store.turns_after(&b, &id, None, 100).await.unwrap_or_default().is_empty(), "another tenant sees no turns");
+
+    store.delete_conversation(&a, &id).await.unwrap_or_else(|e| panic!("delete: {e}"));
+    assert_eq!(store.conversation(&a, &id).await.ok().flatten(), None, "deleted");
+    assert!(store.turns_after(&a, &id, None, 100).await.unwrap_or_default().is_empty(), "delete removes the turns");
+}
+
+/// Idempotency: one winner, in-progress blocks, completion answers repeats, locks and records
+/// A poller that follows its cursor sees every turn exactly once, in the order the turns were
+/// written — even when their timestamps are out of order (two inbound instances' clocks, a
+/// redrive), with an agent's reply between them.
+pub async fn turns_in_written_order(store: &dyn ConversationStore) {
+    let t = tenant(&unique("p-"));
+    let id = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Conversation::new(id.clone(), t.clone(), Channel::Webchat, "v_1".into(), t0());
+    store.create_conversation(&c).await.unwrap_or_else(|e| panic!("create: {e}"));
+    let poll = |after: Option<u64>| {
+        let (t, id) = (t.clone(), id.clone());
+        async move { store.turns_after(&t, &id, after, 100).await.unwrap_or_else(|e| panic!("poll: {e}")) }
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<u64> = None;
+    let first = turn(t0() + Span::seconds(2), Role::Customer, "first, stamped 10:00:02");
+    let agent = turn(t0() + Span::seconds(3), Role::Agent, "agent, 10:00:03");
+    let second = turn(t0() + Span::seconds(1), Role::Customer, "second, stamped earlier: 10:00:01");
+    for written in [&first, &agent, &second] {
+        store.append_turn(&t, &id, written).await.unwrap_or_else(|e| panic!("append: {e}"));
+        let page = poll(cursor).await;
+        seen.extend(page.iter().map(|t| t.text.clone()));
+        if let Some(last) = page.last() {
+            cursor = Some(last.seq);
+        }
+    }
+    // Writing a turn again (a redelivery, the delivered mark) does not show it again.
+    store.append_turn(&t, &id, &first).await.unwrap_or_else(|e| panic!("append: {e}"));
+    seen.extend(poll(cursor).await.iter().map(|t| t.text.clone()));
+    assert_eq!(
+        seen,
+        vec![first.text.clone(), agent.text.clone(), second.text.clone()],
+        "every turn once, in written order"
+    );
+}
+
+/// expire, release frees the key.
+pub async fn idempotency_store(store: &dyn IdempotencyStore) {
+    let key = |t: &str| IdempotencyKey(switchboard_core::keys::partition::delivery(&tenant(t), Channel::Webchat, "m1"));
+    let (key, other) = (key(&unique("t-")), key(&unique("t-")));
+    let lock = Duration::from_secs(30);
+    let keep = Duration::from_secs(3600);
+    let claim = |k: &IdempotencyKey, at| {
+        let k = k.clone();
+        async move { store.claim(&k, at, lock).await.unwrap_or_else(|e| panic!("claim: {e}")) }
+    };
+
+    assert_eq!(claim(&key, t0()).await, Claim::Acquired, "first claim wins");
+    assert_eq!(claim(&key, t0() + Span::seconds(1)).await, Claim::InProgress, "second claim waits");
+    assert_eq!(claim(&other, t0()).await, Claim::Acquired, "keys are independent");
+    assert_eq!(
+        claim(&key, t0() + Span::seconds(31)).await,
+        Claim::Acquired,
+        "an expired lock (crashed attempt) can be taken over"
+    );
+
+    let response = serde_json::json!({"conversation_id": "c_1", "message_id": "m_1"});
+    store.complete(&key, &response, t0() + Span::seconds(32), keep).await.unwrap_or_else(|e| panic!("complete: {e}"));
+    assert_eq!(
+        claim(&key, t0() + Span::seconds(40)).await,
+        Claim::Completed(response.clone()),
+        "repeats get the stored response"
+    );
+    store.release(&key).await.unwrap_or_else(|e| panic!("release: {e}"));
+    assert_eq!(
+        claim(&key, t0() + Span::seconds(41)).await,
+        Claim::Completed(response),
+        "release never drops a completed record"
+    );
+    assert_eq!(claim(&key, t0() + Span::seconds(32 + 3601)).await, Claim::Acquired, "completed records expire");
+
+    store.release(&other).await.unwrap_or_else(|e| panic!("release: {e}"));
+    assert_eq!(claim(&other, t0() + Span::seconds(2)).await, Claim::Acquired, "a released lock is free at once");
+}
+
+/// Customers: put, get, replace, tenant isolation.
+pub async fn customer_store(store: &dyn CustomerStore) {
+    let a = tenant(&unique("a-"));
+    let b = tenant(&unique("b-"));
+    let id = CustomerId::new("c-1001").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.customer(&a, &id).await.ok().flatten(), None, "missing reads as None");
+    let mut customer = Customer {
+        id: id.clone(),
+        name: "Ana García".into(),
+        tier: "gold".into(),
+        language: switchboard_core::domain::Language::from_code("es"),
+        orders: vec![],
+        attributes: BTreeMap::from([("city".to_string(), "Sevilla".to_string())]),
+        phones: vec![],
+        emails: vec![],
+    };
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(store.customer(&a, &id).await.ok().flatten().as_ref(), Some(&customer), "reads back exactly");
+    assert_eq!(store.customer(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
+    customer.tier = "vip".into();
+    customer.phones = vec!["+34600111222".into()];
+    customer.emails = vec!["Ana@Example.com".into()];
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(store.customer(&a, &id).await.ok().flatten().map(|c| c.tier), Some("vip".into()), "put replaces");
+    let found = |identity: &'static str, t: &TenantId| {
+        let t = t.clone();
+        async move { store.customer_for(&t, identity).await.unwrap_or_else(|e| panic!("customer_for: {e}")) }
+    };
+    assert_eq!(found("phone:+34600111222", &a).await, Some(id.clone()), "a phone finds its customer");
+    assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "e-mails are matched lowercase");
+    assert_eq!(found("phone:+34600111222", &b).await, None, "not across tenants");
+    assert_eq!(found("phone:+10000000000", &a).await, None, "unknown identities are None");
+
+    // An update that no longer lists a phone removes its link: the number is nobody's now.
+    customer.phones = vec![];
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(found("phone:+34600111222", &a).await, None, "a dropped phone identifies nobody");
+    assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "the kept e-mail still does");
+
+    // The number moves to another customer; the first one's next update does not take it back
+    // or remove it.
+    let other = Customer {
+        id: CustomerId::new("c-1002").unwrap_or_else(|e| panic!("{e}")),
+        phones: vec!["+34600111222".into()],
+        emails: vec![],
+        ..customer.clone()
+    };
+    store.put_customer(&a, &other).await.unwrap_or_else(|e| panic!("put: {e}"));
+    customer.emails = vec![];
+    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(found("phone:+34600111222", &a).await, Some(other.id.clone()), "the new owner keeps it");
+    assert_eq!(found("email:ana@example.com", &a).await, None, "every dropped identity goes");
+}
+
+/// Secrets: a stored secret reads back exactly, a missing one is `None`. `existing` must have
+/// been stored under `name` beforehand.
+pub async fn secret_store(store: &dyn SecretStore, name: &str, existing: &str) {
+    let got = store.secret(name).await.unwrap_or_else(|e| panic!("secret: {e}"));
+    assert_eq!(got.as_ref().map(|s| s.expose().to_vec()), Some(existing.as_bytes().to_vec()), "reads back exactly");
+    let missing = store.secret(&format!("{name}-missing")).await.unwrap_or_else(|e| panic!("secret: {e}"));
+    assert!(missing.is_none(), "a missing secret is None, not an error");
+}
+
+/// Tenants: a stored tenant comes back compiled and ready, an unknown one is `None`. The
+/// directory must hold the demo tenant (id `demo`).
+pub async fn tenant_directory(directory: &dyn TenantDirectory) {
+    let demo = directory.tenant(&tenant("demo")).await.unwrap_or_else(|e| panic!("tenant: {e}"));
+    let demo = demo.unwrap_or_else(|| panic!("the demo tenant is found"));
+    assert_eq!(demo.id.as_str(), "demo");
+    assert_eq!(
+        demo.classifier.classify("where is my order?").intent.as_deref(),
+        Some("order_status"),
+        "the tenant comes back compiled, classifier trained"
+    );
+    let again = directory.tenant(&tenant("demo")).await.ok().flatten();
+    assert!(again.is_some(), "a second lookup (cached or not) finds it too");
+    assert!(
+        directory.tenant(&tenant("no-such-tenant")).await.unwrap_or_else(|e| panic!("{e}")).is_none(),
+        "unknown is None"
+    );
+}
+
+/// The messages queue: what is enqueued arrives intact and, within a conversation, in order.
+/// `receive` returns what the consumer side got so far (the adapter's own delivery mechanism).
+pub async fn message_queue<F, Fut>(queue: &dyn MessageQueue, mut receive: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<switchboard_core::domain::Work>>,
+{
+    let conversation = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let mut sent = Vec::new();
+    for (i, text) in ["first", "second", "third"].into_iter().enumerate() {
+        let id = MessageId::generate();
+        let m = InboundMessage {
+            provider_message_id: format!("p{i}-{id}"),
+            id,
+            tenant: tenant("demo"),
+            channel: Channel::Webchat,
+            conversation: conversation.clone(),
+            sender: switchboard_core::domain::Sender {
+                address: "v_1".into(),
+                customer: CustomerId::new("c-1").ok(),
+                unverified: false,
+            },
+            text: text.into(),
+            received_at: t0() + Span::seconds(i as i64),
+            request_id: format!("r{i}"),
+            thread: None,
+            attachments: Vec::new(),
+        };
+        let work = switchboard_core::domain::Work::Customer(Box::new(m));
+        queue.enqueue(&work).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
+        sent.push(work);
+    }
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.extend(receive().await);
+        if got.len() >= sent.len() {
+            break;
+        }
+    }
+    assert_eq!(got, sent, "every message arrives, intact and in order");
+}
+
+/// The escalation queue: what is enqueued arrives intact.
+pub async fn escalation_queue<F, Fut>(queue: &dyn EscalationQueue, mut receive: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<switchboard_core::domain::EscalationJob>>,
+{
+    let id = MessageId::generate();
+    let escalation = Escalation {
+        id: id.clone(),
+        tenant: tenant("demo"),
+        conversation: ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}")),
+        channel: Channel::Webchat,
+        customer_id: None,
+        sender_unverified: false,
+        customer: None,
+        priority: switchboard_core::domain::Priority::High,
+        reasons: vec![switchboard_core::domain::Reason::HumanRequested],
+        summary: "asked for a person".into(),
+        intent: Some("human_agent".into()),
+        sentiment: None,
+        urgency: None,
+        language: switchboard_core::domain::Language::EN,
+        transcript: vec![turn(t0(), Role::Customer, "a person please")],
+        draft: Some("draft".into()),
+        created_at: t0(),
+        request_id: "r".into(),
+    };
+    let escalation = switchboard_core::domain::EscalationJob::Open(Box::new(escalation));
+    queue.enqueue(&escalation).await.unwrap_or_else(|e| panic!("enqueue: {e}"));
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.extend(receive().await);
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got, vec![escalation], "the escalation arrives intact");
+}
+
+/// Allowances: at most `limit` units per tenant, name and window; other windows, names and
+/// tenants count apart.
+pub async fn allowances(store: &dyn switchboard_core::ports::Allowances) {
+    let (a, b) = (tenant(&unique("a")), tenant(&unique("b")));
+    let hour = t0();
+    let take = |tenant: &TenantId, what: &'static str, window: DateTime<Utc>| {
+        let tenant = tenant.clone();
+        async move { store.take(&tenant, what, window, 2).await.unwrap_or_else(|e| panic!("allowances: {e}")) }
+    };
+    assert!(take(&a, "model", hour).await && take(&a, "model", hour).await);
+    assert!(!take(&a, "model", hour).await, "the third unit of two is refused");
+    assert!(!take(&a, "model", hour).await, "and stays refused");
+    assert!(take(&a, "model", hour + Span::hours(1)).await, "another window");
+    assert!(take(&a, "other", hour).await, "another allowance");
+    assert!(take(&b, "model", hour).await, "another tenant");
+
+    // Adding counts whatever the limit, returns the window's total, and shares the count.
+    let add = |tenant: &TenantId, what: &'static str, window: DateTime<Utc>, n: u32| {
+        let tenant = tenant.clone();
+        async move { store.add(&tenant, what, window, n).await.unwrap_or_else(|e| panic!("allowances: {e}")) }
+    };
+    assert_eq!(add(&a, "model", hour, 3).await, 5, "two taken, three added");
+    assert_eq!(add(&a, "msgs", hour, 4).await, 4);
+    assert_eq!(add(&a, "msgs", hour, 1).await, 5, "a running total");
+    assert_eq!(add(&a, "msgs", hour + Span::minutes(1), 1).await, 1, "another window");
+    assert_eq!(add(&b, "msgs", hour, 2).await, 2, "another tenant");
+    assert!(!take(&b, "msgs", hour).await, "what was added counts against a limit");
+}
+
+/// Message limits counted in `counters` by several instances at once (on DynamoDB the tasks
+/// interleave at every call; the memory adapter never yields, so there they run in turn): the
+/// limit is given in full, and a flood gets at most one share more per instance
+/// ([`crate::limits`]).
+pub async fn limits_across_instances(counters: std::sync::Arc<dyn switchboard_core::ports::Allowances>) {
+    use crate::limits::{LimitSettings, Limits};
+    let tenant = tenant(&unique("flood"));
+    let settings = LimitSettings { tenant_messages_per_minute: 64, visitor_messages_per_minute: 0 };
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (limits, tenant) = (Limits::new(settings, counters.clone()), tenant.clone());
+            tokio::spawn(async move {
+                let mut admitted = 0;
+                for _ in 0..100 {
+                    let source = crate::limits::Source {
+                        tenant: &tenant,
+                        channel: switchboard_core::domain::Channel::Email,
+                        visitor: None,
+                        signed_in: false,
+                    };
+                    if limits.admit(source, 1, t0()).await.is_ok() {
+                        admitted += 1;
+                    }
+                }
+                admitted
+            })
+        })
+        .collect();
+    let mut admitted = 0;
+    for task in tasks {
+        admitted += task.await.unwrap_or_else(|e| panic!("an instance failed: {e}"));
+    }
+    // Shares of 64 are the minimum, 4: four instances may each admit 4 before hearing the total.
+    assert!((64..=64 + 4 * 4).contains(&admitted), "{admitted} of 400 admitted, limit 64");
+}
+
+/// The cost ledger: a record replaces the one with its key and the day's totals always equal
+/// the sum of the month's records; records come newest first; an alert is raised once; nothing
+/// leaks across tenants.
+pub async fn cost_ledger(ledger: &dyn switchboard_core::ports::CostLedger) {
+    use crate::cost::{Components, CostRecord, Function, Month, Outcome};
+    let (a, b) = (tenant(&unique("a")), tenant(&unique("b")));
+    let at = t0();
+    let month = Month::of(at);
+    let record = |tenant: &TenantId, request: &str, minutes: i64, cost: u64, intent: &str| CostRecord {
+        request_id: request.to_string(),
+        function: Function::Responder,
+        item: "m1".into(),
+        tenant: tenant.clone(),
+        channel: Some(switchboard_core::domain::Channel::Telegram),
+        conversation: None,
+        at: at + Span::minutes(minutes),
+        outcome: Outcome { message: true, answered: true, intent: Some(intent.into()), ..Outcome::default() },
+        units: switchboard_core::meter::Metered::default(),
+        components: Components { lambda: cost / 2, dynamodb: cost - cost / 2, ..Components::default() },
+        cost_nanos: cost,
+        price_table: "contract".into(),
+    };
+    let write = |r: CostRecord| async move { ledger.record(&r).await.unwrap_or_else(|e| panic!("cost ledger: {e}")) };
+    write(record(&a, "r1", 0, 1_000, "shipping")).await;
+    write(record(&a, "r2", 5, 3_001, "returns")).await;
+    // A redelivery of r1 that cost more and was classified differently replaces its record.
+    write(record(&a, "r1", 0, 1_500, "returns")).await;
+    write(record(&b, "r9", 0, 7, "shipping")).await;
+
+    let records = ledger.records(&a, month, 10).await.expect("records");
+    let requests: Vec<&str> = records.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(requests, vec!["r2", "r1"], "one record per request, newest first");
+    assert_eq!(ledger.records(&a, month, 1).await.expect("records").len(), 1, "the limit holds");
+    let days = ledger.days(&a, month).await.expect("days");
+    let sum = |name: &str| days.iter().map(|d| d.get(name)).sum::<i64>();
+    assert_eq!(sum("total"), 4_501, "totals are the sum of the records");
+    assert_eq!(sum("c.lambda") + sum("c.dynamodb"), 4_501);
+    assert_eq!((sum("i.returns"), sum("i.shipping")), (4_501, 0), "the replaced record's intent moved");
+    assert_eq!(sum("messages"), 2, "a redelivery is still one message");
+    assert_eq!(sum("ch.telegram"), 4_501);
+
+    // Sums added without a record (the deployment's refused requests) add up per day and tenant.
+    let sums = std::collections::BTreeMap::from([("requests".to_string(), 2), ("status.401".to_string(), 2)]);
+    let day = at.date_naive();
+    ledger.add_to_day(&b, month, day, &sums).await.expect("add");
+    ledger.add_to_day(&b, month, day, &sums).await.expect("add");
+    let b_days = ledger.days(&b, month).await.expect("days");
+    assert_eq!(b_days.iter().map(|d| d.get("status.401")).sum::<i64>(), 4);
+    assert_eq!(b_days.iter().map(|d| d.get("total")).sum::<i64>(), 7, "beside b's record");
+    assert_eq!(ledger.days(&a, month).await.expect("days").iter().map(|d| d.get("requests")).sum::<i64>(), 0);
+
+    assert!(ledger.raise_once(&a, month, "soft", at).await.expect("alert"));
+    assert!(!ledger.raise_once(&a, month, "soft", at).await.expect("alert"), "once a month");
+    assert!(ledger.raise_once(&b, month, "soft", at).await.expect("alert"), "per tenant");
+    let alerts = ledger.alerts(&a, month).await.expect("alerts");
+    assert_eq!(alerts.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["soft"]);
+    let next = Month::of(at + Span::days(40));
+    assert!(ledger.records(&a, next, 10).await.expect("records").is_empty(), "months are apart");
+}
+
+/// The ticket store: a recorded ticket is found by its escalation and its conversation by the
+/// ticket; recording again keeps the first ticket; nothing leaks across tenants or helpdesks.
+pub async fn ticket_store(store: &dyn TicketStore) {
+    let fail = |e: PortError| -> ! { panic!("ticket store: {e}") };
+    let (demo, other) = (tenant("demo"), tenant("other"));
+    let escalation = MessageId::generate();
+    let conversation = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let ticket = TicketRef { helpdesk: "zendesk".into(), id: unique("t"), url: Some("https://desk/1".into()) };
+    assert_eq!(store.ticket_for(&demo, &escalation).await.unwrap_or_else(|e| fail(e)), None, "nothing recorded yet");
+    store.record_ticket(&demo, &escalation, &conversation, &ticket).await.unwrap_or_else(|e| fail(e));
+    store.record_ticket(&demo, &escalation, &conversation, &ticket).await.unwrap_or_else(|e| fail(e));
+    assert_eq!(store.ticket_for(&demo, &escalation).await.unwrap_or_else(|e| fail(e)), Some(ticket.clone()));
+    assert_eq!(
+        store.conversation_for(&demo, "zendesk", &ticket.id).await.unwrap_or_else(|e| fail(e)),
+        Some(conversation),
+        "a callback finds its conversation"
+    );
+    assert_eq!(store.ticket_for(&other, &escalation).await.unwrap_or_else(|e| fail(e)), None, "tenants are apart");
+    assert_eq!(store.conversation_for(&other, "zendesk", &ticket.id).await.unwrap_or_else(|e| fail(e)), None);
+    assert_eq!(store.conversation_for(&demo, "freshdesk", &ticket.id).await.unwrap_or_else(|e| fail(e)), None);
+}
+
+#[cfg(test)]
+mod memory {
+    use crate::memory::{MemoryConversations, MemoryCustomers, MemoryIdempotency};
+
+    #[tokio::test]
+    async fn memory_conversations_keep_the_contract() {
+        super::conversation_store(&MemoryConversations::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_idempotency_keeps_the_contract() {
+        super::idempotency_store(&MemoryIdempotency::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_tenants_keep_the_contract() {
+        let tenants = crate::memory::MemoryTenants::new([crate::tenant::Tenant::demo().unwrap()]);
+        super::tenant_directory(&tenants).await;
+    }
+
+    #[tokio::test]
+    async fn memory_queues_keep_the_contract() {
+        let (queue, mut rx) = crate::memory::MemoryQueue::new();
+        super::message_queue(&queue, || {
+            let mut got = Vec::new();
+            while let Ok(m) = rx.try_recv() {
+                got.push(m);
+            }
+            async move { got }
+        })
+        .await;
+        let (queue, mut rx) = crate::memory::MemoryQueue::new();
+        super::escalation_queue(&queue, || {
+            let got: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+            async move { got }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn memory_secrets_keep_the_contract() {
+        let store = crate::memory::MemorySecrets::default();
+        store.put("/switchboard/t/webchat", "s3cret-value");
+        super::secret_store(&store, "/switchboard/t/webchat", "s3cret-value").await;
+    }
+
+    #[tokio::test]
+    async fn memory_tickets_keep_the_contract() {
+        super::ticket_store(&crate::memory::MemoryTickets::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_conversations_keep_turns_in_written_order() {
+        super::turns_in_written_order(&crate::memory::MemoryConversations::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_allowances_keep_the_contract() {
+        super::allowances(&crate::memory::MemoryAllowances::default()).await;
+        super::limits_across_instances(std::sync::Arc::new(crate::memory::MemoryAllowances::default())).await;
+    }
+
+    #[tokio::test]
+    async fn memory_cost_ledger_keeps_the_contract() {
+        super::cost_ledger(&crate::memory::MemoryLedger::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_customers_keep_the_contract() {
+        super::customer_store(&MemoryCustomers::default()).await;
+    }
+}

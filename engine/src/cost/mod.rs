@@ -1,0 +1,145 @@
+//! What every request costs. Adapters meter billing units as they work ([`switchboard_core::meter`]); at
+//! the end of each request [`Costs::record`] prices them at the [`PriceTable`] and writes one
+//! [`CostRecord`] to the [`CostLedger`](switchboard_core::ports::CostLedger), which keeps the month's
+//! totals per day, component, channel and intent. [`budget`] turns the totals into the
+//! tenant's budget state; [`report`] into what a cost owner reads.
+
+pub mod budget;
+#[cfg(any(test, feature = "cli"))]
+pub mod html;
+pub mod lambda;
+mod prices;
+mod pricing;
+pub mod refused;
+#[cfg(any(test, feature = "cli"))]
+pub mod report;
+pub mod units;
+
+pub use prices::{PriceError, PriceTable, TableId, nanos, usd};
+
+/// The built-in price table's YAML.
+pub fn prices_default() -> &'static str {
+    prices::DEFAULT_TABLE
+}
+pub use switchboard_core::ledger::{Attribution, Components, CostRecord, DayTotals, Function, Month, Outcome, delta};
+
+use std::sync::Arc;
+use switchboard_core::domain::TenantId;
+use switchboard_core::meter::Metered;
+use switchboard_core::ports::CostLedger;
+
+/// Prices measured units and writes them to the ledger: the one place every function ends a
+/// request through.
+pub struct Costs {
+    /// The ledger.
+    pub ledger: Arc<dyn CostLedger>,
+    /// The prices.
+    pub prices: Arc<PriceTable>,
+    /// Refused and public requests not yet written to the deployment's aggregate.
+    refused: std::sync::Mutex<refused::Pending>,
+    /// How often an instance writes that aggregate, in milliseconds.
+    refused_flush_ms: std::sync::atomic::AtomicU64,
+}
+
+/// How often an instance writes its sums of refused requests by default.
+pub const REFUSED_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Costs {
+    /// Costs written to `ledger` at `prices`.
+    pub fn new(ledger: Arc<dyn CostLedger>, prices: Arc<PriceTable>) -> Self {
+        Self {
+            ledger,
+            prices,
+            refused: Default::default(),
+            refused_flush_ms: (REFUSED_FLUSH_EVERY.as_millis() as u64).into(),
+        }
+    }
+
+    /// Writes the refused requests' sums at most once per `every` (zero: at each one; tests and
+    /// the in-memory ledger).
+    pub fn set_refused_flush_every(&self, every: std::time::Duration) {
+        let ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
+        self.refused_flush_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Prices a request no tenant is billed for ([`refused`]), emits its metric line and adds
+    /// it to the deployment's aggregate, written when the interval has passed.
+    pub async fn unbilled(&self, request: refused::UnbilledRequest, units: Metered) {
+        let record = self.priced(refused::attribution(&request), refused::outcome(&request), units);
+        let status = match request.why {
+            refused::Unbilled::Refused(status) => status.to_string(),
+            refused::Unbilled::Public => "public".into(),
+        };
+        let tenant = request.tenant.as_ref().map_or("-", |t| t.as_str());
+        switchboard_core::metrics::emit(&switchboard_core::metrics::refused_line(
+            &record,
+            &request.route,
+            &status,
+            tenant,
+        ));
+        let every = std::time::Duration::from_millis(self.refused_flush_ms.load(std::sync::atomic::Ordering::Relaxed));
+        let due = switchboard_core::sync::lock(&self.refused).add(&record, &request, every);
+        for (day, counters) in due.into_iter().flatten() {
+            let month = Month::of(day.and_hms_opt(0, 0, 0).map_or(record.at, |d| d.and_utc()));
+            if let Err(error) = self.ledger.add_to_day(&TenantId::deployment(), month, day, &counters).await {
+                tracing::error!(%error, "could not write the refused requests' sums; kept for the next flush");
+                switchboard_core::sync::lock(&self.refused).restore(day, counters);
+            }
+        }
+    }
+
+    /// Prices `units` for `who`, writes the record, emits the cost metrics; returns the record.
+    /// A ledger failure is logged, never raised: the customer's answer matters more than its
+    /// bookkeeping, and redoing the work to record it would cost twice.
+    pub async fn record(&self, who: Attribution, outcome: Outcome, units: Metered) -> CostRecord {
+        let mut record = self.priced(who, outcome, units);
+        // The ledger's own writes are part of the request: the record, by its stored size, and
+        // its day's totals (one unit: a day item stays under 1 KB).
+        record.units.dynamodb_write_milli_units += units::write_milli_units(stored_bytes(&record)) + 1000;
+        // So is its metrics line: CloudWatch ingests it like any log line.
+        let metrics = switchboard_core::metrics::cost_line(&record);
+        record.units.log_bytes += metrics.len() as u64 + 1;
+        record.components = self.prices.price(&record.units);
+        record.cost_nanos = record.components.total();
+        switchboard_core::metrics::emit(&switchboard_core::metrics::cost_line(&record));
+        if let Err(error) = self.ledger.record(&record).await {
+            tracing::error!(%error, "could not write the cost record");
+        }
+        record
+    }
+
+    /// `units` priced for `who`.
+    fn priced(&self, who: Attribution, outcome: Outcome, units: Metered) -> CostRecord {
+        for id in units.models.keys().filter(|id| !self.prices.prices_model(id)) {
+            tracing::warn!(model = %id, "no price for this model id; priced at the table's default model lines");
+        }
+        let components = self.prices.price(&units);
+        CostRecord {
+            request_id: who.request_id,
+            function: who.function,
+            item: who.item,
+            tenant: who.tenant,
+            channel: who.channel,
+            conversation: who.conversation,
+            at: who.at,
+            outcome,
+            units,
+            cost_nanos: components.total(),
+            components,
+            price_table: self.prices.id.id.clone(),
+        }
+    }
+}
+
+/// How long cost records are kept (the DynamoDB ledger's TTL): a year and a month's margin.
+pub const RECORD_RETENTION_DAYS: i64 = 400;
+
+/// A record's size as the DynamoDB ledger stores it (key, JSON, TTL).
+fn stored_bytes(record: &CostRecord) -> u64 {
+    let pk = switchboard_core::keys::partition::cost_month(&record.tenant, record.month());
+    let expires = (record.at + chrono::Duration::days(RECORD_RETENTION_DAYS)).timestamp();
+    units::ItemSize::keyed(&pk, &format!("R#{}", record.key()))
+        .s("data", &serde_json::to_string(record).unwrap_or_default())
+        .n("ttl", expires)
+        .bytes()
+}

@@ -1,0 +1,465 @@
+//! What a cost owner reads: the month's spend from the ledger, per component, channel, intent
+//! and day, against the budget and beside what the alternatives would have charged. One model,
+//! four renderings (JSON, table, CSV, HTML).
+
+use super::budget::{BudgetState, forecast, month_total};
+use super::{Components, CostRecord, Function, Month, PriceTable, TableId, usd};
+use crate::tenant::Tenant;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use switchboard_core::domain::TenantId;
+use switchboard_core::ports::{CostLedger, PortError};
+
+/// Records read to count conversations and resolutions: a month of a small business's traffic.
+const MAX_RECORDS: usize = 200_000;
+
+/// The report.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostReport {
+    /// The business.
+    pub tenant: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `USD`.
+    pub currency: String,
+    /// The prices used.
+    pub price_table: TableId,
+    /// When the report was made.
+    pub generated_at: DateTime<Utc>,
+    /// Everything, in nano-dollars (= the sum of `by_component`).
+    pub total_nanos: u64,
+    /// AWS's part (everything but `channels`).
+    pub aws_nanos: u64,
+    /// Per component.
+    pub by_component: BTreeMap<String, u64>,
+    /// Per channel.
+    pub by_channel: BTreeMap<String, u64>,
+    /// Per intent of the customer messages (`none`: not recognised).
+    pub by_intent: BTreeMap<String, u64>,
+    /// Per function.
+    pub by_function: BTreeMap<String, u64>,
+    /// Per day, with its components.
+    pub by_day: Vec<Day>,
+    /// Customer messages handled.
+    pub messages: u64,
+    /// Of which the bot answered.
+    pub answered: u64,
+    /// Of which without the hosted model.
+    pub answered_locally: u64,
+    /// Of which went to a person.
+    pub escalated: u64,
+    /// Conversations with at least one message this month.
+    pub conversations: u64,
+    /// Hosted model calls and tokens.
+    pub model_calls: u64,
+    /// Tokens.
+    pub model_tokens: u64,
+    /// What 1,000 messages cost, all in.
+    pub per_1000_messages_usd: f64,
+    /// Conversations the bot answered that never went to a person.
+    pub automated_resolutions: u64,
+    /// Total cost over automated resolutions.
+    pub cost_per_resolution_usd: f64,
+    /// The budget.
+    pub budget: Budget,
+    /// What the bot saved at the tenant's cost of a human-handled conversation.
+    pub savings: Option<Savings>,
+    /// The published prices of the alternatives for the same month's work.
+    pub alternatives: Vec<Alternative>,
+    /// The questions that most often went to a person for lack of an answer.
+    pub faq_gaps: Vec<Gap>,
+    /// The most expensive conversations.
+    pub top_conversations: Vec<ConversationCost>,
+    /// The newest requests.
+    pub requests: Vec<Request>,
+}
+
+/// One day.
+#[derive(Debug, Clone, Serialize)]
+pub struct Day {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Its total.
+    pub total_nanos: u64,
+    /// Its components.
+    pub by_component: BTreeMap<String, u64>,
+    /// Messages that day.
+    pub messages: u64,
+}
+
+/// The budget's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Budget {
+    /// The limit (0: none).
+    pub limit_nanos: u64,
+    /// Spent so far.
+    pub used_nanos: u64,
+    /// The soft line's share.
+    pub soft_at: f64,
+    /// `ok`, `soft` or `exhausted`.
+    pub state: BudgetState,
+    /// Spend at month end at the month's pace so far.
+    pub forecast_nanos: u64,
+    /// Alerts raised this month.
+    pub alerts: Vec<Alert>,
+}
+
+/// An alert raised.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alert {
+    /// `soft` or `exhausted`.
+    pub threshold: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Savings against people.
+#[derive(Debug, Clone, Serialize)]
+pub struct Savings {
+    /// The tenant's cost of a human-handled conversation.
+    pub human_ticket_usd: f64,
+    /// Resolutions × that, minus what Switchboard cost.
+    pub saved_usd: f64,
+}
+
+/// An alternative's published price.
+#[derive(Debug, Clone, Serialize)]
+pub struct Alternative {
+    /// Product.
+    pub name: &'static str,
+    /// The price as published.
+    pub price: &'static str,
+    /// What the month's work would have cost there (low end of a range).
+    pub month_usd: f64,
+    /// Per automated resolution there.
+    pub per_resolution_usd: f64,
+    /// Where the price is published.
+    pub source: &'static str,
+}
+
+/// A gap in the FAQ.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    /// The intent (`none`: not recognised).
+    pub intent: String,
+    /// The language.
+    pub language: String,
+    /// Messages that went to a person for lack of an answer.
+    pub count: u64,
+}
+
+/// One conversation's cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationCost {
+    /// Its id.
+    pub conversation: String,
+    /// Its cost.
+    pub cost_nanos: u64,
+    /// Its messages.
+    pub messages: u64,
+}
+
+/// One request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Request {
+    /// The request id.
+    pub request_id: String,
+    /// The function.
+    pub function: Function,
+    /// The channel.
+    pub channel: Option<String>,
+    /// When it arrived.
+    pub at: DateTime<Utc>,
+    /// Its cost.
+    pub cost_nanos: u64,
+    /// Its components.
+    pub components: Components,
+    /// What it was.
+    pub decision: Option<String>,
+}
+
+/// Published prices of the alternatives (docs: ../shared/research/anchors.md).
+const ALTERNATIVES: [(&str, &str, f64, Basis, &str); 4] = [
+    (
+        "Intercom Fin",
+        "$0.99 per outcome",
+        0.99,
+        Basis::Resolution,
+        "https://www.intercom.com/help/en/articles/8205718-fin-ai-agent-outcomes",
+    ),
+    (
+        "Zendesk AI agents",
+        "$1.50–2.00 per automated resolution",
+        1.50,
+        Basis::Resolution,
+        "https://support.zendesk.com/hc/en-us/articles/5352026794010",
+    ),
+    ("Amazon Lex V2", "$0.75 per 1,000 text requests", 0.00075, Basis::Message, "https://aws.amazon.com/lex/pricing/"),
+    ("Amazon Connect chat", "$0.010 per message", 0.010, Basis::Message, "https://aws.amazon.com/connect/pricing/"),
+];
+
+#[derive(Clone, Copy)]
+enum Basis {
+    Resolution,
+    Message,
+}
+
+/// Builds the report of `tenant` for `month` from the ledger; `config` (the tenant's settings)
+/// gives the budget and the cost of a human-handled conversation; at most `limit` requests.
+pub async fn build(
+    ledger: &dyn CostLedger,
+    prices: &PriceTable,
+    tenant: &TenantId,
+    config: Option<&Tenant>,
+    month: Month,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<CostReport, PortError> {
+    let days = ledger.days(tenant, month).await?;
+    let records = ledger.records(tenant, month, MAX_RECORDS).await?;
+    let alerts = ledger.alerts(tenant, month).await?;
+    let sum = |name: &str| u64::try_from(days.iter().map(|d| d.get(name)).sum::<i64>()).unwrap_or(0);
+    let group = |prefix: &str| {
+        let mut all = BTreeMap::new();
+        for d in &days {
+            for (k, v) in d.group(prefix) {
+                *all.entry(k).or_insert(0u64) += u64::try_from(v).unwrap_or(0);
+            }
+        }
+        all.retain(|_, v| *v > 0);
+        all
+    };
+    let mut by_component: BTreeMap<String, u64> = Components::NAMES.iter().map(|n| (n.to_string(), 0)).collect();
+    by_component.extend(group("c"));
+    let total_nanos = month_total(&days);
+    let messages = sum("messages");
+
+    let (conversations, resolutions, top) = conversations(&records);
+    let limit_nanos = config.map_or(0, Tenant::monthly_budget_nanos);
+    let soft_at = config.map_or(0.8, |t| t.config.budget.soft_at);
+    let budget = Budget {
+        limit_nanos,
+        used_nanos: total_nanos,
+        soft_at,
+        state: BudgetState::of(total_nanos, limit_nanos, soft_at),
+        forecast_nanos: forecast(total_nanos, month, now),
+        alerts: alerts.into_iter().map(|(threshold, at)| Alert { threshold, at }).collect(),
+    };
+    let total_usd = usd(total_nanos);
+    let savings = config
+        .map(|t| t.config.budget.human_ticket_usd)
+        .filter(|p| *p > 0.0)
+        .map(|p| Savings { human_ticket_usd: p, saved_usd: resolutions as f64 * p - total_usd });
+    let alternatives = ALTERNATIVES
+        .iter()
+        .map(|(name, price, unit, basis, source)| {
+            let month_usd = match basis {
+                Basis::Resolution => resolutions as f64 * unit,
+                Basis::Message => messages as f64 * unit,
+            };
+            let per_resolution_usd = if resolutions > 0 { month_usd / resolutions as f64 } else { 0.0 };
+            Alternative { name, price, month_usd, per_resolution_usd, source }
+        })
+        .collect();
+    let mut faq_gaps: Vec<Gap> = group("gap")
+        .into_iter()
+        .filter_map(|(k, count)| {
+            let (intent, language) = k.rsplit_once('.')?;
+            Some(Gap { intent: intent.to_string(), language: language.to_string(), count })
+        })
+        .collect();
+    faq_gaps.sort_by(|a, b| b.count.cmp(&a.count).then(a.intent.cmp(&b.intent)));
+    let by_day = days
+        .iter()
+        .map(|d| Day {
+            day: d.day.map(|d| d.to_string()).unwrap_or_default(),
+            total_nanos: u64::try_from(d.get("total")).unwrap_or(0),
+            by_component: d.group("c").into_iter().map(|(k, v)| (k, u64::try_from(v).unwrap_or(0))).collect(),
+            messages: u64::try_from(d.get("messages")).unwrap_or(0),
+        })
+        .collect();
+    Ok(CostReport {
+        tenant: tenant.to_string(),
+        month: month.to_string(),
+        currency: prices.currency.clone(),
+        price_table: prices.id.clone(),
+        generated_at: now,
+        total_nanos,
+        aws_nanos: total_nanos.saturating_sub(by_component.get("channels").copied().unwrap_or(0)),
+        by_component,
+        by_channel: group("ch"),
+        by_intent: group("i"),
+        by_function: group("f"),
+        by_day,
+        messages,
+        answered: sum("answered"),
+        answered_locally: sum("answered_locally"),
+        escalated: sum("escalated"),
+        conversations,
+        model_calls: sum("model_calls"),
+        model_tokens: sum("model_tokens"),
+        per_1000_messages_usd: if messages > 0 { total_usd * 1000.0 / messages as f64 } else { 0.0 },
+        automated_resolutions: resolutions,
+        cost_per_resolution_usd: if resolutions > 0 { total_usd / resolutions as f64 } else { 0.0 },
+        budget,
+        savings,
+        alternatives,
+        faq_gaps,
+        top_conversations: top,
+        requests: records
+            .iter()
+            .take(limit)
+            .map(|r| Request {
+                request_id: r.request_id.clone(),
+                function: r.function,
+                channel: r.channel.map(|c| c.to_string()),
+                at: r.at,
+                cost_nanos: r.cost_nanos,
+                components: r.components,
+                decision: r.outcome.decision.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// Conversations with messages, automated resolutions (answered by the bot, never escalated
+/// this month) and the ten most expensive conversations.
+fn conversations(records: &[CostRecord]) -> (u64, u64, Vec<ConversationCost>) {
+    #[derive(Default)]
+    struct Seen {
+        cost: u64,
+        messages: u64,
+        answered: bool,
+        escalated: bool,
+    }
+    let mut by_id: BTreeMap<&str, Seen> = BTreeMap::new();
+    for r in records {
+        let Some(c) = &r.conversation else { continue };
+        let seen = by_id.entry(c.as_str()).or_default();
+        seen.cost += r.cost_nanos;
+        seen.messages += u64::from(r.outcome.message);
+        seen.answered |= r.outcome.answered;
+        seen.escalated |= r.outcome.escalated;
+    }
+    let with_messages: BTreeSet<&str> = by_id.iter().filter(|(_, s)| s.messages > 0).map(|(c, _)| *c).collect();
+    let resolutions = by_id.values().filter(|s| s.answered && !s.escalated).count() as u64;
+    let mut top: Vec<ConversationCost> = by_id
+        .iter()
+        .map(|(c, s)| ConversationCost { conversation: c.to_string(), cost_nanos: s.cost, messages: s.messages })
+        .collect();
+    top.sort_by_key(|c| std::cmp::Reverse(c.cost_nanos));
+    top.truncate(10);
+    (with_messages.len() as u64, resolutions, top)
+}
+
+/// Dollars for people: enough places that a single request's cost is not shown as zero.
+pub fn dollars(nanos: u64) -> String {
+    let d = usd(nanos);
+    if d == 0.0 {
+        "$0".into()
+    } else if d < 0.01 {
+        format!("${d:.6}")
+    } else {
+        format!("${d:.2}")
+    }
+}
+
+impl CostReport {
+    /// A plain-text table for a terminal.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "Switchboard costs — {} — {} (prices: {}, as of {})\n\n",
+            self.tenant, self.month, self.price_table.id, self.price_table.as_of
+        );
+        let row = |out: &mut String, name: &str, nanos: u64| {
+            let share = if self.total_nanos > 0 { nanos as f64 * 100.0 / self.total_nanos as f64 } else { 0.0 };
+            out.push_str(&format!("  {name:<24} {:>14} {share:>6.1} %\n", dollars(nanos)));
+        };
+        out.push_str(&format!("Total {:>33}\n", dollars(self.total_nanos)));
+        for (title, map) in
+            [("By component", &self.by_component), ("By channel", &self.by_channel), ("By intent", &self.by_intent)]
+        {
+            out.push_str(&format!("\n{title}\n"));
+            for (name, nanos) in map.iter().filter(|(_, n)| **n > 0) {
+                row(&mut out, name, *nanos);
+            }
+        }
+        out.push_str(&format!(
+            "\nMessages {}  answered {} ({} locally)  escalated {}  conversations {}\n",
+            self.messages, self.answered, self.answered_locally, self.escalated, self.conversations
+        ));
+        out.push_str(&format!(
+            "Per 1,000 messages ${:.4}   automated resolutions {}   per resolution ${:.4}\n",
+            self.per_1000_messages_usd, self.automated_resolutions, self.cost_per_resolution_usd
+        ));
+        let b = &self.budget;
+        if b.limit_nanos > 0 {
+            out.push_str(&format!(
+                "Budget {} of {} ({}), forecast {} at month end\n",
+                dollars(b.used_nanos),
+                dollars(b.limit_nanos),
+                b.state.as_str(),
+                dollars(b.forecast_nanos)
+            ));
+        }
+        if let Some(s) = &self.savings {
+            out.push_str(&format!(
+                "Saved ${:.2} at ${:.2} per human-handled conversation\n",
+                s.saved_usd, s.human_ticket_usd
+            ));
+        }
+        if !self.faq_gaps.is_empty() {
+            out.push_str("\nFAQ entries worth writing next (went to a person for lack of an answer)\n");
+            for g in self.faq_gaps.iter().take(10) {
+                out.push_str(&format!("  {:<24} {:<4} {:>6}\n", g.intent, g.language, g.count));
+            }
+        }
+        out
+    }
+
+    /// CSV: one row per request (the ledger's records), components in columns.
+    pub fn csv(&self) -> String {
+        let mut out = format!("request_id,function,channel,at,decision,cost_nanos,{}\n", Components::NAMES.join(","));
+        for r in &self.requests {
+            let components: Vec<String> = r.components.named().iter().map(|(_, n)| n.to_string()).collect();
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                csv_field(&r.request_id),
+                r.function.as_str(),
+                r.channel.as_deref().unwrap_or(""),
+                r.at.to_rfc3339(),
+                csv_field(r.decision.as_deref().unwrap_or("")),
+                r.cost_nanos,
+                components.join(",")
+            ));
+        }
+        out
+    }
+}
+
+/// A CSV field, quoted when it must be; a leading formula character is neutralised so a
+/// spreadsheet never runs a request id an outsider chose.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
+    if value.contains([',', '"', '\n']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("req-1"), "req-1");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    }
+
+    #[test]
+    fn dollars_keep_small_amounts_visible() {
+        assert_eq!(dollars(0), "$0");
+        assert_eq!(dollars(1_250), "$0.000001");
+        assert_eq!(dollars(12_345_678_901), "$12.35");
+    }
+}

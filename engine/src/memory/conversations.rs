@@ -1,0 +1,188 @@
+use super::{capacity, lock};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use switchboard_core::domain::{Conversation, ConversationId, ConversationState, TenantId, Turn, TurnCursor};
+use switchboard_core::ports::{Activity, ConversationStore, PortError};
+
+#[derive(Debug)]
+struct Entry {
+    conversation: Conversation,
+    turns: BTreeMap<TurnCursor, Turn>,
+    /// The last `seq` given to a turn.
+    written: u64,
+}
+
+/// Conversations and turns in maps; turns ordered by cursor like the table's sort key.
+#[derive(Debug, Default)]
+pub struct MemoryConversations {
+    entries: Mutex<HashMap<(TenantId, ConversationId), Entry>>,
+}
+
+impl MemoryConversations {
+    /// How many conversations exist (for tests that check nothing was stored).
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    /// True when there is no conversation at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+const PORT: &str = "conversation store";
+
+fn missing() -> PortError {
+    PortError::Corrupt { port: PORT, detail: "no such conversation".into() }
+}
+
+#[async_trait]
+impl ConversationStore for MemoryConversations {
+    async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
+        let found = lock(&self.entries).get(&(tenant.clone(), id.clone())).map(|e| e.conversation.clone());
+        capacity::read(found.as_ref().map_or(0, capacity::conversation));
+        Ok(found)
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let key = (conversation.tenant.clone(), conversation.id.clone());
+        if entries.contains_key(&key) {
+            capacity::refused_write();
+            return Err(PortError::Conflict { port: PORT });
+        }
+        capacity::write(capacity::conversation(conversation));
+        entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new(), written: 0 });
+        Ok(())
+    }
+
+    async fn record_activity(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        activity: &Activity,
+    ) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let Some(entry) = entries.get_mut(&(tenant.clone(), id.clone())) else {
+            capacity::refused_write();
+            return Err(missing());
+        };
+        let before = capacity::conversation(&entry.conversation);
+        let c = &mut entry.conversation;
+        c.language = Some(activity.language);
+        c.last_inbound_at = Some(activity.last_inbound_at);
+        if c.customer.is_none() {
+            c.customer = activity.customer.clone();
+        }
+        if activity.thread.is_some() {
+            c.thread = activity.thread.clone();
+        }
+        capacity::write(before.max(capacity::conversation(c)));
+        Ok(())
+    }
+
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+        from: &ConversationState,
+        to: &ConversationState,
+    ) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let Some(entry) = entries.get_mut(&(tenant.clone(), id.clone())) else {
+            capacity::refused_write();
+            return Err(missing());
+        };
+        if &entry.conversation.state != from {
+            capacity::refused_write();
+            return Err(PortError::Conflict { port: PORT });
+        }
+        let before = capacity::conversation(&entry.conversation);
+        entry.conversation.state = to.clone();
+        capacity::write(before.max(capacity::conversation(&entry.conversation)));
+        Ok(())
+    }
+
+    async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError> {
+        lock(&self.entries).remove(&(tenant.clone(), id.clone()));
+        Ok(())
+    }
+
+    async fn append_turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        turn: &Turn,
+    ) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let entry = entries.get_mut(&(tenant.clone(), conversation.clone())).ok_or_else(|| PortError::Corrupt {
+            port: PORT,
+            detail: "turn for a conversation that does not exist".into(),
+        })?;
+        // Like the DynamoDB adapter: the counter moves on every write (a rewrite leaves a gap in
+        // DynamoDB; here it keeps the number), then the turn item and its index entry.
+        capacity::write(capacity::turn_counter(tenant, conversation, entry.written + 1));
+        let seq = match entry.turns.get(&turn.cursor) {
+            Some(stored) => stored.seq,
+            None => {
+                entry.written += 1;
+                entry.written
+            }
+        };
+        let stored = Turn { seq, ..turn.clone() };
+        let before = entry.turns.get(&turn.cursor).map_or(0, |t| capacity::turn(tenant, conversation, t));
+        capacity::write_turn(before.max(capacity::turn(tenant, conversation, &stored)));
+        entry.turns.insert(turn.cursor.clone(), stored);
+        Ok(())
+    }
+
+    async fn turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        cursor: &TurnCursor,
+    ) -> Result<Option<Turn>, PortError> {
+        let entries = lock(&self.entries);
+        let found = entries.get(&(tenant.clone(), conversation.clone())).and_then(|e| e.turns.get(cursor).cloned());
+        capacity::read(found.as_ref().map_or(0, |t| capacity::turn(tenant, conversation, t)));
+        Ok(found)
+    }
+
+    async fn turns_after(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let entries = lock(&self.entries);
+        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else {
+            capacity::query(0, 0);
+            return Ok(Vec::new());
+        };
+        let after = after.unwrap_or(0);
+        let mut turns: Vec<Turn> = entry.turns.values().filter(|t| t.seq > after).cloned().collect();
+        turns.sort_by_key(|t| t.seq);
+        turns.truncate(limit);
+        capacity::query(turns.iter().map(|t| capacity::turn(tenant, conversation, t)).sum(), turns.len());
+        Ok(turns)
+    }
+
+    async fn recent_turns(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<Turn>, PortError> {
+        let entries = lock(&self.entries);
+        let Some(entry) = entries.get(&(tenant.clone(), conversation.clone())) else {
+            capacity::query(0, 0);
+            return Ok(Vec::new());
+        };
+        let mut turns: Vec<Turn> = entry.turns.values().rev().take(limit).cloned().collect();
+        turns.reverse();
+        capacity::query(turns.iter().map(|t| capacity::turn(tenant, conversation, t)).sum(), turns.len());
+        Ok(turns)
+    }
+}

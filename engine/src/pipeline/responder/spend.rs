@@ -1,0 +1,287 @@
+//! What a response costs and may spend: each piece of work measured and recorded in the
+//! ledger, the tenant's budget read and its alerts raised once, the hosted model capped by the
+//! anonymous-visitor allowance and the budget.
+
+use super::*;
+
+impl Responder {
+    pub(super) fn attribution(
+        &self,
+        request_id: &str,
+        item: &MessageId,
+        tenant: &TenantId,
+        conversation: &switchboard_core::domain::ConversationId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Attribution {
+        Attribution {
+            request_id: request_id.to_string(),
+            function: Function::Responder,
+            item: item.to_string(),
+            tenant: tenant.clone(),
+            channel: None,
+            conversation: Some(conversation.clone()),
+            at,
+        }
+    }
+
+    /// Runs `work` under the meter, bills its time, and records what it cost, failed attempts
+    /// included (they cost money too; a retry replaces their record). Work for a tenant that
+    /// does not exist bills nobody.
+    pub(super) async fn metered<T>(
+        &self,
+        mut who: Attribution,
+        consumed_bytes: Option<usize>,
+        work: impl Future<Output = Result<(T, Done), RespondError>>,
+    ) -> Result<(T, CostRecord), RespondError> {
+        let (result, units) = crate::cost::lambda::measured(async {
+            if let Some(bytes) = consumed_bytes {
+                crate::cost::units::report_sqs_consumed(bytes, true);
+            }
+            work.await
+        })
+        .await;
+        match result {
+            Ok((value, mut done)) => {
+                who.channel = who.channel.or(done.channel);
+                done.outcome.answered_locally = done.outcome.answered && units.model_calls() == 0;
+                Ok((value, self.costs.record(who, done.outcome, units).await))
+            }
+            Err(e @ RespondError::UnknownTenant(_)) => Err(e),
+            Err(e) => {
+                let failed = crate::cost::Outcome { decision: Some("failed".into()), ..Default::default() };
+                self.costs.record(who, failed, units).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Where the tenant stands against its monthly budget; crossing a threshold raises its alert
+    /// once a month. An unreadable ledger does not degrade the customer's answer.
+    pub(super) async fn budget(&self, tenant: &Tenant, message: &InboundMessage) -> BudgetState {
+        let limit = tenant.monthly_budget_nanos();
+        if limit == 0 {
+            return BudgetState::Ok;
+        }
+        let month = Month::of(self.clock.now());
+        let spent = match self.spend.spent(self.costs.ledger.as_ref(), &tenant.id, month).await {
+            Ok(spent) => spent,
+            Err(error) => {
+                tracing::warn!(%error, tenant = %tenant.id, "month's spend unknown; budget not applied to this message");
+                return BudgetState::Ok;
+            }
+        };
+        let state = BudgetState::of(spent, limit, tenant.config.budget.soft_at);
+        for crossed in [BudgetState::Soft, BudgetState::Exhausted].into_iter().filter(|t| *t <= state) {
+            self.alert_once(tenant, message, month, crossed, spent, limit).await;
+        }
+        state
+    }
+
+    /// The budget alert for `threshold`, once a month: a log line, a metric, and a note in the
+    /// tenant's helpdesk (a ticket of its own, so no customer conversation is handed over).
+    pub(super) async fn alert_once(
+        &self,
+        tenant: &Tenant,
+        message: &InboundMessage,
+        month: Month,
+        threshold: BudgetState,
+        spent: u64,
+        limit: u64,
+    ) {
+        match self.costs.ledger.raise_once(&tenant.id, month, threshold.as_str(), self.clock.now()).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(%error, tenant = %tenant.id, "could not record the budget alert; it will be tried again");
+                return;
+            }
+        }
+        let (spent_usd, limit_usd) = (crate::cost::usd(spent), crate::cost::usd(limit));
+        tracing::warn!(
+            tenant = %tenant.id,
+            channel = %message.channel,
+            request_id = %message.request_id,
+            threshold = threshold.as_str(),
+            spent_usd,
+            limit_usd,
+            "budget threshold crossed"
+        );
+        switchboard_core::metrics::count(
+            "BudgetAlert",
+            tenant.id.as_str(),
+            message.channel.as_str(),
+            &[("threshold", threshold.as_str())],
+        );
+        let note = budget_note(tenant, message, month, threshold, spent_usd, limit_usd, self.clock.now());
+        if let Err(error) = self.escalations.enqueue(&EscalationJob::Open(Box::new(note))).await {
+            tracing::error!(%error, tenant = %tenant.id, "budget alert not sent to the helpdesk");
+        }
+    }
+
+    /// The hosted model for `message`: for an anonymous web chat visitor, one whose every call
+    /// takes a unit of the tenant's hourly allowance, so a flood costs the attacker time, not
+    /// the tenant money.
+    pub(super) fn model_for<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        message: &InboundMessage,
+        budget: BudgetState,
+    ) -> Capped<'a> {
+        let anonymous = message.channel == Channel::Webchat && message.sender.customer.is_none();
+        let now = self.clock.now();
+        let hour = now - chrono::Duration::seconds(now.timestamp().rem_euclid(3600));
+        Capped {
+            inner: self.model.as_ref(),
+            budget,
+            cap: anonymous.then(|| {
+                (self.allowances.as_ref(), &tenant.id, hour, tenant.config.classifier.anonymous_model_calls_per_hour)
+            }),
+        }
+    }
+}
+
+/// The hosted model behind an allowance: each call takes a unit, and a spent allowance is an
+/// unavailable model (the cascade keeps the local result; no answer is generated).
+pub(super) struct Capped<'a> {
+    inner: &'a dyn LanguageModel,
+    budget: BudgetState,
+    cap: Option<(&'a dyn Allowances, &'a TenantId, chrono::DateTime<chrono::Utc>, u32)>,
+}
+
+impl Capped<'_> {
+    async fn allowed(&self) -> Result<(), ModelError> {
+        let Some((allowances, tenant, hour, limit)) = self.cap else { return Ok(()) };
+        match allowances.take(tenant, "anonymous-model", hour, limit).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::warn!(tenant = %tenant, limit, "hourly hosted-model allowance for anonymous visitors spent; local model only");
+                Err(ModelError::Unavailable("the hourly allowance for anonymous visitors is spent".into()))
+            }
+            Err(e) => Err(ModelError::Unavailable(format!("allowance unknown: {e}"))),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl LanguageModel for Capped<'_> {
+    async fn classify(&self, request: &ClassifyRequest) -> Result<HostedClassification, ModelError> {
+        if !self.budget.allows_hosted_classification() {
+            return Err(ModelError::Unavailable(BUDGET_SPENT.into()));
+        }
+        self.allowed().await?;
+        self.inner.classify(request).await
+    }
+
+    async fn generate(&self, request: &GenerateRequest) -> Result<Option<Generated>, ModelError> {
+        if !self.budget.allows_generation() {
+            return Err(ModelError::Unavailable(BUDGET_SPENT.into()));
+        }
+        self.allowed().await?;
+        self.inner.generate(request).await
+    }
+}
+
+/// Why the hosted model was not asked when the budget stops it (the cascade keeps quiet about
+/// reasons starting "no hosted model").
+const BUDGET_SPENT: &str = "no hosted model: the tenant's monthly budget has reached its line";
+
+/// What the channel provider bills for one part sent (not AWS, but the cost owner pays it).
+pub(super) fn meter_send(conversation: &Conversation, text: &str) {
+    use crate::cost::units::{dial_prefix, sms_segments};
+    switchboard_core::meter::report(|m| match conversation.channel {
+        Channel::TwilioSms => {
+            *m.sms_segments.entry(dial_prefix(&conversation.address)).or_default() += sms_segments(text);
+        }
+        Channel::TwilioWhatsapp => m.twilio_whatsapp_messages += 1,
+        Channel::WhatsappCloud => m.whatsapp_messages += 1,
+        Channel::Email => m.emails_sent += 1,
+        Channel::Webchat | Channel::Telegram | Channel::Slack => {}
+    });
+}
+
+/// What a job did, for its cost record.
+pub struct Done {
+    pub(super) outcome: crate::cost::Outcome,
+    pub(super) channel: Option<Channel>,
+}
+
+impl Done {
+    /// Work that is not a customer message.
+    pub(super) fn work(name: &str, channel: Option<Channel>) -> Self {
+        Self { outcome: crate::cost::Outcome { decision: Some(name.to_string()), ..Default::default() }, channel }
+    }
+}
+
+/// A handled message's outcome, for the ledger's counts.
+pub(super) fn message_outcome(c: &Classification, decision: &Decision, language: Language) -> crate::cost::Outcome {
+    let (answered, escalation) = match decision {
+        Decision::Answer { .. } => (true, None),
+        Decision::Escalate { escalation } => (false, Some(escalation)),
+        Decision::AnswerAndEscalate { escalation, .. } => (true, Some(escalation)),
+        Decision::Silent | Decision::Shadow { .. } => (false, None),
+    };
+    let no_answer = escalation
+        .is_some_and(|e| e.reasons.iter().any(|r| matches!(r, Reason::LowConfidence | Reason::NoGroundedAnswer)));
+    crate::cost::Outcome {
+        message: true,
+        answered,
+        answered_locally: false,
+        escalated: escalation.is_some(),
+        no_answer,
+        decision: Some(decision.name().to_string()),
+        intent: c.intent.clone(),
+        language: Some(language),
+    }
+}
+
+/// The helpdesk note for a budget threshold: an escalation of its own (its own conversation id,
+/// so no customer's conversation is handed over), with a stable id so a retry opens no second.
+fn budget_note(
+    tenant: &Tenant,
+    message: &InboundMessage,
+    month: Month,
+    threshold: BudgetState,
+    spent_usd: f64,
+    limit_usd: f64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Escalation {
+    let what = match threshold {
+        BudgetState::Exhausted => {
+            "the budget is spent: the hosted model is off until next month (templates, the FAQ and people still answer)"
+        }
+        _ => "the soft line is crossed: the hosted model no longer writes answers (it still classifies)",
+    };
+    let text = format!(
+        "Switchboard budget for {month}: ${spent_usd:.2} of ${limit_usd:.2} used; {what}. Run `switchboard costs --tenant {} --month {month}` for the report.",
+        tenant.id
+    );
+    // Tenant ids and months are made of characters every id accepts.
+    let id = MessageId::new(format!("budget-{}-{month}-{}", tenant.id, threshold.as_str()))
+        .unwrap_or_else(|_| MessageId::generate());
+    let conversation = switchboard_core::domain::ConversationId::new(format!("budget-{}-{month}", tenant.id))
+        .unwrap_or_else(|_| switchboard_core::domain::ConversationId::generate());
+    let turn_id = id.clone();
+    Escalation {
+        id: id.clone(),
+        tenant: tenant.id.clone(),
+        conversation,
+        channel: message.channel,
+        customer_id: None,
+        sender_unverified: false,
+        customer: None,
+        priority: Priority::Normal,
+        reasons: Vec::new(),
+        summary: format!("Budget alert {month}: {}", threshold.as_str()),
+        intent: None,
+        sentiment: None,
+        urgency: None,
+        language: tenant.config.default_language,
+        transcript: vec![Turn {
+            delivered: true,
+            ..Turn::new(id, TurnCursor::new(now, &turn_id), Role::System, text, now)
+        }],
+        draft: None,
+        created_at: now,
+        request_id: message.request_id.clone(),
+    }
+}
