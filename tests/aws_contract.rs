@@ -161,6 +161,7 @@ async fn dynamodb_tenants_keep_the_contract_and_resolve_ssm_secrets() {
         DynamoTenants::new(Table::new(aws.clients.dynamodb.clone(), &aws.table), secrets, Duration::from_secs(60));
     tenants.put_config(&yaml).await.expect("put config");
     contract::tenant_directory(&tenants).await;
+    contract::tenant_store(&tenants, &yaml).await;
     let demo = tenants.tenant(&TenantId::new("demo").unwrap()).await.unwrap().unwrap();
     assert_eq!(demo.config.channels.webchat.as_ref().unwrap().identity_secret.expose(), b"secret-from-parameter-store");
 

@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use switchboard::Tenant;
+use switchboard::adapters::memory::MemoryTenants;
 use switchboard::channels::webchat::Identity;
 use switchboard::cost::{self, Month, report::CostReport};
 use switchboard::domain::{CustomerId, TenantId};
@@ -35,9 +35,18 @@ pub fn check_bind(host: std::net::IpAddr, allow_network: bool) -> Result<()> {
     )
 }
 
-pub async fn serve(addr: SocketAddr, tenants: Vec<Tenant>, allow_network: bool) -> Result<()> {
-    let names: Vec<String> = tenants.iter().map(|t| t.id.to_string()).collect();
-    let app = Arc::new(Embedded::start(tenants, Options::default()).await?);
+/// Serves the tenants in `sources` (`(file name, YAML)`), loaded as the Lambda functions load
+/// theirs: through the tenant catalog, API bases off the providers' hosts refused unless
+/// `SWITCHBOARD_ALLOWED_ENDPOINTS` lists their origin. There is no Parameter Store locally: a
+/// tenant that names an SSM parameter does not load (put the value in the file).
+pub async fn serve(addr: SocketAddr, sources: Vec<(String, String)>, allow_network: bool) -> Result<()> {
+    let allowed = std::env::var("SWITCHBOARD_ALLOWED_ENDPOINTS")
+        .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
+        .unwrap_or_default();
+    let secrets = Arc::new(switchboard::adapters::memory::MemorySecrets::default());
+    let tenants = MemoryTenants::from_yaml(&sources, secrets, allowed).await.context("loading the tenants")?;
+    let names: Vec<String> = tenants.ids().iter().map(ToString::to_string).collect();
+    let app = Arc::new(Embedded::start_with(tenants, Options::default()).await?);
     let router = server(app, allow_network);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -155,8 +164,7 @@ async fn costs_json(
 
 /// The report page with tenant and month pickers (the demo tenant by default).
 async fn costs_page(State(app): State<Arc<Embedded>>, Query(query): Query<CostQuery>) -> impl IntoResponse {
-    let mut tenants: Vec<String> = app.tenants.all().map(|t| t.id.to_string()).collect();
-    tenants.sort();
+    let tenants: Vec<String> = app.tenants.ids().iter().map(ToString::to_string).collect();
     let tenant = query.tenant.clone().or_else(|| tenants.first().cloned()).unwrap_or_default();
     match report(&app, &tenant, &query).await {
         Ok(report) => Html(cost::html::render(&report, Some(&tenants))).into_response(),
@@ -204,6 +212,7 @@ async fn identity(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard::Tenant;
 
     #[test]
     fn the_local_server_binds_only_loopback_unless_asked() {

@@ -147,8 +147,7 @@ async fn main() -> Result<()> {
         Command::Serve { port, host, allow_network, tenants } => {
             local::check_bind(host, allow_network)?;
             init_logs();
-            let tenants = load_tenants(&tenants)?;
-            local::serve(SocketAddr::new(host, port), tenants, allow_network).await
+            local::serve(SocketAddr::new(host, port), tenant_sources(&tenants)?, allow_network).await
         }
         Command::Classify { tenant, text } => classify(tenant, &text),
         Command::Eval(args) => eval::run(&args, load_tenant),
@@ -196,11 +195,16 @@ fn load_tenant(path: Option<&PathBuf>) -> Result<Tenant> {
     }
 }
 
-fn load_tenants(paths: &[PathBuf]) -> Result<Vec<Tenant>> {
+/// The tenant files `serve` loads, as `(file name, YAML)`: the built-in demo when none is given.
+fn tenant_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
     if paths.is_empty() {
-        return Ok(vec![Tenant::demo()?]);
+        return Ok(vec![("demo.yaml (built in)".to_string(), switchboard::tenant::DEMO_TENANT_YAML.to_string())]);
     }
-    paths.iter().map(|p| load_tenant(Some(p))).collect()
+    let read = |path: &PathBuf| {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok((path.display().to_string(), text))
+    };
+    paths.iter().map(read).collect()
 }
 
 fn classify(tenant: Option<PathBuf>, text: &str) -> Result<()> {

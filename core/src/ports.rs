@@ -381,6 +381,19 @@ pub trait CostLedger: Send + Sync {
     async fn alerts(&self, tenant: &TenantId, month: Month) -> Result<Vec<(String, DateTime<Utc>)>, PortError>;
 }
 
+/// Where tenants' configurations are kept (DynamoDB in production): each tenant's YAML, and the
+/// intent models trained from it. The tenant catalog (`switchboard_engine::tenant::TenantCatalog`)
+/// compiles them; every store is read the same way through it.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// The tenant's configuration, as YAML; `Ok(None)` when there is no such tenant.
+    async fn config(&self, tenant: &TenantId) -> Result<Option<String>, PortError>;
+
+    /// The intent model stored as trained from the YAML whose digest is `digest`, as bytes;
+    /// `Ok(None)` when none is stored, or not all of it.
+    async fn model(&self, tenant: &TenantId, digest: &str) -> Result<Option<Vec<u8>>, PortError>;
+}
+
 /// Channel and helpdesk secrets (SSM Parameter Store SecureStrings in production).
 #[async_trait]
 pub trait SecretStore: Send + Sync {

@@ -16,7 +16,7 @@ use switchboard_engine::memory::{
 };
 use switchboard_engine::pipeline::Verdict;
 use switchboard_engine::pipeline::{EscalationDesk, Inbound, Responder};
-use switchboard_engine::tenant::Tenant;
+use switchboard_engine::tenant::{Tenant, TenantDirectory};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Knobs of the embedded app.
@@ -104,13 +104,19 @@ impl Embedded {
     /// Builds the app for `tenants`, seeds their customer profiles, and starts the responder and
     /// escalation workers on the current tokio runtime.
     pub async fn start(tenants: Vec<Tenant>, options: Options) -> Result<Self, PortError> {
+        Self::start_with(MemoryTenants::new(tenants), options).await
+    }
+
+    /// The same for a directory of tenants (`switchboard serve` loads its YAML files into one).
+    pub async fn start_with(tenants: MemoryTenants, options: Options) -> Result<Self, PortError> {
         let customers = Arc::new(MemoryCustomers::default());
-        for t in &tenants {
+        for id in tenants.ids() {
+            let Some(t) = tenants.tenant(&id).await? else { continue };
             for c in &t.config.customers {
                 customers.put_customer(&t.id, c).await?;
             }
         }
-        let tenants = Arc::new(MemoryTenants::new(tenants));
+        let tenants = Arc::new(tenants);
         let conversations = Arc::new(MemoryConversations::default());
         let idempotency = Arc::new(MemoryIdempotency::default());
         let (messages, message_rx) = MemoryQueue::new();

@@ -12,7 +12,7 @@ use switchboard_core::domain::{
 };
 use switchboard_core::ports::{
     Activity, Claim, ConversationStore, CustomerStore, EscalationQueue, IdempotencyKey, IdempotencyStore, MessageQueue,
-    PortError, SecretStore, TicketStore,
+    PortError, SecretStore, TenantStore, TicketStore,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -310,6 +310,23 @@ pub async fn tenant_directory(directory: &dyn TenantDirectory) {
     );
 }
 
+/// Tenant stores: the YAML a tenant was stored with reads back exactly, an unknown tenant is
+/// `None`, and the model stored with it reads back under the YAML's digest and under no other.
+/// `yaml` (tenant `demo`) must have been stored beforehand by the adapter's own write.
+pub async fn tenant_store(store: &dyn TenantStore, yaml: &str) {
+    let demo = tenant("demo");
+    let read = store.config(&demo).await.unwrap_or_else(|e| panic!("config: {e}"));
+    assert_eq!(read.as_deref(), Some(yaml), "the YAML reads back exactly");
+    let unknown = store.config(&tenant("no-such-tenant")).await.unwrap_or_else(|e| panic!("config: {e}"));
+    assert!(unknown.is_none(), "unknown is None");
+    let digest = crate::tenant::yaml_digest(yaml);
+    let model = store.model(&demo, &digest).await.unwrap_or_else(|e| panic!("model: {e}"));
+    let model = model.unwrap_or_else(|| panic!("the model stored with the YAML is found"));
+    assert!(crate::classify::IntentModel::from_bytes(&model).is_some(), "and reads back as a model");
+    let other = store.model(&demo, &crate::tenant::yaml_digest("other")).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(other.is_none(), "no model for YAML it was not trained from");
+}
+
 /// The messages queue: what is enqueued arrives intact and, within a conversation, in order.
 /// `receive` returns what the consumer side got so far (the adapter's own delivery mechanism).
 pub async fn message_queue<F, Fut>(queue: &dyn MessageQueue, mut receive: F)
@@ -556,6 +573,14 @@ mod memory {
     async fn memory_tenants_keep_the_contract() {
         let tenants = crate::memory::MemoryTenants::new([crate::tenant::Tenant::demo().unwrap()]);
         super::tenant_directory(&tenants).await;
+        let yaml = switchboard_core::config::DEMO_TENANT_YAML;
+        let secrets = std::sync::Arc::new(crate::memory::MemorySecrets::default());
+        let sources = [("demo.yaml".to_string(), yaml.to_string())];
+        let loaded = crate::memory::MemoryTenants::from_yaml(&sources, secrets, Vec::new()).await.unwrap();
+        super::tenant_directory(&loaded).await;
+        let store = crate::memory::MemoryTenantStore::default();
+        store.put_config("demo.yaml", yaml).unwrap();
+        super::tenant_store(&store, yaml).await;
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ mod ledger;
 mod model;
 mod queue;
 mod simple;
+mod tenants;
 mod tickets;
 
 pub use conversations::MemoryConversations;
@@ -18,7 +19,8 @@ pub use idempotency::MemoryIdempotency;
 pub use ledger::MemoryLedger;
 pub use model::{NoModel, ScriptedModel};
 pub use queue::MemoryQueue;
-pub use simple::{ManualClock, MemoryAllowances, MemoryCustomers, MemoryOutbox, MemorySecrets, MemoryTenants};
+pub use simple::{ManualClock, MemoryAllowances, MemoryCustomers, MemoryOutbox, MemorySecrets};
+pub use tenants::{MemoryTenantStore, MemoryTenants};
 pub use tickets::MemoryTickets;
 
 pub(crate) use switchboard_core::sync::lock;

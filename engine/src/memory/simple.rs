@@ -1,38 +1,11 @@
 use super::lock;
 use crate::tenant::Secret;
-use crate::tenant::Tenant;
-use crate::tenant::TenantDirectory;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use switchboard_core::domain::{Customer, CustomerId, TenantId, Turn};
 use switchboard_core::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore};
-
-/// Tenants loaded at start-up.
-#[derive(Debug, Default)]
-pub struct MemoryTenants {
-    tenants: HashMap<TenantId, Arc<Tenant>>,
-}
-
-impl MemoryTenants {
-    /// A directory of `tenants`.
-    pub fn new(tenants: impl IntoIterator<Item = Tenant>) -> Self {
-        Self { tenants: tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect() }
-    }
-
-    /// Every tenant.
-    pub fn all(&self) -> impl Iterator<Item = &Arc<Tenant>> {
-        self.tenants.values()
-    }
-}
-
-#[async_trait]
-impl TenantDirectory for MemoryTenants {
-    async fn tenant(&self, id: &TenantId) -> Result<Option<Arc<Tenant>>, PortError> {
-        Ok(self.tenants.get(id).cloned())
-    }
-}
 
 /// Customer profiles in a map.
 #[derive(Debug, Default)]

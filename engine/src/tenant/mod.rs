@@ -5,6 +5,9 @@
 
 pub use switchboard_core::config::*;
 
+mod catalog;
+pub use catalog::{TENANT_CACHE_LIMIT, TenantCatalog, yaml_digest};
+
 use crate::classify::LocalClassifier;
 use crate::reply::{CustomerView, FaqIndex, Replies, TemplateContext, Templates, intent_template, message_template};
 use std::collections::BTreeMap;

@@ -39,15 +39,15 @@ use switchboard_core::ports::{
 };
 use switchboard_engine::classify::IntentModel;
 use switchboard_engine::cost::{CostRecord, DayTotals, Month};
+use switchboard_engine::tenant::Tenant;
 use switchboard_engine::tenant::TenantDirectory;
-use switchboard_engine::tenant::{Tenant, TenantConfig};
 
 /// The local secondary index that orders a conversation's turns as they were written.
 pub const TURNS_BY_SEQ: &str = "by_seq";
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -1,32 +1,28 @@
-//! The tenant directory: configurations, their secrets and stored models, cached per instance.
+//! Tenants in the table: each tenant's YAML (`T#{tenant}` / `CONFIG`) and the intent models
+//! trained from it, which the engine's tenant catalog compiles and caches.
 
 use super::*;
+use switchboard_core::ports::TenantStore;
+use switchboard_engine::tenant::{TenantCatalog, yaml_digest};
 
-/// Tenant configurations (`T#{tenant}` / `CONFIG`, the YAML text), compiled on first use and
-/// cached per cold start for `ttl`; SSM references resolved through `secrets`.
+pub use switchboard_engine::tenant::TENANT_CACHE_LIMIT;
+
+/// The tenant directory over the table: the YAML and models stored here, compiled by the
+/// [`TenantCatalog`] every deployment shares (cached per cold start for `ttl`; SSM references
+/// resolved through `secrets`), and the writes ops make (`put_config`).
 pub struct DynamoTenants {
-    table: Table,
-    secrets: Arc<dyn SecretStore>,
-    ttl: Duration,
-    cache: Mutex<HashMap<TenantId, Cached>>,
-    cache_limit: usize,
-    /// Each loaded tenant's intent model and the digest of the YAML it belongs to.
-    models: Mutex<HashMap<TenantId, (String, IntentModel)>>,
-    /// Origins tenants' API bases may use besides their providers' hosts.
-    allowed_endpoints: Vec<String>,
-    /// Whether SSM references are resolved; a function that verifies and sends nothing (the
-    /// public long poll) reads none of the tenants' secrets, and may not.
-    resolve_secrets: bool,
+    stored: Arc<StoredTenants>,
+    catalog: TenantCatalog,
 }
 
-/// Most tenant lookups cached per instance. Unknown ids are cached too (garbage ids must not make
-/// every request a read), so without a bound a stream of random ids would grow memory until the
-/// instance dies.
-pub const TENANT_CACHE_LIMIT: usize = 10_000;
+/// What the table holds for tenants: the store the catalog reads.
+struct StoredTenants {
+    table: Table,
+}
 
 impl std::fmt::Debug for DynamoTenants {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DynamoTenants").field("table", &self.table.name).finish()
+        f.debug_struct("DynamoTenants").field("table", &self.stored.table.name).finish()
     }
 }
 
@@ -43,27 +39,6 @@ fn model_prefix(digest: &str) -> String {
     format!("MODEL#{digest}#")
 }
 
-/// Which YAML a stored model was trained from.
-fn yaml_digest(yaml: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(yaml.as_bytes()))
-}
-
-/// A key nobody knows, standing in for a secret a function may not read.
-fn withheld_secret() -> switchboard_engine::tenant::Secret {
-    let mut bytes = [0u8; 32];
-    // Without randomness the key would be guessable: an empty one instead fails the compile.
-    let filled = getrandom::fill(&mut bytes).is_ok();
-    switchboard_engine::tenant::Secret::new(if filled {
-        format!("withheld-{}", hex::encode(bytes))
-    } else {
-        String::new()
-    })
-}
-
-/// A cached lookup: the tenant, its absence, or why it cannot be loaded; and when it was read.
-type Cached = (Result<Option<Arc<Tenant>>, PortError>, Instant);
-
 impl DynamoTenants {
     /// Tenants in `table`, cached for `ttl`.
     pub fn new(table: Table, secrets: Arc<dyn SecretStore>, ttl: Duration) -> Self {
@@ -72,59 +47,26 @@ impl DynamoTenants {
 
     /// The same, caching at most `cache_limit` lookups.
     pub fn with_cache_limit(table: Table, secrets: Arc<dyn SecretStore>, ttl: Duration, cache_limit: usize) -> Self {
-        let (cache, models) = (Mutex::new(HashMap::new()), Mutex::new(HashMap::new()));
-        Self {
-            table,
-            secrets,
-            ttl,
-            cache,
-            cache_limit: cache_limit.max(1),
-            models,
-            allowed_endpoints: Vec::new(),
-            resolve_secrets: true,
-        }
+        let stored = Arc::new(StoredTenants { table });
+        let catalog = TenantCatalog::new(stored.clone(), secrets, ttl).with_cache_limit(cache_limit);
+        Self { stored, catalog }
     }
 
-    /// The same, leaving every SSM reference unresolved: the tenant's secrets stay names, which
-    /// verify and sign nothing (an empty key is refused everywhere).
+    /// The same, reading none of the tenants' secrets (see [`TenantCatalog::without_secrets`]).
     pub fn without_secrets(mut self) -> Self {
-        self.resolve_secrets = false;
+        self.catalog = self.catalog.without_secrets();
         self
     }
 
     /// The same, letting tenants' API bases use these origins too (the operator's setting).
     pub fn allowing_endpoints(mut self, origins: Vec<String>) -> Self {
-        self.allowed_endpoints = origins;
+        self.catalog = self.catalog.allowing_endpoints(origins);
         self
-    }
-
-    /// Refuses a configuration that names another tenant's secrets or sends to a host off its
-    /// providers' (before any secret is read).
-    fn check_references(&self, config: &TenantConfig, source: &str) -> Result<(), PortError> {
-        let problems = config.reference_problems(&self.allowed_endpoints);
-        if problems.is_empty() {
-            return Ok(());
-        }
-        let error = switchboard_engine::tenant::ConfigError { source_name: source.to_string(), problems };
-        Err(PortError::Misconfigured { port: TENANTS, detail: error.to_string() })
     }
 
     /// How many lookups are cached now.
     pub fn cached(&self) -> usize {
-        switchboard_core::sync::lock(&self.cache).len()
-    }
-
-    /// Caches a lookup within the limit: when full, expired entries and unknown ids go first,
-    /// then everything (known tenants are few and cheap to read again).
-    fn remember(&self, id: &TenantId, tenant: Result<Option<Arc<Tenant>>, PortError>) {
-        let mut cache = switchboard_core::sync::lock(&self.cache);
-        if cache.len() >= self.cache_limit {
-            cache.retain(|_, (t, at)| matches!(t, Ok(Some(_))) && at.elapsed() < self.ttl);
-        }
-        if cache.len() >= self.cache_limit {
-            cache.clear();
-        }
-        cache.insert(id.clone(), (tenant, Instant::now()));
+        self.catalog.cached()
     }
 
     /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references),
@@ -132,30 +74,35 @@ impl DynamoTenants {
     /// a cold start reads the model instead of training it (docs/benchmarks.md, "Cold starts"), and a model
     /// is never used with YAML it was not trained from. The previous YAML's model is removed.
     pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
-        let config = TenantConfig::from_yaml("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
+        let config = self.catalog.check("tenant", yaml)?;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
-        self.check_references(&config, &format!("tenant {id}"))?;
         let model = switchboard_engine::tenant::Tenant::train_intents(&config).map_err(|e| corrupt(TENANTS, e))?;
-        let previous = self.table.get(TENANTS, partition::tenant(&id), "CONFIG").await?;
+        let previous = self.stored.table.get(TENANTS, partition::tenant(&id), "CONFIG").await?;
         let digest = yaml_digest(yaml);
-        self.put_model(&id, &digest, &model).await?;
+        self.stored.put_model(&id, &digest, &model).await?;
         let item = Item::from([
             ("pk".to_string(), s(partition::tenant(&id))),
             ("sk".to_string(), s("CONFIG")),
             ("yaml".to_string(), s(yaml)),
         ]);
-        self.table.put(TENANTS, item).await?;
+        self.stored.table.put(TENANTS, item).await?;
         let old = previous.as_ref().and_then(|item| text(item, "yaml")).map(yaml_digest).filter(|old| *old != digest);
         if let Some(old) = old {
-            self.delete_model(&id, &old).await?;
+            self.stored.delete_model(&id, &old).await?;
         }
-        switchboard_core::sync::lock(&self.cache).remove(&id);
+        self.catalog.forget(&id);
         Ok(id)
     }
 
     /// Stores `model` as the one trained from the YAML whose digest is `digest`, in parts,
     /// replacing whatever was stored for it.
     pub async fn put_model(&self, id: &TenantId, digest: &str, model: &IntentModel) -> Result<(), PortError> {
+        self.stored.put_model(id, digest, model).await
+    }
+}
+
+impl StoredTenants {
+    async fn put_model(&self, id: &TenantId, digest: &str, model: &IntentModel) -> Result<(), PortError> {
         let bytes = model.to_bytes();
         let parts: Vec<&[u8]> = bytes.chunks(MODEL_PART_BYTES).collect();
         self.delete_model(id, digest).await?;
@@ -185,9 +132,9 @@ impl DynamoTenants {
         self.table.delete(TENANTS, pk, &format!("MODEL#{digest}")).await
     }
 
-    /// The stored model trained from the YAML with `digest`: `None` when there is none, when a
-    /// part is missing (a put in progress or failed half-way) or the bytes do not read back.
-    async fn stored_model(&self, id: &TenantId, digest: &str) -> Result<Option<IntentModel>, PortError> {
+    /// The stored model trained from the YAML with `digest`: `None` when there is none or a
+    /// part is missing (a put in progress or failed half-way).
+    async fn stored_model(&self, id: &TenantId, digest: &str) -> Result<Option<Vec<u8>>, PortError> {
         let prefix = model_prefix(digest);
         let items = self
             .table
@@ -202,95 +149,37 @@ impl DynamoTenants {
             let Some(part) = item.get("model").and_then(|m| m.as_b().ok()) else { return Ok(None) };
             bytes.extend_from_slice(part.as_ref());
         }
-        Ok(IntentModel::from_bytes(&bytes))
+        Ok(Some(bytes))
+    }
+}
+
+#[async_trait]
+impl TenantStore for StoredTenants {
+    async fn config(&self, id: &TenantId) -> Result<Option<String>, PortError> {
+        let Some(item) = self.table.get(TENANTS, partition::tenant(id), "CONFIG").await? else { return Ok(None) };
+        text(&item, "yaml").map(|yaml| Some(yaml.to_string())).ok_or_else(|| corrupt(TENANTS, "missing yaml"))
     }
 
-    /// Reads, resolves and compiles a tenant; logs what each step took, since this is the first
-    /// request's share of a cold start (and of each cache period). The secrets and the stored
-    /// model are fetched at the same time.
-    async fn load(&self, id: &TenantId) -> Result<Option<Tenant>, PortError> {
-        let started = Instant::now();
-        let Some(item) = self.table.get(TENANTS, partition::tenant(id), "CONFIG").await? else { return Ok(None) };
-        let read = started.elapsed();
-        let yaml = text(&item, "yaml").ok_or_else(|| corrupt(TENANTS, "missing yaml"))?;
-        let source = format!("tenant {id}");
-        let mut config = TenantConfig::from_yaml(&source, yaml).map_err(|e| corrupt(TENANTS, e))?;
-        self.check_references(&config, &source)?;
-        let misconfigured = |detail: String| PortError::Misconfigured { port: TENANTS, detail };
-        let resolve = self.resolve_secrets;
-        let secrets = async {
-            for (field, secret) in config.secrets_mut() {
-                if !resolve {
-                    // Withheld: a random key of this instance's, which nobody can sign with and
-                    // nothing of the tenant's verifies under.
-                    *secret = withheld_secret();
-                    continue;
-                }
-                let Some(name) = secret.parameter().map(str::to_string) else { continue };
-                // A missing secret is never an empty one: the tenant does not load until it exists.
-                *secret = self.secrets.secret(&name).await?.ok_or_else(|| {
-                    misconfigured(format!("tenant {id}: SSM parameter {name} ({field}) does not exist"))
-                })?;
-            }
-            Ok::<_, PortError>(())
-        };
-        // The model: the one this instance already has when the YAML is unchanged (a cache
-        // refresh: reading 300 KB again costs more than training), else the stored one.
-        let digest = yaml_digest(yaml);
-        let known =
-            switchboard_core::sync::lock(&self.models).get(id).filter(|(d, _)| *d == digest).map(|(_, m)| m.clone());
-        let fetch = async {
-            match known {
-                Some(_) => Ok(None),
-                None => self.stored_model(id, &digest).await,
-            }
-        };
-        let (secrets, fetched) = tokio::join!(secrets, fetch);
-        secrets?;
-        let (model, from) = match (known, fetched) {
-            (Some(model), _) => (Some(model), "cached"),
-            (None, Ok(model)) => (model, "stored"),
-            (None, Err(error)) => {
-                tracing::warn!(tenant = %id, %error, "stored intent model unreadable; training it");
-                (None, "stored")
-            }
-        };
-        // No model to reuse (too large to store, YAML written by hand, unreadable): train it.
-        let from = if model.is_some() { from } else { "trained" };
-        let fetched = started.elapsed();
-        let tenant = Tenant::compile_with(&source, config, model).map_err(|e| misconfigured(e.to_string()))?;
-        switchboard_core::sync::lock(&self.models).insert(id.clone(), (digest, tenant.classifier.intents().clone()));
-        tracing::info!(
-            tenant = %id,
-            model = from,
-            read_us = read.as_micros() as u64,
-            secrets_and_model_us = (fetched - read).as_micros() as u64,
-            compile_us = (started.elapsed() - fetched).as_micros() as u64,
-            "tenant loaded"
-        );
-        Ok(Some(tenant))
+    async fn model(&self, id: &TenantId, digest: &str) -> Result<Option<Vec<u8>>, PortError> {
+        self.stored_model(id, digest).await
+    }
+}
+
+/// The table's tenants, as the catalog reads them (for the contract suite).
+#[async_trait]
+impl TenantStore for DynamoTenants {
+    async fn config(&self, id: &TenantId) -> Result<Option<String>, PortError> {
+        self.stored.config(id).await
+    }
+
+    async fn model(&self, id: &TenantId, digest: &str) -> Result<Option<Vec<u8>>, PortError> {
+        self.stored.model(id, digest).await
     }
 }
 
 #[async_trait]
 impl TenantDirectory for DynamoTenants {
     async fn tenant(&self, id: &TenantId) -> Result<Option<Arc<Tenant>>, PortError> {
-        if let Some((tenant, at)) = switchboard_core::sync::lock(&self.cache).get(id)
-            && at.elapsed() < self.ttl
-        {
-            return tenant.clone();
-        }
-        let tenant = self.load(id).await.map(|t| t.map(Arc::new));
-        match &tenant {
-            // Unknown ids are cached too, so garbage tenant ids cannot make every request a read;
-            // so are broken tenants (one log line per cache period, not a read per request).
-            Ok(_) => self.remember(id, tenant.clone()),
-            Err(error @ (PortError::Misconfigured { .. } | PortError::Corrupt { .. })) => {
-                tracing::error!(tenant = %id, %error, "tenant cannot be loaded; cached as broken until the cache expires");
-                self.remember(id, tenant.clone());
-            }
-            Err(_) => {}
-        }
-        tenant
+        self.catalog.tenant(id).await
     }
 }
