@@ -5,6 +5,7 @@
 # until healthy, prints the endpoints.
 #
 #   scripts/local-aws.sh start    # install if needed, start, wait, print `export ...` lines
+#   scripts/local-aws.sh install  # install only (the test command does it while it compiles)
 #   scripts/local-aws.sh stop
 #   scripts/local-aws.sh env      # the export lines only
 set -euo pipefail
@@ -80,7 +81,8 @@ ENV
 
 case "${1:-start}" in
   start) start ;;
+  install) install_dynamodb; install_moto ;;
   stop) stop ;;
   env) env_lines ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|install|stop|env" >&2; exit 2 ;;
 esac

