@@ -677,7 +677,7 @@ async fn mail_with_large_attachments_is_answered_and_the_attachment_stays_out_of
         let handle = received[0].receipt_handle().unwrap();
         s.aws.clients.sqs.delete_message().queue_url(&s.messages.url).receipt_handle(handle).send().await.unwrap();
         let turns =
-            s.responder.conversations.turns_after(&message.tenant, &message.conversation, None, 100).await.unwrap();
+            s.responder.conversations().turns_after(&message.tenant, &message.conversation, None, 100).await.unwrap();
         let customer = turns.iter().rev().find(|t| t.id == message.id).expect("the customer turn");
         assert!(customer.text.starts_with("Where is my order?"), "{}", customer.text);
         assert!(customer.text.contains(&format!("photo-{n}.jpg")), "the turn notes the attachment: {}", customer.text);

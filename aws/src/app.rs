@@ -14,12 +14,12 @@ use switchboard_edge::channels::senders::ChannelRouter;
 use switchboard_edge::channels::sns::SnsVerifier;
 use switchboard_edge::helpdesks::HelpdeskRouter;
 use switchboard_edge::web::Api;
-use switchboard_engine::cost::budget::SpendCache;
+
 use switchboard_engine::cost::{Costs, PriceTable};
 use switchboard_engine::limits::{LimitSettings, Limits};
 use switchboard_engine::memory::ConsoleHelpdesk;
 use switchboard_engine::memory::NoModel;
-use switchboard_engine::pipeline::{EscalationDesk, Inbound, Responder};
+use switchboard_engine::pipeline::{EscalationDesk, Inbound, Responder, Spend, Stores};
 
 /// A required environment variable is missing or malformed.
 #[derive(Clone, PartialEq, Eq, thiserror::Error)]
@@ -226,12 +226,12 @@ impl AwsApp {
             customers: Arc::new(DynamoCustomers::new(self.table.clone())),
             tickets: Arc::new(DynamoTickets::new(self.table.clone())),
             sns,
-            inbound: Inbound {
-                idempotency: Arc::new(DynamoIdempotency::new(self.table.clone())),
-                queue: Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), url)),
-                conversations: self.conversations.clone(),
-                clock: Arc::new(SystemClock),
-            },
+            inbound: Inbound::new(
+                Arc::new(DynamoIdempotency::new(self.table.clone())),
+                Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), url)),
+                self.conversations.clone(),
+                Arc::new(SystemClock),
+            ),
             key: Arc::new(key),
             clock: Arc::new(SystemClock),
             // Each check is a consistent DynamoDB read: start fast, then back off.
@@ -272,20 +272,23 @@ impl AwsApp {
                 Arc::new(NoModel)
             }
         };
-        Ok(Responder {
-            tenants: self.tenants.clone(),
-            customers: Arc::new(DynamoCustomers::new(self.table.clone())),
-
-            conversations: self.conversations.clone(),
-            escalations: Arc::new(SqsEscalationQueue::new(self.clients.sqs.clone(), url)),
-            model,
-            sender: Arc::new(ChannelRouter::new(self.tenants.clone())),
-            costs: self.costs.clone(),
-            // A budget decision reads the month's totals at most once a minute per tenant.
-            spend: Arc::new(SpendCache::new(Duration::from_secs(60))),
-            allowances: Arc::new(DynamoAllowances::new(self.table.clone())),
-            clock: Arc::new(SystemClock),
-        })
+        Ok(Responder::new(
+            Stores::new(
+                self.tenants.clone(),
+                Arc::new(DynamoCustomers::new(self.table.clone())),
+                self.conversations.clone(),
+            ),
+            Arc::new(SqsEscalationQueue::new(self.clients.sqs.clone(), url)),
+            Arc::new(ChannelRouter::new(self.tenants.clone())),
+            Spend::new(
+                self.costs.clone(),
+                // A budget decision reads the month's totals at most once a minute per tenant.
+                Duration::from_secs(60),
+                Arc::new(DynamoAllowances::new(self.table.clone())),
+            ),
+            Arc::new(SystemClock),
+        )
+        .with_model(model))
     }
 
     /// How the `responder` function parks records that can never succeed.
@@ -313,14 +316,14 @@ impl AwsApp {
     /// the console helpdesk only get a log line); failed handoffs go back on the messages queue.
     pub fn escalation_desk(&self) -> Result<EscalationDesk, SettingsError> {
         let messages = Settings::require(&self.settings.messages_queue_url, "SWITCHBOARD_MESSAGES_QUEUE_URL")?;
-        Ok(EscalationDesk {
-            helpdesk: Arc::new(HelpdeskRouter::new(self.tenants.clone(), Arc::new(ConsoleHelpdesk::quiet()))),
-            tickets: Arc::new(DynamoTickets::new(self.table.clone())),
-            conversations: self.conversations.clone(),
-            messages: Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), messages)),
-            clock: Arc::new(SystemClock),
-            costs: self.costs.clone(),
-        })
+        Ok(EscalationDesk::new(
+            Arc::new(HelpdeskRouter::new(self.tenants.clone(), Arc::new(ConsoleHelpdesk::quiet()))),
+            Arc::new(DynamoTickets::new(self.table.clone())),
+            self.conversations.clone(),
+            Arc::new(SqsMessageQueue::new(self.clients.sqs.clone(), messages)),
+            self.costs.clone(),
+            Arc::new(SystemClock),
+        ))
     }
 }
 

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::domain::{AgentEvent, ConversationId, ConversationState, EscalationJob, TenantId, Work};
 use switchboard_core::ports::{Clock, ConversationStore, CustomerStore, LanguageModel, PortError, SystemClock};
-use switchboard_engine::cost::budget::SpendCache;
+
 use switchboard_engine::cost::{Costs, PriceTable};
 use switchboard_engine::memory::{
     ConsoleHelpdesk, MemoryConversations, MemoryCustomers, MemoryIdempotency, MemoryLedger, MemoryOutbox, MemoryQueue,
     MemoryTenants, MemoryTickets, NoModel,
 };
 use switchboard_engine::pipeline::Verdict;
-use switchboard_engine::pipeline::{EscalationDesk, Inbound, Responder};
+use switchboard_engine::pipeline::{EscalationDesk, Inbound, Responder, Spend, Stores};
 use switchboard_engine::tenant::{Tenant, TenantDirectory};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -131,39 +131,41 @@ impl Embedded {
         costs.set_refused_flush_every(std::time::Duration::ZERO);
         let dead_letters = Arc::new(Mutex::new(Vec::new()));
 
-        let responder = Arc::new(Responder {
-            tenants: tenants.clone(),
-            customers: customers.clone(),
-            conversations: conversations.clone(),
-            escalations: Arc::new(escalations.clone()),
-            model: options.model.clone(),
-            sender: outbox.clone(),
-            costs: costs.clone(),
-            spend: Arc::new(SpendCache::new(options.spend_cache)),
-            allowances: Arc::new(switchboard_engine::memory::MemoryAllowances::default()),
-            clock: options.clock.clone(),
-        });
-        let desk = Arc::new(EscalationDesk {
-            // Tenants with a real helpdesk reach it from local runs too; the rest use the console.
-            helpdesk: Arc::new(crate::helpdesks::HelpdeskRouter::new(tenants.clone(), helpdesk.clone())),
-            tickets: tickets.clone(),
-            conversations: conversations.clone(),
-            messages: Arc::new(messages.clone()),
-            clock: options.clock.clone(),
-            costs: costs.clone(),
-        });
+        let responder = Arc::new(
+            Responder::new(
+                Stores::new(tenants.clone(), customers.clone(), conversations.clone()),
+                Arc::new(escalations.clone()),
+                outbox.clone(),
+                Spend::new(
+                    costs.clone(),
+                    options.spend_cache,
+                    Arc::new(switchboard_engine::memory::MemoryAllowances::default()),
+                ),
+                options.clock.clone(),
+            )
+            .with_model(options.model.clone()),
+        );
+        // Tenants with a real helpdesk reach it from local runs too; the rest use the console.
+        let desk = Arc::new(EscalationDesk::new(
+            Arc::new(crate::helpdesks::HelpdeskRouter::new(tenants.clone(), helpdesk.clone())),
+            tickets.clone(),
+            conversations.clone(),
+            Arc::new(messages.clone()),
+            costs.clone(),
+            options.clock.clone(),
+        ));
         let api = Arc::new(Api {
             tenants: tenants.clone(),
             conversations: conversations.clone(),
             customers: customers.clone(),
             tickets,
             sns: Arc::new(crate::channels::sns::SnsVerifier::aws()),
-            inbound: Inbound {
-                idempotency: idempotency.clone(),
-                queue: Arc::new(messages.clone()),
-                conversations: conversations.clone(),
-                clock: options.clock.clone(),
-            },
+            inbound: Inbound::new(
+                idempotency.clone(),
+                Arc::new(messages.clone()),
+                conversations.clone(),
+                options.clock.clone(),
+            ),
             // Conversations live as long as the process, and so does their key.
             key: Arc::new(switchboard_core::keys::DeploymentKey::generate()),
             clock: options.clock.clone(),
@@ -247,12 +249,12 @@ impl Embedded {
         }
         let state = Arc::new(LocalHelpdesk {
             conversations: self.conversations.clone(),
-            inbound: Inbound {
-                idempotency: self.idempotency.clone(),
-                queue: Arc::new(self.messages.clone()),
-                conversations: self.conversations.clone(),
-                clock: self.api.clock.clone(),
-            },
+            inbound: Inbound::new(
+                self.idempotency.clone(),
+                Arc::new(self.messages.clone()),
+                self.conversations.clone(),
+                self.api.clock.clone(),
+            ),
             clock: self.api.clock.clone(),
         });
         axum::Router::new()

@@ -75,12 +75,7 @@ fn build() -> App {
         sns: Arc::new(
             switchboard::channels::sns::SnsVerifier::with_roots(super::SNS.ca, fetch).expect("the fixture CA"),
         ),
-        inbound: Inbound {
-            idempotency: Arc::new(MemoryIdempotency::default()),
-            queue: Arc::new(messages),
-            conversations,
-            clock: clock.clone(),
-        },
+        inbound: Inbound::new(Arc::new(MemoryIdempotency::default()), Arc::new(messages), conversations, clock.clone()),
         key: Arc::new(switchboard::keys::DeploymentKey::generate()),
         clock,
         poll_first: Duration::from_millis(1),

@@ -59,12 +59,12 @@ fn router_memory(c: &mut Criterion) {
         conversations: conversations.clone(),
         customers: Arc::new(switchboard::adapters::memory::MemoryCustomers::default()),
         sns: Arc::new(switchboard::channels::sns::SnsVerifier::aws()),
-        inbound: Inbound {
-            idempotency: Arc::new(MemoryIdempotency::default()),
-            queue: Arc::new(queue),
+        inbound: Inbound::new(
+            Arc::new(MemoryIdempotency::default()),
+            Arc::new(queue),
             conversations,
-            clock: Arc::new(SystemClock),
-        },
+            Arc::new(SystemClock),
+        ),
         key: Arc::new(switchboard::keys::DeploymentKey::generate()),
         clock: Arc::new(SystemClock),
         poll_first: std::time::Duration::from_millis(50),

@@ -8,10 +8,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::sync::Arc;
 use switchboard::adapters::memory::{
-    MemoryConversations, MemoryCustomers, MemoryLedger, MemoryOutbox, MemoryQueue, MemoryTenants, NoModel,
+    MemoryConversations, MemoryCustomers, MemoryLedger, MemoryOutbox, MemoryQueue, MemoryTenants,
 };
 use switchboard::domain::{Channel, ConversationId, ConversationState, InboundMessage, MessageId, Sender, TenantId};
-use switchboard::pipeline::Responder;
+use switchboard::pipeline::{Responder, Spend, Stores};
 use switchboard::policy::{Policy, PolicyInput};
 use switchboard::ports::SystemClock;
 use switchboard::reply::reply_language;
@@ -60,21 +60,24 @@ fn cpu_path(c: &mut Criterion) {
 fn respond_memory(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let (escalations, mut escalation_rx) = MemoryQueue::new();
-    let responder = Responder {
-        tenants: Arc::new(MemoryTenants::new([Tenant::demo().expect("demo tenant")])),
-        customers: Arc::new(MemoryCustomers::default()),
-        conversations: Arc::new(MemoryConversations::default()),
-        escalations: Arc::new(escalations),
-        model: Arc::new(NoModel),
-        sender: Arc::new(MemoryOutbox::default()),
-        costs: Arc::new(switchboard::cost::Costs::new(
-            Arc::new(MemoryLedger::default()),
-            Arc::new(switchboard::cost::PriceTable::default_table()),
-        )),
-        spend: Arc::new(switchboard::cost::budget::SpendCache::new(std::time::Duration::from_secs(60))),
-        allowances: Arc::new(switchboard::adapters::memory::MemoryAllowances::default()),
-        clock: Arc::new(SystemClock),
-    };
+    let responder = Responder::new(
+        Stores::new(
+            Arc::new(MemoryTenants::new([Tenant::demo().expect("demo tenant")])),
+            Arc::new(MemoryCustomers::default()),
+            Arc::new(MemoryConversations::default()),
+        ),
+        Arc::new(escalations),
+        Arc::new(MemoryOutbox::default()),
+        Spend::new(
+            Arc::new(switchboard::cost::Costs::new(
+                Arc::new(MemoryLedger::default()),
+                Arc::new(switchboard::cost::PriceTable::default_table()),
+            )),
+            std::time::Duration::from_secs(60),
+            Arc::new(switchboard::adapters::memory::MemoryAllowances::default()),
+        ),
+        Arc::new(SystemClock),
+    );
     let tenant = TenantId::new("demo").expect("tenant id");
     let mut i = 0usize;
     c.bench_function("respond_memory (whole responder, memory adapters)", |b| {

@@ -245,27 +245,28 @@ pub async fn stack(options: Options) -> Stack {
         None => app.api().await,
     };
     let second_instance = switchboard::lambda::inbound_router(api.expect("inbound settings"));
-    let mut responder = app.responder().expect("responder settings");
-    responder.sender = Arc::new(switchboard::channels::senders::ChannelRouter::with_http(
-        app.tenants(),
-        HttpClient::with_timeout(options.http_timeout),
+    let responder = app.responder().expect("responder settings").with_sender(Arc::new(
+        switchboard::channels::senders::ChannelRouter::with_http(
+            app.tenants(),
+            HttpClient::with_timeout(options.http_timeout),
+        ),
     ));
     // The queues' visibility is a second by default here: failed records back off from a second.
     let (second, longest) = (Duration::from_secs(1), Duration::from_secs(options.visibility.into()));
     Stack {
         responder,
-        desk: EscalationDesk {
-            helpdesk: Arc::new(HelpdeskRouter::with_http(
+        desk: EscalationDesk::new(
+            Arc::new(HelpdeskRouter::with_http(
                 app.tenants(),
                 Arc::new(ConsoleHelpdesk::quiet()),
                 HttpClient::with_timeout(options.http_timeout),
             )),
-            tickets: Arc::new(DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
-            conversations: Arc::new(DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
-            messages: Arc::new(SqsMessageQueue::new(functions_sqs, messages.url.clone())),
-            costs: app.costs(),
-            clock: Arc::new(SystemClock),
-        },
+            Arc::new(DynamoTickets::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
+            Arc::new(DynamoConversations::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))),
+            Arc::new(SqsMessageQueue::new(functions_sqs, messages.url.clone())),
+            app.costs(),
+            Arc::new(SystemClock),
+        ),
         redelivery: app.escalation_redelivery().expect("escalation settings").with_backoff(second, longest),
         responder_redelivery: app.responder_redelivery().expect("responder settings").with_backoff(second, longest),
         aws,

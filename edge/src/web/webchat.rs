@@ -213,7 +213,7 @@ pub(super) async fn get_messages(
             switchboard_core::ports::IdempotencyKey(switchboard_core::keys::partition::held_poll(&tenant.id, &id));
         let leased = !hold.is_zero()
             && matches!(
-                api.inbound.idempotency.claim(&lease, api.clock.now(), hold + LEASE_MARGIN).await?,
+                api.inbound.idempotency().claim(&lease, api.clock.now(), hold + LEASE_MARGIN).await?,
                 switchboard_core::ports::Claim::Acquired
             );
         if !leased {
@@ -230,7 +230,7 @@ pub(super) async fn get_messages(
             tokio::time::sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(api.poll_max);
         };
-        if leased && let Err(error) = api.inbound.idempotency.release(&lease).await {
+        if leased && let Err(error) = api.inbound.idempotency().release(&lease).await {
             // It expires by itself: the next poll is held again a moment later.
             tracing::warn!(%error, "could not release the held poll's lease");
         }

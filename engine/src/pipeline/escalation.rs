@@ -10,20 +10,34 @@ use switchboard_core::ports::{Clock, ConversationStore, Helpdesk, MessageQueue, 
 /// conversation handed to a human.
 pub struct EscalationDesk {
     /// Where tickets go.
-    pub helpdesk: Arc<dyn Helpdesk>,
+    helpdesk: Arc<dyn Helpdesk>,
     /// Which ticket each escalation opened.
-    pub tickets: Arc<dyn TicketStore>,
+    tickets: Arc<dyn TicketStore>,
     /// Conversation state.
-    pub conversations: Arc<dyn ConversationStore>,
+    conversations: Arc<dyn ConversationStore>,
     /// The messages queue: a failed handoff goes back to the responder through it.
-    pub messages: Arc<dyn MessageQueue>,
+    messages: Arc<dyn MessageQueue>,
     /// The time.
-    pub clock: Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
     /// Prices each job into the cost ledger.
-    pub costs: Arc<Costs>,
+    costs: Arc<Costs>,
 }
 
 impl EscalationDesk {
+    /// The desk opening tickets in `helpdesk`, remembering them in `tickets`, handing
+    /// conversations over in `conversations`, and sending failed handoffs back through
+    /// `messages`; each job priced by `costs`.
+    pub fn new(
+        helpdesk: Arc<dyn Helpdesk>,
+        tickets: Arc<dyn TicketStore>,
+        conversations: Arc<dyn ConversationStore>,
+        messages: Arc<dyn MessageQueue>,
+        costs: Arc<Costs>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { helpdesk, tickets, conversations, messages, clock, costs }
+    }
+
     /// Does one job from the escalation queue, measured and priced into one cost record
     /// (failed attempts too: they cost money, and a retry replaces their record).
     pub async fn handle(&self, job: &EscalationJob) -> Result<(), PortError> {

@@ -43,16 +43,32 @@ pub enum InboundError {
 /// The inbound half: from a verified, normalised message to a queued one.
 pub struct Inbound {
     /// Recognises repeat deliveries.
-    pub idempotency: Arc<dyn IdempotencyStore>,
+    idempotency: Arc<dyn IdempotencyStore>,
     /// The messages queue.
-    pub queue: Arc<dyn MessageQueue>,
+    queue: Arc<dyn MessageQueue>,
     /// Where new conversations are created.
-    pub conversations: Arc<dyn ConversationStore>,
+    conversations: Arc<dyn ConversationStore>,
     /// The time.
-    pub clock: Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Inbound {
+    /// Claims deliveries in `idempotency`, creates conversations in `conversations` and
+    /// queues messages on `queue`.
+    pub fn new(
+        idempotency: Arc<dyn IdempotencyStore>,
+        queue: Arc<dyn MessageQueue>,
+        conversations: Arc<dyn ConversationStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { idempotency, queue, conversations, clock }
+    }
+
+    /// Where deliveries are claimed (the long poll leases through it too).
+    pub fn idempotency(&self) -> &Arc<dyn IdempotencyStore> {
+        &self.idempotency
+    }
+
     /// Claims the delivery, creates the conversation when it is new, enqueues, and acks. A
     /// repeat delivery gets the first one's ack and is not enqueued again. On failure, the
     /// claim and a newly created conversation are rolled back so the provider's retry starts

@@ -3,7 +3,7 @@
 use super::*;
 use crate::memory::{
     ConsoleHelpdesk, ManualClock, MemoryConversations, MemoryCustomers, MemoryLedger, MemoryOutbox, MemoryQueue,
-    MemoryTenants, MemoryTickets, NoModel,
+    MemoryTenants, MemoryTickets,
 };
 use crate::tenant::{RolloutConfig, Tenant};
 use chrono::{TimeZone, Utc};
@@ -47,26 +47,25 @@ fn rig(tenant: Tenant) -> Rig {
     let ledger = Arc::new(MemoryLedger::default());
     let costs = Arc::new(crate::cost::Costs::new(ledger.clone(), Arc::new(crate::cost::PriceTable::default_table())));
     Rig {
-        responder: Responder {
-            tenants: Arc::new(MemoryTenants::new([tenant])),
-            customers: Arc::new(MemoryCustomers::default()),
-            conversations: conversations.clone(),
-            escalations: Arc::new(escalations.clone()),
-            model: Arc::new(NoModel),
-            sender: outbox.clone(),
-            costs: costs.clone(),
-            spend: Arc::new(crate::cost::budget::SpendCache::new(std::time::Duration::ZERO)),
-            allowances: Arc::new(crate::memory::MemoryAllowances::default()),
-            clock: clock.clone(),
-        },
-        desk: EscalationDesk {
-            helpdesk: helpdesk.clone(),
-            tickets: Arc::new(MemoryTickets::default()),
-            conversations: conversations.clone(),
-            messages: Arc::new(MemoryQueue::new().0),
-            clock: clock.clone(),
+        responder: Responder::new(
+            Stores::new(
+                Arc::new(MemoryTenants::new([tenant])),
+                Arc::new(MemoryCustomers::default()),
+                conversations.clone(),
+            ),
+            Arc::new(escalations.clone()),
+            outbox.clone(),
+            Spend::new(costs.clone(), std::time::Duration::ZERO, Arc::new(crate::memory::MemoryAllowances::default())),
+            clock.clone(),
+        ),
+        desk: EscalationDesk::new(
+            helpdesk.clone(),
+            Arc::new(MemoryTickets::default()),
+            conversations.clone(),
+            Arc::new(MemoryQueue::new().0),
             costs,
-        },
+            clock.clone(),
+        ),
         conversations,
         escalations,
         escalation_rx,
@@ -393,7 +392,7 @@ async fn anonymous_web_chat_traffic_cannot_run_up_model_calls_without_bound() {
         .replace("hosted_below: 0.6", "hosted_below: 1.0\n  anonymous_model_calls_per_hour: 3");
     let mut rig = rig(Tenant::from_yaml("t", &yaml).unwrap());
     let model = Arc::new(CountingModel::default());
-    rig.responder.model = model.clone();
+    rig.responder = rig.responder.with_model(model.clone());
     let count = || model.calls.load(std::sync::atomic::Ordering::SeqCst);
     for i in 0..6 {
         let answered =
@@ -445,7 +444,7 @@ async fn budgets_turn_the_hosted_model_off_in_two_steps_and_alert_once_per_thres
     assert!(tenant.config.answers.generate_with_model, "the test tenant writes answers with the model");
     let mut rig = rig(tenant);
     let model = Arc::new(CountingModel::default());
-    rig.responder.model = model.clone();
+    rig.responder = rig.responder.with_model(model.clone());
     let calls = || {
         (
             model.calls.load(std::sync::atomic::Ordering::SeqCst),
@@ -534,12 +533,12 @@ async fn a_delivery_replayed_weeks_later_is_still_recognised() {
     use crate::memory::{ManualClock, MemoryConversations, MemoryIdempotency, MemoryQueue};
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()));
     let (queue, mut queued) = MemoryQueue::new();
-    let inbound = crate::pipeline::Inbound {
-        idempotency: Arc::new(MemoryIdempotency::default()),
-        queue: Arc::new(queue),
-        conversations: Arc::new(MemoryConversations::default()),
-        clock: clock.clone(),
-    };
+    let inbound = crate::pipeline::Inbound::new(
+        Arc::new(MemoryIdempotency::default()),
+        Arc::new(queue),
+        Arc::new(MemoryConversations::default()),
+        clock.clone(),
+    );
     let sms = message("Where is my order?", Channel::TwilioSms);
     let first = inbound.accept(sms.clone(), None).await.unwrap();
     clock.advance(chrono::Duration::days(30));

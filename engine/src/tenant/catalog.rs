@@ -284,7 +284,10 @@ mod tests {
         secrets.put("/switchboard/demo/webchat", "from-the-parameter-store");
         let (store, catalog) = catalog(&[&yaml, &broken], secrets, Duration::from_secs(60));
         let demo = catalog.tenant(&id("demo")).await.unwrap().unwrap();
-        assert_eq!(demo.config.channels.webchat.as_ref().unwrap().identity_secret.expose(), b"from-the-parameter-store");
+        assert_eq!(
+            demo.config.channels.webchat.as_ref().unwrap().identity_secret.expose(),
+            b"from-the-parameter-store"
+        );
         for _ in 0..2 {
             let error = catalog.tenant(&id("broken")).await.unwrap_err();
             assert!(matches!(error, PortError::Misconfigured { .. }), "{error}");

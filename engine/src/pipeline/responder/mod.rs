@@ -49,28 +49,69 @@ pub enum RespondError {
 /// keyed by the message id, so a redelivery overwrites instead of adding.
 pub struct Responder {
     /// Tenants.
-    pub tenants: Arc<dyn TenantDirectory>,
+    tenants: Arc<dyn TenantDirectory>,
     /// Customer profiles.
-    pub customers: Arc<dyn CustomerStore>,
+    customers: Arc<dyn CustomerStore>,
     /// Conversations and turns.
-    pub conversations: Arc<dyn ConversationStore>,
+    conversations: Arc<dyn ConversationStore>,
     /// Where escalations go.
-    pub escalations: Arc<dyn EscalationQueue>,
+    escalations: Arc<dyn EscalationQueue>,
     /// The hosted model, asked when the local one is unsure.
-    pub model: Arc<dyn LanguageModel>,
+    model: Arc<dyn LanguageModel>,
     /// Delivers answers on the customer's channel.
-    pub sender: Arc<dyn ChannelSender>,
+    sender: Arc<dyn ChannelSender>,
     /// Prices each message's work and writes it to the cost ledger.
-    pub costs: Arc<Costs>,
+    costs: Arc<Costs>,
     /// The tenants' spend this month, for their budgets.
-    pub spend: Arc<SpendCache>,
+    spend: Arc<SpendCache>,
     /// Hourly allowances (hosted-model calls for anonymous visitors).
-    pub allowances: Arc<dyn Allowances>,
+    allowances: Arc<dyn Allowances>,
     /// The time.
-    pub clock: Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Responder {
+    /// The responder over `stores`, escalating through `escalations` and answering through
+    /// `sender`, its spend metered and capped by `spend`. Local model only until
+    /// [`Responder::with_model`] gives it a hosted one.
+    pub fn new(
+        stores: super::Stores,
+        escalations: Arc<dyn EscalationQueue>,
+        sender: Arc<dyn ChannelSender>,
+        spend: super::Spend,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            tenants: stores.tenants,
+            customers: stores.customers,
+            conversations: stores.conversations,
+            escalations,
+            model: Arc::new(crate::memory::NoModel),
+            sender,
+            costs: spend.costs,
+            spend: spend.cache,
+            allowances: spend.allowances,
+            clock,
+        }
+    }
+
+    /// The same, asking `model` when the local one is unsure.
+    pub fn with_model(mut self, model: Arc<dyn LanguageModel>) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// The same, answering through `sender` instead.
+    pub fn with_sender(mut self, sender: Arc<dyn ChannelSender>) -> Self {
+        self.sender = sender;
+        self
+    }
+
+    /// The conversations it reads and writes.
+    pub fn conversations(&self) -> &Arc<dyn ConversationStore> {
+        &self.conversations
+    }
+
     /// Does one job from the messages queue: a customer message or an agent's action. Each job
     /// is measured and priced into one cost record.
     pub async fn handle_work(&self, work: &Work) -> Result<(), RespondError> {
