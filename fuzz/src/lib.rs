@@ -104,7 +104,7 @@ pub fn postmark(data: &[u8]) {
     if email::verify("postmark", KEY, Some(&header[0])).is_ok() {
         assert!(header[0].starts_with("Basic "));
     }
-    if let Ok(Some(incoming)) = email::parse(body, "support@shop.example", email::POSTMARK_AUTHSERV_ID) {
+    if let Ok(Some(incoming)) = email::parse(body, "support@shop.example", switchboard::config::POSTMARK_AUTHSERV_ID) {
         check_incoming(&incoming);
         assert_ne!(incoming.address, "support@shop.example", "our own mail must not be answered (loop)");
     }

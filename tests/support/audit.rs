@@ -138,7 +138,7 @@ fn event_needles(root: &Path) -> Vec<Needle> {
                 Ok(slack::SlackRequest::Message(m)) => vec![m],
                 _ => vec![],
             },
-            "email" => email::parse(&body, "support@shop.example", email::POSTMARK_AUTHSERV_ID)
+            "email" => email::parse(&body, "support@shop.example", switchboard::config::POSTMARK_AUTHSERV_ID)
                 .ok()
                 .flatten()
                 .into_iter()

@@ -109,8 +109,6 @@ pub fn parse(body: &[u8], own_address: &str, authserv_id: &str) -> Result<Option
     }))
 }
 
-pub use switchboard_core::config::POSTMARK_AUTHSERV_ID;
-
 /// Whether the receiving server authenticated `from` for its domain. Anyone can write an
 /// `Authentication-Results` or `Received-SPF` header (RFC 8601 §7.1, RFC 7208 §9.1): only one the
 /// receiver stamped — `Authentication-Results` naming `authserv_id`, `Received-SPF` naming it as
@@ -182,6 +180,7 @@ pub fn strip_quoted(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_core::config::POSTMARK_AUTHSERV_ID;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<Header> {
         pairs.iter().map(|(n, v)| Header { name: n.to_string(), value: v.to_string() }).collect()

@@ -134,8 +134,12 @@ mod tests {
             serde_json::json!({"MessageID": id, "From": from, "TextBody": "Where is my order?"}).to_string()
         };
         malformed(
-            email::parse(mail(" ", "ana@example.com").as_bytes(), "us@shop.example", email::POSTMARK_AUTHSERV_ID)
-                .map(|m| m.iter().len()),
+            email::parse(
+                mail(" ", "ana@example.com").as_bytes(),
+                "us@shop.example",
+                switchboard_core::config::POSTMARK_AUTHSERV_ID,
+            )
+            .map(|m| m.iter().len()),
             "e-mail id",
         );
         let wa = |id: &str, from: &str| {
@@ -174,8 +178,13 @@ mod tests {
         assert_eq!(cap_email_text("short".into()), "short");
         let body = serde_json::json!({"MessageID": "m", "From": "a@b.example", "TextBody": "Hi",
             "Attachments": [{"Name": "inv\u{7}oice.pdf", "Content": "AAAA", "ContentLength": 307200}, {"Name": "", "ContentLength": 12}]});
-        let incoming =
-            email::parse(body.to_string().as_bytes(), "us@shop.example", email::POSTMARK_AUTHSERV_ID).unwrap().unwrap();
+        let incoming = email::parse(
+            body.to_string().as_bytes(),
+            "us@shop.example",
+            switchboard_core::config::POSTMARK_AUTHSERV_ID,
+        )
+        .unwrap()
+        .unwrap();
         let lines: Vec<String> = incoming.attachments.iter().map(|a| a.line()).collect();
         assert_eq!(lines, ["[attachment: invoice.pdf (300 KB)]", "[attachment: unnamed (12 B)]"]);
     }

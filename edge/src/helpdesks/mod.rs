@@ -9,7 +9,7 @@
 pub mod callbacks;
 mod freshdesk;
 mod hubspot;
-pub mod slack;
+mod slack;
 mod ticket;
 pub mod webhook;
 mod zendesk;

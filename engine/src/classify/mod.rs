@@ -8,7 +8,7 @@ pub(crate) mod language;
 pub(crate) mod local;
 pub(crate) mod sentiment;
 pub(crate) mod signals;
-pub mod text;
+pub(crate) mod text;
 
 pub use intent::{IntentModel, Prediction, TrainError, TrainOptions};
 pub use language::LanguageDetector;
