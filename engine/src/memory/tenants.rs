@@ -95,7 +95,11 @@ impl MemoryTenants {
         let store = Arc::new(MemoryTenantStore::default());
         let catalog = TenantCatalog::new(store.clone(), secrets, Duration::MAX).allowing_endpoints(allowed_endpoints);
         for (source, yaml) in sources {
-            catalog.check(source, yaml)?;
+            let config = catalog.check(source, yaml)?;
+            if store.ids().iter().any(|id| id.as_str() == config.id) {
+                let detail = format!("{source}: tenant {} is in another file too", config.id);
+                return Err(PortError::Misconfigured { port: TENANTS, detail });
+            }
             let id = store.put_config(source, yaml)?;
             catalog.tenant(&id).await?;
         }
@@ -143,6 +147,10 @@ mod tests {
         assert_eq!(tenants.ids(), vec![TenantId::new("demo").unwrap()]);
         let demo = tenants.tenant(&TenantId::new("demo").unwrap()).await.unwrap().unwrap();
         assert_eq!(demo.config.channels.twilio.as_ref().unwrap().api_base, "http://127.0.0.1:9");
+
+        let twice = [sources(DEMO_TENANT_YAML), sources(DEMO_TENANT_YAML)].concat();
+        let error = MemoryTenants::from_yaml(&twice, secrets(), Vec::new()).await.unwrap_err();
+        assert!(error.to_string().contains("in another file too"), "{error}");
 
         let broken = DEMO_TENANT_YAML.replace("intents:", "intents: 3\nx:");
         assert!(MemoryTenants::from_yaml(&sources(&broken), secrets(), Vec::new()).await.is_err());
