@@ -4,7 +4,7 @@
 use crate::config::{FaqEntry, Secret};
 use crate::domain::{
     Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, EscalationJob,
-    Language, MessageId, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
+    Language, MessageId, Order, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
 };
 use crate::ledger::{CostRecord, DayTotals, Month};
 use async_trait::async_trait;
@@ -66,16 +66,38 @@ pub enum PortError {
     },
 }
 
-/// Customer profiles.
+/// Customer profiles, their orders and the identities that find them: data the business keeps
+/// current (imports, its data API, shop webhooks), stored apart from the tenant's configuration.
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
-    /// The profile of `id`, if the tenant has one.
+    /// The profile of `id` with its newest orders (newest first, at most [`ORDERS_READ`]), if
+    /// the tenant has one.
     async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError>;
-    /// Creates or replaces a profile, and links its identities (phones, e-mails) to it.
+    /// Creates or replaces a profile and links its identities (phones, e-mails) to it; links it
+    /// no longer lists are removed unless another customer has taken them. The orders it carries
+    /// are stored, replacing those with the same number; other stored orders are kept, so a
+    /// profile update from a shop never loses the orders its webhooks delivered.
     async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError>;
+    /// [`Self::put_customer`] for many profiles (an import): the same outcome, in fewer calls
+    /// where the store can batch. Ids must be distinct.
+    async fn put_customers(&self, tenant: &TenantId, customers: &[Customer]) -> Result<(), PortError> {
+        for customer in customers {
+            self.put_customer(tenant, customer).await?;
+        }
+        Ok(())
+    }
+    /// Creates or replaces one order of customer `id` (whose profile the caller has checked).
+    async fn put_order(&self, tenant: &TenantId, id: &CustomerId, order: &Order) -> Result<(), PortError>;
+    /// Removes a profile, all its orders and the identity links that point at it. Erasing a
+    /// customer who is not there is not an error; `false` says nothing was held.
+    async fn erase_customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<bool, PortError>;
     /// The customer a channel identity (`phone:+34600111222`) belongs to, if the tenant knows.
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError>;
 }
+
+/// How many of a customer's orders a profile read brings (the newest by number): enough for any
+/// question a customer asks, and a bounded read for a customer with years of orders.
+pub const ORDERS_READ: usize = 50;
 
 /// Conversations and their turns.
 #[async_trait]

@@ -51,6 +51,30 @@ impl Customer {
     pub fn last_order(&self) -> Option<&Order> {
         self.orders.first()
     }
+
+    /// The order with this number, if it is one of this customer's (case and a leading `#`
+    /// ignored, as customers type them).
+    pub fn order(&self, number: &str) -> Option<&Order> {
+        let wanted = order_key(number);
+        self.orders.iter().find(|o| order_key(&o.id) == wanted)
+    }
+
+    /// Puts the orders newest first: by the date placed (undated last), then by number.
+    pub fn sort_orders(&mut self) {
+        self.orders.sort_by(|a, b| b.placed.cmp(&a.placed).then_with(|| b.id.cmp(&a.id)));
+    }
+
+    /// Stores `order`, replacing the one with the same number, keeping the others newest first.
+    pub fn upsert_order(&mut self, order: Order) {
+        self.orders.retain(|o| o.id != order.id);
+        self.orders.push(order);
+        self.sort_orders();
+    }
+}
+
+/// An order number as compared: trimmed, without a leading `#`, lowercase.
+fn order_key(number: &str) -> String {
+    number.trim().trim_start_matches('#').to_lowercase()
 }
 
 /// One order, as templates show it.

@@ -4,7 +4,7 @@
 //! scenario on both adapters and compares the units; keep these items in step with it.
 
 use crate::cost::units::{ItemSize, read_milli_units, write_milli_units};
-use switchboard_core::domain::{Conversation, ConversationId, TenantId, Turn};
+use switchboard_core::domain::{Conversation, ConversationId, Customer, CustomerId, Order, TenantId, Turn};
 use switchboard_core::keys::partition;
 use switchboard_core::meter::report;
 
@@ -110,9 +110,22 @@ pub(super) fn completed(key: &str, response: &serde_json::Value, ttl: i64) -> u6
     ItemSize::keyed(key, "IDEMPOTENCY").s("status", "COMPLETED").s("response", &json(response)).n("ttl", ttl).bytes()
 }
 
-/// A customer profile.
-pub(super) fn profile(tenant: &TenantId, customer: &switchboard_core::domain::Customer) -> u64 {
-    ItemSize::keyed(&partition::customer(tenant, &customer.id), "PROFILE").s("data", &json(customer)).bytes()
+/// A customer profile item (its orders are items of their own).
+pub(super) fn profile(tenant: &TenantId, customer: &Customer) -> u64 {
+    let profile = Customer { orders: vec![], ..customer.clone() };
+    ItemSize::keyed(&partition::customer(tenant, &customer.id), "PROFILE").s("data", &json(&profile)).bytes()
+}
+
+/// One order item.
+pub(super) fn order(tenant: &TenantId, customer: &CustomerId, order: &Order) -> u64 {
+    ItemSize::keyed(&partition::customer(tenant, customer), &format!("ORDER#{}", order.id))
+        .s("data", &json(order))
+        .bytes()
+}
+
+/// A profile and its orders, read together by one query (units are summed over the items).
+pub(super) fn profile_with_orders(tenant: &TenantId, customer: &Customer) -> u64 {
+    customer.orders.iter().map(|o| order(tenant, &customer.id, o)).sum::<u64>() + profile(tenant, customer)
 }
 
 /// An identity link to a customer.

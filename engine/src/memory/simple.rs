@@ -4,47 +4,97 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use switchboard_core::domain::{Customer, CustomerId, TenantId, Turn};
+use switchboard_core::domain::{Customer, CustomerId, Order, TenantId, Turn};
 use switchboard_core::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore};
 
-/// Customer profiles in a map.
+/// Customer profiles in a map, orders inside each profile; the read and write units it reports
+/// are those the DynamoDB adapter's items (profile, one per order, one per identity) would take.
 #[derive(Debug, Default)]
 pub struct MemoryCustomers {
     customers: Mutex<HashMap<(TenantId, CustomerId), Customer>>,
     identities: Mutex<HashMap<(TenantId, String), CustomerId>>,
 }
 
-#[async_trait]
-impl CustomerStore for MemoryCustomers {
-    async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError> {
-        let found = lock(&self.customers).get(&(tenant.clone(), id.clone())).cloned();
-        super::capacity::read(found.as_ref().map_or(0, |c| super::capacity::profile(tenant, c)));
-        Ok(found)
-    }
-
-    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
-        // As the DynamoDB adapter: read the profile before, write it and each identity link.
-        let before = lock(&self.customers).insert((tenant.clone(), customer.id.clone()), customer.clone());
-        let sized = |c: &Customer| super::capacity::profile(tenant, c);
-        super::capacity::read(before.as_ref().map_or(0, sized));
-        super::capacity::write(before.as_ref().map_or(0, sized).max(sized(customer)));
+impl MemoryCustomers {
+    /// Unlinks the identities `before` listed and `now` does not, unless another customer has
+    /// taken them since.
+    fn unlink(&self, tenant: &TenantId, id: &CustomerId, before: &[String], now: &[String]) {
         let mut identities = lock(&self.identities);
-        for identity in customer.identities() {
-            super::capacity::write(super::capacity::identity(tenant, &identity, customer.id.as_str()));
-            identities.insert((tenant.clone(), identity), customer.id.clone());
-        }
-        // Links the profile no longer lists go, unless another customer has taken them since.
-        let now = customer.identities();
-        for dropped in before.map(|c| c.identities()).unwrap_or_default().into_iter().filter(|i| !now.contains(i)) {
-            let key = (tenant.clone(), dropped);
-            if identities.get(&key) == Some(&customer.id) {
-                super::capacity::write(super::capacity::identity(tenant, &key.1, customer.id.as_str()));
+        for dropped in before.iter().filter(|i| !now.contains(i)) {
+            let key = (tenant.clone(), dropped.clone());
+            if identities.get(&key) == Some(id) {
+                super::capacity::write(super::capacity::identity(tenant, dropped, id.as_str()));
                 identities.remove(&key);
             } else {
                 super::capacity::refused_write();
             }
         }
+    }
+}
+
+#[async_trait]
+impl CustomerStore for MemoryCustomers {
+    async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError> {
+        let mut found = lock(&self.customers).get(&(tenant.clone(), id.clone())).cloned();
+        if let Some(c) = found.as_mut() {
+            c.orders.truncate(switchboard_core::ports::ORDERS_READ);
+        }
+        let items = found.as_ref().map_or(0, |c| 1 + c.orders.len());
+        super::capacity::query(found.as_ref().map_or(0, |c| super::capacity::profile_with_orders(tenant, c)), items);
+        Ok(found)
+    }
+
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
+        // As the DynamoDB adapter: read the profile before, write it, each order and each link.
+        let mut stored = customer.clone();
+        let before = {
+            let mut customers = lock(&self.customers);
+            let before = customers.get(&(tenant.clone(), customer.id.clone())).cloned();
+            stored.orders = before.as_ref().map(|b| b.orders.clone()).unwrap_or_default();
+            for order in &customer.orders {
+                super::capacity::write(super::capacity::order(tenant, &customer.id, order));
+                stored.upsert_order(order.clone());
+            }
+            customers.insert((tenant.clone(), customer.id.clone()), stored);
+            before
+        };
+        let items = before.as_ref().map_or(0, |c| 1 + c.orders.len());
+        super::capacity::query(before.as_ref().map_or(0, |c| super::capacity::profile_with_orders(tenant, c)), items);
+        super::capacity::write(super::capacity::profile(tenant, customer));
+        {
+            let mut identities = lock(&self.identities);
+            for identity in customer.identities() {
+                super::capacity::write(super::capacity::identity(tenant, &identity, customer.id.as_str()));
+                identities.insert((tenant.clone(), identity), customer.id.clone());
+            }
+        }
+        let before = before.map(|c| c.identities()).unwrap_or_default();
+        self.unlink(tenant, &customer.id, &before, &customer.identities());
         Ok(())
+    }
+
+    async fn put_order(&self, tenant: &TenantId, id: &CustomerId, order: &Order) -> Result<(), PortError> {
+        let mut customers = lock(&self.customers);
+        let Some(customer) = customers.get_mut(&(tenant.clone(), id.clone())) else {
+            return Err(PortError::Rejected { port: "customer store", detail: "no such customer".into() });
+        };
+        super::capacity::write(super::capacity::order(tenant, id, order));
+        customer.upsert_order(order.clone());
+        Ok(())
+    }
+
+    async fn erase_customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<bool, PortError> {
+        let Some(before) = lock(&self.customers).remove(&(tenant.clone(), id.clone())) else {
+            super::capacity::query(0, 0);
+            return Ok(false);
+        };
+        super::capacity::query(super::capacity::profile_with_orders(tenant, &before), 1 + before.orders.len());
+        super::capacity::write(super::capacity::profile(tenant, &before));
+        for order in &before.orders {
+            super::capacity::write(super::capacity::order(tenant, id, order));
+        }
+        self.unlink(tenant, id, &before.identities(), &[]);
+        Ok(true)
     }
 
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {

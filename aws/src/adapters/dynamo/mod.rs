@@ -285,6 +285,89 @@ impl Table {
     }
 }
 
+/// Items one `BatchWriteItem` takes, and keys one `BatchGetItem` takes (DynamoDB's limits).
+const BATCH_WRITE: usize = 25;
+const BATCH_GET: usize = 100;
+/// How often unprocessed items of a batch are sent again (with a growing pause) before the
+/// batch is reported unavailable.
+const BATCH_RETRIES: u32 = 8;
+
+impl Table {
+    /// Writes `items` (distinct keys) in batches of 25, sending unprocessed items again: the
+    /// bulk path of an import, a twenty-fifth of the calls of one put per item.
+    async fn put_all(&self, port: &'static str, items: Vec<Item>) -> Result<(), PortError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut requests = Vec::with_capacity(items.len());
+        for item in items {
+            let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| corrupt(port, e))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        for chunk in requests.chunks(BATCH_WRITE) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0..=BATCH_RETRIES {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.name, pending)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(port, e))?;
+                out.consumed_capacity().iter().for_each(|c| meter(Some(c), true));
+                pending = out.unprocessed_items().and_then(|u| u.get(&self.name)).cloned().unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_RETRIES {
+                    return Err(PortError::Unavailable { port, detail: "batch writes kept being throttled".into() });
+                }
+                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The items at `keys` (pk, sk) that exist, read in batches of 100 (consistent reads).
+    async fn get_all(&self, port: &'static str, keys: Vec<(String, String)>) -> Result<Vec<Item>, PortError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET) {
+            let mut pending: Vec<Item> =
+                chunk.iter().map(|(pk, sk)| Item::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])).collect();
+            for attempt in 0..=BATCH_RETRIES {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| corrupt(port, e))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(port, e))?;
+                out.consumed_capacity().iter().for_each(|c| meter(Some(c), false));
+                found.extend(out.responses().and_then(|r| r.get(&self.name)).cloned().unwrap_or_default());
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.name))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_RETRIES {
+                    return Err(PortError::Unavailable { port, detail: "batch reads kept being throttled".into() });
+                }
+                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// Which sort keys a query wants.
 enum SortKey {
     /// All of the partition.

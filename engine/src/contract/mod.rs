@@ -4,16 +4,18 @@
 
 use crate::tenant::TenantDirectory;
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
-use std::collections::BTreeMap;
 use std::time::Duration;
 use switchboard_core::domain::{
-    Channel, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, InboundMessage,
-    MessageId, Role, TenantId, TicketRef, Turn, TurnCursor,
+    Channel, Conversation, ConversationId, ConversationState, CustomerId, Escalation, InboundMessage, MessageId, Role,
+    TenantId, TicketRef, Turn, TurnCursor,
 };
 use switchboard_core::ports::{
-    Activity, Claim, ConversationStore, CustomerStore, EscalationQueue, IdempotencyKey, IdempotencyStore, MessageQueue,
-    PortError, SecretStore, TenantStore, TicketStore,
+    Activity, Claim, ConversationStore, EscalationQueue, IdempotencyKey, IdempotencyStore, MessageQueue, PortError,
+    SecretStore, TenantStore, TicketStore,
 };
+
+mod customers;
+pub use customers::customer_store;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).single().unwrap_or_default()
@@ -226,60 +228,6 @@ pub async fn idempotency_store(store: &dyn IdempotencyStore) {
 
     store.release(&other).await.unwrap_or_else(|e| panic!("release: {e}"));
     assert_eq!(claim(&other, t0() + Span::seconds(2)).await, Claim::Acquired, "a released lock is free at once");
-}
-
-/// Customers: put, get, replace, tenant isolation.
-pub async fn customer_store(store: &dyn CustomerStore) {
-    let a = tenant(&unique("a-"));
-    let b = tenant(&unique("b-"));
-    let id = CustomerId::new("c-1001").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(store.customer(&a, &id).await.ok().flatten(), None, "missing reads as None");
-    let mut customer = Customer {
-        id: id.clone(),
-        name: "Ana García".into(),
-        tier: "gold".into(),
-        language: switchboard_core::domain::Language::from_code("es"),
-        orders: vec![],
-        attributes: BTreeMap::from([("city".to_string(), "Sevilla".to_string())]),
-        phones: vec![],
-        emails: vec![],
-    };
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
-    assert_eq!(store.customer(&a, &id).await.ok().flatten().as_ref(), Some(&customer), "reads back exactly");
-    assert_eq!(store.customer(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
-    customer.tier = "vip".into();
-    customer.phones = vec!["+34600111222".into()];
-    customer.emails = vec!["Ana@Example.com".into()];
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
-    assert_eq!(store.customer(&a, &id).await.ok().flatten().map(|c| c.tier), Some("vip".into()), "put replaces");
-    let found = |identity: &'static str, t: &TenantId| {
-        let t = t.clone();
-        async move { store.customer_for(&t, identity).await.unwrap_or_else(|e| panic!("customer_for: {e}")) }
-    };
-    assert_eq!(found("phone:+34600111222", &a).await, Some(id.clone()), "a phone finds its customer");
-    assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "e-mails are matched lowercase");
-    assert_eq!(found("phone:+34600111222", &b).await, None, "not across tenants");
-    assert_eq!(found("phone:+10000000000", &a).await, None, "unknown identities are None");
-
-    // An update that no longer lists a phone removes its link: the number is nobody's now.
-    customer.phones = vec![];
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
-    assert_eq!(found("phone:+34600111222", &a).await, None, "a dropped phone identifies nobody");
-    assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "the kept e-mail still does");
-
-    // The number moves to another customer; the first one's next update does not take it back
-    // or remove it.
-    let other = Customer {
-        id: CustomerId::new("c-1002").unwrap_or_else(|e| panic!("{e}")),
-        phones: vec!["+34600111222".into()],
-        emails: vec![],
-        ..customer.clone()
-    };
-    store.put_customer(&a, &other).await.unwrap_or_else(|e| panic!("put: {e}"));
-    customer.emails = vec![];
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
-    assert_eq!(found("phone:+34600111222", &a).await, Some(other.id.clone()), "the new owner keeps it");
-    assert_eq!(found("email:ana@example.com", &a).await, None, "every dropped identity goes");
 }
 
 /// Secrets: a stored secret reads back exactly, a missing one is `None`. `existing` must have
