@@ -65,6 +65,56 @@ async fn dynamodb_customers_keep_the_contract() {
     contract::customer_store(&DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))).await;
 }
 
+/// Customers are data, not configuration: a tenant file listing 5,000 customers stores its
+/// configuration in a small tenant item and every customer as items of their own, all found.
+#[tokio::test]
+async fn a_tenant_with_five_thousand_customers_stores_and_loads() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let aws = local_aws().await;
+    let table = || Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let split = switchboard::tenant::split_customers("demo", switchboard::tenant::DEMO_TENANT_YAML).unwrap();
+    let mut yaml = split.config_yaml.replace("id: demo", "id: bigshop");
+    yaml.push_str("customers:\n");
+    for n in 0..5_000 {
+        yaml.push_str(&format!(
+            "- id: c{n:05}\n  name: Customer {n}\n  phones: ['+1555{n:07}']\n  emails: [c{n}@shop.example]\n  \
+             orders: [{{id: 'B-{n}', status: shipped, placed: '2026-11-30'}}]\n"
+        ));
+    }
+    assert!(yaml.len() > 400 * 1024, "the file alone is past DynamoDB's item limit: {} bytes", yaml.len());
+    let secrets = std::sync::Arc::new(SsmSecrets::new(aws.clients.ssm.clone(), Duration::from_secs(60)));
+    let tenants = DynamoTenants::new(table(), secrets, Duration::from_secs(60));
+    let customers = DynamoCustomers::new(table());
+    let (id, seeded) = tenants.put_tenant(&yaml, &customers).await.expect("put a big tenant");
+    assert_eq!((id.as_str(), seeded), ("bigshop", 5_000));
+
+    let item = aws
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(&aws.table)
+        .key("pk", AttributeValue::S("T#bigshop".into()))
+        .key("sk", AttributeValue::S("CONFIG".into()))
+        .send()
+        .await
+        .unwrap();
+    let stored = item.item().and_then(|i| i.get("yaml")).and_then(|y| y.as_s().ok()).expect("a tenant item");
+    assert!(stored.len() < 32 * 1024, "the tenant item holds configuration only: {} bytes", stored.len());
+    assert!(!stored.contains("c04999"), "no customer in it");
+
+    let tenant = tenants.tenant(&id).await.unwrap().expect("the tenant loads");
+    assert!(tenant.config.customers.is_empty());
+    use switchboard::ports::CustomerStore;
+    for n in [0, 2_500, 4_999] {
+        let found = customers.customer_for(&id, &format!("phone:+1555{n:07}")).await.unwrap();
+        let found = found.unwrap_or_else(|| panic!("customer {n} is found by phone"));
+        let profile = customers.customer(&id, &found).await.unwrap().expect("and has a profile");
+        assert_eq!((profile.name, profile.orders.len()), (format!("Customer {n}"), 1));
+    }
+    let by_mail = customers.customer_for(&id, "email:c4999@shop.example").await.unwrap();
+    assert_eq!(by_mail.map(|c| c.as_str().to_string()), Some("c04999".to_string()));
+}
+
 #[tokio::test]
 async fn ssm_secrets_keep_the_contract_and_are_cached() {
     let aws = local_aws().await;
@@ -200,7 +250,9 @@ async fn a_tenants_trained_model_is_stored_and_used_by_a_cold_start() {
             .unwrap();
         out.items().iter().map(|i| i["sk"].as_s().unwrap().clone()).collect::<Vec<String>>()
     };
-    let yaml = switchboard::tenant::DEMO_TENANT_YAML;
+    // What the tenant item stores: the demo file without its seed customers.
+    let split = switchboard::tenant::split_customers("demo", switchboard::tenant::DEMO_TENANT_YAML).unwrap();
+    let yaml = split.config_yaml.as_str();
     cold().put_config(yaml).await.expect("put config");
     let stored = models().await;
     assert!(!stored.is_empty() && stored.iter().all(|k| k.starts_with(&format!("{}#", model_key(yaml)))), "{stored:?}");

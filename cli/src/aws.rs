@@ -194,11 +194,9 @@ async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &
             ),
         };
         let config = TenantConfig::from_yaml(&name, &yaml)?;
-        let id = app.tenants().put_config(&yaml).await.with_context(|| format!("storing {name}"))?;
-        for c in &config.customers {
-            customers.put_customer(&id, c).await.with_context(|| format!("storing customer {}", c.id))?;
-        }
-        eprintln!("tenant {id}: configuration and {} customer profiles stored", config.customers.len());
+        let (id, seeded) =
+            app.tenants().put_tenant(&yaml, &customers).await.with_context(|| format!("storing {name}"))?;
+        eprintln!("tenant {id}: configuration and {seeded} seed customer profiles stored");
         if matches!(config.helpdesk, switchboard::tenant::HelpdeskConfig::Console) {
             eprintln!(
                 "warning: tenant {id} has no helpdesk (kind: console): escalations are only logged; no person sees them"

@@ -16,7 +16,7 @@ use switchboard_engine::memory::{
 };
 use switchboard_engine::pipeline::Verdict;
 use switchboard_engine::pipeline::{EscalationDesk, Inbound, Responder, Spend, Stores};
-use switchboard_engine::tenant::{Tenant, TenantDirectory};
+use switchboard_engine::tenant::Tenant;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Knobs of the embedded app.
@@ -110,11 +110,8 @@ impl Embedded {
     /// The same for a directory of tenants (`switchboard serve` loads its YAML files into one).
     pub async fn start_with(tenants: MemoryTenants, options: Options) -> Result<Self, PortError> {
         let customers = Arc::new(MemoryCustomers::default());
-        for id in tenants.ids() {
-            let Some(t) = tenants.tenant(&id).await? else { continue };
-            for c in &t.config.customers {
-                customers.put_customer(&t.id, c).await?;
-            }
+        for (tenant, seeds) in tenants.seed_customers() {
+            customers.put_customers(tenant, seeds).await?;
         }
         let tenants = Arc::new(tenants);
         let conversations = Arc::new(MemoryConversations::default());

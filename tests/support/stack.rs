@@ -16,12 +16,10 @@ use switchboard::adapters::aws::{
 };
 use switchboard::adapters::memory::ConsoleHelpdesk;
 use switchboard::aws_app::{AwsApp, Settings};
-use switchboard::domain::TenantId;
 use switchboard::helpdesks::HelpdeskRouter;
 use switchboard::http::HttpClient;
 use switchboard::lambda::{Deadline, escalate_batch, respond_batch};
 use switchboard::pipeline::{EscalationDesk, Responder};
-use switchboard::ports::CustomerStore;
 use switchboard::ports::SystemClock;
 use switchboard::tenant::{DEMO_TENANT_YAML, Secret, TenantConfig};
 use tower::ServiceExt;
@@ -191,23 +189,14 @@ pub async fn stack(options: Options) -> Stack {
     };
     let config = TenantConfig::from_yaml("demo", &yaml).expect("demo yaml");
     assert!(matches!(config.channels.webchat.as_ref().map(|w| &w.identity_secret), Some(Secret::Parameter { .. })));
-    app.tenants().put_config(&yaml).await.expect("put tenant");
     let customers = DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table));
-    let demo = TenantId::new("demo").unwrap();
-    for c in &config.customers {
-        customers.put_customer(&demo, c).await.expect("seed customer");
-    }
+    app.tenants().put_tenant(&yaml, &customers).await.expect("put tenant");
     if options.rival {
         let yaml = demo_as(&yaml, "rival")
             .replace(&format!("identity_secret: {{ssm: \"{parameter}\"}}"), "identity_secret: rival-identity-secret")
             .replace("name: Ana García", "name: Rosa Rival")
             .replace("DS-", "RV-");
-        let config = TenantConfig::from_yaml("rival", &yaml).expect("rival yaml");
-        app.tenants().put_config(&yaml).await.expect("put the rival tenant");
-        let rival = TenantId::new("rival").unwrap();
-        for c in &config.customers {
-            customers.put_customer(&rival, c).await.expect("seed a rival customer");
-        }
+        app.tenants().put_tenant(&yaml, &customers).await.expect("put the rival tenant");
     }
 
     for id in &options.tenants {
@@ -215,12 +204,7 @@ pub async fn stack(options: Options) -> Stack {
             &format!("identity_secret: {{ssm: \"{parameter}\"}}"),
             &format!("identity_secret: {id}-identity-secret"),
         );
-        let config = TenantConfig::from_yaml(id, &yaml).expect("a copy of the demo tenant");
-        app.tenants().put_config(&yaml).await.expect("put a tenant");
-        let tenant = TenantId::new(id.as_str()).expect("a tenant id");
-        for c in &config.customers {
-            customers.put_customer(&tenant, c).await.expect("seed a customer");
-        }
+        app.tenants().put_tenant(&yaml, &customers).await.expect("put a tenant");
     }
 
     aws.clients

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use switchboard_core::domain::TenantId;
+use switchboard_core::domain::{Customer, TenantId};
 use switchboard_core::ports::{PortError, SecretStore, TenantStore};
 
 const TENANTS: &str = "tenant directory";
@@ -60,6 +60,7 @@ pub struct MemoryTenants {
     compiled: HashMap<TenantId, Arc<Tenant>>,
     store: Arc<MemoryTenantStore>,
     catalog: TenantCatalog,
+    seeds: Vec<(TenantId, Vec<Customer>)>,
 }
 
 impl std::fmt::Debug for MemoryTenants {
@@ -80,8 +81,10 @@ impl MemoryTenants {
         let store = Arc::new(MemoryTenantStore::default());
         // Nothing stored changes behind the catalog's back: what it compiled stays.
         let catalog = TenantCatalog::new(store.clone(), Arc::new(super::MemorySecrets::default()), Duration::MAX);
-        let compiled = tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect();
-        Self { compiled, store, catalog }
+        let compiled: HashMap<TenantId, Arc<Tenant>> =
+            tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect();
+        let seeds = compiled.values().map(|t| (t.id.clone(), t.config.customers.clone())).collect();
+        Self { compiled, store, catalog, seeds }
     }
 
     /// Loads each `(source name, YAML)` through the catalog, its SSM references resolved from
@@ -94,16 +97,26 @@ impl MemoryTenants {
     ) -> Result<Self, PortError> {
         let store = Arc::new(MemoryTenantStore::default());
         let catalog = TenantCatalog::new(store.clone(), secrets, Duration::MAX).allowing_endpoints(allowed_endpoints);
+        let mut seeds = Vec::new();
         for (source, yaml) in sources {
-            let config = catalog.check(source, yaml)?;
+            let split = crate::tenant::split_customers(source, yaml)
+                .map_err(|e| PortError::Corrupt { port: TENANTS, detail: e.to_string() })?;
+            let config = catalog.check(source, &split.config_yaml)?;
             if store.ids().iter().any(|id| id.as_str() == config.id) {
                 let detail = format!("{source}: tenant {} is in another file too", config.id);
                 return Err(PortError::Misconfigured { port: TENANTS, detail });
             }
-            let id = store.put_config(source, yaml)?;
+            let id = store.put_config(source, &split.config_yaml)?;
             catalog.tenant(&id).await?;
+            seeds.push((id, split.customers));
         }
-        Ok(Self { compiled: HashMap::new(), store, catalog })
+        Ok(Self { compiled: HashMap::new(), store, catalog, seeds })
+    }
+
+    /// The customers each tenant's file lists as seeds (the embedded default stores them in its
+    /// customer store at start, as `tenants-put` does in the table).
+    pub fn seed_customers(&self) -> &[(TenantId, Vec<Customer>)] {
+        &self.seeds
     }
 
     /// Every tenant's id, sorted.

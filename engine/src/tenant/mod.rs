@@ -6,7 +6,9 @@
 pub use switchboard_core::config::*;
 
 mod catalog;
+mod seeds;
 pub use catalog::{TENANT_CACHE_LIMIT, TenantCatalog, yaml_digest};
+pub use seeds::{SplitTenant, split_customers};
 
 use crate::classify::LocalClassifier;
 use crate::reply::{CustomerView, FaqIndex, Replies, TemplateContext, Templates, intent_template, message_template};

@@ -28,6 +28,9 @@ impl std::fmt::Debug for DynamoTenants {
 
 const TENANTS: &str = "tenant directory";
 
+/// Seed customers are written this many at a time (a few batched calls each).
+const SEED_CHUNK: usize = 500;
+
 /// A stored intent model is split into items of this size (DynamoDB items stop at 400 KB)...
 const MODEL_PART_BYTES: usize = 390 * 1024;
 /// ...and at most this many (6 MB, a catalogue of thousands of examples); a larger model is
@@ -69,11 +72,15 @@ impl DynamoTenants {
         self.catalog.cached()
     }
 
-    /// Stores a tenant's YAML after checking it parses (ops and tests; secrets stay references),
-    /// and the intent model trained from it in items of its own, `MODEL#{digest of the YAML}#{part}`:
-    /// a cold start reads the model instead of training it (docs/benchmarks.md, "Cold starts"), and a model
-    /// is never used with YAML it was not trained from. The previous YAML's model is removed.
+    /// Stores a tenant's configuration after checking it parses (ops and tests; secrets stay
+    /// references) — the YAML without its `customers:` seeds, which are data for the customer
+    /// store ([`Self::put_tenant`]) — and the intent model trained from it in items of its own,
+    /// `MODEL#{digest of the stored YAML}#{part}`: a cold start reads the model instead of
+    /// training it (docs/benchmarks.md, "Cold starts"), and a model is never used with YAML it was
+    /// not trained from. The previous YAML's model is removed.
     pub async fn put_config(&self, yaml: &str) -> Result<TenantId, PortError> {
+        let split = switchboard_engine::tenant::split_customers("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
+        let yaml = split.config_yaml.as_str();
         let config = self.catalog.check("tenant", yaml)?;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(TENANTS, e))?;
         let model = switchboard_engine::tenant::Tenant::train_intents(&config).map_err(|e| corrupt(TENANTS, e))?;
@@ -92,6 +99,17 @@ impl DynamoTenants {
         }
         self.catalog.forget(&id);
         Ok(id)
+    }
+
+    /// Stores a tenant file: its configuration ([`Self::put_config`]) and its seed customers in
+    /// `customers` (batched, as an import). Returns the tenant and how many customers it seeded.
+    pub async fn put_tenant(&self, yaml: &str, customers: &dyn CustomerStore) -> Result<(TenantId, usize), PortError> {
+        let split = switchboard_engine::tenant::split_customers("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
+        let id = self.put_config(&split.config_yaml).await?;
+        for chunk in split.customers.chunks(SEED_CHUNK) {
+            customers.put_customers(&id, chunk).await?;
+        }
+        Ok((id, split.customers.len()))
     }
 
     /// Stores `model` as the one trained from the YAML whose digest is `digest`, in parts,
