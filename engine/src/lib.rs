@@ -7,6 +7,7 @@ pub mod classify;
 #[cfg(any(test, feature = "testkit"))]
 pub mod contract;
 pub mod cost;
+pub mod customers;
 #[cfg(any(test, feature = "cli"))]
 pub mod eval;
 pub mod limits;

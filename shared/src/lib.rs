@@ -19,7 +19,7 @@ pub use switchboard_edge::{channels, embedded, helpdesks, http, web};
 pub use switchboard_engine::contract;
 #[cfg(feature = "cli")]
 pub use switchboard_engine::eval;
-pub use switchboard_engine::{classify, cost, limits, pipeline, policy, reply, tenant};
+pub use switchboard_engine::{classify, cost, customers, limits, pipeline, policy, reply, tenant};
 
 /// The adapters behind the ports: `memory` is the embedded default (local runs and tests);
 /// `aws` (feature `aws`) is production: DynamoDB, SQS, SSM Parameter Store, Bedrock.
