@@ -8,7 +8,6 @@ use switchboard::adapters::aws::{
     dead_letters, redrive,
 };
 use switchboard::aws_app::{AwsApp, Settings};
-use switchboard::ports::CustomerStore;
 use switchboard::tenant::TenantConfig;
 
 /// How `switchboard costs` writes the report.
@@ -203,6 +202,37 @@ async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &
             );
         }
     }
+    Ok(())
+}
+
+/// `switchboard customers import`: `file` into `tenant`'s customers in the deployment's table.
+pub async fn import_customers(
+    tenant: &switchboard::domain::TenantId,
+    file: &std::path::Path,
+    format: switchboard::customers::import::Format,
+    dry_run: bool,
+    rejects: Option<&PathBuf>,
+) -> Result<()> {
+    use switchboard::tenant::TenantDirectory;
+    let settings = Settings::from_env()?;
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    let table = Table::new(clients.dynamodb.clone(), &settings.table);
+    let app = AwsApp::new(settings, clients);
+    // A typo in the tenant would import a shop's customers under a name nothing serves.
+    let known = app.tenants().tenant(tenant).await.with_context(|| format!("reading tenant {tenant}"))?;
+    anyhow::ensure!(known.is_some(), "no tenant {tenant} in the table: store its configuration first (tenants-put)");
+    let store = DynamoCustomers::new(table);
+    let (report, used) =
+        switchboard::meter::measure(crate::customers::import_file(&store, tenant, file, format, dry_run, rejects))
+            .await;
+    let report = report?;
+    eprintln!(
+        "DynamoDB: {} calls, {:.1} write units, {:.1} read units",
+        used.dynamodb_calls,
+        used.dynamodb_write_milli_units as f64 / 1000.0,
+        used.dynamodb_read_milli_units as f64 / 1000.0
+    );
+    anyhow::ensure!(report.rejected.is_empty() || dry_run, "{} rows rejected", report.rejected.len());
     Ok(())
 }
 

@@ -39,14 +39,26 @@ pub fn check_bind(host: std::net::IpAddr, allow_network: bool) -> Result<()> {
 /// theirs: through the tenant catalog, API bases off the providers' hosts refused unless
 /// `SWITCHBOARD_ALLOWED_ENDPOINTS` lists their origin. There is no Parameter Store locally: a
 /// tenant that names an SSM parameter does not load (put the value in the file).
-pub async fn serve(addr: SocketAddr, sources: Vec<(String, String)>, allow_network: bool) -> Result<()> {
+pub async fn serve(
+    addr: SocketAddr,
+    sources: Vec<(String, String)>,
+    customer_files: &[String],
+    allow_network: bool,
+) -> Result<()> {
     let allowed = std::env::var("SWITCHBOARD_ALLOWED_ENDPOINTS")
         .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
         .unwrap_or_default();
     let secrets = Arc::new(switchboard::adapters::memory::MemorySecrets::default());
     let tenants = MemoryTenants::from_yaml(&sources, secrets, allowed).await.context("loading the tenants")?;
     let names: Vec<String> = tenants.ids().iter().map(ToString::to_string).collect();
+    let ids = tenants.ids();
     let app = Arc::new(Embedded::start_with(tenants, Options::default()).await?);
+    for spec in customer_files {
+        let (tenant, file) = crate::customers::target(spec, &ids)?;
+        let format = crate::customers::format_of(&file, None)?;
+        let report = crate::customers::import_file(app.customers.as_ref(), &tenant, &file, format, false, None).await?;
+        anyhow::ensure!(report.rejected.is_empty(), "{}: fix the rejected rows before serving", file.display());
+    }
     let router = server(app, allow_network);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let url = format!("http://{}", listener.local_addr()?);

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+mod customers;
 mod eval;
 mod local;
 
@@ -40,6 +41,10 @@ enum Command {
         /// Tenant YAML files to load instead of the built-in demo tenant.
         #[arg(long = "tenant")]
         tenants: Vec<PathBuf>,
+        /// Customer files (CSV or JSON Lines, as `customers import` reads) to load:
+        /// `FILE` for the only tenant, `TENANT=FILE` when several are loaded.
+        #[arg(long = "customers", value_name = "[TENANT=]FILE")]
+        customers: Vec<String>,
     },
     /// Classify one message with a tenant's local model and show what the policy would do.
     Classify {
@@ -114,12 +119,43 @@ enum Command {
         #[arg(long)]
         prices: Option<PathBuf>,
     },
+    /// A tenant's customers in the table named by SWITCHBOARD_TABLE: bulk import from a shop's
+    /// export.
+    #[cfg(feature = "aws")]
+    Customers {
+        #[command(subcommand)]
+        action: CustomersCommand,
+    },
     /// Store tenant configurations in the table named by SWITCHBOARD_TABLE.
     #[cfg(feature = "aws")]
     TenantsPut {
         /// Tenant YAML files; `demo` is the built-in demo tenant.
         #[arg(required = true)]
         tenants: Vec<PathBuf>,
+    },
+}
+
+/// What to do with a tenant's customers.
+#[cfg(feature = "aws")]
+#[derive(Subcommand)]
+enum CustomersCommand {
+    /// Import profiles (and, in JSON Lines, orders) from a CSV or JSON Lines file: streamed,
+    /// batched, idempotent; bad rows are reported by line and nothing of them is written.
+    Import {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The file (`.csv`, `.jsonl`/`.ndjson`).
+        file: PathBuf,
+        /// The format, when the file name does not say.
+        #[arg(long, value_enum)]
+        format: Option<customers::FileFormat>,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write every rejected row (line, problems) to this file as JSON Lines.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
     },
 }
 
@@ -144,10 +180,10 @@ enum DlqCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Serve { port, host, allow_network, tenants } => {
+        Command::Serve { port, host, allow_network, tenants, customers } => {
             local::check_bind(host, allow_network)?;
             init_logs();
-            local::serve(SocketAddr::new(host, port), tenant_sources(&tenants)?, allow_network).await
+            local::serve(SocketAddr::new(host, port), tenant_sources(&tenants)?, &customers, allow_network).await
         }
         Command::Classify { tenant, text } => classify(tenant, &text),
         Command::Eval(args) => eval::run(&args, load_tenant),
@@ -156,6 +192,14 @@ async fn main() -> Result<()> {
         Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
         #[cfg(feature = "aws")]
         Command::TenantsPut { tenants } => aws::put(&tenants).await,
+        #[cfg(feature = "aws")]
+        Command::Customers { action } => match action {
+            CustomersCommand::Import { tenant, file, format, dry_run, rejects } => {
+                let id = switchboard::domain::TenantId::new(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+                let format = customers::format_of(&file, format)?;
+                aws::import_customers(&id, &file, format, dry_run, rejects.as_ref()).await
+            }
+        },
         #[cfg(feature = "aws")]
         Command::Costs { tenant, refused, month, format, out, limit, prices } => {
             let id = match (tenant, refused) {
