@@ -862,7 +862,11 @@ async fn ses_mail_counts_against_the_tenants_email_limit() {
     let fetch = std::sync::Arc::new(TestSns { gets: std::sync::Mutex::new(Vec::new()), chain_in_pem: false });
     let verifier =
         switchboard::channels::sns::SnsVerifier::with_roots(include_bytes!("fixtures/sns/ca.pem"), fetch).unwrap();
-    let limits = switchboard::limits::LimitSettings { tenant_messages_per_minute: 2, visitor_messages_per_minute: 0 };
+    let limits = switchboard::limits::LimitSettings {
+        tenant_messages_per_minute: 2,
+        visitor_messages_per_minute: 0,
+        data_writes_per_minute: 0,
+    };
     let s = stack(Options {
         providers: Some(fake.url.clone()),
         sns: Some(std::sync::Arc::new(verifier)),

@@ -12,4 +12,5 @@ mod channels;
 mod deployed;
 mod helpdesks;
 mod isolation;
+mod shop_data;
 mod webchat;

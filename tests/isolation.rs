@@ -301,7 +301,11 @@ async fn a_helpdesk_callback_reaches_only_its_own_tenants_tickets() {
 #[tokio::test]
 async fn one_visitors_or_one_tenants_flood_is_refused_for_it_alone() {
     let provider = FakeProvider::start(0).await;
-    let limits = switchboard::limits::LimitSettings { tenant_messages_per_minute: 12, visitor_messages_per_minute: 4 };
+    let limits = switchboard::limits::LimitSettings {
+        tenant_messages_per_minute: 12,
+        visitor_messages_per_minute: 4,
+        data_writes_per_minute: 0,
+    };
     let s = stack(Options { providers: Some(provider.url.clone()), rival: true, limits, ..Options::default() }).await;
     switchboard_tests::within_one_minute(30).await;
     let post = |router: usize, tenant: &'static str, visitor: String| {

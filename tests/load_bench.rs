@@ -40,8 +40,11 @@ use switchboard::tenant::DEMO_TENANT_YAML;
 use switchboard_tests::stack::{Options, demo_as, providers_at, stack};
 use tokio::sync::Semaphore;
 
-const UNLIMITED: switchboard::limits::LimitSettings =
-    switchboard::limits::LimitSettings { tenant_messages_per_minute: 0, visitor_messages_per_minute: 0 };
+const UNLIMITED: switchboard::limits::LimitSettings = switchboard::limits::LimitSettings {
+    tenant_messages_per_minute: 0,
+    visitor_messages_per_minute: 0,
+    data_writes_per_minute: 0,
+};
 
 const TENANTS: [&str; 3] = ["acme", "bolt", "cask"];
 const CHANNELS: [Channel; 6] =

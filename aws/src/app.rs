@@ -121,6 +121,7 @@ impl Settings {
                 "SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE",
                 defaults.visitor_messages_per_minute,
             )?,
+            data_writes_per_minute: per_minute("SWITCHBOARD_DATA_WRITES_PER_MINUTE", defaults.data_writes_per_minute)?,
         };
         Ok(Self {
             limits,
@@ -356,9 +357,15 @@ mod tests {
             ("SWITCHBOARD_TABLE", "t"),
             ("SWITCHBOARD_TENANT_MESSAGES_PER_MINUTE", "1200"),
             ("SWITCHBOARD_VISITOR_MESSAGES_PER_MINUTE", "0"),
+            ("SWITCHBOARD_DATA_WRITES_PER_MINUTE", "60"),
         ])
         .unwrap();
-        assert_eq!(s.limits, LimitSettings { tenant_messages_per_minute: 1200, visitor_messages_per_minute: 0 });
+        let want = LimitSettings {
+            tenant_messages_per_minute: 1200,
+            visitor_messages_per_minute: 0,
+            data_writes_per_minute: 60,
+        };
+        assert_eq!(s.limits, want);
     }
 
     #[test]

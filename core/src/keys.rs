@@ -185,6 +185,44 @@ pub mod partition {
     }
 }
 
+/// Data API keys: random bearer keys of which only the SHA-256 is stored (in the tenant's
+/// file). 32 random bytes need no slow hash: nobody can guess one to match a digest.
+pub mod data_key {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+
+    /// Every key starts so, which makes a leaked key easy to find in a repository or a log.
+    pub const PREFIX: &str = "sbk_";
+
+    /// A fresh key and its hex SHA-256, for the tenant's `data.keys`.
+    pub fn generate() -> (String, String) {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("the OS random source failed: {e}"));
+        let key = format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+        let digest = digest(&key);
+        (key, digest)
+    }
+
+    /// The hex SHA-256 of `key`.
+    pub fn digest(key: &str) -> String {
+        hex::encode(Sha256::digest(key.as_bytes()))
+    }
+
+    /// The name of the configured digest `key` matches, compared in constant time.
+    pub fn matching<'a>(key: &str, configured: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<&'a str> {
+        use subtle::ConstantTimeEq;
+        let presented = Sha256::digest(key.as_bytes());
+        let mut found = None;
+        for (name, hex_digest) in configured {
+            let Ok(stored) = hex::decode(hex_digest) else { continue };
+            if bool::from(stored.as_slice().ct_eq(presented.as_slice())) {
+                found = Some(name);
+            }
+        }
+        found
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +372,17 @@ mod tests {
                 prop_assert!(!key.verify_read_token(&a, &ConversationId::generate(), &visitor, &token));
             }
         }
+    }
+
+    #[test]
+    fn a_data_key_matches_only_its_own_digest() {
+        let (key, digest) = data_key::generate();
+        assert!(key.starts_with(data_key::PREFIX) && key.len() > 40);
+        let (other, other_digest) = data_key::generate();
+        let configured = [("old", other_digest.as_str()), ("new", digest.as_str())];
+        assert_eq!(data_key::matching(&key, configured), Some("new"));
+        assert_eq!(data_key::matching(&other, configured), Some("old"), "both keys work while rotating");
+        assert_eq!(data_key::matching("sbk_guess", configured), None);
+        assert_eq!(data_key::matching(&digest, configured), None, "the digest is not a key");
     }
 }

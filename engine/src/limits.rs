@@ -36,13 +36,16 @@ pub struct LimitSettings {
     pub tenant_messages_per_minute: u32,
     /// Messages one web chat visitor may send per minute (0: no limit).
     pub visitor_messages_per_minute: u32,
+    /// Writes one tenant's own systems may make per minute on each data route — the data API,
+    /// each shop's webhooks (0: no limit). Bulk loads go through `customers import` instead.
+    pub data_writes_per_minute: u32,
 }
 
 impl Default for LimitSettings {
     /// 10 a second per channel for a tenant (a busy shop's peak is a fraction of that); 20 a
     /// minute for a visitor (a person types slower; a script does not).
     fn default() -> Self {
-        Self { tenant_messages_per_minute: 600, visitor_messages_per_minute: 20 }
+        Self { tenant_messages_per_minute: 600, visitor_messages_per_minute: 20, data_writes_per_minute: 1200 }
     }
 }
 
@@ -134,6 +137,19 @@ impl Limits {
             self.count(key, self.settings.visitor_messages_per_minute, messages, now).await?;
         }
         self.count(tenant, limit, messages, now).await
+    }
+
+    /// Admits `writes` from the tenant's own systems on data route `route` (`data_api`,
+    /// `shopify`...), or says they are over its limit.
+    pub async fn admit_writes(
+        &self,
+        tenant: &TenantId,
+        route: &'static str,
+        writes: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), Limited> {
+        let key = Key { tenant: tenant.clone(), what: format!("writes#{route}") };
+        self.count(key, self.settings.data_writes_per_minute, writes, now).await
     }
 
     /// Whether `messages` more would be past `key`'s limit on what this instance knows; counts
@@ -244,7 +260,11 @@ mod tests {
 
     fn limits(tenant: u32, visitor: u32, counters: Arc<dyn Allowances>) -> Limits {
         Limits::new(
-            LimitSettings { tenant_messages_per_minute: tenant, visitor_messages_per_minute: visitor },
+            LimitSettings {
+                tenant_messages_per_minute: tenant,
+                visitor_messages_per_minute: visitor,
+                data_writes_per_minute: 0,
+            },
             counters,
         )
     }

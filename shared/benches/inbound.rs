@@ -51,8 +51,11 @@ fn router_memory(c: &mut Criterion) {
     // The bench holds the queue's receiver and drains it outside the timing: no responder runs.
     let (queue, mut queued) = MemoryQueue::new();
     // No limits: every request is measured to its 202 (the limits are unit-tested).
-    let unlimited =
-        switchboard::limits::LimitSettings { tenant_messages_per_minute: 0, visitor_messages_per_minute: 0 };
+    let unlimited = switchboard::limits::LimitSettings {
+        tenant_messages_per_minute: 0,
+        visitor_messages_per_minute: 0,
+        data_writes_per_minute: 0,
+    };
     let api = Arc::new(Api {
         tickets: Arc::new(switchboard::adapters::memory::MemoryTickets::default()),
         tenants: Arc::new(MemoryTenants::new([tenant])),

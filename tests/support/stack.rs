@@ -309,7 +309,19 @@ impl Stack {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> (StatusCode, String) {
-        let mut request = axum::http::Request::post(path).header("content-type", content_type);
+        self.send_raw("POST", path, content_type, headers, body).await
+    }
+
+    /// [`Stack::post_raw`] with another method (the data API's PUT and DELETE).
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, String) {
+        let mut request = axum::http::Request::builder().method(method).uri(path).header("content-type", content_type);
         for (name, value) in headers {
             request = request.header(*name, value);
         }

@@ -4,6 +4,7 @@
 //! engine's (`tenant`).
 
 mod channels;
+mod data;
 mod helpdesks;
 mod hours;
 mod references;
@@ -11,6 +12,7 @@ mod types;
 mod validate;
 
 pub use channels::*;
+pub use data::*;
 pub use helpdesks::*;
 pub use hours::{Availability, Schedule};
 pub use types::*;

@@ -1,6 +1,6 @@
 //! The tenant configuration as ops write it (`infra/tenants/*.yaml`).
 
-use super::{ChannelsConfig, HelpdeskConfig};
+use super::{ChannelsConfig, DataConfig, HelpdeskConfig};
 use crate::domain::{Customer, Language, RolloutMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,6 +35,12 @@ impl TenantConfig {
         if let Some(telegram) = self.channels.telegram.as_mut() {
             out.push(("channels.telegram.bot_token", &mut telegram.bot_token));
             out.push(("channels.telegram.secret_token", &mut telegram.secret_token));
+        }
+        if let Some(shopify) = self.data.shopify.as_mut() {
+            out.push(("data.shopify.webhook_secret", &mut shopify.webhook_secret));
+        }
+        if let Some(woo) = self.data.woocommerce.as_mut() {
+            out.push(("data.woocommerce.webhook_secret", &mut woo.webhook_secret));
         }
         match &mut self.helpdesk {
             HelpdeskConfig::Console => {}
@@ -108,6 +114,9 @@ pub struct TenantConfig {
     /// it: a reply in Spanish says `enviado` whichever of the words the system stored.
     #[serde(default)]
     pub values: Vec<PerLanguage<String>>,
+    /// How the business's systems write customer data: data API keys, shop webhooks.
+    #[serde(default)]
+    pub data: DataConfig,
     /// Customer profiles to seed the customer store with (demo and local runs).
     #[serde(default)]
     pub customers: Vec<Customer>,

@@ -28,6 +28,9 @@ impl TenantConfig {
         if let Err(e) = TenantId::new(self.id.clone()) {
             bad("id".into(), e.to_string());
         }
+        for p in self.data.problems() {
+            bad(p.field, p.message);
+        }
         if self.languages.is_empty() {
             bad("languages".into(), "list at least one language".into());
         }

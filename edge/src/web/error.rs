@@ -21,11 +21,27 @@ pub struct ApiError {
     /// What caused it, for the log line only (port errors carry no personal data): the client
     /// never sees it.
     pub cause: Option<String>,
+    /// Every problem of a record refused as invalid, by field path (422s).
+    pub problems: Vec<switchboard_engine::customers::FieldError>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None, cause: None }
+        Self { status, code, message: message.into(), retry_after: None, cause: None, problems: Vec::new() }
+    }
+
+    /// 401 for a data route: no key, or none of the tenant's.
+    pub fn bad_key() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_key",
+            "send one of the tenant's data keys as `Authorization: Bearer …`",
+        )
+    }
+
+    /// 422: the record is well-formed JSON but not a valid one; `problems` names every field.
+    pub fn invalid(problems: Vec<switchboard_engine::customers::FieldError>) -> Self {
+        Self { problems, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record", "the record has problems") }
     }
 
     /// 404.
@@ -162,8 +178,11 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(status = self.status.as_u16(), code = self.code, "request refused");
         }
-        let mut response =
-            (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
+        let mut error = json!({"code": self.code, "message": self.message});
+        if !self.problems.is_empty() {
+            error["problems"] = json!(self.problems);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

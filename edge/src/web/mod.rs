@@ -2,6 +2,7 @@
 //! `switchboard serve`, so local runs exercise exactly the production routes.
 
 mod cost;
+mod data;
 mod error;
 mod helpdesk;
 mod providers;
@@ -32,6 +33,9 @@ pub const LAMBDA_MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(
 /// carries attachments; only its text and the attachments' names and sizes go further.
 pub const MAX_EMAIL_BODY_BYTES: usize = 6 * 1024 * 1024;
 
+/// Largest body on the data routes: a profile with its 100 orders fits many times over.
+pub const MAX_DATA_BODY_BYTES: usize = 256 * 1024;
+
 /// One public route. The router is built from [`routes`], and a test compares that list with the
 /// SAM template's HTTP API events, so a route cannot be served locally and missing when deployed.
 struct Route {
@@ -50,6 +54,8 @@ where
     let filter = match method {
         "GET" => MethodFilter::GET,
         "OPTIONS" => MethodFilter::OPTIONS,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
         _ => MethodFilter::POST,
     };
     Route { method, path, handler: on(filter, handler), max_body: MAX_BODY_BYTES, browser: false }
@@ -83,6 +89,9 @@ fn routes() -> Vec<Route> {
         route("GET", "/v1/{tenant}/whatsapp", providers::whatsapp_challenge),
         route("POST", "/v1/{tenant}/whatsapp", providers::whatsapp_webhook),
         route("POST", "/v1/{tenant}/helpdesk/{kind}", helpdesk::callback),
+        route("PUT", "/v1/{tenant}/customers/{id}", data::put_customer).max_body(MAX_DATA_BODY_BYTES),
+        route("DELETE", "/v1/{tenant}/customers/{id}", data::delete_customer),
+        route("PUT", "/v1/{tenant}/customers/{id}/orders/{order}", data::put_order).max_body(MAX_DATA_BODY_BYTES),
         route("GET", "/healthz", || async { "ok" }),
     ]
 }
@@ -334,6 +343,7 @@ mod tests {
         let limits = switchboard_engine::limits::LimitSettings {
             tenant_messages_per_minute: 100,
             visitor_messages_per_minute: 2,
+            data_writes_per_minute: 0,
         };
         // A minute's tenth second, held still: the three posts fall in one minute.
         use chrono::DurationRound;

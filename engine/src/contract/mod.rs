@@ -392,7 +392,8 @@ pub async fn allowances(store: &dyn switchboard_core::ports::Allowances) {
 pub async fn limits_across_instances(counters: std::sync::Arc<dyn switchboard_core::ports::Allowances>) {
     use crate::limits::{LimitSettings, Limits};
     let tenant = tenant(&unique("flood"));
-    let settings = LimitSettings { tenant_messages_per_minute: 64, visitor_messages_per_minute: 0 };
+    let settings =
+        LimitSettings { tenant_messages_per_minute: 64, visitor_messages_per_minute: 0, data_writes_per_minute: 0 };
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let (limits, tenant) = (Limits::new(settings, counters.clone()), tenant.clone());

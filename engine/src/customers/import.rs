@@ -250,22 +250,10 @@ fn json_rows(input: impl BufRead) -> impl Iterator<Item = Row> {
 }
 
 fn json_customer(text: &str) -> Result<Customer, Vec<FieldError>> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "line".to_string() } else { path };
-        // serde's message names the field or type, never the value it could not read.
-        vec![problem(field, json_message(e.inner()))]
+    super::from_json(text.as_bytes()).map_err(|e| {
+        let field = if e.field == "body" { "line".to_string() } else { e.field };
+        vec![FieldError { field, ..e }]
     })
-}
-
-/// serde_json's message without the position it appends (the report gives the line).
-fn json_message(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,22 @@ fn problem(field: impl Into<String>, message: impl Into<String>) -> FieldError {
     FieldError { field: field.into(), message: message.into() }
 }
 
+/// `T` read from JSON, a problem named by its field path (`orders[0].status`; `body` for the
+/// whole). serde's messages name fields and types, never the values they could not read.
+pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, FieldError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = match e.path().to_string() {
+            path if path == "." => "body".to_string(),
+            path => path,
+        };
+        let text = e.inner().to_string();
+        // The position serde_json appends is the caller's to give (a line, a request).
+        let message = text.rfind(" at line ").map_or(text.as_str(), |at| &text[..at]).to_string();
+        FieldError { field, message }
+    })
+}
+
 /// `customer` checked and normalised (phones E.164, e-mails trimmed and lowercase, orders
 /// newest first), or every problem found.
 pub fn check_customer(mut customer: Customer) -> Result<Customer, Vec<FieldError>> {

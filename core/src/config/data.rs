@@ -1,0 +1,95 @@
+//! How the business's own systems keep its customer data current: keys for the data API and the
+//! shops whose webhooks update profiles and orders.
+
+use super::{Problem, Secret};
+use serde::{Deserialize, Serialize};
+
+/// The `data:` section of a tenant file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Keys that may write through `PUT/DELETE /v1/{tenant}/customers/…`, by their SHA-256
+    /// only: a copy of the table or the file gives nobody a key. Two at once rotate without
+    /// downtime: add the new one, move the systems over, remove the old one.
+    #[serde(default)]
+    pub keys: Vec<DataKey>,
+    /// A Shopify store whose webhooks keep customers and orders current.
+    #[serde(default)]
+    pub shopify: Option<ShopifyConfig>,
+    /// A WooCommerce store whose webhooks keep customers and orders current.
+    #[serde(default)]
+    pub woocommerce: Option<WooCommerceConfig>,
+}
+
+/// One data API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataKey {
+    /// A label for logs and rotation (`2026-12`, `erp`): never the key.
+    pub name: String,
+    /// Hex SHA-256 of the key (`switchboard data-key` makes both).
+    pub sha256: String,
+}
+
+/// A Shopify store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopifyConfig {
+    /// The store's `*.myshopify.com` domain: webhooks name it in `X-Shopify-Shop-Domain`, and
+    /// one from another store is refused.
+    pub shop: String,
+    /// The app's client secret, which signs its webhooks (`X-Shopify-Hmac-Sha256`).
+    pub webhook_secret: Secret,
+}
+
+/// A WooCommerce store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WooCommerceConfig {
+    /// The secret set on the store's webhooks (`X-WC-Webhook-Signature`).
+    pub webhook_secret: Secret,
+}
+
+/// The demo tenant's data key, published in the README so the data API can be tried on
+/// `switchboard serve`. Any tenant that accepts it accepts anyone.
+pub const DEMO_DATA_KEY: &str = "sbk_demo-key-published-in-the-readme";
+
+/// Its SHA-256, as the demo file lists it.
+const DEMO_DATA_KEY_SHA256: &str = "52bf087dc0f1dad4ef82f14af2d8b01a1cbb3bc89a94ecb20217dad327b92f49";
+
+/// Most keys a tenant may list (two rotate; more is a key nobody remembered to remove).
+const MAX_KEYS: usize = 4;
+
+impl DataConfig {
+    /// Whether the published demo key is one of this tenant's (`tenants-put` warns).
+    pub fn accepts_the_published_demo_key(&self) -> bool {
+        self.keys.iter().any(|k| k.sha256.eq_ignore_ascii_case(DEMO_DATA_KEY_SHA256))
+    }
+
+    /// Problems in the section, by field.
+    pub(super) fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if self.keys.len() > MAX_KEYS {
+            out.push(Problem { field: "data.keys".into(), message: format!("at most {MAX_KEYS}") });
+        }
+        for (i, key) in self.keys.iter().enumerate() {
+            let hex = key.sha256.len() == 64 && key.sha256.chars().all(|c| c.is_ascii_hexdigit());
+            if !hex {
+                let message = "64 hex digits: the SHA-256 of the key, never the key itself".into();
+                out.push(Problem { field: format!("data.keys[{i}].sha256"), message });
+            }
+            if key.name.trim().is_empty() || self.keys[..i].iter().any(|k| k.name == key.name) {
+                out.push(Problem { field: format!("data.keys[{i}].name"), message: "a name of its own".into() });
+            }
+        }
+        if let Some(shopify) = &self.shopify {
+            let shop = shopify.shop.as_str();
+            let label = shop.strip_suffix(".myshopify.com").unwrap_or_default();
+            if label.is_empty() || !label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                let message = "the store's own `name.myshopify.com` domain".into();
+                out.push(Problem { field: "data.shopify.shop".into(), message });
+            }
+        }
+        out
+    }
+}
