@@ -80,3 +80,135 @@ async fn without_the_tenants_key_the_data_api_changes_nothing() {
     assert_eq!(ana.name, "Ana García");
     assert_eq!(send(&s, "GET", "/v1/demo/customers/c-1001", &key(), json!(null)).await, 405, "write-only");
 }
+
+const SHOPIFY_ORDER: &str = include_str!("fixtures/shops/shopify-orders-updated.json");
+const WOO_ORDER: &str = include_str!("fixtures/shops/woocommerce-order-updated.json");
+
+fn signed() -> serde_json::Value {
+    serde_json::from_str(include_str!("fixtures/shops/signed.json")).unwrap()
+}
+
+fn hmac_b64(secret: &str, body: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(switchboard::keys::hmac_sha256(secret.as_bytes(), &[body]))
+}
+
+async fn shopify(s: &Stack, topic: &str, webhook_id: &str, shop: &str, signature: String, body: &str) -> (u16, String) {
+    let headers = [
+        ("x-shopify-topic", topic.to_string()),
+        ("x-shopify-hmac-sha256", signature),
+        ("x-shopify-shop-domain", shop.to_string()),
+        ("x-shopify-webhook-id", webhook_id.to_string()),
+        ("x-shopify-api-version", "2025-10".to_string()),
+    ];
+    let (status, text) = s.post_raw("/v1/demo/shopify", "application/json", &headers, body.as_bytes().to_vec()).await;
+    (status.as_u16(), text)
+}
+
+async fn woo(s: &Stack, topic: &str, signature: Option<String>, body: &[u8]) -> u16 {
+    let mut headers =
+        vec![("x-wc-webhook-topic", topic.to_string()), ("x-wc-webhook-source", "https://shop.example/".into())];
+    if let Some(signature) = signature {
+        headers.push(("x-wc-webhook-signature", signature));
+    }
+    s.post_raw("/v1/demo/woocommerce", "application/json", &headers, body.to_vec()).await.0.as_u16()
+}
+
+async fn profile(s: &Stack, id: &str) -> Option<switchboard::domain::Customer> {
+    customers(s).customer(&TenantId::new("demo").unwrap(), &CustomerId::new(id).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_shopify_order_keeps_the_customer_current_once_and_in_order() {
+    let fake = FakeProvider::start(0).await;
+    let s = stack(Options { providers: Some(fake.url.clone()), ..Options::default() }).await;
+    let shop = "demo-shop.myshopify.com";
+    let signature = signed()["shopify"]["orders/updated"].as_str().unwrap().to_string();
+    let before = s.items().await;
+
+    // Refused: a wrong signature, a tampered body, no signature. Nothing stored.
+    let wrong = hmac_b64("another-secret", SHOPIFY_ORDER.as_bytes());
+    assert_eq!(shopify(&s, "orders/updated", "w-1", shop, wrong, SHOPIFY_ORDER).await.0, 401);
+    let tampered = SHOPIFY_ORDER.replace("in_transit", "delivered");
+    assert_eq!(shopify(&s, "orders/updated", "w-1", shop, signature.clone(), &tampered).await.0, 401);
+    assert_eq!(s.items().await, before, "a refused delivery stores nothing");
+    // Signed by the app, but for another store the app is installed on: acknowledged, skipped.
+    let other =
+        shopify(&s, "orders/updated", "w-1", "rival-shop.myshopify.com", signature.clone(), SHOPIFY_ORDER).await;
+    assert_eq!(other.0, 200);
+    assert_eq!(s.items().await, before, "another store's order is not this tenant's");
+
+    let (status, _) = shopify(&s, "orders/updated", "w-1", shop, signature.clone(), SHOPIFY_ORDER).await;
+    assert_eq!(status, 200);
+    // The shop's e-mail is the demo tenant's Ana (c-1001): her profile is the one updated.
+    let ana = profile(&s, "c-1001").await.expect("the tenant's own profile");
+    assert!(ana.phones.contains(&"+34600777888".to_string()), "the shop's phone is added: {:?}", ana.phones);
+    assert!(profile(&s, "shopify-115310627314723954").await.is_none(), "no second profile for the same person");
+    assert_eq!(ana.order("1001").map(|o| o.status.clone()), Some("in transit".into()));
+    let stored = s.items().await;
+    assert_eq!(
+        shopify(&s, "orders/updated", "w-1", shop, signature, SHOPIFY_ORDER).await.0,
+        200,
+        "a retry is acknowledged"
+    );
+    assert_eq!(s.items().await, stored, "and changes nothing");
+
+    // The parcel arrives; then an older delivery of the order arrives late and is not kept.
+    let delivered =
+        SHOPIFY_ORDER.replace("\"shipment_status\": \"in_transit\"", "\"shipment_status\": \"delivered\"").replace(
+            "\"updated_at\": \"2026-11-30T08:02:11+01:00\",\n  \"billing",
+            "\"updated_at\": \"2026-12-01T12:00:00+01:00\",\n  \"billing",
+        );
+    let secret = signed()["shopify"]["secret"].as_str().unwrap().to_string();
+    let (status, _) =
+        shopify(&s, "orders/updated", "w-2", shop, hmac_b64(&secret, delivered.as_bytes()), &delivered).await;
+    assert_eq!(status, 200);
+    let late =
+        SHOPIFY_ORDER.replace("\"shipment_status\": \"in_transit\"", "\"shipment_status\": \"out_for_delivery\"");
+    let (status, _) = shopify(&s, "orders/updated", "w-3", shop, hmac_b64(&secret, late.as_bytes()), &late).await;
+    assert_eq!(status, 200);
+    let ana = profile(&s, "c-1001").await.unwrap();
+    assert_eq!(ana.order("#1001").map(|o| o.status.clone()), Some("delivered".into()), "the newer status stays");
+
+    // Topics not kept are acknowledged and store nothing.
+    let stored = s.items().await;
+    let product = r#"{"id": 1, "title": "Wool sweater"}"#;
+    let (status, _) = shopify(&s, "products/update", "w-4", shop, hmac_b64(&secret, product.as_bytes()), product).await;
+    assert_eq!((status, s.items().await), (200, stored));
+
+    // The customer writes from the shop's number: the answer is from the shop's order.
+    s.sms("SM00000000000000000000000000009101", "+34600777888", "Where is my order?").await;
+    assert_eq!(s.run_responder().await, 1);
+    let answer = sms_body(&fake);
+    assert!(answer.contains("Ana") && answer.contains("#1001"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_signed_woocommerce_order_updates_the_profile_the_tenant_already_has() {
+    let s = stack(Options::default()).await;
+    // Imported earlier under the tenant's own id, with the e-mail the shop has.
+    let imported = json!({"name": "Clara Schmidt", "tier": "vip", "emails": ["clara@example.de"]});
+    assert_eq!(send(&s, "PUT", "/v1/demo/customers/c-5000", &key(), imported).await, 200);
+    let before = s.items().await;
+    assert_eq!(woo(&s, "order.updated", None, WOO_ORDER.as_bytes()).await, 401, "unsigned");
+    let forged = hmac_b64("guess", WOO_ORDER.as_bytes());
+    assert_eq!(woo(&s, "order.updated", Some(forged), WOO_ORDER.as_bytes()).await, 401);
+    assert_eq!(s.items().await, before);
+    assert_eq!(woo(&s, "", None, b"webhook_id=17").await, 200, "the ping that saves a new webhook");
+    assert_eq!(s.items().await, before, "and stores nothing");
+
+    let signature = signed()["woocommerce"]["order.updated"].as_str().unwrap().to_string();
+    assert_eq!(woo(&s, "order.updated", Some(signature.clone()), WOO_ORDER.as_bytes()).await, 200);
+    let clara = profile(&s, "c-5000").await.expect("the imported profile");
+    assert_eq!(clara.tier, "vip", "what the tenant keeps is kept");
+    assert_eq!(clara.phones, ["+49301234567"], "the shop's phone is added, in E.164");
+    let order = clara.order("727").expect("the order is on the imported profile");
+    assert_eq!(
+        (order.status.as_str(), order.tracking.as_deref()),
+        ("shipped", Some("https://tracking.example/DHL/00340434"))
+    );
+    assert!(profile(&s, "woocommerce-25").await.is_none(), "no second profile for the same person");
+    let stored = s.items().await;
+    assert_eq!(woo(&s, "order.updated", Some(signature), WOO_ORDER.as_bytes()).await, 200);
+    assert_eq!(s.items().await, stored, "a repeated delivery changes nothing");
+}

@@ -169,6 +169,10 @@ pub mod partition {
     pub fn delivery(tenant: &TenantId, channel: Channel, provider_message_id: impl Display) -> String {
         format!("T#{tenant}#M#{channel}#{provider_message_id}")
     }
+    /// A shop's webhook delivery (its de-duplication claim), by the shop's delivery id.
+    pub fn shop_delivery(tenant: &TenantId, shop: &str, delivery: impl Display) -> String {
+        format!("T#{tenant}#W#{shop}#{delivery}")
+    }
     /// The lease of a conversation's one held long poll.
     pub fn held_poll(tenant: &TenantId, conversation: impl Display) -> String {
         format!("T#{tenant}#POLL#{conversation}")

@@ -7,4 +7,5 @@ pub mod channels;
 pub mod embedded;
 pub mod helpdesks;
 pub mod http;
+pub mod shops;
 pub mod web;

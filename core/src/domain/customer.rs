@@ -97,4 +97,22 @@ pub struct Order {
     /// Short description of what was ordered.
     #[serde(default)]
     pub items: Option<String>,
+    /// When the shop last changed it (ISO timestamp), when the source says: an update older
+    /// than the stored one (webhooks arrive out of order) does not replace it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+}
+
+impl Order {
+    /// Whether `self` is older than `stored` by the shop's own timestamps (both must have one).
+    pub fn is_older_than(&self, stored: &Order) -> bool {
+        match (&self.updated, &stored.updated) {
+            (Some(new), Some(old)) => parse_time(new).zip(parse_time(old)).is_some_and(|(new, old)| new < old),
+            _ => false,
+        }
+    }
+}
+
+fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(text).ok()
 }

@@ -73,8 +73,20 @@ pub(super) async fn meter_request(State(api): State<Arc<Api>>, request: Request,
 /// `webchat`, `helpdesk`…) when it is one of ours, else `other` — never the raw path, which an
 /// outsider writes.
 fn route_of(segments: &[&str]) -> String {
-    const KNOWN: [&str; 9] =
-        ["webchat", "twilio", "telegram", "slack", "email", "whatsapp", "helpdesk", "widget.js", "costs"];
+    const KNOWN: [&str; 12] = [
+        "webchat",
+        "twilio",
+        "telegram",
+        "slack",
+        "email",
+        "whatsapp",
+        "helpdesk",
+        "widget.js",
+        "costs",
+        "customers",
+        "shopify",
+        "woocommerce",
+    ];
     match segments {
         ["healthz"] => "healthz".into(),
         ["v1", _, kind, ..] if KNOWN.contains(kind) => (*kind).to_string(),

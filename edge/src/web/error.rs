@@ -30,6 +30,11 @@ impl ApiError {
         Self { status, code, message: message.into(), retry_after: None, cause: None, problems: Vec::new() }
     }
 
+    /// 409: the same delivery is being handled; the caller's retry will find it done.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self { retry_after: Some(2), ..Self::new(StatusCode::CONFLICT, "in_progress", message) }
+    }
+
     /// 401 for a data route: no key, or none of the tenant's.
     pub fn bad_key() -> Self {
         Self::new(

@@ -6,6 +6,7 @@ mod data;
 mod error;
 mod helpdesk;
 mod providers;
+mod shops;
 mod webchat;
 mod widget;
 
@@ -89,6 +90,8 @@ fn routes() -> Vec<Route> {
         route("GET", "/v1/{tenant}/whatsapp", providers::whatsapp_challenge),
         route("POST", "/v1/{tenant}/whatsapp", providers::whatsapp_webhook),
         route("POST", "/v1/{tenant}/helpdesk/{kind}", helpdesk::callback),
+        route("POST", "/v1/{tenant}/shopify", shops::shopify_webhook).max_body(MAX_DATA_BODY_BYTES),
+        route("POST", "/v1/{tenant}/woocommerce", shops::woocommerce_webhook).max_body(MAX_DATA_BODY_BYTES),
         route("PUT", "/v1/{tenant}/customers/{id}", data::put_customer).max_body(MAX_DATA_BODY_BYTES),
         route("DELETE", "/v1/{tenant}/customers/{id}", data::delete_customer),
         route("PUT", "/v1/{tenant}/customers/{id}/orders/{order}", data::put_order).max_body(MAX_DATA_BODY_BYTES),

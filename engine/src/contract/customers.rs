@@ -26,6 +26,7 @@ fn order(id: &str, status: &str, placed: &str) -> Order {
         eta: None,
         tracking: None,
         items: Some("1 × blue mug".into()),
+        updated: None,
     }
 }
 

@@ -17,7 +17,8 @@ const MAX_TIER: usize = 32;
 const MAX_ATTRIBUTES: usize = 50;
 const MAX_ATTRIBUTE_KEY: usize = 64;
 const MAX_ATTRIBUTE_VALUE: usize = 1_000;
-const MAX_IDENTITIES: usize = 10;
+/// Phones and e-mails one profile may list together.
+pub const MAX_IDENTITIES: usize = 10;
 const MAX_EMAIL: usize = 254;
 /// Orders one profile write may carry (an import row, an API call); more arrive one by one.
 pub const MAX_ORDERS_PER_WRITE: usize = 100;
@@ -204,8 +205,24 @@ mod tests {
         c.phones = vec!["+34600111222".into(), "600 111 222".into()];
         c.emails = vec!["not-an-address".into()];
         c.orders = vec![
-            Order { id: "A-1".into(), status: "".into(), placed: None, eta: None, tracking: None, items: None },
-            Order { id: "x".repeat(65), status: "new".into(), placed: None, eta: None, tracking: None, items: None },
+            Order {
+                id: "A-1".into(),
+                status: "".into(),
+                placed: None,
+                eta: None,
+                tracking: None,
+                items: None,
+                updated: None,
+            },
+            Order {
+                id: "x".repeat(65),
+                status: "new".into(),
+                placed: None,
+                eta: None,
+                tracking: None,
+                items: None,
+                updated: None,
+            },
         ];
         let errors = check_customer(c).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();

@@ -125,6 +125,7 @@ mod tests {
                 eta: Some("2026-11-28".into()),
                 tracking: None,
                 items: None,
+                updated: None,
             }],
             attributes: BTreeMap::new(),
             phones: vec![],

@@ -185,6 +185,7 @@ fn sample_customer(with_order: bool) -> Customer {
                 eta: Some("2026-01-03".into()),
                 tracking: Some("TRACK1".into()),
                 items: Some("1 item".into()),
+                updated: None,
             }]
         } else {
             Vec::new()
