@@ -28,6 +28,17 @@ pub enum Channel {
 pub const WHATSAPP_SERVICE_WINDOW_HOURS: i64 = 24;
 
 impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 7] = [
+        Channel::Webchat,
+        Channel::TwilioSms,
+        Channel::TwilioWhatsapp,
+        Channel::WhatsappCloud,
+        Channel::Telegram,
+        Channel::Slack,
+        Channel::Email,
+    ];
+
     /// Whether a free-form message may go out at `at` to a customer whose last message came at
     /// `last_inbound`: on WhatsApp only within its service window, on every other channel always.
     pub fn window_open(self, last_inbound: DateTime<Utc>, at: DateTime<Utc>) -> bool {

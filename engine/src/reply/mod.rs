@@ -2,13 +2,14 @@
 //! best FAQ entry, in the customer's language when the tenant has it.
 
 mod faq;
+mod orders;
 mod templates;
 
 pub use faq::{FaqHit, FaqIndex};
 pub use templates::{CustomerView, TemplateContext, Templates};
 
 use switchboard_core::config::Availability;
-use switchboard_core::domain::{Customer, Language, Reply, ReplySource};
+use switchboard_core::domain::{Customer, Language, Order, Reply, ReplySource};
 
 /// The language to answer in: the message's, if the tenant speaks it; when the message does not
 /// say, the conversation's so far, then the customer's preference; else the tenant's default.
@@ -95,7 +96,7 @@ impl Replies {
             for l in [lang, self.default_language] {
                 let name = intent_template(intent, l);
                 if self.templates.has(&name) {
-                    return match self.templates.render(&name, &self.context(customer, Some(intent), l)) {
+                    return match self.templates.render(&name, &self.answer_context(customer, intent, text, l)) {
                         Ok(text) if !text.is_empty() => Some(Reply {
                             text,
                             language: l,
@@ -159,6 +160,28 @@ impl Replies {
             .unwrap_or_else(|| value.to_string())
     }
 
+    /// The context of an intent's answer: the order the message names, if it is one of the
+    /// verified customer's; else `unknown_order` says a number was named that is not.
+    fn answer_context<'a>(
+        &'a self,
+        customer: Option<&'a Customer>,
+        intent: &'a str,
+        text: &str,
+        lang: Language,
+    ) -> TemplateContext<'a> {
+        let mut ctx = self.context(customer, Some(intent), lang);
+        match orders::asked(text, customer) {
+            orders::Asked::Nothing => {}
+            orders::Asked::Theirs(order) => {
+                if let Some(view) = ctx.customer.as_mut() {
+                    view.order = Some(Order { status: self.say(&order.status, lang), ..order.clone() });
+                }
+            }
+            orders::Asked::Unknown(number) => ctx.unknown_order = Some(number),
+        }
+        ctx
+    }
+
     fn context<'a>(
         &'a self,
         customer: Option<&'a Customer>,
@@ -170,6 +193,7 @@ impl Replies {
             business: &self.business,
             intent,
             hours: Availability::always(),
+            unknown_order: None,
         }
     }
 }

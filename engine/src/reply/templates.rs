@@ -17,6 +17,9 @@ pub struct TemplateContext<'a> {
     pub intent: Option<&'a str>,
     /// Whether people are in (always open when the tenant set no business hours).
     pub hours: switchboard_core::config::Availability,
+    /// An order number the message names that is not one of the verified customer's (or with
+    /// no verified customer): nothing is known about it here, so say how to be recognised.
+    pub unknown_order: Option<String>,
 }
 
 /// The customer as templates see them.
@@ -32,6 +35,8 @@ pub struct CustomerView<'a> {
     pub orders: Vec<Order>,
     /// The newest order, or none.
     pub last_order: Option<Order>,
+    /// The order the message is about: the one of theirs it names, else the newest.
+    pub order: Option<Order>,
     /// Free-form attributes.
     pub attributes: &'a BTreeMap<String, String>,
 }
@@ -51,6 +56,7 @@ impl<'a> CustomerView<'a> {
             tier: &c.tier,
             orders: c.orders.iter().map(translate).collect(),
             last_order: c.last_order().map(translate),
+            order: c.last_order().map(translate),
             attributes: &c.attributes,
         }
     }
@@ -145,6 +151,7 @@ mod tests {
             business: "Shop",
             intent: None,
             hours: switchboard_core::config::Availability::always(),
+            unknown_order: None,
         };
         assert_eq!(t.render("order", &ctx).unwrap(), "Hi Ana! Order A-100 is shipped.");
         let anon = TemplateContext {
@@ -152,6 +159,7 @@ mod tests {
             business: "Shop",
             intent: None,
             hours: switchboard_core::config::Availability::always(),
+            unknown_order: None,
         };
         assert_eq!(t.render("order", &anon).unwrap(), "Please sign in.");
     }
@@ -166,6 +174,7 @@ mod tests {
             business: "Shop",
             intent: None,
             hours: switchboard_core::config::Availability::always(),
+            unknown_order: None,
         };
         assert!(t.render("typo", &anon).is_err());
     }

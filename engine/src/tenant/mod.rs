@@ -160,7 +160,14 @@ fn test_render(templates: &Templates, business: &str, sources: &[(String, String
         for customer in contexts {
             // Closed, so a template that mentions when people are back renders it.
             let hours = Availability { open_now: false, opens: "Monday 09:00".into() };
-            let ctx = TemplateContext { customer: customer.map(CustomerView::of), business, intent: None, hours };
+            let unknown_order = customer.is_none().then(|| "DS-0000".to_string());
+            let ctx = TemplateContext {
+                customer: customer.map(CustomerView::of),
+                business,
+                intent: None,
+                hours,
+                unknown_order,
+            };
             if let Err(e) = templates.render(name, &ctx) {
                 let who = if customer.is_some() { "a customer" } else { "an anonymous visitor" };
                 out.push(Problem { field: field.clone(), message: format!("fails to render for {who}: {e}") });
