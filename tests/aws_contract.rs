@@ -65,6 +65,17 @@ async fn dynamodb_customers_keep_the_contract() {
     contract::customer_store(&DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table))).await;
 }
 
+#[tokio::test]
+async fn dynamodb_stores_keep_the_privacy_contract() {
+    let aws = local_aws().await;
+    let table = || Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let (customers, conversations) = (DynamoCustomers::new(table()), DynamoConversations::new(table()));
+    let ledger = switchboard::adapters::aws::DynamoLedger::new(table());
+    let held =
+        switchboard::customers::privacy::Held { customers: &customers, conversations: &conversations, ledger: &ledger };
+    contract::customer_privacy(held).await;
+}
+
 /// Customers are data, not configuration: a tenant file listing 5,000 customers stores its
 /// configuration in a small tenant item and every customer as items of their own, all found.
 #[tokio::test]

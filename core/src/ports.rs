@@ -93,6 +93,16 @@ pub trait CustomerStore: Send + Sync {
     async fn erase_customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<bool, PortError>;
     /// The customer a channel identity (`phone:+34600111222`) belongs to, if the tenant knows.
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError>;
+    /// Records that `conversation` is one of customer `id`'s (written when a verified message
+    /// first binds it), so an export or an erasure finds it. Erasure removes the record too.
+    async fn link_conversation(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        conversation: &ConversationId,
+    ) -> Result<(), PortError>;
+    /// The conversations linked to customer `id`.
+    async fn conversations_of(&self, tenant: &TenantId, id: &CustomerId) -> Result<Vec<ConversationId>, PortError>;
 }
 
 /// How many of a customer's orders a profile read brings (the newest by number): enough for any

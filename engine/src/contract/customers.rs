@@ -142,10 +142,21 @@ async fn erasure(store: &dyn CustomerStore) {
     ana.orders = vec![order("DS-300", "shipped", "2026-11-01")];
     store.put_customer(&a, &ana).await.unwrap_or_else(|e| panic!("put: {e}"));
     store.put_customer(&b, &ana).await.unwrap_or_else(|e| panic!("put: {e}"));
+    let conversation = switchboard_core::domain::ConversationId::new("c_one").unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..2 {
+        store.link_conversation(&a, &ana.id, &conversation).await.unwrap_or_else(|e| panic!("link: {e}"));
+    }
+    let linked = store.conversations_of(&a, &ana.id).await.unwrap_or_else(|e| panic!("conversations_of: {e}"));
+    assert_eq!(linked, [conversation.clone()], "linked once, however often");
+    let theirs = store.conversations_of(&b, &ana.id).await.unwrap_or_else(|e| panic!("conversations_of: {e}"));
+    assert!(theirs.is_empty(), "not another tenant's");
+    assert_eq!(load(store, &a, &ana.id).await.map(|c| c.orders.len()), Some(1), "links are not orders");
     assert!(store.erase_customer(&a, &ana.id).await.unwrap_or_else(|e| panic!("erase: {e}")), "something was held");
     assert_eq!(load(store, &a, &ana.id).await, None, "the profile is gone");
     assert_eq!(owner(store, &a, "phone:+34600999888").await, None, "the phone identifies nobody");
     assert_eq!(owner(store, &a, "email:ana@example.com").await, None, "the e-mail identifies nobody");
+    let linked = store.conversations_of(&a, &ana.id).await.unwrap_or_else(|e| panic!("conversations_of: {e}"));
+    assert!(linked.is_empty(), "the conversation links go too");
     let refused = store.put_order(&a, &ana.id, &order("DS-301", "new", "2026-11-02")).await;
     assert!(refused.is_err(), "an order arriving after erasure does not bring the customer back");
     assert_eq!(load(store, &a, &ana.id).await, None, "and leaves nothing behind");
@@ -178,4 +189,80 @@ async fn batched_puts(store: &dyn CustomerStore) {
     assert_eq!(owner(store, &a, "email:seven@example.com").await, Some(batch[7].id.clone()));
     let eight = load(store, &a, &batch[8].id).await.unwrap_or_else(|| panic!("the profile is there"));
     assert_eq!(eight.orders.len(), 1, "orders in a batch are stored");
+}
+
+/// A customer's export holds their profile, identities and conversations with every turn; the
+/// erasure removes all of it and the conversation ids in their cost records (amounts kept), and
+/// running it again finds nothing. Another customer's data is untouched.
+pub async fn customer_privacy(held: crate::customers::privacy::Held<'_>) {
+    use crate::cost::{Components, CostRecord, Function, Outcome};
+    use switchboard_core::domain::{Channel, Conversation, ConversationId, Role};
+    let a = tenant(&unique("a-"));
+    let at = super::t0();
+    let mut ana = customer("c-4001");
+    ana.phones = vec!["+34600444555".into()];
+    ana.orders = vec![order("DS-400", "shipped", "2026-11-01")];
+    let other = Customer { phones: vec![], ..customer("c-4002") };
+    for c in [&ana, &other] {
+        held.customers.put_customer(&a, c).await.unwrap_or_else(|e| panic!("put: {e}"));
+    }
+    let theirs = ConversationId::new(unique("c_ana")).unwrap_or_else(|e| panic!("{e}"));
+    let kept = ConversationId::new(unique("c_other")).unwrap_or_else(|e| panic!("{e}"));
+    let mut record_of = Vec::new();
+    for (who, conversation) in [(&ana.id, &theirs), (&other.id, &kept)] {
+        let c = Conversation::new(conversation.clone(), a.clone(), Channel::TwilioSms, "+34600444555".into(), at);
+        held.conversations.create_conversation(&c).await.unwrap_or_else(|e| panic!("create: {e}"));
+        for (n, text) in ["Where is DS-400?", "Your order DS-400 is shipped."].iter().enumerate() {
+            let role = if n == 0 { Role::Customer } else { Role::Bot };
+            let turn = super::turn(at + chrono::Duration::seconds(n as i64), role, text);
+            held.conversations.append_turn(&a, conversation, &turn).await.unwrap_or_else(|e| panic!("turn: {e}"));
+        }
+        held.customers.link_conversation(&a, who, conversation).await.unwrap_or_else(|e| panic!("link: {e}"));
+        let record = CostRecord {
+            request_id: unique("r"),
+            function: Function::Responder,
+            item: "m1".into(),
+            tenant: a.clone(),
+            channel: Some(Channel::TwilioSms),
+            conversation: Some(conversation.clone()),
+            at,
+            outcome: Outcome { message: true, answered: true, ..Outcome::default() },
+            units: switchboard_core::meter::Metered::default(),
+            components: Components { lambda: 700, ..Components::default() },
+            cost_nanos: 700,
+            price_table: "contract".into(),
+        };
+        held.ledger.record(&record).await.unwrap_or_else(|e| panic!("record: {e}"));
+        record_of.push(record);
+    }
+
+    let export = held.export(&a, &ana.id, at).await.unwrap_or_else(|e| panic!("export: {e}"));
+    let export = export.unwrap_or_else(|| panic!("Ana is held"));
+    assert_eq!(export.profile.orders.len(), 1);
+    assert_eq!(export.identities, ["phone:+34600444555"]);
+    assert_eq!(export.conversations.len(), 1, "her conversation, not the other customer's");
+    assert_eq!(export.conversations[0].conversation.id, theirs);
+    assert_eq!(export.conversations[0].turns.len(), 2, "with every turn");
+    let unknown = CustomerId::new("c-nobody").unwrap_or_else(|e| panic!("{e}"));
+    assert!(held.export(&a, &unknown, at).await.unwrap_or_else(|e| panic!("export: {e}")).is_none());
+
+    let month = crate::cost::Month::of(at);
+    let days_before = held.ledger.days(&a, month).await.unwrap_or_else(|e| panic!("days: {e}"));
+    let erased = held.erase(&a, &ana.id, at).await.unwrap_or_else(|e| panic!("erase: {e}"));
+    assert_eq!((erased.profile, erased.conversations, erased.cost_records), (true, 1, 1), "{erased:?}");
+    assert!(held.customers.customer(&a, &ana.id).await.unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert!(held.conversations.conversation(&a, &theirs).await.unwrap_or_else(|e| panic!("{e}")).is_none());
+    let turns = held.conversations.turns_after(&a, &theirs, None, 10).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(turns.is_empty(), "her turns are gone");
+    let records = held.ledger.records(&a, month, 100).await.unwrap_or_else(|e| panic!("records: {e}"));
+    let find = |r: &CostRecord| records.iter().find(|s| s.request_id == r.request_id).cloned();
+    let scrubbed = find(&record_of[0]).unwrap_or_else(|| panic!("the record stays"));
+    assert_eq!((scrubbed.conversation, scrubbed.cost_nanos), (None, 700), "no link to her; the amount stays");
+    assert_eq!(find(&record_of[1]).and_then(|r| r.conversation), Some(kept.clone()), "others keep theirs");
+    let days_after = held.ledger.days(&a, month).await.unwrap_or_else(|e| panic!("days: {e}"));
+    assert_eq!(days_before, days_after, "the month's totals still add up");
+    assert!(held.conversations.conversation(&a, &kept).await.unwrap_or_else(|e| panic!("{e}")).is_some());
+
+    let again = held.erase(&a, &ana.id, at).await.unwrap_or_else(|e| panic!("erase again: {e}"));
+    assert_eq!(again, crate::customers::privacy::Erasure::default(), "idempotent: nothing left to erase");
 }

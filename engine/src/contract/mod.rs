@@ -15,7 +15,7 @@ use switchboard_core::ports::{
 };
 
 mod customers;
-pub use customers::customer_store;
+pub use customers::{customer_privacy, customer_store};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).single().unwrap_or_default()
@@ -258,10 +258,13 @@ pub async fn tenant_directory(directory: &dyn TenantDirectory) {
     );
 }
 
-/// Tenant stores: the YAML a tenant was stored with reads back exactly, an unknown tenant is
-/// `None`, and the model stored with it reads back under the YAML's digest and under no other.
-/// `yaml` (tenant `demo`) must have been stored beforehand by the adapter's own write.
+/// Tenant stores: the configuration a tenant was stored with (its file without the seed
+/// customers, which are the customer store's) reads back exactly, an unknown tenant is `None`,
+/// and the model stored with it reads back under the YAML's digest and under no other. `yaml`
+/// (tenant `demo`) must have been stored beforehand by the adapter's own write.
 pub async fn tenant_store(store: &dyn TenantStore, yaml: &str) {
+    let split = crate::tenant::split_customers("demo", yaml).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = split.config_yaml.as_str();
     let demo = tenant("demo");
     let read = store.config(&demo).await.unwrap_or_else(|e| panic!("config: {e}"));
     assert_eq!(read.as_deref(), Some(yaml), "the YAML reads back exactly");
@@ -582,5 +585,14 @@ mod memory {
     #[tokio::test]
     async fn memory_customers_keep_the_contract() {
         super::customer_store(&MemoryCustomers::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_stores_keep_the_privacy_contract() {
+        let (customers, conversations) = (MemoryCustomers::default(), crate::memory::MemoryConversations::default());
+        let ledger = crate::memory::MemoryLedger::default();
+        let held =
+            crate::customers::privacy::Held { customers: &customers, conversations: &conversations, ledger: &ledger };
+        super::customer_privacy(held).await;
     }
 }

@@ -3,6 +3,7 @@
 //! e-mails lowercase, every field bounded, every problem named by its field path.
 
 mod phone;
+pub mod privacy;
 pub use phone::normalise_phone;
 
 #[cfg(feature = "cli")]

@@ -123,6 +123,11 @@ pub(super) fn order(tenant: &TenantId, customer: &CustomerId, order: &Order) -> 
         .bytes()
 }
 
+/// A customer's link to one of their conversations.
+pub(super) fn conversation_link(tenant: &TenantId, customer: &CustomerId, conversation: &ConversationId) -> u64 {
+    ItemSize::keyed(&partition::customer(tenant, customer), &format!("CONV#{conversation}")).bytes()
+}
+
 /// A profile and its orders, read together by one query (units are summed over the items).
 pub(super) fn profile_with_orders(tenant: &TenantId, customer: &Customer) -> u64 {
     customer.orders.iter().map(|o| order(tenant, &customer.id, o)).sum::<u64>() + profile(tenant, customer)

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use switchboard_core::domain::{Customer, CustomerId, Order, TenantId, Turn};
+use switchboard_core::domain::{ConversationId, Customer, CustomerId, Order, TenantId, Turn};
 use switchboard_core::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore};
 
 /// Customer profiles in a map, orders inside each profile; the read and write units it reports
@@ -13,6 +13,7 @@ use switchboard_core::ports::{ChannelSender, Clock, CustomerStore, Outbound, Por
 pub struct MemoryCustomers {
     customers: Mutex<HashMap<(TenantId, CustomerId), Customer>>,
     identities: Mutex<HashMap<(TenantId, String), CustomerId>>,
+    conversations: Mutex<HashMap<(TenantId, CustomerId), Vec<ConversationId>>>,
 }
 
 impl MemoryCustomers {
@@ -89,6 +90,7 @@ impl CustomerStore for MemoryCustomers {
             return Ok(false);
         };
         super::capacity::query(super::capacity::profile_with_orders(tenant, &before), 1 + before.orders.len());
+        lock(&self.conversations).remove(&(tenant.clone(), id.clone()));
         super::capacity::write(super::capacity::profile(tenant, &before));
         for order in &before.orders {
             super::capacity::write(super::capacity::order(tenant, id, order));
@@ -100,6 +102,28 @@ impl CustomerStore for MemoryCustomers {
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
         let found = lock(&self.identities).get(&(tenant.clone(), identity.to_string())).cloned();
         super::capacity::read(found.as_ref().map_or(0, |c| super::capacity::identity(tenant, identity, c.as_str())));
+        Ok(found)
+    }
+
+    async fn link_conversation(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        conversation: &ConversationId,
+    ) -> Result<(), PortError> {
+        super::capacity::write(super::capacity::conversation_link(tenant, id, conversation));
+        let mut links = lock(&self.conversations);
+        let linked = links.entry((tenant.clone(), id.clone())).or_default();
+        if !linked.contains(conversation) {
+            linked.push(conversation.clone());
+        }
+        Ok(())
+    }
+
+    async fn conversations_of(&self, tenant: &TenantId, id: &CustomerId) -> Result<Vec<ConversationId>, PortError> {
+        let found = lock(&self.conversations).get(&(tenant.clone(), id.clone())).cloned().unwrap_or_default();
+        let bytes = found.iter().map(|c| super::capacity::conversation_link(tenant, id, c)).sum();
+        super::capacity::query(bytes, found.len());
         Ok(found)
     }
 }

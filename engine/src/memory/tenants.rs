@@ -25,7 +25,10 @@ impl MemoryTenantStore {
     /// `put_config` does; the YAML must parse (its references are the catalog's to check).
     pub fn put_config(&self, source: &str, yaml: &str) -> Result<TenantId, PortError> {
         let corrupt = |e: &dyn std::fmt::Display| PortError::Corrupt { port: TENANTS, detail: e.to_string() };
-        let config = crate::tenant::TenantConfig::from_yaml(source, yaml).map_err(|e| corrupt(&e))?;
+        // As the table does: the configuration only; seed customers are the customer store's.
+        let split = crate::tenant::split_customers(source, yaml).map_err(|e| corrupt(&e))?;
+        let yaml = split.config_yaml.as_str();
+        let config = split.config;
         let id = TenantId::new(config.id.clone()).map_err(|e| corrupt(&e))?;
         let model = Tenant::train_intents(&config).map_err(|e| corrupt(&e))?;
         let mut models = lock(&self.models);

@@ -4,7 +4,8 @@
 //! one item per order (`ORDER#{number}`). A shop webhook changes one order, so it writes one small
 //! item instead of rewriting the profile, and no customer's order history can outgrow
 //! DynamoDB's 400 KB item limit; the responder still reads profile and orders with one query.
-//! Identity links (`T#{tenant}#I#{identity}` / `IDENTITY`) point a phone or e-mail at a customer.
+//! Identity links (`T#{tenant}#I#{identity}` / `IDENTITY`) point a phone or e-mail at a customer;
+//! `CONV#{conversation}` items in the customer's partition list their conversations.
 
 use super::*;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
@@ -123,6 +124,8 @@ impl DynamoCustomers {
 const CUSTOMERS: &str = "customer store";
 const PROFILE: &str = "PROFILE";
 const ORDER_PREFIX: &str = "ORDER#";
+/// A link to one of the customer's conversations (`CONV#{id}`), for export and erasure.
+const CONVERSATION_PREFIX: &str = "CONV#";
 
 #[async_trait]
 impl CustomerStore for DynamoCustomers {
@@ -226,6 +229,29 @@ impl CustomerStore for DynamoCustomers {
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
         let item = self.table.get(CUSTOMERS, partition::identity(tenant, identity), "IDENTITY").await?;
         item.and_then(|i| text(&i, "customer").map(CustomerId::new)).transpose().map_err(|e| corrupt(CUSTOMERS, e))
+    }
+
+    async fn link_conversation(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        conversation: &ConversationId,
+    ) -> Result<(), PortError> {
+        let item = Item::from([
+            ("pk".to_string(), s(partition::customer(tenant, id))),
+            ("sk".to_string(), s(format!("{CONVERSATION_PREFIX}{conversation}"))),
+        ]);
+        self.table.put(CUSTOMERS, item).await
+    }
+
+    async fn conversations_of(&self, tenant: &TenantId, id: &CustomerId) -> Result<Vec<ConversationId>, PortError> {
+        let prefix = SortKey::Prefix(CONVERSATION_PREFIX.to_string());
+        let items = self.table.query(CUSTOMERS, partition::customer(tenant, id), prefix, true, usize::MAX).await?;
+        items
+            .iter()
+            .filter_map(|i| text(i, "sk")?.strip_prefix(CONVERSATION_PREFIX).map(ConversationId::new))
+            .collect::<Result<_, _>>()
+            .map_err(|e| corrupt(CUSTOMERS, e))
     }
 }
 

@@ -194,6 +194,13 @@ impl Responder {
             thread: message.thread.clone(),
         };
         self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
+        // The customer's export and erasure find the conversation through this link: written
+        // once, when a verified message first binds it.
+        if let Some(id) = &message.sender.customer
+            && conversation.customer.as_ref() != Some(id)
+        {
+            self.customers.link_conversation(&message.tenant, id, &message.conversation).await?;
+        }
         // The sender checks channel windows (WhatsApp's 24 hours) against the latest message.
         conversation.last_inbound_at = Some(message.received_at);
         conversation.language = Some(language);
