@@ -212,3 +212,65 @@ async fn a_signed_woocommerce_order_updates_the_profile_the_tenant_already_has()
     assert_eq!(woo(&s, "order.updated", Some(signature), WOO_ORDER.as_bytes()).await, 200);
     assert_eq!(s.items().await, stored, "a repeated delivery changes nothing");
 }
+
+#[tokio::test]
+async fn an_erasure_through_the_data_api_removes_the_customers_conversations_too() {
+    let fake = FakeProvider::start(0).await;
+    let s = stack(Options { providers: Some(fake.url.clone()), ..Options::default() }).await;
+    // Ana (c-1001) writes from her phone: a verified conversation with turns and a cost record.
+    s.sms("SM00000000000000000000000000009201", "+34600111222", "¿Dónde está mi pedido DS-20417?").await;
+    assert_eq!(s.run_responder().await, 1);
+    let answer = sms_body(&fake);
+    assert!(answer.contains("DS-20417") && answer.contains("Ana"), "{answer}");
+
+    // A write-only key cannot read the export; no key of the tenant is marked may_export.
+    let (status, _) = s.send_raw("GET", "/v1/demo/customers/c-1001/export", "application/json", &key(), vec![]).await;
+    assert_eq!(status.as_u16(), 401, "the data key writes; it does not read");
+
+    let (status, body) = s.send_raw("DELETE", "/v1/demo/customers/c-1001", "application/json", &key(), vec![]).await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((body["erased"].as_bool(), body["conversations"].as_u64()), (Some(true), Some(1)), "{body}");
+    assert!(body["cost_records"].as_u64().unwrap_or(0) >= 1, "her cost records lose their conversation id: {body}");
+    let demo = TenantId::new("demo").unwrap();
+    assert_eq!(customers(&s).customer_for(&demo, "phone:+34600111222").await.unwrap(), None);
+    let (status, body) = s.send_raw("DELETE", "/v1/demo/customers/c-1001", "application/json", &key(), vec![]).await;
+    assert_eq!(status.as_u16(), 200);
+    assert!(body.contains("\"erased\":false"), "erasing again finds nothing: {body}");
+
+    // She writes again: a stranger now, who learns nothing about the erased order.
+    s.sms("SM00000000000000000000000000009202", "+34600111222", "Where is my order DS-20417?").await;
+    assert_eq!(s.run_responder().await, 1);
+    let answer = sms_body(&fake);
+    assert!(!answer.contains("Ana") && !answer.contains("enviado") && !answer.contains("shipped"), "{answer}");
+}
+
+/// `customers import` on DynamoDB Local: a CSV with a bad row stores the good rows in batches,
+/// reports the bad one by line, and an edited re-import unlinks the phone a row dropped.
+#[tokio::test]
+async fn a_csv_import_lands_in_the_table_and_a_reimport_updates_it() {
+    use switchboard::customers::import::{Format, import};
+    let aws = switchboard_tests::aws::local_aws().await;
+    let store = DynamoCustomers::new(Table::new(aws.clients.dynamodb.clone(), &aws.table));
+    let tenant = TenantId::new("shop").unwrap();
+    let mut csv = String::from("id,name,tier,language,phones,emails,city\n");
+    for n in 0..1_200 {
+        csv.push_str(&format!("c{n:05},Customer {n},standard,en,+1555{n:07},c{n}@shop.example,City {}\n", n % 7));
+    }
+    csv.push_str("c-bad,,standard,en,+15559999999,,\n");
+    let mut seen = Vec::new();
+    let report =
+        import(&store, &tenant, csv.as_bytes(), Format::Csv, false, &mut |rows| seen.push(rows)).await.unwrap();
+    assert_eq!((report.rows, report.stored, report.rejected.len()), (1_201, 1_200, 1));
+    assert_eq!(report.rejected[0].line, 1_202, "the bad row, by its line");
+    assert!(seen.len() >= 3, "progress after every batch: {seen:?}");
+    let found = store.customer_for(&tenant, "phone:+15550000999").await.unwrap();
+    assert_eq!(found.map(|c| c.as_str().to_string()), Some("c00999".to_string()));
+    assert_eq!(store.customer_for(&tenant, "phone:+15559999999").await.unwrap(), None, "nothing of the bad row");
+
+    let edited = "id,name,phones\nc00999,Customer 999,+15558888888\n";
+    import(&store, &tenant, edited.as_bytes(), Format::Csv, false, &mut |_| {}).await.unwrap();
+    assert_eq!(store.customer_for(&tenant, "phone:+15550000999").await.unwrap(), None, "the dropped phone is unlinked");
+    let moved = store.customer_for(&tenant, "phone:+15558888888").await.unwrap();
+    assert_eq!(moved.map(|c| c.as_str().to_string()), Some("c00999".to_string()));
+}

@@ -242,6 +242,51 @@ pub async fn import_customers(
     Ok(())
 }
 
+/// What `customers export` and `customers erase` do.
+pub enum Right {
+    /// Print (or write to the file) everything held.
+    Export(Option<PathBuf>),
+    /// Erase it.
+    Erase,
+}
+
+/// `switchboard customers export|erase`: a data subject's access or erasure request, on the
+/// deployment's table.
+pub async fn customer_rights(tenant: &str, customer: &str, right: Right) -> Result<()> {
+    use switchboard::adapters::aws::{DynamoConversations, DynamoLedger};
+    let tenant = switchboard::domain::TenantId::new(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    let id = switchboard::domain::CustomerId::new(customer).map_err(|e| anyhow::anyhow!("--customer: {e}"))?;
+    let settings = Settings::from_env()?;
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    let table = || Table::new(clients.dynamodb.clone(), &settings.table);
+    let (customers, conversations, ledger) =
+        (DynamoCustomers::new(table()), DynamoConversations::new(table()), DynamoLedger::new(table()));
+    let held =
+        switchboard::customers::privacy::Held { customers: &customers, conversations: &conversations, ledger: &ledger };
+    let now = chrono::Utc::now();
+    match right {
+        Right::Export(out) => {
+            let export = held.export(&tenant, &id, now).await.context("reading the customer's data")?;
+            let export = export.with_context(|| format!("tenant {tenant} holds no customer {id}"))?;
+            let text = serde_json::to_string_pretty(&export)?;
+            match out {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                None => println!("{text}"),
+            }
+        }
+        Right::Erase => {
+            let erasure = held.erase(&tenant, &id, now).await.context("erasing (running it again resumes safely)")?;
+            eprintln!(
+                "customer {id}: profile {}, {} conversations deleted, {} cost records unlinked",
+                if erasure.profile { "erased" } else { "not held" },
+                erasure.conversations,
+                erasure.cost_records
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Stores a fresh random deployment key unless one exists: replacing it would make every
 /// channel conversation start over and every web chat token stop working.
 async fn put_deployment_key(clients: &AwsClients, name: &str) -> Result<()> {

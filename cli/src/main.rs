@@ -164,6 +164,29 @@ enum CustomersCommand {
         #[arg(long)]
         rejects: Option<PathBuf>,
     },
+    /// Everything held about one customer (profile, orders, identities, conversations with
+    /// their turns) as JSON: a data subject's access request.
+    Export {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The customer's id.
+        #[arg(long)]
+        customer: String,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Erase everything held about one customer (the export's contents, and their conversation
+    /// ids in cost records). Idempotent.
+    Erase {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The customer's id.
+        #[arg(long)]
+        customer: String,
+    },
 }
 
 /// What to do with dead letters.
@@ -213,6 +236,12 @@ async fn main() -> Result<()> {
                 let id = switchboard::domain::TenantId::new(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
                 let format = customers::format_of(&file, format)?;
                 aws::import_customers(&id, &file, format, dry_run, rejects.as_ref()).await
+            }
+            CustomersCommand::Export { tenant, customer, out } => {
+                aws::customer_rights(&tenant, &customer, aws::Right::Export(out)).await
+            }
+            CustomersCommand::Erase { tenant, customer } => {
+                aws::customer_rights(&tenant, &customer, aws::Right::Erase).await
             }
         },
         #[cfg(feature = "aws")]

@@ -29,6 +29,11 @@ pub struct DataKey {
     pub name: String,
     /// Hex SHA-256 of the key (`switchboard data-key` makes both).
     pub sha256: String,
+    /// Whether the key may also read a customer's export (a data subject's access request).
+    /// Off by default: the systems that write customers never need to read them back, so a key
+    /// leaked from one reveals nothing.
+    #[serde(default)]
+    pub may_export: bool,
 }
 
 /// A Shopify store.

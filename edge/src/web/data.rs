@@ -1,9 +1,11 @@
 //! The data API: the business's own systems (its shop backend, ERP, a nightly job) keep
 //! customer profiles and orders current. `PUT /v1/{tenant}/customers/{id}`,
-//! `PUT /v1/{tenant}/customers/{id}/orders/{order}`, `DELETE /v1/{tenant}/customers/{id}`.
+//! `PUT /v1/{tenant}/customers/{id}/orders/{order}`, `DELETE /v1/{tenant}/customers/{id}`, and
+//! for a data subject's access request `GET /v1/{tenant}/customers/{id}/export`.
 //!
-//! Write-only by design: nothing here reads a profile back, so a leaked key can overwrite or
-//! erase a tenant's customers but never read them (docs/security.md, "The data API"). Every
+//! Write-only by default: a key reads nothing back unless the tenant marked it `may_export`, so
+//! a key leaked from the systems that write customers can overwrite or erase them but never
+//! read them (docs/security.md, "The data API"). Every
 //! call carries one of the tenant's data keys (`Authorization: Bearer sbk_…`), compared by
 //! SHA-256 with those in its file; is limited per tenant ([`crate::web::Api::limits`]); and is
 //! checked field by field before anything is written.
@@ -29,6 +31,11 @@ const ROUTE: &str = "data_api";
 
 /// The tenant, once the request shows one of its keys and is within its limit.
 async fn authorised(api: &Api, tenant: &str, headers: &HeaderMap) -> Result<Arc<Tenant>, ApiError> {
+    authorised_for(api, tenant, headers, false).await
+}
+
+/// [`authorised`], for a key that may read exports when `export` is asked.
+async fn authorised_for(api: &Api, tenant: &str, headers: &HeaderMap, export: bool) -> Result<Arc<Tenant>, ApiError> {
     let tenant = api.tenant(tenant).await?;
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -36,7 +43,8 @@ async fn authorised(api: &Api, tenant: &str, headers: &HeaderMap) -> Result<Arc<
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(ApiError::bad_key)?;
-    let keys = tenant.config.data.keys.iter().map(|k| (k.name.as_str(), k.sha256.as_str()));
+    let keys = tenant.config.data.keys.iter().filter(|k| k.may_export || !export);
+    let keys = keys.map(|k| (k.name.as_str(), k.sha256.as_str()));
     let Some(name) = data_key::matching(presented, keys) else { return Err(ApiError::bad_key()) };
     tracing::info!(key = name, "data key accepted");
     api.limits.admit_writes(&tenant.id, ROUTE, 1, api.clock.now()).await?;
@@ -121,7 +129,8 @@ pub(super) async fn put_order(
     .await
 }
 
-/// `DELETE /v1/{tenant}/customers/{id}`: erases the customer (profile, orders, identity links;
+/// `DELETE /v1/{tenant}/customers/{id}`: erases everything held about the customer (profile,
+/// orders, identity links, conversations and turns, the conversation ids in cost records;
 /// docs/privacy.md). Idempotent: erasing someone not held answers 200 with `erased: false`.
 pub(super) async fn delete_customer(
     State(api): State<Arc<Api>>,
@@ -133,9 +142,50 @@ pub(super) async fn delete_customer(
     async move {
         let tenant = authorised(&api, &tenant, &headers).await?;
         let id = customer_id(&id)?;
-        let erased = api.customers.erase_customer(&tenant.id, &id).await?;
-        tracing::info!(erased, "customer erasure requested");
-        Ok(Json(json!({"customer": id, "erased": erased})).into_response())
+        let erasure = held(&api).erase(&tenant.id, &id, api.clock.now()).await?;
+        tracing::info!(
+            erased = erasure.profile,
+            conversations = erasure.conversations,
+            cost_records = erasure.cost_records,
+            "customer erased"
+        );
+        let body = json!({"customer": id, "erased": erasure.profile, "conversations": erasure.conversations,
+            "cost_records": erasure.cost_records});
+        Ok(Json(body).into_response())
+    }
+    .instrument(span)
+    .await
+}
+
+/// The stores that hold a customer's data.
+fn held(api: &Api) -> switchboard_engine::customers::privacy::Held<'_> {
+    switchboard_engine::customers::privacy::Held {
+        customers: api.customers.as_ref(),
+        conversations: api.conversations.as_ref(),
+        ledger: api.costs.ledger.as_ref(),
+    }
+}
+
+/// `GET /v1/{tenant}/customers/{id}/export`: everything held about the customer, for their
+/// access request — only with a key the tenant marked `may_export`; each export is logged
+/// with the key's name.
+pub(super) async fn export_customer(
+    State(api): State<Arc<Api>>,
+    Path((tenant, id)): Path<(String, String)>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let span = tracing::info_span!("data", request_id = %request_id, tenant = %tenant, route = "export_customer");
+    async move {
+        let tenant = authorised_for(&api, &tenant, &headers, true).await?;
+        let id = customer_id(&id)?;
+        match held(&api).export(&tenant.id, &id, api.clock.now()).await? {
+            Some(export) => {
+                tracing::info!(conversations = export.conversations.len(), "customer export served");
+                Ok(Json(export).into_response())
+            }
+            None => Err(ApiError::not_found("no such customer")),
+        }
     }
     .instrument(span)
     .await
@@ -254,6 +304,30 @@ mod tests {
                 .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(profile(&app, "c-9002").await.is_none(), "nothing half-written");
+    }
+
+    /// Only a key the tenant marked `may_export` reads an export; the export holds the profile
+    /// and what the customer wrote.
+    #[tokio::test]
+    async fn an_export_needs_a_key_that_may_export() {
+        let mut demo = switchboard_engine::tenant::Tenant::demo().unwrap();
+        let (export_key, digest) = switchboard_core::keys::data_key::generate();
+        demo.config.data.keys.push(switchboard_core::config::DataKey {
+            name: "privacy-desk".into(),
+            sha256: digest,
+            may_export: true,
+        });
+        let options = Options { print_escalations: false, ..Options::default() };
+        let app = Embedded::start(vec![demo], options).await.unwrap();
+        let path = "/v1/demo/customers/c-1001/export";
+        let (status, _) = call(&app, "GET", path, Some(DEMO_DATA_KEY), Value::Null).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a write key does not read");
+        let (status, body) = call(&app, "GET", path, Some(&export_key), Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["profile"]["name"], "Ana García");
+        assert_eq!(body["identities"], json!(["phone:+34600111222", "email:ana.garcia@example.com"]));
+        let (status, _) = call(&app, "GET", "/v1/demo/customers/c-none/export", Some(&export_key), Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]

@@ -94,6 +94,7 @@ fn routes() -> Vec<Route> {
         route("POST", "/v1/{tenant}/woocommerce", shops::woocommerce_webhook).max_body(MAX_DATA_BODY_BYTES),
         route("PUT", "/v1/{tenant}/customers/{id}", data::put_customer).max_body(MAX_DATA_BODY_BYTES),
         route("DELETE", "/v1/{tenant}/customers/{id}", data::delete_customer),
+        route("GET", "/v1/{tenant}/customers/{id}/export", data::export_customer),
         route("PUT", "/v1/{tenant}/customers/{id}/orders/{order}", data::put_order).max_body(MAX_DATA_BODY_BYTES),
         route("GET", "/healthz", || async { "ok" }),
     ]
