@@ -274,3 +274,145 @@ async fn a_csv_import_lands_in_the_table_and_a_reimport_updates_it() {
     let moved = store.customer_for(&tenant, "phone:+15558888888").await.unwrap();
     assert_eq!(moved.map(|c| c.as_str().to_string()), Some("c00999".to_string()));
 }
+
+/// A business endpoint that answers order lookups: with `orders` after `delay`; it records
+/// each request's signature check.
+async fn business_endpoint(
+    orders: serde_json::Value,
+    delay: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<bool>>>) {
+    use axum::http::HeaderMap;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/orders",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let (log, orders) = (log.clone(), orders.clone());
+            async move {
+                let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                let at: i64 = header("x-switchboard-timestamp").parse().unwrap_or_default();
+                let expected = switchboard::helpdesks::webhook::sign(b"lookup-secret", at, &body);
+                let asked: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                log.lock()
+                    .unwrap()
+                    .push(header("x-switchboard-signature") == expected && asked["customer"]["id"] == "c-1001");
+                tokio::time::sleep(delay).await;
+                axum::Json(json!({ "orders": orders }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/orders", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+fn with_lookup(url: &str) -> Vec<(String, String)> {
+    let section = format!(
+        "data:\n  lookups:\n    orders:\n      url: {url}\n      secret: lookup-secret\n      timeout_ms: 400\n      cache_seconds: 60\n  keys:"
+    );
+    vec![("data:\n  keys:".to_string(), section)]
+}
+
+async fn lookup_units(s: &Stack) -> (u32, u32) {
+    use switchboard::ports::CostLedger;
+    let ledger =
+        switchboard::adapters::aws::DynamoLedger::new(Table::new(s.aws.clients.dynamodb.clone(), &s.aws.table));
+    let demo = TenantId::new("demo").unwrap();
+    let records = ledger.records(&demo, switchboard::cost::Month::of(chrono::Utc::now()), 100).await.unwrap();
+    records.iter().fold((0, 0), |(n, failed), r| (n + r.units.lookups, failed + r.units.lookup_failures))
+}
+
+#[tokio::test]
+async fn an_order_question_asks_the_business_system_and_its_answer_is_used() {
+    let fake = FakeProvider::start(0).await;
+    let current = json!([{"id": "DS-20417", "status": "delivered", "placed": "2026-11-20"}]);
+    let (url, seen) = business_endpoint(current, std::time::Duration::ZERO).await;
+    let options = Options { providers: Some(fake.url.clone()), replace: with_lookup(&url), ..Options::default() };
+    let s = stack(options).await;
+    s.sms("SM00000000000000000000000000009301", "+34600111222", "¿Dónde está mi pedido?").await;
+    assert_eq!(s.run_responder().await, 1);
+    let answer = sms_body(&fake);
+    assert!(answer.contains("DS-20417") && answer.contains("entregado"), "the business's current status: {answer}");
+    assert_eq!(*seen.lock().unwrap(), [true], "one signed lookup for the verified customer");
+    assert_eq!(lookup_units(&s).await, (1, 0), "the lookup is in the ledger");
+
+    // A second question within the cache's minute asks nothing more.
+    s.sms("SM00000000000000000000000000009302", "+34600111222", "¿Y mi pedido?").await;
+    assert_eq!(s.run_responder().await, 1);
+    assert_eq!(seen.lock().unwrap().len(), 1, "answered from the short cache");
+
+    // Not an order question: no lookup.
+    s.sms("SM00000000000000000000000000009303", "+34600111222", "¿Cuál es vuestro horario?").await;
+    assert_eq!(s.run_responder().await, 1);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+/// The fault row: the business's endpoint hangs. The answer comes from the stored profile once
+/// the lookup's timeout passes, and the ledger counts the failed lookup.
+#[tokio::test]
+async fn a_hanging_lookup_costs_its_timeout_and_the_stored_order_answers() {
+    let fake = FakeProvider::start(0).await;
+    let (url, seen) = business_endpoint(json!([]), std::time::Duration::from_secs(20)).await;
+    let options = Options { providers: Some(fake.url.clone()), replace: with_lookup(&url), ..Options::default() };
+    let s = stack(options).await;
+    s.sms("SM00000000000000000000000000009311", "+34600111222", "¿Dónde está mi pedido?").await;
+    assert_eq!(s.run_responder().await, 1, "the message is answered, not lost or redelivered");
+    let answer = sms_body(&fake);
+    assert!(answer.contains("DS-20417") && answer.contains("enviado"), "the stored status answers: {answer}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(lookup_units(&s).await, (1, 1), "a failed lookup, counted");
+
+    // An endpoint that is down answers the same way.
+    let options = Options {
+        providers: Some(fake.url.clone()),
+        replace: with_lookup("http://127.0.0.1:9/orders"),
+        ..Options::default()
+    };
+    let s = stack(options).await;
+    s.sms("SM00000000000000000000000000009312", "+34600111222", "¿Dónde está mi pedido?").await;
+    assert_eq!(s.run_responder().await, 1);
+    assert!(sms_body(&fake).contains("enviado"));
+    assert_eq!(lookup_units(&s).await, (1, 1));
+}
+
+/// The same lookup against a Shopify store's Admin API (a stand-in serving the documented
+/// `orders.json` shape): asked with the store's access token and the customer's e-mail.
+#[tokio::test]
+async fn an_order_question_can_ask_the_shopify_admin_api() {
+    use axum::extract::Query;
+    use axum::http::HeaderMap;
+    let fake = FakeProvider::start(0).await;
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let order: serde_json::Value = serde_json::from_str(SHOPIFY_ORDER).unwrap();
+    let path = format!("/admin/api/{}/orders.json", switchboard::lookups::SHOPIFY_API_VERSION);
+    let app = axum::Router::new().route(
+        &path,
+        axum::routing::get(move |headers: HeaderMap, Query(q): Query<std::collections::HashMap<String, String>>| {
+            let (log, order) = (log.clone(), order.clone());
+            async move {
+                let token = headers.get("x-shopify-access-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                log.lock().unwrap().push((token.to_string(), q.get("email").cloned().unwrap_or_default()));
+                axum::Json(json!({ "orders": [order] }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let section = format!(
+        "data:\n  lookups:\n    orders:\n      shopify_access_token: shpat_demo\n      shopify_api_base: {base}\n  keys:"
+    );
+    let options = Options {
+        providers: Some(fake.url.clone()),
+        replace: vec![("data:\n  keys:".to_string(), section)],
+        ..Options::default()
+    };
+    let s = stack(options).await;
+    s.sms("SM00000000000000000000000000009321", "+34600111222", "Where is my order #1001?").await;
+    assert_eq!(s.run_responder().await, 1);
+    let answer = sms_body(&fake);
+    assert!(answer.contains("#1001") && answer.contains("in transit"), "the store's order: {answer}");
+    assert_eq!(*asked.lock().unwrap(), [("shpat_demo".to_string(), "ana.garcia@example.com".to_string())]);
+}

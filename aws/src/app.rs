@@ -289,7 +289,11 @@ impl AwsApp {
             ),
             Arc::new(SystemClock),
         )
-        .with_model(model))
+        .with_model(model)
+        .with_lookup(Arc::new(switchboard_edge::lookups::HttpLookups::new(
+            self.tenants.clone(),
+            switchboard_edge::http::HttpClient::new(),
+        ))))
     }
 
     /// How the `responder` function parks records that can never succeed.

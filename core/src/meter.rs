@@ -43,6 +43,13 @@ pub struct Metered {
     pub twilio_whatsapp_messages: u32,
     /// E-mails sent.
     pub emails_sent: u32,
+    /// Live lookups made to the business's own system (their time is in the function's billed
+    /// duration; the business's endpoint is theirs to pay for).
+    pub lookups: u32,
+    /// Of those, the ones that failed or ran past their timeout (the stored data answered).
+    pub lookup_failures: u32,
+    /// Milliseconds spent waiting for lookups.
+    pub lookup_ms: u64,
     /// The channel the work turned out to be for (a Twilio webhook is SMS or WhatsApp): a label
     /// for the record, not a unit.
     #[serde(skip)]

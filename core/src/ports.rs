@@ -105,6 +105,15 @@ pub trait CustomerStore: Send + Sync {
     async fn conversations_of(&self, tenant: &TenantId, id: &CustomerId) -> Result<Vec<ConversationId>, PortError>;
 }
 
+/// The business's own system, asked for a verified customer's current orders when a message is
+/// about them (a tenant's `data.lookups.orders`): what the store holds may be an hour old.
+#[async_trait]
+pub trait OrderLookup: Send + Sync {
+    /// `customer`'s current orders (newest first), as the tenant's system says. The caller
+    /// bounds the wait; an error or a late answer leaves the stored orders in use.
+    async fn orders(&self, tenant: &TenantId, customer: &Customer) -> Result<Vec<Order>, PortError>;
+}
+
 /// How many of a customer's orders a profile read brings (the newest by number): enough for any
 /// question a customer asks, and a bounded read for a customer with years of orders.
 pub const ORDERS_READ: usize = 50;

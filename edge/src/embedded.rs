@@ -140,7 +140,8 @@ impl Embedded {
                 ),
                 options.clock.clone(),
             )
-            .with_model(options.model.clone()),
+            .with_model(options.model.clone())
+            .with_lookup(Arc::new(crate::lookups::HttpLookups::new(tenants.clone(), crate::http::HttpClient::new()))),
         );
         // Tenants with a real helpdesk reach it from local runs too; the rest use the console.
         let desk = Arc::new(EscalationDesk::new(

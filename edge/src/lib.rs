@@ -7,5 +7,6 @@ pub mod channels;
 pub mod embedded;
 pub mod helpdesks;
 pub mod http;
+pub mod lookups;
 pub mod shops;
 pub mod web;

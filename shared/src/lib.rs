@@ -14,7 +14,7 @@
 //! Start at [`pipeline`]; docs/architecture.md has the map.
 
 pub use switchboard_core::{config, domain, keys, ledger, meter, metrics, ports, telemetry};
-pub use switchboard_edge::{channels, embedded, helpdesks, http, web};
+pub use switchboard_edge::{channels, embedded, helpdesks, http, lookups, shops, web};
 #[cfg(feature = "testkit")]
 pub use switchboard_engine::contract;
 #[cfg(feature = "cli")]

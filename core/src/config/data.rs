@@ -19,7 +19,63 @@ pub struct DataConfig {
     /// A WooCommerce store whose webhooks keep customers and orders current.
     #[serde(default)]
     pub woocommerce: Option<WooCommerceConfig>,
+    /// Live lookups the responder makes when stored data may be stale.
+    #[serde(default)]
+    pub lookups: LookupsConfig,
 }
+
+/// Live lookups ("actions"): the business's own system asked at answer time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupsConfig {
+    /// The verified customer's current orders, for order questions.
+    #[serde(default)]
+    pub orders: Option<OrderLookupConfig>,
+}
+
+/// Where a customer's current orders are looked up: the business's own HTTPS endpoint (`url`
+/// and `secret`: a JSON POST signed as the webhook helpdesk signs), or the Shopify store's Admin
+/// API (`shopify_access_token`, with `data.shopify.shop`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLookupConfig {
+    /// The business's endpoint.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The key its requests are signed with.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// An Admin API access token of the Shopify store (scope `read_orders`).
+    #[serde(default)]
+    pub shopify_access_token: Option<Secret>,
+    /// The Admin API's base (`https://{shop}` unless set; tests point it at a stand-in).
+    #[serde(default)]
+    pub shopify_api_base: Option<String>,
+    /// The intents that look up (an order question).
+    #[serde(default = "order_intents")]
+    pub intents: Vec<String>,
+    /// How long the answer waits for it; past this, the stored profile answers.
+    #[serde(default = "lookup_timeout_ms")]
+    pub timeout_ms: u64,
+    /// How long an instance reuses a customer's looked-up orders.
+    #[serde(default = "lookup_cache_seconds")]
+    pub cache_seconds: u64,
+}
+
+fn order_intents() -> Vec<String> {
+    vec!["order_status".into()]
+}
+
+fn lookup_timeout_ms() -> u64 {
+    800
+}
+
+fn lookup_cache_seconds() -> u64 {
+    60
+}
+
+/// Longest a lookup may hold an answer: a customer waits for it.
+const MAX_LOOKUP_TIMEOUT_MS: u64 = 3_000;
 
 /// One data API key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +141,25 @@ impl DataConfig {
             }
             if key.name.trim().is_empty() || self.keys[..i].iter().any(|k| k.name == key.name) {
                 out.push(Problem { field: format!("data.keys[{i}].name"), message: "a name of its own".into() });
+            }
+        }
+        if let Some(orders) = &self.lookups.orders {
+            let at = |field: &str| format!("data.lookups.orders.{field}");
+            match (&orders.url, &orders.secret, &orders.shopify_access_token) {
+                (Some(_), Some(_), None) => {}
+                (None, None, Some(_)) if self.shopify.is_some() => {}
+                (None, None, Some(_)) => out.push(Problem {
+                    field: at("shopify_access_token"),
+                    message: "needs data.shopify.shop: the store to ask".into(),
+                }),
+                _ => out.push(Problem {
+                    field: at("url"),
+                    message: "either `url` and `secret` (your endpoint) or `shopify_access_token`".into(),
+                }),
+            }
+            if orders.timeout_ms == 0 || orders.timeout_ms > MAX_LOOKUP_TIMEOUT_MS {
+                let message = format!("1 to {MAX_LOOKUP_TIMEOUT_MS} ms: a customer waits for it");
+                out.push(Problem { field: at("timeout_ms"), message });
             }
         }
         if let Some(shopify) = &self.shopify {

@@ -16,6 +16,7 @@ const POSTMARK: &[&str] = &["api.postmarkapp.com"];
 const ZENDESK: &[&str] = &["*.zendesk.com"];
 const FRESHDESK: &[&str] = &["*.freshdesk.com"];
 const HUBSPOT: &[&str] = &["api.hubapi.com"];
+const SHOPIFY: &[&str] = &["*.myshopify.com"];
 
 impl TenantConfig {
     /// Every SSM reference outside the tenant's own prefix and every API base off its provider's
@@ -39,6 +40,11 @@ impl TenantConfig {
                 problems.push(Problem { field: field.to_string(), message: why });
             }
         }
+        if let Some(url) = self.data.lookups.orders.as_ref().and_then(|o| o.url.as_deref())
+            && let Err(why) = check_business_url(url, allowed)
+        {
+            problems.push(Problem { field: "data.lookups.orders.url".into(), message: why });
+        }
         problems
     }
 
@@ -58,6 +64,9 @@ impl TenantConfig {
         if let Some(w) = &c.whatsapp {
             out.push(("channels.whatsapp.api_base", w.api_base.as_str(), META));
         }
+        if let Some(base) = self.data.lookups.orders.as_ref().and_then(|o| o.shopify_api_base.as_deref()) {
+            out.push(("data.lookups.orders.shopify_api_base", base, SHOPIFY));
+        }
         if let Some(e) = &c.email {
             out.push(("channels.email.api_base", e.api_base.as_str(), POSTMARK));
         }
@@ -74,6 +83,28 @@ impl TenantConfig {
 }
 
 /// `url` is https on one of `hosts` (default port, no credentials), or its origin is `allowed`.
+/// A business's own endpoint, which the deployment calls with the tenant's secret: plain https
+/// on a public name — never an address literal, `localhost` or an internal name, which would
+/// let a tenant's file make the deployment call into its own network — unless the operator
+/// allows the origin.
+fn check_business_url(url: &str, allowed: &[String]) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
+    let origin = parsed.origin().ascii_serialization();
+    if allowed.iter().any(|pattern| super::origin_matches(pattern, &origin)) {
+        return Ok(());
+    }
+    let named = matches!(parsed.host(), Some(url::Host::Domain(_)));
+    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+    let internal = host == "localhost"
+        || [".localhost", ".local", ".internal", ".lan", ".home.arpa"].iter().any(|s| host.ends_with(s))
+        || !host.contains('.');
+    let plain = parsed.scheme() == "https" && parsed.username().is_empty() && parsed.password().is_none();
+    if named && !internal && plain {
+        return Ok(());
+    }
+    Err(format!("{origin} is not a public https endpoint; the operator may allow it in SWITCHBOARD_ALLOWED_ENDPOINTS"))
+}
+
 fn check_api_base(url: &str, hosts: &[&str], allowed: &[String]) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
     let origin = parsed.origin().ascii_serialization();

@@ -42,6 +42,14 @@ impl TenantConfig {
         if let Some(woo) = self.data.woocommerce.as_mut() {
             out.push(("data.woocommerce.webhook_secret", &mut woo.webhook_secret));
         }
+        if let Some(orders) = self.data.lookups.orders.as_mut() {
+            if let Some(secret) = orders.secret.as_mut() {
+                out.push(("data.lookups.orders.secret", secret));
+            }
+            if let Some(token) = orders.shopify_access_token.as_mut() {
+                out.push(("data.lookups.orders.shopify_access_token", token));
+            }
+        }
         match &mut self.helpdesk {
             HelpdeskConfig::Console => {}
             HelpdeskConfig::Zendesk(z) => {

@@ -46,6 +46,14 @@ pub fn parse(topic: &str, body: &[u8]) -> Result<ShopUpdate, ChannelError> {
     }
 }
 
+/// A Shopify order (as the Admin API and the webhooks give it) as the JSON of our `Order`, when
+/// it reads as one.
+pub fn order_value(value: &serde_json::Value) -> Option<serde_json::Value> {
+    let order: ShopifyOrder = serde_json::from_value(value.clone()).ok()?;
+    let last = order.fulfillments.iter().rev().find(|f| f.status.as_deref() != Some("cancelled"));
+    serde_json::to_value(order.order(last)).ok()
+}
+
 #[derive(Debug, Deserialize)]
 struct ShopifyOrder {
     /// `#1001`: what the customer sees and types.
@@ -135,10 +143,15 @@ impl ShopifyOrder {
         };
         let customer = customer.into_shop(Some(&self));
         let last = self.fulfillments.iter().rev().find(|f| f.status.as_deref() != Some("cancelled"));
+        ShopUpdate::Order { customer, order: self.order(last) }
+    }
+
+    /// The order as templates show it; `last` is its latest live fulfilment.
+    fn order(&self, last: Option<&Fulfillment>) -> Order {
         let tracking = last.and_then(|f| {
             f.tracking_url.clone().or_else(|| f.tracking_urls.first().cloned()).or_else(|| f.tracking_number.clone())
         });
-        let order = Order {
+        Order {
             id: self.name.trim().to_string(),
             status: self.status(last),
             placed: date(self.created_at.as_deref()),
@@ -150,8 +163,7 @@ impl ShopifyOrder {
                     .map(|l| (l.quantity, l.name.as_deref().or(l.title.as_deref()).unwrap_or("item"))),
             ),
             updated: self.updated_at.clone(),
-        };
-        ShopUpdate::Order { customer, order }
+        }
     }
 
     /// The status in plain words: what happened last, from cancellation to delivery.

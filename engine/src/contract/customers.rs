@@ -147,7 +147,7 @@ async fn erasure(store: &dyn CustomerStore) {
         store.link_conversation(&a, &ana.id, &conversation).await.unwrap_or_else(|e| panic!("link: {e}"));
     }
     let linked = store.conversations_of(&a, &ana.id).await.unwrap_or_else(|e| panic!("conversations_of: {e}"));
-    assert_eq!(linked, [conversation.clone()], "linked once, however often");
+    assert_eq!(linked, std::slice::from_ref(&conversation), "linked once, however often");
     let theirs = store.conversations_of(&b, &ana.id).await.unwrap_or_else(|e| panic!("conversations_of: {e}"));
     assert!(theirs.is_empty(), "not another tenant's");
     assert_eq!(load(store, &a, &ana.id).await.map(|c| c.orders.len()), Some(1), "links are not orders");

@@ -1,4 +1,5 @@
 mod handoff;
+mod lookup;
 mod spend;
 
 use super::Cascade;
@@ -68,6 +69,10 @@ pub struct Responder {
     allowances: Arc<dyn Allowances>,
     /// The time.
     clock: Arc<dyn Clock>,
+    /// The tenants' own systems, asked for a customer's current orders (`data.lookups`).
+    lookup: Option<Arc<dyn switchboard_core::ports::OrderLookup>>,
+    /// What those lookups said lately.
+    lookups: lookup::LookupCache,
 }
 
 impl Responder {
@@ -92,7 +97,16 @@ impl Responder {
             spend: spend.cache,
             allowances: spend.allowances,
             clock,
+            lookup: None,
+            lookups: lookup::LookupCache::default(),
         }
+    }
+
+    /// The same, asking `lookup` for a verified customer's current orders where the tenant has
+    /// one configured.
+    pub fn with_lookup(mut self, lookup: Arc<dyn switchboard_core::ports::OrderLookup>) -> Self {
+        self.lookup = Some(lookup);
+        self
     }
 
     /// The same, asking `model` when the local one is unsure.
@@ -165,6 +179,7 @@ impl Responder {
 
         let budget = self.budget(&tenant, message).await;
         let classification = self.classify(&tenant, message, budget).await;
+        let customer = self.with_current_orders(&tenant, classification.intent.as_deref(), customer).await;
         let language = reply_language(
             &tenant.config.languages,
             tenant.config.default_language,
