@@ -207,7 +207,7 @@ impl Grants {
     /// The DynamoDB actions granted.
     fn dynamodb_actions(&self) -> std::collections::BTreeSet<String> {
         let text = serde_norway::to_string(&self.statements).unwrap();
-        ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem"]
+        ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem", "ConditionCheckItem"]
             .iter()
             .filter(|a| text.contains(&format!("dynamodb:{a}")))
             .map(|a| a.to_string())
@@ -264,6 +264,9 @@ async fn each_function_is_granted_what_its_code_calls_and_nothing_more() {
     assert_eq!(inbound.http(&forged).await.0, 401);
     recorders[0].refuse("SendMessage", 5);
     assert_eq!(inbound.http(&say("v_outage", "Hello")).await.0, 503, "the queue refused: rolled back");
+    // The data API: an order written in a transaction that checks its customer.
+    let (status, body) = inbound.http(&event("inbound/data-put-order.json")).await;
+    assert_eq!(status, 200, "{body}");
     // Responder and escalation: answers, a handoff, a poison record.
     assert_eq!(inbound.http(&say("v_person", "I want to talk to a human")).await.0, 202);
     assert!(responder.drain(&s, &s.messages.url).await >= 2);
@@ -295,6 +298,11 @@ async fn each_function_is_granted_what_its_code_calls_and_nothing_more() {
             let operation = match call.service {
                 "sqs" => call.operation.trim_end_matches("Batch"),
                 _ => call.operation.as_str(),
+            };
+            // A transaction is authorised by its parts' actions (an order: a put and a check).
+            let operation = match operation {
+                "TransactWriteItems" => "PutItem",
+                other => other,
             };
             let action = format!("{}:{operation}", call.service);
             let allowing = grants.allowing(&action);
@@ -328,8 +336,14 @@ async fn each_function_is_granted_what_its_code_calls_and_nothing_more() {
             };
             assert!(granted, "{function} calls {action} on {:?}, which the template does not grant it", call.names);
         }
-        let called: std::collections::BTreeSet<String> =
-            calls.iter().filter(|c| c.service == "dynamodb").map(|c| c.operation.clone()).collect();
+        let called: std::collections::BTreeSet<String> = calls
+            .iter()
+            .filter(|c| c.service == "dynamodb")
+            .flat_map(|c| match c.operation.as_str() {
+                "TransactWriteItems" => vec!["PutItem".to_string(), "ConditionCheckItem".to_string()],
+                other => vec![other.to_string()],
+            })
+            .collect();
         assert_eq!(grants.dynamodb_actions(), called, "{function}: granted DynamoDB actions = the ones it calls");
     }
 }

@@ -114,6 +114,17 @@ async fn woo(s: &Stack, topic: &str, signature: Option<String>, body: &[u8]) -> 
     s.post_raw("/v1/demo/woocommerce", "application/json", &headers, body.to_vec()).await.0.as_u16()
 }
 
+/// The units and cost of the shop webhook delivery that did the most storage work in the demo
+/// tenant's ledger.
+async fn webhook_cost(s: &Stack) -> (switchboard::meter::Metered, u64) {
+    use switchboard::ports::CostLedger;
+    let ledger = switchboard::adapters::aws::DynamoLedger::new(Table::new(s.aws.clients.dynamodb.clone(), &s.aws.table));
+    let demo = TenantId::new("demo").unwrap();
+    let records = ledger.records(&demo, switchboard::cost::Month::of(chrono::Utc::now()), 100).await.unwrap();
+    let record = records.iter().max_by_key(|r| r.units.dynamodb_calls).expect("a billed delivery");
+    (record.units.clone(), record.cost_nanos)
+}
+
 async fn profile(s: &Stack, id: &str) -> Option<switchboard::domain::Customer> {
     customers(s).customer(&TenantId::new("demo").unwrap(), &CustomerId::new(id).unwrap()).await.unwrap()
 }
@@ -146,6 +157,10 @@ async fn a_signed_shopify_order_keeps_the_customer_current_once_and_in_order() {
     assert!(profile(&s, "shopify-115310627314723954").await.is_none(), "no second profile for the same person");
     assert_eq!(ana.order("1001").map(|o| o.status.clone()), Some("in transit".into()));
     let stored = s.items().await;
+    // The delivery is billed to the tenant, its units measured like a message's.
+    let (units, cost) = webhook_cost(&s).await;
+    eprintln!("a Shopify order update: {units:?}, {cost} nano-USD");
+    assert!(cost > 0 && units.dynamodb_calls > 0 && units.dynamodb_write_milli_units > 0, "{units:?}");
     assert_eq!(
         shopify(&s, "orders/updated", "w-1", shop, signature, SHOPIFY_ORDER).await.0,
         200,
