@@ -207,11 +207,21 @@ impl Grants {
     /// The DynamoDB actions granted.
     fn dynamodb_actions(&self) -> std::collections::BTreeSet<String> {
         let text = serde_norway::to_string(&self.statements).unwrap();
-        ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem", "ConditionCheckItem"]
-            .iter()
-            .filter(|a| text.contains(&format!("dynamodb:{a}")))
-            .map(|a| a.to_string())
-            .collect()
+        [
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "Query",
+            "Scan",
+            "BatchWriteItem",
+            "BatchGetItem",
+            "ConditionCheckItem",
+        ]
+        .iter()
+        .filter(|a| text.contains(&format!("dynamodb:{a}")))
+        .map(|a| a.to_string())
+        .collect()
     }
 }
 

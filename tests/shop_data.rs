@@ -118,7 +118,8 @@ async fn woo(s: &Stack, topic: &str, signature: Option<String>, body: &[u8]) -> 
 /// tenant's ledger.
 async fn webhook_cost(s: &Stack) -> (switchboard::meter::Metered, u64) {
     use switchboard::ports::CostLedger;
-    let ledger = switchboard::adapters::aws::DynamoLedger::new(Table::new(s.aws.clients.dynamodb.clone(), &s.aws.table));
+    let ledger =
+        switchboard::adapters::aws::DynamoLedger::new(Table::new(s.aws.clients.dynamodb.clone(), &s.aws.table));
     let demo = TenantId::new("demo").unwrap();
     let records = ledger.records(&demo, switchboard::cost::Month::of(chrono::Utc::now()), 100).await.unwrap();
     let record = records.iter().max_by_key(|r| r.units.dynamodb_calls).expect("a billed delivery");

@@ -273,6 +273,8 @@ impl AwsApp {
                 Arc::new(NoModel)
             }
         };
+        // One HTTP client (one connection pool, one set of roots loaded) for sends and lookups.
+        let http = switchboard_edge::http::HttpClient::new();
         Ok(Responder::new(
             Stores::new(
                 self.tenants.clone(),
@@ -280,7 +282,7 @@ impl AwsApp {
                 self.conversations.clone(),
             ),
             Arc::new(SqsEscalationQueue::new(self.clients.sqs.clone(), url)),
-            Arc::new(ChannelRouter::new(self.tenants.clone())),
+            Arc::new(ChannelRouter::with_http(self.tenants.clone(), http.clone())),
             Spend::new(
                 self.costs.clone(),
                 // A budget decision reads the month's totals at most once a minute per tenant.
@@ -290,10 +292,7 @@ impl AwsApp {
             Arc::new(SystemClock),
         )
         .with_model(model)
-        .with_lookup(Arc::new(switchboard_edge::lookups::HttpLookups::new(
-            self.tenants.clone(),
-            switchboard_edge::http::HttpClient::new(),
-        ))))
+        .with_lookup(Arc::new(switchboard_edge::lookups::HttpLookups::new(self.tenants.clone(), http))))
     }
 
     /// How the `responder` function parks records that can never succeed.

@@ -134,6 +134,48 @@ mod tests {
         TenantConfig::from_yaml("demo", crate::config::DEMO_TENANT_YAML).unwrap()
     }
 
+    /// A lookup URL is the business's own, but the deployment calls it: never an address
+    /// literal, `localhost` or an internal name (the metadata service, a VPC neighbour), unless
+    /// the operator allows the origin; a Shopify base only on `*.myshopify.com`.
+    #[test]
+    fn a_lookup_endpoint_is_public_https_on_a_name() {
+        let with = |url: &str| {
+            let mut config = demo();
+            config.data.lookups.orders = Some(crate::config::OrderLookupConfig {
+                url: Some(url.into()),
+                secret: Some(crate::config::Secret::new("s")),
+                shopify_access_token: None,
+                shopify_api_base: None,
+                intents: vec!["order_status".into()],
+                timeout_ms: 800,
+                cache_seconds: 60,
+            });
+            config
+        };
+        assert!(with("https://erp.acme.example/orders").reference_problems(&[]).is_empty());
+        for bad in [
+            "http://erp.acme.example/orders",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/orders",
+            "https://localhost/orders",
+            "https://erp.internal/orders",
+            "https://printer/orders",
+            "https://user:pass@erp.acme.example/orders",
+        ] {
+            let problems = with(bad).reference_problems(&[]);
+            assert!(problems.iter().any(|p| p.field == "data.lookups.orders.url"), "{bad}: {problems:?}");
+        }
+        let allowed = ["http://127.0.0.1:*".to_string()];
+        assert!(with("http://127.0.0.1:8080/orders").reference_problems(&allowed).is_empty(), "the operator's own");
+
+        let mut shopify = with("https://erp.acme.example/orders");
+        if let Some(orders) = shopify.data.lookups.orders.as_mut() {
+            orders.shopify_api_base = Some("https://evil.example".into());
+        }
+        let problems = shopify.reference_problems(&[]);
+        assert!(problems.iter().any(|p| p.field == "data.lookups.orders.shopify_api_base"), "{problems:?}");
+    }
+
     /// The reviewer's exfiltration: a tenant file naming another tenant's token, or the
     /// deployment key, and an api_base of the writer's choosing.
     #[test]
