@@ -65,8 +65,11 @@ fn build() -> App {
     let clock = Arc::new(SystemClock);
     let fetch = Arc::new(super::FuzzFetch(None));
     // No limits: every input reaches the routes' parsers, not a 429 (the limits' arithmetic is unit-tested).
-    let unlimited =
-        switchboard::limits::LimitSettings { tenant_messages_per_minute: 0, visitor_messages_per_minute: 0, data_writes_per_minute: 0 };
+    let unlimited = switchboard::limits::LimitSettings {
+        tenant_messages_per_minute: 0,
+        visitor_messages_per_minute: 0,
+        data_writes_per_minute: 0,
+    };
     let api = Arc::new(Api {
         tenants,
         conversations: conversations.clone(),

@@ -18,6 +18,7 @@ use switchboard_core::domain::{Customer, CustomerId, TenantId};
 use switchboard_core::keys::partition;
 use switchboard_core::ports::{Claim, IdempotencyKey};
 use switchboard_engine::customers::{MAX_IDENTITIES, check_customer};
+use switchboard_engine::tenant::Tenant;
 use tracing::Instrument;
 
 /// A shop retries a failed delivery for up to two days (Shopify: 8 tries over 4 hours; kept
@@ -29,6 +30,34 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// What a shop's verification and parsing produced: the delivery's de-duplication id, its topic
+/// and what it asks; `None` to acknowledge it and store nothing.
+type Verified = Option<(String, String, ShopUpdate)>;
+
+/// The steps both shops' webhooks share: read the body (size-limited), find the tenant, let the
+/// shop's module verify and parse, apply. Anything `verify_and_parse` refuses is answered with
+/// its status and stores nothing.
+async fn shop_webhook(
+    api: &Api,
+    tenant: &str,
+    request_id: &str,
+    shop: &'static str,
+    body: Result<Bytes, BytesRejection>,
+    verify_and_parse: impl FnOnce(&Tenant, &[u8]) -> Result<Verified, ApiError>,
+) -> Result<Response, ApiError> {
+    let span = tracing::info_span!("shop", request_id = %request_id, tenant = %tenant, shop);
+    async move {
+        let body = body.map_err(ApiError::body)?;
+        let tenant = api.tenant(tenant).await?;
+        match verify_and_parse(&tenant, &body)? {
+            None => Ok(StatusCode::OK.into_response()),
+            Some((delivery, topic, update)) => apply(api, &tenant.id, shop, &delivery, &topic, update).await,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
 /// `POST /v1/{tenant}/shopify`.
 pub(super) async fn shopify_webhook(
     State(api): State<Arc<Api>>,
@@ -37,25 +66,20 @@ pub(super) async fn shopify_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let span = tracing::info_span!("shop", request_id = %request_id, tenant = %tenant, shop = "shopify");
-    async move {
-        let body = body.map_err(ApiError::body)?;
-        let tenant = api.tenant(&tenant).await?;
+    shop_webhook(&api, &tenant, &request_id, "shopify", body, |tenant, body| {
         let Some(store) = tenant.config.data.shopify.as_ref() else {
             return Err(ApiError::not_found("this tenant has no Shopify store configured"));
         };
-        shopify::verify(store.webhook_secret.expose(), header(&headers, "x-shopify-hmac-sha256"), &body)?;
+        shopify::verify(store.webhook_secret.expose(), header(&headers, "x-shopify-hmac-sha256"), body)?;
         // One app secret signs for every store the app is installed on.
         if header(&headers, "x-shopify-shop-domain").map(str::trim) != Some(store.shop.as_str()) {
             tracing::warn!("a signed Shopify webhook from another store: acknowledged, skipped");
-            return Ok(StatusCode::OK.into_response());
+            return Ok(None);
         }
         let topic = header(&headers, "x-shopify-topic").unwrap_or_default();
-        let delivery = header(&headers, "x-shopify-webhook-id").map(str::to_string).unwrap_or_else(|| digest(&body));
-        let update = shopify::parse(topic, &body)?;
-        apply(&api, &tenant.id, "shopify", &delivery, topic, update).await
-    }
-    .instrument(span)
+        let delivery = header(&headers, "x-shopify-webhook-id").map(str::to_string).unwrap_or_else(|| digest(body));
+        Ok(Some((delivery, topic.to_string(), shopify::parse(topic, body)?)))
+    })
     .await
 }
 
@@ -67,23 +91,18 @@ pub(super) async fn woocommerce_webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let span = tracing::info_span!("shop", request_id = %request_id, tenant = %tenant, shop = "woocommerce");
-    async move {
-        let body = body.map_err(ApiError::body)?;
-        let tenant = api.tenant(&tenant).await?;
+    shop_webhook(&api, &tenant, &request_id, "woocommerce", body, |tenant, body| {
         let Some(store) = tenant.config.data.woocommerce.as_ref() else {
             return Err(ApiError::not_found("this tenant has no WooCommerce store configured"));
         };
-        if woocommerce::is_ping(&body) {
-            return Ok(StatusCode::OK.into_response());
+        if woocommerce::is_ping(body) {
+            return Ok(None);
         }
-        woocommerce::verify(store.webhook_secret.expose(), header(&headers, "x-wc-webhook-signature"), &body)?;
+        woocommerce::verify(store.webhook_secret.expose(), header(&headers, "x-wc-webhook-signature"), body)?;
         let topic = header(&headers, "x-wc-webhook-topic").unwrap_or_default();
         // WooCommerce numbers each delivery anew, retries included: the body says what changed.
-        let update = woocommerce::parse(topic, &body)?;
-        apply(&api, &tenant.id, "woocommerce", &digest(&body), topic, update).await
-    }
-    .instrument(span)
+        Ok(Some((digest(body), topic.to_string(), woocommerce::parse(topic, body)?)))
+    })
     .await
 }
 
