@@ -2,7 +2,7 @@
 //! local servers while one thing at a time breaks — DynamoDB Local killed and restarted, the SQS
 //! server cut off, Bedrock throttling, failing, slow or talking nonsense, the helpdesk failing,
 //! throttling, slow or refusing the credentials, the provider's send API failing or slow, a
-//! Lambda process killed halfway through its work. For each it records what the provider's
+//! Lambda process killed halfway through its work, the tenant's order lookup endpoint hanging. For each it records what the provider's
 //! webhook got, where every message ended and what was sent twice, asserts the promises (nothing
 //! lost, nothing answered or ticketed twice) and writes the table into docs/reliability.md.
 //!
@@ -331,6 +331,50 @@ async fn provider_send(row: u32, fault: &'static str, faults: SendFaults, note: 
 }
 
 /// Waits until `done`, at most ten seconds.
+/// The tenant's order lookup endpoint accepts the call and never answers in time: each order
+/// question waits the lookup's timeout, then the stored order answers.
+async fn lookup_hangs() -> Row {
+    use switchboard::ports::CustomerStore;
+    let app = axum::Router::new().route(
+        "/orders",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            axum::Json(json!({"orders": []}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let url = format!("http://{}/orders", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let section = format!(
+        "data:\n  lookups:\n    orders:\n      url: {url}\n      secret: lookup-secret\n      timeout_ms: 400\n  keys:"
+    );
+    let options = Options { replace: vec![("data:\n  keys:".to_string(), section)], ..Options::default() };
+    let mut c = scene(16, 3, 1, options).await;
+    // The answers are order questions of recognised customers (their phones are on file).
+    let table = switchboard::adapters::aws::Table::new(c.s.aws.clients.dynamodb.clone(), &c.s.aws.table);
+    let customers = switchboard::adapters::aws::DynamoCustomers::new(table);
+    let demo = switchboard::domain::TenantId::new("demo").expect("tenant id");
+    for (i, m) in c.messages.iter_mut().enumerate().filter(|(_, m)| !m.escalates) {
+        m.text = "Where is my order?".into();
+        let customer: switchboard::domain::Customer = serde_json::from_value(json!({
+            "id": format!("c-fault-{i}"), "name": format!("Customer {i}"), "phones": [m.from],
+            "orders": [{"id": format!("F-{i}"), "status": "shipped"}],
+        }))
+        .expect("a customer");
+        customers.put_customer(&demo, &customer).await.expect("seed a customer");
+    }
+    c.deliver_all(0..4).await;
+    c.settle().await;
+    let stored = c.provider.accepted().iter().filter(|r| String::from_utf8_lossy(&r.body).contains("shipped")).count();
+    assert_eq!(stored, 3, "the stored orders answered every order question");
+    c.row(
+        "the order lookup endpoint hangs past its 400 ms timeout",
+        0,
+        "each order question waited the timeout, then the stored order answered",
+    )
+    .await
+}
+
 async fn until(what: &str, done: impl Fn() -> bool) {
     for _ in 0..200 {
         if done() {
@@ -502,6 +546,7 @@ async fn the_fault_matrix_loses_nothing_and_sends_nothing_twice() {
         )),
         tokio::spawn(responder_killed()),
         tokio::spawn(escalation_killed()),
+        tokio::spawn(lookup_hangs()),
     ];
     let mut rows = Vec::new();
     for row in spawned {

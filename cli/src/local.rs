@@ -194,11 +194,20 @@ async fn escalations(State(app): State<Arc<Embedded>>) -> Json<Vec<Value>> {
     )
 }
 
+/// Most customers the chat page offers to sign in as.
+const SIGN_IN_CHOICES: usize = 50;
+
 async fn customers(State(app): State<Arc<Embedded>>, Path(tenant): Path<String>) -> impl IntoResponse {
     let Ok(id) = TenantId::new(tenant) else { return (StatusCode::NOT_FOUND, Json(json!([]))) };
     let Ok(Some(tenant)) = app.tenants.tenant(&id).await else { return (StatusCode::NOT_FOUND, Json(json!([]))) };
-    let list: Vec<Value> =
-        tenant.config.customers.iter().map(|c| json!({"id": c.id, "name": c.name, "tier": c.tier})).collect();
+    // The customer store's profiles (the file's seeds and any `--customers` import), not the
+    // tenant's configuration, which holds none.
+    let list: Vec<Value> = app
+        .customers
+        .list(&tenant.id, SIGN_IN_CHOICES)
+        .iter()
+        .map(|c| json!({"id": c.id, "name": c.name, "tier": c.tier}))
+        .collect();
     (StatusCode::OK, Json(Value::Array(list)))
 }
 
@@ -274,6 +283,23 @@ mod tests {
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap();
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// The chat page's "signed in as" lists the customer store's profiles: on `serve`'s path
+    /// the tenant's configuration holds no customers (they are split off as seeds), and the
+    /// list was empty (the browser check failed on 1d3c… with no option to pick).
+    #[tokio::test]
+    async fn the_sign_in_choices_are_the_stored_customers() {
+        let secrets = Arc::new(switchboard::adapters::memory::MemorySecrets::default());
+        let sources = vec![("demo.yaml".to_string(), switchboard::tenant::DEMO_TENANT_YAML.to_string())];
+        let tenants = MemoryTenants::from_yaml(&sources, secrets, Vec::new()).await.unwrap();
+        let options = Options { print_escalations: false, ..Options::default() };
+        let app = Arc::new(Embedded::start_with(tenants, options).await.unwrap());
+        let router = local_routes(app);
+        let (status, list) = get(&router, "/local/customers/demo").await;
+        assert_eq!(status, StatusCode::OK);
+        let ids: Vec<&str> = list.as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
+        assert_eq!(ids, ["c-1001", "c-1002", "c-1003", "c-1004"], "{list}");
     }
 
     /// The report's JSON on the local server: every field a cost owner's tools read, totals

@@ -17,6 +17,16 @@ pub struct MemoryCustomers {
 }
 
 impl MemoryCustomers {
+    /// Up to `limit` of the tenant's profiles, by id: for the local chat page's "signed in as"
+    /// (the embedded default only; the table is never listed).
+    pub fn list(&self, tenant: &TenantId, limit: usize) -> Vec<Customer> {
+        let mut found: Vec<Customer> =
+            lock(&self.customers).iter().filter(|((t, _), _)| t == tenant).map(|(_, c)| c.clone()).collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.truncate(limit);
+        found
+    }
+
     /// Unlinks the identities `before` listed and `now` does not, unless another customer has
     /// taken them since.
     fn unlink(&self, tenant: &TenantId, id: &CustomerId, before: &[String], now: &[String]) {
