@@ -21,7 +21,7 @@ again=$(cli aws-setup --table "$run" --prefix "$run")
 # Output captured first: `grep -q` would close the pipe at its first match and the CLI's next
 # line would die of SIGPIPE.
 put=$(cli tenants-put demo 2>&1) || fail "tenants-put failed: $put"
-grep -q "tenant demo: configuration and 4 customer profiles stored" <<<"$put" || fail "tenants-put: $put"
+grep -q "tenant demo: configuration and 4 seed customer profiles stored" <<<"$put" || fail "tenants-put: $put"
 letters=$(cli dlq --queue escalations list 2>&1) || fail "dlq list failed: $letters"
 grep -q "0 dead letters" <<<"$letters" || fail "dlq list: $letters"
 # The cost report reads the ledger in the table: JSON for tools; a malformed month is refused.
