@@ -300,15 +300,7 @@ mod tests {
         }
 
         fn channel() -> impl Strategy<Value = Channel> {
-            prop::sample::select(vec![
-                Channel::Webchat,
-                Channel::TwilioSms,
-                Channel::TwilioWhatsapp,
-                Channel::WhatsappCloud,
-                Channel::Telegram,
-                Channel::Slack,
-                Channel::Email,
-            ])
+            prop::sample::select(Channel::ALL.to_vec())
         }
 
         /// Every key a tenant's items are stored under, built from ids an outsider may choose

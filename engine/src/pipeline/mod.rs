@@ -9,6 +9,8 @@
 mod cascade;
 mod escalation;
 mod inbound;
+#[cfg(test)]
+mod order_tests;
 mod responder;
 #[cfg(test)]
 mod tests;

@@ -16,10 +16,10 @@ use switchboard_core::domain::{
 use switchboard_core::ports::ConversationStore;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-struct Rig {
-    responder: Responder,
+pub(super) struct Rig {
+    pub(super) responder: Responder,
     desk: EscalationDesk,
-    conversations: Arc<MemoryConversations>,
+    pub(super) conversations: Arc<MemoryConversations>,
     escalations: MemoryQueue<EscalationJob>,
     escalation_rx: UnboundedReceiver<EscalationJob>,
     outbox: Arc<MemoryOutbox>,
@@ -42,7 +42,7 @@ fn rig(tenant: Tenant) -> Rig {
     rig_with(tenant, Arc::new(MemoryCustomers::default()))
 }
 
-fn rig_with(tenant: Tenant, customers: Arc<MemoryCustomers>) -> Rig {
+pub(super) fn rig_with(tenant: Tenant, customers: Arc<MemoryCustomers>) -> Rig {
     let conversations = Arc::new(MemoryConversations::default());
     let (escalations, escalation_rx) = MemoryQueue::new();
     let outbox = Arc::new(MemoryOutbox::default());
@@ -76,7 +76,7 @@ fn rig_with(tenant: Tenant, customers: Arc<MemoryCustomers>) -> Rig {
     }
 }
 
-fn message(text: &str, channel: Channel) -> InboundMessage {
+pub(super) fn message(text: &str, channel: Channel) -> InboundMessage {
     let id = MessageId::generate();
     InboundMessage {
         provider_message_id: id.to_string(),
@@ -548,61 +548,4 @@ async fn a_delivery_replayed_weeks_later_is_still_recognised() {
     assert_eq!(again, first, "the first delivery's ack");
     assert!(queued.try_recv().is_ok());
     assert!(queued.try_recv().is_err(), "queued once");
-}
-
-/// The bot's last answer in the test conversation (web chat answers are stored, not pushed).
-async fn last_answer(rig: &Rig) -> String {
-    let t = TenantId::new("demo").unwrap();
-    let c = ConversationId::new("c_test").unwrap();
-    let turns = rig.conversations.turns_after(&t, &c, None, 100).await.unwrap();
-    turns.into_iter().rev().find(|t| t.role == Role::Bot).map(|t| t.text).unwrap_or_default()
-}
-
-/// The demo tenant with its seed customers stored.
-async fn rig_with_customers() -> Rig {
-    let demo = Tenant::demo().unwrap();
-    let customers = Arc::new(MemoryCustomers::default());
-    use switchboard_core::ports::CustomerStore;
-    customers.put_customers(&demo.id, &demo.config.customers).await.unwrap();
-    rig_with(demo, customers)
-}
-
-/// "Where is DS-20417?" names Ana's order. From Ana (verified) it is answered from that order;
-/// from anyone unverified, on every channel, nothing about it is said — only how to be
-/// recognised; from another verified customer, that it is not on their account.
-#[tokio::test]
-async fn an_order_number_is_answered_only_for_the_verified_customer_who_placed_it() {
-    let ana = switchboard_core::domain::CustomerId::new("c-1001").unwrap();
-    let ben = switchboard_core::domain::CustomerId::new("c-1002").unwrap();
-    // What Ana's records say about DS-20417 and her older order DS-19876.
-    let secrets = ["enviado", "shipped", "track.example", "Chaqueta", "2026-11-27", "Ana", "entregado", "delivered"];
-    for channel in Channel::ALL {
-        let rig = rig_with_customers().await;
-        let m = message("Where is my order DS-20417?", channel);
-        rig.responder.respond(&m).await.unwrap();
-        let text = last_answer(&rig).await;
-        assert!(
-            text.contains("DS-20417") && text.contains("sign in"),
-            "{channel:?}: says how to be recognised: {text}"
-        );
-        for secret in secrets {
-            assert!(!text.contains(secret), "{channel:?}: an unverified sender learns nothing ({secret}): {text}");
-        }
-    }
-    let rig = rig_with_customers().await;
-    let mut from_ana = message("Where is my order DS-19876?", Channel::TwilioSms);
-    from_ana.sender.customer = Some(ana);
-    rig.responder.respond(&from_ana).await.unwrap();
-    let text = last_answer(&rig).await;
-    assert!(text.contains("DS-19876") && text.contains("delivered"), "the order she named, not her newest: {text}");
-
-    let rig = rig_with_customers().await;
-    let mut from_ben = message("Where is my order DS-20417?", Channel::TwilioSms);
-    from_ben.sender.customer = Some(ben);
-    rig.responder.respond(&from_ben).await.unwrap();
-    let text = last_answer(&rig).await;
-    assert!(text.contains("can't find order DS-20417") && text.contains("Ben"), "{text}");
-    for secret in secrets {
-        assert!(!text.contains(secret), "another customer learns nothing of Ana's order ({secret}): {text}");
-    }
 }
