@@ -76,6 +76,102 @@ async fn dynamodb_stores_keep_the_privacy_contract() {
     contract::customer_privacy(held).await;
 }
 
+/// The tenant's retention reaches the table as the `ttl` attribute DynamoDB's TTL deletes by
+/// (epoch seconds) on every item that holds personal data: profile, identity link, order,
+/// turn and the conversation's record. A nightly re-import of an unchanged profile rewrites it
+/// only when its expiry must move by more than a tenth of the retention.
+#[tokio::test]
+async fn dynamodb_items_carry_the_tenants_retention_as_their_ttl() {
+    use chrono::{Duration as Days, Utc};
+    use switchboard::domain::{Conversation, Customer, CustomerId, Order, Role, Turn, TurnCursor};
+    use switchboard::keys::partition;
+    use switchboard::ports::{Activity, ConversationStore, CustomerStore};
+    let aws = local_aws().await;
+    let table = || Table::new(aws.clients.dynamodb.clone(), &aws.table);
+    let ttl = |pk: String, sk: &str| {
+        let (client, name, sk) = (aws.clients.dynamodb.clone(), aws.table.clone(), sk.to_string());
+        async move {
+            let item = client.get_item().table_name(name).key("pk", av(pk)).key("sk", av(sk.clone())).send().await;
+            let item = item.unwrap_or_else(|e| panic!("get_item: {e}")).item.unwrap_or_else(|| panic!("no item {sk}"));
+            item.get("ttl").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok())
+        }
+    };
+    let tenant = TenantId::new(format!("ret-{}", uuid::Uuid::new_v4().simple())).unwrap_or_else(|e| panic!("{e}"));
+    let customers = DynamoCustomers::new(table());
+    let id = CustomerId::new("c-1").unwrap_or_else(|e| panic!("{e}"));
+    let ana = Customer {
+        id: id.clone(),
+        name: "Ana".into(),
+        tier: "gold".into(),
+        language: None,
+        orders: vec![],
+        attributes: Default::default(),
+        phones: vec!["+34600111333".into()],
+        emails: vec![],
+    };
+    let year = Utc::now() + Days::days(365);
+    customers.put_customer(&tenant, &ana, Some(year)).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(ttl(partition::customer(&tenant, &id), "PROFILE").await, Some(year.timestamp()), "profile");
+    let link = partition::identity(&tenant, "phone:+34600111333");
+    assert_eq!(ttl(link, "IDENTITY").await, Some(year.timestamp()), "identity link");
+    let order = Order {
+        id: "DS-1".into(),
+        status: "shipped".into(),
+        placed: None,
+        eta: None,
+        tracking: None,
+        items: None,
+        updated: None,
+    };
+    customers.put_order(&tenant, &id, &order, Some(year)).await.unwrap_or_else(|e| panic!("order: {e}"));
+    assert_eq!(ttl(partition::customer(&tenant, &id), "ORDER#DS-1").await, Some(year.timestamp()), "order");
+
+    let a_day_later = year + Days::days(1);
+    customers
+        .put_customers(&tenant, std::slice::from_ref(&ana), Some(a_day_later))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ttl(partition::customer(&tenant, &id), "PROFILE").await, Some(year.timestamp()), "a day: not rewritten");
+    let months_later = year + Days::days(60);
+    customers
+        .put_customers(&tenant, std::slice::from_ref(&ana), Some(months_later))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let profile = ttl(partition::customer(&tenant, &id), "PROFILE").await;
+    assert_eq!(profile, Some(months_later.timestamp()), "two months, past a tenth of a year: rewritten");
+    customers.put_customers(&tenant, std::slice::from_ref(&ana), None).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ttl(partition::customer(&tenant, &id), "PROFILE").await, None, "kept until erased: no ttl");
+
+    let conversations = DynamoConversations::new(table());
+    let conversation =
+        ConversationId::new(format!("c_{}", uuid::Uuid::new_v4().simple())).unwrap_or_else(|e| panic!("{e}"));
+    let now = Utc::now();
+    let started = Conversation::new(conversation.clone(), tenant.clone(), Channel::Webchat, "v_1".into(), now);
+    conversations.create_conversation(&started).await.unwrap_or_else(|e| panic!("create: {e}"));
+    let state = ttl(partition::conversation(&tenant, &conversation), "STATE").await.unwrap_or_default();
+    assert!((state - (now + Days::days(90)).timestamp()).abs() < 60, "a new record: 90 days until its first message");
+    let month = now + Days::days(30);
+    let activity = Activity {
+        language: switchboard::domain::Language::EN,
+        last_inbound_at: now,
+        customer: None,
+        thread: None,
+        keep: month,
+    };
+    conversations.record_activity(&tenant, &conversation, &activity).await.unwrap_or_else(|e| panic!("{e}"));
+    let state = ttl(partition::conversation(&tenant, &conversation), "STATE").await;
+    assert_eq!(state, Some(month.timestamp()), "the record: the tenant's turn retention from the customer's message");
+    let message = MessageId::generate();
+    let turn = Turn::new(message.clone(), TurnCursor::new(now, &message), Role::Customer, "hola", now);
+    conversations.append_turn(&tenant, &conversation, &turn, month).await.unwrap_or_else(|e| panic!("turn: {e}"));
+    let sk = format!("TURN#{}", turn.cursor.as_str());
+    assert_eq!(ttl(partition::conversation(&tenant, &conversation), &sk).await, Some(month.timestamp()), "turn");
+}
+
+fn av(s: String) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(s)
+}
+
 /// Customers are data, not configuration: a tenant file listing 5,000 customers stores its
 /// configuration in a small tenant item and every customer as items of their own, all found.
 #[tokio::test]

@@ -58,7 +58,7 @@ async fn main() -> Result<()> {
         phones: vec!["+34600111222".into()],
         emails: vec!["ana@example.com".into()],
     };
-    store.put_customer(&tenant, &customer).await?;
+    store.put_customer(&tenant, &customer, None).await?;
 
     // Today's read: profile and orders in one query.
     let (mut ms, mut units) = (Vec::with_capacity(reads), 0.0);
@@ -109,7 +109,8 @@ async fn main() -> Result<()> {
     for pass in ["first import", "same file again"] {
         let started = Instant::now();
         let (report, metered) =
-            switchboard::meter::measure(import(&store, &tenant, csv.as_bytes(), Format::Csv, false, &mut |_| {})).await;
+            switchboard::meter::measure(import(&store, &tenant, None, csv.as_bytes(), Format::Csv, false, &mut |_| {}))
+                .await;
         let report = report?;
         let seconds = started.elapsed().as_secs_f64();
         println!(

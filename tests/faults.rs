@@ -361,7 +361,7 @@ async fn lookup_hangs() -> Row {
             "orders": [{"id": format!("F-{i}"), "status": "shipped"}],
         }))
         .expect("a customer");
-        customers.put_customer(&demo, &customer).await.expect("seed a customer");
+        customers.put_customer(&demo, &customer, None).await.expect("seed a customer");
     }
     c.deliver_all(0..4).await;
     c.settle().await;

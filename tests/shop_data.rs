@@ -276,7 +276,7 @@ async fn a_csv_import_lands_in_the_table_and_a_reimport_updates_it() {
     csv.push_str("c-bad,,standard,en,+15559999999,,\n");
     let mut seen = Vec::new();
     let report =
-        import(&store, &tenant, csv.as_bytes(), Format::Csv, false, &mut |rows| seen.push(rows)).await.unwrap();
+        import(&store, &tenant, None, csv.as_bytes(), Format::Csv, false, &mut |rows| seen.push(rows)).await.unwrap();
     assert_eq!((report.rows, report.stored, report.rejected.len()), (1_201, 1_200, 1));
     assert_eq!(report.rejected[0].line, 1_202, "the bad row, by its line");
     assert!(seen.len() >= 3, "progress after every batch: {seen:?}");
@@ -285,7 +285,7 @@ async fn a_csv_import_lands_in_the_table_and_a_reimport_updates_it() {
     assert_eq!(store.customer_for(&tenant, "phone:+15559999999").await.unwrap(), None, "nothing of the bad row");
 
     let edited = "id,name,phones\nc00999,Customer 999,+15558888888\n";
-    import(&store, &tenant, edited.as_bytes(), Format::Csv, false, &mut |_| {}).await.unwrap();
+    import(&store, &tenant, None, edited.as_bytes(), Format::Csv, false, &mut |_| {}).await.unwrap();
     assert_eq!(store.customer_for(&tenant, "phone:+15550000999").await.unwrap(), None, "the dropped phone is unlinked");
     let moved = store.customer_for(&tenant, "phone:+15558888888").await.unwrap();
     assert_eq!(moved.map(|c| c.as_str().to_string()), Some("c00999".to_string()));

@@ -226,11 +226,13 @@ pub async fn import_customers(
     let app = AwsApp::new(settings, clients);
     // A typo in the tenant would import a shop's customers under a name nothing serves.
     let known = app.tenants().tenant(tenant).await.with_context(|| format!("reading tenant {tenant}"))?;
-    anyhow::ensure!(known.is_some(), "no tenant {tenant} in the table: store its configuration first (tenants-put)");
+    let Some(known) = known else {
+        anyhow::bail!("no tenant {tenant} in the table: store its configuration first (tenants-put)")
+    };
+    let keep = known.config.data.retention.profile_expiry(chrono::Utc::now());
     let store = DynamoCustomers::new(table);
-    let (report, used) =
-        switchboard::meter::measure(crate::customers::import_file(&store, tenant, file, format, dry_run, rejects))
-            .await;
+    let import = crate::customers::import_file(&store, tenant, keep, file, format, dry_run, rejects);
+    let (report, used) = switchboard::meter::measure(import).await;
     let report = report?;
     eprintln!(
         "DynamoDB: {} calls, {:.1} write units, {:.1} read units",

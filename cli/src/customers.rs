@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use switchboard::customers::import::{self, Format, Report};
 use switchboard::domain::TenantId;
-use switchboard::ports::CustomerStore;
+use switchboard::ports::{CustomerStore, KeepUntil};
 
 /// The file formats on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -31,6 +31,7 @@ pub fn format_of(path: &Path, asked: Option<FileFormat>) -> Result<Format> {
 pub async fn import_file(
     store: &dyn CustomerStore,
     tenant: &TenantId,
+    keep: KeepUntil,
     path: &Path,
     format: Format,
     dry_run: bool,
@@ -44,9 +45,10 @@ pub async fn import_file(
     );
     let reader = bar.wrap_read(file);
     let mut progress = |rows: u64| bar.set_message(format!("{rows} rows"));
-    let report = import::import(store, tenant, reader, format, dry_run, &mut progress).await.with_context(|| {
-        format!("importing {} into tenant {tenant} (running it again resumes safely)", path.display())
-    })?;
+    let report =
+        import::import(store, tenant, keep, reader, format, dry_run, &mut progress).await.with_context(|| {
+            format!("importing {} into tenant {tenant} (running it again resumes safely)", path.display())
+        })?;
     bar.finish_and_clear();
     print_report(&report, path);
     if let Some(out) = rejects {

@@ -56,7 +56,12 @@ pub async fn serve(
     for spec in customer_files {
         let (tenant, file) = crate::customers::target(spec, &ids)?;
         let format = crate::customers::format_of(&file, None)?;
-        let report = crate::customers::import_file(app.customers.as_ref(), &tenant, &file, format, false, None).await?;
+        let keep = match app.tenants.tenant(&tenant).await? {
+            Some(found) => found.config.data.retention.profile_expiry(chrono::Utc::now()),
+            None => None,
+        };
+        let store = app.customers.as_ref();
+        let report = crate::customers::import_file(store, &tenant, keep, &file, format, false, None).await?;
         anyhow::ensure!(report.rejected.is_empty(), "{}: fix the rejected rows before serving", file.display());
     }
     let router = server(app, allow_network);

@@ -66,8 +66,33 @@ pub enum PortError {
     },
 }
 
+/// Until when a stored item is kept (the tenant's `data.retention`); `None` keeps it until it is
+/// erased. The table's TTL deletes an expired item within days, not at once, so every read
+/// treats it as deleted already ([`expired`]).
+pub type KeepUntil = Option<DateTime<Utc>>;
+
+/// Whether an item kept until `until` is gone at `now`.
+pub fn expired(until: KeepUntil, now: DateTime<Utc>) -> bool {
+    until.is_some_and(|until| until <= now)
+}
+
+/// Whether an unchanged item kept until `stored` must be written again to be kept until
+/// `wanted`: always to shorten it or to add or remove an expiry; to lengthen it, only once it
+/// would otherwise expire sooner than wanted by more than a tenth of its retention. So a
+/// nightly re-import of an unchanged shop rewrites each profile about once per tenth of its
+/// retention, not every night.
+pub fn refresh_due(stored: KeepUntil, wanted: KeepUntil, now: DateTime<Utc>) -> bool {
+    match (stored, wanted) {
+        (None, None) => false,
+        (Some(stored), Some(wanted)) => stored > wanted || wanted - stored > (wanted - now) / 10,
+        _ => true,
+    }
+}
+
 /// Customer profiles, their orders and the identities that find them: data the business keeps
 /// current (imports, its data API, shop webhooks), stored apart from the tenant's configuration.
+/// Each write says until when its items are kept; a put keeps the profile's orders that it does
+/// not carry until they were last kept.
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
     /// The profile of `id` with its newest orders (newest first, at most [`ORDERS_READ`]), if
@@ -77,17 +102,25 @@ pub trait CustomerStore: Send + Sync {
     /// no longer lists are removed unless another customer has taken them. The orders it carries
     /// are stored, replacing those with the same number; other stored orders are kept, so a
     /// profile update from a shop never loses the orders its webhooks delivered.
-    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError>;
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer, keep: KeepUntil) -> Result<(), PortError>;
     /// [`Self::put_customer`] for many profiles (an import): the same outcome, in fewer calls
-    /// where the store can batch. Ids must be distinct.
-    async fn put_customers(&self, tenant: &TenantId, customers: &[Customer]) -> Result<(), PortError> {
+    /// where the store can batch. Ids must be distinct. An unchanged profile may be left as
+    /// stored unless [`refresh_due`] says its expiry must move.
+    async fn put_customers(&self, tenant: &TenantId, customers: &[Customer], keep: KeepUntil) -> Result<(), PortError> {
         for customer in customers {
-            self.put_customer(tenant, customer).await?;
+            self.put_customer(tenant, customer, keep).await?;
         }
         Ok(())
     }
-    /// Creates or replaces one order of customer `id` (whose profile the caller has checked).
-    async fn put_order(&self, tenant: &TenantId, id: &CustomerId, order: &Order) -> Result<(), PortError>;
+    /// Creates or replaces one order of customer `id`; `Rejected` when the tenant holds no
+    /// (unexpired) profile of that id.
+    async fn put_order(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        order: &Order,
+        keep: KeepUntil,
+    ) -> Result<(), PortError>;
     /// Removes a profile, all its orders and the identity links that point at it. Erasing a
     /// customer who is not there is not an error; `false` says nothing was held.
     async fn erase_customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<bool, PortError>;
@@ -123,7 +156,8 @@ pub const ORDERS_READ: usize = 50;
 pub trait ConversationStore: Send + Sync {
     /// The conversation, if it exists.
     async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError>;
-    /// Creates a conversation; `Conflict` when it already exists.
+    /// Creates a conversation; `Conflict` when it already exists. Its record is kept
+    /// [`DEFAULT_CONVERSATION_DAYS`] until the first [`Activity`] says how long.
     async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError>;
     /// Records what the responder learned from a customer message. Never touches the state,
     /// so it cannot undo a handoff made meanwhile by the escalation function.
@@ -143,10 +177,16 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<(), PortError>;
     /// Deletes a conversation and its turns (rolling back a failed first message).
     async fn delete_conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<(), PortError>;
-    /// Stores a turn. Writing the same turn (same cursor) twice keeps one, with its first `seq`.
-    async fn append_turn(&self, tenant: &TenantId, conversation: &ConversationId, turn: &Turn)
-    -> Result<(), PortError>;
-    /// The turn at `cursor`, if stored.
+    /// Stores a turn, kept until `keep`. Writing the same turn (same cursor) twice keeps one,
+    /// with its first `seq`.
+    async fn append_turn(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        turn: &Turn,
+        keep: DateTime<Utc>,
+    ) -> Result<(), PortError>;
+    /// The turn at `cursor`, if stored (and not expired).
     async fn turn(
         &self,
         tenant: &TenantId,
@@ -163,7 +203,7 @@ pub trait ConversationStore: Send + Sync {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Turn>, PortError>;
-    /// The newest `limit` turns, oldest first.
+    /// The newest `limit` turns, oldest first. Expired turns are never returned by any read.
     async fn recent_turns(
         &self,
         tenant: &TenantId,
@@ -183,7 +223,13 @@ pub struct Activity {
     pub customer: Option<CustomerId>,
     /// The provider's thread reference of this message, when it has one.
     pub thread: Option<String>,
+    /// Until when the conversation's record is kept (its turns' retention after this message).
+    pub keep: DateTime<Utc>,
 }
+
+/// Days a new conversation's record is kept before its first message's [`Activity`] sets the
+/// tenant's retention (the default `data.retention.turns_days`).
+pub const DEFAULT_CONVERSATION_DAYS: i64 = 90;
 
 /// The key of one provider delivery: tenant, channel and the provider's message id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

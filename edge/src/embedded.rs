@@ -109,12 +109,14 @@ impl Embedded {
 
     /// The same for a directory of tenants (`switchboard serve` loads its YAML files into one).
     pub async fn start_with(tenants: MemoryTenants, options: Options) -> Result<Self, PortError> {
-        let customers = Arc::new(MemoryCustomers::default());
-        for (tenant, seeds) in tenants.seed_customers() {
-            customers.put_customers(tenant, seeds).await?;
+        // Stored items age by the app's clock, as they are stamped by it.
+        let customers = Arc::new(MemoryCustomers::with_clock(options.clock.clone()));
+        for seeds in tenants.seed_customers() {
+            let keep = seeds.retention.profile_expiry(options.clock.now());
+            customers.put_customers(&seeds.tenant, &seeds.customers, keep).await?;
         }
         let tenants = Arc::new(tenants);
-        let conversations = Arc::new(MemoryConversations::default());
+        let conversations = Arc::new(MemoryConversations::with_clock(options.clock.clone()));
         let idempotency = Arc::new(MemoryIdempotency::default());
         let (messages, message_rx) = MemoryQueue::new();
         let (escalations, escalation_rx) = MemoryQueue::new();

@@ -2,6 +2,7 @@
 //! shops whose webhooks update profiles and orders.
 
 use super::{Problem, Secret};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The `data:` section of a tenant file.
@@ -22,6 +23,74 @@ pub struct DataConfig {
     /// Live lookups the responder makes when stored data may be stale.
     #[serde(default)]
     pub lookups: LookupsConfig,
+    /// How long conversations and customer profiles are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+/// How long the tenant's data is kept before DynamoDB's TTL deletes it (within a few days of
+/// expiry; reads ignore an expired item meanwhile, so it is gone for every purpose at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days a conversation turn (what the customer, the bot or an agent wrote) is kept after it
+    /// was written; the conversation's own record (its channel address, who owns it) is kept
+    /// as long after the customer last wrote.
+    #[serde(default = "turn_days")]
+    pub turns_days: u32,
+    /// Days a customer's profile, identity links and orders are kept after the business last
+    /// sent them (an import, the data API, a shop webhook). None keeps them until erased:
+    /// the shop's own system is where customers are deleted, and the business erases them here.
+    #[serde(default)]
+    pub profiles_days: Option<u32>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { turns_days: turn_days(), profiles_days: None }
+    }
+}
+
+fn turn_days() -> u32 {
+    90
+}
+
+/// Longest anything is kept: ten years, past every statutory record period we know of.
+const MAX_RETENTION_DAYS: u32 = 3_650;
+
+/// Shortest retention of either kind. Turns: the conversation's record goes with them, and a
+/// ticket a person answers weeks after the customer last wrote must still find its way back.
+/// Profiles: a customer who orders monthly would be forgotten between orders.
+const MIN_RETENTION_DAYS: u32 = 30;
+
+impl RetentionConfig {
+    /// Until when a turn written at `at` (or a conversation the customer last wrote in at `at`)
+    /// is kept.
+    pub fn turn_expiry(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at + Duration::days(i64::from(self.turns_days))
+    }
+
+    /// Until when a profile (or order, or identity link) the business sent at `now` is kept;
+    /// None when kept until erased.
+    pub fn profile_expiry(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.profiles_days.map(|days| now + Duration::days(i64::from(days)))
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        let days = MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS;
+        let mut out = Vec::new();
+        if !days.contains(&self.turns_days) {
+            let message = format!("{MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days (got {})", self.turns_days);
+            out.push(Problem { field: "data.retention.turns_days".into(), message });
+        }
+        if let Some(got) = self.profiles_days.filter(|d| !days.contains(d)) {
+            let message = format!(
+                "{MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days, or leave it out to keep profiles until erased (got {got})"
+            );
+            out.push(Problem { field: "data.retention.profiles_days".into(), message });
+        }
+        out
+    }
 }
 
 /// Live lookups ("actions"): the business's own system asked at answer time.
@@ -129,7 +198,7 @@ impl DataConfig {
 
     /// Problems in the section, by field.
     pub(super) fn problems(&self) -> Vec<Problem> {
-        let mut out = Vec::new();
+        let mut out = self.retention.problems();
         if self.keys.len() > MAX_KEYS {
             out.push(Problem { field: "data.keys".into(), message: format!("at most {MAX_KEYS}") });
         }
@@ -171,5 +240,42 @@ impl DataConfig {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retention(yaml: &str) -> Result<RetentionConfig, String> {
+        let config: DataConfig = serde_norway::from_str(yaml).map_err(|e| e.to_string())?;
+        let problems = config.problems();
+        if problems.is_empty() { Ok(config.retention) } else { Err(format!("{problems:?}")) }
+    }
+
+    #[test]
+    fn retention_defaults_to_ninety_days_of_turns_and_profiles_until_erased() {
+        let kept = retention("{}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kept, RetentionConfig { turns_days: 90, profiles_days: None });
+        let at = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z").map(|d| d.with_timezone(&Utc)).unwrap();
+        assert_eq!(kept.turn_expiry(at).to_rfc3339(), "2027-03-07T10:00:00+00:00");
+        assert_eq!(kept.profile_expiry(at), None, "profiles stay until erased");
+        let set = retention("retention: {turns_days: 30, profiles_days: 365}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.profile_expiry(at).map(|d| d.to_rfc3339()).as_deref(), Some("2027-12-07T10:00:00+00:00"));
+    }
+
+    #[test]
+    fn retention_outside_a_month_to_ten_years_is_refused_by_field() {
+        for (yaml, field) in [
+            ("retention: {turns_days: 0}", "data.retention.turns_days"),
+            ("retention: {turns_days: 7}", "data.retention.turns_days"),
+            ("retention: {turns_days: 3651}", "data.retention.turns_days"),
+            ("retention: {profiles_days: 29}", "data.retention.profiles_days"),
+            ("retention: {profiles_days: 4000}", "data.retention.profiles_days"),
+        ] {
+            let refused = retention(yaml).err().unwrap_or_default();
+            assert!(refused.contains(field), "{yaml}: {refused}");
+        }
+        assert!(retention("retention: {turn_days: 30}").is_err(), "a misspelt field is not ignored");
     }
 }

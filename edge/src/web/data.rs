@@ -94,7 +94,8 @@ pub(super) async fn put_customer(
         let id = customer_id(&id)?;
         let customer: Customer = parse(&with_id(&body, id.as_str())?)?;
         let customer = check_customer(customer).map_err(ApiError::invalid)?;
-        api.customers.put_customer(&tenant.id, &customer).await?;
+        let keep = tenant.config.data.retention.profile_expiry(api.clock.now());
+        api.customers.put_customer(&tenant.id, &customer, keep).await?;
         Ok(Json(json!({"customer": id, "orders": customer.orders.len(), "stored": true})).into_response())
     }
     .instrument(span)
@@ -117,7 +118,8 @@ pub(super) async fn put_order(
         let id = customer_id(&id)?;
         let order: Order = parse(&with_id(&body, &number)?)?;
         let order = check_order(order).map_err(ApiError::invalid)?;
-        match api.customers.put_order(&tenant.id, &id, &order).await {
+        let keep = tenant.config.data.retention.profile_expiry(api.clock.now());
+        match api.customers.put_order(&tenant.id, &id, &order, keep).await {
             Ok(()) => Ok(Json(json!({"customer": id, "order": order.id, "stored": true})).into_response()),
             Err(switchboard_core::ports::PortError::Rejected { .. }) => {
                 Err(ApiError::not_found("no such customer: PUT the profile first"))
@@ -328,6 +330,33 @@ mod tests {
         assert_eq!(body["identities"], json!(["phone:+34600111222", "email:ana.garcia@example.com"]));
         let (status, _) = call(&app, "GET", "/v1/demo/customers/c-none/export", Some(&export_key), Value::Null).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    /// A tenant that keeps profiles 30 days: what the data API wrote is there for 30 days from
+    /// the write, then found by nobody (the responder, an order write, the seeds), and a new
+    /// write keeps it anew.
+    #[tokio::test]
+    async fn profiles_are_kept_for_the_tenants_retention_from_the_last_write() {
+        let mut demo = switchboard_engine::tenant::Tenant::demo().unwrap();
+        demo.config.data.retention.profiles_days = Some(30);
+        let clock = std::sync::Arc::new(switchboard_engine::memory::ManualClock::new(chrono::Utc::now()));
+        let options = Options { print_escalations: false, clock: clock.clone(), ..Options::default() };
+        let app = Embedded::start(vec![demo], options).await.unwrap();
+        let (status, _) = call(&app, "PUT", "/v1/demo/customers/c-9100", Some(DEMO_DATA_KEY), ana()).await;
+        assert_eq!(status, StatusCode::OK);
+        clock.advance(chrono::Duration::days(29));
+        assert!(profile(&app, "c-9100").await.is_some(), "kept for 30 days");
+        assert!(profile(&app, "c-1001").await.is_some(), "the file's seeds too");
+        clock.advance(chrono::Duration::days(1));
+        assert!(profile(&app, "c-9100").await.is_none(), "gone after 30");
+        assert!(profile(&app, "c-1001").await.is_none(), "the seeds as well");
+        let order = json!({"status": "shipped"});
+        let (status, _) = call(&app, "PUT", "/v1/demo/customers/c-9100/orders/DS-1", Some(DEMO_DATA_KEY), order).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "no order for a profile that is gone");
+        let (status, _) = call(&app, "PUT", "/v1/demo/customers/c-9100", Some(DEMO_DATA_KEY), ana()).await;
+        assert_eq!(status, StatusCode::OK);
+        clock.advance(chrono::Duration::days(29));
+        assert!(profile(&app, "c-9100").await.is_some(), "a new write keeps it anew");
     }
 
     #[tokio::test]

@@ -51,7 +51,7 @@ async fn shop_webhook(
         let tenant = api.tenant(tenant).await?;
         match verify_and_parse(&tenant, &body)? {
             None => Ok(StatusCode::OK.into_response()),
-            Some((delivery, topic, update)) => apply(api, &tenant.id, shop, &delivery, &topic, update).await,
+            Some((delivery, topic, update)) => apply(api, &tenant, shop, &delivery, &topic, update).await,
         }
     }
     .instrument(span)
@@ -115,7 +115,7 @@ fn digest(body: &[u8]) -> String {
 /// so the shop's retry goes ahead).
 async fn apply(
     api: &Api,
-    tenant: &TenantId,
+    tenant: &Tenant,
     shop: &'static str,
     delivery: &str,
     topic: &str,
@@ -125,9 +125,9 @@ async fn apply(
         tracing::info!(topic, why, "shop webhook acknowledged, skipped");
         return Ok(StatusCode::OK.into_response());
     }
-    api.limits.admit_writes(tenant, shop, 1, api.clock.now()).await?;
+    api.limits.admit_writes(&tenant.id, shop, 1, api.clock.now()).await?;
     let idempotency = api.inbound.idempotency();
-    let key = IdempotencyKey(partition::shop_delivery(tenant, shop, delivery));
+    let key = IdempotencyKey(partition::shop_delivery(&tenant.id, shop, delivery));
     let now = api.clock.now();
     match idempotency.claim(&key, now, LOCK_FOR).await? {
         Claim::Acquired => {}
@@ -154,13 +154,13 @@ async fn apply(
 }
 
 /// Applies a customer or order update; says what it did (for the log).
-async fn store(api: &Api, tenant: &TenantId, update: ShopUpdate) -> Result<&'static str, ApiError> {
+async fn store(api: &Api, tenant: &Tenant, update: ShopUpdate) -> Result<&'static str, ApiError> {
     let (shop_customer, order) = match update {
         ShopUpdate::Customer(c) => (c, None),
         ShopUpdate::Order { customer, order } => (customer, Some(order)),
         ShopUpdate::Skip(_) => return Ok("skipped"),
     };
-    let mut customer = match find(api, tenant, &shop_customer).await? {
+    let mut customer = match find(api, &tenant.id, &shop_customer).await? {
         Some(stored) => merge(stored, &shop_customer),
         None => new_customer(&shop_customer)?,
     };
@@ -173,7 +173,8 @@ async fn store(api: &Api, tenant: &TenantId, update: ShopUpdate) -> Result<&'sta
         customer.orders = Vec::new();
     }
     let customer = check_customer(customer).map_err(ApiError::invalid)?;
-    api.customers.put_customer(tenant, &customer).await?;
+    let keep = tenant.config.data.retention.profile_expiry(api.clock.now());
+    api.customers.put_customer(&tenant.id, &customer, keep).await?;
     Ok(if customer.orders.is_empty() { "profile stored" } else { "order stored" })
 }
 

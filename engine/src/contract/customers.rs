@@ -1,6 +1,6 @@
 //! The customer store's contract: profiles, identity links, orders, erasure, batched puts.
 
-use super::{tenant, unique};
+use super::{kept, lapsed, tenant, unique};
 use std::collections::BTreeMap;
 use switchboard_core::domain::{Customer, CustomerId, Language, Order, TenantId};
 use switchboard_core::ports::{CustomerStore, ORDERS_READ, PortError};
@@ -44,6 +44,37 @@ pub async fn customer_store(store: &dyn CustomerStore) {
     orders(store).await;
     erasure(store).await;
     batched_puts(store).await;
+    retention(store).await;
+}
+
+/// A profile, its links and its orders past their retention are gone for every read at once;
+/// an order cannot be added to an expired profile; putting the profile again, even unchanged
+/// and in a batch, keeps it anew.
+async fn retention(store: &dyn CustomerStore) {
+    let t = tenant(&unique("r-"));
+    let mut ana = customer("c-ret");
+    ana.phones = vec!["+34600999888".into()];
+    let phone = "phone:+34600999888";
+    store.put_customer(&t, &ana, Some(lapsed())).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(load(store, &t, &ana.id).await, None, "an expired profile is not read");
+    assert_eq!(owner(store, &t, phone).await, None, "an expired link finds no one");
+    let refused = store.put_order(&t, &ana.id, &order("DS-1", "shipped", "2026-11-01"), Some(kept())).await;
+    assert!(matches!(refused, Err(PortError::Rejected { .. })), "no order for an expired profile: {refused:?}");
+
+    store.put_customers(&t, std::slice::from_ref(&ana), Some(kept())).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert_eq!(load(store, &t, &ana.id).await.as_ref(), Some(&ana), "an unchanged re-import keeps it anew");
+    assert_eq!(owner(store, &t, phone).await.as_ref(), Some(&ana.id), "with its links");
+
+    let lapsed_order = order("DS-2", "delivered", "2026-10-01");
+    store.put_order(&t, &ana.id, &lapsed_order, Some(lapsed())).await.unwrap_or_else(|e| panic!("order: {e}"));
+    store.put_order(&t, &ana.id, &order("DS-3", "shipped", "2026-11-20"), None).await.unwrap_or_else(|e| panic!("{e}"));
+    let orders = load(store, &t, &ana.id).await.map(|c| c.orders.into_iter().map(|o| o.id).collect::<Vec<_>>());
+    assert_eq!(orders, Some(vec!["DS-3".to_string()]), "an expired order is not read; one kept until erased is");
+
+    store.put_customers(&t, std::slice::from_ref(&ana), Some(lapsed())).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(load(store, &t, &ana.id).await, None, "an unchanged re-import shortens a retention too");
+    store.put_customer(&t, &ana, None).await.unwrap_or_else(|e| panic!("put: {e}"));
+    assert!(load(store, &t, &ana.id).await.is_some(), "kept until erased");
 }
 
 async fn profiles_and_identities(store: &dyn CustomerStore) {
@@ -52,13 +83,13 @@ async fn profiles_and_identities(store: &dyn CustomerStore) {
     let id = CustomerId::new("c-1001").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.customer(&a, &id).await.ok().flatten(), None, "missing reads as None");
     let mut customer = customer(id.as_str());
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &customer, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     assert_eq!(store.customer(&a, &id).await.ok().flatten().as_ref(), Some(&customer), "reads back exactly");
     assert_eq!(store.customer(&b, &id).await.ok().flatten(), None, "another tenant cannot read it");
     customer.tier = "vip".into();
     customer.phones = vec!["+34600111222".into()];
     customer.emails = vec!["Ana@Example.com".into()];
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &customer, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     assert_eq!(store.customer(&a, &id).await.ok().flatten().map(|c| c.tier), Some("vip".into()), "put replaces");
     let found = |identity: &'static str, t: &TenantId| {
         let t = t.clone();
@@ -71,7 +102,7 @@ async fn profiles_and_identities(store: &dyn CustomerStore) {
 
     // An update that no longer lists a phone removes its link: the number is nobody's now.
     customer.phones = vec![];
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &customer, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     assert_eq!(found("phone:+34600111222", &a).await, None, "a dropped phone identifies nobody");
     assert_eq!(found("email:ana@example.com", &a).await, Some(id.clone()), "the kept e-mail still does");
 
@@ -83,9 +114,9 @@ async fn profiles_and_identities(store: &dyn CustomerStore) {
         emails: vec![],
         ..customer.clone()
     };
-    store.put_customer(&a, &other).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &other, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     customer.emails = vec![];
-    store.put_customer(&a, &customer).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &customer, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     assert_eq!(found("phone:+34600111222", &a).await, Some(other.id.clone()), "the new owner keeps it");
     assert_eq!(found("email:ana@example.com", &a).await, None, "every dropped identity goes");
 }
@@ -96,10 +127,10 @@ async fn orders(store: &dyn CustomerStore) {
     let a = tenant(&unique("a-"));
     let mut ana = customer("c-2001");
     ana.orders = vec![order("DS-100", "delivered", "2026-10-01")];
-    store.put_customer(&a, &ana).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &ana, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     let shipped =
         Order { tracking: Some("https://track.example/1Z999".into()), ..order("DS-101", "shipped", "2026-11-20") };
-    store.put_order(&a, &ana.id, &shipped).await.unwrap_or_else(|e| panic!("put_order: {e}"));
+    store.put_order(&a, &ana.id, &shipped, None).await.unwrap_or_else(|e| panic!("put_order: {e}"));
     let got = load(store, &a, &ana.id).await.unwrap_or_else(|| panic!("the profile is there"));
     assert_eq!(got.orders.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["DS-101", "DS-100"], "newest first");
     assert_eq!(got.order("#ds-101"), Some(&shipped), "found by number as customers type it");
@@ -108,16 +139,16 @@ async fn orders(store: &dyn CustomerStore) {
     // order replaces that order only.
     ana.orders = vec![];
     ana.name = "Ana G.".into();
-    store.put_customer(&a, &ana).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &ana, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     ana.orders = vec![order("DS-100", "returned", "2026-10-01")];
-    store.put_customer(&a, &ana).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &ana, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     let got = load(store, &a, &ana.id).await.unwrap_or_else(|| panic!("the profile is there"));
     assert_eq!(got.name, "Ana G.");
     let statuses: Vec<_> = got.orders.iter().map(|o| (o.id.as_str(), o.status.as_str())).collect();
     assert_eq!(statuses, [("DS-101", "shipped"), ("DS-100", "returned")], "orders kept and replaced by number");
 
     let nobody = CustomerId::new("c-nobody").unwrap_or_else(|e| panic!("{e}"));
-    let refused = store.put_order(&a, &nobody, &shipped).await;
+    let refused = store.put_order(&a, &nobody, &shipped, None).await;
     assert!(matches!(refused, Err(PortError::Rejected { .. })), "an order for nobody is refused: {refused:?}");
     assert_eq!(load(store, &a, &nobody).await, None, "and leaves nothing behind");
 
@@ -126,7 +157,7 @@ async fn orders(store: &dyn CustomerStore) {
     many.orders = (0..ORDERS_READ + 5)
         .map(|n| order(&format!("M-{n:04}"), "delivered", &format!("2020-01-01T00:{n:04}")))
         .collect();
-    store.put_customer(&a, &many).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &many, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     let got = load(store, &a, &many.id).await.unwrap_or_else(|| panic!("the profile is there"));
     assert_eq!(got.orders.len(), ORDERS_READ, "at most ORDERS_READ orders are read");
     assert_eq!(got.orders.first().map(|o| o.id.clone()), Some(format!("M-{:04}", ORDERS_READ + 4)), "the newest");
@@ -140,8 +171,8 @@ async fn erasure(store: &dyn CustomerStore) {
     ana.phones = vec!["+34600999888".into()];
     ana.emails = vec!["ana@example.com".into()];
     ana.orders = vec![order("DS-300", "shipped", "2026-11-01")];
-    store.put_customer(&a, &ana).await.unwrap_or_else(|e| panic!("put: {e}"));
-    store.put_customer(&b, &ana).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &ana, None).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&b, &ana, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     let conversation = switchboard_core::domain::ConversationId::new("c_one").unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..2 {
         store.link_conversation(&a, &ana.id, &conversation).await.unwrap_or_else(|e| panic!("link: {e}"));
@@ -157,7 +188,7 @@ async fn erasure(store: &dyn CustomerStore) {
     assert_eq!(owner(store, &a, "email:ana@example.com").await, None, "the e-mail identifies nobody");
     let linked = store.conversations_of(&a, &ana.id).await.unwrap_or_else(|e| panic!("conversations_of: {e}"));
     assert!(linked.is_empty(), "the conversation links go too");
-    let refused = store.put_order(&a, &ana.id, &order("DS-301", "new", "2026-11-02")).await;
+    let refused = store.put_order(&a, &ana.id, &order("DS-301", "new", "2026-11-02"), None).await;
     assert!(refused.is_err(), "an order arriving after erasure does not bring the customer back");
     assert_eq!(load(store, &a, &ana.id).await, None, "and leaves nothing behind");
     let again = store.erase_customer(&a, &ana.id).await.unwrap_or_else(|e| panic!("erase again: {e}"));
@@ -168,7 +199,7 @@ async fn erasure(store: &dyn CustomerStore) {
 
     // A customer re-created after erasure starts empty: no order survived in the store.
     let fresh = customer("c-3001");
-    store.put_customer(&a, &fresh).await.unwrap_or_else(|e| panic!("put: {e}"));
+    store.put_customer(&a, &fresh, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     let got = load(store, &a, &fresh.id).await.unwrap_or_else(|| panic!("the profile is there"));
     assert!(got.orders.is_empty(), "no order outlived the erasure: {:?}", got.orders);
 }
@@ -179,12 +210,12 @@ async fn batched_puts(store: &dyn CustomerStore) {
     let mut batch: Vec<Customer> = (0..60)
         .map(|n| Customer { phones: vec![format!("+3460010{n:04}")], ..customer(&format!("c-b{n:03}")) })
         .collect();
-    store.put_customers(&a, &batch).await.unwrap_or_else(|e| panic!("put_customers: {e}"));
+    store.put_customers(&a, &batch, None).await.unwrap_or_else(|e| panic!("put_customers: {e}"));
     assert_eq!(owner(store, &a, "phone:+34600100059").await, Some(batch[59].id.clone()), "every link written");
     batch[7].phones = vec![];
     batch[7].emails = vec!["seven@example.com".into()];
     batch[8].orders = vec![order("DS-8", "new", "2026-12-01")];
-    store.put_customers(&a, &batch).await.unwrap_or_else(|e| panic!("put_customers again: {e}"));
+    store.put_customers(&a, &batch, None).await.unwrap_or_else(|e| panic!("put_customers again: {e}"));
     assert_eq!(owner(store, &a, "phone:+34600100007").await, None, "a re-import unlinks what a row dropped");
     assert_eq!(owner(store, &a, "email:seven@example.com").await, Some(batch[7].id.clone()));
     let eight = load(store, &a, &batch[8].id).await.unwrap_or_else(|| panic!("the profile is there"));
@@ -204,7 +235,7 @@ pub async fn customer_privacy(held: crate::customers::privacy::Held<'_>) {
     ana.orders = vec![order("DS-400", "shipped", "2026-11-01")];
     let other = Customer { phones: vec![], ..customer("c-4002") };
     for c in [&ana, &other] {
-        held.customers.put_customer(&a, c).await.unwrap_or_else(|e| panic!("put: {e}"));
+        held.customers.put_customer(&a, c, None).await.unwrap_or_else(|e| panic!("put: {e}"));
     }
     let theirs = ConversationId::new(unique("c_ana")).unwrap_or_else(|e| panic!("{e}"));
     let kept = ConversationId::new(unique("c_other")).unwrap_or_else(|e| panic!("{e}"));
@@ -215,7 +246,10 @@ pub async fn customer_privacy(held: crate::customers::privacy::Held<'_>) {
         for (n, text) in ["Where is DS-400?", "Your order DS-400 is shipped."].iter().enumerate() {
             let role = if n == 0 { Role::Customer } else { Role::Bot };
             let turn = super::turn(at + chrono::Duration::seconds(n as i64), role, text);
-            held.conversations.append_turn(&a, conversation, &turn).await.unwrap_or_else(|e| panic!("turn: {e}"));
+            held.conversations
+                .append_turn(&a, conversation, &turn, super::kept())
+                .await
+                .unwrap_or_else(|e| panic!("turn: {e}"));
         }
         held.customers.link_conversation(&a, who, conversation).await.unwrap_or_else(|e| panic!("link: {e}"));
         let record = CostRecord {

@@ -21,6 +21,17 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).single().unwrap_or_default()
 }
 
+/// Until when the contract's items are kept: a day from now by the wall clock, which is what
+/// the table's TTL and every adapter's reads age items by.
+fn kept() -> DateTime<Utc> {
+    Utc::now() + Span::days(1)
+}
+
+/// A time already past: an item kept until then is gone.
+fn lapsed() -> DateTime<Utc> {
+    Utc::now() - Span::seconds(1)
+}
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
@@ -72,6 +83,7 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
         last_inbound_at: t0() + Span::seconds(5),
         customer: Some(ana.clone()),
         thread: Some("<m1@mail.example>".into()),
+        keep: kept(),
     };
     store.record_activity(&a, &id, &activity).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
     let mut expected = conversation.clone();
@@ -120,7 +132,7 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     let second = turn(t0() + Span::seconds(1), Role::Bot, "second");
     let third = turn(t0() + Span::seconds(2), Role::Customer, "third");
     for t in [&second, &first, &third, &first] {
-        store.append_turn(&a, &id, t).await.unwrap_or_else(|e| panic!("append: {e}"));
+        store.append_turn(&a, &id, t, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
     }
     let all = store.turns_after(&a, &id, None, 100).await.unwrap_or_else(|e| panic!("turns_after: {e}"));
     let texts: Vec<&str> = all.iter().map(|t| t.text.as_str()).collect();
@@ -131,7 +143,7 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     assert_eq!(looked_up.map(|t| Turn { seq: 0, ..t }).as_ref(), Some(&second), "a turn is found by its cursor");
     let mut delivered = second.clone();
     delivered.delivered = true;
-    store.append_turn(&a, &id, &delivered).await.unwrap_or_else(|e| panic!("append: {e}"));
+    store.append_turn(&a, &id, &delivered, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
     assert!(
         store.turn(&a, &id, &second.cursor).await.ok().flatten().is_some_and(|t| t.delivered),
         "rewriting a turn updates it"
@@ -153,6 +165,28 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     store.delete_conversation(&a, &id).await.unwrap_or_else(|e| panic!("delete: {e}"));
     assert_eq!(store.conversation(&a, &id).await.ok().flatten(), None, "deleted");
     assert!(store.turns_after(&a, &id, None, 100).await.unwrap_or_default().is_empty(), "delete removes the turns");
+    expired_turns(store).await;
+}
+
+/// A turn past its retention is gone for every read at once, before the table's TTL deletes
+/// it; writing it again with a later expiry brings it back.
+async fn expired_turns(store: &dyn ConversationStore) {
+    let t = tenant(&unique("r-"));
+    let id = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Conversation::new(id.clone(), t.clone(), Channel::Webchat, "v_9".into(), t0());
+    store.create_conversation(&c).await.unwrap_or_else(|e| panic!("create: {e}"));
+    let old = turn(t0(), Role::Customer, "kept until a second ago");
+    let new = turn(t0() + Span::seconds(1), Role::Bot, "kept until tomorrow");
+    store.append_turn(&t, &id, &old, lapsed()).await.unwrap_or_else(|e| panic!("append: {e}"));
+    store.append_turn(&t, &id, &new, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
+    let texts = |turns: Vec<Turn>| turns.into_iter().map(|t| t.text).collect::<Vec<_>>();
+    let polled = store.turns_after(&t, &id, None, 10).await.unwrap_or_else(|e| panic!("turns_after: {e}"));
+    assert_eq!(texts(polled), vec![new.text.clone()], "the poll skips an expired turn");
+    let recent = store.recent_turns(&t, &id, 10).await.unwrap_or_else(|e| panic!("recent_turns: {e}"));
+    assert_eq!(texts(recent), vec![new.text.clone()], "the history skips an expired turn");
+    assert_eq!(store.turn(&t, &id, &old.cursor).await.ok().flatten(), None, "an expired turn is not found");
+    store.append_turn(&t, &id, &old, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
+    assert!(store.turn(&t, &id, &old.cursor).await.ok().flatten().is_some(), "a rewrite sets a new expiry");
 }
 
 /// Idempotency: one winner, in-progress blocks, completion answers repeats, locks and records
@@ -174,7 +208,7 @@ pub async fn turns_in_written_order(store: &dyn ConversationStore) {
     let agent = turn(t0() + Span::seconds(3), Role::Agent, "agent, 10:00:03");
     let second = turn(t0() + Span::seconds(1), Role::Customer, "second, stamped earlier: 10:00:01");
     for written in [&first, &agent, &second] {
-        store.append_turn(&t, &id, written).await.unwrap_or_else(|e| panic!("append: {e}"));
+        store.append_turn(&t, &id, written, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
         let page = poll(cursor).await;
         seen.extend(page.iter().map(|t| t.text.clone()));
         if let Some(last) = page.last() {
@@ -182,7 +216,7 @@ pub async fn turns_in_written_order(store: &dyn ConversationStore) {
         }
     }
     // Writing a turn again (a redelivery, the delivered mark) does not show it again.
-    store.append_turn(&t, &id, &first).await.unwrap_or_else(|e| panic!("append: {e}"));
+    store.append_turn(&t, &id, &first, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
     seen.extend(poll(cursor).await.iter().map(|t| t.text.clone()));
     assert_eq!(
         seen,

@@ -12,7 +12,7 @@ use super::{FieldError, check_customer, problem};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Read};
 use switchboard_core::domain::{Customer, CustomerId, Language, TenantId};
-use switchboard_core::ports::{CustomerStore, PortError};
+use switchboard_core::ports::{CustomerStore, KeepUntil, PortError};
 
 /// The two formats read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,12 +63,14 @@ pub struct Report {
 /// Customers written per call to the store (each a few batched requests).
 const BATCH: usize = 500;
 
-/// Imports `input` in `format` into `tenant`'s customers; `progress` is told the rows read so
-/// far after every batch. A dry run checks everything and writes nothing. Store errors stop the
-/// import (what was stored stays stored; running it again completes it).
+/// Imports `input` in `format` into `tenant`'s customers, kept until `keep` (the tenant's
+/// profile retention); `progress` is told the rows read so far after every batch. A dry run
+/// checks everything and writes nothing. Store errors stop the import (what was stored stays
+/// stored; running it again completes it).
 pub async fn import(
     store: &dyn CustomerStore,
     tenant: &TenantId,
+    keep: KeepUntil,
     input: impl Read,
     format: Format,
     dry_run: bool,
@@ -82,11 +84,11 @@ pub async fn import(
     for (line, parsed) in rows {
         batch.add(line, parsed);
         if batch.pending.len() >= BATCH {
-            batch.flush(store, tenant).await?;
+            batch.flush(store, tenant, keep).await?;
             progress(batch.report.rows);
         }
     }
-    batch.flush(store, tenant).await?;
+    batch.flush(store, tenant, keep).await?;
     progress(batch.report.rows);
     Ok(batch.report)
 }
@@ -144,9 +146,9 @@ impl Batch {
         }
     }
 
-    async fn flush(&mut self, store: &dyn CustomerStore, tenant: &TenantId) -> Result<(), PortError> {
+    async fn flush(&mut self, store: &dyn CustomerStore, tenant: &TenantId, keep: KeepUntil) -> Result<(), PortError> {
         if !self.pending.is_empty() {
-            store.put_customers(tenant, &self.pending).await?;
+            store.put_customers(tenant, &self.pending, keep).await?;
             self.pending.clear();
         }
         Ok(())
@@ -266,7 +268,7 @@ mod tests {
     }
 
     async fn run(store: &MemoryCustomers, text: &str, format: Format, dry_run: bool) -> Report {
-        import(store, &tenant(), text.as_bytes(), format, dry_run, &mut |_| {}).await.unwrap()
+        import(store, &tenant(), None, text.as_bytes(), format, dry_run, &mut |_| {}).await.unwrap()
     }
 
     const CSV: &str = "id,name,tier,language,phones,emails,city\n\

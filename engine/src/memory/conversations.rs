@@ -1,14 +1,18 @@
-use super::{capacity, lock};
+use super::{Aging, capacity, lock};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use switchboard_core::domain::{Conversation, ConversationId, ConversationState, TenantId, Turn, TurnCursor};
-use switchboard_core::ports::{Activity, ConversationStore, PortError};
+use switchboard_core::ports::{Activity, Clock, ConversationStore, PortError};
 
+/// A conversation's record. Its own expiry is not kept: the table's TTL removes a record no
+/// read filters, and a process ends long before one would expire.
 #[derive(Debug)]
 struct Entry {
     conversation: Conversation,
-    turns: BTreeMap<TurnCursor, Turn>,
+    /// Each turn with the time it is kept until.
+    turns: BTreeMap<TurnCursor, (Turn, DateTime<Utc>)>,
     /// The last `seq` given to a turn.
     written: u64,
 }
@@ -17,9 +21,20 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct MemoryConversations {
     entries: Mutex<HashMap<(TenantId, ConversationId), Entry>>,
+    aging: Aging,
 }
 
 impl MemoryConversations {
+    /// Conversations whose turns age by `clock` (the wall clock by default).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self { entries: Mutex::default(), aging: Aging(clock) }
+    }
+
+    /// The turns of `entry` not yet expired, in cursor order.
+    fn live<'a>(&'a self, entry: &'a Entry) -> impl DoubleEndedIterator<Item = &'a Turn> + 'a {
+        entry.turns.values().filter(|(_, keep)| !self.aging.expired(Some(*keep))).map(|(turn, _)| turn)
+    }
+
     /// How many conversations exist (for tests that check nothing was stored).
     pub fn len(&self) -> usize {
         lock(&self.entries).len()
@@ -114,6 +129,7 @@ impl ConversationStore for MemoryConversations {
         tenant: &TenantId,
         conversation: &ConversationId,
         turn: &Turn,
+        keep: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let mut entries = lock(&self.entries);
         let entry = entries.get_mut(&(tenant.clone(), conversation.clone())).ok_or_else(|| PortError::Corrupt {
@@ -124,16 +140,16 @@ impl ConversationStore for MemoryConversations {
         // DynamoDB; here it keeps the number), then the turn item and its index entry.
         capacity::write(capacity::turn_counter(tenant, conversation, entry.written + 1));
         let seq = match entry.turns.get(&turn.cursor) {
-            Some(stored) => stored.seq,
+            Some((stored, _)) => stored.seq,
             None => {
                 entry.written += 1;
                 entry.written
             }
         };
         let stored = Turn { seq, ..turn.clone() };
-        let before = entry.turns.get(&turn.cursor).map_or(0, |t| capacity::turn(tenant, conversation, t));
+        let before = entry.turns.get(&turn.cursor).map_or(0, |(t, _)| capacity::turn(tenant, conversation, t));
         capacity::write_turn(before.max(capacity::turn(tenant, conversation, &stored)));
-        entry.turns.insert(turn.cursor.clone(), stored);
+        entry.turns.insert(turn.cursor.clone(), (stored, keep));
         Ok(())
     }
 
@@ -144,7 +160,11 @@ impl ConversationStore for MemoryConversations {
         cursor: &TurnCursor,
     ) -> Result<Option<Turn>, PortError> {
         let entries = lock(&self.entries);
-        let found = entries.get(&(tenant.clone(), conversation.clone())).and_then(|e| e.turns.get(cursor).cloned());
+        let found = entries
+            .get(&(tenant.clone(), conversation.clone()))
+            .and_then(|e| e.turns.get(cursor))
+            .filter(|(_, keep)| !self.aging.expired(Some(*keep)))
+            .map(|(turn, _)| turn.clone());
         capacity::read(found.as_ref().map_or(0, |t| capacity::turn(tenant, conversation, t)));
         Ok(found)
     }
@@ -162,7 +182,7 @@ impl ConversationStore for MemoryConversations {
             return Ok(Vec::new());
         };
         let after = after.unwrap_or(0);
-        let mut turns: Vec<Turn> = entry.turns.values().filter(|t| t.seq > after).cloned().collect();
+        let mut turns: Vec<Turn> = self.live(entry).filter(|t| t.seq > after).cloned().collect();
         turns.sort_by_key(|t| t.seq);
         turns.truncate(limit);
         capacity::query(turns.iter().map(|t| capacity::turn(tenant, conversation, t)).sum(), turns.len());
@@ -180,7 +200,7 @@ impl ConversationStore for MemoryConversations {
             capacity::query(0, 0);
             return Ok(Vec::new());
         };
-        let mut turns: Vec<Turn> = entry.turns.values().rev().take(limit).cloned().collect();
+        let mut turns: Vec<Turn> = self.live(entry).rev().take(limit).cloned().collect();
         turns.reverse();
         capacity::query(turns.iter().map(|t| capacity::turn(tenant, conversation, t)).sum(), turns.len());
         Ok(turns)

@@ -1,30 +1,59 @@
-use super::lock;
+use super::{Aging, lock};
 use crate::tenant::Secret;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use switchboard_core::domain::{ConversationId, Customer, CustomerId, Order, TenantId, Turn};
-use switchboard_core::ports::{ChannelSender, Clock, CustomerStore, Outbound, PortError, SecretStore};
+use switchboard_core::ports::{ChannelSender, Clock, CustomerStore, KeepUntil, Outbound, PortError, SecretStore};
 
 /// Customer profiles in a map, orders inside each profile; the read and write units it reports
 /// are those the DynamoDB adapter's items (profile, one per order, one per identity) would take.
 #[derive(Debug, Default)]
 pub struct MemoryCustomers {
-    customers: Mutex<HashMap<(TenantId, CustomerId), Customer>>,
-    identities: Mutex<HashMap<(TenantId, String), CustomerId>>,
+    customers: Mutex<HashMap<(TenantId, CustomerId), Held>>,
+    identities: Mutex<HashMap<(TenantId, String), (CustomerId, KeepUntil)>>,
     conversations: Mutex<HashMap<(TenantId, CustomerId), Vec<ConversationId>>>,
+    aging: Aging,
+}
+
+/// A profile (with all its orders) and until when it and each order are kept.
+#[derive(Debug, Clone)]
+struct Held {
+    customer: Customer,
+    keep: KeepUntil,
+    orders_keep: HashMap<String, KeepUntil>,
 }
 
 impl MemoryCustomers {
+    /// Profiles that age by `clock` (the wall clock by default).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self { aging: Aging(clock), ..Self::default() }
+    }
+
     /// Up to `limit` of the tenant's profiles, by id: for the local chat page's "signed in as"
     /// (the embedded default only; the table is never listed).
     pub fn list(&self, tenant: &TenantId, limit: usize) -> Vec<Customer> {
-        let mut found: Vec<Customer> =
-            lock(&self.customers).iter().filter(|((t, _), _)| t == tenant).map(|(_, c)| c.clone()).collect();
+        let customers = lock(&self.customers);
+        let mut found: Vec<Customer> = customers
+            .iter()
+            .filter(|((t, _), held)| t == tenant && !self.aging.expired(held.keep))
+            .map(|(_, held)| held.customer.clone())
+            .collect();
         found.sort_by(|a, b| a.id.cmp(&b.id));
         found.truncate(limit);
         found
+    }
+
+    /// The unexpired profile of `id` with its unexpired orders.
+    fn live(&self, tenant: &TenantId, id: &CustomerId) -> Option<Customer> {
+        let held = lock(&self.customers).get(&(tenant.clone(), id.clone())).cloned()?;
+        if self.aging.expired(held.keep) {
+            return None;
+        }
+        let mut customer = held.customer;
+        customer.orders.retain(|o| !self.aging.expired(held.orders_keep.get(&o.id).copied().flatten()));
+        Some(customer)
     }
 
     /// Unlinks the identities `before` listed and `now` does not, unless another customer has
@@ -33,7 +62,7 @@ impl MemoryCustomers {
         let mut identities = lock(&self.identities);
         for dropped in before.iter().filter(|i| !now.contains(i)) {
             let key = (tenant.clone(), dropped.clone());
-            if identities.get(&key) == Some(id) {
+            if identities.get(&key).is_some_and(|(owner, _)| owner == id) {
                 super::capacity::write(super::capacity::identity(tenant, dropped, id.as_str()));
                 identities.remove(&key);
             } else {
@@ -46,7 +75,7 @@ impl MemoryCustomers {
 #[async_trait]
 impl CustomerStore for MemoryCustomers {
     async fn customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<Customer>, PortError> {
-        let mut found = lock(&self.customers).get(&(tenant.clone(), id.clone())).cloned();
+        let mut found = self.live(tenant, id);
         if let Some(c) = found.as_mut() {
             c.orders.truncate(switchboard_core::ports::ORDERS_READ);
         }
@@ -55,20 +84,29 @@ impl CustomerStore for MemoryCustomers {
         Ok(found)
     }
 
-    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer, keep: KeepUntil) -> Result<(), PortError> {
         // As the DynamoDB adapter: read the profile before, write it, each order and each link.
-        let mut stored = customer.clone();
-        let before = {
+        let before = self.live(tenant, &customer.id);
+        {
             let mut customers = lock(&self.customers);
-            let before = customers.get(&(tenant.clone(), customer.id.clone())).cloned();
-            stored.orders = before.as_ref().map(|b| b.orders.clone()).unwrap_or_default();
+            let key = (tenant.clone(), customer.id.clone());
+            // Stored orders stay, each until its own expiry, as order items do in the table.
+            let mut held = customers.remove(&key).unwrap_or_else(|| Held {
+                customer: Customer { orders: vec![], ..customer.clone() },
+                keep,
+                orders_keep: HashMap::new(),
+            });
+            let orders_keep = &held.orders_keep;
+            held.customer.orders.retain(|o| !self.aging.expired(orders_keep.get(&o.id).copied().flatten()));
+            held.customer = Customer { orders: held.customer.orders, ..customer.clone() };
+            held.keep = keep;
             for order in &customer.orders {
                 super::capacity::write(super::capacity::order(tenant, &customer.id, order));
-                stored.upsert_order(order.clone());
+                held.customer.upsert_order(order.clone());
+                held.orders_keep.insert(order.id.clone(), keep);
             }
-            customers.insert((tenant.clone(), customer.id.clone()), stored);
-            before
-        };
+            customers.insert(key, held);
+        }
         let items = before.as_ref().map_or(0, |c| 1 + c.orders.len());
         super::capacity::query(before.as_ref().map_or(0, |c| super::capacity::profile_with_orders(tenant, c)), items);
         super::capacity::write(super::capacity::profile(tenant, customer));
@@ -76,7 +114,7 @@ impl CustomerStore for MemoryCustomers {
             let mut identities = lock(&self.identities);
             for identity in customer.identities() {
                 super::capacity::write(super::capacity::identity(tenant, &identity, customer.id.as_str()));
-                identities.insert((tenant.clone(), identity), customer.id.clone());
+                identities.insert((tenant.clone(), identity), (customer.id.clone(), keep));
             }
         }
         let before = before.map(|c| c.identities()).unwrap_or_default();
@@ -84,18 +122,27 @@ impl CustomerStore for MemoryCustomers {
         Ok(())
     }
 
-    async fn put_order(&self, tenant: &TenantId, id: &CustomerId, order: &Order) -> Result<(), PortError> {
+    async fn put_order(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        order: &Order,
+        keep: KeepUntil,
+    ) -> Result<(), PortError> {
         let mut customers = lock(&self.customers);
-        let Some(customer) = customers.get_mut(&(tenant.clone(), id.clone())) else {
+        let Some(held) = customers.get_mut(&(tenant.clone(), id.clone())).filter(|h| !self.aging.expired(h.keep))
+        else {
+            super::capacity::refused_write();
             return Err(PortError::Rejected { port: "customer store", detail: "no such customer".into() });
         };
         super::capacity::write(super::capacity::order(tenant, id, order));
-        customer.upsert_order(order.clone());
+        held.customer.upsert_order(order.clone());
+        held.orders_keep.insert(order.id.clone(), keep);
         Ok(())
     }
 
     async fn erase_customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<bool, PortError> {
-        let Some(before) = lock(&self.customers).remove(&(tenant.clone(), id.clone())) else {
+        let Some(Held { customer: before, .. }) = lock(&self.customers).remove(&(tenant.clone(), id.clone())) else {
             super::capacity::query(0, 0);
             return Ok(false);
         };
@@ -110,7 +157,10 @@ impl CustomerStore for MemoryCustomers {
     }
 
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
-        let found = lock(&self.identities).get(&(tenant.clone(), identity.to_string())).cloned();
+        let found = lock(&self.identities)
+            .get(&(tenant.clone(), identity.to_string()))
+            .filter(|(_, keep)| !self.aging.expired(*keep))
+            .map(|(id, _)| id.clone());
         super::capacity::read(found.as_ref().map_or(0, |c| super::capacity::identity(tenant, identity, c.as_str())));
         Ok(found)
     }

@@ -63,7 +63,18 @@ pub struct MemoryTenants {
     compiled: HashMap<TenantId, Arc<Tenant>>,
     store: Arc<MemoryTenantStore>,
     catalog: TenantCatalog,
-    seeds: Vec<(TenantId, Vec<Customer>)>,
+    seeds: Vec<Seeds>,
+}
+
+/// A tenant file's seed customers, and how long the tenant keeps profiles.
+#[derive(Debug, Clone)]
+pub struct Seeds {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Its file's `customers:`.
+    pub customers: Vec<Customer>,
+    /// Its `data.retention`.
+    pub retention: switchboard_core::config::RetentionConfig,
 }
 
 impl std::fmt::Debug for MemoryTenants {
@@ -86,7 +97,14 @@ impl MemoryTenants {
         let catalog = TenantCatalog::new(store.clone(), Arc::new(super::MemorySecrets::default()), Duration::MAX);
         let compiled: HashMap<TenantId, Arc<Tenant>> =
             tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect();
-        let seeds = compiled.values().map(|t| (t.id.clone(), t.config.customers.clone())).collect();
+        let seeds = compiled
+            .values()
+            .map(|t| Seeds {
+                tenant: t.id.clone(),
+                customers: t.config.customers.clone(),
+                retention: t.config.data.retention,
+            })
+            .collect();
         Self { compiled, store, catalog, seeds }
     }
 
@@ -111,14 +129,14 @@ impl MemoryTenants {
             }
             let id = store.put_config(source, &split.config_yaml)?;
             catalog.tenant(&id).await?;
-            seeds.push((id, split.customers));
+            seeds.push(Seeds { tenant: id, customers: split.customers, retention: split.config.data.retention });
         }
         Ok(Self { compiled: HashMap::new(), store, catalog, seeds })
     }
 
     /// The customers each tenant's file lists as seeds (the embedded default stores them in its
     /// customer store at start, as `tenants-put` does in the table).
-    pub fn seed_customers(&self) -> &[(TenantId, Vec<Customer>)] {
+    pub fn seed_customers(&self) -> &[Seeds] {
         &self.seeds
     }
 

@@ -13,6 +13,8 @@ mod inbound;
 mod order_tests;
 mod responder;
 #[cfg(test)]
+mod retention_tests;
+#[cfg(test)]
 mod tests;
 mod verdict;
 

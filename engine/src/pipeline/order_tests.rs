@@ -21,7 +21,7 @@ async fn rig_with_customers() -> Rig {
     let demo = Tenant::demo().unwrap();
     let customers = Arc::new(MemoryCustomers::default());
     use switchboard_core::ports::CustomerStore;
-    customers.put_customers(&demo.id, &demo.config.customers).await.unwrap();
+    customers.put_customers(&demo.id, &demo.config.customers, None).await.unwrap();
     rig_with(demo, customers)
 }
 

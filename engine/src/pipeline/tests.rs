@@ -24,7 +24,7 @@ pub(super) struct Rig {
     escalation_rx: UnboundedReceiver<EscalationJob>,
     outbox: Arc<MemoryOutbox>,
     helpdesk: Arc<ConsoleHelpdesk>,
-    clock: Arc<ManualClock>,
+    pub(super) clock: Arc<ManualClock>,
     ledger: Arc<MemoryLedger>,
 }
 
@@ -43,11 +43,11 @@ fn rig(tenant: Tenant) -> Rig {
 }
 
 pub(super) fn rig_with(tenant: Tenant, customers: Arc<MemoryCustomers>) -> Rig {
-    let conversations = Arc::new(MemoryConversations::default());
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()));
+    let conversations = Arc::new(MemoryConversations::with_clock(clock.clone()));
     let (escalations, escalation_rx) = MemoryQueue::new();
     let outbox = Arc::new(MemoryOutbox::default());
     let helpdesk = Arc::new(ConsoleHelpdesk::quiet());
-    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()));
     let ledger = Arc::new(MemoryLedger::default());
     let costs = Arc::new(crate::cost::Costs::new(ledger.clone(), Arc::new(crate::cost::PriceTable::default_table())));
     Rig {

@@ -1,4 +1,5 @@
-//! Conversations and their turns.
+//! Conversations and their turns. Both carry the tenant's retention as their `ttl`: a turn
+//! from when it was written, the conversation's record from when the customer last wrote.
 
 use super::*;
 
@@ -18,7 +19,10 @@ impl DynamoConversations {
 const CONVERSATIONS: &str = "conversation store";
 
 fn conversation_item(c: &Conversation) -> Result<Item, PortError> {
+    // Until the first message's activity sets the tenant's retention.
+    let keep = Utc::now() + chrono::Duration::days(switchboard_core::ports::DEFAULT_CONVERSATION_DAYS);
     let mut item = Item::from([
+        ("ttl".to_string(), n(keep.timestamp())),
         ("pk".to_string(), s(conversation_pk(&c.tenant, &c.id))),
         ("sk".to_string(), s("STATE")),
         ("channel".to_string(), s(c.channel.as_str())),
@@ -92,7 +96,7 @@ impl ConversationStore for DynamoConversations {
         id: &ConversationId,
         activity: &Activity,
     ) -> Result<(), PortError> {
-        let mut update = "SET #lang = :lang, last_inbound_at = :at".to_string();
+        let mut update = "SET #lang = :lang, last_inbound_at = :at, #ttl = :ttl".to_string();
         let mut request = self
             .table
             .client
@@ -101,7 +105,9 @@ impl ConversationStore for DynamoConversations {
             .key("pk", s(conversation_pk(tenant, id)))
             .key("sk", s("STATE"))
             .expression_attribute_names("#lang", "language")
+            .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":lang", s(activity.language.code()))
+            .expression_attribute_values(":ttl", n(activity.keep.timestamp()))
             .expression_attribute_values(":at", s(activity.last_inbound_at.to_rfc3339()))
             .condition_expression("attribute_exists(pk)")
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
@@ -161,10 +167,11 @@ impl ConversationStore for DynamoConversations {
         tenant: &TenantId,
         conversation: &ConversationId,
         turn: &Turn,
+        keep: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let pk = conversation_pk(tenant, conversation);
         let sk = format!("TURN#{}", turn.cursor.as_str());
-        let expires = (turn.at + TURN_RETENTION).timestamp();
+        let expires = keep.timestamp();
         let data = to_json(CONVERSATIONS, &Turn { seq: 0, ..turn.clone() })?;
         // The conversation's next number, then one write that keeps the number a rewrite (a
         // redelivery, the delivered mark) already has: two writes either way, and a rewrite
@@ -222,7 +229,7 @@ impl ConversationStore for DynamoConversations {
             .table
             .get(CONVERSATIONS, conversation_pk(tenant, conversation), &format!("TURN#{}", cursor.as_str()))
             .await?;
-        item.as_ref().map(turn_from).transpose()
+        item.as_ref().filter(|i| !expired(i)).map(turn_from).transpose()
     }
 
     async fn turns_after(
@@ -251,7 +258,7 @@ impl ConversationStore for DynamoConversations {
             .await
             .map_err(|e| unavailable(CONVERSATIONS, e))?;
         meter(out.consumed_capacity(), false);
-        out.items().iter().map(turn_from).collect()
+        out.items().iter().filter(|i| !expired(i)).map(turn_from).collect()
     }
 
     async fn recent_turns(
@@ -264,7 +271,7 @@ impl ConversationStore for DynamoConversations {
             .table
             .query(CONVERSATIONS, conversation_pk(tenant, conversation), SortKey::Prefix("TURN#".into()), false, limit)
             .await?;
-        let mut turns = items.iter().map(turn_from).collect::<Result<Vec<_>, _>>()?;
+        let mut turns = items.iter().filter(|i| !expired(i)).map(turn_from).collect::<Result<Vec<_>, _>>()?;
         turns.reverse();
         Ok(turns)
     }

@@ -6,11 +6,13 @@
 //! DynamoDB's 400 KB item limit; the responder still reads profile and orders with one query.
 //! Identity links (`T#{tenant}#I#{identity}` / `IDENTITY`) point a phone or e-mail at a customer;
 //! `CONV#{conversation}` items in the customer's partition list their conversations.
+//! Profiles, orders and links carry the tenant's profile retention as their `ttl` when it sets
+//! one; reads skip an expired item before the TTL deletes it.
 
 use super::*;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use switchboard_core::domain::Order;
-use switchboard_core::ports::ORDERS_READ;
+use switchboard_core::ports::{ORDERS_READ, refresh_due};
 
 /// Customer profiles in the table.
 #[derive(Debug, Clone)]
@@ -25,38 +27,41 @@ impl DynamoCustomers {
     }
 
     /// The profile item of `customer` (its orders are items of their own).
-    fn profile_item(tenant: &TenantId, customer: &Customer) -> Result<Item, PortError> {
+    fn profile_item(tenant: &TenantId, customer: &Customer, keep: KeepUntil) -> Result<Item, PortError> {
         let profile = Customer { orders: vec![], ..customer.clone() };
-        Ok(Item::from([
+        let item = Item::from([
             ("pk".to_string(), s(partition::customer(tenant, &customer.id))),
             ("sk".to_string(), s(PROFILE)),
             ("data".to_string(), s(to_json(CUSTOMERS, &profile)?)),
-        ]))
+        ]);
+        Ok(with_keep(item, keep))
     }
 
-    fn order_item(tenant: &TenantId, id: &CustomerId, order: &Order) -> Result<Item, PortError> {
-        Ok(Item::from([
+    fn order_item(tenant: &TenantId, id: &CustomerId, order: &Order, keep: KeepUntil) -> Result<Item, PortError> {
+        let item = Item::from([
             ("pk".to_string(), s(partition::customer(tenant, id))),
             ("sk".to_string(), s(format!("{ORDER_PREFIX}{}", order.id))),
             ("data".to_string(), s(to_json(CUSTOMERS, order)?)),
-        ]))
+        ]);
+        Ok(with_keep(item, keep))
     }
 
-    fn link_item(tenant: &TenantId, identity: &str, id: &CustomerId) -> Item {
-        Item::from([
+    fn link_item(tenant: &TenantId, identity: &str, id: &CustomerId, keep: KeepUntil) -> Item {
+        let item = Item::from([
             ("pk".to_string(), s(partition::identity(tenant, identity))),
             ("sk".to_string(), s("IDENTITY")),
             ("customer".to_string(), s(id.as_str())),
-        ])
+        ]);
+        with_keep(item, keep)
     }
 
     /// The items one profile put writes: the profile, its orders and its identity links.
-    fn items_of(tenant: &TenantId, customer: &Customer) -> Result<Vec<Item>, PortError> {
-        let mut items = vec![Self::profile_item(tenant, customer)?];
+    fn items_of(tenant: &TenantId, customer: &Customer, keep: KeepUntil) -> Result<Vec<Item>, PortError> {
+        let mut items = vec![Self::profile_item(tenant, customer, keep)?];
         for order in &customer.orders {
-            items.push(Self::order_item(tenant, &customer.id, order)?);
+            items.push(Self::order_item(tenant, &customer.id, order, keep)?);
         }
-        items.extend(customer.identities().iter().map(|i| Self::link_item(tenant, i, &customer.id)));
+        items.extend(customer.identities().iter().map(|i| Self::link_item(tenant, i, &customer.id, keep)));
         Ok(items)
     }
 
@@ -87,17 +92,20 @@ impl DynamoCustomers {
         Ok(())
     }
 
-    /// The profile of `id` with its newest orders, and the orders its profile item still carries
-    /// inline (stored before orders had items of their own; an order item of the same number is
-    /// newer).
+    /// The unexpired profile of `id` with its newest unexpired orders, and the orders its profile
+    /// item still carries inline (stored before orders had items of their own; an order item of
+    /// the same number is newer).
     async fn load(&self, tenant: &TenantId, id: &CustomerId) -> Result<Option<(Customer, Vec<Order>)>, PortError> {
         // Backwards, `PROFILE` sorts before `ORDER#…`: the profile, then the highest order numbers.
         let items =
             self.table.query(CUSTOMERS, partition::customer(tenant, id), SortKey::Any, false, 1 + ORDERS_READ).await?;
-        let Some(profile) = items.iter().find(|i| text(i, "sk") == Some(PROFILE)) else { return Ok(None) };
+        let Some(profile) = items.iter().find(|i| text(i, "sk") == Some(PROFILE)).filter(|i| !expired(i)) else {
+            return Ok(None);
+        };
         let mut customer: Customer = json(CUSTOMERS, profile, "data")?;
         let inline = customer.orders.clone();
-        for item in items.iter().filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with(ORDER_PREFIX))) {
+        let orders = items.iter().filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with(ORDER_PREFIX)));
+        for item in orders.filter(|i| !expired(i)) {
             customer.upsert_order(json(CUSTOMERS, item, "data")?);
         }
         customer.sort_orders();
@@ -105,17 +113,18 @@ impl DynamoCustomers {
         Ok(Some((customer, inline)))
     }
 
-    /// The stored profiles (orders left out) of `ids`, by customer id (one batched read).
+    /// The stored profiles (orders left out) of `ids` and until when each is kept, by customer
+    /// id (one batched read), expired ones included.
     async fn stored_profiles(
         &self,
         tenant: &TenantId,
         ids: &[&CustomerId],
-    ) -> Result<HashMap<String, Customer>, PortError> {
+    ) -> Result<HashMap<String, (Customer, KeepUntil)>, PortError> {
         let keys = ids.iter().map(|id| (partition::customer(tenant, id), PROFILE.to_string())).collect();
         let mut found = HashMap::new();
         for item in self.table.get_all(CUSTOMERS, keys).await? {
             let profile: Customer = json(CUSTOMERS, &item, "data")?;
-            found.insert(profile.id.as_str().to_string(), profile);
+            found.insert(profile.id.as_str().to_string(), (profile, kept_until(&item)));
         }
         Ok(found)
     }
@@ -133,14 +142,14 @@ impl CustomerStore for DynamoCustomers {
         Ok(self.load(tenant, id).await?.map(|(customer, _)| customer))
     }
 
-    async fn put_customer(&self, tenant: &TenantId, customer: &Customer) -> Result<(), PortError> {
+    async fn put_customer(&self, tenant: &TenantId, customer: &Customer, keep: KeepUntil) -> Result<(), PortError> {
         let before = self.load(tenant, &customer.id).await?;
-        let mut items = Self::items_of(tenant, customer)?;
+        let mut items = Self::items_of(tenant, customer, keep)?;
         // A profile from before orders had items of their own: its orders move out of it.
         for order in
             before.iter().flat_map(|(_, inline)| inline).filter(|o| !customer.orders.iter().any(|c| c.id == o.id))
         {
-            items.push(Self::order_item(tenant, &customer.id, order)?);
+            items.push(Self::order_item(tenant, &customer.id, order, keep)?);
         }
         for item in items {
             self.table.put(CUSTOMERS, item).await?;
@@ -149,42 +158,54 @@ impl CustomerStore for DynamoCustomers {
         self.unlink(tenant, &customer.id, &before, &customer.identities()).await
     }
 
-    async fn put_customers(&self, tenant: &TenantId, customers: &[Customer]) -> Result<(), PortError> {
+    async fn put_customers(&self, tenant: &TenantId, customers: &[Customer], keep: KeepUntil) -> Result<(), PortError> {
         let ids: Vec<&CustomerId> = customers.iter().map(|c| &c.id).collect();
         let before = self.stored_profiles(tenant, &ids).await?;
+        let now = Utc::now();
         let mut items = Vec::new();
         for customer in customers {
             // Re-importing an unchanged file costs its reads only: a profile stored exactly so,
-            // with no orders to add, is not written again (its links were written with it).
+            // with no orders to add and an expiry that need not move yet, is not written again
+            // (its links were written with it).
             let stored = before.get(customer.id.as_str());
             let unchanged = customer.orders.is_empty()
-                && stored.is_some_and(|s| *s == Customer { orders: vec![], ..customer.clone() });
+                && stored.is_some_and(|(profile, kept)| {
+                    *profile == Customer { orders: vec![], ..customer.clone() } && !refresh_due(*kept, keep, now)
+                });
             if !unchanged {
-                items.extend(Self::items_of(tenant, customer)?);
+                items.extend(Self::items_of(tenant, customer, keep)?);
             }
         }
         self.table.put_all(CUSTOMERS, items).await?;
         for customer in customers {
-            let Some(stored) = before.get(customer.id.as_str()) else { continue };
+            let Some((stored, _)) = before.get(customer.id.as_str()) else { continue };
             self.unlink(tenant, &customer.id, &stored.identities(), &customer.identities()).await?;
         }
         Ok(())
     }
 
-    async fn put_order(&self, tenant: &TenantId, id: &CustomerId, order: &Order) -> Result<(), PortError> {
-        // One transaction with a check that the profile exists: an order arriving while the
-        // customer is erased must not leave their data behind.
+    async fn put_order(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        order: &Order,
+        keep: KeepUntil,
+    ) -> Result<(), PortError> {
+        // One transaction with a check that the profile exists, unexpired: an order arriving
+        // while the customer is erased must not leave their data behind.
         let pk = partition::customer(tenant, id);
         let check = ConditionCheck::builder()
             .table_name(&self.table.name)
             .key("pk", s(pk.clone()))
             .key("sk", s(PROFILE))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl > :now)")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(Utc::now().timestamp()))
             .build()
             .map_err(|e| corrupt(CUSTOMERS, e))?;
         let put = Put::builder()
             .table_name(&self.table.name)
-            .set_item(Some(Self::order_item(tenant, id, order)?))
+            .set_item(Some(Self::order_item(tenant, id, order, keep)?))
             .build()
             .map_err(|e| corrupt(CUSTOMERS, e))?;
         let out = self
@@ -228,7 +249,10 @@ impl CustomerStore for DynamoCustomers {
 
     async fn customer_for(&self, tenant: &TenantId, identity: &str) -> Result<Option<CustomerId>, PortError> {
         let item = self.table.get(CUSTOMERS, partition::identity(tenant, identity), "IDENTITY").await?;
-        item.and_then(|i| text(&i, "customer").map(CustomerId::new)).transpose().map_err(|e| corrupt(CUSTOMERS, e))
+        item.filter(|i| !expired(i))
+            .and_then(|i| text(&i, "customer").map(CustomerId::new))
+            .transpose()
+            .map_err(|e| corrupt(CUSTOMERS, e))
     }
 
     async fn link_conversation(

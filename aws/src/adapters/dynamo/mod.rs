@@ -34,8 +34,8 @@ use switchboard_core::keys::partition;
 use switchboard_core::meter::{milli_units, report};
 use switchboard_core::ports::CostLedger;
 use switchboard_core::ports::{
-    Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, PortError, SecretStore,
-    TicketStore,
+    Activity, Claim, ConversationStore, CustomerStore, IdempotencyKey, IdempotencyStore, KeepUntil, PortError,
+    SecretStore, TicketStore,
 };
 use switchboard_engine::classify::IntentModel;
 use switchboard_engine::cost::{CostRecord, DayTotals, Month};
@@ -50,9 +50,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
-
-/// How long conversation turns are kept.
-const TURN_RETENTION: chrono::Duration = chrono::Duration::days(90);
 
 /// The table and the client that reaches it.
 #[derive(Debug, Clone)]
@@ -132,6 +129,26 @@ fn n_(v: usize) -> AttributeValue {
 
 fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// The `ttl` attribute DynamoDB's TTL deletes by (epoch seconds) for an item kept until `keep`;
+/// none when it is kept until erased.
+fn with_keep(mut item: Item, keep: KeepUntil) -> Item {
+    if let Some(until) = keep {
+        item.insert("ttl".into(), n(until.timestamp()));
+    }
+    item
+}
+
+/// Until when a stored item is kept, by its `ttl`.
+fn kept_until(item: &Item) -> KeepUntil {
+    let seconds = item.get("ttl").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())?;
+    DateTime::from_timestamp(seconds, 0)
+}
+
+/// Whether a stored item has expired: the TTL deletes it within days, reads treat it as gone now.
+fn expired(item: &Item) -> bool {
+    switchboard_core::ports::expired(kept_until(item), Utc::now())
 }
 
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {

@@ -106,8 +106,9 @@ impl DynamoTenants {
     pub async fn put_tenant(&self, yaml: &str, customers: &dyn CustomerStore) -> Result<(TenantId, usize), PortError> {
         let split = switchboard_engine::tenant::split_customers("tenant", yaml).map_err(|e| corrupt(TENANTS, e))?;
         let id = self.put_config(&split.config_yaml).await?;
+        let keep = split.config.data.retention.profile_expiry(Utc::now());
         for chunk in split.customers.chunks(SEED_CHUNK) {
-            customers.put_customers(&id, chunk).await?;
+            customers.put_customers(&id, chunk, keep).await?;
         }
         Ok((id, split.customers.len()))
     }

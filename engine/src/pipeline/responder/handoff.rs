@@ -53,7 +53,7 @@ impl Responder {
         let id = escalation.answer(3);
         let cursor = TurnCursor::new(self.clock.now(), &id);
         let turn = Turn::new(id, cursor, Role::System, notice.text, self.clock.now());
-        self.deliver(conversation, turn).await
+        self.deliver(tenant, conversation, turn).await
     }
 
     /// A handoff whose ticket has not opened within the tenant's timeout goes back to the bot.
@@ -75,7 +75,7 @@ impl Responder {
     /// agent turn; a solved ticket hands the conversation back to the bot. Safe to repeat: the
     /// turn's id comes from the helpdesk's event, and a delivered turn is not sent again.
     pub(super) async fn agent_work(&self, event: &AgentEvent) -> Result<((), Done), RespondError> {
-        self.load_tenant(&event.tenant).await?;
+        let tenant = self.load_tenant(&event.tenant).await?;
         let Some(mut conversation) = self.conversations.conversation(&event.tenant, &event.conversation).await? else {
             tracing::warn!(tenant = %event.tenant, request_id = %event.request_id, "agent event for an unknown conversation; dropped");
             return Ok(((), Done::work("agent_unknown_conversation", None)));
@@ -96,7 +96,7 @@ impl Responder {
             self.conversations.transition(&event.tenant, &conversation.id, &conversation.state, &owned).await?;
             conversation.state = owned;
             let turn = Turn::new(event.id.clone(), cursor, Role::Agent, text, event.at);
-            self.deliver(&conversation, turn).await?;
+            self.deliver(&tenant, &conversation, turn).await?;
         }
         let ours =
             matches!(&conversation.state, ConversationState::HumanOwned { ticket, .. } if ticket.id == event.ticket.id);

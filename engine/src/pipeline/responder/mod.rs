@@ -201,12 +201,13 @@ impl Responder {
         });
         let decision = self.within_channel_window(&tenant, &conversation, message, decision);
 
-        self.record_customer_turn(message, &classification).await?;
+        self.record_customer_turn(&tenant, message, &classification).await?;
         let activity = Activity {
             language,
             last_inbound_at: message.received_at,
             customer: message.sender.customer.clone(),
             thread: message.thread.clone(),
+            keep: self.turns_kept_until(&tenant),
         };
         self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
         // The customer's export and erasure find the conversation through this link: written
@@ -394,10 +395,23 @@ impl Responder {
         }
     }
 
-    async fn record_customer_turn(&self, message: &InboundMessage, c: &Classification) -> Result<(), RespondError> {
+    async fn record_customer_turn(
+        &self,
+        tenant: &Tenant,
+        message: &InboundMessage,
+        c: &Classification,
+    ) -> Result<(), RespondError> {
         let turn = Turn::of_customer(message, c.intent.clone());
-        self.conversations.append_turn(&message.tenant, &message.conversation, &turn).await?;
+        let keep = self.turns_kept_until(tenant);
+        self.conversations.append_turn(&message.tenant, &message.conversation, &turn, keep).await?;
         Ok(())
+    }
+
+    /// Until when a turn written now (and the conversation's record, after a customer message)
+    /// is kept: the tenant's `data.retention`, counted from the write, not from the provider's
+    /// timestamp.
+    fn turns_kept_until(&self, tenant: &Tenant) -> chrono::DateTime<chrono::Utc> {
+        tenant.config.data.retention.turn_expiry(self.clock.now())
     }
 
     async fn act(
@@ -409,17 +423,17 @@ impl Responder {
         ctx: Context<'_>,
     ) -> Result<(), RespondError> {
         match decision {
-            Decision::Answer { reply } => self.say(conversation, message, 1, Role::Bot, reply).await,
+            Decision::Answer { reply } => self.say(tenant, conversation, message, 1, Role::Bot, reply).await,
             Decision::Escalate { escalation } => {
                 self.hand_over(tenant, conversation, message, escalation, &ctx).await?;
                 let notice = self.notice(tenant, &ctx);
-                self.say(conversation, message, 1, Role::System, &notice).await
+                self.say(tenant, conversation, message, 1, Role::System, &notice).await
             }
             Decision::AnswerAndEscalate { reply, escalation } => {
                 self.hand_over(tenant, conversation, message, escalation, &ctx).await?;
-                self.say(conversation, message, 1, Role::Bot, reply).await?;
+                self.say(tenant, conversation, message, 1, Role::Bot, reply).await?;
                 let notice = self.notice(tenant, &ctx);
-                self.say(conversation, message, 2, Role::System, &notice).await
+                self.say(tenant, conversation, message, 2, Role::System, &notice).await
             }
             Decision::Silent => self.append_to_ticket(conversation, message).await,
             Decision::Shadow { .. } => Ok(()),
@@ -435,6 +449,7 @@ impl Responder {
     /// Stores the `n`th answer to `message` and sends it on the channel.
     async fn say(
         &self,
+        tenant: &Tenant,
         conversation: &Conversation,
         message: &InboundMessage,
         n: u8,
@@ -448,10 +463,11 @@ impl Responder {
         // but not sent; the escalation carries the conversation on.
         let window_closed = role == Role::System && !conversation.channel.window_open(message.received_at, turn.at);
         if window_closed {
-            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+            let keep = self.turns_kept_until(tenant);
+            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn, keep).await?;
             return Ok(());
         }
-        self.deliver(conversation, turn).await
+        self.deliver(tenant, conversation, turn).await
     }
 
     /// Stores `turn` and sends it on the conversation's channel (the web chat widget fetches
@@ -459,10 +475,11 @@ impl Responder {
     /// provider accepts is marked, so a retry sends only the rest; a delivered turn is never sent
     /// again. An undelivered turn already stored means an earlier attempt may have sent its next
     /// part: the sender looks for it first where the provider allows.
-    async fn deliver(&self, conversation: &Conversation, mut turn: Turn) -> Result<(), RespondError> {
+    async fn deliver(&self, tenant: &Tenant, conversation: &Conversation, mut turn: Turn) -> Result<(), RespondError> {
+        let keep = self.turns_kept_until(tenant);
         if conversation.channel == Channel::Webchat {
             turn.delivered = true;
-            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn, keep).await?;
             return Ok(());
         }
         let stored = self.conversations.turn(&conversation.tenant, &conversation.id, &turn.cursor).await?;
@@ -473,7 +490,7 @@ impl Responder {
         turn.parts_sent = stored.map(|t| t.parts_sent).unwrap_or(0);
         turn.delivered = false;
         if !earlier_attempt {
-            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+            self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn, keep).await?;
         }
         let parts = conversation.channel.parts(&turn.text);
         let first_unsent = usize::from(turn.parts_sent);
@@ -483,11 +500,11 @@ impl Responder {
             meter_send(conversation, part);
             turn.parts_sent = u16::try_from(i + 1).unwrap_or(u16::MAX);
             if i + 1 < parts.len() {
-                self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+                self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn, keep).await?;
             }
         }
         turn.delivered = true;
-        self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn).await?;
+        self.conversations.append_turn(&conversation.tenant, &conversation.id, &turn, keep).await?;
         Ok(())
     }
 }
