@@ -36,6 +36,7 @@ fixtures = {
     "shopify": {
         "secret": SHOPIFY_SECRET,
         "orders/updated": sign(SHOPIFY_SECRET, SHOPS / "shopify-orders-updated.json"),
+        "fulfillments/update": sign(SHOPIFY_SECRET, SHOPS / "shopify-fulfillments-update.json"),
     },
     "woocommerce": {
         "secret": WOO_SECRET,

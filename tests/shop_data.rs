@@ -82,6 +82,7 @@ async fn without_the_tenants_key_the_data_api_changes_nothing() {
 }
 
 const SHOPIFY_ORDER: &str = include_str!("fixtures/shops/shopify-orders-updated.json");
+const SHOPIFY_FULFILLMENT: &str = include_str!("fixtures/shops/shopify-fulfillments-update.json");
 const WOO_ORDER: &str = include_str!("fixtures/shops/woocommerce-order-updated.json");
 
 fn signed() -> serde_json::Value {
@@ -431,4 +432,60 @@ async fn an_order_question_can_ask_the_shopify_admin_api() {
     let answer = sms_body(&fake);
     assert!(answer.contains("#1001") && answer.contains("in transit"), "the store's order: {answer}");
     assert_eq!(*asked.lock().unwrap(), [("shpat_demo".to_string(), "ana.garcia@example.com".to_string())]);
+}
+
+/// A Shopify shipment names no customer id: it updates the order the tenant holds, of the
+/// customer its e-mail or phone finds — one order item written — and anything it names that the
+/// tenant does not hold (another customer, an order not yet delivered by its own webhook, an
+/// older change) is acknowledged and leaves nothing behind.
+#[tokio::test]
+async fn a_signed_shopify_shipment_moves_the_order_it_names_and_nothing_else() {
+    let s = stack(Options::default()).await;
+    let shop = "demo-shop.myshopify.com";
+    let secret = signed()["shopify"]["secret"].as_str().unwrap().to_string();
+    let signature = signed()["shopify"]["fulfillments/update"].as_str().unwrap().to_string();
+    let ship = |id: &'static str, body: String| {
+        let signature = hmac_b64(&secret, body.as_bytes());
+        let s = &s;
+        async move { shopify(s, "fulfillments/update", id, shop, signature, &body).await.0 }
+    };
+
+    // Before the order is held: acknowledged, nothing written.
+    let before = s.items().await;
+    assert_eq!(shopify(&s, "fulfillments/update", "f-1", shop, signature.clone(), SHOPIFY_FULFILLMENT).await.0, 200);
+    assert_eq!(s.items().await, before + 1, "the delivery's claim only: no order to move, none created");
+    let tampered = SHOPIFY_FULFILLMENT.replace("delivered", "failure");
+    assert_eq!(shopify(&s, "fulfillments/update", "f-2", shop, signature.clone(), &tampered).await.0, 401);
+
+    let order_signature = signed()["shopify"]["orders/updated"].as_str().unwrap().to_string();
+    assert_eq!(shopify(&s, "orders/updated", "o-1", shop, order_signature, SHOPIFY_ORDER).await.0, 200);
+    let ana = profile(&s, "c-1001").await.unwrap();
+    assert_eq!(ana.order("#1001").map(|o| o.status.as_str()), Some("in transit"));
+
+    let stored = s.items().await;
+    assert_eq!(shopify(&s, "fulfillments/update", "f-3", shop, signature, SHOPIFY_FULFILLMENT).await.0, 200);
+    let ana = profile(&s, "c-1001").await.unwrap();
+    let order = ana.order("#1001").unwrap();
+    assert_eq!(order.status, "delivered");
+    assert_eq!(order.items.as_deref(), Some("2 × Wool sweater - M, 1 × Rain jacket"), "what the order said stays");
+    assert_eq!(order.updated.as_deref(), Some("2026-12-01T15:00:00+01:00"));
+    assert_eq!(s.items().await, stored + 1, "the order item rewritten and the delivery's claim: nothing else");
+
+    // An older shipment of the same order arrives late: the newer status stays.
+    let older = SHOPIFY_FULFILLMENT
+        .replace("\"shipment_status\": \"delivered\"", "\"shipment_status\": \"out_for_delivery\"")
+        .replace("2026-12-01T15:00:00+01:00", "2026-11-30T09:00:00+01:00");
+    assert_eq!(ship("f-4", older).await, 200);
+    assert_eq!(profile(&s, "c-1001").await.unwrap().order("#1001").unwrap().status, "delivered");
+
+    // Someone else's shipment naming Ana's order number: not Ana's order, nobody's profile.
+    let stored = s.items().await;
+    let stranger = SHOPIFY_FULFILLMENT
+        .replace("Ana.Garcia@example.com", "someone@example.net")
+        .replace("600 777 888", "611 000 000")
+        .replace("\"shipment_status\": \"delivered\"", "\"shipment_status\": \"failure\"")
+        .replace("2026-12-01T15:00:00+01:00", "2026-12-02T09:00:00+01:00");
+    assert_eq!(ship("f-5", stranger).await, 200);
+    assert_eq!(s.items().await, stored + 1, "the delivery's claim only");
+    assert_eq!(profile(&s, "c-1001").await.unwrap().order("#1001").unwrap().status, "delivered");
 }

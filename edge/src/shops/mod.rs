@@ -33,8 +33,44 @@ pub enum ShopUpdate {
         /// The order as templates show it.
         order: Order,
     },
+    /// A shipment of an order changed. A shipment names no shop customer id, so it applies
+    /// only to an order the tenant already holds, of a customer found by the shipment's phone
+    /// or e-mail.
+    Shipment {
+        /// The phones and e-mails it names (`external_id` empty: it gives none).
+        customer: ShopCustomer,
+        /// The order's number (`#1001`).
+        order: String,
+        /// What it says now.
+        shipment: Shipment,
+    },
     /// A topic we do not keep (acknowledged, so the shop does not retry it), and why.
     Skip(&'static str),
+}
+
+/// A shipment's news about its order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipment {
+    /// The order's status in plain words (`in transit`, `delivered`).
+    pub status: String,
+    /// The tracking link (or number), when it has one.
+    pub tracking: Option<String>,
+    /// The expected delivery date, when the carrier gives one.
+    pub eta: Option<String>,
+    /// When the shop last changed the shipment (an older one than the stored order is not kept).
+    pub updated: Option<String>,
+}
+
+impl Shipment {
+    /// `order` with this shipment's news; `None` when the shipment is older than the order.
+    pub fn applied_to(&self, order: &Order) -> Option<Order> {
+        let mut updated = order.clone();
+        updated.status = self.status.clone();
+        updated.tracking = self.tracking.clone().or(updated.tracking);
+        updated.eta = self.eta.clone().or(updated.eta);
+        updated.updated = self.updated.clone().or(updated.updated);
+        (!updated.is_older_than(order)).then_some(updated)
+    }
 }
 
 /// Phones from a payload, normalised with the address's country; unusable ones dropped.

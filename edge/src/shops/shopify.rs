@@ -5,12 +5,13 @@
 //! every store it is installed on, so the store is checked too).
 //!
 //! Topics kept: `orders/create`, `orders/updated`, `orders/fulfilled`, `orders/paid`,
-//! `orders/cancelled` (an order payload) and `customers/create`, `customers/update`.
-//! `fulfillments/create|update` carry an order id but no customer; the change they report also
-//! updates the order, whose `orders/updated` carries both — so they are acknowledged and
-//! skipped (docs/design.md, "Step 12").
+//! `orders/cancelled` (an order payload), `customers/create`, `customers/update`, and
+//! `fulfillments/create`, `fulfillments/update` (a shipment: its order's name with a `.1`
+//! suffix, the order's e-mail and the destination's phone, but no customer id — so it updates
+//! an order the tenant holds, of a customer found by that e-mail or phone; docs/design.md,
+//! "Step 12").
 
-use super::{ShopCustomer, ShopUpdate, date, emails, full_name, items, phones};
+use super::{Shipment, ShopCustomer, ShopUpdate, date, emails, full_name, items, phones};
 use crate::channels::ChannelError;
 use base64::Engine;
 use serde::Deserialize;
@@ -41,7 +42,10 @@ pub fn parse(topic: &str, body: &[u8]) -> Result<ShopUpdate, ChannelError> {
             let customer: ShopifyCustomer = serde_json::from_slice(body).map_err(malformed)?;
             Ok(ShopUpdate::Customer(customer.into_shop(None)))
         }
-        "fulfillments/create" | "fulfillments/update" => Ok(ShopUpdate::Skip("the order's orders/updated carries it")),
+        "fulfillments/create" | "fulfillments/update" => {
+            let fulfillment: ShopifyFulfillment = serde_json::from_slice(body).map_err(malformed)?;
+            Ok(fulfillment.into_update())
+        }
         _ => Ok(ShopUpdate::Skip("a topic Switchboard does not keep")),
     }
 }
@@ -109,6 +113,83 @@ struct Fulfillment {
     estimated_delivery_at: Option<String>,
 }
 
+/// A fulfilment webhook's payload (the REST `Fulfillment` resource).
+#[derive(Debug, Deserialize)]
+struct ShopifyFulfillment {
+    /// The order's name and the fulfilment's place among its fulfilments: `#1001.1`.
+    name: Option<String>,
+    email: Option<String>,
+    destination: Option<Address>,
+    updated_at: Option<String>,
+    #[serde(flatten)]
+    shipment: Fulfillment,
+}
+
+impl ShopifyFulfillment {
+    fn into_update(self) -> ShopUpdate {
+        let Some(order) = self.name.as_deref().and_then(order_name) else {
+            return ShopUpdate::Skip("a fulfilment without its order's name");
+        };
+        let status = match (self.shipment.shipment_status.as_deref(), self.shipment.status.as_deref()) {
+            (Some(shipment), _) if shipment_words(shipment).is_some() => shipment_words(shipment),
+            (_, Some("success")) => Some("shipped"),
+            // Pending and open: nothing has left; cancelled, error, failure: the order's own
+            // update says what is left of it.
+            _ => None,
+        };
+        let Some(status) = status else {
+            return ShopUpdate::Skip("a fulfilment that has not shipped, or was cancelled");
+        };
+        let customer = ShopCustomer {
+            external_id: String::new(),
+            name: None,
+            phones: phones([address_phone(self.destination.as_ref())]),
+            emails: emails([self.email.as_deref()]),
+        };
+        let shipment = Shipment {
+            status: status.into(),
+            tracking: self.shipment.tracking(),
+            eta: date(self.shipment.estimated_delivery_at.as_deref()),
+            updated: self.updated_at,
+        };
+        ShopUpdate::Shipment { customer, order: order.to_string(), shipment }
+    }
+}
+
+/// The order's name in a fulfilment's (`#1001.1` → `#1001`).
+fn order_name(fulfillment: &str) -> Option<&str> {
+    let name = fulfillment.trim();
+    let order = match name.rsplit_once('.') {
+        Some((order, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => order,
+        _ => name,
+    };
+    (!order.is_empty()).then_some(order)
+}
+
+/// A carrier's shipment status in plain words.
+fn shipment_words(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "delivered" => "delivered",
+        "out_for_delivery" => "out for delivery",
+        "in_transit" => "in transit",
+        "attempted_delivery" => "delivery attempted",
+        "ready_for_pickup" => "ready for pickup",
+        "failure" => "delivery failed",
+        "label_printed" | "label_purchased" | "confirmed" => "shipped",
+        _ => return None,
+    })
+}
+
+impl Fulfillment {
+    /// Its tracking link, else its tracking number.
+    fn tracking(&self) -> Option<String> {
+        self.tracking_url
+            .clone()
+            .or_else(|| self.tracking_urls.first().cloned())
+            .or_else(|| self.tracking_number.clone())
+    }
+}
+
 /// An address's phone and the country that completes it.
 fn address_phone(address: Option<&Address>) -> (Option<&str>, Option<&str>) {
     (address.and_then(|a| a.phone.as_deref()), address.and_then(|a| a.country_code.as_deref()))
@@ -148,9 +229,7 @@ impl ShopifyOrder {
 
     /// The order as templates show it; `last` is its latest live fulfilment.
     fn order(&self, last: Option<&Fulfillment>) -> Order {
-        let tracking = last.and_then(|f| {
-            f.tracking_url.clone().or_else(|| f.tracking_urls.first().cloned()).or_else(|| f.tracking_number.clone())
-        });
+        let tracking = last.and_then(Fulfillment::tracking);
         Order {
             id: self.name.trim().to_string(),
             status: self.status(last),
@@ -171,12 +250,9 @@ impl ShopifyOrder {
         if self.cancelled_at.is_some() {
             return "cancelled".into();
         }
-        let shipment = last.and_then(|f| f.shipment_status.as_deref());
+        let shipment = last.and_then(|f| f.shipment_status.as_deref()).and_then(shipment_words);
         let words = match (shipment, self.fulfillment_status.as_deref(), self.financial_status.as_deref()) {
-            (Some("delivered"), ..) => "delivered",
-            (Some("out_for_delivery"), ..) => "out for delivery",
-            (Some("in_transit"), ..) => "in transit",
-            (Some("failure"), ..) => "delivery failed",
+            (Some(words), ..) => words,
             (_, Some("fulfilled"), _) => "shipped",
             (_, Some("partial"), _) => "partially shipped",
             (_, _, Some("refunded")) => "refunded",
@@ -212,10 +288,35 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_fulfillment_topics_are_skipped_and_bad_json_refused() {
+    fn unknown_topics_and_a_fulfilment_without_its_order_are_skipped_and_bad_json_refused() {
         assert!(matches!(parse("products/update", b"{}"), Ok(ShopUpdate::Skip(_))));
-        assert!(matches!(parse("fulfillments/create", b"{}"), Ok(ShopUpdate::Skip(_))));
+        assert!(matches!(parse("fulfillments/create", b"{}"), Ok(ShopUpdate::Skip(_))), "no order name");
         assert!(matches!(parse("orders/create", b"{\"name\": 3}"), Err(ChannelError::Malformed(_))));
+    }
+
+    /// Shopify's documented `fulfillments/update` sample, for the order above.
+    const FULFILLMENT: &str = include_str!("../../../tests/fixtures/shops/shopify-fulfillments-update.json");
+
+    #[test]
+    fn a_fulfilment_names_its_order_and_how_to_find_its_customer() {
+        let ShopUpdate::Shipment { customer, order, shipment } =
+            parse("fulfillments/update", FULFILLMENT.as_bytes()).unwrap()
+        else {
+            panic!("a shipment")
+        };
+        assert_eq!(order, "#1001", "the order's name without the fulfilment's suffix");
+        assert_eq!(customer.emails, ["ana.garcia@example.com"]);
+        assert_eq!(customer.phones, ["+34600777888"], "the destination's phone, completed with its country");
+        assert_eq!(shipment.status, "delivered");
+        assert_eq!(shipment.tracking.as_deref(), Some("https://tracking.example/1Z2345"));
+        assert_eq!(shipment.updated.as_deref(), Some("2026-12-01T15:00:00+01:00"));
+        let pending = FULFILLMENT
+            .replace("\"status\": \"success\"", "\"status\": \"pending\"")
+            .replace("\"shipment_status\": \"delivered\"", "\"shipment_status\": null");
+        assert!(matches!(parse("fulfillments/create", pending.as_bytes()), Ok(ShopUpdate::Skip(_))), "not shipped");
+        assert_eq!(order_name("#1001.2"), Some("#1001"));
+        assert_eq!(order_name("DS-20417"), Some("DS-20417"), "a name without a suffix is the order's");
+        assert_eq!(order_name("1.5.x"), Some("1.5.x"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::webchat::Api;
 use super::{ApiError, RequestId};
-use crate::shops::{ShopCustomer, ShopUpdate, shopify, woocommerce};
+use crate::shops::{Shipment, ShopCustomer, ShopUpdate, shopify, woocommerce};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,7 +17,7 @@ use std::time::Duration;
 use switchboard_core::domain::{Customer, CustomerId, TenantId};
 use switchboard_core::keys::partition;
 use switchboard_core::ports::{Claim, IdempotencyKey};
-use switchboard_engine::customers::{MAX_IDENTITIES, check_customer};
+use switchboard_engine::customers::{MAX_IDENTITIES, check_customer, check_order};
 use switchboard_engine::tenant::Tenant;
 use tracing::Instrument;
 
@@ -153,11 +153,14 @@ async fn apply(
     }
 }
 
-/// Applies a customer or order update; says what it did (for the log).
+/// Applies a customer, order or shipment update; says what it did (for the log).
 async fn store(api: &Api, tenant: &Tenant, update: ShopUpdate) -> Result<&'static str, ApiError> {
     let (shop_customer, order) = match update {
         ShopUpdate::Customer(c) => (c, None),
         ShopUpdate::Order { customer, order } => (customer, Some(order)),
+        ShopUpdate::Shipment { customer, order, shipment } => {
+            return ship(api, tenant, &customer, &order, &shipment).await;
+        }
         ShopUpdate::Skip(_) => return Ok("skipped"),
     };
     let mut customer = match find(api, &tenant.id, &shop_customer).await? {
@@ -178,9 +181,43 @@ async fn store(api: &Api, tenant: &Tenant, update: ShopUpdate) -> Result<&'stati
     Ok(if customer.orders.is_empty() { "profile stored" } else { "order stored" })
 }
 
+/// Applies a shipment to the order it names, among the orders of the customer its phone or
+/// e-mail finds: one order item written, nothing created. Whatever the shipment names that the
+/// tenant does not hold is acknowledged and left alone (the order's own webhook brings it).
+async fn ship(
+    api: &Api,
+    tenant: &Tenant,
+    shop: &ShopCustomer,
+    number: &str,
+    shipment: &Shipment,
+) -> Result<&'static str, ApiError> {
+    let Some(customer) = find_by_identity(api, &tenant.id, shop).await? else {
+        return Ok("a shipment for no customer the tenant knows: skipped");
+    };
+    let Some(stored) = customer.order(number) else {
+        return Ok("a shipment of an order the tenant does not hold: skipped");
+    };
+    let Some(order) = shipment.applied_to(stored) else {
+        return Ok("a shipment older than the stored order: kept the stored one");
+    };
+    let order = check_order(order).map_err(ApiError::invalid)?;
+    let keep = tenant.config.data.retention.profile_expiry(api.clock.now());
+    api.customers.put_order(&tenant.id, &customer.id, &order, keep).await?;
+    Ok("shipment stored")
+}
+
 /// The stored profile this shop customer is: by a phone or e-mail the tenant already has, then
 /// by the shop's own id.
 async fn find(api: &Api, tenant: &TenantId, shop: &ShopCustomer) -> Result<Option<Customer>, ApiError> {
+    if let Some(found) = find_by_identity(api, tenant, shop).await? {
+        return Ok(Some(found));
+    }
+    let id = CustomerId::new(shop.external_id.as_str()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(api.customers.customer(tenant, &id).await?)
+}
+
+/// The stored profile one of the shop customer's e-mails or phones links to.
+async fn find_by_identity(api: &Api, tenant: &TenantId, shop: &ShopCustomer) -> Result<Option<Customer>, ApiError> {
     let identities =
         shop.emails.iter().map(|e| format!("email:{e}")).chain(shop.phones.iter().map(|p| format!("phone:{p}")));
     for identity in identities {
@@ -190,8 +227,7 @@ async fn find(api: &Api, tenant: &TenantId, shop: &ShopCustomer) -> Result<Optio
             return Ok(Some(found));
         }
     }
-    let id = CustomerId::new(shop.external_id.as_str()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(api.customers.customer(tenant, &id).await?)
+    Ok(None)
 }
 
 /// The stored profile with what the shop says: its name, and any phone or e-mail it adds
