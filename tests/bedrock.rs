@@ -123,6 +123,7 @@ fn entry(id: &str, answer: &str) -> FaqEntry {
         answer: answer.into(),
         keywords: vec![],
         intents: vec![],
+        source: None,
     }
 }
 

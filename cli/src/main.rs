@@ -5,6 +5,7 @@
 mod aws;
 mod customers;
 mod eval;
+mod knowledge;
 mod local;
 
 use anyhow::{Context, Result};
@@ -53,6 +54,11 @@ enum Command {
         tenant: Option<PathBuf>,
         /// The message.
         text: String,
+    },
+    /// Bring what the business already has into a tenant file.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
     },
     /// Measure the local tier: the tenant report (cross-validated on its own examples), or a
     /// task on labelled CSV files (`text,category` columns). JSON out, with speed and model size.
@@ -142,6 +148,28 @@ enum Command {
     },
 }
 
+/// What `import` brings in.
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A help centre as FAQ entries: Zendesk Guide or Intercom articles (their APIs' JSON), a
+    /// folder of Markdown or HTML pages, or a CSV of questions and answers. Shows the change to
+    /// the tenant file as a diff; writes it with --write. Importing the same source again
+    /// replaces what it imported before and nothing else.
+    Knowledge {
+        /// The tenant file to merge into.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// The export: a `.json` file, a `.csv` file, or a folder of pages.
+        source: PathBuf,
+        /// The format, when the file does not say.
+        #[arg(long, value_enum)]
+        format: Option<knowledge::KnowledgeFormat>,
+        /// Write the merged file (without it, only the diff is shown).
+        #[arg(long)]
+        write: bool,
+    },
+}
+
 /// What to do with a tenant's customers.
 #[cfg(feature = "aws")]
 #[derive(Subcommand)]
@@ -217,6 +245,9 @@ async fn main() -> Result<()> {
         }
         Command::Classify { tenant, text } => classify(tenant, &text),
         Command::Eval(args) => eval::run(&args, load_tenant),
+        Command::Import { what: ImportCommand::Knowledge { tenant, source, format, write } } => {
+            knowledge::import(&tenant, &source, format, write)
+        }
         Command::EncoderPack { model, out } => encoder_pack(&model, &out),
         Command::DataKey { name } => {
             let (key, digest) = switchboard::keys::data_key::generate();

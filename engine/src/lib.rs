@@ -10,6 +10,8 @@ pub mod cost;
 pub mod customers;
 #[cfg(any(test, feature = "cli"))]
 pub mod eval;
+#[cfg(feature = "cli")]
+pub mod knowledge;
 pub mod limits;
 pub mod memory;
 pub mod pipeline;

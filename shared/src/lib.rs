@@ -18,7 +18,7 @@ pub use switchboard_edge::{channels, embedded, helpdesks, http, lookups, shops, 
 #[cfg(feature = "testkit")]
 pub use switchboard_engine::contract;
 #[cfg(feature = "cli")]
-pub use switchboard_engine::eval;
+pub use switchboard_engine::{eval, knowledge};
 pub use switchboard_engine::{classify, cost, customers, limits, pipeline, policy, reply, tenant};
 
 /// The adapters behind the ports: `memory` is the embedded default (local runs and tests);

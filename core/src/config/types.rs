@@ -462,6 +462,10 @@ pub struct FaqEntry {
     /// Intents it answers; empty means any.
     #[serde(default)]
     pub intents: Vec<String>,
+    /// Where the business publishes it (a help-centre article): an answer from this entry ends
+    /// with the link, so the customer can read the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// What logs may contain.

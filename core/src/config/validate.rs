@@ -166,6 +166,11 @@ impl TenantConfig {
             if e.answer.trim().is_empty() {
                 bad(format!("{at}.answer"), "empty answer".into());
             }
+            if let Some(url) = &e.source
+                && !is_link(url)
+            {
+                bad(format!("{at}.source"), "an https:// or http:// link, without spaces, at most 2,000 characters".into());
+            }
             for (j, name) in e.intents.iter().enumerate() {
                 if !known(name) {
                     bad(format!("{at}.intents[{j}]"), format!("unknown intent `{name}`"));
@@ -211,4 +216,12 @@ impl TenantConfig {
             })
             .collect()
     }
+}
+
+/// A link a customer can open: http(s), no whitespace, bounded.
+fn is_link(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2_000
+        && url.len() > "https://".len()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }

@@ -209,6 +209,7 @@ mod tests {
             answer: a.into(),
             keywords: vec![],
             intents: intents.iter().map(|s| s.to_string()).collect(),
+            source: None,
         }
     }
 

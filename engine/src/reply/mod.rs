@@ -112,8 +112,13 @@ impl Replies {
             }
         }
         let hit = self.faq.best(text, lang, intent)?;
+        // An entry from a help-centre article ends with its link: the customer can read the rest.
+        let text = match &hit.entry.source {
+            Some(url) => format!("{}\n{url}", hit.entry.answer),
+            None => hit.entry.answer.clone(),
+        };
         Some(Reply {
-            text: hit.entry.answer.clone(),
+            text,
             language: lang,
             source: ReplySource::Faq { entry: hit.entry.id.clone(), score: hit.score },
         })

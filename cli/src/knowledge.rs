@@ -1,0 +1,97 @@
+//! `switchboard import knowledge`: a help centre's export merged into a tenant file as FAQ
+//! entries, the change shown as a diff before anything is written.
+
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+use switchboard::Tenant;
+use switchboard::config::{FaqEntry, TenantConfig};
+use switchboard::knowledge::{self, Format, tenant_file};
+
+/// The formats `--format` names.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KnowledgeFormat {
+    /// Zendesk Guide: the Help Center API's articles JSON.
+    Zendesk,
+    /// Intercom: the Articles API's JSON.
+    Intercom,
+    /// A folder of Markdown or HTML pages.
+    Pages,
+    /// A CSV with `question` and `answer` columns.
+    Csv,
+}
+
+impl From<KnowledgeFormat> for Format {
+    fn from(f: KnowledgeFormat) -> Self {
+        match f {
+            KnowledgeFormat::Zendesk => Format::Zendesk,
+            KnowledgeFormat::Intercom => Format::Intercom,
+            KnowledgeFormat::Pages => Format::Pages,
+            KnowledgeFormat::Csv => Format::Csv,
+        }
+    }
+}
+
+/// Reads `source`, merges its entries into the tenant file at `path`, prints the diff, and
+/// writes the file when `write` (only if it still loads as a tenant).
+pub fn import(path: &Path, source: &Path, format: Option<KnowledgeFormat>, write: bool) -> Result<()> {
+    let yaml = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    let tenant = Tenant::from_yaml(&name, &yaml)?;
+    let format = match format {
+        Some(f) => f.into(),
+        None => Format::detect(source)?,
+    };
+    let articles = knowledge::read(source, format)?;
+    let detect = |text: &str| tenant.classifier.classify(text).language;
+    let imported = knowledge::entries(&articles, &tenant.config.languages, &detect);
+
+    let label = source
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .with_context(|| format!("{}: name a file or folder", source.display()))?;
+    let without = tenant_file::without_block(&yaml, &label).map_err(anyhow::Error::msg)?;
+    let own = faq(&without)?;
+    let own_ids: Vec<String> = own.keys().cloned().collect();
+    let merged = tenant_file::merge(&yaml, &label, &imported.entries, &own_ids).map_err(anyhow::Error::msg)?;
+    Tenant::from_yaml(&name, &merged.yaml).context("the merged file would not load; nothing written")?;
+
+    let before: BTreeMap<String, FaqEntry> = faq(&yaml)?.into_iter().filter(|(id, _)| !own.contains_key(id)).collect();
+    let after: BTreeMap<String, FaqEntry> =
+        faq(&merged.yaml)?.into_iter().filter(|(id, _)| !own.contains_key(id)).collect();
+    let added = after.keys().filter(|id| !before.contains_key(*id)).count();
+    let removed = before.keys().filter(|id| !after.contains_key(*id)).count();
+    let changed = after.iter().filter(|(id, e)| before.get(*id).is_some_and(|b| b != *e)).count();
+    eprintln!(
+        "{}: {} articles → {} entries ({added} new, {changed} changed, {removed} gone from the source)",
+        source.display(),
+        articles.len(),
+        imported.entries.len()
+    );
+    for skipped in &imported.skipped {
+        eprintln!("  skipped {}: {}", skipped.article, skipped.why);
+    }
+    for id in &merged.kept_yours {
+        eprintln!("  kept yours: {id} is in the file outside the imported block");
+    }
+    if merged.yaml == yaml {
+        eprintln!("{name}: no change");
+        return Ok(());
+    }
+    print!("{}", tenant_file::diff(&yaml, &merged.yaml, &name));
+    if write {
+        let temporary = path.with_extension("yaml.importing");
+        std::fs::write(&temporary, &merged.yaml).with_context(|| format!("writing {}", temporary.display()))?;
+        std::fs::rename(&temporary, path).with_context(|| format!("replacing {}", path.display()))?;
+        eprintln!("{name}: written; review the entries, then `tenants-put` it");
+    } else {
+        eprintln!("{name}: not written; run again with --write to save this change");
+    }
+    Ok(())
+}
+
+/// The FAQ entries of a tenant file, by id.
+fn faq(yaml: &str) -> Result<BTreeMap<String, FaqEntry>> {
+    let config = TenantConfig::from_yaml("tenant", yaml)?;
+    Ok(config.faq.into_iter().map(|e| (e.id.clone(), e)).collect())
+}

@@ -1,0 +1,126 @@
+//! Imported FAQ entries in a tenant file: a block of the `faq:` list between two marker
+//! comments that name the source. The block is the import's: importing the same source again
+//! replaces it (and changes nothing when the source did not change); everything outside it —
+//! the person's own entries, comments, the rest of the file — is left exactly as written. An
+//! entry moved out of the block is the person's from then on, and the import leaves its id alone.
+
+use switchboard_core::config::FaqEntry;
+
+/// The first line of the block for `label`.
+fn begin(label: &str) -> String {
+    format!("# >>> imported from {label} by `switchboard import knowledge`; replaced on every import (move an entry above this line to keep your edits)")
+}
+
+/// The last line of the block for `label`.
+fn end(label: &str) -> String {
+    format!("# <<< imported from {label}")
+}
+
+/// What merging did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// The new file.
+    pub yaml: String,
+    /// Ids of imported entries left out because the file has an entry of that id outside the
+    /// block (the person's, kept).
+    pub kept_yours: Vec<String>,
+}
+
+/// `yaml` with `entries` as the imported block for `label`, replacing the block the last import
+/// of that label wrote. `own_ids` are the ids of the entries outside the block (read from
+/// [`without_block`]'s file): imported entries with those ids are left out.
+pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) -> Result<Merged, String> {
+    let (kept_yours, entries): (Vec<&FaqEntry>, Vec<&FaqEntry>) = entries.iter().partition(|e| own_ids.contains(&e.id));
+    let kept_yours = kept_yours.into_iter().map(|e| e.id.clone()).collect();
+    let mut lines: Vec<String> = yaml.lines().map(str::to_string).collect();
+    let faq = match lines.iter().position(|l| top_level_key(l) == Some("faq")) {
+        Some(at) => {
+            let value = lines[at]["faq:".len()..].trim();
+            match value {
+                "" => at,
+                "[]" => {
+                    lines[at] = "faq:".into();
+                    at
+                }
+                _ if value.starts_with('#') => at,
+                _ => return Err("`faq:` is written inline; write it as a list of `- id: …` entries first".into()),
+            }
+        }
+        None if entries.is_empty() => return Ok(Merged { yaml: yaml.to_string(), kept_yours }),
+        None => {
+            while lines.last().is_some_and(|l| l.trim().is_empty()) {
+                lines.pop();
+            }
+            lines.push(String::new());
+            lines.push("faq:".into());
+            lines.len() - 1
+        }
+    };
+    let block_end = (faq + 1..lines.len()).find(|&i| top_level_key(&lines[i]).is_some()).unwrap_or(lines.len());
+    let indent = lines[faq + 1..block_end]
+        .iter()
+        .find_map(|l| l.trim_start().starts_with("- ").then(|| l.len() - l.trim_start().len()))
+        .unwrap_or(2);
+    let (begin, end) = (begin(label), end(label));
+    let old = (faq + 1..block_end).find(|&i| lines[i].trim() == begin).and_then(|b| {
+        (b..block_end).find(|&i| lines[i].trim() == end).map(|e| (b, e))
+    });
+    let mut block = Vec::new();
+    if !entries.is_empty() {
+        let pad = " ".repeat(indent);
+        block.push(format!("{pad}{begin}"));
+        for entry in entries {
+            let text = serde_norway::to_string(entry).map_err(|e| format!("writing entry {}: {e}", entry.id))?;
+            for (i, line) in text.lines().enumerate() {
+                let lead = if i == 0 { "- " } else { "  " };
+                block.push(format!("{pad}{lead}{line}"));
+            }
+        }
+        block.push(format!("{pad}{end}"));
+    }
+    match old {
+        Some((b, e)) => {
+            lines.splice(b..=e, block);
+        }
+        None => {
+            // After the list's last entry, before the blank lines and comments that lead into
+            // the next key.
+            let mut at = block_end;
+            while at > faq + 1 && (lines[at - 1].trim().is_empty() || lines[at - 1].starts_with('#')) {
+                at -= 1;
+            }
+            lines.splice(at..at, block);
+        }
+    }
+    // A list left with no entry at all is an empty list, not a null.
+    let block_end = (faq + 1..lines.len()).find(|&i| top_level_key(&lines[i]).is_some()).unwrap_or(lines.len());
+    if !lines[faq + 1..block_end].iter().any(|l| l.trim_start().starts_with("- ")) {
+        lines[faq] = "faq: []".into();
+    }
+    let mut yaml_out = lines.join("\n");
+    yaml_out.push('\n');
+    Ok(Merged { yaml: yaml_out, kept_yours })
+}
+
+/// `yaml` without the block for `label` (to read the ids of the person's own entries).
+pub fn without_block(yaml: &str, label: &str) -> Result<String, String> {
+    merge(yaml, label, &[], &[]).map(|m| m.yaml)
+}
+
+/// The key a top-level mapping line starts, if it is one.
+fn top_level_key(line: &str) -> Option<&str> {
+    let first = line.chars().next()?;
+    if first.is_whitespace() || first == '#' || first == '-' {
+        return None;
+    }
+    line.split_once(':').map(|(key, _)| key.trim().trim_matches(['"', '\'']))
+}
+
+/// A unified diff of `before` and `after`, as `diff -u` shows it.
+pub fn diff(before: &str, after: &str, name: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(2)
+        .header(name, &format!("{name} (imported)"))
+        .to_string()
+}
