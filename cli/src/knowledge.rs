@@ -95,3 +95,35 @@ fn faq(yaml: &str) -> Result<BTreeMap<String, FaqEntry>> {
     let config = TenantConfig::from_yaml("tenant", yaml)?;
     Ok(config.faq.into_iter().map(|e| (e.id.clone(), e)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/knowledge").join(name)
+    }
+
+    /// The command as a business runs it: first the diff and nothing written, then written,
+    /// then the same import again changes nothing; the file loads as a tenant throughout.
+    #[test]
+    fn an_import_is_shown_then_written_once_and_the_file_still_loads() {
+        let dir = std::env::temp_dir().join(format!("switchboard-knowledge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("acme.yaml");
+        std::fs::write(&file, switchboard::tenant::DEMO_TENANT_YAML).unwrap();
+        import(&file, &fixture("zendesk-articles.json"), None, false).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), switchboard::tenant::DEMO_TENANT_YAML, "shown only");
+        import(&file, &fixture("zendesk-articles.json"), None, true).unwrap();
+        let written = std::fs::read_to_string(&file).unwrap();
+        let tenant = Tenant::from_yaml("acme.yaml", &written).unwrap();
+        let reply = tenant.replies.draft(None, "how do I send an item back", switchboard::domain::Language::EN, None);
+        let reply = reply.map(|r| r.text).unwrap_or_default();
+        assert!(reply.contains("Print the label") && reply.ends_with("360012345601-Returns-and-refunds"), "{reply}");
+        import(&file, &fixture("zendesk-articles.json"), Some(KnowledgeFormat::Zendesk), true).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), written, "the same import again changes nothing");
+        assert!(import(&file, &fixture("zendesk-articles.json"), Some(KnowledgeFormat::Csv), false).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

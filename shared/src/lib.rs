@@ -17,9 +17,9 @@ pub use switchboard_core::{config, domain, keys, ledger, meter, metrics, ports, 
 pub use switchboard_edge::{channels, embedded, helpdesks, http, lookups, shops, web};
 #[cfg(feature = "testkit")]
 pub use switchboard_engine::contract;
+pub use switchboard_engine::{classify, cost, customers, limits, pipeline, policy, reply, tenant};
 #[cfg(feature = "cli")]
 pub use switchboard_engine::{eval, knowledge};
-pub use switchboard_engine::{classify, cost, customers, limits, pipeline, policy, reply, tenant};
 
 /// The adapters behind the ports: `memory` is the embedded default (local runs and tests);
 /// `aws` (feature `aws`) is production: DynamoDB, SQS, SSM Parameter Store, Bedrock.

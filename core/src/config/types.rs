@@ -457,10 +457,10 @@ pub struct FaqEntry {
     /// The answer, sent word for word.
     pub answer: String,
     /// Other words customers use for it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
     /// Intents it answers; empty means any.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<String>,
     /// Where the business publishes it (a help-centre article): an answer from this entry ends
     /// with the link, so the customer can read the rest.

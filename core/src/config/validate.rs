@@ -169,7 +169,10 @@ impl TenantConfig {
             if let Some(url) = &e.source
                 && !is_link(url)
             {
-                bad(format!("{at}.source"), "an https:// or http:// link, without spaces, at most 2,000 characters".into());
+                bad(
+                    format!("{at}.source"),
+                    "an https:// or http:// link, without spaces, at most 2,000 characters".into(),
+                );
             }
             for (j, name) in e.intents.iter().enumerate() {
                 if !known(name) {

@@ -15,11 +15,28 @@ pub struct Section {
 
 /// Elements that end the text before them and start a new paragraph.
 const BLOCKS: [&str; 19] = [
-    "p", "div", "li", "ul", "ol", "pre", "blockquote", "table", "tr", "dd", "dt", "h4", "h5", "h6", "section",
-    "article", "figure", "figcaption", "hr",
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "pre",
+    "blockquote",
+    "table",
+    "tr",
+    "dd",
+    "dt",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "figure",
+    "figcaption",
+    "hr",
 ];
 /// Elements whose text is not content.
-const SKIPPED: [&str; 7] = ["script", "style", "noscript", "template", "head", "svg", "iframe"];
+const SKIPPED: [&str; 8] = ["script", "style", "noscript", "template", "head", "title", "svg", "iframe"];
 
 /// `html`'s sections, in order; sections without text are left out.
 pub fn sections(html: &str) -> Vec<Section> {

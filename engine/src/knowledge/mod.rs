@@ -113,7 +113,7 @@ pub fn entries(articles: &[Article], languages: &[Language], detect: &dyn Fn(&st
             let question = match section.heading.as_deref() {
                 None => article.title.trim().to_string(),
                 Some(heading) if heading.ends_with('?') => heading.to_string(),
-                Some(heading) => format!("{}: {heading}", article.title.trim()),
+                Some(heading) => format!("{} — {heading}", article.title.trim()),
             };
             let base = match section.heading.as_deref() {
                 None => slug(&article.id),
@@ -139,7 +139,8 @@ pub fn entries(articles: &[Article], languages: &[Language], detect: &dyn Fn(&st
 fn language_of(article: &Article, text: &str, detect: &dyn Fn(&str) -> Option<Language>) -> Result<Language, String> {
     if let Some(locale) = article.locale.as_deref() {
         let code = locale.split(['-', '_']).next().unwrap_or(locale).to_ascii_lowercase();
-        return Language::from_code(&code).ok_or_else(|| format!("declared language `{locale}` is not one Switchboard knows"));
+        return Language::from_code(&code)
+            .ok_or_else(|| format!("declared language `{locale}` is not one Switchboard knows"));
     }
     let sample = format!("{} {text}", article.title);
     if let Some(info) = whatlang::detect(&sample)

@@ -8,7 +8,9 @@ use switchboard_core::config::FaqEntry;
 
 /// The first line of the block for `label`.
 fn begin(label: &str) -> String {
-    format!("# >>> imported from {label} by `switchboard import knowledge`; replaced on every import (move an entry above this line to keep your edits)")
+    format!(
+        "# >>> imported from {label} by `switchboard import knowledge`; replaced on every import (move an entry above this line to keep your edits)"
+    )
 }
 
 /// The last line of the block for `label`.
@@ -62,9 +64,9 @@ pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) 
         .find_map(|l| l.trim_start().starts_with("- ").then(|| l.len() - l.trim_start().len()))
         .unwrap_or(2);
     let (begin, end) = (begin(label), end(label));
-    let old = (faq + 1..block_end).find(|&i| lines[i].trim() == begin).and_then(|b| {
-        (b..block_end).find(|&i| lines[i].trim() == end).map(|e| (b, e))
-    });
+    let old = (faq + 1..block_end)
+        .find(|&i| lines[i].trim() == begin)
+        .and_then(|b| (b..block_end).find(|&i| lines[i].trim() == end).map(|e| (b, e)));
     let mut block = Vec::new();
     if !entries.is_empty() {
         let pad = " ".repeat(indent);

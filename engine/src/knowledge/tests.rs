@@ -85,7 +85,10 @@ fn a_folder_of_pages_takes_front_matter_titles_and_detected_languages() {
     assert_eq!(hours.question, "When is customer service open?");
     assert_eq!(hours.source.as_deref(), Some("https://help.demo-shop.example/opening-hours"));
     assert_eq!(hours.keywords, ["hours", "open", "phone"]);
-    assert_eq!(find(&imported, "page-opening-hours-public-holidays").question, "When is customer service open?: Public holidays");
+    assert_eq!(
+        find(&imported, "page-opening-hours-public-holidays").question,
+        "When is customer service open? — Public holidays"
+    );
     let voucher = find(&imported, "page-gutschein");
     assert_eq!((voucher.question.as_str(), voucher.language.code()), ("Gutscheine einlösen", "de"), "detected");
     let exchange = find(&imported, "page-returns-exchanges");
@@ -177,9 +180,12 @@ mod tenant_file_merge {
     #[test]
     fn a_file_without_faq_gets_one() {
         let yaml = demo();
-        let start = yaml.find("\nfaq:").unwrap_or_else(|| panic!("the demo has a faq"));
-        let end = yaml[start + 1..].find("\n\n").map_or(yaml.len(), |e| start + 1 + e);
-        let bare = format!("{}{}", &yaml[..start], &yaml[end..]);
+        let lines: Vec<&str> = yaml.lines().collect();
+        let start = lines.iter().position(|l| *l == "faq:").unwrap_or_else(|| panic!("the demo has a faq"));
+        let end = (start + 1..lines.len())
+            .find(|&i| lines[i].chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+            .unwrap_or(lines.len());
+        let bare = [&lines[..start], &lines[end..]].concat().join("\n");
         assert!(faq_ids(&bare).is_empty(), "the fixture has no FAQ");
         let merged = merge(&bare, "faq.csv", &import("faq.csv").entries, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(faq_ids(&merged.yaml), ["qa-1", "qa-2"]);

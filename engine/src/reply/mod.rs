@@ -117,11 +117,7 @@ impl Replies {
             Some(url) => format!("{}\n{url}", hit.entry.answer),
             None => hit.entry.answer.clone(),
         };
-        Some(Reply {
-            text,
-            language: lang,
-            source: ReplySource::Faq { entry: hit.entry.id.clone(), score: hit.score },
-        })
+        Some(Reply { text, language: lang, source: ReplySource::Faq { entry: hit.entry.id.clone(), score: hit.score } })
     }
 
     /// The handoff notice in `lang` (or the default language); `hours` says when people are in.

@@ -302,11 +302,37 @@ intents:
                 format!("{MINIMAL}faq:\n  - {{id: a, language: en, question: q, answer: a, intents: [nope]}}\n"),
                 "faq[0].intents[0]",
             ),
+            (
+                format!(
+                    "{MINIMAL}faq:\n  - {{id: a, language: en, question: q, answer: a, source: \"javascript:alert(1)\"}}\n"
+                ),
+                "faq[0].source",
+            ),
+            (
+                format!(
+                    "{MINIMAL}faq:\n  - {{id: a, language: en, question: q, answer: a, source: \"https://x.example/a b\"}}\n"
+                ),
+                "faq[0].source",
+            ),
         ];
         for (yaml, field) in cases {
             let found = fields(&yaml);
             assert!(found.contains(&field.to_string()), "expected a problem at {field}, got {found:?}");
         }
+    }
+
+    /// An FAQ entry imported from a help centre answers with its text and then its link.
+    #[test]
+    fn an_faq_answer_ends_with_its_articles_link() {
+        let yaml = format!(
+            "{MINIMAL}faq:\n  - {{id: ship, language: en, question: Do you ship to Canada?, answer: Yes we ship to Canada., source: \"https://help.acme.example/shipping\"}}\n"
+        );
+        let t = Tenant::from_yaml("t.yaml", &yaml).unwrap();
+        let reply = t.replies.draft(None, "do you ship to canada", Language::EN, None);
+        assert_eq!(
+            reply.map(|r| r.text).as_deref(),
+            Some("Yes we ship to Canada.\nhttps://help.acme.example/shipping")
+        );
     }
 
     #[test]
