@@ -39,9 +39,38 @@ impl Policy<'_> {
         let base = self.base_decision(&input);
         match self.rollout.mode(input.classification.intent.as_deref()) {
             RolloutMode::Auto => base,
-            RolloutMode::Shadow => Decision::Shadow { would: Box::new(base) },
+            RolloutMode::Shadow => match self.must_reach_a_person(&input) {
+                Some(reasons) => handed_over(base, reasons, self.is_vip(input.customer)),
+                None => Decision::Shadow { would: Box::new(base) },
+            },
             RolloutMode::Assist => assist(base),
         }
+    }
+
+    /// Why a shadowed message must reach a person all the same: the customer asked for one (in
+    /// words or by an intent the tenant always hands over), complains, or is angry. A pilot
+    /// keeps the bot quiet; it must not leave these customers with nobody.
+    fn must_reach_a_person(&self, input: &PolicyInput<'_>) -> Option<Vec<Reason>> {
+        let mut reasons: Vec<Reason> = self
+            .reasons(input)
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    Reason::HumanRequested
+                        | Reason::EscalatedIntent { .. }
+                        | Reason::NegativeSentiment
+                        | Reason::VipComplaint
+                )
+            })
+            .collect();
+        let intent = input.classification.intent.as_deref();
+        if let Some(complaint) = intent.filter(|i| self.rules.complaint_intents.iter().any(|c| c == i))
+            && !reasons.iter().any(|r| matches!(r, Reason::VipComplaint | Reason::EscalatedIntent { .. }))
+        {
+            reasons.push(Reason::Complaint { intent: complaint.to_string() });
+        }
+        (!reasons.is_empty()).then_some(reasons)
     }
 
     fn base_decision(&self, input: &PolicyInput<'_>) -> Decision {
@@ -122,6 +151,7 @@ fn plan(reasons: Vec<Reason>, vip: bool) -> EscalationPlan {
         .iter()
         .map(|r| match r {
             Reason::NegativeSentiment | Reason::HighUrgency | Reason::VipComplaint => Priority::High,
+            Reason::Complaint { .. } => Priority::Normal,
             Reason::HumanRequested
             | Reason::EscalatedIntent { .. }
             | Reason::Repeated { .. }
@@ -134,6 +164,16 @@ fn plan(reasons: Vec<Reason>, vip: bool) -> EscalationPlan {
     let angry_and_urgent = reasons.contains(&Reason::NegativeSentiment) && reasons.contains(&Reason::HighUrgency);
     let priority = if angry_and_urgent { Priority::Urgent } else { base };
     EscalationPlan { reasons, priority: if vip { priority.raised() } else { priority }, draft: None }
+}
+
+/// A shadowed message a person must answer: escalated for `reasons`, whatever the bot would have
+/// said going to the agent as a draft, never to the customer.
+fn handed_over(base: Decision, reasons: Vec<Reason>, vip: bool) -> Decision {
+    let draft = match base {
+        Decision::Answer { reply } | Decision::AnswerAndEscalate { reply, .. } => Some(reply),
+        _ => None,
+    };
+    Decision::Escalate { escalation: EscalationPlan { draft, ..plan(reasons, vip) } }
 }
 
 /// Assist mode: whatever the bot would have said goes to an agent as a draft instead.
@@ -427,6 +467,43 @@ mod tests {
         case.rollout.intents.clear();
         case.rollout.default = RolloutMode::Shadow;
         assert!(matches!(case.decide(), Decision::Shadow { .. }), "the default mode applies to unlisted intents");
+    }
+
+    /// Shadow mode keeps the bot quiet, not the customer unheard: a request for a person, an
+    /// intent the tenant always hands over, a complaint (VIP or not) and anger escalate as in
+    /// auto mode, with the bot's would-be answer as the agent's draft.
+    #[test]
+    fn shadow_mode_still_hands_over_what_must_reach_a_person() {
+        let shadowed = |c: Classification, draft: Option<Reply>| {
+            let mut case = Case::new(c, draft);
+            case.rollout.default = RolloutMode::Shadow;
+            case.decide()
+        };
+        let mut asks = classification(Some("order_status"), 0.9);
+        asks.wants_human = true;
+        let d = shadowed(asks, Some(template("order_status")));
+        assert!(matches!(d, Decision::Escalate { .. }), "{d:?}");
+        assert_eq!(escalation(&d).reasons, vec![Reason::HumanRequested]);
+
+        let d = shadowed(classification(Some("legal"), 0.9), None);
+        assert!(matches!(d, Decision::Escalate { .. }), "an intent always handed over: {d:?}");
+
+        let d = shadowed(classification(Some("complaint"), 0.9), Some(template("complaint")));
+        assert!(matches!(d, Decision::Escalate { .. }), "a complaint from anyone: {d:?}");
+        assert_eq!(escalation(&d).reasons, vec![Reason::Complaint { intent: "complaint".into() }]);
+        assert_eq!(escalation(&d).draft, Some(template("complaint")), "the would-be answer is a draft");
+
+        let mut angry = classification(Some("order_status"), 0.9);
+        angry.sentiment = Sentiment::from_score(-0.8);
+        let d = shadowed(angry, Some(template("order_status")));
+        assert!(matches!(d, Decision::Escalate { .. }), "anger: {d:?}");
+        assert_eq!(escalation(&d).draft, Some(template("order_status")));
+
+        let d = shadowed(classification(None, 0.2), None);
+        assert!(matches!(d, Decision::Shadow { .. }), "an unsure, unanswered message stays in the pilot: {d:?}");
+        let mut urgent = classification(Some("order_status"), 0.9);
+        urgent.urgency = Urgency::High;
+        assert!(matches!(shadowed(urgent, Some(template("order_status"))), Decision::Shadow { .. }));
     }
 
     #[test]

@@ -69,6 +69,12 @@ pub enum Reason {
     HighUrgency,
     /// A VIP customer complains.
     VipComplaint,
+    /// A customer complains while the bot only shadows the intent: a pilot must not leave a
+    /// complaint unanswered.
+    Complaint {
+        /// The complaint intent.
+        intent: String,
+    },
     /// The classifier is unsure or the message is out of scope, and no FAQ entry answers it.
     LowConfidence,
     /// The intent is known but the tenant has no grounded answer for it.

@@ -169,13 +169,35 @@ async fn shadow_mode_records_but_sends_and_escalates_nothing() {
     let mut tenant = Tenant::demo().unwrap();
     tenant.config.rollout = RolloutConfig { default: RolloutMode::Shadow, intents: Default::default() };
     let mut rig = rig(tenant);
-    for text in ["What are your opening hours?", "I want to talk to a human"] {
+    for text in ["What are your opening hours?", "Do you ship to Canada?"] {
         let outcome = rig.responder.respond(&message(text, Channel::TwilioSms)).await.unwrap();
         assert!(matches!(outcome.decision, Decision::Shadow { .. }), "{text}");
     }
     assert_eq!(roles(&rig).await, vec![Role::Customer, Role::Customer]);
     assert!(rig.outbox.sent().is_empty());
     assert!(rig.escalation_rx.try_recv().is_err());
+}
+
+/// A pilot in shadow mode never leaves a customer who asks for a person, complains or is angry
+/// with nobody: those are handed over as in auto mode, the bot's would-be answer a draft for the
+/// agent, and the customer is told a person will reply.
+#[tokio::test]
+async fn shadow_mode_still_hands_over_requests_for_a_person_complaints_and_anger() {
+    for text in [
+        "I want to talk to a human",
+        "I want to file a complaint about your service",
+        "This is the worst shop ever, I am absolutely furious and disgusted",
+    ] {
+        let mut tenant = Tenant::demo().unwrap();
+        tenant.config.rollout = RolloutConfig { default: RolloutMode::Shadow, intents: Default::default() };
+        let mut rig = rig(tenant);
+        let outcome = rig.responder.respond(&message(text, Channel::TwilioSms)).await.unwrap();
+        assert!(matches!(outcome.decision, Decision::Escalate { .. }), "{text}: {:?}", outcome.decision);
+        let escalation = rig.next_escalation();
+        assert!(!escalation.reasons.is_empty(), "{text}: the ticket says why");
+        assert_eq!(roles(&rig).await, vec![Role::Customer, Role::System], "{text}: told a person will reply");
+        assert_eq!(rig.outbox.sent().len(), 1, "{text}: the notice, and no answer from the bot");
+    }
 }
 
 #[tokio::test]

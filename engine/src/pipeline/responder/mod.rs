@@ -539,6 +539,7 @@ fn summary(c: &Classification, reasons: &[Reason]) -> String {
             Reason::NegativeSentiment => "customer is unhappy".to_string(),
             Reason::HighUrgency => "urgent".to_string(),
             Reason::VipComplaint => "VIP complaint".to_string(),
+            Reason::Complaint { intent } => format!("complaint ({intent}) during the pilot"),
             Reason::LowConfidence => "bot unsure what is asked".to_string(),
             Reason::NoGroundedAnswer => "no answer in the knowledge base".to_string(),
             Reason::Repeated { times } => format!("asked {times} times"),
