@@ -45,6 +45,8 @@ pub async fn costs(
     let settings = Settings::from_env()?;
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     let ledger = switchboard::adapters::aws::DynamoLedger::new(Table::new(clients.dynamodb.clone(), &settings.table));
+    let conversations =
+        switchboard::adapters::aws::DynamoConversations::new(Table::new(clients.dynamodb.clone(), &settings.table));
     let app = AwsApp::new(settings, clients);
     let config = if *id == switchboard::domain::TenantId::deployment() {
         None
@@ -56,7 +58,10 @@ pub async fn costs(
     }
     let report = report::build(&ledger, &prices, id, config.as_deref(), month, now, limit)
         .await
-        .context("reading the cost ledger")?;
+        .context("reading the cost ledger")?
+        .with_reviews(&conversations, id)
+        .await
+        .context("reading the pilot's decisions to review")?;
     let text = match format {
         CostFormat::Table => report.table(),
         CostFormat::Csv => report.csv(),

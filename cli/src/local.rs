@@ -163,9 +163,13 @@ async fn report(app: &Embedded, tenant: &str, query: &CostQuery) -> Result<CostR
     let id = TenantId::new(tenant).map_err(|_| not_found())?;
     let config = app.tenants.tenant(&id).await.ok().flatten().ok_or_else(not_found)?;
     let limit = query.limit.unwrap_or(50).min(1000);
-    cost::report::build(app.ledger.as_ref(), &app.costs.prices, &id, Some(&config), month, now, limit)
+    let report = cost::report::build(app.ledger.as_ref(), &app.costs.prices, &id, Some(&config), month, now, limit)
         .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable", &e.to_string()))
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable", &e.to_string()))?;
+    report
+        .with_reviews(app.conversations.as_ref(), &id)
+        .await
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "conversations_unavailable", &e.to_string()))
 }
 
 async fn costs_json(
@@ -305,6 +309,45 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let ids: Vec<&str> = list.as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
         assert_eq!(ids, ["c-1001", "c-1002", "c-1003", "c-1004"], "{list}");
+    }
+
+    /// A pilot's decisions to review reach the business on the local cost page and its JSON:
+    /// the customer's words (escaped on the page) and what the bot would have said.
+    #[tokio::test]
+    async fn the_cost_page_lists_the_pilots_decisions_to_review() {
+        use tower::ServiceExt;
+        let mut demo = Tenant::demo().unwrap();
+        demo.config.rollout.default = switchboard::domain::RolloutMode::Shadow;
+        demo.config.rollout.review_share = 1.0;
+        let options = Options { print_escalations: false, ..Options::default() };
+        let app = Arc::new(Embedded::start(vec![demo], options).await.unwrap());
+        let router = app.router().merge(local_routes(app.clone()));
+        let body = json!({"visitor_id": "v_review", "text": "What are your opening hours? <b>now</b>"}).to_string();
+        let post = axum::http::Request::post("/v1/demo/webchat/messages")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        assert_eq!(router.clone().oneshot(post).await.unwrap().status(), StatusCode::ACCEPTED);
+        let mut kept = Value::Null;
+        for _ in 0..100 {
+            let (status, report) = get(&router, "/local/costs/demo").await;
+            assert_eq!(status, StatusCode::OK, "{report}");
+            kept = report["pilot_review"].clone();
+            if kept.as_array().is_some_and(|a| !a.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(kept[0]["mode"], "shadow", "{kept}");
+        assert_eq!(kept[0]["intent"], "opening_hours");
+        assert_eq!(kept[0]["decision"], "answer");
+        let page =
+            router.oneshot(axum::http::Request::get("/costs?tenant=demo").body(axum::body::Body::empty()).unwrap());
+        let page = page.await.unwrap();
+        let bytes = axum::body::to_bytes(page.into_body(), 1 << 22).await.unwrap();
+        let html = String::from_utf8_lossy(&bytes);
+        assert!(html.contains("Pilot decisions to review"), "the page has the section");
+        assert!(html.contains("opening hours? &lt;b&gt;now&lt;/b&gt;"), "the customer's words, escaped");
     }
 
     /// The report's JSON on the local server: every field a cost owner's tools read, totals

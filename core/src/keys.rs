@@ -173,6 +173,11 @@ pub mod partition {
     pub fn shop_delivery(tenant: &TenantId, shop: &str, delivery: impl Display) -> String {
         format!("T#{tenant}#W#{shop}#{delivery}")
     }
+    /// The index of a tenant's pilot decisions to review (ids only: the items themselves live in
+    /// their conversations' partitions).
+    pub fn reviews(tenant: &TenantId) -> String {
+        format!("T#{tenant}#REVIEW")
+    }
     /// The lease of a conversation's one held long poll.
     pub fn held_poll(tenant: &TenantId, conversation: impl Display) -> String {
         format!("T#{tenant}#POLL#{conversation}")

@@ -399,7 +399,7 @@ impl Default for PolicyRules {
 }
 
 /// How far the bot may act, per intent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutConfig {
     /// The mode of intents not listed (and of out-of-scope messages).
@@ -408,12 +408,35 @@ pub struct RolloutConfig {
     /// Per-intent modes.
     #[serde(default)]
     pub intents: BTreeMap<String, RolloutMode>,
+    /// The share (0 to 1) of messages in `shadow` and `assist` intents kept for the business to
+    /// review (docs/rollout.md).
+    #[serde(default = "review_share")]
+    pub review_share: f64,
+}
+
+fn review_share() -> f64 {
+    0.25
+}
+
+impl Default for RolloutConfig {
+    fn default() -> Self {
+        Self { default: RolloutMode::default(), intents: BTreeMap::new(), review_share: review_share() }
+    }
 }
 
 impl RolloutConfig {
     /// The mode for `intent`.
     pub fn mode(&self, intent: Option<&str>) -> RolloutMode {
         intent.and_then(|i| self.intents.get(i).copied()).unwrap_or(self.default)
+    }
+
+    /// Whether message `id` is among the share kept for review: the same answer for the same
+    /// message every time, so a redelivery is sampled alike.
+    pub fn reviews(&self, id: &crate::domain::MessageId) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        id.as_str().hash(&mut hasher);
+        (hasher.finish() as f64 / u64::MAX as f64) < self.review_share
     }
 }
 

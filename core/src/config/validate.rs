@@ -84,6 +84,9 @@ impl TenantConfig {
                 bad(format!("policy.complaint_intents[{i}]"), format!("unknown intent `{name}`"));
             }
         }
+        if !(0.0..=1.0).contains(&self.rollout.review_share) {
+            bad("rollout.review_share".into(), "a share from 0 to 1".into());
+        }
         for name in self.rollout.intents.keys() {
             if !known(name) {
                 bad(format!("rollout.intents.{name}"), format!("unknown intent `{name}`"));

@@ -91,6 +91,23 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The reason in words, for a ticket's subject and a pilot's review.
+    pub fn words(&self) -> String {
+        match self {
+            Reason::HumanRequested => "asked for a person".to_string(),
+            Reason::EscalatedIntent { intent } => format!("{intent} goes to a human"),
+            Reason::NegativeSentiment => "customer is unhappy".to_string(),
+            Reason::HighUrgency => "urgent".to_string(),
+            Reason::VipComplaint => "VIP complaint".to_string(),
+            Reason::Complaint { intent } => format!("complaint ({intent}) during the pilot"),
+            Reason::LowConfidence => "bot unsure what is asked".to_string(),
+            Reason::NoGroundedAnswer => "no answer in the knowledge base".to_string(),
+            Reason::Repeated { times } => format!("asked {times} times"),
+            Reason::AssistMode => "draft for review".to_string(),
+            Reason::ChannelWindowClosed => "WhatsApp's 24-hour window has closed: reply with a template".to_string(),
+        }
+    }
+
     /// Reasons after which the bot should not answer by itself at all.
     pub fn blocks_answer(&self) -> bool {
         !matches!(self, Reason::NegativeSentiment | Reason::HighUrgency)

@@ -9,6 +9,7 @@ mod ids;
 mod language;
 mod message;
 mod parts;
+mod review;
 
 pub use classification::{Classification, ClassifierSource, IntentScore, Sentiment, SentimentLabel, Urgency};
 pub use conversation::{Conversation, ConversationState, Role, Turn, TurnCursor};
@@ -21,3 +22,4 @@ pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, Visito
 pub use language::Language;
 pub use message::{AttachmentNote, Channel, InboundMessage, Sender, WHATSAPP_SERVICE_WINDOW_HOURS};
 pub use parts::split;
+pub use review::ReviewItem;

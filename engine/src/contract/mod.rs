@@ -166,6 +166,57 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     assert_eq!(store.conversation(&a, &id).await.ok().flatten(), None, "deleted");
     assert!(store.turns_after(&a, &id, None, 100).await.unwrap_or_default().is_empty(), "delete removes the turns");
     expired_turns(store).await;
+    reviews(store).await;
+}
+
+/// A pilot's review items: the tenant's newest first, each message once, none of another
+/// tenant's, none expired, and gone with their conversation.
+async fn reviews(store: &dyn ConversationStore) {
+    let t = tenant(&unique("rv-"));
+    let other = tenant(&unique("rv-"));
+    let conversation = |t: &TenantId| {
+        let id = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+        Conversation::new(id, t.clone(), Channel::Webchat, "v_1".into(), t0())
+    };
+    let (a, b, c) = (conversation(&t), conversation(&t), conversation(&other));
+    for conv in [&a, &b, &c] {
+        store.create_conversation(conv).await.unwrap_or_else(|e| panic!("create: {e}"));
+    }
+    let item = |conv: &Conversation, seconds: i64, text: &str| switchboard_core::domain::ReviewItem {
+        conversation: conv.id.clone(),
+        message: MessageId::generate(),
+        at: t0() + Span::seconds(seconds),
+        channel: Channel::Webchat,
+        mode: switchboard_core::domain::RolloutMode::Shadow,
+        intent: Some("order_status".into()),
+        confidence: 0.8,
+        language: switchboard_core::domain::Language::EN,
+        text: text.into(),
+        decision: "answer".into(),
+        reply: Some("It ships tomorrow.".into()),
+        reasons: vec![],
+    };
+    let (first, second, third) = (item(&a, 0, "first"), item(&a, 1, "second"), item(&b, 2, "third"));
+    for written in [&first, &second, &third] {
+        store.add_review(&t, written, kept()).await.unwrap_or_else(|e| panic!("add_review: {e}"));
+    }
+    store.add_review(&t, &item(&b, 3, "expired"), lapsed()).await.unwrap_or_else(|e| panic!("add_review: {e}"));
+    store.add_review(&other, &item(&c, 4, "another tenant's"), kept()).await.unwrap_or_else(|e| panic!("{e}"));
+    let texts =
+        |items: Vec<switchboard_core::domain::ReviewItem>| items.into_iter().map(|i| i.text).collect::<Vec<_>>();
+    let listed = store.reviews(&t, 10).await.unwrap_or_else(|e| panic!("reviews: {e}"));
+    assert_eq!(listed.first(), Some(&third), "reads back exactly");
+    assert_eq!(texts(listed), ["third", "second", "first"], "newest first, not expired, not another tenant's");
+    assert_eq!(texts(store.reviews(&t, 2).await.unwrap_or_default()), ["third", "second"], "limit");
+    // A redelivery decides again, later: the same message is still listed once.
+    let at = t0() + Span::seconds(10);
+    let rewritten = switchboard_core::domain::ReviewItem { decision: "escalate".into(), at, ..second.clone() };
+    store.add_review(&t, &rewritten, kept()).await.unwrap_or_else(|e| panic!("add_review: {e}"));
+    let listed = store.reviews(&t, 10).await.unwrap_or_else(|e| panic!("reviews: {e}"));
+    assert_eq!(texts(listed.clone()), ["second", "third", "first"], "the same message once, at its latest");
+    assert_eq!(listed[0].decision, "escalate", "rewritten");
+    store.delete_conversation(&t, &a.id).await.unwrap_or_else(|e| panic!("delete: {e}"));
+    assert_eq!(texts(store.reviews(&t, 10).await.unwrap_or_default()), ["third"], "gone with the conversation");
 }
 
 /// A turn past its retention is gone for every read at once, before the table's TTL deletes

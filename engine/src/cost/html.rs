@@ -72,6 +72,7 @@ td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}.legend span{{dis
     budget(&mut h, report);
     alternatives(&mut h, report);
     gaps(&mut h, report);
+    review(&mut h, report);
     h.push_str("</main></body></html>\n");
     h
 }
@@ -275,6 +276,33 @@ fn alternatives(h: &mut String, r: &CostReport) {
         );
     }
     h.push_str("</section>");
+}
+
+/// The pilot's decisions to review: what the customer wrote, what the bot understood and what it
+/// would have said (escaped: it is the customer's text).
+fn review(h: &mut String, r: &CostReport) {
+    h.push_str("<section><h2>Pilot decisions to review</h2>");
+    if r.pilot_review.is_empty() {
+        h.push_str(r#"<p class="muted">No intent is in shadow or assist, or none of their messages was sampled yet (rollout.review_share).</p></section>"#);
+        return;
+    }
+    h.push_str("<p class=muted>A sample of the messages in intents the bot only shadows or drafts for: is what it would have done right? Newest first; kept as long as the conversation's turns.</p><table><tr><th>When</th><th>Mode</th><th>Intent</th><th>The customer wrote</th><th>The bot would have</th></tr>");
+    for item in &r.pilot_review {
+        let why = if item.reasons.is_empty() { String::new() } else { format!(" ({})", item.reasons.join(", ")) };
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td>{}</td><td>{} <span class=muted>{:.2}</span></td><td>{}</td><td><b>{}</b>{}<br>{}</td></tr>"#,
+            item.at.format("%Y-%m-%d %H:%M"),
+            super::report::mode_name(item.mode),
+            esc(item.intent.as_deref().unwrap_or("not recognised")),
+            item.confidence,
+            esc(&item.text),
+            esc(&item.decision),
+            esc(&why),
+            esc(item.reply.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</table></section>");
 }
 
 /// The FAQ entries worth writing next.

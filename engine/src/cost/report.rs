@@ -69,6 +69,9 @@ pub struct CostReport {
     pub alternatives: Vec<Alternative>,
     /// The questions that most often went to a person for lack of an answer.
     pub faq_gaps: Vec<Gap>,
+    /// The newest pilot decisions kept for review (intents in `shadow` or `assist`): what the
+    /// customer wrote and what the bot would have said. Filled by [`CostReport::with_reviews`].
+    pub pilot_review: Vec<switchboard_core::domain::ReviewItem>,
     /// The most expensive conversations.
     pub top_conversations: Vec<ConversationCost>,
     /// The newest requests.
@@ -306,6 +309,7 @@ pub async fn build(
         savings,
         alternatives,
         faq_gaps,
+        pilot_review: Vec::new(),
         top_conversations: top,
         requests: records
             .iter()
@@ -365,7 +369,29 @@ pub fn dollars(nanos: u64) -> String {
     }
 }
 
+/// A rollout mode's name.
+pub(super) fn mode_name(mode: switchboard_core::domain::RolloutMode) -> &'static str {
+    match mode {
+        switchboard_core::domain::RolloutMode::Shadow => "shadow",
+        switchboard_core::domain::RolloutMode::Assist => "assist",
+        switchboard_core::domain::RolloutMode::Auto => "auto",
+    }
+}
+
+/// Pilot decisions a report shows.
+pub const REVIEWS_SHOWN: usize = 50;
+
 impl CostReport {
+    /// The report with the tenant's newest pilot decisions to review, from the conversations.
+    pub async fn with_reviews(
+        mut self,
+        conversations: &dyn switchboard_core::ports::ConversationStore,
+        tenant: &TenantId,
+    ) -> Result<Self, PortError> {
+        self.pilot_review = conversations.reviews(tenant, REVIEWS_SHOWN).await?;
+        Ok(self)
+    }
+
     /// A plain-text table for a terminal.
     pub fn table(&self) -> String {
         let mut out = format!(
@@ -408,6 +434,14 @@ impl CostReport {
                 "Saved ${:.2} at ${:.2} per human-handled conversation\n",
                 s.saved_usd, s.human_ticket_usd
             ));
+        }
+        if !self.pilot_review.is_empty() {
+            out.push_str("\nPilot decisions to review (newest first; --format html or json shows them whole)\n");
+            for r in self.pilot_review.iter().take(10) {
+                let text: String = r.text.chars().take(48).collect();
+                let intent = r.intent.as_deref().unwrap_or("-");
+                out.push_str(&format!("  {:<6} {intent:<20} {:<20} {text}\n", mode_name(r.mode), r.decision));
+            }
         }
         if !self.faq_gaps.is_empty() {
             out.push_str("\nFAQ entries worth writing next (went to a person for lack of an answer)\n");

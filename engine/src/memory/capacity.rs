@@ -4,7 +4,7 @@
 //! scenario on both adapters and compares the units; keep these items in step with it.
 
 use crate::cost::units::{ItemSize, read_milli_units, write_milli_units};
-use switchboard_core::domain::{Conversation, ConversationId, Customer, CustomerId, Order, TenantId, Turn};
+use switchboard_core::domain::{Conversation, ConversationId, Customer, CustomerId, Order, ReviewItem, TenantId, Turn};
 use switchboard_core::keys::partition;
 use switchboard_core::meter::report;
 
@@ -93,6 +93,22 @@ pub(super) fn turn(tenant: &TenantId, id: &ConversationId, turn: &Turn) -> u64 {
         .s("data", &json(&Turn { seq: 0, ..turn.clone() }))
         .n("ttl", expires)
         .n("seq", i64::try_from(turn.seq).unwrap_or(i64::MAX))
+        .bytes()
+}
+
+/// A pilot decision kept for review, in its conversation's partition.
+pub(super) fn review(tenant: &TenantId, item: &ReviewItem) -> u64 {
+    ItemSize::keyed(&conversation_pk(tenant, &item.conversation), &format!("REVIEW#{}", item.message))
+        .s("data", &json(item))
+        .n("ttl", item.at.timestamp())
+        .bytes()
+}
+
+/// Its entry in the tenant's review index.
+pub(super) fn review_index(tenant: &TenantId, item: &ReviewItem) -> u64 {
+    ItemSize::keyed(&partition::reviews(tenant), &format!("R#{:013}#{}", item.at.timestamp_millis(), item.message))
+        .s("conversation", item.conversation.as_str())
+        .n("ttl", item.at.timestamp())
         .bytes()
 }
 

@@ -3,7 +3,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use switchboard_core::domain::{Conversation, ConversationId, ConversationState, TenantId, Turn, TurnCursor};
+use switchboard_core::domain::{
+    Conversation, ConversationId, ConversationState, MessageId, ReviewItem, TenantId, Turn, TurnCursor,
+};
 use switchboard_core::ports::{Activity, Clock, ConversationStore, PortError};
 
 /// A conversation's record. Its own expiry is not kept: the table's TTL removes a record no
@@ -13,6 +15,8 @@ struct Entry {
     conversation: Conversation,
     /// Each turn with the time it is kept until.
     turns: BTreeMap<TurnCursor, (Turn, DateTime<Utc>)>,
+    /// Pilot decisions to review, by message, with the time each is kept until.
+    reviews: BTreeMap<MessageId, (ReviewItem, DateTime<Utc>)>,
     /// The last `seq` given to a turn.
     written: u64,
 }
@@ -68,7 +72,9 @@ impl ConversationStore for MemoryConversations {
             return Err(PortError::Conflict { port: PORT });
         }
         capacity::write(capacity::conversation(conversation));
-        entries.insert(key, Entry { conversation: conversation.clone(), turns: BTreeMap::new(), written: 0 });
+        let entry =
+            Entry { conversation: conversation.clone(), turns: BTreeMap::new(), reviews: BTreeMap::new(), written: 0 };
+        entries.insert(key, entry);
         Ok(())
     }
 
@@ -204,5 +210,32 @@ impl ConversationStore for MemoryConversations {
         turns.reverse();
         capacity::query(turns.iter().map(|t| capacity::turn(tenant, conversation, t)).sum(), turns.len());
         Ok(turns)
+    }
+
+    async fn add_review(&self, tenant: &TenantId, item: &ReviewItem, keep: DateTime<Utc>) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        let entry = entries.get_mut(&(tenant.clone(), item.conversation.clone())).ok_or_else(missing)?;
+        capacity::write(capacity::review(tenant, item));
+        capacity::write(capacity::review_index(tenant, item));
+        entry.reviews.insert(item.message.clone(), (item.clone(), keep));
+        Ok(())
+    }
+
+    async fn reviews(&self, tenant: &TenantId, limit: usize) -> Result<Vec<ReviewItem>, PortError> {
+        let entries = lock(&self.entries);
+        let mut found: Vec<ReviewItem> = entries
+            .iter()
+            .filter(|((t, _), _)| t == tenant)
+            .flat_map(|(_, e)| e.reviews.values())
+            .filter(|(_, keep)| !self.aging.expired(Some(*keep)))
+            .map(|(item, _)| item.clone())
+            .collect();
+        found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.message.as_str().cmp(a.message.as_str())));
+        found.truncate(limit);
+        capacity::query(found.iter().map(|r| capacity::review_index(tenant, r)).sum(), found.len());
+        if !found.is_empty() {
+            capacity::read(found.iter().map(|r| capacity::review(tenant, r)).sum());
+        }
+        Ok(found)
     }
 }

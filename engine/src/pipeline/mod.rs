@@ -11,6 +11,8 @@ mod escalation;
 mod inbound;
 #[cfg(test)]
 mod order_tests;
+#[cfg(test)]
+mod pilot_tests;
 mod responder;
 #[cfg(test)]
 mod retention_tests;

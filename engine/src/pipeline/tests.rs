@@ -167,7 +167,7 @@ async fn unknown_tenant_is_not_retryable() {
 #[tokio::test]
 async fn shadow_mode_records_but_sends_and_escalates_nothing() {
     let mut tenant = Tenant::demo().unwrap();
-    tenant.config.rollout = RolloutConfig { default: RolloutMode::Shadow, intents: Default::default() };
+    tenant.config.rollout = RolloutConfig { default: RolloutMode::Shadow, ..Default::default() };
     let mut rig = rig(tenant);
     for text in ["What are your opening hours?", "Do you ship to Canada?"] {
         let outcome = rig.responder.respond(&message(text, Channel::TwilioSms)).await.unwrap();
@@ -189,7 +189,7 @@ async fn shadow_mode_still_hands_over_requests_for_a_person_complaints_and_anger
         "This is the worst shop ever, I am absolutely furious and disgusted",
     ] {
         let mut tenant = Tenant::demo().unwrap();
-        tenant.config.rollout = RolloutConfig { default: RolloutMode::Shadow, intents: Default::default() };
+        tenant.config.rollout = RolloutConfig { default: RolloutMode::Shadow, ..Default::default() };
         let mut rig = rig(tenant);
         let outcome = rig.responder.respond(&message(text, Channel::TwilioSms)).await.unwrap();
         assert!(matches!(outcome.decision, Decision::Escalate { .. }), "{text}: {:?}", outcome.decision);

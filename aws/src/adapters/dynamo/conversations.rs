@@ -2,6 +2,7 @@
 //! from when it was written, the conversation's record from when the customer last wrote.
 
 use super::*;
+use switchboard_core::domain::ReviewItem;
 
 /// Conversations (`T#{tenant}#V#{id}` / `STATE`) and their turns (`TURN#{cursor}`, with TTL).
 #[derive(Debug, Clone)]
@@ -275,7 +276,60 @@ impl ConversationStore for DynamoConversations {
         turns.reverse();
         Ok(turns)
     }
+
+    async fn add_review(&self, tenant: &TenantId, item: &ReviewItem, keep: DateTime<Utc>) -> Result<(), PortError> {
+        // The item lives in its conversation's partition, so deleting the conversation (an
+        // erasure) deletes it; the tenant's index holds ids only, for the newest-first listing.
+        let ttl = n(keep.timestamp());
+        let review = Item::from([
+            ("pk".to_string(), s(conversation_pk(tenant, &item.conversation))),
+            ("sk".to_string(), s(format!("{REVIEW_PREFIX}{}", item.message))),
+            ("data".to_string(), s(to_json(CONVERSATIONS, item)?)),
+            ("ttl".to_string(), ttl.clone()),
+        ]);
+        self.table.put(CONVERSATIONS, review).await?;
+        let index = Item::from([
+            ("pk".to_string(), s(partition::reviews(tenant))),
+            ("sk".to_string(), s(format!("R#{:013}#{}", item.at.timestamp_millis().max(0), item.message))),
+            ("conversation".to_string(), s(item.conversation.as_str())),
+            ("message".to_string(), s(item.message.as_str())),
+            ("ttl".to_string(), ttl),
+        ]);
+        self.table.put(CONVERSATIONS, index).await
+    }
+
+    async fn reviews(&self, tenant: &TenantId, limit: usize) -> Result<Vec<ReviewItem>, PortError> {
+        // Newest first; a few more index entries than asked for, since an erased conversation
+        // leaves its entries behind until they expire.
+        let index = self.table.query(CONVERSATIONS, partition::reviews(tenant), SortKey::Any, false, limit * 2).await?;
+        // A redelivered message decided again has two index entries and one item.
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for entry in index.iter().filter(|i| !expired(i)) {
+            let (Some(conversation), Some(message)) = (text(entry, "conversation"), text(entry, "message")) else {
+                continue;
+            };
+            let Ok(conversation) = ConversationId::new(conversation) else { continue };
+            let key = (conversation_pk(tenant, &conversation), format!("{REVIEW_PREFIX}{message}"));
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        let mut found: Vec<ReviewItem> = self
+            .table
+            .get_all(CONVERSATIONS, keys)
+            .await?
+            .iter()
+            .filter(|i| !expired(i))
+            .map(|i| json(CONVERSATIONS, i, "data"))
+            .collect::<Result<_, _>>()?;
+        found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.message.as_str().cmp(a.message.as_str())));
+        found.truncate(limit);
+        Ok(found)
+    }
 }
+
+/// A pilot decision's item in its conversation's partition.
+const REVIEW_PREFIX: &str = "REVIEW#";
 
 /// A stored turn: its JSON, and its place in the written order.
 fn turn_from(item: &Item) -> Result<Turn, PortError> {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use switchboard_core::domain::{
     AgentEvent, Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation,
     EscalationJob, EscalationPlan, HandoffFailure, InboundMessage, Language, MessageId, Priority, Reason, Reply,
-    ReplySource, Role, TenantId, TicketComment, Turn, TurnCursor, Work,
+    ReplySource, ReviewItem, Role, RolloutMode, TenantId, TicketComment, Turn, TurnCursor, Work,
 };
 use switchboard_core::ports::{
     Activity, Allowances, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue,
@@ -217,6 +217,7 @@ impl Responder {
         {
             self.customers.link_conversation(&message.tenant, id, &message.conversation).await?;
         }
+        self.keep_for_review(&tenant, message, &classification, language, &decision).await?;
         // The sender checks channel windows (WhatsApp's 24 hours) against the latest message.
         conversation.last_inbound_at = Some(message.received_at);
         conversation.language = Some(language);
@@ -407,6 +408,56 @@ impl Responder {
         Ok(())
     }
 
+    /// A sample of the decisions in intents the tenant pilots (`shadow`, `assist`) kept for the
+    /// business to review: what the customer wrote and what the bot would have said, stored with
+    /// the conversation (never logged), as long as its turns. The sample is by message id, so a
+    /// redelivery is sampled (and written) alike.
+    async fn keep_for_review(
+        &self,
+        tenant: &Tenant,
+        message: &InboundMessage,
+        c: &Classification,
+        language: switchboard_core::domain::Language,
+        decision: &Decision,
+    ) -> Result<(), RespondError> {
+        let rollout = &tenant.config.rollout;
+        let mode = rollout.mode(c.intent.as_deref());
+        if mode == RolloutMode::Auto || !rollout.reviews(&message.id) {
+            return Ok(());
+        }
+        let would = match decision {
+            Decision::Shadow { would } => would.as_ref(),
+            other => other,
+        };
+        let (reply, reasons) = match would {
+            Decision::Answer { reply } => (Some(reply.text.clone()), Vec::new()),
+            Decision::AnswerAndEscalate { reply, escalation } => {
+                (Some(reply.text.clone()), escalation.reasons.iter().map(Reason::words).collect())
+            }
+            Decision::Escalate { escalation } => (
+                escalation.draft.as_ref().map(|d| d.text.clone()),
+                escalation.reasons.iter().map(Reason::words).collect(),
+            ),
+            Decision::Silent | Decision::Shadow { .. } => (None, Vec::new()),
+        };
+        let item = ReviewItem {
+            conversation: message.conversation.clone(),
+            message: message.id.clone(),
+            at: self.clock.now(),
+            channel: message.channel,
+            mode,
+            intent: c.intent.clone(),
+            confidence: c.confidence,
+            language,
+            text: message.turn_text(),
+            decision: would.name().to_string(),
+            reply,
+            reasons,
+        };
+        self.conversations.add_review(&message.tenant, &item, self.turns_kept_until(tenant)).await?;
+        Ok(())
+    }
+
     /// Until when a turn written now (and the conversation's record, after a customer message)
     /// is kept: the tenant's `data.retention`, counted from the write, not from the provider's
     /// timestamp.
@@ -531,21 +582,6 @@ fn summary(c: &Classification, reasons: &[Reason]) -> String {
     if let Some(s) = &c.summary {
         return s.clone();
     }
-    let why: Vec<String> = reasons
-        .iter()
-        .map(|r| match r {
-            Reason::HumanRequested => "asked for a person".to_string(),
-            Reason::EscalatedIntent { intent } => format!("{intent} goes to a human"),
-            Reason::NegativeSentiment => "customer is unhappy".to_string(),
-            Reason::HighUrgency => "urgent".to_string(),
-            Reason::VipComplaint => "VIP complaint".to_string(),
-            Reason::Complaint { intent } => format!("complaint ({intent}) during the pilot"),
-            Reason::LowConfidence => "bot unsure what is asked".to_string(),
-            Reason::NoGroundedAnswer => "no answer in the knowledge base".to_string(),
-            Reason::Repeated { times } => format!("asked {times} times"),
-            Reason::AssistMode => "draft for review".to_string(),
-            Reason::ChannelWindowClosed => "WhatsApp's 24-hour window has closed: reply with a template".to_string(),
-        })
-        .collect();
+    let why: Vec<String> = reasons.iter().map(Reason::words).collect();
     format!("{}: {}", c.intent.as_deref().unwrap_or("unclassified"), why.join(", "))
 }
