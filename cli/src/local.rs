@@ -311,33 +311,44 @@ mod tests {
         assert_eq!(ids, ["c-1001", "c-1002", "c-1003", "c-1004"], "{list}");
     }
 
-    /// A pilot's decisions to review reach the business on the local cost page and its JSON:
-    /// the customer's words (escaped on the page) and what the bot would have said.
+    /// A pilot's decisions to review and the questions the bot could not answer reach the
+    /// business on the local cost page and its JSON: the customer's words (escaped on the
+    /// page), what the bot would have said, what to write next.
     #[tokio::test]
-    async fn the_cost_page_lists_the_pilots_decisions_to_review() {
+    async fn the_cost_page_lists_the_pilots_decisions_and_the_unanswered_questions() {
         use tower::ServiceExt;
         let mut demo = Tenant::demo().unwrap();
-        demo.config.rollout.default = switchboard::domain::RolloutMode::Shadow;
+        demo.config.rollout.intents.insert("opening_hours".into(), switchboard::domain::RolloutMode::Shadow);
         demo.config.rollout.review_share = 1.0;
         let options = Options { print_escalations: false, ..Options::default() };
         let app = Arc::new(Embedded::start(vec![demo], options).await.unwrap());
         let router = app.router().merge(local_routes(app.clone()));
-        let body = json!({"visitor_id": "v_review", "text": "What are your opening hours? <b>now</b>"}).to_string();
-        let post = axum::http::Request::post("/v1/demo/webchat/messages")
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(body))
-            .unwrap();
-        assert_eq!(router.clone().oneshot(post).await.unwrap().status(), StatusCode::ACCEPTED);
-        let mut kept = Value::Null;
+        for (visitor, text) in [
+            ("v_review", "What are your opening hours? <b>now</b>"),
+            ("v_gift", "Do you sell gift cards for weddings?"),
+        ] {
+            let body = json!({"visitor_id": visitor, "text": text}).to_string();
+            let post = axum::http::Request::post("/v1/demo/webchat/messages")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            assert_eq!(router.clone().oneshot(post).await.unwrap().status(), StatusCode::ACCEPTED);
+        }
+        let mut report = Value::Null;
         for _ in 0..100 {
-            let (status, report) = get(&router, "/local/costs/demo").await;
-            assert_eq!(status, StatusCode::OK, "{report}");
-            kept = report["pilot_review"].clone();
-            if kept.as_array().is_some_and(|a| !a.is_empty()) {
+            let (status, body) = get(&router, "/local/costs/demo").await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            report = body;
+            if report["messages"] == 2 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        let kept = &report["pilot_review"];
+        assert_eq!(kept.as_array().map(Vec::len), Some(1), "{kept}");
+        let unanswered = &report["unanswered"];
+        assert_eq!(unanswered[0]["count"], 1, "{unanswered}");
+        assert_eq!(unanswered[0]["examples"][0], "Do you sell gift cards for weddings?");
         assert_eq!(kept[0]["mode"], "shadow", "{kept}");
         assert_eq!(kept[0]["intent"], "opening_hours");
         assert_eq!(kept[0]["decision"], "answer");
@@ -348,6 +359,7 @@ mod tests {
         let html = String::from_utf8_lossy(&bytes);
         assert!(html.contains("Pilot decisions to review"), "the page has the section");
         assert!(html.contains("opening hours? &lt;b&gt;now&lt;/b&gt;"), "the customer's words, escaped");
+        assert!(html.contains("Do you sell gift cards for weddings?"), "what to write next");
     }
 
     /// The report's JSON on the local server: every field a cost owner's tools read, totals

@@ -175,8 +175,8 @@ pub mod partition {
     }
     /// The index of a tenant's pilot decisions to review (ids only: the items themselves live in
     /// their conversations' partitions).
-    pub fn reviews(tenant: &TenantId) -> String {
-        format!("T#{tenant}#REVIEW")
+    pub fn reviews(tenant: &TenantId, kind: impl Display) -> String {
+        format!("T#{tenant}#REVIEW#{kind}")
     }
     /// The lease of a conversation's one held long poll.
     pub fn held_poll(tenant: &TenantId, conversation: impl Display) -> String {

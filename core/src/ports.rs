@@ -4,7 +4,7 @@
 use crate::config::{FaqEntry, Secret};
 use crate::domain::{
     Classification, Conversation, ConversationId, ConversationState, Customer, CustomerId, Escalation, EscalationJob,
-    Language, MessageId, Order, ReviewItem, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
+    Language, MessageId, Order, ReviewItem, ReviewKind, TenantId, TicketComment, TicketRef, Turn, TurnCursor, Work,
 };
 use crate::ledger::{CostRecord, DayTotals, Month};
 use async_trait::async_trait;
@@ -213,9 +213,9 @@ pub trait ConversationStore: Send + Sync {
     /// Keeps a pilot decision for the business to review, with its conversation (deleting the
     /// conversation deletes it), until `keep`. Writing the same message's item again replaces it.
     async fn add_review(&self, tenant: &TenantId, item: &ReviewItem, keep: DateTime<Utc>) -> Result<(), PortError>;
-    /// The tenant's newest `limit` review items, newest first; never an expired one or one whose
-    /// conversation was deleted.
-    async fn reviews(&self, tenant: &TenantId, limit: usize) -> Result<Vec<ReviewItem>, PortError>;
+    /// The tenant's newest `limit` review items of `kind`, newest first; never an expired one or
+    /// one whose conversation was deleted.
+    async fn reviews(&self, tenant: &TenantId, kind: ReviewKind, limit: usize) -> Result<Vec<ReviewItem>, PortError>;
 }
 
 /// What one customer message tells about its conversation.

@@ -22,4 +22,4 @@ pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, Visito
 pub use language::Language;
 pub use message::{AttachmentNote, Channel, InboundMessage, Sender, WHATSAPP_SERVICE_WINDOW_HOURS};
 pub use parts::split;
-pub use review::ReviewItem;
+pub use review::{ReviewItem, ReviewKind};

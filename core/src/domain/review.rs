@@ -1,15 +1,19 @@
-//! A pilot's decisions kept for the business to review.
+//! Messages kept for the business to review: a pilot's decisions, and the questions the bot
+//! could not answer.
 
 use super::{Channel, ConversationId, Language, MessageId, RolloutMode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What the bot made of one customer message in an intent it only shadows or assists with:
-/// what the customer wrote, what the bot understood, and what it would have said. The business
-/// reads a sample of these to decide when an intent may go `auto` (docs/rollout.md). It is kept
-/// with the conversation — an erasure of the conversation erases it — and as long as its turns.
+/// What the bot made of one customer message: what the customer wrote, what the bot understood,
+/// and what it would have said. A pilot's sample tells the business when an intent may go
+/// `auto` (docs/rollout.md); the unanswered ones what to write next. It is kept with the
+/// conversation — an erasure of the conversation erases it — and as long as its turns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewItem {
+    /// Why it is kept.
+    #[serde(default)]
+    pub kind: ReviewKind,
     /// The conversation.
     pub conversation: ConversationId,
     /// The customer's message.
@@ -34,4 +38,26 @@ pub struct ReviewItem {
     pub reply: Option<String>,
     /// Why it would have handed over, in words.
     pub reasons: Vec<String>,
+}
+
+/// Why a message is kept for review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewKind {
+    /// A decision in an intent the bot only shadows or assists with (a sample).
+    #[default]
+    Pilot,
+    /// A question handed to a person because the bot had no answer it trusted (no grounded
+    /// answer, unsure what was asked, or asked again and again): what to write next.
+    Unanswered,
+}
+
+impl ReviewKind {
+    /// Its name in keys and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewKind::Pilot => "pilot",
+            ReviewKind::Unanswered => "unanswered",
+        }
+    }
 }

@@ -182,7 +182,9 @@ async fn reviews(store: &dyn ConversationStore) {
     for conv in [&a, &b, &c] {
         store.create_conversation(conv).await.unwrap_or_else(|e| panic!("create: {e}"));
     }
+    use switchboard_core::domain::ReviewKind;
     let item = |conv: &Conversation, seconds: i64, text: &str| switchboard_core::domain::ReviewItem {
+        kind: ReviewKind::Pilot,
         conversation: conv.id.clone(),
         message: MessageId::generate(),
         at: t0() + Span::seconds(seconds),
@@ -204,19 +206,24 @@ async fn reviews(store: &dyn ConversationStore) {
     store.add_review(&other, &item(&c, 4, "another tenant's"), kept()).await.unwrap_or_else(|e| panic!("{e}"));
     let texts =
         |items: Vec<switchboard_core::domain::ReviewItem>| items.into_iter().map(|i| i.text).collect::<Vec<_>>();
-    let listed = store.reviews(&t, 10).await.unwrap_or_else(|e| panic!("reviews: {e}"));
+    let listed = store.reviews(&t, ReviewKind::Pilot, 10).await.unwrap_or_else(|e| panic!("reviews: {e}"));
     assert_eq!(listed.first(), Some(&third), "reads back exactly");
     assert_eq!(texts(listed), ["third", "second", "first"], "newest first, not expired, not another tenant's");
-    assert_eq!(texts(store.reviews(&t, 2).await.unwrap_or_default()), ["third", "second"], "limit");
+    assert_eq!(texts(store.reviews(&t, ReviewKind::Pilot, 2).await.unwrap_or_default()), ["third", "second"], "limit");
+    // The same message kept for another reason is listed with its kind only.
+    let unanswered = switchboard_core::domain::ReviewItem { kind: ReviewKind::Unanswered, ..first.clone() };
+    store.add_review(&t, &unanswered, kept()).await.unwrap_or_else(|e| panic!("add_review: {e}"));
+    assert_eq!(store.reviews(&t, ReviewKind::Unanswered, 10).await.unwrap_or_default(), [unanswered.clone()]);
     // A redelivery decides again, later: the same message is still listed once.
     let at = t0() + Span::seconds(10);
     let rewritten = switchboard_core::domain::ReviewItem { decision: "escalate".into(), at, ..second.clone() };
     store.add_review(&t, &rewritten, kept()).await.unwrap_or_else(|e| panic!("add_review: {e}"));
-    let listed = store.reviews(&t, 10).await.unwrap_or_else(|e| panic!("reviews: {e}"));
+    let listed = store.reviews(&t, ReviewKind::Pilot, 10).await.unwrap_or_else(|e| panic!("reviews: {e}"));
     assert_eq!(texts(listed.clone()), ["second", "third", "first"], "the same message once, at its latest");
     assert_eq!(listed[0].decision, "escalate", "rewritten");
     store.delete_conversation(&t, &a.id).await.unwrap_or_else(|e| panic!("delete: {e}"));
-    assert_eq!(texts(store.reviews(&t, 10).await.unwrap_or_default()), ["third"], "gone with the conversation");
+    assert_eq!(texts(store.reviews(&t, ReviewKind::Pilot, 10).await.unwrap_or_default()), ["third"], "gone with it");
+    assert!(store.reviews(&t, ReviewKind::Unanswered, 10).await.unwrap_or_default().is_empty(), "every kind");
 }
 
 /// A turn past its retention is gone for every read at once, before the table's TTL deletes

@@ -305,9 +305,26 @@ fn review(h: &mut String, r: &CostReport) {
     h.push_str("</table></section>");
 }
 
-/// The FAQ entries worth writing next.
+/// The FAQ entries worth writing next: the unanswered questions grouped, with the customers'
+/// own words (escaped), then the counts by intent and language.
 fn gaps(h: &mut String, r: &CostReport) {
     h.push_str("<section><h2>FAQ entries worth writing next</h2>");
+    if !r.unanswered.is_empty() {
+        h.push_str("<p class=muted>Questions handed to a person because the bot had no answer it trusted, grouped by what they ask, most asked first.</p><table><tr><th class=n>Asked</th><th>About</th><th>In the customers' words</th><th>Intent</th></tr>");
+        for g in r.unanswered.iter().take(15) {
+            let examples: Vec<String> = g.examples.iter().map(|e| esc(e)).collect();
+            let _ = write!(
+                h,
+                "<tr><td class=n>{}</td><td>{}</td><td>{}</td><td>{} <span class=muted>{}</span></td></tr>",
+                g.count,
+                esc(&g.words.join(", ")),
+                examples.join("<br>"),
+                esc(&g.intents.join(", ")),
+                esc(&g.languages.join(", "))
+            );
+        }
+        h.push_str("</table>");
+    }
     if r.faq_gaps.is_empty() {
         h.push_str(r#"<p class="muted">No message went to a person for lack of an answer.</p></section>"#);
         return;

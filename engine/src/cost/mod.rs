@@ -10,6 +10,8 @@ pub mod html;
 pub mod lambda;
 mod prices;
 mod pricing;
+#[cfg(any(test, feature = "cli"))]
+pub mod questions;
 pub mod refused;
 #[cfg(any(test, feature = "cli"))]
 pub mod report;

@@ -8,7 +8,7 @@ use crate::tenant::Tenant;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use switchboard_core::domain::TenantId;
+use switchboard_core::domain::{ReviewKind, TenantId};
 use switchboard_core::ports::{CostLedger, PortError};
 
 /// Records read to count conversations and resolutions: a month of a small business's traffic.
@@ -72,6 +72,10 @@ pub struct CostReport {
     /// The newest pilot decisions kept for review (intents in `shadow` or `assist`): what the
     /// customer wrote and what the bot would have said. Filled by [`CostReport::with_reviews`].
     pub pilot_review: Vec<switchboard_core::domain::ReviewItem>,
+    /// The questions handed to a person for want of an answer the bot trusted, grouped by what
+    /// they ask, most asked first, with examples: the FAQ entries to write next. Filled by
+    /// [`CostReport::with_reviews`] from the newest [`UNANSWERED_READ`].
+    pub unanswered: Vec<super::questions::QuestionGroup>,
     /// The most expensive conversations.
     pub top_conversations: Vec<ConversationCost>,
     /// The newest requests.
@@ -310,6 +314,7 @@ pub async fn build(
         alternatives,
         faq_gaps,
         pilot_review: Vec::new(),
+        unanswered: Vec::new(),
         top_conversations: top,
         requests: records
             .iter()
@@ -381,14 +386,20 @@ pub(super) fn mode_name(mode: switchboard_core::domain::RolloutMode) -> &'static
 /// Pilot decisions a report shows.
 pub const REVIEWS_SHOWN: usize = 50;
 
+/// Unanswered questions a report groups (the newest).
+pub const UNANSWERED_READ: usize = 500;
+
 impl CostReport {
-    /// The report with the tenant's newest pilot decisions to review, from the conversations.
+    /// The report with the tenant's newest pilot decisions to review and its unanswered
+    /// questions grouped, from the conversations.
     pub async fn with_reviews(
         mut self,
         conversations: &dyn switchboard_core::ports::ConversationStore,
         tenant: &TenantId,
     ) -> Result<Self, PortError> {
-        self.pilot_review = conversations.reviews(tenant, REVIEWS_SHOWN).await?;
+        self.pilot_review = conversations.reviews(tenant, ReviewKind::Pilot, REVIEWS_SHOWN).await?;
+        let unanswered = conversations.reviews(tenant, ReviewKind::Unanswered, UNANSWERED_READ).await?;
+        self.unanswered = super::questions::group(&unanswered);
         Ok(self)
     }
 
@@ -441,6 +452,13 @@ impl CostReport {
                 let text: String = r.text.chars().take(48).collect();
                 let intent = r.intent.as_deref().unwrap_or("-");
                 out.push_str(&format!("  {:<6} {intent:<20} {:<20} {text}\n", mode_name(r.mode), r.decision));
+            }
+        }
+        if !self.unanswered.is_empty() {
+            out.push_str("\nQuestions the bot could not answer, most asked first (write these next)\n");
+            for g in self.unanswered.iter().take(10) {
+                let example: String = g.examples.first().map(|e| e.chars().take(56).collect()).unwrap_or_default();
+                out.push_str(&format!("  {:>5}  {:<28} {example}\n", g.count, g.words.join(" ")));
             }
         }
         if !self.faq_gaps.is_empty() {

@@ -98,15 +98,19 @@ pub(super) fn turn(tenant: &TenantId, id: &ConversationId, turn: &Turn) -> u64 {
 
 /// A pilot decision kept for review, in its conversation's partition.
 pub(super) fn review(tenant: &TenantId, item: &ReviewItem) -> u64 {
-    ItemSize::keyed(&conversation_pk(tenant, &item.conversation), &format!("REVIEW#{}", item.message))
-        .s("data", &json(item))
-        .n("ttl", item.at.timestamp())
-        .bytes()
+    ItemSize::keyed(
+        &conversation_pk(tenant, &item.conversation),
+        &format!("REVIEW#{}#{}", item.kind.as_str(), item.message),
+    )
+    .s("data", &json(item))
+    .n("ttl", item.at.timestamp())
+    .bytes()
 }
 
 /// Its entry in the tenant's review index.
 pub(super) fn review_index(tenant: &TenantId, item: &ReviewItem) -> u64 {
-    ItemSize::keyed(&partition::reviews(tenant), &format!("R#{:013}#{}", item.at.timestamp_millis(), item.message))
+    let sk = format!("R#{:013}#{}", item.at.timestamp_millis(), item.message);
+    ItemSize::keyed(&partition::reviews(tenant, item.kind.as_str()), &sk)
         .s("conversation", item.conversation.as_str())
         .n("ttl", item.at.timestamp())
         .bytes()

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use switchboard_core::domain::{
-    Conversation, ConversationId, ConversationState, MessageId, ReviewItem, TenantId, Turn, TurnCursor,
+    Conversation, ConversationId, ConversationState, MessageId, ReviewItem, ReviewKind, TenantId, Turn, TurnCursor,
 };
 use switchboard_core::ports::{Activity, Clock, ConversationStore, PortError};
 
@@ -15,8 +15,8 @@ struct Entry {
     conversation: Conversation,
     /// Each turn with the time it is kept until.
     turns: BTreeMap<TurnCursor, (Turn, DateTime<Utc>)>,
-    /// Pilot decisions to review, by message, with the time each is kept until.
-    reviews: BTreeMap<MessageId, (ReviewItem, DateTime<Utc>)>,
+    /// Messages kept for review, by kind and message, with the time each is kept until.
+    reviews: BTreeMap<(ReviewKind, MessageId), (ReviewItem, DateTime<Utc>)>,
     /// The last `seq` given to a turn.
     written: u64,
 }
@@ -217,17 +217,17 @@ impl ConversationStore for MemoryConversations {
         let entry = entries.get_mut(&(tenant.clone(), item.conversation.clone())).ok_or_else(missing)?;
         capacity::write(capacity::review(tenant, item));
         capacity::write(capacity::review_index(tenant, item));
-        entry.reviews.insert(item.message.clone(), (item.clone(), keep));
+        entry.reviews.insert((item.kind, item.message.clone()), (item.clone(), keep));
         Ok(())
     }
 
-    async fn reviews(&self, tenant: &TenantId, limit: usize) -> Result<Vec<ReviewItem>, PortError> {
+    async fn reviews(&self, tenant: &TenantId, kind: ReviewKind, limit: usize) -> Result<Vec<ReviewItem>, PortError> {
         let entries = lock(&self.entries);
         let mut found: Vec<ReviewItem> = entries
             .iter()
             .filter(|((t, _), _)| t == tenant)
             .flat_map(|(_, e)| e.reviews.values())
-            .filter(|(_, keep)| !self.aging.expired(Some(*keep)))
+            .filter(|(item, keep)| item.kind == kind && !self.aging.expired(Some(*keep)))
             .map(|(item, _)| item.clone())
             .collect();
         found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.message.as_str().cmp(a.message.as_str())));

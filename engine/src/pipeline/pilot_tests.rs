@@ -7,7 +7,7 @@ use crate::memory::MemoryCustomers;
 use crate::tenant::Tenant;
 use std::sync::Arc;
 use switchboard_core::config::RolloutConfig;
-use switchboard_core::domain::{Channel, RolloutMode, TenantId};
+use switchboard_core::domain::{Channel, ReviewKind, RolloutMode, TenantId};
 use switchboard_core::ports::ConversationStore;
 
 fn pilot(mode: RolloutMode, share: f64) -> Tenant {
@@ -21,7 +21,7 @@ async fn shadow_and_assist_decisions_are_kept_for_review_and_auto_ones_are_not()
     let demo = TenantId::new("demo").unwrap();
     let rig = rig_with(pilot(RolloutMode::Shadow, 1.0), Arc::new(MemoryCustomers::default()));
     rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
-    let kept = rig.conversations.reviews(&demo, 10).await.unwrap();
+    let kept = rig.conversations.reviews(&demo, ReviewKind::Pilot, 10).await.unwrap();
     assert_eq!(kept.len(), 1);
     let item = &kept[0];
     assert_eq!((item.mode, item.decision.as_str()), (RolloutMode::Shadow, "answer"));
@@ -31,7 +31,7 @@ async fn shadow_and_assist_decisions_are_kept_for_review_and_auto_ones_are_not()
 
     let rig = rig_with(pilot(RolloutMode::Assist, 1.0), Arc::new(MemoryCustomers::default()));
     rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
-    let kept = rig.conversations.reviews(&demo, 10).await.unwrap();
+    let kept = rig.conversations.reviews(&demo, ReviewKind::Pilot, 10).await.unwrap();
     assert_eq!((kept[0].mode, kept[0].decision.as_str()), (RolloutMode::Assist, "escalate"));
     assert!(kept[0].reply.is_some(), "the agent's draft");
     assert_eq!(kept[0].reasons, ["draft for review"]);
@@ -39,7 +39,7 @@ async fn shadow_and_assist_decisions_are_kept_for_review_and_auto_ones_are_not()
     for tenant in [pilot(RolloutMode::Auto, 1.0), pilot(RolloutMode::Shadow, 0.0)] {
         let rig = rig_with(tenant, Arc::new(MemoryCustomers::default()));
         rig.responder.respond(&message("What are your opening hours?", Channel::Webchat)).await.unwrap();
-        assert!(rig.conversations.reviews(&demo, 10).await.unwrap().is_empty());
+        assert!(rig.conversations.reviews(&demo, ReviewKind::Pilot, 10).await.unwrap().is_empty());
     }
 }
 
@@ -52,4 +52,25 @@ fn the_review_sample_is_the_share_asked_for_and_stable_per_message() {
     let sampled = ids.iter().filter(|id| rollout.reviews(id)).count();
     assert!((850..=1150).contains(&sampled), "{sampled} of 4,000 at 25 %");
     assert!(ids.iter().all(|id| rollout.reviews(id) == rollout.reviews(id)), "stable");
+}
+
+/// Every question handed to a person because the bot had no answer it trusted is kept (in auto
+/// mode too) for the report's "write these next"; a request for a person is not such a question.
+#[tokio::test]
+async fn unanswered_questions_are_kept_and_requests_for_a_person_are_not() {
+    let demo = TenantId::new("demo").unwrap();
+    let rig = rig_with(pilot(RolloutMode::Auto, 0.0), Arc::new(MemoryCustomers::default()));
+    for text in ["Do you sell gift cards for weddings?", "I want to talk to a human"] {
+        rig.responder.respond(&message(text, Channel::Webchat)).await.unwrap();
+    }
+    let kept = rig.conversations.reviews(&demo, ReviewKind::Unanswered, 10).await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].text, "Do you sell gift cards for weddings?");
+    assert_eq!(kept[0].decision, "escalate");
+    assert!(
+        kept[0].reasons.iter().any(|r| r.contains("no answer") || r.contains("unsure")),
+        "why it went to a person: {:?}",
+        kept[0].reasons
+    );
+    assert!(rig.conversations.reviews(&demo, ReviewKind::Pilot, 10).await.unwrap().is_empty(), "auto: no pilot");
 }

@@ -136,7 +136,8 @@ impl FaqIndex {
     }
 }
 
-fn stemmer(language: Language) -> Option<Stemmer> {
+/// The Snowball stemmer of `language`, when there is one.
+pub(crate) fn stemmer(language: Language) -> Option<Stemmer> {
     let algorithm = match language.code() {
         "en" => Algorithm::English,
         "es" => Algorithm::Spanish,
@@ -186,7 +187,8 @@ fn is_stopword(language: Language, w: &str) -> bool {
     list.contains(&w)
 }
 
-fn analyse(stemmer: Option<&Stemmer>, language: Language, text: &str) -> Vec<String> {
+/// The words of `text` that say what it is about: folded, stop words dropped, stemmed.
+pub(crate) fn analyse(stemmer: Option<&Stemmer>, language: Language, text: &str) -> Vec<String> {
     let folded = fold(text);
     words(&folded)
         .filter(|w| !is_stopword(language, w))

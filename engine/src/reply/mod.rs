@@ -6,6 +6,7 @@ mod orders;
 mod templates;
 
 pub use faq::{FaqHit, FaqIndex};
+pub(crate) use faq::{analyse, stemmer};
 pub use templates::{CustomerView, TemplateContext, Templates};
 
 use switchboard_core::config::Availability;

@@ -2,7 +2,7 @@
 //! from when it was written, the conversation's record from when the customer last wrote.
 
 use super::*;
-use switchboard_core::domain::ReviewItem;
+use switchboard_core::domain::{ReviewItem, ReviewKind};
 
 /// Conversations (`T#{tenant}#V#{id}` / `STATE`) and their turns (`TURN#{cursor}`, with TTL).
 #[derive(Debug, Clone)]
@@ -283,13 +283,13 @@ impl ConversationStore for DynamoConversations {
         let ttl = n(keep.timestamp());
         let review = Item::from([
             ("pk".to_string(), s(conversation_pk(tenant, &item.conversation))),
-            ("sk".to_string(), s(format!("{REVIEW_PREFIX}{}", item.message))),
+            ("sk".to_string(), s(format!("{REVIEW_PREFIX}{}#{}", item.kind.as_str(), item.message))),
             ("data".to_string(), s(to_json(CONVERSATIONS, item)?)),
             ("ttl".to_string(), ttl.clone()),
         ]);
         self.table.put(CONVERSATIONS, review).await?;
         let index = Item::from([
-            ("pk".to_string(), s(partition::reviews(tenant))),
+            ("pk".to_string(), s(partition::reviews(tenant, item.kind.as_str()))),
             ("sk".to_string(), s(format!("R#{:013}#{}", item.at.timestamp_millis().max(0), item.message))),
             ("conversation".to_string(), s(item.conversation.as_str())),
             ("message".to_string(), s(item.message.as_str())),
@@ -298,10 +298,11 @@ impl ConversationStore for DynamoConversations {
         self.table.put(CONVERSATIONS, index).await
     }
 
-    async fn reviews(&self, tenant: &TenantId, limit: usize) -> Result<Vec<ReviewItem>, PortError> {
+    async fn reviews(&self, tenant: &TenantId, kind: ReviewKind, limit: usize) -> Result<Vec<ReviewItem>, PortError> {
         // Newest first; a few more index entries than asked for, since an erased conversation
         // leaves its entries behind until they expire.
-        let index = self.table.query(CONVERSATIONS, partition::reviews(tenant), SortKey::Any, false, limit * 2).await?;
+        let pk = partition::reviews(tenant, kind.as_str());
+        let index = self.table.query(CONVERSATIONS, pk, SortKey::Any, false, limit * 2).await?;
         // A redelivered message decided again has two index entries and one item.
         let mut keys: Vec<(String, String)> = Vec::new();
         for entry in index.iter().filter(|i| !expired(i)) {
@@ -309,7 +310,7 @@ impl ConversationStore for DynamoConversations {
                 continue;
             };
             let Ok(conversation) = ConversationId::new(conversation) else { continue };
-            let key = (conversation_pk(tenant, &conversation), format!("{REVIEW_PREFIX}{message}"));
+            let key = (conversation_pk(tenant, &conversation), format!("{REVIEW_PREFIX}{}#{message}", kind.as_str()));
             if !keys.contains(&key) {
                 keys.push(key);
             }

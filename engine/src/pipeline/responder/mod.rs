@@ -14,7 +14,7 @@ use std::sync::Arc;
 use switchboard_core::domain::{
     AgentEvent, Channel, Classification, Conversation, ConversationState, Customer, Decision, Escalation,
     EscalationJob, EscalationPlan, HandoffFailure, InboundMessage, Language, MessageId, Priority, Reason, Reply,
-    ReplySource, ReviewItem, Role, RolloutMode, TenantId, TicketComment, Turn, TurnCursor, Work,
+    ReplySource, ReviewItem, ReviewKind, Role, RolloutMode, TenantId, TicketComment, Turn, TurnCursor, Work,
 };
 use switchboard_core::ports::{
     Activity, Allowances, ChannelSender, ClassifyRequest, Clock, ConversationStore, CustomerStore, EscalationQueue,
@@ -408,10 +408,10 @@ impl Responder {
         Ok(())
     }
 
-    /// A sample of the decisions in intents the tenant pilots (`shadow`, `assist`) kept for the
-    /// business to review: what the customer wrote and what the bot would have said, stored with
-    /// the conversation (never logged), as long as its turns. The sample is by message id, so a
-    /// redelivery is sampled (and written) alike.
+    /// Messages kept for the business to review, stored with the conversation (never logged),
+    /// as long as its turns: a sample of the decisions in intents the tenant pilots (`shadow`,
+    /// `assist`; by message id, so a redelivery is sampled alike), and every question handed to
+    /// a person because the bot had no answer it trusted — what to write next.
     async fn keep_for_review(
         &self,
         tenant: &Tenant,
@@ -422,7 +422,11 @@ impl Responder {
     ) -> Result<(), RespondError> {
         let rollout = &tenant.config.rollout;
         let mode = rollout.mode(c.intent.as_deref());
-        if mode == RolloutMode::Auto || !rollout.reviews(&message.id) {
+        let pilot = mode != RolloutMode::Auto && rollout.reviews(&message.id);
+        let unanswered = matches!(decision, Decision::Escalate { escalation } if escalation.reasons.iter().any(|r| {
+            matches!(r, Reason::NoGroundedAnswer | Reason::LowConfidence | Reason::Repeated { .. })
+        }));
+        if !pilot && !unanswered {
             return Ok(());
         }
         let would = match decision {
@@ -441,6 +445,7 @@ impl Responder {
             Decision::Silent | Decision::Shadow { .. } => (None, Vec::new()),
         };
         let item = ReviewItem {
+            kind: if pilot { ReviewKind::Pilot } else { ReviewKind::Unanswered },
             conversation: message.conversation.clone(),
             message: message.id.clone(),
             at: self.clock.now(),
@@ -454,7 +459,14 @@ impl Responder {
             reply,
             reasons,
         };
-        self.conversations.add_review(&message.tenant, &item, self.turns_kept_until(tenant)).await?;
+        let keep = self.turns_kept_until(tenant);
+        if pilot {
+            self.conversations.add_review(&message.tenant, &item, keep).await?;
+        }
+        if unanswered {
+            let item = ReviewItem { kind: ReviewKind::Unanswered, ..item };
+            self.conversations.add_review(&message.tenant, &item, keep).await?;
+        }
         Ok(())
     }
 
