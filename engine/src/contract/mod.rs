@@ -213,7 +213,10 @@ async fn reviews(store: &dyn ConversationStore) {
     // The same message kept for another reason is listed with its kind only.
     let unanswered = switchboard_core::domain::ReviewItem { kind: ReviewKind::Unanswered, ..first.clone() };
     store.add_review(&t, &unanswered, kept()).await.unwrap_or_else(|e| panic!("add_review: {e}"));
-    assert_eq!(store.reviews(&t, ReviewKind::Unanswered, 10).await.unwrap_or_default(), [unanswered.clone()]);
+    assert_eq!(
+        store.reviews(&t, ReviewKind::Unanswered, 10).await.unwrap_or_default(),
+        std::slice::from_ref(&unanswered)
+    );
     // A redelivery decides again, later: the same message is still listed once.
     let at = t0() + Span::seconds(10);
     let rewritten = switchboard_core::domain::ReviewItem { decision: "escalate".into(), at, ..second.clone() };
