@@ -478,6 +478,23 @@ async fn a_signed_shopify_shipment_moves_the_order_it_names_and_nothing_else() {
     assert_eq!(ship("f-4", older).await, 200);
     assert_eq!(profile(&s, "c-1001").await.unwrap().order("#1001").unwrap().status, "delivered");
 
+    // Ana's order 1001 from another system (the data API) is not Shopify's #1001.
+    let other_system = serde_json::json!({"status": "processing", "placed": "2026-11-01"});
+    assert_eq!(send(&s, "PUT", "/v1/demo/customers/c-1001/orders/1001", &key(), other_system).await, 200);
+    let second = SHOPIFY_FULFILLMENT
+        .replace("\"#1001.1\"", "\"1001.1\"")
+        .replace("2026-12-01T15:00:00+01:00", "2026-12-01T16:00:00+01:00");
+    assert_eq!(ship("f-6", second).await, 200);
+    let ana = profile(&s, "c-1001").await.unwrap();
+    let exact = ana.orders.iter().find(|o| o.id == "1001").map(|o| o.status.as_str());
+    assert_eq!(exact, Some("delivered"), "the shipment names `1001.1`, so order `1001`, exactly");
+    let other = SHOPIFY_FULFILLMENT
+        .replace("\"#1001.1\"", "\"#1002.1\"")
+        .replace("2026-12-01T15:00:00+01:00", "2026-12-01T17:00:00+01:00");
+    let stored = s.items().await;
+    assert_eq!(ship("f-7", other).await, 200);
+    assert_eq!(s.items().await, stored + 1, "`#1002` is not hers: only the claim");
+
     // Someone else's shipment naming Ana's order number: not Ana's order, nobody's profile.
     let stored = s.items().await;
     let stranger = SHOPIFY_FULFILLMENT

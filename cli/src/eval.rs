@@ -21,6 +21,9 @@ pub enum Task {
     Escalation,
     /// Language detection (the category is the language code).
     Language,
+    /// How `import history` groups messages into intents, the labels hidden: adjusted Rand
+    /// index and purity against them, the threshold chosen on --validation.
+    Clusters,
 }
 
 /// The command line of `switchboard eval`.
@@ -118,6 +121,26 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
             unused("--validation", validation.is_some())?;
             serde_json::to_value(signals::human_requests(&test))?
         }
+        Task::Clusters => {
+            unused("--train", args.train.is_some())?;
+            let language = test
+                .first()
+                .and_then(|r| r.language.as_deref())
+                .and_then(switchboard::domain::Language::from_code)
+                .unwrap_or(switchboard::domain::Language::EN);
+            let encoder = (!args.no_encoder && language == switchboard::domain::Language::EN)
+                .then(switchboard::classify::encoder::shared)
+                .flatten();
+            let sets: Vec<&[Row]> = [Some(test.as_slice()), validation.as_deref()].into_iter().flatten().collect();
+            let report = match encoder {
+                Some(encoder) => {
+                    let embed = eval::clusters::memo(|texts| encoder.embed_batch(texts), &sets);
+                    eval::clusters::evaluate(validation.as_deref(), &test, language, Some(&embed))
+                }
+                None => eval::clusters::evaluate(validation.as_deref(), &test, language, None),
+            };
+            serde_json::to_value(report)?
+        }
         Task::Language => {
             unused("--validation", validation.is_some())?;
             let train = args.train.as_deref().map(read_csv).transpose()?.unwrap_or_default();
@@ -130,6 +153,7 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
         Task::Sentiment => "sentiment",
         Task::Escalation => "escalation",
         Task::Language => "language",
+        Task::Clusters => "clusters",
     };
     with_task(name, value)
 }

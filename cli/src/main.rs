@@ -5,6 +5,7 @@
 mod aws;
 mod customers;
 mod eval;
+mod history;
 mod knowledge;
 mod local;
 
@@ -168,6 +169,27 @@ enum ImportCommand {
         #[arg(long)]
         write: bool,
     },
+    /// Past conversations as suggested intents: customer messages grouped by what they ask (by
+    /// their tags when the export has them), each with examples, its share of the traffic,
+    /// whether people usually handled it, and a past agent reply as a draft (a comment, never
+    /// sent). A CSV of messages, or Zendesk's or Freshdesk's ticket export.
+    History {
+        /// The tenant file the suggestions are for (and merged into, with --format yaml).
+        #[arg(long)]
+        tenant: PathBuf,
+        /// The export.
+        source: PathBuf,
+        /// The export's format, when the file does not say.
+        #[arg(long, value_enum)]
+        from: Option<history::HistoryFormat>,
+        /// yaml: a draft block of the tenant file's intents (a diff; --write writes it); json:
+        /// every message with its suggestion; table: one line per suggestion.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: history::Output,
+        /// With --format yaml: write the merged file.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 /// What to do with a tenant's customers.
@@ -247,6 +269,9 @@ async fn main() -> Result<()> {
         Command::Eval(args) => eval::run(&args, load_tenant),
         Command::Import { what: ImportCommand::Knowledge { tenant, source, format, write } } => {
             knowledge::import(&tenant, &source, format, write)
+        }
+        Command::Import { what: ImportCommand::History { tenant, source, from, format, write } } => {
+            history::import(&tenant, &source, from, format, write)
         }
         Command::EncoderPack { model, out } => encoder_pack(&model, &out),
         Command::DataKey { name } => {

@@ -11,6 +11,8 @@ pub mod customers;
 #[cfg(any(test, feature = "cli"))]
 pub mod eval;
 #[cfg(feature = "cli")]
+pub mod history;
+#[cfg(feature = "cli")]
 pub mod knowledge;
 pub mod limits;
 pub mod memory;

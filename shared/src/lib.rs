@@ -19,7 +19,7 @@ pub use switchboard_edge::{channels, embedded, helpdesks, http, lookups, shops, 
 pub use switchboard_engine::contract;
 pub use switchboard_engine::{classify, cost, customers, limits, pipeline, policy, reply, tenant};
 #[cfg(feature = "cli")]
-pub use switchboard_engine::{eval, knowledge};
+pub use switchboard_engine::{eval, history, knowledge};
 
 /// The adapters behind the ports: `memory` is the embedded default (local runs and tests);
 /// `aws` (feature `aws`) is production: DynamoDB, SQS, SSM Parameter Store, Bedrock.

@@ -62,8 +62,12 @@ pub struct Shipment {
 }
 
 impl Shipment {
-    /// `order` with this shipment's news; `None` when the shipment is older than the order.
+    /// `order` with this shipment's news; `None` when the shipment is older than the order, or
+    /// the order was cancelled or refunded (a late parcel scan does not undo either).
     pub fn applied_to(&self, order: &Order) -> Option<Order> {
+        if matches!(order.status.as_str(), "cancelled" | "refunded") {
+            return None;
+        }
         let mut updated = order.clone();
         updated.status = self.status.clone();
         updated.tracking = self.tracking.clone().or(updated.tracking);

@@ -315,6 +315,18 @@ mod tests {
             .replace("\"shipment_status\": \"delivered\"", "\"shipment_status\": null");
         assert!(matches!(parse("fulfillments/create", pending.as_bytes()), Ok(ShopUpdate::Skip(_))), "not shipped");
         assert_eq!(order_name("#1001.2"), Some("#1001"));
+        let stored = |status: &str| switchboard_core::domain::Order {
+            id: "#1001".into(),
+            status: status.into(),
+            placed: None,
+            eta: None,
+            tracking: None,
+            items: None,
+            updated: None,
+        };
+        assert!(shipment.applied_to(&stored("in transit")).is_some());
+        assert!(shipment.applied_to(&stored("cancelled")).is_none(), "a cancelled order stays cancelled");
+        assert!(shipment.applied_to(&stored("refunded")).is_none(), "a refunded one stays refunded");
         assert_eq!(order_name("DS-20417"), Some("DS-20417"), "a name without a suffix is the order's");
         assert_eq!(order_name("1.5.x"), Some("1.5.x"));
     }

@@ -194,7 +194,8 @@ async fn ship(
     let Some(customer) = find_by_identity(api, &tenant.id, shop).await? else {
         return Ok("a shipment for no customer the tenant knows: skipped");
     };
-    let Some(stored) = customer.order(number) else {
+    // The order Shopify names, exactly: `#1001` and another system's `1001` are not one order.
+    let Some(stored) = customer.orders.iter().find(|o| o.id == number) else {
         return Ok("a shipment of an order the tenant does not hold: skipped");
     };
     let Some(order) = shipment.applied_to(stored) else {

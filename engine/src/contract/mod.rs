@@ -166,7 +166,33 @@ pub async fn conversation_store(store: &dyn ConversationStore) {
     assert_eq!(store.conversation(&a, &id).await.ok().flatten(), None, "deleted");
     assert!(store.turns_after(&a, &id, None, 100).await.unwrap_or_default().is_empty(), "delete removes the turns");
     expired_turns(store).await;
+    expired_conversation(store).await;
     reviews(store).await;
+}
+
+/// A conversation whose record has outlived the tenant's retention is gone for every read, and
+/// the next first message starts it afresh instead of meeting a conflict.
+async fn expired_conversation(store: &dyn ConversationStore) {
+    let t = tenant(&unique("x-"));
+    let id = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Conversation::new(id.clone(), t.clone(), Channel::Webchat, "v_1".into(), t0());
+    store.create_conversation(&c).await.unwrap_or_else(|e| panic!("create: {e}"));
+    let activity = Activity {
+        language: switchboard_core::domain::Language::EN,
+        last_inbound_at: t0(),
+        customer: CustomerId::new("c-9").ok(),
+        thread: None,
+        keep: lapsed(),
+    };
+    store.record_activity(&t, &id, &activity).await.unwrap_or_else(|e| panic!("record_activity: {e}"));
+    assert_eq!(store.conversation(&t, &id).await.ok().flatten(), None, "an expired record is not read");
+    let again = Conversation::new(id.clone(), t.clone(), Channel::Webchat, "v_1".into(), t0() + Span::days(1));
+    store.create_conversation(&again).await.unwrap_or_else(|e| panic!("create over an expired record: {e}"));
+    assert_eq!(store.conversation(&t, &id).await.ok().flatten(), Some(again.clone()), "a fresh record, no old binding");
+    assert!(
+        matches!(store.create_conversation(&again).await, Err(PortError::Conflict { .. })),
+        "a live record still conflicts"
+    );
 }
 
 /// A pilot's review items: the tenant's newest first, each message once, none of another
@@ -248,6 +274,22 @@ async fn expired_turns(store: &dyn ConversationStore) {
     assert_eq!(store.turn(&t, &id, &old.cursor).await.ok().flatten(), None, "an expired turn is not found");
     store.append_turn(&t, &id, &old, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
     assert!(store.turn(&t, &id, &old.cursor).await.ok().flatten().is_some(), "a rewrite sets a new expiry");
+
+    // A poll from the start of a conversation with a long expired stretch still reaches the
+    // live turns after it (a page of expired turns must not stall the cursor).
+    let long = ConversationId::new(unique("c_")).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .create_conversation(&Conversation::new(long.clone(), t.clone(), Channel::Webchat, "v_2".into(), t0()))
+        .await
+        .unwrap_or_else(|e| panic!("create: {e}"));
+    for i in 0..12 {
+        let gone = turn(t0() + Span::seconds(i), Role::Customer, "expired");
+        store.append_turn(&t, &long, &gone, lapsed()).await.unwrap_or_else(|e| panic!("append: {e}"));
+    }
+    let live = turn(t0() + Span::minutes(1), Role::Bot, "live");
+    store.append_turn(&t, &long, &live, kept()).await.unwrap_or_else(|e| panic!("append: {e}"));
+    let polled = store.turns_after(&t, &long, None, 10).await.unwrap_or_else(|e| panic!("turns_after: {e}"));
+    assert_eq!(texts(polled), vec!["live".to_string()], "past a page of expired turns");
 }
 
 /// Idempotency: one winner, in-progress blocks, completion answers repeats, locks and records

@@ -374,6 +374,12 @@ pub fn dollars(nanos: u64) -> String {
     }
 }
 
+/// Up to `chars` of a customer's words for a terminal: control characters (an escape sequence
+/// could rewrite the operator's screen or plant a link) become spaces.
+fn printable(text: &str, chars: usize) -> String {
+    text.chars().take(chars).map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 /// A rollout mode's name.
 pub(super) fn mode_name(mode: switchboard_core::domain::RolloutMode) -> &'static str {
     match mode {
@@ -449,7 +455,7 @@ impl CostReport {
         if !self.pilot_review.is_empty() {
             out.push_str("\nPilot decisions to review (newest first; --format html or json shows them whole)\n");
             for r in self.pilot_review.iter().take(10) {
-                let text: String = r.text.chars().take(48).collect();
+                let text = printable(&r.text, 48);
                 let intent = r.intent.as_deref().unwrap_or("-");
                 out.push_str(&format!("  {:<6} {intent:<20} {:<20} {text}\n", mode_name(r.mode), r.decision));
             }
@@ -457,7 +463,7 @@ impl CostReport {
         if !self.unanswered.is_empty() {
             out.push_str("\nQuestions the bot could not answer, most asked first (write these next)\n");
             for g in self.unanswered.iter().take(10) {
-                let example: String = g.examples.first().map(|e| e.chars().take(56).collect()).unwrap_or_default();
+                let example = g.examples.first().map(|e| printable(e, 56)).unwrap_or_default();
                 out.push_str(&format!("  {:>5}  {:<28} {example}\n", g.count, g.words.join(" ")));
             }
         }
@@ -513,5 +519,14 @@ mod tests {
         assert_eq!(dollars(0), "$0");
         assert_eq!(dollars(1_250), "$0.000001");
         assert_eq!(dollars(12_345_678_901), "$12.35");
+    }
+
+    #[test]
+    fn a_customers_words_reach_a_terminal_without_control_characters() {
+        let hostile = "hi\u{1b}]8;;https://evil.example\u{7}click\u{1b}[2J\r\nthere";
+        let shown = printable(hostile, 100);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.starts_with("hi ") && shown.ends_with("there"));
+        assert_eq!(printable("ábcdé", 3), "ábc", "by characters, not bytes");
     }
 }

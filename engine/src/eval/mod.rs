@@ -5,6 +5,7 @@
 //! speed and model size, because a figure without its cost is half a figure. Thresholds are
 //! always chosen on validation rows and only then applied to the test rows.
 
+pub mod clusters;
 pub mod intent;
 pub mod scope;
 pub mod signals;

@@ -1,21 +1,39 @@
-//! Imported FAQ entries in a tenant file: a block of the `faq:` list between two marker
-//! comments that name the source. The block is the import's: importing the same source again
-//! replaces it (and changes nothing when the source did not change); everything outside it —
-//! the person's own entries, comments, the rest of the file — is left exactly as written. An
-//! entry moved out of the block is the person's from then on, and the import leaves its id alone.
+//! Imported entries in a tenant file: a block of a top-level list (`faq:`, `intents:`) between
+//! two marker comments that name the source. The block is the import's: importing the same
+//! source again replaces it (and changes nothing when the source did not change); everything
+//! outside it — the person's own entries, comments, the rest of the file — is left exactly as
+//! written. An entry moved out of the block is the person's from then on, and the import leaves
+//! its id alone.
 
 use switchboard_core::config::FaqEntry;
 
-/// The first line of the block for `label`.
-fn begin(label: &str) -> String {
+/// The first line of the block for `label`, written by `tool`.
+fn begin(label: &str, tool: &str) -> String {
     format!(
-        "# >>> imported from {label} by `switchboard import knowledge`; replaced on every import (move an entry above this line to keep your edits)"
+        "# >>> imported from {label} by `switchboard {tool}`; replaced on every import (move an entry above this line to keep your edits)"
     )
 }
 
 /// The last line of the block for `label`.
 fn end(label: &str) -> String {
     format!("# <<< imported from {label}")
+}
+
+/// One list item as YAML lines (without the list's `- ` and indentation), and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Its id (`id` of an FAQ entry, `name` of an intent).
+    pub id: String,
+    /// Its lines: comments may precede the first field.
+    pub lines: Vec<String>,
+}
+
+impl Item {
+    /// An FAQ entry.
+    pub fn faq(entry: &FaqEntry) -> Result<Self, String> {
+        let text = serde_norway::to_string(entry).map_err(|e| format!("writing entry {}: {e}", entry.id))?;
+        Ok(Self { id: entry.id.clone(), lines: text.lines().map(str::to_string).collect() })
+    }
 }
 
 /// What merging did.
@@ -28,24 +46,39 @@ pub struct Merged {
     pub kept_yours: Vec<String>,
 }
 
-/// `yaml` with `entries` as the imported block for `label`, replacing the block the last import
-/// of that label wrote. `own_ids` are the ids of the entries outside the block (read from
+/// `yaml` with FAQ `entries` as the imported block for `label`, replacing the block the last
+/// import of that label wrote. `own_ids` are the ids of the entries outside the block (read from
 /// [`without_block`]'s file): imported entries with those ids are left out.
 pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) -> Result<Merged, String> {
-    let (kept_yours, entries): (Vec<&FaqEntry>, Vec<&FaqEntry>) = entries.iter().partition(|e| own_ids.contains(&e.id));
+    let items = entries.iter().map(Item::faq).collect::<Result<Vec<_>, _>>()?;
+    merge_list(yaml, "faq", "import knowledge", label, &items, own_ids)
+}
+
+/// `yaml` with `items` as the block for `label` in its top-level list `key`, written by `tool`
+/// (see [`merge`]).
+pub fn merge_list(
+    yaml: &str,
+    key: &str,
+    tool: &str,
+    label: &str,
+    items: &[Item],
+    own_ids: &[String],
+) -> Result<Merged, String> {
+    let (kept_yours, entries): (Vec<&Item>, Vec<&Item>) = items.iter().partition(|e| own_ids.contains(&e.id));
     let kept_yours = kept_yours.into_iter().map(|e| e.id.clone()).collect();
     let mut lines: Vec<String> = yaml.lines().map(str::to_string).collect();
-    let faq = match lines.iter().position(|l| top_level_key(l) == Some("faq")) {
+    let opening = format!("{key}:");
+    let faq = match lines.iter().position(|l| top_level_key(l) == Some(key)) {
         Some(at) => {
-            let value = lines[at]["faq:".len()..].trim();
+            let value = lines[at][opening.len()..].trim();
             match value {
                 "" => at,
                 "[]" => {
-                    lines[at] = "faq:".into();
+                    lines[at] = opening.clone();
                     at
                 }
                 _ if value.starts_with('#') => at,
-                _ => return Err("`faq:` is written inline; write it as a list of `- id: …` entries first".into()),
+                _ => return Err(format!("`{key}:` is written inline; write it as a block list (`- …` lines) first")),
             }
         }
         None if entries.is_empty() => return Ok(Merged { yaml: yaml.to_string(), kept_yours }),
@@ -54,7 +87,7 @@ pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) 
                 lines.pop();
             }
             lines.push(String::new());
-            lines.push("faq:".into());
+            lines.push(opening.clone());
             lines.len() - 1
         }
     };
@@ -63,7 +96,7 @@ pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) 
         .iter()
         .find_map(|l| l.trim_start().starts_with("- ").then(|| l.len() - l.trim_start().len()))
         .unwrap_or(2);
-    let (begin, end) = (begin(label), end(label));
+    let (begin, end) = (begin(label, tool), end(label));
     let old = (faq + 1..block_end)
         .find(|&i| lines[i].trim() == begin)
         .and_then(|b| (b..block_end).find(|&i| lines[i].trim() == end).map(|e| (b, e)));
@@ -72,9 +105,16 @@ pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) 
         let pad = " ".repeat(indent);
         block.push(format!("{pad}{begin}"));
         for entry in entries {
-            let text = serde_norway::to_string(entry).map_err(|e| format!("writing entry {}: {e}", entry.id))?;
-            for (i, line) in text.lines().enumerate() {
-                let lead = if i == 0 { "- " } else { "  " };
+            // Comments before the first field sit at the item's own indentation.
+            let comments = entry.lines.iter().take_while(|l| l.starts_with('#')).count();
+            for (i, line) in entry.lines.iter().enumerate() {
+                let lead = if i < comments {
+                    ""
+                } else if i == comments {
+                    "- "
+                } else {
+                    "  "
+                };
                 block.push(format!("{pad}{lead}{line}"));
             }
         }
@@ -88,7 +128,12 @@ pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) 
             // After the list's last entry, before the blank lines and comments that lead into
             // the next key.
             let mut at = block_end;
-            while at > faq + 1 && (lines[at - 1].trim().is_empty() || lines[at - 1].starts_with('#')) {
+            // After the list's last entry, before the blank lines and comments that lead into
+            // the next key — but never back inside another source's block.
+            while at > faq + 1
+                && (lines[at - 1].trim().is_empty() || lines[at - 1].starts_with('#'))
+                && !lines[at - 1].trim_start().starts_with("# <<< imported from")
+            {
                 at -= 1;
             }
             lines.splice(at..at, block);
@@ -97,16 +142,21 @@ pub fn merge(yaml: &str, label: &str, entries: &[FaqEntry], own_ids: &[String]) 
     // A list left with no entry at all is an empty list, not a null.
     let block_end = (faq + 1..lines.len()).find(|&i| top_level_key(&lines[i]).is_some()).unwrap_or(lines.len());
     if !lines[faq + 1..block_end].iter().any(|l| l.trim_start().starts_with("- ")) {
-        lines[faq] = "faq: []".into();
+        lines[faq] = format!("{key}: []");
     }
     let mut yaml_out = lines.join("\n");
     yaml_out.push('\n');
     Ok(Merged { yaml: yaml_out, kept_yours })
 }
 
-/// `yaml` without the block for `label` (to read the ids of the person's own entries).
+/// `yaml` without the FAQ block for `label` (to read the ids of the person's own entries).
 pub fn without_block(yaml: &str, label: &str) -> Result<String, String> {
     merge(yaml, label, &[], &[]).map(|m| m.yaml)
+}
+
+/// `yaml` without the block for `label` in the list `key`, written by `tool`.
+pub fn without_list_block(yaml: &str, key: &str, tool: &str, label: &str) -> Result<String, String> {
+    merge_list(yaml, key, tool, label, &[], &[]).map(|m| m.yaml)
 }
 
 /// The key a top-level mapping line starts, if it is one.

@@ -177,6 +177,39 @@ mod tenant_file_merge {
         assert_eq!(without.trim_end(), demo().trim_end());
     }
 
+    /// A list written at the left margin (as many YAML writers do): a second source's block
+    /// goes after the first's, never inside it, so importing the first again keeps the second.
+    #[test]
+    fn blocks_of_two_sources_stay_apart_in_a_list_at_the_margin() {
+        let yaml = demo();
+        let lines: Vec<String> = yaml
+            .lines()
+            .map(|l| match l.strip_prefix("  - ").or(l.strip_prefix("    ")) {
+                Some(rest) if l.starts_with("  - ") => format!("- {rest}"),
+                Some(rest) => format!("  {rest}"),
+                None => l.to_string(),
+            })
+            .collect();
+        let start = lines.iter().position(|l| l == "faq:").unwrap_or_else(|| panic!("a faq"));
+        let end = (start + 1..lines.len())
+            .find(|&i| lines[i].chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+            .unwrap_or(lines.len());
+        let at_margin: String = demo()
+            .lines()
+            .enumerate()
+            .map(|(i, l)| if i > start && i < end { lines[i].clone() } else { l.to_string() })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let own = faq_ids(&at_margin).len();
+        let csv = import("faq.csv").entries;
+        let zendesk = import("zendesk-articles.json").entries;
+        let first = merge(&at_margin, "faq.csv", &csv, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let both = merge(&first.yaml, "zendesk-articles.json", &zendesk, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(faq_ids(&both.yaml).len(), own + csv.len() + zendesk.len());
+        let again = merge(&both.yaml, "faq.csv", &csv[..1], &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(faq_ids(&again.yaml).len(), own + 1 + zendesk.len(), "the other source's block is intact");
+    }
+
     #[test]
     fn a_file_without_faq_gets_one() {
         let yaml = demo();

@@ -8,11 +8,12 @@ use switchboard_core::domain::{
 };
 use switchboard_core::ports::{Activity, Clock, ConversationStore, PortError};
 
-/// A conversation's record. Its own expiry is not kept: the table's TTL removes a record no
-/// read filters, and a process ends long before one would expire.
+/// A conversation's record, its turns and its review items.
 #[derive(Debug)]
 struct Entry {
     conversation: Conversation,
+    /// Until when the record is kept.
+    keep: DateTime<Utc>,
     /// Each turn with the time it is kept until.
     turns: BTreeMap<TurnCursor, (Turn, DateTime<Utc>)>,
     /// Messages kept for review, by kind and message, with the time each is kept until.
@@ -59,7 +60,10 @@ fn missing() -> PortError {
 #[async_trait]
 impl ConversationStore for MemoryConversations {
     async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
-        let found = lock(&self.entries).get(&(tenant.clone(), id.clone())).map(|e| e.conversation.clone());
+        let found = lock(&self.entries)
+            .get(&(tenant.clone(), id.clone()))
+            .filter(|e| !self.aging.expired(Some(e.keep)))
+            .map(|e| e.conversation.clone());
         capacity::read(found.as_ref().map_or(0, capacity::conversation));
         Ok(found)
     }
@@ -67,14 +71,29 @@ impl ConversationStore for MemoryConversations {
     async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
         let mut entries = lock(&self.entries);
         let key = (conversation.tenant.clone(), conversation.id.clone());
-        if entries.contains_key(&key) {
-            capacity::refused_write();
-            return Err(PortError::Conflict { port: PORT });
+        let keep = self.aging.0.now() + chrono::Duration::days(switchboard_core::ports::DEFAULT_CONVERSATION_DAYS);
+        match entries.get_mut(&key) {
+            Some(live) if !self.aging.expired(Some(live.keep)) => {
+                capacity::refused_write();
+                return Err(PortError::Conflict { port: PORT });
+            }
+            // Past its retention: a new record, over whatever turns the table has not deleted.
+            Some(expired) => {
+                expired.conversation = conversation.clone();
+                expired.keep = keep;
+            }
+            None => {
+                let entry = Entry {
+                    conversation: conversation.clone(),
+                    keep,
+                    turns: BTreeMap::new(),
+                    reviews: BTreeMap::new(),
+                    written: 0,
+                };
+                entries.insert(key, entry);
+            }
         }
         capacity::write(capacity::conversation(conversation));
-        let entry =
-            Entry { conversation: conversation.clone(), turns: BTreeMap::new(), reviews: BTreeMap::new(), written: 0 };
-        entries.insert(key, entry);
         Ok(())
     }
 
@@ -99,6 +118,7 @@ impl ConversationStore for MemoryConversations {
         if activity.thread.is_some() {
             c.thread = activity.thread.clone();
         }
+        entry.keep = activity.keep;
         capacity::write(before.max(capacity::conversation(c)));
         Ok(())
     }

@@ -74,7 +74,7 @@ fn conversation_from(tenant: &TenantId, id: &ConversationId, item: &Item) -> Res
 impl ConversationStore for DynamoConversations {
     async fn conversation(&self, tenant: &TenantId, id: &ConversationId) -> Result<Option<Conversation>, PortError> {
         let item = self.table.get(CONVERSATIONS, conversation_pk(tenant, id), "STATE").await?;
-        item.map(|i| conversation_from(tenant, id, &i)).transpose()
+        item.filter(|i| !expired(i)).map(|i| conversation_from(tenant, id, &i)).transpose()
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> Result<(), PortError> {
@@ -84,7 +84,10 @@ impl ConversationStore for DynamoConversations {
             .put_item()
             .table_name(&self.table.name)
             .set_item(Some(conversation_item(conversation)?))
-            .condition_expression("attribute_not_exists(pk)")
+            // A record past its retention, not yet deleted by the TTL, is as good as gone.
+            .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(Utc::now().timestamp()))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
@@ -241,25 +244,41 @@ impl ConversationStore for DynamoConversations {
         limit: usize,
     ) -> Result<Vec<Turn>, PortError> {
         let after = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
-        let out = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .index_name(TURNS_BY_SEQ)
-            .key_condition_expression("pk = :pk AND seq > :after")
-            .expression_attribute_values(":pk", s(conversation_pk(tenant, conversation)))
-            .expression_attribute_values(":after", n(after))
-            .scan_index_forward(true)
-            // The poll must see the turn the responder just wrote.
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| unavailable(CONVERSATIONS, e))?;
-        meter(out.consumed_capacity(), false);
-        out.items().iter().filter(|i| !expired(i)).map(turn_from).collect()
+        // Expired turns the TTL has not deleted yet come back from the query and are skipped:
+        // read on past them, or a poll starting before a long expired stretch would page
+        // nothing and never move its cursor. Bounded: a few pages at most per poll.
+        let mut found = Vec::new();
+        let mut start = None;
+        for _ in 0..MAX_POLL_PAGES {
+            let out = self
+                .table
+                .client
+                .query()
+                .table_name(&self.table.name)
+                .index_name(TURNS_BY_SEQ)
+                .key_condition_expression("pk = :pk AND seq > :after")
+                .expression_attribute_values(":pk", s(conversation_pk(tenant, conversation)))
+                .expression_attribute_values(":after", n(after))
+                .scan_index_forward(true)
+                // The poll must see the turn the responder just wrote.
+                .consistent_read(true)
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| unavailable(CONVERSATIONS, e))?;
+            meter(out.consumed_capacity(), false);
+            for item in out.items().iter().filter(|i| !expired(i)) {
+                found.push(turn_from(item)?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if found.len() >= limit || start.is_none() {
+                break;
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
     }
 
     async fn recent_turns(
@@ -328,6 +347,9 @@ impl ConversationStore for DynamoConversations {
         Ok(found)
     }
 }
+
+/// Pages a poll reads past expired turns before it answers with what it has.
+const MAX_POLL_PAGES: usize = 10;
 
 /// A pilot decision's item in its conversation's partition.
 const REVIEW_PREFIX: &str = "REVIEW#";

@@ -1,0 +1,209 @@
+//! `switchboard import history`: past conversations grouped into suggested intents — shown as a
+//! table, given whole as JSON (every message with the suggestion it went to), or merged into a
+//! tenant file as a draft (a diff first; written with --write).
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use std::path::Path;
+use switchboard::Tenant;
+use switchboard::config::{IntentConfig, TenantConfig};
+use switchboard::domain::Language;
+use switchboard::history::{self, Format, Grouped, Suggestion, Thresholds};
+use switchboard::knowledge::tenant_file::{self, Item};
+
+/// The exports `--from` names.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HistoryFormat {
+    /// A CSV of customer messages (`message`; `reply`, `tag`/`category`, `resolution`, `language`).
+    Csv,
+    /// Zendesk's ticket export (the Tickets API's JSON).
+    Zendesk,
+    /// Freshdesk's ticket list (its API's JSON, with descriptions).
+    Freshdesk,
+}
+
+/// What `import history` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Output {
+    /// The suggestions merged into the tenant file as a draft (a diff; --write writes it).
+    Yaml,
+    /// Everything: the suggestions and every message with the suggestion it went to.
+    Json,
+    /// One line per suggestion.
+    Table,
+}
+
+const TOOL: &str = "import history";
+
+/// Reads `source`, groups it for the tenant file at `path`, and prints or merges as `output`.
+pub fn import(path: &Path, source: &Path, from: Option<HistoryFormat>, output: Output, write: bool) -> Result<()> {
+    let yaml = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    let tenant = Tenant::from_yaml(&name, &yaml)?;
+    let format = match from {
+        Some(HistoryFormat::Csv) => Format::Csv,
+        Some(HistoryFormat::Zendesk) => Format::Zendesk,
+        Some(HistoryFormat::Freshdesk) => Format::Freshdesk,
+        None => Format::detect(source)?,
+    };
+    let messages = history::read(source, format)?;
+    anyhow::ensure!(!messages.is_empty(), "{}: no customer message in it", source.display());
+    let detect = |text: &str| tenant.classifier.classify(text).language;
+    let encoder = switchboard::classify::encoder::shared();
+    let embed = |language: Language, texts: &[&str]| {
+        let reads = switchboard::classify::encoder::ENCODER_LANGUAGES.contains(&language);
+        encoder.filter(|_| reads).map(|e| e.embed_batch(texts))
+    };
+    let grouped = history::suggest(&messages, &tenant.config.languages, &detect, &embed, Thresholds::default());
+    eprintln!(
+        "{}: {} messages → {} suggested intents covering {:.0} % (grouped by {})",
+        source.display(),
+        messages.len(),
+        grouped.suggestions.len(),
+        100.0 * grouped.assigned.iter().filter(|a| a.is_some()).count() as f64 / messages.len() as f64,
+        if grouped.suggestions.iter().any(|s| s.from_tag) {
+            "the export's tags"
+        } else if encoder.is_some() {
+            "the sentence encoder (English) and words"
+        } else {
+            "words (no encoder weights: scripts/fetch-encoder.sh)"
+        }
+    );
+    match output {
+        Output::Table => print!("{}", table(&grouped)),
+        Output::Json => {
+            let names: Vec<&str> = grouped.suggestions.iter().map(|s| s.name.as_str()).collect();
+            let each: Vec<_> = messages
+                .iter()
+                .zip(&grouped.assigned)
+                .map(|(m, a)| json!({"text": m.text, "suggestion": a.map(|i| names[i])}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"suggestions": grouped.suggestions, "messages": each}))?
+            );
+        }
+        Output::Yaml => merge(path, &yaml, &tenant, source, &grouped, write)?,
+    }
+    Ok(())
+}
+
+fn table(grouped: &Grouped) -> String {
+    let mut out = format!(
+        "{:<28} {:>5} {:>6} {:>7}  {}\n",
+        "suggested intent", "msgs", "share", "people", "most typical message"
+    );
+    for s in &grouped.suggestions {
+        let people = s.handled_by_people.map_or("-".to_string(), |p| format!("{:.0} %", p * 100.0));
+        let example: String = s.examples.first().map(|e| e.chars().take(60).collect()).unwrap_or_default();
+        out.push_str(&format!("{:<28} {:>5} {:>5.1}% {:>7}  {example}\n", s.name, s.count, s.share * 100.0, people));
+    }
+    out
+}
+
+/// The suggestions as a block of the tenant file's `intents:`.
+fn merge(path: &Path, yaml: &str, tenant: &Tenant, source: &Path, grouped: &Grouped, write: bool) -> Result<()> {
+    let name = path.display().to_string();
+    let label = source.file_name().map(|n| n.to_string_lossy().to_string()).context("name a file")?;
+    let without = tenant_file::without_list_block(yaml, "intents", TOOL, &label).map_err(anyhow::Error::msg)?;
+    let own: Vec<String> = TenantConfig::from_yaml("tenant", &without)?.intents.into_iter().map(|i| i.name).collect();
+    let items = grouped.suggestions.iter().map(item).collect::<Result<Vec<_>>>()?;
+    let merged = tenant_file::merge_list(yaml, "intents", TOOL, &label, &items, &own).map_err(anyhow::Error::msg)?;
+    for kept in &merged.kept_yours {
+        eprintln!("  kept yours: the file already has an intent `{kept}` outside the imported block");
+    }
+    Tenant::from_yaml(&name, &merged.yaml).context("the merged file would not load; nothing written")?;
+    let new: Vec<&Suggestion> = grouped.suggestions.iter().filter(|s| !merged.kept_yours.contains(&s.name)).collect();
+    if !new.is_empty() {
+        let modes: Vec<String> = new.iter().map(|s| format!("{}: shadow", s.name)).collect();
+        eprintln!("start them in shadow until reviewed: rollout: {{intents: {{{}}}}}", modes.join(", "));
+        let people: Vec<&str> = new.iter().filter(|s| s.escalation_candidate).map(|s| s.name.as_str()).collect();
+        if !people.is_empty() {
+            eprintln!("people usually handled these: consider policy.escalate_intents: [{}]", people.join(", "));
+        }
+    }
+    if merged.yaml == yaml {
+        eprintln!("{name}: no change");
+        return Ok(());
+    }
+    print!("{}", tenant_file::diff(yaml, &merged.yaml, &name));
+    if write {
+        let temporary = path.with_extension("yaml.importing");
+        std::fs::write(&temporary, &merged.yaml).with_context(|| format!("writing {}", temporary.display()))?;
+        std::fs::rename(&temporary, path).with_context(|| format!("replacing {}", path.display()))?;
+        eprintln!("{name}: written; review each suggested intent, then `tenants-put` it");
+    } else {
+        eprintln!("{name}: not written; run again with --write to save this change");
+    }
+    let _ = tenant;
+    Ok(())
+}
+
+/// One suggestion as an intent, its draft reply a comment: never live until a person makes it
+/// the intent's `reply`.
+fn item(s: &Suggestion) -> Result<Item> {
+    let people = s.handled_by_people.map_or(String::new(), |p| format!("; people handled {:.0} %", p * 100.0));
+    let intent = IntentConfig {
+        name: s.name.clone(),
+        description: format!(
+            "Suggested from {} past messages ({:.1} % of them){people}. Review the name, the examples and this description.",
+            s.count,
+            s.share * 100.0
+        ),
+        examples: [(s.language, s.examples.clone())].into_iter().collect(),
+        reply: Default::default(),
+    };
+    let text = serde_norway::to_string(&intent).with_context(|| format!("writing intent {}", s.name))?;
+    let mut lines = Vec::new();
+    if let Some(reply) = &s.draft_reply {
+        let one_line: String = reply.split_whitespace().collect::<Vec<_>>().join(" ");
+        lines.push(format!(
+            "# draft reply from a past agent answer: review it, then add it as `reply: {{{}: …}}`",
+            s.language
+        ));
+        lines.push(format!("#   {one_line}"));
+    }
+    lines.extend(text.lines().map(str::to_string).filter(|l| l != "reply: {}"));
+    Ok(Item { id: s.name.clone(), lines })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/history").join(name)
+    }
+
+    /// The draft reaches the tenant file as intents a person reviews: shown first, then
+    /// written, then the same import changes nothing; the draft replies are comments (never
+    /// sent); the file still loads and its new intents are classified.
+    #[test]
+    fn suggested_intents_are_merged_as_a_draft_once() {
+        let dir = std::env::temp_dir().join(format!("switchboard-history-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("acme.yaml");
+        std::fs::write(&file, switchboard::tenant::DEMO_TENANT_YAML).unwrap();
+        import(&file, &fixture("tagged.csv"), None, Output::Yaml, false).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), switchboard::tenant::DEMO_TENANT_YAML, "shown only");
+        import(&file, &fixture("messages.csv"), None, Output::Yaml, true).unwrap();
+        let written = std::fs::read_to_string(&file).unwrap();
+        let tenant = Tenant::from_yaml("acme.yaml", &written).unwrap();
+        let added: Vec<&str> = tenant
+            .config
+            .intents
+            .iter()
+            .filter(|i| i.description.starts_with("Suggested from"))
+            .map(|i| i.name.as_str())
+            .collect();
+        assert!(!added.is_empty(), "{written}");
+        assert!(tenant.config.intents.iter().all(|i| i.reply.is_empty() || !i.description.starts_with("Suggested")));
+        assert!(written.contains("# draft reply from a past agent answer"), "the draft is a comment");
+        import(&file, &fixture("messages.csv"), Some(HistoryFormat::Csv), Output::Yaml, true).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), written, "the same import again changes nothing");
+        import(&file, &fixture("messages.csv"), None, Output::Json, false).unwrap();
+        import(&file, &fixture("zendesk-tickets.json"), None, Output::Table, false).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
