@@ -4,7 +4,7 @@
 //! then grouped once and compared with their labels.
 
 use super::Row;
-use crate::history::{Past, Thresholds, cluster, suggest};
+use crate::history::{Embedder, Past, Thresholds, cluster, suggest};
 use serde::Serialize;
 use std::collections::HashMap;
 use switchboard_core::domain::Language;
@@ -46,11 +46,11 @@ pub fn evaluate(
     validation: Option<&[Row]>,
     test: &[Row],
     language: Language,
-    embed: Option<&dyn Fn(Language, &[&str]) -> Option<Vec<Vec<f32>>>>,
+    embed: Option<&Embedder<'_>>,
 ) -> ClusterReport {
     let encoder = embed.is_some();
     let none = |_: Language, _: &[&str]| None;
-    let embed: &dyn Fn(Language, &[&str]) -> Option<Vec<Vec<f32>>> = match embed {
+    let embed: &Embedder<'_> = match embed {
         Some(e) => e,
         None => &none,
     };
@@ -84,13 +84,7 @@ pub fn evaluate(
 }
 
 /// (ARI, purity, suggestions, covered share) of grouping `rows` at `threshold`.
-fn score(
-    rows: &[Row],
-    language: Language,
-    embed: &dyn Fn(Language, &[&str]) -> Option<Vec<Vec<f32>>>,
-    threshold: f32,
-    encoder: bool,
-) -> (f64, f64, usize, f64) {
+fn score(rows: &[Row], language: Language, embed: &Embedder, threshold: f32, encoder: bool) -> (f64, f64, usize, f64) {
     let history: Vec<Past> =
         rows.iter().map(|r| Past { text: r.text.clone(), language: Some(language), ..Past::default() }).collect();
     let thresholds = if encoder {

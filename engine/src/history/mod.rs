@@ -73,6 +73,12 @@ pub struct Grouped {
     pub assigned: Vec<Option<usize>>,
 }
 
+/// Sentence embeddings of texts in a language, when the encoder reads it (`None` elsewhere).
+pub type Embedder<'a> = dyn Fn(Language, &[&str]) -> Option<Vec<Vec<f32>>> + 'a;
+
+/// A group's messages, and whether it is an export's tag.
+type Members = (bool, Vec<usize>);
+
 /// Examples kept per suggestion.
 pub const EXAMPLES: usize = 20;
 /// The fewest messages a group needs to be suggested.
@@ -91,7 +97,7 @@ impl Default for Thresholds {
     /// Chosen on BANKING77's training split (`switchboard eval --task clusters`), measured on
     /// its test split and MASSIVE (docs/benchmarks.md).
     fn default() -> Self {
-        Self { embedded: 0.55, hashed: 0.3 }
+        Self { embedded: 0.60, hashed: 0.20 }
     }
 }
 
@@ -102,7 +108,7 @@ pub fn suggest(
     history: &[Past],
     languages: &[Language],
     detect: &dyn Fn(&str) -> Option<Language>,
-    embed: &dyn Fn(Language, &[&str]) -> Option<Vec<Vec<f32>>>,
+    embed: &Embedder<'_>,
     thresholds: Thresholds,
 ) -> Grouped {
     let fallback = languages.first().copied().unwrap_or(Language::EN);
@@ -146,13 +152,13 @@ pub fn suggest(
 
 /// The suggestions from each message's group key.
 fn build(history: &[Past], keys: &[Option<(Language, String, bool)>], vectors: &[Option<Vec<f32>>]) -> Grouped {
-    let mut groups: BTreeMap<(Language, String), (bool, Vec<usize>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(Language, String), Members> = BTreeMap::new();
     for (i, key) in keys.iter().enumerate() {
         if let Some((lang, name, from_tag)) = key {
             groups.entry((*lang, name.clone())).or_insert((*from_tag, Vec::new())).1.push(i);
         }
     }
-    let mut ranked: Vec<((Language, String), (bool, Vec<usize>))> =
+    let mut ranked: Vec<((Language, String), Members)> =
         groups.into_iter().filter(|(_, (_, members))| members.len() >= MIN_GROUP).collect();
     ranked.sort_by(|a, b| b.1.1.len().cmp(&a.1.1.len()).then(a.1.1[0].cmp(&b.1.1[0])));
     let total = history.len().max(1) as f64;

@@ -23,11 +23,11 @@ fn by_words(history: &[Past]) -> Grouped {
 #[test]
 fn the_exports_are_read_as_customer_messages() {
     let csv = load("messages.csv");
-    assert_eq!(csv.len(), 13);
+    assert_eq!(csv.len(), 17);
     assert_eq!(csv[0].handled_by_person, Some(true));
     assert_eq!(csv[3].handled_by_person, Some(false), "bot");
-    assert_eq!(csv[8].handled_by_person, None, "not said");
-    assert_eq!(csv[10].language.map(|l| l.code()), Some("es"));
+    assert_eq!(csv[12].handled_by_person, None, "not said");
+    assert_eq!(csv[14].language.map(|l| l.code()), Some("es"));
     let zendesk = load("zendesk-tickets.json");
     assert_eq!(zendesk.len(), 2, "a ticket with neither description nor subject is no message");
     assert!(zendesk[0].text.contains("has not arrived"));
@@ -45,17 +45,19 @@ fn messages_asking_the_same_become_one_suggested_intent_with_a_draft_reply() {
     let grouped = by_words(&load("messages.csv"));
     let names: Vec<&str> = grouped.suggestions.iter().map(|s| s.name.as_str()).collect();
     assert!(grouped.suggestions.len() >= 2, "{names:?}");
-    let order = &grouped.suggestions[0];
-    assert_eq!((order.language.code(), order.count), ("en", 4), "{:#?}", grouped.suggestions);
-    assert!(order.name.contains("order"), "{}", order.name);
+    let order = grouped.suggestions.iter().find(|s| s.name.contains("order")).expect("an order group");
+    assert_eq!(order.language.code(), "en");
+    assert!(order.count >= 4, "{:#?}", grouped.suggestions);
     assert!(order.examples.iter().any(|e| e.contains("Where is my order")));
-    assert!(order.draft_reply.as_deref().is_some_and(|r| r.contains("tracking") || r.contains("parcel")));
-    assert_eq!(order.handled_by_people, Some(0.75));
-    assert!(order.escalation_candidate, "people handled 3 of 4");
+    assert!(order.draft_reply.as_deref().is_some_and(|r| r.contains("tracking")), "{:?}", order.draft_reply);
+    assert!(order.handled_by_people.is_some_and(|p| p > 0.5), "{:?}", order.handled_by_people);
+    assert!(order.escalation_candidate, "people handled most");
+    let returns = grouped.suggestions.iter().find(|s| s.name.contains("return")).expect("a returns group");
+    assert!(returns.count >= 4 && !returns.escalation_candidate, "{returns:#?}");
     let spanish = grouped.suggestions.iter().find(|s| s.language.code() == "es").expect("a Spanish group");
     assert_eq!(spanish.count, 3, "languages are grouped apart");
     assert!((grouped.suggestions.iter().map(|s| s.share).sum::<f64>()) <= 1.0);
-    assert_eq!(grouped.assigned.len(), 13);
+    assert_eq!(grouped.assigned.len(), 17);
     assert!(grouped.assigned.iter().any(Option::is_none), "one-off questions are left out");
     for (i, s) in grouped.suggestions.iter().enumerate() {
         assert_eq!(grouped.assigned.iter().filter(|a| **a == Some(i)).count(), s.count, "{}", s.name);
@@ -87,5 +89,12 @@ fn embeddings_are_used_where_given() {
     let grouped = suggest(&history, &languages(), &|_| None, &embed, Thresholds::default());
     let english: Vec<usize> =
         grouped.suggestions.iter().filter(|s| s.language.code() == "en").map(|s| s.count).collect();
-    assert_eq!(english, [7, 3], "two directions, two groups: {:#?}", grouped.suggestions);
+    let about_orders = history
+        .iter()
+        .filter(|m| m.language.map(|l| l.code()) == Some("en") && m.text.to_lowercase().contains("order"))
+        .count();
+    let english_total = history.iter().filter(|m| m.language.map(|l| l.code()) == Some("en")).count();
+    let mut expected = vec![about_orders, english_total - about_orders];
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(english, expected, "two directions, two groups: {:#?}", grouped.suggestions);
 }
