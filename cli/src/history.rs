@@ -83,7 +83,7 @@ pub fn import(path: &Path, source: &Path, from: Option<HistoryFormat>, output: O
                 serde_json::to_string_pretty(&json!({"suggestions": grouped.suggestions, "messages": each}))?
             );
         }
-        Output::Yaml => merge(path, &yaml, &tenant, source, &grouped, write)?,
+        Output::Yaml => merge(path, &yaml, source, &grouped, write)?,
     }
     Ok(())
 }
@@ -102,7 +102,7 @@ fn table(grouped: &Grouped) -> String {
 }
 
 /// The suggestions as a block of the tenant file's `intents:`.
-fn merge(path: &Path, yaml: &str, tenant: &Tenant, source: &Path, grouped: &Grouped, write: bool) -> Result<()> {
+fn merge(path: &Path, yaml: &str, source: &Path, grouped: &Grouped, write: bool) -> Result<()> {
     let name = path.display().to_string();
     let label = source.file_name().map(|n| n.to_string_lossy().to_string()).context("name a file")?;
     let without = tenant_file::without_list_block(yaml, "intents", TOOL, &label).map_err(anyhow::Error::msg)?;
@@ -122,21 +122,7 @@ fn merge(path: &Path, yaml: &str, tenant: &Tenant, source: &Path, grouped: &Grou
             eprintln!("people usually handled these: consider policy.escalate_intents: [{}]", people.join(", "));
         }
     }
-    if merged.yaml == yaml {
-        eprintln!("{name}: no change");
-        return Ok(());
-    }
-    print!("{}", tenant_file::diff(yaml, &merged.yaml, &name));
-    if write {
-        let temporary = path.with_extension("yaml.importing");
-        std::fs::write(&temporary, &merged.yaml).with_context(|| format!("writing {}", temporary.display()))?;
-        std::fs::rename(&temporary, path).with_context(|| format!("replacing {}", path.display()))?;
-        eprintln!("{name}: written; review each suggested intent, then `tenants-put` it");
-    } else {
-        eprintln!("{name}: not written; run again with --write to save this change");
-    }
-    let _ = tenant;
-    Ok(())
+    crate::knowledge::show_or_write(path, yaml, &merged.yaml, write, "review each suggested intent")
 }
 
 /// One suggestion as an intent, its draft reply a comment: never live until a person makes it
@@ -181,10 +167,7 @@ mod tests {
     /// sent); the file still loads and its new intents are classified.
     #[test]
     fn suggested_intents_are_merged_as_a_draft_once() {
-        let dir = std::env::temp_dir().join(format!("switchboard-history-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("acme.yaml");
-        std::fs::write(&file, switchboard::tenant::DEMO_TENANT_YAML).unwrap();
+        let (dir, file) = crate::knowledge::scratch_tenant("history");
         import(&file, &fixture("tagged.csv"), None, Output::Yaml, false).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), switchboard::tenant::DEMO_TENANT_YAML, "shown only");
         import(&file, &fixture("messages.csv"), None, Output::Yaml, true).unwrap();

@@ -74,20 +74,37 @@ pub fn import(path: &Path, source: &Path, format: Option<KnowledgeFormat>, write
     for id in &merged.kept_yours {
         eprintln!("  kept yours: {id} is in the file outside the imported block");
     }
-    if merged.yaml == yaml {
+    show_or_write(path, &yaml, &merged.yaml, write, "review the entries")
+}
+
+/// Prints the change from `before` to `after` of the tenant file at `path` as a diff, and with
+/// `write` replaces the file (a temporary file renamed over it: never half-written).
+pub fn show_or_write(path: &Path, before: &str, after: &str, write: bool, then: &str) -> Result<()> {
+    let name = path.display().to_string();
+    if after == before {
         eprintln!("{name}: no change");
         return Ok(());
     }
-    print!("{}", tenant_file::diff(&yaml, &merged.yaml, &name));
+    print!("{}", tenant_file::diff(before, after, &name));
     if write {
         let temporary = path.with_extension("yaml.importing");
-        std::fs::write(&temporary, &merged.yaml).with_context(|| format!("writing {}", temporary.display()))?;
+        std::fs::write(&temporary, after).with_context(|| format!("writing {}", temporary.display()))?;
         std::fs::rename(&temporary, path).with_context(|| format!("replacing {}", path.display()))?;
-        eprintln!("{name}: written; review the entries, then `tenants-put` it");
+        eprintln!("{name}: written; {then}, then `tenants-put` it");
     } else {
         eprintln!("{name}: not written; run again with --write to save this change");
     }
     Ok(())
+}
+
+/// A copy of the demo tenant file in a folder of its own, for a test to import into.
+#[cfg(test)]
+pub fn scratch_tenant(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("switchboard-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("acme.yaml");
+    std::fs::write(&file, switchboard::tenant::DEMO_TENANT_YAML).unwrap_or_else(|e| panic!("{e}"));
+    (dir, file)
 }
 
 /// The FAQ entries of a tenant file, by id.
@@ -109,10 +126,7 @@ mod tests {
     /// then the same import again changes nothing; the file loads as a tenant throughout.
     #[test]
     fn an_import_is_shown_then_written_once_and_the_file_still_loads() {
-        let dir = std::env::temp_dir().join(format!("switchboard-knowledge-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("acme.yaml");
-        std::fs::write(&file, switchboard::tenant::DEMO_TENANT_YAML).unwrap();
+        let (dir, file) = scratch_tenant("knowledge");
         import(&file, &fixture("zendesk-articles.json"), None, false).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), switchboard::tenant::DEMO_TENANT_YAML, "shown only");
         import(&file, &fixture("zendesk-articles.json"), None, true).unwrap();
