@@ -265,8 +265,8 @@ fn alternatives(h: &mut String, r: &CostReport) {
     h.push_str("</table>");
     let _ = write!(
         h,
-        r#"<p class="muted">An automated resolution: a conversation the bot answered that never went to a person this month ({} of {} conversations).</p>"#,
-        r.automated_resolutions, r.conversations
+        r#"<p class="muted">An automated resolution: a conversation with a bot answer after which, for 24 hours, the customer neither went to a person nor asked about the same thing again ({} of {} conversations; {} more answered in the last 24 hours, not counted yet).</p>"#,
+        r.automated_resolutions, r.conversations, r.resolutions_pending
     );
     if let Some(s) = &r.savings {
         let _ = write!(

@@ -57,8 +57,13 @@ pub struct CostReport {
     pub model_tokens: u64,
     /// What 1,000 messages cost, all in.
     pub per_1000_messages_usd: f64,
-    /// Conversations the bot answered that never went to a person.
+    /// Conversations resolved by the bot: with an answer after which, for 24 hours, the
+    /// customer neither went to a person nor asked about the same intent again (docs/costs.md,
+    /// "What counts as a resolution"). Counted once per conversation.
     pub automated_resolutions: u64,
+    /// Conversations whose latest bot answer is less than 24 hours old and may still resolve:
+    /// not counted yet.
+    pub resolutions_pending: u64,
     /// Total cost over automated resolutions.
     pub cost_per_resolution_usd: f64,
     /// The budget.
@@ -242,7 +247,8 @@ pub async fn build(
     let total_nanos = month_total(&days);
     let messages = sum("messages");
 
-    let (conversations, resolutions, top) = conversations(&records);
+    let (conversations, top) = conversations(&records);
+    let (resolutions, resolutions_pending) = resolved(&records, now);
     let limit_nanos = config.map_or(0, Tenant::monthly_budget_nanos);
     let soft_at = config.map_or(0.8, |t| t.config.budget.soft_at);
     let budget = Budget {
@@ -308,6 +314,7 @@ pub async fn build(
         model_tokens: sum("model_tokens"),
         per_1000_messages_usd: if messages > 0 { total_usd * 1000.0 / messages as f64 } else { 0.0 },
         automated_resolutions: resolutions,
+        resolutions_pending,
         cost_per_resolution_usd: if resolutions > 0 { total_usd / resolutions as f64 } else { 0.0 },
         budget,
         savings,
@@ -334,13 +341,11 @@ pub async fn build(
 
 /// Conversations with messages, automated resolutions (answered by the bot, never escalated
 /// this month) and the ten most expensive conversations.
-fn conversations(records: &[CostRecord]) -> (u64, u64, Vec<ConversationCost>) {
+fn conversations(records: &[CostRecord]) -> (u64, Vec<ConversationCost>) {
     #[derive(Default)]
     struct Seen {
         cost: u64,
         messages: u64,
-        answered: bool,
-        escalated: bool,
     }
     let mut by_id: BTreeMap<&str, Seen> = BTreeMap::new();
     for r in records {
@@ -348,18 +353,64 @@ fn conversations(records: &[CostRecord]) -> (u64, u64, Vec<ConversationCost>) {
         let seen = by_id.entry(c.as_str()).or_default();
         seen.cost += r.cost_nanos;
         seen.messages += u64::from(r.outcome.message);
-        seen.answered |= r.outcome.answered;
-        seen.escalated |= r.outcome.escalated;
     }
     let with_messages: BTreeSet<&str> = by_id.iter().filter(|(_, s)| s.messages > 0).map(|(c, _)| *c).collect();
-    let resolutions = by_id.values().filter(|s| s.answered && !s.escalated).count() as u64;
     let mut top: Vec<ConversationCost> = by_id
         .iter()
         .map(|(c, s)| ConversationCost { conversation: c.to_string(), cost_nanos: s.cost, messages: s.messages })
         .collect();
     top.sort_by_key(|c| std::cmp::Reverse(c.cost_nanos));
     top.truncate(10);
-    (with_messages.len() as u64, resolutions, top)
+    (with_messages.len() as u64, top)
+}
+
+/// How long after a bot answer the customer may still show it did not resolve their question:
+/// Intercom Fin's "assumed resolution" window (docs/costs.md).
+const RESOLUTION_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Conversations resolved by the bot, and those whose answer is too recent to tell, from the
+/// month's records. An answer (a bot answer with no handoff) resolves unless, within 24 hours
+/// after it, the conversation goes to a person or the customer writes again about the same
+/// intent; a conversation counts once, if any of its answers resolves.
+fn resolved(records: &[CostRecord], now: DateTime<Utc>) -> (u64, u64) {
+    let mut by_conversation: BTreeMap<&str, Vec<&CostRecord>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.outcome.message || r.outcome.escalated) {
+        if let Some(c) = &r.conversation {
+            by_conversation.entry(c.as_str()).or_default().push(r);
+        }
+    }
+    let (mut resolved, mut pending) = (0, 0);
+    for events in by_conversation.values_mut() {
+        events.sort_by_key(|r| r.at);
+        let mut verdict = None;
+        for (i, answer) in events.iter().enumerate() {
+            if !(answer.outcome.message && answer.outcome.answered && !answer.outcome.escalated) {
+                continue;
+            }
+            let until = answer.at + RESOLUTION_WINDOW;
+            let undone = events[i + 1..].iter().take_while(|later| later.at <= until).any(|later| {
+                later.outcome.escalated
+                    || (later.outcome.message
+                        && later.outcome.intent.is_some()
+                        && later.outcome.intent == answer.outcome.intent)
+            });
+            if undone {
+                continue;
+            }
+            if now < until {
+                verdict = verdict.or(Some(false));
+            } else {
+                verdict = Some(true);
+                break;
+            }
+        }
+        match verdict {
+            Some(true) => resolved += 1,
+            Some(false) => pending += 1,
+            None => {}
+        }
+    }
+    (resolved, pending)
 }
 
 /// Dollars for people: enough places that a single request's cost is not shown as zero.
@@ -528,5 +579,49 @@ mod tests {
         assert!(!shown.chars().any(char::is_control), "{shown:?}");
         assert!(shown.starts_with("hi ") && shown.ends_with("there"));
         assert_eq!(printable("ábcdé", 3), "ábc", "by characters, not bytes");
+    }
+
+    /// What counts as a resolution (docs/costs.md): a bot answer not undone within 24 hours by
+    /// a handoff or the same intent asked again; once per conversation; too recent is pending.
+    #[test]
+    fn a_resolution_is_an_answer_not_undone_within_a_day() {
+        use switchboard_core::domain::ConversationId;
+        use switchboard_core::ledger::Outcome;
+        let t0 = DateTime::parse_from_rfc3339("2026-11-02T10:00:00Z").map(|d| d.with_timezone(&Utc)).unwrap();
+        let now = t0 + chrono::TimeDelta::days(10);
+        let record = |conversation: &str, hours: i64, intent: &str, answered: bool, escalated: bool| CostRecord {
+            request_id: format!("r-{conversation}-{hours}"),
+            function: Function::Responder,
+            item: format!("m-{hours}"),
+            tenant: TenantId::new("demo").unwrap(),
+            channel: None,
+            conversation: ConversationId::new(conversation).ok(),
+            at: t0 + chrono::TimeDelta::hours(hours),
+            outcome: Outcome { message: true, answered, escalated, intent: Some(intent.into()), ..Outcome::default() },
+            units: Default::default(),
+            components: Default::default(),
+            cost_nanos: 1,
+            price_table: "t".into(),
+        };
+        let answer = |c: &str, h: i64, i: &str| record(c, h, i, true, false);
+        let records = vec![
+            answer("c_alone", 0, "hours"),
+            answer("c_asked_again", 0, "order"),
+            answer("c_asked_again", 1, "order"),
+            answer("c_handed_over", 0, "order"),
+            record("c_handed_over", 2, "other", false, true),
+            answer("c_moved_on", 0, "hours"),
+            answer("c_moved_on", 2, "shipping"),
+            answer("c_came_back_later", 0, "order"),
+            answer("c_came_back_later", 30, "order"),
+            record("c_never_answered", 0, "order", false, true),
+            answer("c_recent", 24 * 10 - 1, "hours"),
+        ];
+        // alone: resolved; asked again: its second answer, not asked again, resolves it; handed
+        // over: not; moved on: resolved; came back after 30 h: resolved; never answered: not;
+        // recent: pending.
+        assert_eq!(resolved(&records, now), (4, 1));
+        let strict = vec![answer("c_1", 0, "order"), answer("c_1", 1, "order"), record("c_1", 3, "order", false, true)];
+        assert_eq!(resolved(&strict, now), (0, 0), "every answer undone within a day");
     }
 }
