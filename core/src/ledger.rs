@@ -165,6 +165,9 @@ pub struct Outcome {
     pub intent: Option<String>,
     /// The language of the reply.
     pub language: Option<Language>,
+    /// The customer's rating of the bot's answer, when this message was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<crate::domain::Rating>,
 }
 
 /// One request's cost in one function: the ledger's unit. Keyed by (request, function, item), so

@@ -2,8 +2,8 @@
 
 use crate::tenant::{PolicyRules, RolloutConfig};
 use switchboard_core::domain::{
-    Classification, ConversationState, Customer, Decision, EscalationPlan, Priority, Reason, Reply, ReplySource, Role,
-    RolloutMode, Turn, Urgency,
+    Classification, ConversationState, Customer, Decision, EscalationPlan, Priority, Rating, Reason, Reply,
+    ReplySource, Role, RolloutMode, Turn, Urgency,
 };
 
 /// Everything the policy looks at for one customer message.
@@ -135,6 +135,17 @@ impl Policy<'_> {
     }
 }
 
+/// What a customer's rating of the bot's last answer leads to: a 👎 hands the conversation to a
+/// person (unless the tenant turned that off); a 👍 is recorded and needs no reply.
+pub fn on_rating(rules: &PolicyRules, rating: Rating) -> Decision {
+    match rating {
+        Rating::Down if rules.escalate_on_down_rating => Decision::Escalate {
+            escalation: EscalationPlan { reasons: vec![Reason::RatedDown], priority: Priority::Normal, draft: None },
+        },
+        _ => Decision::Rated { rating },
+    }
+}
+
 /// How many times in a row the customer has sent `intent`, this message included.
 fn repeats(intent: Option<&str>, history: &[Turn]) -> u32 {
     let Some(intent) = intent else { return 0 };
@@ -156,7 +167,8 @@ fn plan(reasons: Vec<Reason>, vip: bool) -> EscalationPlan {
             | Reason::EscalatedIntent { .. }
             | Reason::Repeated { .. }
             | Reason::AssistMode
-            | Reason::ChannelWindowClosed => Priority::Normal,
+            | Reason::ChannelWindowClosed
+            | Reason::RatedDown => Priority::Normal,
             Reason::LowConfidence | Reason::NoGroundedAnswer => Priority::Low,
         })
         .max()
@@ -214,6 +226,7 @@ mod tests {
             vip_tiers: vec!["vip".into()],
             complaint_intents: vec!["complaint".into()],
             repeat_limit: 3,
+            escalate_on_down_rating: true,
         }
     }
 

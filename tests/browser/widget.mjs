@@ -89,6 +89,21 @@ try {
   });
   await page.screenshot({ path: screenshot, fullPage: true });
 
+  await check("a 👎 on an answer hands the chat to a person", async () => {
+    const rating = await browser.newContext();
+    const page = await rating.newPage();
+    await page.goto(`${listed}/`);
+    await page.click(`${widget} button[aria-expanded]`);
+    await ask(page, "What are your opening hours?");
+    await page.click(`${widget} [data-role=bot] button[data-rating=down]`);
+    await page.locator(`${widget} [data-switchboard=state][data-state=human]`).waitFor({ timeout: 25000 });
+    await page.locator(`${widget} [data-role=customer]`, { hasText: "👎" }).waitFor({ timeout: 5000 });
+    if (!(await page.locator(`${widget} [data-role=bot] button[data-rating=up]`).isDisabled())) {
+      throw new Error("an answer is rated once");
+    }
+    await rating.close();
+  });
+
   await check("a signed-in customer's conversation is not shown to the next person on the browser", async () => {
     const shared = await browser.newContext();
     const page = await shared.newPage();

@@ -365,6 +365,9 @@ pub struct PolicyRules {
     /// Escalate when the customer sends the same intent this many times in a row (0: never).
     #[serde(default = "default_repeat_limit")]
     pub repeat_limit: u32,
+    /// Hand over when the customer rates the bot's answer 👎.
+    #[serde(default = "yes")]
+    pub escalate_on_down_rating: bool,
 }
 
 fn yes() -> bool {
@@ -394,6 +397,7 @@ impl Default for PolicyRules {
             vip_tiers: Vec::new(),
             complaint_intents: Vec::new(),
             repeat_limit: default_repeat_limit(),
+            escalate_on_down_rating: true,
         }
     }
 }

@@ -88,6 +88,8 @@ pub enum Reason {
     AssistMode,
     /// The channel no longer allows a free-form answer (WhatsApp's 24-hour window).
     ChannelWindowClosed,
+    /// The customer rated the bot's answer 👎.
+    RatedDown,
 }
 
 impl Reason {
@@ -105,6 +107,7 @@ impl Reason {
             Reason::Repeated { times } => format!("asked {times} times"),
             Reason::AssistMode => "draft for review".to_string(),
             Reason::ChannelWindowClosed => "WhatsApp's 24-hour window has closed: reply with a template".to_string(),
+            Reason::RatedDown => "rated the bot's answer down".to_string(),
         }
     }
 
@@ -179,6 +182,37 @@ pub enum Decision {
         /// What the bot would have done.
         would: Box<Decision>,
     },
+    /// The customer rated the bot's last answer; nothing to say back.
+    Rated {
+        /// How.
+        rating: Rating,
+    },
+}
+
+/// A customer's one-tap verdict on the bot's answer: 👍 in the widget, or a message that is
+/// only 👍 or 👎 on any channel right after an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    /// It helped.
+    Up,
+    /// It did not.
+    Down,
+}
+
+impl Rating {
+    /// The rating a message is, when it is nothing but a thumb (any skin tone, any spacing).
+    pub fn of(text: &str) -> Option<Self> {
+        let thumb: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && !('\u{1F3FB}'..='\u{1F3FF}').contains(c) && *c != '\u{FE0F}')
+            .collect();
+        match thumb.as_str() {
+            "👍" => Some(Rating::Up),
+            "👎" => Some(Rating::Down),
+            _ => None,
+        }
+    }
 }
 
 impl Decision {
@@ -190,6 +224,7 @@ impl Decision {
             Decision::AnswerAndEscalate { .. } => "answer_and_escalate",
             Decision::Silent => "silent",
             Decision::Shadow { .. } => "shadow",
+            Decision::Rated { .. } => "rated",
         }
     }
 }

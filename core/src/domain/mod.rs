@@ -15,7 +15,7 @@ pub use classification::{Classification, ClassifierSource, IntentScore, Sentimen
 pub use conversation::{Conversation, ConversationState, Role, Turn, TurnCursor};
 pub use customer::{Customer, Order};
 pub use decision::{
-    Decision, Escalation, EscalationPlan, Priority, Reason, Reply, ReplySource, RolloutMode, TicketRef,
+    Decision, Escalation, EscalationPlan, Priority, Rating, Reason, Reply, ReplySource, RolloutMode, TicketRef,
 };
 pub use handoff::{AgentEvent, EscalationJob, HandoffFailure, TicketComment, Work};
 pub use ids::{ConversationId, CustomerId, InvalidId, MessageId, TenantId, VisitorId};

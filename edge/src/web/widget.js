@@ -100,6 +100,23 @@
     bubble.setAttribute("data-role", m.role);
     if (roles[m.role]) bubble.appendChild(el("div", { fontSize: "11px", opacity: ".7" }, roles[m.role]));
     bubble.appendChild(el("div", {}, m.text));
+    // A bot answer can be rated with one tap: the thumb is sent as the customer's next message,
+    // which the bot reads as a rating of the answer just before it (a 👎 brings a person).
+    if (m.role === "bot") {
+      var rate = el("div", { marginTop: "4px", display: "flex", gap: "4px" });
+      [["👍", "This answer helped"], ["👎", "This answer did not help"]].forEach(function (choice) {
+        var b = el("button", { border: "1px solid #e3e5e8", background: "#fff", borderRadius: "6px", cursor: "pointer", padding: "0 6px" }, choice[0]);
+        b.type = "button";
+        b.setAttribute("aria-label", choice[1]);
+        b.setAttribute("data-rating", choice[0] === "👍" ? "up" : "down");
+        b.addEventListener("click", function () {
+          Array.prototype.forEach.call(rate.querySelectorAll("button"), function (x) { x.disabled = true; });
+          post(choice[0]);
+        });
+        rate.appendChild(b);
+      });
+      bubble.appendChild(rate);
+    }
     row.appendChild(bubble);
     log.appendChild(row);
     log.scrollTop = log.scrollHeight;
@@ -158,10 +175,14 @@
   }
   launcher.addEventListener("click", function () { toggle(!open); });
 
-  form.addEventListener("submit", async function (e) {
+  form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();
-    if (!text) return;
+    if (text) post(text, true);
+  });
+
+  // Sends one customer message (typed, or a rating's thumb), retrying what may succeed later.
+  async function post(text, typed) {
     error.textContent = "";
     send.disabled = true;
     var body = { visitor_id: state.visitor, client_message_id: randomId("w_"), text: text };
@@ -172,7 +193,7 @@
         var r = await fetch(base + "/webchat/messages", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
         if (r.status === 202) {
           var ack = await r.json();
-          input.value = "";
+          if (typed) input.value = "";
           expecting = true;
           if (state.conversation !== ack.conversation_id) {
             forget();
@@ -202,7 +223,7 @@
     } finally {
       send.disabled = false;
     }
-  });
+  }
 
   function mount() {
     document.body.appendChild(root);

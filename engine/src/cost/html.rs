@@ -72,6 +72,7 @@ td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}.legend span{{dis
     budget(&mut h, report);
     alternatives(&mut h, report);
     gaps(&mut h, report);
+    satisfaction(&mut h, report);
     review(&mut h, report);
     h.push_str("</main></body></html>\n");
     h
@@ -276,6 +277,27 @@ fn alternatives(h: &mut String, r: &CostReport) {
         );
     }
     h.push_str("</section>");
+}
+
+/// The customers' ratings of the bot's answers, per intent.
+fn satisfaction(h: &mut String, r: &CostReport) {
+    h.push_str("<section><h2>What customers thought of the answers</h2>");
+    let s = &r.satisfaction;
+    let Some(csat) = s.csat else {
+        h.push_str(r#"<p class="muted">No answer was rated yet (👍/👎 in the web chat, or a reply that is only 👍 or 👎 on the other channels).</p></section>"#);
+        return;
+    };
+    let _ = write!(h, "<p><b>{:.0} %</b> of {} ratings were 👍.</p>", csat * 100.0, s.up + s.down);
+    h.push_str("<table><tr><th>Intent</th><th class=n>👍</th><th class=n>👎</th><th class=n>CSAT</th></tr>");
+    for (intent, (up, down)) in &s.by_intent {
+        let share = *up as f64 * 100.0 / (*up + *down).max(1) as f64;
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=n>{up}</td><td class=n>{down}</td><td class=n>{share:.0} %</td></tr>",
+            esc(intent)
+        );
+    }
+    h.push_str("</table></section>");
 }
 
 /// The pilot's decisions to review: what the customer wrote, what the bot understood and what it

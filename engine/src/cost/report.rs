@@ -64,6 +64,8 @@ pub struct CostReport {
     /// Conversations whose latest bot answer is less than 24 hours old and may still resolve:
     /// not counted yet.
     pub resolutions_pending: u64,
+    /// The customers' ratings of the bot's answers (👍/👎), overall and per intent rated.
+    pub satisfaction: Satisfaction,
     /// Total cost over automated resolutions.
     pub cost_per_resolution_usd: f64,
     /// The budget.
@@ -85,6 +87,39 @@ pub struct CostReport {
     pub top_conversations: Vec<ConversationCost>,
     /// The newest requests.
     pub requests: Vec<Request>,
+}
+
+/// Ratings of the bot's answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Satisfaction {
+    /// 👍 given.
+    pub up: u64,
+    /// 👎 given.
+    pub down: u64,
+    /// The share of ratings that are 👍 (CSAT), when there are any.
+    pub csat: Option<f64>,
+    /// Per intent of the answer rated (`none`: not recognised): 👍 and 👎.
+    pub by_intent: BTreeMap<String, (u64, u64)>,
+}
+
+fn satisfaction(records: &[CostRecord]) -> Satisfaction {
+    let mut s = Satisfaction::default();
+    for r in records {
+        let Some(rating) = r.outcome.rating else { continue };
+        let counts = s.by_intent.entry(r.outcome.intent.clone().unwrap_or_else(|| "none".into())).or_default();
+        match rating {
+            switchboard_core::domain::Rating::Up => {
+                s.up += 1;
+                counts.0 += 1;
+            }
+            switchboard_core::domain::Rating::Down => {
+                s.down += 1;
+                counts.1 += 1;
+            }
+        }
+    }
+    s.csat = (s.up + s.down > 0).then(|| s.up as f64 / (s.up + s.down) as f64);
+    s
 }
 
 /// One day.
@@ -315,6 +350,7 @@ pub async fn build(
         per_1000_messages_usd: if messages > 0 { total_usd * 1000.0 / messages as f64 } else { 0.0 },
         automated_resolutions: resolutions,
         resolutions_pending,
+        satisfaction: satisfaction(&records),
         cost_per_resolution_usd: if resolutions > 0 { total_usd / resolutions as f64 } else { 0.0 },
         budget,
         savings,
@@ -503,6 +539,17 @@ impl CostReport {
                 s.saved_usd, s.human_ticket_usd
             ));
         }
+        if let Some(csat) = self.satisfaction.csat {
+            out.push_str(&format!(
+                "Answers rated: {} up, {} down (CSAT {:.0} %)\n",
+                self.satisfaction.up,
+                self.satisfaction.down,
+                csat * 100.0
+            ));
+            for (intent, (up, down)) in &self.satisfaction.by_intent {
+                out.push_str(&format!("  {intent:<24} {up:>5} up {down:>5} down\n"));
+            }
+        }
         if !self.pilot_review.is_empty() {
             out.push_str("\nPilot decisions to review (newest first; --format html or json shows them whole)\n");
             for r in self.pilot_review.iter().take(10) {
@@ -623,5 +670,20 @@ mod tests {
         assert_eq!(resolved(&records, now), (4, 1));
         let strict = vec![answer("c_1", 0, "order"), answer("c_1", 1, "order"), record("c_1", 3, "order", false, true)];
         assert_eq!(resolved(&strict, now), (0, 0), "every answer undone within a day");
+
+        let rated = |hours: i64, intent: &str, rating| {
+            let mut r = record("c_rated", hours, intent, false, false);
+            r.outcome.rating = Some(rating);
+            r
+        };
+        use switchboard_core::domain::Rating::{Down, Up};
+        let ratings =
+            vec![rated(1, "hours", Up), rated(2, "hours", Up), rated(3, "order", Down), answer("c_x", 0, "hours")];
+        let s = satisfaction(&ratings);
+        assert_eq!((s.up, s.down), (2, 1));
+        assert!((s.csat.unwrap_or_default() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(s.by_intent.get("hours"), Some(&(2, 0)));
+        assert_eq!(s.by_intent.get("order"), Some(&(0, 1)));
+        assert_eq!(satisfaction(&[]).csat, None, "no ratings, no CSAT");
     }
 }

@@ -83,3 +83,53 @@ async fn unanswered_questions_are_kept_and_requests_for_a_person_are_not() {
     );
     assert!(rig.conversations.reviews(&demo, ReviewKind::Pilot, 10).await.unwrap().is_empty(), "auto: no pilot");
 }
+
+/// A one-tap rating right after an answer, on any channel: 👍 is recorded and answered with
+/// nothing; 👎 hands the conversation to a person (the tenant's default); either carries the
+/// intent of the answer rated, for the report's satisfaction per intent. A thumb that follows
+/// no answer is just a message.
+#[tokio::test]
+async fn a_thumb_after_an_answer_is_a_rating_and_a_thumb_down_hands_over() {
+    use switchboard_core::domain::{Decision, Rating, Role};
+    // Messages a minute apart, as a customer sends them.
+    let sms = |text: &str, minute: i64| {
+        let mut m = message(text, Channel::TwilioSms);
+        m.received_at += chrono::Duration::minutes(minute);
+        m
+    };
+    let mut rig = rig_with(Tenant::demo().unwrap(), Arc::new(MemoryCustomers::default()));
+    let first = rig.responder.respond(&sms("What are your opening hours?", 0)).await.unwrap();
+    assert!(matches!(first.decision, Decision::Answer { .. }));
+    let sent = rig.outbox_len();
+    let up = rig.responder.respond(&sms("👍🏽", 1)).await.unwrap();
+    assert_eq!(up.decision, Decision::Rated { rating: Rating::Up });
+    assert_eq!(up.cost.outcome.rating, Some(Rating::Up));
+    assert_eq!(up.cost.outcome.intent.as_deref(), Some("opening_hours"), "the intent rated");
+    assert_eq!(rig.outbox_len(), sent, "nothing sent back for a thumb up");
+
+    rig.responder.respond(&sms("What are your opening hours?", 2)).await.unwrap();
+    let down = rig.responder.respond(&sms(" 👎 ", 3)).await.unwrap();
+    assert!(
+        matches!(&down.decision, Decision::Escalate { escalation } if escalation.reasons == [switchboard_core::domain::Reason::RatedDown])
+    );
+    assert_eq!(down.cost.outcome.rating, Some(Rating::Down));
+    assert!(rig.escalated(), "a person takes over");
+    let roles = rig.roles().await;
+    assert_eq!(roles.last(), Some(&Role::System), "the customer is told a person will reply");
+
+    let fresh = rig_with(Tenant::demo().unwrap(), Arc::new(MemoryCustomers::default()));
+    let alone = fresh.responder.respond(&message("👍", Channel::TwilioSms)).await.unwrap();
+    assert!(!matches!(alone.decision, Decision::Rated { .. }), "no answer to rate: {:?}", alone.decision);
+    assert_eq!(alone.cost.outcome.rating, None);
+}
+
+#[test]
+fn only_a_thumb_is_a_rating() {
+    use switchboard_core::domain::Rating;
+    assert_eq!(Rating::of("👍"), Some(Rating::Up));
+    assert_eq!(Rating::of(" 👎🏿 "), Some(Rating::Down));
+    assert_eq!(Rating::of("👍️"), Some(Rating::Up), "with the emoji presentation selector");
+    assert_eq!(Rating::of("👍 thanks"), None);
+    assert_eq!(Rating::of("👍👍"), None);
+    assert_eq!(Rating::of(""), None);
+}

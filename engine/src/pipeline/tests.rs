@@ -29,6 +29,21 @@ pub(super) struct Rig {
 }
 
 impl Rig {
+    /// How many parts were sent on channels other than the web chat.
+    pub(super) fn outbox_len(&self) -> usize {
+        self.outbox.sent().len()
+    }
+
+    /// Whether a ticket is queued to open.
+    pub(super) fn escalated(&mut self) -> bool {
+        matches!(self.escalation_rx.try_recv(), Ok(EscalationJob::Open(_)))
+    }
+
+    /// The roles of the test conversation's turns, in written order.
+    pub(super) async fn roles(&self) -> Vec<Role> {
+        roles(self).await
+    }
+
     /// The next escalation queued to open a ticket.
     fn next_escalation(&mut self) -> Escalation {
         match self.escalation_rx.try_recv().expect("an escalation job") {

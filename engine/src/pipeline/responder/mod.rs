@@ -1,5 +1,6 @@
 mod handoff;
 mod lookup;
+mod rating;
 mod spend;
 
 use super::Cascade;
@@ -9,6 +10,7 @@ use crate::policy::{Policy, PolicyInput};
 use crate::reply::reply_language;
 use crate::tenant::Tenant;
 use crate::tenant::TenantDirectory;
+use rating::rating_of;
 use spend::{Done, message_outcome, meter_send};
 use std::sync::Arc;
 use switchboard_core::domain::{
@@ -177,6 +179,9 @@ impl Responder {
         self.release_if_idle(&tenant, &mut conversation).await?;
         self.give_up_if_pending_too_long(&tenant, &mut conversation).await?;
 
+        if let Some(rating) = rating_of(message, &conversation, &history) {
+            return self.rated(&tenant, &mut conversation, message, customer.as_ref(), &history, rating).await;
+        }
         let budget = self.budget(&tenant, message).await;
         let classification = self.classify(&tenant, message, budget).await;
         let customer = self.with_current_orders(&tenant, classification.intent.as_deref(), customer).await;
@@ -202,28 +207,8 @@ impl Responder {
         let decision = self.within_channel_window(&tenant, &conversation, message, decision);
 
         self.record_customer_turn(&tenant, message, &classification).await?;
-        let activity = Activity {
-            language,
-            last_inbound_at: message.received_at,
-            customer: message.sender.customer.clone(),
-            thread: message.thread.clone(),
-            keep: self.turns_kept_until(&tenant),
-        };
-        self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
-        // The customer's export and erasure find the conversation through this link: written
-        // once, when a verified message first binds it.
-        if let Some(id) = &message.sender.customer
-            && conversation.customer.as_ref() != Some(id)
-        {
-            self.customers.link_conversation(&message.tenant, id, &message.conversation).await?;
-        }
+        self.remember(&tenant, &mut conversation, message, language).await?;
         self.keep_for_review(&tenant, message, &classification, language, &decision).await?;
-        // The sender checks channel windows (WhatsApp's 24 hours) against the latest message.
-        conversation.last_inbound_at = Some(message.received_at);
-        conversation.language = Some(language);
-        if message.thread.is_some() {
-            conversation.thread = message.thread.clone();
-        }
         self.act(
             &tenant,
             &mut conversation,
@@ -396,6 +381,37 @@ impl Responder {
         }
     }
 
+    /// What a customer message tells about its conversation, stored and applied: its language,
+    /// the verified customer (linked once, for export and erasure), the thread, the time the
+    /// channel's window is counted from.
+    async fn remember(
+        &self,
+        tenant: &Tenant,
+        conversation: &mut Conversation,
+        message: &InboundMessage,
+        language: Language,
+    ) -> Result<(), RespondError> {
+        let activity = Activity {
+            language,
+            last_inbound_at: message.received_at,
+            customer: message.sender.customer.clone(),
+            thread: message.thread.clone(),
+            keep: self.turns_kept_until(tenant),
+        };
+        self.conversations.record_activity(&message.tenant, &message.conversation, &activity).await?;
+        if let Some(id) = &message.sender.customer
+            && conversation.customer.as_ref() != Some(id)
+        {
+            self.customers.link_conversation(&message.tenant, id, &message.conversation).await?;
+        }
+        conversation.last_inbound_at = Some(message.received_at);
+        conversation.language = Some(language);
+        if message.thread.is_some() {
+            conversation.thread = message.thread.clone();
+        }
+        Ok(())
+    }
+
     async fn record_customer_turn(
         &self,
         tenant: &Tenant,
@@ -442,7 +458,7 @@ impl Responder {
                 escalation.draft.as_ref().map(|d| d.text.clone()),
                 escalation.reasons.iter().map(Reason::words).collect(),
             ),
-            Decision::Silent | Decision::Shadow { .. } => (None, Vec::new()),
+            Decision::Silent | Decision::Shadow { .. } | Decision::Rated { .. } => (None, Vec::new()),
         };
         let item = ReviewItem {
             kind: if pilot { ReviewKind::Pilot } else { ReviewKind::Unanswered },
@@ -499,6 +515,7 @@ impl Responder {
                 self.say(tenant, conversation, message, 2, Role::System, &notice).await
             }
             Decision::Silent => self.append_to_ticket(conversation, message).await,
+            Decision::Rated { .. } => Ok(()),
             Decision::Shadow { .. } => Ok(()),
         }
     }

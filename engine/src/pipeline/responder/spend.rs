@@ -218,7 +218,7 @@ pub(super) fn message_outcome(c: &Classification, decision: &Decision, language:
         Decision::Answer { .. } => (true, None),
         Decision::Escalate { escalation } => (false, Some(escalation)),
         Decision::AnswerAndEscalate { escalation, .. } => (true, Some(escalation)),
-        Decision::Silent | Decision::Shadow { .. } => (false, None),
+        Decision::Silent | Decision::Shadow { .. } | Decision::Rated { .. } => (false, None),
     };
     let no_answer = escalation
         .is_some_and(|e| e.reasons.iter().any(|r| matches!(r, Reason::LowConfidence | Reason::NoGroundedAnswer)));
@@ -231,6 +231,7 @@ pub(super) fn message_outcome(c: &Classification, decision: &Decision, language:
         decision: Some(decision.name().to_string()),
         intent: c.intent.clone(),
         language: Some(language),
+        rating: None,
     }
 }
 
