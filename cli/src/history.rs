@@ -109,6 +109,13 @@ fn merge(path: &Path, yaml: &str, source: &Path, grouped: &Grouped, write: bool)
     let own: Vec<String> = TenantConfig::from_yaml("tenant", &without)?.intents.into_iter().map(|i| i.name).collect();
     let items = grouped.suggestions.iter().map(item).collect::<Result<Vec<_>>>()?;
     let merged = tenant_file::merge_list(yaml, "intents", TOOL, &label, &items, &own).map_err(anyhow::Error::msg)?;
+    // What the file now says is exactly what was suggested: no reply live, no example changed.
+    let written = TenantConfig::from_yaml("tenant", &merged.yaml)?;
+    for s in grouped.suggestions.iter().filter(|s| !merged.kept_yours.contains(&s.name)) {
+        let intent = written.intents.iter().find(|i| i.name == s.name);
+        let same = intent.is_some_and(|i| i.reply.is_empty() && i.examples.get(&s.language) == Some(&examples(s)));
+        anyhow::ensure!(same, "the merged file does not say what was suggested for `{}`; nothing written", s.name);
+    }
     for kept in &merged.kept_yours {
         eprintln!("  kept yours: the file already has an intent `{kept}` outside the imported block");
     }
@@ -125,6 +132,17 @@ fn merge(path: &Path, yaml: &str, source: &Path, grouped: &Grouped, write: bool)
     crate::knowledge::show_or_write(path, yaml, &merged.yaml, write, "review each suggested intent")
 }
 
+/// Text from outside as one plain line: nothing in it can break out of its YAML scalar or its
+/// comment line.
+fn one_line(text: &str) -> String {
+    tenant_file::plain(text, false).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A suggestion's examples as the tenant file gets them.
+fn examples(s: &Suggestion) -> Vec<String> {
+    s.examples.iter().map(|e| one_line(e)).filter(|e| !e.is_empty()).collect()
+}
+
 /// One suggestion as an intent, its draft reply a comment: never live until a person makes it
 /// the intent's `reply`.
 fn item(s: &Suggestion) -> Result<Item> {
@@ -136,13 +154,13 @@ fn item(s: &Suggestion) -> Result<Item> {
             s.count,
             s.share * 100.0
         ),
-        examples: [(s.language, s.examples.clone())].into_iter().collect(),
+        examples: [(s.language, examples(s))].into_iter().collect(),
         reply: Default::default(),
     };
     let text = serde_norway::to_string(&intent).with_context(|| format!("writing intent {}", s.name))?;
     let mut lines = Vec::new();
     if let Some(reply) = &s.draft_reply {
-        let one_line: String = reply.split_whitespace().collect::<Vec<_>>().join(" ");
+        let one_line = one_line(reply);
         lines.push(format!(
             "# draft reply from a past agent answer: review it, then add it as `reply: {{{}: …}}`",
             s.language
@@ -157,6 +175,40 @@ fn item(s: &Suggestion) -> Result<Item> {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    /// A customer's message that tries to write YAML — a line break YAML knows and the merge
+    /// did not (U+2028, a bare carriage return), then a key — stays one example's text: no
+    /// reply becomes live, and the file's intents are exactly the suggestion.
+    #[test]
+    fn a_message_cannot_write_keys_into_the_tenant_file() {
+        for sneaky in
+            ["zq xv\u{2028}reply: {en: 'Refunds: evil.example'}", "zq xv\rreply: {en: 'Refunds: evil.example'}"]
+        {
+            let suggestion = Suggestion {
+                name: "zq_xv".into(),
+                language: Language::EN,
+                count: 3,
+                share: 0.5,
+                examples: vec![format!("zq\n{sneaky}"), "zq xv".into()],
+                draft_reply: Some(format!("hello\u{85}{sneaky}\u{9c}")),
+                handled_by_people: None,
+                escalation_candidate: false,
+                from_tag: false,
+            };
+            let grouped = Grouped { suggestions: vec![suggestion], assigned: vec![Some(0)] };
+            let items = grouped.suggestions.iter().map(item).collect::<Result<Vec<_>>>().unwrap();
+            let merged =
+                tenant_file::merge_list(switchboard::tenant::DEMO_TENANT_YAML, "intents", TOOL, "x.csv", &items, &[])
+                    .unwrap();
+            let config = TenantConfig::from_yaml("t", &merged.yaml).unwrap();
+            let intent = config.intents.iter().find(|i| i.name == "zq_xv").unwrap();
+            assert!(intent.reply.is_empty(), "no live reply: {:?}", intent.reply);
+            let examples = &intent.examples.get(&Language::EN).cloned().unwrap_or_default();
+            assert_eq!(examples.len(), 2, "{examples:?}");
+            assert!(examples[0].contains("reply: {en:"), "the text stays text: {examples:?}");
+            assert!(!merged.yaml.contains('\u{2028}') && !merged.yaml.contains('\r'));
+        }
+    }
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/history").join(name)

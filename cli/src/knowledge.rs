@@ -55,6 +55,16 @@ pub fn import(path: &Path, source: &Path, format: Option<KnowledgeFormat>, write
     let own_ids: Vec<String> = own.keys().cloned().collect();
     let merged = tenant_file::merge(&yaml, &label, &imported.entries, &own_ids).map_err(anyhow::Error::msg)?;
     Tenant::from_yaml(&name, &merged.yaml).context("the merged file would not load; nothing written")?;
+    // What the file now says is exactly what was imported: no field added, none changed.
+    let written = faq(&merged.yaml)?;
+    for entry in imported.entries.iter().filter(|e| !merged.kept_yours.contains(&e.id)) {
+        let expected = tenant_file::plain_entry(entry);
+        anyhow::ensure!(
+            written.get(&expected.id) == Some(&expected),
+            "the merged file does not say what was imported for `{}`; nothing written",
+            expected.id
+        );
+    }
 
     let before: BTreeMap<String, FaqEntry> = faq(&yaml)?.into_iter().filter(|(id, _)| !own.contains_key(id)).collect();
     let after: BTreeMap<String, FaqEntry> =

@@ -136,12 +136,14 @@ impl Policy<'_> {
 }
 
 /// What a customer's rating of the bot's last answer leads to: a 👎 hands the conversation to a
-/// person (unless the tenant turned that off); a 👍 is recorded and needs no reply.
-pub fn on_rating(rules: &PolicyRules, rating: Rating) -> Decision {
+/// person (unless the tenant turned that off), a VIP's one step sooner; a 👍 is recorded and
+/// needs no reply.
+pub fn on_rating(rules: &PolicyRules, rating: Rating, customer: Option<&Customer>) -> Decision {
+    let vip = customer.is_some_and(|c| rules.vip_tiers.iter().any(|t| t == &c.tier));
     match rating {
-        Rating::Down if rules.escalate_on_down_rating => Decision::Escalate {
-            escalation: EscalationPlan { reasons: vec![Reason::RatedDown], priority: Priority::Normal, draft: None },
-        },
+        Rating::Down if rules.escalate_on_down_rating => {
+            Decision::Escalate { escalation: plan(vec![Reason::RatedDown], vip) }
+        }
         _ => Decision::Rated { rating },
     }
 }

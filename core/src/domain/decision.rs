@@ -201,15 +201,16 @@ pub enum Rating {
 }
 
 impl Rating {
-    /// The rating a message is, when it is nothing but a thumb (any skin tone, any spacing).
+    /// The rating a message is, when it is nothing but a thumb (any skin tone, any spacing, or
+    /// Slack's shortcode for one).
     pub fn of(text: &str) -> Option<Self> {
         let thumb: String = text
             .chars()
             .filter(|c| !c.is_whitespace() && !('\u{1F3FB}'..='\u{1F3FF}').contains(c) && *c != '\u{FE0F}')
             .collect();
         match thumb.as_str() {
-            "👍" => Some(Rating::Up),
-            "👎" => Some(Rating::Down),
+            "👍" | ":+1:" | ":thumbsup:" => Some(Rating::Up),
+            "👎" | ":-1:" | ":thumbsdown:" => Some(Rating::Down),
             _ => None,
         }
     }

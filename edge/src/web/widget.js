@@ -86,6 +86,7 @@
   root.appendChild(launcher);
 
   var roles = { bot: "Assistant", agent: "Agent", system: "" };
+  var rating = null;
   function show(m) {
     if (state.seen[m.id]) return;
     state.seen[m.id] = true;
@@ -100,8 +101,10 @@
     bubble.setAttribute("data-role", m.role);
     if (roles[m.role]) bubble.appendChild(el("div", { fontSize: "11px", opacity: ".7" }, roles[m.role]));
     bubble.appendChild(el("div", {}, m.text));
-    // A bot answer can be rated with one tap: the thumb is sent as the customer's next message,
-    // which the bot reads as a rating of the answer just before it (a 👎 brings a person).
+    // The latest bot answer can be rated with one tap: the thumb is sent as the customer's next
+    // message, which the bot reads as a rating of the answer just before it (a 👎 brings a
+    // person). Only the latest: a thumb rates the answer before it, not an older one.
+    if (rating) { rating.remove(); rating = null; }
     if (m.role === "bot") {
       var rate = el("div", { marginTop: "4px", display: "flex", gap: "4px" });
       [["👍", "This answer helped"], ["👎", "This answer did not help"]].forEach(function (choice) {
@@ -111,11 +114,13 @@
         b.setAttribute("data-rating", choice[0] === "👍" ? "up" : "down");
         b.addEventListener("click", function () {
           Array.prototype.forEach.call(rate.querySelectorAll("button"), function (x) { x.disabled = true; });
-          post(choice[0]);
+          // A 👍 needs no reply: no poll waits for one.
+          post(choice[0], false, choice[0] === "👎");
         });
         rate.appendChild(b);
       });
       bubble.appendChild(rate);
+      rating = rate;
     }
     row.appendChild(bubble);
     log.appendChild(row);
@@ -124,6 +129,8 @@
   function showState(human) {
     status.textContent = human ? "A person will reply here" : "We usually answer at once";
     status.setAttribute("data-state", human ? "human" : "bot");
+    // A person owns the chat: a thumb now is a message to them, not a rating.
+    if (human && rating) { rating.remove(); rating = null; }
   }
 
   // Polls cost the business money: a poll is held only while the bot's answer is due; otherwise
@@ -178,11 +185,12 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();
-    if (text) post(text, true);
+    if (text) post(text, true, true);
   });
 
-  // Sends one customer message (typed, or a rating's thumb), retrying what may succeed later.
-  async function post(text, typed) {
+  // Sends one customer message (typed, or a rating's thumb), retrying what may succeed later;
+  // `awaited`: a reply is due, so the widget polls for it.
+  async function post(text, typed, awaited) {
     error.textContent = "";
     send.disabled = true;
     var body = { visitor_id: state.visitor, client_message_id: randomId("w_"), text: text };
@@ -194,7 +202,7 @@
         if (r.status === 202) {
           var ack = await r.json();
           if (typed) input.value = "";
-          expecting = true;
+          if (awaited) expecting = true;
           if (state.conversation !== ack.conversation_id) {
             forget();
             state.conversation = ack.conversation_id; state.token = ack.token;

@@ -102,9 +102,18 @@ pub struct Satisfaction {
     pub by_intent: BTreeMap<String, (u64, u64)>,
 }
 
+/// The ratings, one per conversation and intent rated (its latest): a visitor who asks and rates
+/// again and again moves the figure once.
 fn satisfaction(records: &[CostRecord]) -> Satisfaction {
+    let mut latest: BTreeMap<(Option<&str>, Option<&str>), &CostRecord> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.outcome.rating.is_some()) {
+        let key = (r.conversation.as_ref().map(|c| c.as_str()), r.outcome.intent.as_deref());
+        if latest.get(&key).is_none_or(|kept| kept.at <= r.at) {
+            latest.insert(key, r);
+        }
+    }
     let mut s = Satisfaction::default();
-    for r in records {
+    for r in latest.into_values() {
         let Some(rating) = r.outcome.rating else { continue };
         let counts = s.by_intent.entry(r.outcome.intent.clone().unwrap_or_else(|| "none".into())).or_default();
         match rating {
@@ -424,9 +433,11 @@ fn resolved(records: &[CostRecord], now: DateTime<Utc>) -> (u64, u64) {
                 continue;
             }
             let until = answer.at + RESOLUTION_WINDOW;
+            // A rating of the answer carries its intent but is no question asked again.
             let undone = events[i + 1..].iter().take_while(|later| later.at <= until).any(|later| {
                 later.outcome.escalated
                     || (later.outcome.message
+                        && later.outcome.rating.is_none()
                         && later.outcome.intent.is_some()
                         && later.outcome.intent == answer.outcome.intent)
             });
@@ -676,11 +687,22 @@ mod tests {
             r.outcome.rating = Some(rating);
             r
         };
+        // A 👍 on an answer is not the same question asked again: the answer still resolves.
+        let mut thumb = record("c_thanked", 1, "hours", false, false);
+        thumb.outcome.rating = Some(switchboard_core::domain::Rating::Up);
+        assert_eq!(resolved(&[answer("c_thanked", 0, "hours"), thumb], now), (1, 0), "a rating undoes nothing");
         use switchboard_core::domain::Rating::{Down, Up};
-        let ratings =
-            vec![rated(1, "hours", Up), rated(2, "hours", Up), rated(3, "order", Down), answer("c_x", 0, "hours")];
+        let mut elsewhere = rated(2, "hours", Up);
+        elsewhere.conversation = ConversationId::new("c_other").ok();
+        let ratings = vec![
+            rated(1, "hours", Down),
+            elsewhere,
+            rated(2, "hours", Up),
+            rated(3, "order", Down),
+            answer("c_x", 0, "hours"),
+        ];
         let s = satisfaction(&ratings);
-        assert_eq!((s.up, s.down), (2, 1));
+        assert_eq!((s.up, s.down), (2, 1), "one conversation's latest rating of an intent counts, once");
         assert!((s.csat.unwrap_or_default() - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(s.by_intent.get("hours"), Some(&(2, 0)));
         assert_eq!(s.by_intent.get("order"), Some(&(0, 1)));

@@ -29,10 +29,39 @@ pub struct Item {
 }
 
 impl Item {
-    /// An FAQ entry.
+    /// An FAQ entry, its text made [`plain`].
     pub fn faq(entry: &FaqEntry) -> Result<Self, String> {
-        let text = serde_norway::to_string(entry).map_err(|e| format!("writing entry {}: {e}", entry.id))?;
+        let entry = plain_entry(entry);
+        let text = serde_norway::to_string(&entry).map_err(|e| format!("writing entry {}: {e}", entry.id))?;
         Ok(Self { id: entry.id.clone(), lines: text.lines().map(str::to_string).collect() })
+    }
+}
+
+/// `text` safe to write into a tenant file: every character YAML reads as a line break but a
+/// line of this file is not (a carriage return, NEL, U+2028, U+2029) and every other control
+/// character becomes a space — so text from outside (a help centre, a customer's message) can
+/// never end its scalar and start a key of its own. Newlines stay when `lines` (an answer's
+/// list items); otherwise they become spaces too.
+pub fn plain(text: &str, lines: bool) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' if lines => '\n',
+            '\u{2028}' | '\u{2029}' => ' ',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// The entry with every text field [`plain`].
+pub fn plain_entry(entry: &FaqEntry) -> FaqEntry {
+    FaqEntry {
+        id: plain(&entry.id, false),
+        question: plain(&entry.question, false),
+        answer: plain(&entry.answer, true),
+        keywords: entry.keywords.iter().map(|k| plain(k, false)).collect(),
+        source: entry.source.as_deref().map(|s| plain(s, false)),
+        ..entry.clone()
     }
 }
 

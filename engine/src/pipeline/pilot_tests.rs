@@ -84,6 +84,13 @@ async fn unanswered_questions_are_kept_and_requests_for_a_person_are_not() {
     assert!(rig.conversations.reviews(&demo, ReviewKind::Pilot, 10).await.unwrap().is_empty(), "auto: no pilot");
 }
 
+/// A customer's SMS `minute` minutes after the first.
+fn sms(text: &str, minute: i64) -> switchboard_core::domain::InboundMessage {
+    let mut m = message(text, Channel::TwilioSms);
+    m.received_at += chrono::Duration::minutes(minute);
+    m
+}
+
 /// A one-tap rating right after an answer, on any channel: 👍 is recorded and answered with
 /// nothing; 👎 hands the conversation to a person (the tenant's default); either carries the
 /// intent of the answer rated, for the report's satisfaction per intent. A thumb that follows
@@ -91,12 +98,6 @@ async fn unanswered_questions_are_kept_and_requests_for_a_person_are_not() {
 #[tokio::test]
 async fn a_thumb_after_an_answer_is_a_rating_and_a_thumb_down_hands_over() {
     use switchboard_core::domain::{Decision, Rating, Role};
-    // Messages a minute apart, as a customer sends them.
-    let sms = |text: &str, minute: i64| {
-        let mut m = message(text, Channel::TwilioSms);
-        m.received_at += chrono::Duration::minutes(minute);
-        m
-    };
     let mut rig = rig_with(Tenant::demo().unwrap(), Arc::new(MemoryCustomers::default()));
     let first = rig.responder.respond(&sms("What are your opening hours?", 0)).await.unwrap();
     assert!(matches!(first.decision, Decision::Answer { .. }));
@@ -117,10 +118,32 @@ async fn a_thumb_after_an_answer_is_a_rating_and_a_thumb_down_hands_over() {
     let roles = rig.roles().await;
     assert_eq!(roles.last(), Some(&Role::System), "the customer is told a person will reply");
 
-    let fresh = rig_with(Tenant::demo().unwrap(), Arc::new(MemoryCustomers::default()));
-    let alone = fresh.responder.respond(&message("👍", Channel::TwilioSms)).await.unwrap();
-    assert!(!matches!(alone.decision, Decision::Rated { .. }), "no answer to rate: {:?}", alone.decision);
-    assert_eq!(alone.cost.outcome.rating, None);
+    // A thumb with no answer just before it (a second tap, a tap after a reload) rates nothing
+    // and asks nothing: no ticket, no count.
+    let mut fresh = rig_with(Tenant::demo().unwrap(), Arc::new(MemoryCustomers::default()));
+    let alone = fresh.responder.respond(&sms("👍", 0)).await.unwrap();
+    assert_eq!(alone.decision, Decision::Rated { rating: Rating::Up });
+    assert_eq!(alone.cost.outcome.rating, None, "not counted");
+    let again = fresh.responder.respond(&sms("👎", 1)).await.unwrap();
+    assert_eq!(again.decision, Decision::Rated { rating: Rating::Down }, "nothing to rate: no handoff");
+    assert!(!fresh.escalated());
+}
+
+/// A 👎 redelivered after its handoff was half done (the state moved, the ticket job not yet
+/// queued) is still the same rating, and completes the same handoff.
+#[tokio::test]
+async fn a_redelivered_thumb_down_is_the_same_rating() {
+    use switchboard_core::domain::{Decision, Rating};
+    let mut rig = rig_with(Tenant::demo().unwrap(), Arc::new(MemoryCustomers::default()));
+    rig.responder.respond(&sms("What are your opening hours?", 0)).await.unwrap();
+    let down = sms("👎", 1);
+    rig.escalations_down(true);
+    assert!(rig.responder.respond(&down).await.is_err(), "the ticket job could not be queued");
+    rig.escalations_down(false);
+    let retried = rig.responder.respond(&down).await.unwrap();
+    assert!(matches!(retried.decision, Decision::Escalate { .. }), "{:?}", retried.decision);
+    assert_eq!(retried.cost.outcome.rating, Some(Rating::Down));
+    assert!(rig.escalated());
 }
 
 #[test]
@@ -129,6 +152,8 @@ fn only_a_thumb_is_a_rating() {
     assert_eq!(Rating::of("👍"), Some(Rating::Up));
     assert_eq!(Rating::of(" 👎🏿 "), Some(Rating::Down));
     assert_eq!(Rating::of("👍️"), Some(Rating::Up), "with the emoji presentation selector");
+    assert_eq!(Rating::of(":+1:"), Some(Rating::Up), "Slack sends shortcodes");
+    assert_eq!(Rating::of(":thumbsdown:"), Some(Rating::Down));
     assert_eq!(Rating::of("👍 thanks"), None);
     assert_eq!(Rating::of("👍👍"), None);
     assert_eq!(Rating::of(""), None);

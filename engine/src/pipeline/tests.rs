@@ -34,6 +34,11 @@ impl Rig {
         self.outbox.sent().len()
     }
 
+    /// Takes the escalation queue down or brings it back.
+    pub(super) fn escalations_down(&mut self, down: bool) {
+        self.escalations.set_down(down);
+    }
+
     /// Whether a ticket is queued to open.
     pub(super) fn escalated(&mut self) -> bool {
         matches!(self.escalation_rx.try_recv(), Ok(EscalationJob::Open(_)))

@@ -5,15 +5,25 @@
 use super::*;
 use switchboard_core::domain::{ClassifierSource, Rating, Sentiment};
 
-/// The rating `message` is: only right after a bot answer, in a conversation the bot owns (to
-/// a person, a thumb is just a message).
-pub(super) fn rating_of(message: &InboundMessage, conversation: &Conversation, history: &[Turn]) -> Option<Rating> {
-    let answered = history.last().is_some_and(|t| t.role == Role::Bot);
-    (answered && conversation.state == ConversationState::Bot).then(|| Rating::of(&message.text)).flatten()
+/// A thumb sent while the bot owns the conversation (to a person, a thumb is just a message), and
+/// whether it rates an answer: only one right after a bot answer does. Another (a second tap, a
+/// tap after a reload) rates nothing and asks nothing.
+pub(super) fn rating_of(
+    message: &InboundMessage,
+    conversation: &Conversation,
+    history: &[Turn],
+) -> Option<(Rating, bool)> {
+    let rating = Rating::of(&message.text)?;
+    // As the policy sees it: a handoff this very 👎 began (a redelivery) is still the bot's.
+    if effective_state(conversation, message) != ConversationState::Bot {
+        return None;
+    }
+    Some((rating, history.last().is_some_and(|t| t.role == Role::Bot)))
 }
 
 impl Responder {
-    /// Records `rating` of the bot's last answer and does what the policy says.
+    /// Records `rating` of the bot's last answer and does what the policy says; a thumb that
+    /// `rates` nothing is recorded in the transcript only.
     pub(super) async fn rated(
         &self,
         tenant: &Tenant,
@@ -21,7 +31,7 @@ impl Responder {
         message: &InboundMessage,
         customer: Option<&Customer>,
         history: &[Turn],
-        rating: Rating,
+        (rating, rates): (Rating, bool),
     ) -> Result<((Classification, Decision), Done), RespondError> {
         // The answer rated is the one to the customer's last classified message.
         let intent = history.iter().rev().find(|t| t.role == Role::Customer).and_then(|t| t.intent.clone());
@@ -37,7 +47,11 @@ impl Responder {
             summary: None,
             source: ClassifierSource::Local,
         };
-        let decision = crate::policy::on_rating(&tenant.config.policy, rating);
+        let decision = if rates {
+            crate::policy::on_rating(&tenant.config.policy, rating, customer)
+        } else {
+            Decision::Rated { rating }
+        };
         // The thumb itself has no intent: it must not count as asking the same thing again.
         let turn = Turn::of_customer(message, None);
         self.conversations
@@ -56,7 +70,7 @@ impl Responder {
             "answer rated"
         );
         let mut outcome = message_outcome(&classification, &decision, language);
-        outcome.rating = Some(rating);
+        outcome.rating = rates.then_some(rating);
         Ok(((classification, decision), Done { outcome, channel: Some(message.channel) }))
     }
 }
