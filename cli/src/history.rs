@@ -46,8 +46,17 @@ pub fn import(path: &Path, source: &Path, from: Option<HistoryFormat>, output: O
         Some(HistoryFormat::Freshdesk) => Format::Freshdesk,
         None => Format::detect(source)?,
     };
-    let messages = history::read(source, format)?;
+    let mut messages = history::read(source, format)?;
     anyhow::ensure!(!messages.is_empty(), "{}: no customer message in it", source.display());
+    if messages.len() > history::MAX_MESSAGES {
+        eprintln!(
+            "{}: {} messages; grouping the last {} (exports list the newest last)",
+            source.display(),
+            messages.len(),
+            history::MAX_MESSAGES
+        );
+        messages.drain(..messages.len() - history::MAX_MESSAGES);
+    }
     let detect = |text: &str| tenant.classifier.classify(text).language;
     let encoder = switchboard::classify::encoder::shared();
     let embed = |language: Language, texts: &[&str]| {
@@ -89,13 +98,14 @@ pub fn import(path: &Path, source: &Path, from: Option<HistoryFormat>, output: O
 }
 
 fn table(grouped: &Grouped) -> String {
+    let printable = |text: &str| one_line(text).chars().take(60).collect::<String>();
     let mut out = format!(
         "{:<28} {:>5} {:>6} {:>7}  {}\n",
         "suggested intent", "msgs", "share", "people", "most typical message"
     );
     for s in &grouped.suggestions {
         let people = s.handled_by_people.map_or("-".to_string(), |p| format!("{:.0} %", p * 100.0));
-        let example: String = s.examples.first().map(|e| e.chars().take(60).collect()).unwrap_or_default();
+        let example = s.examples.first().map(|e| printable(e)).unwrap_or_default();
         out.push_str(&format!("{:<28} {:>5} {:>5.1}% {:>7}  {example}\n", s.name, s.count, s.share * 100.0, people));
     }
     out
@@ -132,10 +142,25 @@ fn merge(path: &Path, yaml: &str, source: &Path, grouped: &Grouped, write: bool)
     crate::knowledge::show_or_write(path, yaml, &merged.yaml, write, "review each suggested intent")
 }
 
-/// Text from outside as one plain line: nothing in it can break out of its YAML scalar or its
-/// comment line.
+/// Text from outside as one plain line for the tenant file: nothing in it can break out of its
+/// YAML scalar or comment line, and no e-mail address or long number (a phone, a card, an
+/// account) of the customer who wrote it is copied into a file that lives in git and in the
+/// tenant item, beyond retention and erasure.
 fn one_line(text: &str) -> String {
-    tenant_file::plain(text, false).split_whitespace().collect::<Vec<_>>().join(" ")
+    let words: Vec<String> = tenant_file::plain(text, false).split_whitespace().map(redact).collect();
+    words.join(" ")
+}
+
+/// A word, or `[email]` / `[number]` in place of an address or six digits or more.
+fn redact(word: &str) -> String {
+    let digits = word.chars().filter(char::is_ascii_digit).count();
+    if word.contains('@') && word.contains('.') {
+        "[email]".into()
+    } else if digits >= 6 && word.chars().all(|c| c.is_ascii_digit() || "+-().,/".contains(c)) {
+        "[number]".into()
+    } else {
+        word.to_string()
+    }
 }
 
 /// A suggestion's examples as the tenant file gets them.
@@ -175,6 +200,15 @@ fn item(s: &Suggestion) -> Result<Item> {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn addresses_and_long_numbers_stay_out_of_the_tenant_file() {
+        assert_eq!(
+            one_line("mail me at ana@example.com or call +34 600111222, order DS-20417, card 4111-1111-1111-1111"),
+            "mail me at [email] or call +34 [number] order DS-20417, card [number]"
+        );
+        assert_eq!(one_line("two\nlines\u{1b}[2J"), "two lines [2J", "one line, no control characters");
+    }
 
     /// A customer's message that tries to write YAML — a line break YAML knows and the merge
     /// did not (U+2028, a bare carriage return), then a key — stays one example's text: no

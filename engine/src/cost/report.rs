@@ -384,8 +384,7 @@ pub async fn build(
     })
 }
 
-/// Conversations with messages, automated resolutions (answered by the bot, never escalated
-/// this month) and the ten most expensive conversations.
+/// Conversations with at least one customer message, and the ten costliest.
 fn conversations(records: &[CostRecord]) -> (u64, Vec<ConversationCost>) {
     #[derive(Default)]
     struct Seen {

@@ -79,6 +79,10 @@ pub type Embedder<'a> = dyn Fn(Language, &[&str]) -> Option<Vec<Vec<f32>>> + 'a;
 /// A group's messages, and whether it is an export's tag.
 type Members = (bool, Vec<usize>);
 
+/// The most messages grouped at once: at 2,048 dimensions a message, more would take gigabytes
+/// and long minutes on a small machine; the newest are the ones to go by.
+pub const MAX_MESSAGES: usize = 20_000;
+
 /// Examples kept per suggestion.
 pub const EXAMPLES: usize = 20;
 /// The fewest messages a group needs to be suggested.
@@ -122,7 +126,7 @@ pub fn suggest(
     let mut by_language: BTreeMap<Language, Vec<usize>> = BTreeMap::new();
     for (i, m) in history.iter().enumerate() {
         match (&m.tag, tagged) {
-            (Some(tag), true) => keys[i] = Some((language[i], tag.trim().to_lowercase(), true)),
+            (Some(tag), true) => keys[i] = Some((language[i], format!("tag:{}", tag.trim().to_lowercase()), true)),
             _ => by_language.entry(language[i]).or_default().push(i),
         }
     }
@@ -138,13 +142,13 @@ pub fn suggest(
                 (cluster::hashed(&bags), thresholds.hashed)
             }
         };
-        let has_words: Vec<bool> = found.iter().map(|v| v.iter().any(|x| *x != 0.0)).collect();
+        // A message with no word to go by (only stop words, only emoji) joins no group.
+        let (with_words, found): (Vec<usize>, Vec<Vec<f32>>) =
+            members.iter().zip(found).filter(|(_, v)| v.iter().any(|x| *x != 0.0)).map(|(&i, v)| (i, v)).unzip();
         let groups = cluster::cluster(&found, threshold);
-        for (k, &i) in members.iter().enumerate() {
-            if has_words[k] {
-                keys[i] = Some((*lang, format!("#{}", groups[k]), false));
-            }
-            vectors[i] = Some(found[k].clone());
+        for ((&i, group), v) in with_words.iter().zip(groups).zip(found) {
+            keys[i] = Some((*lang, format!("words:{group}"), false));
+            vectors[i] = Some(v);
         }
     }
     build(history, &keys, &vectors)
@@ -172,7 +176,8 @@ fn build(history: &[Past], keys: &[Option<(Language, String, bool)>], vectors: &
         let said: Vec<bool> = members.iter().filter_map(|&i| history[i].handled_by_person).collect();
         let handled_by_people =
             (!said.is_empty()).then(|| said.iter().filter(|h| **h).count() as f64 / said.len() as f64);
-        let base = if from_tag { slug(&key) } else { words_name(&members, history, language) };
+        let base =
+            if from_tag { slug(key.trim_start_matches("tag:")) } else { words_name(&members, history, language) };
         let name = unique(base, &mut names);
         for &i in &members {
             assigned[i] = Some(index);

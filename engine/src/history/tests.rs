@@ -98,3 +98,27 @@ fn embeddings_are_used_where_given() {
     expected.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(english, expected, "two directions, two groups: {:#?}", grouped.suggestions);
 }
+
+/// A tag that looks like a group number (`#0`) is its own group, never merged with the
+/// messages grouped by their words.
+#[test]
+fn a_tag_never_merges_with_a_group_found_by_words() {
+    let past = |text: &str, tag: Option<&str>| Past {
+        text: text.into(),
+        tag: tag.map(str::to_string),
+        language: Language::from_code("en"),
+        ..Past::default()
+    };
+    let history = [
+        past("gift card balance", Some("#0")),
+        past("gift card expired", Some("#0")),
+        past("gift card lost", Some("#0")),
+        past("where is my order", None),
+        past("where is my order now", None),
+        past("my order has not arrived", None),
+    ];
+    let grouped = by_words(&history);
+    let tagged: Vec<(bool, usize)> = grouped.suggestions.iter().map(|s| (s.from_tag, s.count)).collect();
+    assert!(tagged.contains(&(true, 3)), "{:#?}", grouped.suggestions);
+    assert!(grouped.suggestions.iter().all(|s| s.count <= 3), "no group of both: {:#?}", grouped.suggestions);
+}
