@@ -22,6 +22,16 @@ pub enum HistoryFormat {
     Freshdesk,
 }
 
+impl From<HistoryFormat> for Format {
+    fn from(f: HistoryFormat) -> Self {
+        match f {
+            HistoryFormat::Csv => Format::Csv,
+            HistoryFormat::Zendesk => Format::Zendesk,
+            HistoryFormat::Freshdesk => Format::Freshdesk,
+        }
+    }
+}
+
 /// What `import history` prints.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Output {
@@ -41,9 +51,7 @@ pub fn import(path: &Path, source: &Path, from: Option<HistoryFormat>, output: O
     let name = path.display().to_string();
     let tenant = Tenant::from_yaml(&name, &yaml)?;
     let format = match from {
-        Some(HistoryFormat::Csv) => Format::Csv,
-        Some(HistoryFormat::Zendesk) => Format::Zendesk,
-        Some(HistoryFormat::Freshdesk) => Format::Freshdesk,
+        Some(f) => f.into(),
         None => Format::detect(source)?,
     };
     let mut messages = history::read(source, format)?;

@@ -5,6 +5,7 @@
 mod aws;
 mod customers;
 mod eval;
+mod forecast;
 mod history;
 mod knowledge;
 mod local;
@@ -60,6 +61,31 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: ImportCommand,
+    },
+    /// Replay past customer messages through the tenant's pipeline on the embedded default and
+    /// say what the bot would resolve, how often its answers would likely be wrong (against the
+    /// history's tags when they name the tenant's intents, else from the classifier's
+    /// confidence), what would go to people, and a month's cost at --volume beside the
+    /// alternatives' published prices.
+    Forecast {
+        /// The tenant file.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// The history (as `import history` reads it).
+        #[arg(long)]
+        history: PathBuf,
+        /// The history's format, when the file does not say.
+        #[arg(long, value_enum)]
+        from: Option<history::HistoryFormat>,
+        /// Customer messages a month (default: as many as the history holds).
+        #[arg(long)]
+        volume: Option<u64>,
+        /// table or json.
+        #[arg(long, value_enum, default_value = "table")]
+        format: forecast::Output,
+        /// The hosted model whose price the hosted calls are counted at.
+        #[arg(long, default_value = "anthropic.claude-3-haiku-20240307-v1:0")]
+        model: String,
     },
     /// Measure the local tier: the tenant report (cross-validated on its own examples), or a
     /// task on labelled CSV files (`text,category` columns). JSON out, with speed and model size.
@@ -272,6 +298,15 @@ async fn main() -> Result<()> {
         }
         Command::Import { what: ImportCommand::History { tenant, source, from, format, write } } => {
             history::import(&tenant, &source, from, format, write)
+        }
+        Command::Forecast { tenant, history: source, from, volume, format, model } => {
+            let f =
+                forecast::forecast(&tenant, &source, from.map(history::HistoryFormat::into), volume, &model).await?;
+            match format {
+                forecast::Output::Table => print!("{}", forecast::table(&f)),
+                forecast::Output::Json => println!("{}", serde_json::to_string_pretty(&f)?),
+            }
+            Ok(())
         }
         Command::EncoderPack { model, out } => encoder_pack(&model, &out),
         Command::DataKey { name } => {

@@ -43,11 +43,22 @@ pub fn count(metric: &str, tenant: &str, channel: &str, properties: &[(&str, &st
     emit(&count_line(metric, tenant, channel, properties));
 }
 
+/// Whether EMF lines are printed (see [`silence`]).
+static SILENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stops printing EMF lines in this process, still counting their bytes as log ingestion: for
+/// a command whose standard output is its own result (`switchboard forecast`).
+pub fn silence() {
+    SILENT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Writes an EMF line to stdout, counting its bytes as log ingestion of the request being
 /// measured (if any): the one way a metric leaves the process.
 pub fn emit(line: &str) {
     crate::meter::report(|m| m.log_bytes += line.len() as u64 + 1);
-    println!("{line}");
+    if !SILENT.load(std::sync::atomic::Ordering::Relaxed) {
+        println!("{line}");
+    }
 }
 
 /// The EMF line of one cost record: its cost in nano-dollars, and counts of messages, model

@@ -255,6 +255,22 @@ const ALTERNATIVES: [(&str, &str, f64, Basis, &str); 4] = [
     ("Amazon Connect chat", "$0.010 per message", 0.010, Basis::Message, "https://aws.amazon.com/connect/pricing/"),
 ];
 
+/// What `resolutions` automated resolutions out of `messages` messages would cost with each
+/// alternative, at its published price.
+pub fn alternatives(resolutions: u64, messages: u64) -> Vec<Alternative> {
+    ALTERNATIVES
+        .iter()
+        .map(|(name, price, unit, basis, source)| {
+            let month_usd = match basis {
+                Basis::Resolution => resolutions as f64 * unit,
+                Basis::Message => messages as f64 * unit,
+            };
+            let per_resolution_usd = if resolutions > 0 { month_usd / resolutions as f64 } else { 0.0 };
+            Alternative { name, price, month_usd, per_resolution_usd, source }
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy)]
 enum Basis {
     Resolution,
@@ -308,17 +324,7 @@ pub async fn build(
         .map(|t| t.config.budget.human_ticket_usd)
         .filter(|p| *p > 0.0)
         .map(|p| Savings { human_ticket_usd: p, saved_usd: resolutions as f64 * p - total_usd });
-    let alternatives = ALTERNATIVES
-        .iter()
-        .map(|(name, price, unit, basis, source)| {
-            let month_usd = match basis {
-                Basis::Resolution => resolutions as f64 * unit,
-                Basis::Message => messages as f64 * unit,
-            };
-            let per_resolution_usd = if resolutions > 0 { month_usd / resolutions as f64 } else { 0.0 };
-            Alternative { name, price, month_usd, per_resolution_usd, source }
-        })
-        .collect();
+    let alternatives = alternatives(resolutions, messages);
     let mut faq_gaps: Vec<Gap> = group("gap")
         .into_iter()
         .filter_map(|(k, count)| {

@@ -118,8 +118,6 @@ pub fn report(
     }
     let hosted_share = 1.0 - ratio(local.len(), outcomes.len());
     let tokens = estimate_tokens(config);
-    let call_atto = u128::from(tokens.input) * prices.model_token(model_id, "input_token")
-        + u128::from(tokens.output) * prices.model_token(model_id, "output_token");
     let hosted_calls_per_1000 = hosted_share * 1000.0;
 
     let mut recall: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -144,11 +142,20 @@ pub fn report(
         decided_locally_accuracy: ratio(local.iter().filter(|(_, g, p, ..)| g == p).count(), local.len()),
         hosted_calls_per_1000,
         tokens_per_hosted_call: tokens,
-        hosted_cost_per_1000_usd: usd(nanos(call_atto)) * hosted_calls_per_1000,
+        hosted_cost_per_1000_usd: hosted_call_usd(config, prices, model_id) * hosted_calls_per_1000,
         priced_model: model_id.to_string(),
         recall_per_intent: recall.iter().map(|(k, (hit, n))| (k.clone(), ratio(*hit, *n))).collect(),
         most_confused: most_confused(config, &confused),
     })
+}
+
+/// What one hosted classification of this catalogue costs at `prices` for `model_id` (its tokens
+/// estimated as [`estimate_tokens`] does), in US dollars.
+pub fn hosted_call_usd(config: &TenantConfig, prices: &PriceTable, model_id: &str) -> f64 {
+    let tokens = estimate_tokens(config);
+    let call_atto = u128::from(tokens.input) * prices.model_token(model_id, "input_token")
+        + u128::from(tokens.output) * prices.model_token(model_id, "output_token");
+    usd(nanos(call_atto))
 }
 
 /// Tokens of one classification call for this catalogue, at four characters a token.

@@ -1,0 +1,348 @@
+//! `switchboard forecast`: past customer messages replayed through the real pipeline on the
+//! embedded default — the tenant's classifier, policy, rollout modes, templates and FAQ — to
+//! say before go-live what share the bot would resolve, how often its answers would likely be
+//! wrong, what would go to people, and what a month would cost at the business's volume, beside
+//! the alternatives' published prices.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use switchboard::Tenant;
+use switchboard::cost::PriceTable;
+use switchboard::domain::{Channel, ConversationId, Decision, InboundMessage, MessageId, Sender};
+use switchboard::embedded::{Embedded, Options};
+use switchboard::history::{self, Format, Past};
+
+/// What `forecast` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Output {
+    /// For a person.
+    Table,
+    /// Everything, for a tool.
+    Json,
+}
+
+/// Counts over some of the replayed messages.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tally {
+    /// Messages.
+    pub messages: u64,
+    /// The bot answered alone (no person involved): what may resolve.
+    pub resolved_by_bot: u64,
+    /// Went to a person (with or without a bot answer).
+    pub handed_to_people: u64,
+    /// Recorded only: intents in shadow mode.
+    pub shadowed: u64,
+    /// Would ask the hosted model (local confidence under `classifier.hosted_below`).
+    pub hosted_calls: u64,
+    /// Bot answers checked against the history's own label (its tag is one of the tenant's
+    /// intents), and of those, answered for another intent.
+    pub labelled_answers: u64,
+    /// Of the labelled answers, those for another intent than the label.
+    pub wrong_labelled: u64,
+    /// The expected number of wrong answers by the classifier's own confidence (calibrated).
+    pub expected_wrong: f64,
+    /// What the replay cost, all in but the hosted model (nano-dollars).
+    pub cost_nanos: u64,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Replayed) {
+        self.messages += 1;
+        self.resolved_by_bot += u64::from(o.answered && !o.escalated);
+        self.handed_to_people += u64::from(o.escalated);
+        self.shadowed += u64::from(o.shadowed);
+        self.hosted_calls += u64::from(o.hosted);
+        if o.answered {
+            self.expected_wrong += f64::from(1.0 - o.confidence.clamp(0.0, 1.0));
+            if let Some(right) = o.right {
+                self.labelled_answers += 1;
+                self.wrong_labelled += u64::from(!right);
+            }
+        }
+        self.cost_nanos += o.cost_nanos;
+    }
+
+    /// The share of bot answers likely wrong, and how it was found: against the history's
+    /// labels when at least 20 answers carry one, else from the classifier's confidence.
+    fn wrong(&self) -> (f64, &'static str) {
+        let answered = self.resolved_by_bot.max(1) as f64;
+        if self.labelled_answers >= 20 {
+            (self.wrong_labelled as f64 / self.labelled_answers as f64, "measured against the history's labels")
+        } else {
+            (self.expected_wrong / answered, "estimated from the classifier's confidence")
+        }
+    }
+}
+
+/// One message's replay.
+struct Replayed {
+    intent: String,
+    language: String,
+    answered: bool,
+    escalated: bool,
+    shadowed: bool,
+    hosted: bool,
+    confidence: f32,
+    right: Option<bool>,
+    cost_nanos: u64,
+}
+
+/// The forecast.
+#[derive(Debug, Clone, Serialize)]
+pub struct Forecast {
+    /// The tenant.
+    pub tenant: String,
+    /// Messages replayed.
+    pub replayed: u64,
+    /// Overall.
+    pub overall: Shares,
+    /// Per intent the bot recognised (`none`: not recognised).
+    pub by_intent: BTreeMap<String, Shares>,
+    /// Per reply language.
+    pub by_language: BTreeMap<String, Shares>,
+    /// A month at the business's volume.
+    pub month: Month,
+}
+
+/// Shares of one group of messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shares {
+    /// Messages.
+    pub messages: u64,
+    /// Resolved by the bot alone.
+    pub resolved: f64,
+    /// Of the bot's answers, likely wrong.
+    pub wrong: f64,
+    /// How `wrong` was found.
+    pub wrong_basis: &'static str,
+    /// Handed to people.
+    pub to_people: f64,
+    /// Recorded only (shadow mode).
+    pub shadowed: f64,
+    /// Asking the hosted model.
+    pub hosted: f64,
+}
+
+impl From<&Tally> for Shares {
+    fn from(t: &Tally) -> Self {
+        let n = t.messages.max(1) as f64;
+        let (wrong, wrong_basis) = t.wrong();
+        Shares {
+            messages: t.messages,
+            resolved: t.resolved_by_bot as f64 / n,
+            wrong,
+            wrong_basis,
+            to_people: t.handed_to_people as f64 / n,
+            shadowed: t.shadowed as f64 / n,
+            hosted: t.hosted_calls as f64 / n,
+        }
+    }
+}
+
+/// A month at the business's volume.
+#[derive(Debug, Clone, Serialize)]
+pub struct Month {
+    /// Messages a month.
+    pub messages: u64,
+    /// Of which the bot would resolve.
+    pub resolved: u64,
+    /// All in: AWS and channel fees as replayed, plus the hosted model's calls at the price
+    /// table (US dollars).
+    pub cost_usd: f64,
+    /// Of which the hosted model.
+    pub hosted_model_usd: f64,
+    /// Per resolution.
+    pub per_resolution_usd: f64,
+    /// The model priced for hosted calls.
+    pub priced_model: String,
+    /// The same work elsewhere, at published prices (sources with each).
+    pub alternatives: Vec<switchboard::cost::report::Alternative>,
+}
+
+/// Replays `source` for the tenant file at `path`; `volume` messages a month (default: as many
+/// as the history holds).
+pub async fn forecast(
+    path: &Path,
+    source: &Path,
+    from: Option<Format>,
+    volume: Option<u64>,
+    model_id: &str,
+) -> Result<Forecast> {
+    // Standard output is the forecast: the replay's metric lines are counted, not printed.
+    switchboard::metrics::silence();
+    let yaml = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    let tenant = Tenant::from_yaml(&name, &yaml)?;
+    let format = match from {
+        Some(f) => f,
+        None => Format::detect(source)?,
+    };
+    let mut messages = history::read(source, format)?;
+    anyhow::ensure!(!messages.is_empty(), "{}: no customer message in it", source.display());
+    messages.truncate(history::MAX_MESSAGES);
+    let intents: HashSet<String> = tenant.config.intents.iter().map(|i| i.name.clone()).collect();
+    let hosted_below = tenant.config.classifier.hosted_below;
+    let call_usd = switchboard::eval::tenant::hosted_call_usd(&tenant.config, &PriceTable::default_table(), model_id);
+    let id = tenant.id.clone();
+    let app = Embedded::start(
+        vec![Tenant::from_yaml(&name, &yaml)?],
+        Options { print_escalations: false, ..Options::default() },
+    )
+    .await?;
+    let mut overall = Tally::default();
+    let mut by_intent: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_language: BTreeMap<String, Tally> = BTreeMap::new();
+    for (i, past) in messages.iter().enumerate() {
+        let replayed = replay(&app, &id, i, past, &intents, hosted_below).await?;
+        overall.add(&replayed);
+        by_intent.entry(replayed.intent.clone()).or_default().add(&replayed);
+        by_language.entry(replayed.language.clone()).or_default().add(&replayed);
+    }
+    let volume = volume.unwrap_or(overall.messages).max(1);
+    let scale = volume as f64 / overall.messages.max(1) as f64;
+    let resolved = (overall.resolved_by_bot as f64 * scale).round() as u64;
+    let hosted_model_usd = overall.hosted_calls as f64 * scale * call_usd;
+    let cost_usd = overall.cost_nanos as f64 / 1e9 * scale + hosted_model_usd;
+    Ok(Forecast {
+        tenant: id.to_string(),
+        replayed: overall.messages,
+        overall: Shares::from(&overall),
+        by_intent: by_intent.iter().map(|(k, t)| (k.clone(), Shares::from(t))).collect(),
+        by_language: by_language.iter().map(|(k, t)| (k.clone(), Shares::from(t))).collect(),
+        month: Month {
+            messages: volume,
+            resolved,
+            cost_usd,
+            hosted_model_usd,
+            per_resolution_usd: if resolved > 0 { cost_usd / resolved as f64 } else { 0.0 },
+            priced_model: model_id.to_string(),
+            alternatives: switchboard::cost::report::alternatives(resolved, volume),
+        },
+    })
+}
+
+/// One past message as a first message of its own web chat conversation, from an anonymous
+/// visitor: what a newcomer's question meets.
+async fn replay(
+    app: &Embedded,
+    tenant: &switchboard::domain::TenantId,
+    i: usize,
+    past: &Past,
+    intents: &HashSet<String>,
+    hosted_below: f32,
+) -> Result<Replayed> {
+    let id = MessageId::generate();
+    let message = InboundMessage {
+        provider_message_id: id.to_string(),
+        id,
+        tenant: tenant.clone(),
+        channel: Channel::Webchat,
+        conversation: ConversationId::new(format!("c_forecast_{i}")).map_err(anyhow::Error::msg)?,
+        sender: Sender { address: format!("v_forecast_{i}"), customer: None, unverified: false },
+        text: past.text.clone(),
+        received_at: chrono::Utc::now(),
+        request_id: format!("forecast-{i}"),
+        thread: None,
+        attachments: Vec::new(),
+    };
+    let outcome = app.responder.respond(&message).await.with_context(|| format!("replaying message {}", i + 1))?;
+    let (answered, escalated, shadowed) = match &outcome.decision {
+        Decision::Answer { .. } => (true, false, false),
+        Decision::AnswerAndEscalate { .. } => (true, true, false),
+        Decision::Escalate { .. } => (false, true, false),
+        Decision::Shadow { .. } => (false, false, true),
+        Decision::Silent | Decision::Rated { .. } => (false, false, false),
+    };
+    let c = &outcome.classification;
+    let label =
+        past.tag.as_ref().map(|t| t.trim().to_lowercase().replace([' ', '-'], "_")).filter(|t| intents.contains(t));
+    Ok(Replayed {
+        intent: c.intent.clone().unwrap_or_else(|| "none".into()),
+        language: outcome.cost.outcome.language.map_or_else(|| "-".into(), |l| l.code().to_string()),
+        answered,
+        escalated,
+        shadowed,
+        hosted: c.confidence < hosted_below,
+        confidence: c.confidence,
+        right: label.filter(|_| answered).map(|l| c.intent.as_deref() == Some(l.as_str())),
+        cost_nanos: outcome.cost.cost_nanos,
+    })
+}
+
+/// The forecast for a person.
+pub fn table(f: &Forecast) -> String {
+    let pct = |x: f64| format!("{:.1} %", x * 100.0);
+    let mut out =
+        format!("Forecast for {} from {} past messages ({})\n\n", f.tenant, f.replayed, f.overall.wrong_basis);
+    out.push_str(&format!(
+        "resolved by the bot {}   its answers likely wrong {}   to people {}   shadowed {}   hosted model {}\n\n",
+        pct(f.overall.resolved),
+        pct(f.overall.wrong),
+        pct(f.overall.to_people),
+        pct(f.overall.shadowed),
+        pct(f.overall.hosted)
+    ));
+    out.push_str(&format!(
+        "{:<24} {:>6} {:>9} {:>7} {:>8} {:>7}\n",
+        "intent", "msgs", "resolved", "wrong", "people", "hosted"
+    ));
+    for (intent, s) in &f.by_intent {
+        // `~`: too few labelled answers in this intent to measure; estimated from confidence.
+        let estimated = if s.wrong_basis == f.overall.wrong_basis { "" } else { "~" };
+        out.push_str(&format!(
+            "{intent:<24} {:>6} {:>9} {:>7} {:>8} {:>7}\n",
+            s.messages,
+            pct(s.resolved),
+            format!("{estimated}{}", pct(s.wrong)),
+            pct(s.to_people),
+            pct(s.hosted)
+        ));
+    }
+    let m = &f.month;
+    out.push_str(&format!(
+        "\nA month of {} messages: {} resolved by the bot, ${:.2} all in (hosted model ${:.2} at {}), ${:.4} per resolution\n",
+        m.messages, m.resolved, m.cost_usd, m.hosted_model_usd, m.priced_model, m.per_resolution_usd
+    ));
+    for a in &m.alternatives {
+        out.push_str(&format!("  {:<22} ${:>10.2}  ({}; {})\n", a.name, a.month_usd, a.price, a.source));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/history").join(name)
+    }
+
+    /// The demo tenant's forecast on a labelled history: shares that add up, wrong answers
+    /// measured where the history's tags name the tenant's intents, a month's cost scaled to
+    /// the volume asked, and the alternatives priced on the same work.
+    #[tokio::test]
+    async fn a_forecast_replays_the_history_through_the_pipeline() {
+        let (dir, file) = crate::knowledge::scratch_tenant("forecast");
+        let f = forecast(&file, &fixture("forecast.csv"), None, Some(10_000), "anthropic.claude-3-haiku-20240307-v1:0")
+            .await
+            .unwrap();
+        assert_eq!(f.replayed, 24);
+        let o = &f.overall;
+        assert!(o.resolved > 0.3 && o.to_people > 0.0, "{o:?}");
+        assert!(o.resolved + o.to_people <= 1.0 + 1e-9, "{o:?}");
+        assert_eq!(o.wrong_basis, "measured against the history's labels", "{o:?}");
+        assert!(o.wrong < 0.5, "{o:?}");
+        let hours = f.by_intent.get("opening_hours").expect("opening hours recognised");
+        assert!(hours.resolved > 0.9, "{hours:?}");
+        assert!(f.by_intent.get("human_agent").is_some_and(|s| s.to_people == 1.0), "{:?}", f.by_intent);
+        assert_eq!(f.month.messages, 10_000);
+        assert!(f.month.resolved > 3_000 && f.month.cost_usd > 0.0, "{:?}", f.month);
+        let fin = f.month.alternatives.iter().find(|a| a.name == "Intercom Fin").unwrap();
+        assert!((fin.month_usd - f.month.resolved as f64 * 0.99).abs() < 1e-6);
+        assert!(table(&f).contains("resolved by the bot"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
