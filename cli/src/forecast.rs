@@ -28,6 +28,8 @@ pub enum Output {
 pub struct Tally {
     /// Messages.
     pub messages: u64,
+    /// The bot answered (alone, or beside a handoff).
+    pub answered: u64,
     /// The bot answered alone (no person involved): what may resolve.
     pub resolved_by_bot: u64,
     /// Went to a person (with or without a bot answer).
@@ -50,6 +52,7 @@ pub struct Tally {
 impl Tally {
     fn add(&mut self, o: &Replayed) {
         self.messages += 1;
+        self.answered += u64::from(o.answered);
         self.resolved_by_bot += u64::from(o.answered && !o.escalated);
         self.handed_to_people += u64::from(o.escalated);
         self.shadowed += u64::from(o.shadowed);
@@ -67,7 +70,7 @@ impl Tally {
     /// The share of bot answers likely wrong, and how it was found: against the history's
     /// labels when at least 20 answers carry one, else from the classifier's confidence.
     fn wrong(&self) -> (f64, &'static str) {
-        let answered = self.resolved_by_bot.max(1) as f64;
+        let answered = self.answered.max(1) as f64;
         if self.labelled_answers >= 20 {
             (self.wrong_labelled as f64 / self.labelled_answers as f64, "measured against the history's labels")
         } else {
@@ -181,7 +184,8 @@ pub async fn forecast(
     };
     let mut messages = history::read(source, format)?;
     anyhow::ensure!(!messages.is_empty(), "{}: no customer message in it", source.display());
-    messages.truncate(history::MAX_MESSAGES);
+    // The newest, as `import history` keeps them (exports list the newest last).
+    messages.drain(..messages.len().saturating_sub(history::MAX_MESSAGES));
     let intents: HashSet<String> = tenant.config.intents.iter().map(|i| i.name.clone()).collect();
     let hosted_below = tenant.config.classifier.hosted_below;
     let call_usd = switchboard::eval::tenant::hosted_call_usd(&tenant.config, &PriceTable::default_table(), model_id);
