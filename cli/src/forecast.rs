@@ -80,6 +80,7 @@ impl Tally {
 }
 
 /// One message's replay.
+#[derive(Clone)]
 struct Replayed {
     intent: String,
     language: String,
@@ -103,6 +104,11 @@ pub struct Forecast {
     pub overall: Shares,
     /// Per intent the bot recognised (`none`: not recognised).
     pub by_intent: BTreeMap<String, Shares>,
+    /// Per intent: the confidence threshold that keeps its wrong answers under the target, and
+    /// the mode to start it in.
+    pub recommended: BTreeMap<String, Recommendation>,
+    /// The share of wrong answers the recommendations keep each intent under.
+    pub target_wrong: f64,
     /// Per reply language.
     pub by_language: BTreeMap<String, Shares>,
     /// A month at the business's volume.
@@ -144,6 +150,58 @@ impl From<&Tally> for Shares {
     }
 }
 
+/// What to set for one intent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    /// `policy.intent_min_confidence` for it; `None` when no threshold gets under the target.
+    pub min_confidence: Option<f32>,
+    /// The share of its bot answers that threshold keeps (the rest go to a person).
+    pub keeps: f64,
+    /// Its answers' wrong share at that threshold.
+    pub wrong: f64,
+    /// `auto` (under the target, keeping at least half its answers), `assist` (under the target
+    /// only by holding most back, or too few answers to tell) or `shadow` (never under it).
+    pub mode: &'static str,
+}
+
+/// Answers an intent needs before the forecast trusts a recommendation for it.
+const MIN_ANSWERS: usize = 5;
+
+/// Thresholds tried, from the tenant's own up.
+const THRESHOLDS: [f32; 11] = [0.0, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9];
+
+/// The lowest threshold that keeps `answers`' wrong share at or under `target`: measured where
+/// the history labels them, else from their confidence.
+fn recommend(answers: &[&Replayed], floor: f32, target: f64) -> Recommendation {
+    let wrong_at = |t: f32| {
+        let kept: Vec<&&Replayed> = answers.iter().filter(|r| r.confidence >= t).collect();
+        let labelled: Vec<bool> = kept.iter().filter_map(|r| r.right).collect();
+        let wrong = if labelled.len() >= MIN_ANSWERS {
+            labelled.iter().filter(|right| !**right).count() as f64 / labelled.len() as f64
+        } else {
+            kept.iter().map(|r| f64::from(1.0 - r.confidence.clamp(0.0, 1.0))).sum::<f64>() / kept.len().max(1) as f64
+        };
+        (kept.len() as f64 / answers.len().max(1) as f64, wrong)
+    };
+    let found = THRESHOLDS
+        .iter()
+        .map(|t| t.max(floor))
+        .map(|t| (t, wrong_at(t)))
+        .find(|(_, (keeps, wrong))| *keeps > 0.0 && *wrong <= target);
+    match found {
+        Some((t, (keeps, wrong))) => Recommendation {
+            min_confidence: Some(t),
+            keeps,
+            wrong,
+            mode: if answers.len() < MIN_ANSWERS || keeps < 0.5 { "assist" } else { "auto" },
+        },
+        None => {
+            let (keeps, wrong) = wrong_at(floor);
+            Recommendation { min_confidence: None, keeps, wrong, mode: "shadow" }
+        }
+    }
+}
+
 /// A month at the business's volume.
 #[derive(Debug, Clone, Serialize)]
 pub struct Month {
@@ -172,6 +230,7 @@ pub async fn forecast(
     from: Option<Format>,
     volume: Option<u64>,
     model_id: &str,
+    target_wrong: f64,
 ) -> Result<Forecast> {
     // Standard output is the forecast: the replay's metric lines are counted, not printed.
     switchboard::metrics::silence();
@@ -198,12 +257,23 @@ pub async fn forecast(
     let mut overall = Tally::default();
     let mut by_intent: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_language: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut all = Vec::with_capacity(messages.len());
     for (i, past) in messages.iter().enumerate() {
         let replayed = replay(&app, &id, i, past, &intents, hosted_below).await?;
         overall.add(&replayed);
         by_intent.entry(replayed.intent.clone()).or_default().add(&replayed);
         by_language.entry(replayed.language.clone()).or_default().add(&replayed);
+        all.push(replayed);
     }
+    let floor = tenant.config.policy.min_confidence;
+    let recommended = by_intent
+        .keys()
+        .filter(|intent| intents.contains(*intent))
+        .filter_map(|intent| {
+            let answers: Vec<&Replayed> = all.iter().filter(|r| &r.intent == intent && r.answered).collect();
+            (!answers.is_empty()).then(|| (intent.clone(), recommend(&answers, floor, target_wrong)))
+        })
+        .collect();
     let volume = volume.unwrap_or(overall.messages).max(1);
     let scale = volume as f64 / overall.messages.max(1) as f64;
     let resolved = (overall.resolved_by_bot as f64 * scale).round() as u64;
@@ -215,6 +285,8 @@ pub async fn forecast(
         overall: Shares::from(&overall),
         by_intent: by_intent.iter().map(|(k, t)| (k.clone(), Shares::from(t))).collect(),
         by_language: by_language.iter().map(|(k, t)| (k.clone(), Shares::from(t))).collect(),
+        recommended,
+        target_wrong,
         month: Month {
             messages: volume,
             resolved,
@@ -289,14 +361,24 @@ pub fn table(f: &Forecast) -> String {
         pct(f.overall.hosted)
     ));
     out.push_str(&format!(
-        "{:<24} {:>6} {:>9} {:>7} {:>8} {:>7}\n",
-        "intent", "msgs", "resolved", "wrong", "people", "hosted"
+        "{:<24} {:>6} {:>9} {:>7} {:>8} {:>7}   threshold for ≤ {} wrong, start in\n",
+        "intent",
+        "msgs",
+        "resolved",
+        "wrong",
+        "people",
+        "hosted",
+        pct(f.target_wrong)
     ));
     for (intent, s) in &f.by_intent {
         // `~`: too few labelled answers in this intent to measure; estimated from confidence.
         let estimated = if s.wrong_basis == f.overall.wrong_basis { "" } else { "~" };
+        let advice = f.recommended.get(intent).map_or_else(String::new, |r| match r.min_confidence {
+            Some(t) => format!("{t:.2} (keeps {}), {}", pct(r.keeps), r.mode),
+            None => format!("none, {}", r.mode),
+        });
         out.push_str(&format!(
-            "{intent:<24} {:>6} {:>9} {:>7} {:>8} {:>7}\n",
+            "{intent:<24} {:>6} {:>9} {:>7} {:>8} {:>7}   {advice}\n",
             s.messages,
             pct(s.resolved),
             format!("{estimated}{}", pct(s.wrong)),
@@ -327,13 +409,59 @@ mod tests {
     /// The demo tenant's forecast on a labelled history: shares that add up, wrong answers
     /// measured where the history's tags name the tenant's intents, a month's cost scaled to
     /// the volume asked, and the alternatives priced on the same work.
+    fn answered(confidence: f32, right: Option<bool>) -> Replayed {
+        Replayed {
+            intent: "x".into(),
+            language: "en".into(),
+            answered: true,
+            escalated: false,
+            shadowed: false,
+            hosted: false,
+            confidence,
+            right,
+            cost_nanos: 0,
+        }
+    }
+
+    /// The threshold is the lowest that keeps the wrong answers under the target, measured on
+    /// labelled answers; an intent never under it starts in shadow, one under it only by
+    /// holding most answers back in assist.
+    #[test]
+    fn the_recommended_threshold_is_the_lowest_under_the_target() {
+        let mut answers: Vec<Replayed> = (0..10).map(|_| answered(0.9, Some(true))).collect();
+        answers.extend((0..3).map(|_| answered(0.52, Some(false))));
+        let refs: Vec<&Replayed> = answers.iter().collect();
+        let r = recommend(&refs, 0.45, 0.02);
+        assert_eq!(r.min_confidence, Some(0.55), "{r:?}");
+        assert_eq!((r.mode, r.wrong), ("auto", 0.0));
+        assert!((r.keeps - 10.0 / 13.0).abs() < 1e-9);
+        let wrong: Vec<Replayed> = (0..10).map(|_| answered(0.95, Some(false))).collect();
+        let refs: Vec<&Replayed> = wrong.iter().collect();
+        assert_eq!(recommend(&refs, 0.45, 0.02).mode, "shadow");
+        let mut mostly_unsure: Vec<Replayed> = (0..8).map(|_| answered(0.6, Some(false))).collect();
+        mostly_unsure.extend((0..6).map(|_| answered(0.95, Some(true))));
+        let refs: Vec<&Replayed> = mostly_unsure.iter().collect();
+        let r = recommend(&refs, 0.45, 0.02);
+        assert_eq!((r.min_confidence, r.mode), (Some(0.65), "assist"), "{r:?}");
+    }
+
     #[tokio::test]
     async fn a_forecast_replays_the_history_through_the_pipeline() {
         let (dir, file) = crate::knowledge::scratch_tenant("forecast");
-        let f = forecast(&file, &fixture("forecast.csv"), None, Some(10_000), "anthropic.claude-3-haiku-20240307-v1:0")
-            .await
-            .unwrap();
+        let f = forecast(
+            &file,
+            &fixture("forecast.csv"),
+            None,
+            Some(10_000),
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            0.02,
+        )
+        .await
+        .unwrap();
         assert_eq!(f.replayed, 24);
+        let hours_advice = f.recommended.get("opening_hours").expect("a recommendation for opening hours");
+        assert!(hours_advice.min_confidence.is_some() && hours_advice.wrong <= 0.02, "{hours_advice:?}");
+        assert_eq!(hours_advice.mode, "auto", "{hours_advice:?}");
         let o = &f.overall;
         assert!(o.resolved > 0.3 && o.to_people > 0.0, "{o:?}");
         assert!(o.resolved + o.to_people <= 1.0 + 1e-9, "{o:?}");

@@ -86,6 +86,9 @@ enum Command {
         /// The hosted model whose price the hosted calls are counted at.
         #[arg(long, default_value = "anthropic.claude-3-haiku-20240307-v1:0")]
         model: String,
+        /// The share of wrong answers each intent's recommended threshold keeps it under.
+        #[arg(long, default_value_t = 0.02)]
+        target_wrong: f64,
     },
     /// Measure the local tier: the tenant report (cross-validated on its own examples), or a
     /// task on labelled CSV files (`text,category` columns). JSON out, with speed and model size.
@@ -299,9 +302,10 @@ async fn main() -> Result<()> {
         Command::Import { what: ImportCommand::History { tenant, source, from, format, write } } => {
             history::import(&tenant, &source, from, format, write)
         }
-        Command::Forecast { tenant, history: source, from, volume, format, model } => {
-            let f =
-                forecast::forecast(&tenant, &source, from.map(history::HistoryFormat::into), volume, &model).await?;
+        Command::Forecast { tenant, history: source, from, volume, format, model, target_wrong } => {
+            anyhow::ensure!((0.0..1.0).contains(&target_wrong), "--target-wrong: a share from 0 to 1");
+            let from = from.map(history::HistoryFormat::into);
+            let f = forecast::forecast(&tenant, &source, from, volume, &model, target_wrong).await?;
             match format {
                 forecast::Output::Table => print!("{}", forecast::table(&f)),
                 forecast::Output::Json => println!("{}", serde_json::to_string_pretty(&f)?),

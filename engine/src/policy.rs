@@ -116,7 +116,7 @@ impl Policy<'_> {
         if reasons.iter().any(Reason::blocks_answer) {
             return reasons;
         }
-        let unsure = intent.is_none() || c.confidence < r.min_confidence;
+        let unsure = intent.is_none() || c.confidence < r.min_confidence_for(intent);
         match input.draft {
             None if unsure => reasons.push(Reason::LowConfidence),
             None => reasons.push(Reason::NoGroundedAnswer),
@@ -229,6 +229,7 @@ mod tests {
             complaint_intents: vec!["complaint".into()],
             repeat_limit: 3,
             escalate_on_down_rating: true,
+            intent_min_confidence: Default::default(),
         }
     }
 
@@ -519,6 +520,22 @@ mod tests {
         let mut urgent = classification(Some("order_status"), 0.9);
         urgent.urgency = Urgency::High;
         assert!(matches!(shadowed(urgent, Some(template("order_status"))), Decision::Shadow { .. }));
+    }
+
+    /// An intent may need a surer classifier than the rest: below its own threshold its template
+    /// is not sent; other intents keep the tenant's.
+    #[test]
+    fn an_intents_own_threshold_holds_back_its_unsure_answers() {
+        let mut case = Case::new(classification(Some("order_status"), 0.6), Some(template("order_status")));
+        assert!(matches!(case.decide(), Decision::Answer { .. }), "0.6 passes the tenant's 0.5");
+        case.rules.intent_min_confidence.insert("order_status".into(), 0.8);
+        let d = case.decide();
+        assert!(matches!(d, Decision::Escalate { .. }), "{d:?}");
+        assert_eq!(escalation(&d).reasons, vec![Reason::LowConfidence]);
+        let other = Case::new(classification(Some("shipping"), 0.6), Some(template("shipping")));
+        let mut other = other;
+        other.rules.intent_min_confidence.insert("order_status".into(), 0.8);
+        assert!(matches!(other.decide(), Decision::Answer { .. }), "another intent keeps the tenant's");
     }
 
     #[test]

@@ -356,6 +356,10 @@ pub struct PolicyRules {
     /// Without a grounded FAQ answer, escalate when confidence is below this.
     #[serde(default = "default_min_confidence")]
     pub min_confidence: f32,
+    /// The same, per intent, where the tenant (or `switchboard forecast`) set one: an intent
+    /// whose answers must be surer than the rest.
+    #[serde(default)]
+    pub intent_min_confidence: BTreeMap<String, f32>,
     /// Customer tiers treated as VIP.
     #[serde(default)]
     pub vip_tiers: Vec<String>,
@@ -372,6 +376,13 @@ pub struct PolicyRules {
 
 fn yes() -> bool {
     true
+}
+
+impl PolicyRules {
+    /// The confidence below which the classifier counts as unsure of `intent`.
+    pub fn min_confidence_for(&self, intent: Option<&str>) -> f32 {
+        intent.and_then(|i| self.intent_min_confidence.get(i).copied()).unwrap_or(self.min_confidence)
+    }
 }
 /// Sentiment at or below which a message escalates unless the tenant says otherwise.
 pub const DEFAULT_NEGATIVE_SENTIMENT_AT_OR_BELOW: f32 = -0.5;
@@ -394,6 +405,7 @@ impl Default for PolicyRules {
             negative_sentiment_at_or_below: default_negative(),
             escalate_on_high_urgency: true,
             min_confidence: default_min_confidence(),
+            intent_min_confidence: BTreeMap::new(),
             vip_tiers: Vec::new(),
             complaint_intents: Vec::new(),
             repeat_limit: default_repeat_limit(),

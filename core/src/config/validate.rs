@@ -84,6 +84,14 @@ impl TenantConfig {
                 bad(format!("policy.complaint_intents[{i}]"), format!("unknown intent `{name}`"));
             }
         }
+        for (name, threshold) in &self.policy.intent_min_confidence {
+            if !known(name) {
+                bad(format!("policy.intent_min_confidence.{name}"), format!("unknown intent `{name}`"));
+            }
+            if !(0.0..=1.0).contains(threshold) {
+                bad(format!("policy.intent_min_confidence.{name}"), "a confidence from 0 to 1".into());
+            }
+        }
         if !(0.0..=1.0).contains(&self.rollout.review_share) {
             bad("rollout.review_share".into(), "a share from 0 to 1".into());
         }

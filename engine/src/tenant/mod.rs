@@ -284,6 +284,14 @@ intents:
             (MINIMAL.replace("default_language: en", "default_language: es"), "default_language"),
             (format!("{MINIMAL}policy:\n  escalate_intents: [nope]\n"), "policy.escalate_intents[0]"),
             (format!("{MINIMAL}policy:\n  min_confidence: 1.5\n"), "policy.min_confidence"),
+            (
+                format!("{MINIMAL}policy:\n  intent_min_confidence: {{nope: 0.5}}\n"),
+                "policy.intent_min_confidence.nope",
+            ),
+            (
+                format!("{MINIMAL}policy:\n  intent_min_confidence: {{hours: 1.2}}\n"),
+                "policy.intent_min_confidence.hours",
+            ),
             (format!("{MINIMAL}rollout:\n  intents: {{nope: assist}}\n"), "rollout.intents.nope"),
             (format!("{MINIMAL}budget:\n  monthly_usd: -3\n"), "budget.monthly_usd"),
             (format!("{MINIMAL}budget:\n  soft_at: 1.5\n"), "budget.soft_at"),
