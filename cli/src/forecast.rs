@@ -120,6 +120,8 @@ pub struct Forecast {
 pub struct Shares {
     /// Messages.
     pub messages: u64,
+    /// Answered by the bot (alone, or beside a handoff).
+    pub answered: f64,
     /// Resolved by the bot alone.
     pub resolved: f64,
     /// Of the bot's answers, likely wrong.
@@ -140,6 +142,7 @@ impl From<&Tally> for Shares {
         let (wrong, wrong_basis) = t.wrong();
         Shares {
             messages: t.messages,
+            answered: t.answered as f64 / n,
             resolved: t.resolved_by_bot as f64 / n,
             wrong,
             wrong_basis,
@@ -443,6 +446,55 @@ mod tests {
         let refs: Vec<&Replayed> = mostly_unsure.iter().collect();
         let r = recommend(&refs, 0.45, 0.02);
         assert_eq!((r.min_confidence, r.mode), (Some(0.65), "assist"), "{r:?}");
+    }
+
+    /// The forecast is checked against the real thing: the same messages sent to `switchboard
+    /// serve`'s web chat API, answered by its workers through the queue, land within a few
+    /// points of what the forecast said (the cost ledger counts what was done).
+    #[tokio::test]
+    async fn the_same_messages_through_serve_land_where_the_forecast_said() {
+        use tower::ServiceExt;
+        let (dir, file) = crate::knowledge::scratch_tenant("forecast-serve");
+        let source = fixture("forecast.csv");
+        let f = forecast(&file, &source, None, None, "anthropic.claude-3-haiku-20240307-v1:0", 0.02).await.unwrap();
+        let yaml = std::fs::read_to_string(&file).unwrap();
+        let options = Options { print_escalations: false, ..Options::default() };
+        let app = Embedded::start(vec![Tenant::from_yaml("acme.yaml", &yaml).unwrap()], options).await.unwrap();
+        let router = app.router();
+        let messages = history::read(&source, Format::Csv).unwrap();
+        for (i, m) in messages.iter().enumerate() {
+            let body = serde_json::json!({"visitor_id": format!("v_serve_{i}"), "text": m.text}).to_string();
+            let post = axum::http::Request::post("/v1/demo/webchat/messages")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            assert_eq!(router.clone().oneshot(post).await.unwrap().status(), axum::http::StatusCode::ACCEPTED);
+        }
+        let tenant = switchboard::domain::TenantId::new("demo").unwrap();
+        let mut report = None;
+        for _ in 0..200 {
+            let now = chrono::Utc::now();
+            let month = switchboard::cost::Month::of(now);
+            let r =
+                switchboard::cost::report::build(app.ledger.as_ref(), &app.costs.prices, &tenant, None, month, now, 10)
+                    .await
+                    .unwrap();
+            if r.messages == messages.len() as u64 {
+                report = Some(r);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let served = report.expect("every message answered by serve's workers");
+        let n = served.messages as f64;
+        let (answered, escalated) = (served.answered as f64 / n, served.escalated as f64 / n);
+        assert!((answered - f.overall.answered).abs() <= 0.05, "answered: serve {answered}, forecast {:?}", f.overall);
+        assert!(
+            (escalated - f.overall.to_people).abs() <= 0.05,
+            "to people: serve {escalated}, forecast {:?}",
+            f.overall
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[tokio::test]
