@@ -350,6 +350,60 @@ async fn replay(
     })
 }
 
+/// Puts `f`'s recommendations in the tenant file at `path`: each intent's mode in
+/// `rollout.intents` and its threshold, where above the tenant's own, in
+/// `policy.intent_min_confidence` (other intents' entries kept). Shows the diff; writes with
+/// `write`, only a file that loads and says exactly that.
+pub fn write_recommendations(path: &Path, f: &Forecast, write: bool) -> Result<()> {
+    let yaml = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config = switchboard::config::TenantConfig::from_yaml("tenant", &yaml)?;
+    let mut modes: BTreeMap<String, String> = config
+        .rollout
+        .intents
+        .iter()
+        .map(|(k, v)| {
+            (k.clone(), serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+        })
+        .collect();
+    let mut thresholds: BTreeMap<String, f32> = config.policy.intent_min_confidence.clone();
+    for (intent, r) in &f.recommended {
+        modes.insert(intent.clone(), r.mode.to_string());
+        match r.min_confidence.filter(|t| *t > config.policy.min_confidence) {
+            Some(t) => thresholds.insert(intent.clone(), t),
+            None => thresholds.remove(intent),
+        };
+    }
+    let flow = |pairs: Vec<String>| format!("{{{}}}", pairs.join(", "));
+    let mut after = switchboard::knowledge::tenant_file::set_child(
+        &yaml,
+        "rollout",
+        "intents",
+        &flow(modes.iter().map(|(k, v)| format!("{k}: {v}")).collect()),
+    )
+    .map_err(anyhow::Error::msg)?;
+    if !thresholds.is_empty() || !config.policy.intent_min_confidence.is_empty() {
+        after = switchboard::knowledge::tenant_file::set_child(
+            &after,
+            "policy",
+            "intent_min_confidence",
+            &flow(thresholds.iter().map(|(k, v)| format!("{k}: {v:.2}")).collect()),
+        )
+        .map_err(anyhow::Error::msg)?;
+    }
+    let name = path.display().to_string();
+    Tenant::from_yaml(&name, &after).context("the file with the recommendations would not load; nothing written")?;
+    let written = switchboard::config::TenantConfig::from_yaml("tenant", &after)?;
+    for (intent, r) in &f.recommended {
+        let mode = written.rollout.intents.get(intent).and_then(|m| serde_json::to_value(m).ok());
+        anyhow::ensure!(
+            mode.as_ref().and_then(|m| m.as_str()) == Some(r.mode),
+            "the file would not say `{intent}: {}`; nothing written",
+            r.mode
+        );
+    }
+    crate::knowledge::show_or_write(path, &yaml, &after, write, "review the modes and thresholds")
+}
+
 /// The forecast for a person.
 pub fn table(f: &Forecast) -> String {
     let pct = |x: f64| format!("{:.1} %", x * 100.0);
@@ -494,6 +548,28 @@ mod tests {
             "to people: serve {escalated}, forecast {:?}",
             f.overall
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// The recommendations go into the tenant file: modes under `rollout.intents`, thresholds
+    /// above the tenant's own under `policy.intent_min_confidence`; once written, writing again
+    /// changes nothing.
+    #[tokio::test]
+    async fn the_recommendations_are_written_into_the_tenant_file() {
+        let (dir, file) = crate::knowledge::scratch_tenant("forecast-write");
+        let source = fixture("forecast.csv");
+        let f = forecast(&file, &source, None, None, "anthropic.claude-3-haiku-20240307-v1:0", 0.02).await.unwrap();
+        write_recommendations(&file, &f, false).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), switchboard::tenant::DEMO_TENANT_YAML, "shown only");
+        write_recommendations(&file, &f, true).unwrap();
+        let written = std::fs::read_to_string(&file).unwrap();
+        let tenant = Tenant::from_yaml("acme.yaml", &written).unwrap();
+        for (intent, r) in &f.recommended {
+            let mode = tenant.config.rollout.mode(Some(intent));
+            assert_eq!(serde_json::to_value(mode).unwrap(), r.mode, "{intent}");
+        }
+        write_recommendations(&file, &f, true).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), written, "the same again changes nothing");
         std::fs::remove_dir_all(&dir).ok();
     }
 

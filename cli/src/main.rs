@@ -89,6 +89,10 @@ enum Command {
         /// The share of wrong answers each intent's recommended threshold keeps it under.
         #[arg(long, default_value_t = 0.02)]
         target_wrong: f64,
+        /// Put the recommended modes and thresholds in the tenant file (a diff is shown first;
+        /// with --format table only).
+        #[arg(long)]
+        write: bool,
     },
     /// Measure the local tier: the tenant report (cross-validated on its own examples), or a
     /// task on labelled CSV files (`text,category` columns). JSON out, with speed and model size.
@@ -302,15 +306,22 @@ async fn main() -> Result<()> {
         Command::Import { what: ImportCommand::History { tenant, source, from, format, write } } => {
             history::import(&tenant, &source, from, format, write)
         }
-        Command::Forecast { tenant, history: source, from, volume, format, model, target_wrong } => {
+        Command::Forecast { tenant, history: source, from, volume, format, model, target_wrong, write } => {
             anyhow::ensure!((0.0..1.0).contains(&target_wrong), "--target-wrong: a share from 0 to 1");
             let from = from.map(history::HistoryFormat::into);
             let f = forecast::forecast(&tenant, &source, from, volume, &model, target_wrong).await?;
             match format {
-                forecast::Output::Table => print!("{}", forecast::table(&f)),
-                forecast::Output::Json => println!("{}", serde_json::to_string_pretty(&f)?),
+                forecast::Output::Table => {
+                    print!("{}", forecast::table(&f));
+                    println!();
+                    forecast::write_recommendations(&tenant, &f, write)
+                }
+                forecast::Output::Json => {
+                    anyhow::ensure!(!write, "--write shows its diff with --format table");
+                    println!("{}", serde_json::to_string_pretty(&f)?);
+                    Ok(())
+                }
             }
-            Ok(())
         }
         Command::EncoderPack { model, out } => encoder_pack(&model, &out),
         Command::DataKey { name } => {

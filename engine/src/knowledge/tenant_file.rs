@@ -178,6 +178,53 @@ pub fn merge_list(
     Ok(Merged { yaml: yaml_out, kept_yours })
 }
 
+/// `yaml` with `parent.key` set to `value` (one line of YAML, e.g. a flow map `{a: 1}`):
+/// the key's old lines (and anything nested under them) are replaced, every other line of the
+/// file is left as it is; `parent:` is added at the end when the file has none.
+pub fn set_child(yaml: &str, parent: &str, key: &str, value: &str) -> Result<String, String> {
+    let mut lines: Vec<String> = yaml.lines().map(str::to_string).collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(start) = lines.iter().position(|l| top_level_key(l) == Some(parent)) else {
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        lines.extend([String::new(), format!("{parent}:"), format!("  {key}: {value}")]);
+        return Ok(lines.join("\n") + "\n");
+    };
+    if !lines[start][parent.len() + 1..].trim().is_empty() && !lines[start][parent.len() + 1..].trim().starts_with('#')
+    {
+        return Err(format!("`{parent}:` is written inline; write it as a block (one key a line) first"));
+    }
+    let end = (start + 1..lines.len()).find(|&i| top_level_key(&lines[i]).is_some()).unwrap_or(lines.len());
+    let child = lines[start + 1..end]
+        .iter()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map_or(2, |l| indent(l));
+    let is_key = |l: &str| indent(l) == child && l.trim_start().split_once(':').map(|(k, _)| k.trim()) == Some(key);
+    let new = format!("{}{key}: {value}", " ".repeat(child));
+    match (start + 1..end).find(|&i| is_key(&lines[i])) {
+        Some(at) => {
+            // The key's own line and every deeper line (or blank) under it.
+            let mut stop = at + 1;
+            while stop < end && (lines[stop].trim().is_empty() || indent(&lines[stop]) > child) {
+                stop += 1;
+            }
+            while stop > at + 1 && lines[stop - 1].trim().is_empty() {
+                stop -= 1;
+            }
+            lines.splice(at..stop, [new]);
+        }
+        None => {
+            let mut at = end;
+            while at > start + 1 && (lines[at - 1].trim().is_empty() || lines[at - 1].starts_with('#')) {
+                at -= 1;
+            }
+            lines.insert(at, new);
+        }
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
 /// `yaml` without the FAQ block for `label` (to read the ids of the person's own entries).
 pub fn without_block(yaml: &str, label: &str) -> Result<String, String> {
     merge(yaml, label, &[], &[]).map(|m| m.yaml)

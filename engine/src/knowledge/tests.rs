@@ -224,3 +224,29 @@ mod tenant_file_merge {
         assert_eq!(faq_ids(&merged.yaml), ["qa-1", "qa-2"]);
     }
 }
+
+mod set_child {
+    use crate::knowledge::tenant_file::set_child;
+    use switchboard_core::config::TenantConfig;
+
+    #[test]
+    fn a_key_is_set_replaced_or_added_and_nothing_else_moves() {
+        let demo = switchboard_core::config::DEMO_TENANT_YAML;
+        let set = set_child(demo, "rollout", "intents", "{opening_hours: auto, shipping: shadow}").unwrap();
+        let config = TenantConfig::from_yaml("t", &set).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.rollout.intents.len(), 2);
+        let changed: Vec<(&str, &str)> = demo.lines().zip(set.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(changed.len(), 1, "one line changed: {changed:?}");
+        let again = set_child(&set, "rollout", "intents", "{opening_hours: auto, shipping: shadow}").unwrap();
+        assert_eq!(again, set, "idempotent");
+        let added = set_child(demo, "policy", "intent_min_confidence", "{order_status: 0.7}").unwrap();
+        let config = TenantConfig::from_yaml("t", &added).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.policy.intent_min_confidence.get("order_status"), Some(&0.7));
+        assert_eq!(added.lines().count(), demo.lines().count() + 1, "one line added");
+        let nested = "id: x\nrollout:\n  default: auto\n  intents:\n    a: shadow\n    b: assist\n\nfaq: []\n";
+        let replaced = set_child(nested, "rollout", "intents", "{a: auto}").unwrap();
+        assert_eq!(replaced, "id: x\nrollout:\n  default: auto\n  intents: {a: auto}\n\nfaq: []\n");
+        let none = set_child("id: x\n", "policy", "intent_min_confidence", "{a: 0.5}").unwrap();
+        assert_eq!(none, "id: x\n\npolicy:\n  intent_min_confidence: {a: 0.5}\n");
+    }
+}
