@@ -21,6 +21,8 @@ pub enum Output {
     Table,
     /// Everything, for a tool.
     Json,
+    /// One self-contained page (inline CSS and SVG, no script), to mail or open from disk.
+    Html,
 }
 
 /// Counts over some of the replayed messages.
@@ -45,7 +47,7 @@ pub struct Tally {
     pub wrong_labelled: u64,
     /// The expected number of wrong answers by the classifier's own confidence (calibrated).
     pub expected_wrong: f64,
-    /// What the replay cost, all in but the hosted model (nano-dollars).
+    /// What the responder's replay cost (nano-dollars): its share of the path.
     pub cost_nanos: u64,
 }
 
@@ -281,7 +283,10 @@ pub async fn forecast(
     let scale = volume as f64 / overall.messages.max(1) as f64;
     let resolved = (overall.resolved_by_bot as f64 * scale).round() as u64;
     let hosted_model_usd = overall.hosted_calls as f64 * scale * call_usd;
-    let cost_usd = overall.cost_nanos as f64 / 1e9 * scale + hosted_model_usd;
+    // What the whole path costs — API Gateway, the inbound function, the queue, the responder,
+    // the escalation desk — is what the same messages cost through `serve`'s web chat API.
+    let served_nanos = through_serve(&name, &yaml, &messages).await?;
+    let cost_usd = served_nanos as f64 / 1e9 * scale + hosted_model_usd;
     Ok(Forecast {
         tenant: id.to_string(),
         replayed: overall.messages,
@@ -300,6 +305,42 @@ pub async fn forecast(
             alternatives: switchboard::cost::report::alternatives(resolved, volume),
         },
     })
+}
+
+/// The cost, as the ledger records it, of `messages` posted to a fresh embedded app's web chat
+/// API and answered by its workers: every function of the path, each request measured.
+async fn through_serve(name: &str, yaml: &str, messages: &[Past]) -> Result<u64> {
+    use tower::ServiceExt;
+    let options = Options { print_escalations: false, ..Options::default() };
+    let app = Embedded::start(vec![Tenant::from_yaml(name, yaml)?], options).await?;
+    let tenant = Tenant::from_yaml(name, yaml)?.id;
+    let router = app.router();
+    for (i, m) in messages.iter().enumerate() {
+        let body = serde_json::json!({"visitor_id": format!("v_serve_{i}"), "text": m.text}).to_string();
+        let post = axum::http::Request::post(format!("/v1/{tenant}/webchat/messages"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .context("building a request")?;
+        let status = router.clone().oneshot(post).await.map_err(|e| anyhow::anyhow!("{e}"))?.status();
+        anyhow::ensure!(
+            status == axum::http::StatusCode::ACCEPTED,
+            "message {} refused by the web chat API: {status}",
+            i + 1
+        );
+    }
+    // The workers answer in the background: wait until every message is in the ledger.
+    let month = switchboard::cost::Month::of(chrono::Utc::now());
+    for _ in 0..12_000 {
+        let now = chrono::Utc::now();
+        let report =
+            switchboard::cost::report::build(app.ledger.as_ref(), &app.costs.prices, &tenant, None, month, now, 0)
+                .await?;
+        if report.messages >= messages.len() as u64 {
+            return Ok(report.total_nanos);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    anyhow::bail!("the embedded app did not answer every message within two minutes")
 }
 
 /// One past message as a first message of its own web chat conversation, from an anonymous
@@ -404,6 +445,81 @@ pub fn write_recommendations(path: &Path, f: &Forecast, write: bool) -> Result<(
     crate::knowledge::show_or_write(path, &yaml, &after, write, "review the modes and thresholds")
 }
 
+/// The forecast as one self-contained page: cards, a bar per intent (resolved by the bot,
+/// handed to people, shadowed, the rest), the recommendations, and the month beside the
+/// alternatives. Every text escaped.
+pub fn html(f: &Forecast) -> String {
+    use std::fmt::Write;
+    let esc = switchboard::cost::html::esc;
+    let pct = |x: f64| format!("{:.1} %", x * 100.0);
+    let o = &f.overall;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Forecast — {tenant}</title><style>
+body{{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}}main{{max-width:1040px;margin:0 auto;padding:24px}}
+section{{background:#fff;border-radius:8px;padding:14px 16px;margin-top:14px}}.cards{{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px}}
+.card{{background:#fff;border-radius:8px;padding:12px 14px}}.card b{{display:block;font-size:22px}}.muted{{color:#5d6675;font-size:13px}}
+table{{border-collapse:collapse;width:100%}}td,th{{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;font-size:14px}}td.n{{text-align:right}}
+</style></head><body><main><h1>What the bot would do for {tenant}</h1>
+<p class="muted">{replayed} past messages replayed through the tenant's pipeline. Wrong answers: {basis}.</p>
+<div class="cards"><div class="card"><b>{resolved}</b>resolved by the bot</div><div class="card"><b>{wrong}</b>of its answers likely wrong</div>
+<div class="card"><b>{people}</b>handed to people</div><div class="card"><b>${cost:.2}</b>a month of {volume} messages, all in</div></div>"#,
+        tenant = esc(&f.tenant),
+        replayed = f.replayed,
+        basis = esc(o.wrong_basis),
+        resolved = pct(o.resolved),
+        wrong = pct(o.wrong),
+        people = pct(o.to_people),
+        cost = f.month.cost_usd,
+        volume = f.month.messages,
+    );
+    h.push_str("<section><h2>Per intent</h2><table><tr><th>Intent</th><th class=n>Messages</th><th>Outcome</th><th>Start in</th></tr>");
+    for (intent, s) in &f.by_intent {
+        let parts = [(s.resolved, "#2f9e6e"), (s.to_people, "#d64545"), (s.shadowed, "#8c8c8c")];
+        let mut bar = String::from(r#"<svg width="240" height="12" role="img">"#);
+        let mut x = 0.0;
+        for (share, colour) in parts {
+            let w = share * 240.0;
+            let _ = write!(bar, r#"<rect x="{x:.1}" y="0" width="{w:.1}" height="12" fill="{colour}"/>"#);
+            x += w;
+        }
+        bar.push_str("</svg>");
+        let advice = f.recommended.get(intent).map_or_else(String::new, |r| match r.min_confidence {
+            Some(t) => format!("{} (threshold {t:.2})", r.mode),
+            None => r.mode.to_string(),
+        });
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=n>{}</td><td>{bar} <span class=muted>{} resolved, {} to people</span></td><td>{}</td></tr>",
+            esc(intent),
+            s.messages,
+            pct(s.resolved),
+            pct(s.to_people),
+            esc(&advice)
+        );
+    }
+    h.push_str("</table></section><section><h2>A month beside the alternatives</h2><table>");
+    let _ = write!(
+        h,
+        "<tr><td>Switchboard</td><td class=n>${:.2}</td><td class=muted>AWS and channels as replayed, hosted model at {}</td></tr>",
+        f.month.cost_usd,
+        esc(&f.month.priced_model)
+    );
+    for a in &f.month.alternatives {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=n>${:.2}</td><td class=muted>{} ({})</td></tr>",
+            esc(a.name),
+            a.month_usd,
+            esc(a.price),
+            esc(a.source)
+        );
+    }
+    h.push_str("</table></section></main></body></html>\n");
+    h
+}
+
 /// The forecast for a person.
 pub fn table(f: &Forecast) -> String {
     let pct = |x: f64| format!("{:.1} %", x * 100.0);
@@ -444,9 +560,15 @@ pub fn table(f: &Forecast) -> String {
         ));
     }
     let m = &f.month;
+    let money = |usd: f64| if usd < 1.0 { format!("${usd:.4}") } else { format!("${usd:.2}") };
     out.push_str(&format!(
-        "\nA month of {} messages: {} resolved by the bot, ${:.2} all in (hosted model ${:.2} at {}), ${:.4} per resolution\n",
-        m.messages, m.resolved, m.cost_usd, m.hosted_model_usd, m.priced_model, m.per_resolution_usd
+        "\nA month of {} messages: {} resolved by the bot, {} all in (hosted model {} at {}), {} per resolution\n",
+        m.messages,
+        m.resolved,
+        money(m.cost_usd),
+        money(m.hosted_model_usd),
+        m.priced_model,
+        money(m.per_resolution_usd)
     ));
     for a in &m.alternatives {
         out.push_str(&format!("  {:<22} ${:>10.2}  ({}; {})\n", a.name, a.month_usd, a.price, a.source));
@@ -603,6 +725,11 @@ mod tests {
         let fin = f.month.alternatives.iter().find(|a| a.name == "Intercom Fin").unwrap();
         assert!((fin.month_usd - f.month.resolved as f64 * 0.99).abs() < 1e-6);
         assert!(table(&f).contains("resolved by the bot"));
+        let page = html(&f);
+        assert!(
+            page.contains("<svg") && page.contains("Intercom Fin") && !page.contains("<script"),
+            "a self-contained page"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

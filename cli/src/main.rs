@@ -80,7 +80,7 @@ enum Command {
         /// Customer messages a month (default: as many as the history holds).
         #[arg(long)]
         volume: Option<u64>,
-        /// table or json.
+        /// table, json, or html (one page with charts).
         #[arg(long, value_enum, default_value = "table")]
         format: forecast::Output,
         /// The hosted model whose price the hosted calls are counted at.
@@ -319,6 +319,11 @@ async fn main() -> Result<()> {
                 forecast::Output::Json => {
                     anyhow::ensure!(!write, "--write shows its diff with --format table");
                     println!("{}", serde_json::to_string_pretty(&f)?);
+                    Ok(())
+                }
+                forecast::Output::Html => {
+                    anyhow::ensure!(!write, "--write shows its diff with --format table");
+                    print!("{}", forecast::html(&f));
                     Ok(())
                 }
             }

@@ -15,7 +15,8 @@ const COLOURS: [(&str, &str); 8] = [
     ("channels", "#d64545"),
 ];
 
-fn esc(text: &str) -> String {
+/// `text` safe inside HTML text and attribute values.
+pub fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
