@@ -511,10 +511,11 @@ table{{border-collapse:collapse;width:100%}}td,th{{text-align:left;padding:4px 8
     for a in &f.month.alternatives {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td class=n>${:.2}</td><td class=muted>{} ({})</td></tr>",
+            "<tr><td>{}</td><td class=n>${:.2}</td><td class=muted>{}, as of {} ({})</td></tr>",
             esc(a.name),
             a.month_usd,
             esc(a.price),
+            esc(a.as_of),
             esc(a.source)
         );
     }
@@ -573,7 +574,10 @@ pub fn table(f: &Forecast) -> String {
         money(m.per_resolution_usd)
     ));
     for a in &m.alternatives {
-        out.push_str(&format!("  {:<22} ${:>10.2}  ({}; {})\n", a.name, a.month_usd, a.price, a.source));
+        out.push_str(&format!(
+            "  {:<22} ${:>10.2}  ({}, as of {}; {})\n",
+            a.name, a.month_usd, a.price, a.as_of, a.source
+        ));
     }
     out
 }

@@ -192,6 +192,9 @@ pub struct Alternative {
     pub per_resolution_usd: f64,
     /// Where the price is published.
     pub source: &'static str,
+    /// When the price was read there (the sourced survey in shared/research, anchors.md and
+    /// anchors-2026-12.md).
+    pub as_of: &'static str,
 }
 
 /// A gap in the FAQ.
@@ -266,10 +269,13 @@ pub fn alternatives(resolutions: u64, messages: u64) -> Vec<Alternative> {
                 Basis::Message => messages as f64 * unit,
             };
             let per_resolution_usd = if resolutions > 0 { month_usd / resolutions as f64 } else { 0.0 };
-            Alternative { name, price, month_usd, per_resolution_usd, source }
+            Alternative { name, price, month_usd, per_resolution_usd, source, as_of: ALTERNATIVES_AS_OF }
         })
         .collect()
 }
+
+/// When the alternatives' prices were last read at their sources.
+const ALTERNATIVES_AS_OF: &str = "2026-12-01";
 
 #[derive(Clone, Copy)]
 enum Basis {
