@@ -245,12 +245,21 @@ fn words_name(members: &[usize], history: &[Past], language: Language) -> String
     slug(&words.join(" "))
 }
 
-/// Lowercase letters and digits joined by `_`, starting with a letter.
+/// Lowercase letters and digits joined by `_`, starting with a letter, at most 64 characters: a
+/// tag keeps all its words (`balance_not_updated_after_bank_transfer` is the export's own name,
+/// and the forecast matches it to the tag), whole words only.
 fn slug(text: &str) -> String {
     let folded = crate::classify::text::fold(text);
-    let parts: Vec<&str> =
-        folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).take(4).collect();
-    let name = parts.join("_");
+    let mut name = String::new();
+    for word in folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if name.len() + word.len() + 1 > 64 {
+            break;
+        }
+        if !name.is_empty() {
+            name.push('_');
+        }
+        name.push_str(word);
+    }
     match name.chars().next() {
         Some(c) if c.is_ascii_lowercase() => name,
         Some(_) => format!("intent_{name}"),

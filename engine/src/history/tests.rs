@@ -122,3 +122,16 @@ fn a_tag_never_merges_with_a_group_found_by_words() {
     assert!(tagged.contains(&(true, 3)), "{:#?}", grouped.suggestions);
     assert!(grouped.suggestions.iter().all(|s| s.count <= 3), "no group of both: {:#?}", grouped.suggestions);
 }
+
+#[test]
+fn a_tag_keeps_its_whole_name() {
+    let past = |text: &str| Past {
+        text: text.into(),
+        tag: Some("balance_not_updated_after_bank_transfer".into()),
+        language: Language::from_code("en"),
+        ..Past::default()
+    };
+    let grouped =
+        by_words(&[past("my balance did not change"), past("transfer not in balance"), past("balance still old")]);
+    assert_eq!(grouped.suggestions[0].name, "balance_not_updated_after_bank_transfer");
+}
