@@ -34,7 +34,7 @@ try {
     const total = report.total_nanos / 1e9;
     const shown = total < 0.01 ? `$${total.toFixed(6)}` : `$${total.toFixed(2)}`;
     if (!text.includes(shown)) throw new Error(`total ${shown} not on the page`);
-    for (const name of ["Intercom Fin", "Zendesk AI agents", "Amazon Lex V2", "Amazon Connect chat"]) {
+    for (const name of ["Intercom Fin", "Zendesk AI agents", "HubSpot Breeze customer agent", "Amazon Lex V2", "Amazon Connect chat"]) {
       if (!text.includes(name)) throw new Error(`${name} missing`);
     }
   });

@@ -239,7 +239,7 @@ pub struct Request {
 }
 
 /// Published prices of the alternatives (docs: ../shared/research/anchors.md).
-const ALTERNATIVES: [(&str, &str, f64, Basis, &str); 4] = [
+const ALTERNATIVES: [(&str, &str, f64, Basis, &str); 5] = [
     (
         "Intercom Fin",
         "$0.99 per outcome",
@@ -253,6 +253,13 @@ const ALTERNATIVES: [(&str, &str, f64, Basis, &str); 4] = [
         1.50,
         Basis::Resolution,
         "https://support.zendesk.com/hc/en-us/articles/5352026794010",
+    ),
+    (
+        "HubSpot Breeze customer agent",
+        "$0.50 per resolved conversation (since 2026-04-14; second-hand)",
+        0.50,
+        Basis::Resolution,
+        "https://resolve247.ai/blog/hubspot-breeze-pricing-change",
     ),
     ("Amazon Lex V2", "$0.75 per 1,000 text requests", 0.00075, Basis::Message, "https://aws.amazon.com/lex/pricing/"),
     ("Amazon Connect chat", "$0.010 per message", 0.010, Basis::Message, "https://aws.amazon.com/connect/pricing/"),
