@@ -6,6 +6,7 @@ mod aws;
 mod customers;
 mod eval;
 mod forecast;
+mod forecast_view;
 mod history;
 mod knowledge;
 mod local;
@@ -312,7 +313,7 @@ async fn main() -> Result<()> {
             let f = forecast::forecast(&tenant, &source, from, volume, &model, target_wrong).await?;
             match format {
                 forecast::Output::Table => {
-                    print!("{}", forecast::table(&f));
+                    print!("{}", forecast_view::table(&f));
                     println!();
                     forecast::write_recommendations(&tenant, &f, write)
                 }
@@ -323,7 +324,7 @@ async fn main() -> Result<()> {
                 }
                 forecast::Output::Html => {
                     anyhow::ensure!(!write, "--write shows its diff with --format table");
-                    print!("{}", forecast::html(&f));
+                    print!("{}", forecast_view::html(&f));
                     Ok(())
                 }
             }

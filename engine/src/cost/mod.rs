@@ -8,6 +8,8 @@ pub mod budget;
 #[cfg(any(test, feature = "cli"))]
 pub mod html;
 pub mod lambda;
+#[cfg(any(test, feature = "cli"))]
+mod outcomes;
 mod prices;
 mod pricing;
 #[cfg(any(test, feature = "cli"))]
