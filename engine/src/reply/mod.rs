@@ -6,6 +6,8 @@ mod orders;
 mod templates;
 
 pub use faq::{FaqHit, FaqIndex};
+// The history import and the report's question groups analyse text as retrieval does.
+#[cfg(any(test, feature = "cli"))]
 pub(crate) use faq::{analyse, stemmer};
 pub use templates::{CustomerView, TemplateContext, Templates};
 
