@@ -60,8 +60,8 @@ pub struct Settings {
     /// `SWITCHBOARD_KEY_PARAMETER`: the SSM SecureString holding the deployment key (channel
     /// conversation ids and web chat read tokens are derived from it).
     pub key_parameter: Option<String>,
-    /// `SWITCHBOARD_PRICE_OVERRIDES`: price lines that replace the built-in table's (YAML, the
-    /// shape of `infra/prices/us-east-1.yaml`).
+    /// The price table of the region (`AWS_REGION`; `infra/prices/`), with
+    /// `SWITCHBOARD_PRICE_OVERRIDES`'s lines on top (YAML, the shape of those files).
     pub prices: Arc<PriceTable>,
     /// `SWITCHBOARD_TENANT_SECRETS`: `none` for a function that reads no tenant's secrets (the
     /// public long poll: its IAM allows the deployment key alone); resolved otherwise.
@@ -96,14 +96,16 @@ impl Settings {
                 .map_err(|_| SettingsError { name: "SWITCHBOARD_BEDROCK_TIMEOUT_MS", problem: "not a number" })?,
             None => 6000,
         };
-        let prices = PriceTable::parse(
-            switchboard_engine::cost::prices_default(),
-            var("SWITCHBOARD_PRICE_OVERRIDES").as_deref(),
-        )
-        .map_err(|e| {
-            tracing::error!(error = %e, "SWITCHBOARD_PRICE_OVERRIDES refused");
-            SettingsError { name: "SWITCHBOARD_PRICE_OVERRIDES", problem: "not a valid price table override" }
-        })?;
+        // The table of the region the functions run in (Lambda sets AWS_REGION).
+        let region = var("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
+        let (prices, own_table) = PriceTable::for_region(&region, var("SWITCHBOARD_PRICE_OVERRIDES").as_deref())
+            .map_err(|e| {
+                tracing::error!(error = %e, "SWITCHBOARD_PRICE_OVERRIDES refused");
+                SettingsError { name: "SWITCHBOARD_PRICE_OVERRIDES", problem: "not a valid price table override" }
+            })?;
+        if !own_table {
+            tracing::warn!(%region, table = %prices.id.id, "no price table for this region: costs are at us-east-1's prices unless SWITCHBOARD_PRICE_OVERRIDES sets them");
+        }
         let allowed_endpoints = var("SWITCHBOARD_ALLOWED_ENDPOINTS")
             .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
             .unwrap_or_default();
@@ -386,5 +388,24 @@ mod tests {
         .unwrap();
         let b = s.bedrock.unwrap();
         assert_eq!((b.model_id.as_str(), b.timeout), ("m", Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn the_functions_price_at_their_regions_table_with_the_operators_overrides() {
+        let s = settings(&[("SWITCHBOARD_TABLE", "t"), ("AWS_REGION", "eu-central-1")]).unwrap();
+        assert_eq!(s.prices.id.region, "eu-central-1");
+        let s = settings(&[
+            ("SWITCHBOARD_TABLE", "t"),
+            ("AWS_REGION", "eu-west-1"),
+            (
+                "SWITCHBOARD_PRICE_OVERRIDES",
+                "lines:\n  model.anthropic.claude-3-haiku-20240307-v1:0.input_token: {usd: \"0.25\", per: 1000000}\n",
+            ),
+        ])
+        .unwrap();
+        assert!(s.prices.prices_model("eu.anthropic.claude-3-haiku-20240307-v1:0"));
+        assert_eq!(s.prices.id.id, "aws-eu-west-1-2026-12+overrides");
+        let bad = settings(&[("SWITCHBOARD_TABLE", "t"), ("SWITCHBOARD_PRICE_OVERRIDES", "lines: [1]")]);
+        assert_eq!(bad.unwrap_err().name, "SWITCHBOARD_PRICE_OVERRIDES");
     }
 }

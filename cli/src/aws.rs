@@ -41,9 +41,14 @@ pub async fn costs(
     };
     let overrides =
         prices.map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
-    let prices = PriceTable::parse(switchboard::cost::prices_default(), overrides.as_deref())?;
     let settings = Settings::from_env()?;
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    // The deployment's region's table, as its functions price requests.
+    let region = clients.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let (prices, own) = PriceTable::for_region(&region, overrides.as_deref())?;
+    if !own {
+        eprintln!("warning: no price table for {region}: the report's prices are us-east-1's");
+    }
     let ledger = switchboard::adapters::aws::DynamoLedger::new(Table::new(clients.dynamodb.clone(), &settings.table));
     let conversations =
         switchboard::adapters::aws::DynamoConversations::new(Table::new(clients.dynamodb.clone(), &settings.table));

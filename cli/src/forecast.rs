@@ -254,7 +254,10 @@ pub async fn forecast(
     messages.drain(..messages.len().saturating_sub(history::MAX_MESSAGES));
     let intents: HashSet<String> = tenant.config.intents.iter().map(|i| i.name.clone()).collect();
     let hosted_below = tenant.config.classifier.hosted_below;
-    let call_usd = switchboard::eval::tenant::hosted_call_usd(&tenant.config, &PriceTable::default_table(), model_id);
+    let call_usd = switchboard::eval::tenant::hosted_call_usd(&tenant.config, &PriceTable::default_table(), model_id)
+        .ok_or_else(|| {
+        anyhow::anyhow!("the price table has no price for the model `{model_id}`: a forecast's cost would be a guess")
+    })?;
     let id = tenant.id.clone();
     let app = Embedded::start(
         vec![Tenant::from_yaml(&name, &yaml)?],

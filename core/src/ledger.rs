@@ -198,6 +198,10 @@ pub struct CostRecord {
     pub cost_nanos: u64,
     /// The price table used.
     pub price_table: String,
+    /// Hosted models the table has no price for: their calls are in `units`, their cost in no
+    /// component (unknown, never guessed); reports show them apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpriced: Vec<String>,
 }
 
 impl CostRecord {
@@ -259,6 +263,9 @@ impl CostRecord {
         add("model_calls".into(), u64::from(self.units.model_calls()));
         let (input, output) = self.units.model_tokens();
         add("model_tokens".into(), input + output);
+        for model in &self.unpriced {
+            add(format!("unpriced.{model}"), self.units.models.get(model).map_or(0, |m| u64::from(m.calls)));
+        }
         c
     }
 }
@@ -334,6 +341,7 @@ mod tests {
             components: Components { lambda: cost, ..Components::default() },
             cost_nanos: cost,
             price_table: "t".into(),
+            unpriced: Vec::new(),
         }
     }
 

@@ -144,6 +144,7 @@ mod tests {
             components: crate::ledger::Components { lambda: 1234, ..Default::default() },
             cost_nanos: 1234,
             price_table: "t".into(),
+            unpriced: Vec::new(),
         };
         let line: serde_json::Value = serde_json::from_str(&cost_line(&record)).unwrap();
         let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]

@@ -28,6 +28,8 @@ pub struct AwsClients {
     pub ssm: aws_sdk_ssm::Client,
     /// Bedrock Runtime (its own timeouts and retries: see [`BedrockModel`]).
     pub bedrock: aws_sdk_bedrockruntime::Client,
+    /// The region the configuration names, if any.
+    pub region: Option<String>,
 }
 
 /// The roots AWS service endpoints chain to: Amazon Root CA 1–4 and Starfield Services Root
@@ -67,6 +69,7 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
             bedrock: bedrock_client(config, bedrock),
+            region: config.region().map(|r| r.to_string()),
         }
     }
 }

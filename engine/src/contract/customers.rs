@@ -265,6 +265,7 @@ pub async fn customer_privacy(held: crate::customers::privacy::Held<'_>) {
             components: Components { lambda: 700, ..Components::default() },
             cost_nanos: 700,
             price_table: "contract".into(),
+            unpriced: Vec::new(),
         };
         held.ledger.record(&record).await.unwrap_or_else(|e| panic!("record: {e}"));
         record_of.push(record);

@@ -583,6 +583,7 @@ pub async fn cost_ledger(ledger: &dyn switchboard_core::ports::CostLedger) {
         components: Components { lambda: cost / 2, dynamodb: cost - cost / 2, ..Components::default() },
         cost_nanos: cost,
         price_table: "contract".into(),
+        unpriced: Vec::new(),
     };
     let write = |r: CostRecord| async move { ledger.record(&r).await.unwrap_or_else(|e| panic!("cost ledger: {e}")) };
     write(record(&a, "r1", 0, 1_000, "shipping")).await;

@@ -102,6 +102,13 @@ fn cards(h: &mut String, r: &CostReport) {
         per_resolution = money(r.cost_per_resolution_usd),
         resolutions = r.automated_resolutions,
     );
+    for (model, calls) in &r.unpriced_model_calls {
+        let _ = write!(
+            h,
+            "<p class=\"warning\">Not in the total: {calls} hosted calls to <code>{}</code>, which the price table does not price.</p>",
+            esc(model)
+        );
+    }
 }
 
 /// Spend per day, stacked by component.

@@ -19,7 +19,8 @@ pub mod refused;
 pub mod report;
 pub mod units;
 
-pub use prices::{PriceError, PriceTable, TableId, nanos, usd};
+pub use prices::{PriceError, PriceTable, TableId, nanos, priced_regions, usd};
+pub use pricing::model_of;
 
 /// The built-in price table's YAML.
 pub fn prices_default() -> &'static str {
@@ -114,8 +115,9 @@ impl Costs {
 
     /// `units` priced for `who`.
     fn priced(&self, who: Attribution, outcome: Outcome, units: Metered) -> CostRecord {
-        for id in units.models.keys().filter(|id| !self.prices.prices_model(id)) {
-            tracing::warn!(model = %id, "no price for this model id; priced at the table's default model lines");
+        let unpriced: Vec<String> = units.models.keys().filter(|id| !self.prices.prices_model(id)).cloned().collect();
+        for id in &unpriced {
+            warn_unpriced_once(id, &self.prices.id.id);
         }
         let components = self.prices.price(&units);
         CostRecord {
@@ -131,7 +133,21 @@ impl Costs {
             cost_nanos: components.total(),
             components,
             price_table: self.prices.id.id.clone(),
+            unpriced,
         }
+    }
+}
+
+/// Logs a model id the price table lacks, once per process: every record says it again.
+fn warn_unpriced_once(model: &str, table: &str) {
+    static SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    if switchboard_core::sync::lock(&SEEN).insert(model.to_string()) {
+        tracing::warn!(
+            model,
+            table,
+            "no price for this model: its calls are recorded as unpriced (add a line with SWITCHBOARD_PRICE_OVERRIDES)"
+        );
     }
 }
 
@@ -146,4 +162,45 @@ fn stored_bytes(record: &CostRecord) -> u64 {
         .s("data", &serde_json::to_string(record).unwrap_or_default())
         .n("ttl", expires)
         .bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryLedger;
+    use switchboard_core::meter::ModelUnits;
+
+    /// An inference profile is priced as its model; an id the table lacks is recorded as
+    /// unpriced and shown apart in the report, never priced as another model.
+    #[tokio::test]
+    async fn unpriced_models_are_listed_not_guessed() {
+        let ledger = Arc::new(MemoryLedger::default());
+        let costs = Costs::new(ledger.clone(), Arc::new(PriceTable::default_table()));
+        let tenant = TenantId::new("demo").unwrap();
+        let at = chrono::Utc::now();
+        let who = |item: &str| Attribution {
+            request_id: format!("r-{item}"),
+            function: Function::Responder,
+            item: item.into(),
+            tenant: tenant.clone(),
+            channel: None,
+            conversation: None,
+            at,
+        };
+        let calls = ModelUnits { calls: 2, failed: 0, input_tokens: 1000, output_tokens: 100 };
+        let mut known = Metered::default();
+        known.models.insert("us.anthropic.claude-3-haiku-20240307-v1:0".into(), calls);
+        let mut unknown = Metered::default();
+        unknown.models.insert("acme.new-model-v9".into(), calls);
+        let priced = costs.record(who("a"), Outcome::default(), known).await;
+        assert_eq!(priced.components.model, 1000 * 250 + 100 * 1250);
+        assert!(priced.unpriced.is_empty());
+        let unpriced = costs.record(who("b"), Outcome::default(), unknown).await;
+        assert_eq!(unpriced.components.model, 0);
+        assert_eq!(unpriced.unpriced, ["acme.new-model-v9"]);
+        let report = report::build(ledger.as_ref(), &costs.prices, &tenant, None, Month::of(at), at, 10).await.unwrap();
+        assert_eq!(report.unpriced_model_calls.get("acme.new-model-v9"), Some(&2));
+        assert_eq!(report.model_calls, 4, "every call is counted, priced or not");
+        assert!(report.table().contains("2 hosted calls to acme.new-model-v9"), "{}", report.table());
+    }
 }

@@ -9,6 +9,19 @@ use std::collections::BTreeMap;
 /// The table compiled into every binary (us-east-1).
 pub const DEFAULT_TABLE: &str = include_str!("../../../infra/prices/us-east-1.yaml");
 
+/// Every region's table compiled in, by region: the functions price at their own region's.
+const REGIONAL: [(&str, &str); 4] = [
+    ("us-east-1", DEFAULT_TABLE),
+    ("us-west-2", include_str!("../../../infra/prices/us-west-2.yaml")),
+    ("eu-west-1", include_str!("../../../infra/prices/eu-west-1.yaml")),
+    ("eu-central-1", include_str!("../../../infra/prices/eu-central-1.yaml")),
+];
+
+/// The regions with a table of their own.
+pub fn priced_regions() -> impl Iterator<Item = &'static str> {
+    REGIONAL.iter().map(|(region, _)| *region)
+}
+
 /// Atto-dollars in one US dollar.
 const ATTO_PER_USD: u128 = 1_000_000_000_000_000_000;
 
@@ -105,7 +118,7 @@ pub struct PriceTable {
 }
 
 /// Lines every table must have: the AWS services every request uses.
-const REQUIRED: [&str; 11] = [
+const REQUIRED: [&str; 9] = [
     "lambda.gb_second.arm64",
     "lambda.gb_second.x86_64",
     "lambda.request",
@@ -115,14 +128,26 @@ const REQUIRED: [&str; 11] = [
     "sqs.standard.request",
     "sqs.fifo.request",
     "logs.ingested_gb",
-    "model.default.input_token",
-    "model.default.output_token",
 ];
 
 impl PriceTable {
     /// The built-in us-east-1 table.
     pub fn default_table() -> Self {
         Self::parse(DEFAULT_TABLE, None).expect("the built-in price table is valid (a unit test checks it)")
+    }
+
+    /// The table of `region` with an operator's `overrides` on top, and whether the region has a
+    /// table of its own: one without is priced at us-east-1's (the caller says so), and its
+    /// table's id names both so that no report passes it off as the region's.
+    pub fn for_region(region: &str, overrides: Option<&str>) -> Result<(Self, bool), PriceError> {
+        match REGIONAL.iter().find(|(r, _)| *r == region) {
+            Some((_, yaml)) => Ok((Self::parse(yaml, overrides)?, true)),
+            None => {
+                let mut table = Self::parse(DEFAULT_TABLE, overrides)?;
+                table.id.id = format!("{} (for {region}, which has no table)", table.id.id);
+                Ok((table, false))
+            }
+        }
     }
 
     /// A table from its YAML, with an operator's `overrides` (YAML with `lines`) on top.
@@ -212,6 +237,31 @@ mod tests {
         assert_eq!(t.atto("dynamodb.write_request_unit"), 625_000_000_000);
         assert_eq!(t.atto("lambda.gb_second.arm64"), 13_333_400_000_000);
         assert_eq!(t.atto("lambda.request"), 200_000_000_000);
+    }
+
+    #[test]
+    fn every_region_has_its_table_and_the_same_kinds_of_line() {
+        let base = PriceTable::default_table();
+        for region in priced_regions() {
+            let (t, own) = PriceTable::for_region(region, None).unwrap();
+            assert!(own && t.id.region == region && t.id.id.contains(region), "{region}: {:?}", t.id);
+            for (name, line) in t.lines() {
+                assert!(line.source.starts_with("https://"), "{region} {name} says where its price comes from");
+                assert!(base.has(name), "{region} {name}: a line us-east-1 does not have");
+            }
+            for name in base.lines().keys().filter(|n| !n.starts_with("model.")) {
+                assert!(t.has(name), "{region} lacks {name}");
+            }
+        }
+        // Prices that differ by region, from AWS's regional price data.
+        let (frankfurt, _) = PriceTable::for_region("eu-central-1", None).unwrap();
+        assert_eq!(frankfurt.atto("dynamodb.write_request_unit"), 762_500_000_000);
+        assert_eq!(frankfurt.atto("logs.ingested_gb"), 630_000_000_000_000_000);
+        let (ireland, _) = PriceTable::for_region("eu-west-1", None).unwrap();
+        assert_eq!(ireland.model_token("eu.amazon.nova-micro-v1:0", "input_token"), Some(40_000_000_000));
+        assert_eq!(ireland.model_token("eu.anthropic.claude-3-haiku-20240307-v1:0", "input_token"), None);
+        let (elsewhere, own) = PriceTable::for_region("ap-southeast-2", None).unwrap();
+        assert!(!own && elsewhere.id.region == "us-east-1" && elsewhere.id.id.contains("ap-southeast-2"));
     }
 
     #[test]

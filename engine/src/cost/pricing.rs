@@ -21,12 +21,14 @@ impl PriceTable {
             / 1000;
         let sqs = u128::from(units.sqs_standard_requests) * self.atto("sqs.standard.request")
             + u128::from(units.sqs_fifo_requests) * self.atto("sqs.fifo.request");
+        // A model without a price adds nothing here: the record lists it as unpriced instead of
+        // passing off another model's rates as its cost.
         let model = units
             .models
             .iter()
             .map(|(id, m)| {
-                u128::from(m.input_tokens) * self.model_token(id, "input_token")
-                    + u128::from(m.output_tokens) * self.model_token(id, "output_token")
+                u128::from(m.input_tokens) * self.model_token(id, "input_token").unwrap_or(0)
+                    + u128::from(m.output_tokens) * self.model_token(id, "output_token").unwrap_or(0)
             })
             .sum();
         let sms: u128 = units
@@ -60,17 +62,33 @@ impl PriceTable {
         }
     }
 
-    /// Attodollars per token of `kind` (`input_token`, `output_token`) for `model_id`: its own
-    /// line, or the default model's when the table has none for it.
-    pub fn model_token(&self, model_id: &str, kind: &str) -> u128 {
-        let own = format!("model.{model_id}.{kind}");
-        if self.has(&own) { self.atto(&own) } else { self.atto(&format!("model.default.{kind}")) }
+    /// Attodollars per token of `kind` (`input_token`, `output_token`) for `model_id`: the id's own
+    /// line if the table has one (an operator may price a profile apart), else its model's
+    /// ([`model_of`]); `None` when neither is priced.
+    pub fn model_token(&self, model_id: &str, kind: &str) -> Option<u128> {
+        [model_id, model_of(model_id)]
+            .into_iter()
+            .map(|id| format!("model.{id}.{kind}"))
+            .find(|line| self.has(line))
+            .map(|line| self.atto(&line))
     }
 
-    /// Whether the table prices `model_id` itself (otherwise the default lines apply).
+    /// Whether the table prices `model_id` (itself or its model).
     pub fn prices_model(&self, model_id: &str) -> bool {
-        self.has(&format!("model.{model_id}.input_token"))
+        self.model_token(model_id, "input_token").is_some()
     }
+}
+
+/// Bedrock's cross-region inference profiles put a geography before the model's id; on-demand
+/// they are billed at the model's price in the region the call is made from
+/// (docs/costs.md cites AWS's statement).
+const PROFILE_PREFIXES: [&str; 8] = ["us.", "eu.", "apac.", "global.", "us-gov.", "ca.", "jp.", "au."];
+
+/// The model a Bedrock id names: `us.anthropic.claude-3-haiku-20240307-v1:0`, or an ARN of a
+/// foundation model or inference profile, → `anthropic.claude-3-haiku-20240307-v1:0`.
+pub fn model_of(id: &str) -> &str {
+    let id = id.rsplit('/').next().unwrap_or(id);
+    PROFILE_PREFIXES.iter().find_map(|prefix| id.strip_prefix(prefix)).unwrap_or(id)
 }
 
 #[cfg(test)]
@@ -116,20 +134,45 @@ mod tests {
     }
 
     #[test]
-    fn models_are_priced_by_id_and_unknown_ids_at_the_conservative_default() {
-        let mut units = Metered::default();
-        units.models.insert(
-            "anthropic.claude-3-haiku-20240307-v1:0".into(),
-            ModelUnits { calls: 1, failed: 0, input_tokens: 1000, output_tokens: 100 },
-        );
-        // $0.25 and $1.25 per million tokens: 250 and 1,250 n$ a token.
-        assert_eq!(table().price(&units).model, 1000 * 250 + 100 * 1250);
+    fn a_cross_region_inference_profile_is_priced_as_its_model() {
+        let haiku = "anthropic.claude-3-haiku-20240307-v1:0";
+        let tokens = ModelUnits { calls: 1, failed: 0, input_tokens: 1000, output_tokens: 100 };
+        for id in [
+            format!("us.{haiku}"),
+            format!("eu.{haiku}"),
+            format!("apac.{haiku}"),
+            format!("global.{haiku}"),
+            format!("arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.{haiku}"),
+            format!("arn:aws:bedrock:us-east-1::foundation-model/{haiku}"),
+        ] {
+            let mut units = Metered::default();
+            units.models.insert(id.clone(), tokens);
+            assert_eq!(table().price(&units).model, 1000 * 250 + 100 * 1250, "{id}");
+            assert!(table().prices_model(&id), "{id}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_model_is_unpriced_never_priced_as_another() {
         let mut unknown = Metered::default();
-        unknown
-            .models
-            .insert("acme.new-model".into(), ModelUnits { calls: 1, input_tokens: 1000, ..ModelUnits::default() });
-        assert_eq!(table().price(&unknown).model, 1000 * 3000);
+        unknown.models.insert(
+            "acme.new-model".into(),
+            ModelUnits { calls: 1, input_tokens: 1000, output_tokens: 10, ..ModelUnits::default() },
+        );
+        assert_eq!(table().price(&unknown).model, 0, "its cost is unknown, not a guess");
         assert!(!table().prices_model("acme.new-model"));
+        assert_eq!(model_of("acme.new-model"), "acme.new-model");
+    }
+
+    #[test]
+    fn an_operator_may_price_a_profile_apart_from_its_model() {
+        let t = PriceTable::parse(
+            crate::cost::prices_default(),
+            Some("lines:\n  model.global.amazon.nova-micro-v1:0.input_token:\n    usd: \"0.03\"\n    per: 1000000\n"),
+        )
+        .unwrap();
+        assert_eq!(t.model_token("global.amazon.nova-micro-v1:0", "input_token"), Some(30_000_000_000));
+        assert_eq!(t.model_token("eu.amazon.nova-micro-v1:0", "input_token"), Some(35_000_000_000));
     }
 
     #[test]

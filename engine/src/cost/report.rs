@@ -55,6 +55,9 @@ pub struct CostReport {
     pub model_calls: u64,
     /// Tokens.
     pub model_tokens: u64,
+    /// Hosted model calls the price table has no price for, per model id: in no total (their
+    /// cost is unknown), listed so that nobody mistakes the total for complete.
+    pub unpriced_model_calls: BTreeMap<String, u64>,
     /// What 1,000 messages cost, all in.
     pub per_1000_messages_usd: f64,
     /// Conversations resolved by the bot: with an answer after which, for 24 hours, the
@@ -336,6 +339,7 @@ pub async fn build(
         conversations,
         model_calls: sum("model_calls"),
         model_tokens: sum("model_tokens"),
+        unpriced_model_calls: group("unpriced"),
         per_1000_messages_usd: if messages > 0 { total_usd * 1000.0 / messages as f64 } else { 0.0 },
         automated_resolutions: resolutions,
         resolutions_pending,
@@ -446,6 +450,11 @@ impl CostReport {
             out.push_str(&format!("  {name:<24} {:>14} {share:>6.1} %\n", dollars(nanos)));
         };
         out.push_str(&format!("Total {:>33}\n", dollars(self.total_nanos)));
+        for (model, calls) in &self.unpriced_model_calls {
+            out.push_str(&format!(
+                "  + {calls} hosted calls to {model}, which the price table does not price (not in the total)\n"
+            ));
+        }
         for (title, map) in
             [("By component", &self.by_component), ("By channel", &self.by_channel), ("By intent", &self.by_intent)]
         {
@@ -588,6 +597,7 @@ mod tests {
             components: Default::default(),
             cost_nanos: 1,
             price_table: "t".into(),
+            unpriced: Vec::new(),
         };
         let answer = |c: &str, h: i64, i: &str| record(c, h, i, true, false);
         let records = vec![

@@ -44,7 +44,7 @@ pub struct TenantReport {
     /// Estimated tokens one hosted classification uses (catalogue, instructions and answer).
     pub tokens_per_hosted_call: TokenEstimate,
     /// Their cost per 1,000 messages at the price table, in US dollars.
-    pub hosted_cost_per_1000_usd: f64,
+    pub hosted_cost_per_1000_usd: Option<f64>,
     /// The model priced.
     pub priced_model: String,
     /// Per-intent share of its examples recognised.
@@ -142,7 +142,7 @@ pub fn report(
         decided_locally_accuracy: ratio(local.iter().filter(|(_, g, p, ..)| g == p).count(), local.len()),
         hosted_calls_per_1000,
         tokens_per_hosted_call: tokens,
-        hosted_cost_per_1000_usd: hosted_call_usd(config, prices, model_id) * hosted_calls_per_1000,
+        hosted_cost_per_1000_usd: hosted_call_usd(config, prices, model_id).map(|usd| usd * hosted_calls_per_1000),
         priced_model: model_id.to_string(),
         recall_per_intent: recall.iter().map(|(k, (hit, n))| (k.clone(), ratio(*hit, *n))).collect(),
         most_confused: most_confused(config, &confused),
@@ -150,12 +150,13 @@ pub fn report(
 }
 
 /// What one hosted classification of this catalogue costs at `prices` for `model_id` (its tokens
-/// estimated as [`estimate_tokens`] does), in US dollars.
-pub fn hosted_call_usd(config: &TenantConfig, prices: &PriceTable, model_id: &str) -> f64 {
+/// estimated as [`estimate_tokens`] does), in US dollars; `None` when the table has no price for
+/// the model.
+pub fn hosted_call_usd(config: &TenantConfig, prices: &PriceTable, model_id: &str) -> Option<f64> {
     let tokens = estimate_tokens(config);
-    let call_atto = u128::from(tokens.input) * prices.model_token(model_id, "input_token")
-        + u128::from(tokens.output) * prices.model_token(model_id, "output_token");
-    usd(nanos(call_atto))
+    let call_atto = u128::from(tokens.input) * prices.model_token(model_id, "input_token")?
+        + u128::from(tokens.output) * prices.model_token(model_id, "output_token")?;
+    Some(usd(nanos(call_atto)))
 }
 
 /// Tokens of one classification call for this catalogue, at four characters a token.
@@ -225,17 +226,19 @@ mod tests {
         assert!(r.accuracy > 0.5 && r.accuracy <= 1.0, "{}", r.accuracy);
         assert!((r.hosted_calls_per_1000 - (1.0 - r.decided_locally) * 1000.0).abs() < 1e-6);
         assert!(r.tokens_per_hosted_call.input > 400, "{:?}", r.tokens_per_hosted_call);
-        assert!(r.hosted_cost_per_1000_usd >= 0.0);
+        assert!(r.hosted_cost_per_1000_usd.is_some_and(|usd| usd >= 0.0));
         assert_eq!(r.recall_per_intent.len(), config.intents.len());
         assert_eq!(r.accuracy_per_language.keys().map(String::as_str).collect::<Vec<_>>(), ["de", "en", "es"]);
         let (lo, hi) = r.accuracy_per_language.values().fold((1.0f64, 0.0f64), |(lo, hi), a| (lo.min(*a), hi.max(*a)));
         assert!(lo <= r.accuracy && r.accuracy <= hi, "the overall figure lies among the languages'");
         assert!(r.most_confused.iter().all(|c| c.intent != c.taken_for && c.count > 0 && !c.hint.is_empty()));
-        // A dearer model costs more for the same calls.
-        let dear = report("demo", &config, &prices, "some.unpriced-model").expect("trains");
+        // A dearer model costs more for the same calls; a model without a price has no figure.
+        let dear = report("demo", &config, &prices, "eu.anthropic.claude-3-5-haiku-20241022-v1:0").expect("trains");
         if r.hosted_calls_per_1000 > 0.0 {
             assert!(dear.hosted_cost_per_1000_usd > r.hosted_cost_per_1000_usd);
         }
+        let unknown = report("demo", &config, &prices, "some.unpriced-model").expect("trains");
+        assert_eq!(unknown.hosted_cost_per_1000_usd, None);
     }
 
     #[test]

@@ -468,6 +468,7 @@ async fn spent(rig: &Rig, usd: f64) {
         components: crate::cost::Components { model: nanos, ..Default::default() },
         cost_nanos: nanos,
         price_table: "test".into(),
+        unpriced: Vec::new(),
     };
     rig.ledger.record(&record).await.unwrap();
 }
