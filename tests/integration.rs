@@ -13,4 +13,5 @@ mod deployed;
 mod helpdesks;
 mod isolation;
 mod shop_data;
+mod template;
 mod webchat;

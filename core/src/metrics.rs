@@ -1,25 +1,45 @@
 //! CloudWatch metrics in the Embedded Metric Format: one JSON line on stdout per data point,
 //! which Lambda's log pipeline turns into a metric. No agent, no API call, no cost at idle.
 //!
-//! Dimensions are `tenant` and `channel` (bounded by the tenants of a deployment times seven
-//! channels), `tenant` alone, and none (the deployment's total, for alarms); anything unbounded — a reason, an id — is a property of the line, never a
-//! dimension.
+//! Every metric has one dimension set, the empty one: the deployment's total, which is what the
+//! template's alarms and dashboard read. CloudWatch bills each name × dimension combination as a
+//! custom metric ($0.30 a month), so dimensions by tenant and channel cost about $7 a month per
+//! active tenant — more than a small tenant's messages — for detail the cost ledger already keeps
+//! per request. Tenant, channel, reasons and ids are properties of the line: searchable in Logs
+//! Insights, never billed as metrics. [`METRICS`] lists every name; the template's
+//! `FixedMonthly` output counts them.
 
 use serde_json::json;
 
 /// Namespace of every Switchboard metric.
 pub const NAMESPACE: &str = "Switchboard";
 
-/// An EMF document declaring `metrics` (name, unit) in the Switchboard namespace, dimensioned
-/// by tenant and channel and by tenant alone; the caller adds the values and properties.
+/// Every metric the functions emit: each one custom metric CloudWatch bills by the month
+/// (hour by hour, only in hours it receives data).
+pub const METRICS: [&str; 12] = [
+    "CostNanos",
+    "Messages",
+    "ModelCalls",
+    "ModelFailures",
+    "ModelTokens",
+    "Escalations",
+    "AnsweredLocally",
+    "Answered",
+    "RefusedRequests",
+    "RefusedCostNanos",
+    "EscalationFailed",
+    "BudgetAlert",
+];
+
+/// An EMF document declaring `metrics` (name, unit) in the Switchboard namespace, deployment-wide
+/// only; tenant and channel are properties. The caller adds the values and other properties.
 fn document(metrics: &[(&str, &str)], tenant: &str, channel: &str) -> serde_json::Value {
     json!({
         "_aws": {
             "Timestamp": chrono::Utc::now().timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                // The empty set is the deployment-wide figure the template's alarms watch.
-                "Dimensions": [["tenant", "channel"], ["tenant"], []],
+                "Dimensions": [[]],
                 "Metrics": metrics.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         },
@@ -89,15 +109,14 @@ pub fn cost_line(record: &crate::ledger::CostRecord) -> String {
 }
 
 /// The EMF line of one request no tenant is billed for ([`switchboard_engine::cost::refused`]): its count and
-/// cost, dimensioned by route and status only (bounded: a few routes, a few statuses) and by
-/// nothing (the deployment's total), never by tenant — the tenant the path named is a property.
+/// cost, deployment-wide; route, status and the tenant the path named are properties.
 pub fn refused_line(record: &crate::ledger::CostRecord, route: &str, status: &str, tenant: &str) -> String {
     let line = json!({
         "_aws": {
             "Timestamp": chrono::Utc::now().timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["route", "status"], []],
+                "Dimensions": [[]],
                 "Metrics": [{"Name": "RefusedRequests", "Unit": "Count"}, {"Name": "RefusedCostNanos", "Unit": "None"}],
             }],
         },
@@ -124,7 +143,7 @@ mod tests {
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "Switchboard");
         assert_eq!(directive["Metrics"][0]["Name"], "EscalationFailed");
-        assert_eq!(directive["Dimensions"][0], json!(["tenant", "channel"]));
+        assert_eq!(directive["Dimensions"], json!([[]]), "deployment-wide: one billed metric per name");
         assert_eq!((line["EscalationFailed"].as_i64(), line["tenant"].as_str()), (Some(1), Some("demo")));
         assert_eq!(line["reason"], "HTTP 400", "a property, not a dimension");
     }
@@ -157,6 +176,7 @@ mod tests {
         assert_eq!((line["CostNanos"].as_u64(), line["Messages"].as_u64()), (Some(1234), Some(1)));
         assert_eq!((line["tenant"].as_str(), line["channel"].as_str()), (Some("demo"), Some("telegram")));
         assert_eq!(line["request_id"], "req-9", "a property, not a dimension");
-        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], json!(["tenant", "channel"]));
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+        assert!(names.iter().all(|n| METRICS.contains(n)), "every name is listed in METRICS");
     }
 }

@@ -211,8 +211,17 @@ mod tests {
             r["PollFunction"]["Properties"]["Events"]["GetMessages"]["Properties"]["Method"].as_str(),
             Some("GET")
         );
-        for f in ["InboundFunction", "PollFunction", "ResponderFunction", "EscalationFunction"] {
-            assert!(!r[f]["Properties"]["ReservedConcurrentExecutions"].is_null(), "{f} has reserved concurrency");
+        // Reservation is the operator's choice (a new account cannot create the stack with one);
+        // the queues' consumers are bounded by their event sources without it.
+        for f in ["InboundFunction", "PollFunction"] {
+            assert!(
+                !r[f]["Properties"]["ReservedConcurrentExecutions"].is_null(),
+                "{f} can be given reserved concurrency"
+            );
+        }
+        for (f, event) in [("ResponderFunction", "Messages"), ("EscalationFunction", "Escalations")] {
+            let scaling = &r[f]["Properties"]["Events"][event]["Properties"]["ScalingConfig"]["MaximumConcurrency"];
+            assert!(!scaling.is_null(), "{f}'s queue runs at most a set number of instances");
         }
     }
 
