@@ -63,6 +63,9 @@ pub struct Settings {
     /// The price table of the region (`AWS_REGION`; `infra/prices/`), with
     /// `SWITCHBOARD_PRICE_OVERRIDES`'s lines on top (YAML, the shape of those files).
     pub prices: Arc<PriceTable>,
+    /// `SWITCHBOARD_DEPLOYMENT_BUDGET_USD`: every tenant's spend together per month, in
+    /// nano-dollars (0: none).
+    pub deployment_budget_nanos: u64,
     /// `SWITCHBOARD_TENANT_SECRETS`: `none` for a function that reads no tenant's secrets (the
     /// public long poll: its IAM allows the deployment key alone); resolved otherwise.
     pub tenant_secrets: bool,
@@ -106,6 +109,18 @@ impl Settings {
         if !own_table {
             tracing::warn!(%region, table = %prices.id.id, "no price table for this region: costs are at us-east-1's prices unless SWITCHBOARD_PRICE_OVERRIDES sets them");
         }
+        let deployment_budget_nanos = match var("SWITCHBOARD_DEPLOYMENT_BUDGET_USD") {
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(usd) if usd.is_finite() && usd >= 0.0 => (usd * 1e9).round() as u64,
+                _ => {
+                    return Err(SettingsError {
+                        name: "SWITCHBOARD_DEPLOYMENT_BUDGET_USD",
+                        problem: "not zero or a positive amount of dollars",
+                    });
+                }
+            },
+            None => 0,
+        };
         let allowed_endpoints = var("SWITCHBOARD_ALLOWED_ENDPOINTS")
             .map(|v| v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect())
             .unwrap_or_default();
@@ -126,6 +141,7 @@ impl Settings {
             data_writes_per_minute: per_minute("SWITCHBOARD_DATA_WRITES_PER_MINUTE", defaults.data_writes_per_minute)?,
         };
         Ok(Self {
+            deployment_budget_nanos,
             limits,
             tenant_secrets: var("SWITCHBOARD_TENANT_SECRETS").is_none_or(|v| v != "none"),
             allowed_endpoints,
@@ -293,6 +309,7 @@ impl AwsApp {
             ),
             Arc::new(SystemClock),
         )
+        .with_deployment_budget(self.settings.deployment_budget_nanos)
         .with_model(model)
         .with_lookup(Arc::new(switchboard_edge::lookups::HttpLookups::new(self.tenants.clone(), http))))
     }
@@ -405,6 +422,10 @@ mod tests {
         .unwrap();
         assert!(s.prices.prices_model("eu.anthropic.claude-3-haiku-20240307-v1:0"));
         assert_eq!(s.prices.id.id, "aws-eu-west-1-2026-12+overrides");
+        let budget = settings(&[("SWITCHBOARD_TABLE", "t"), ("SWITCHBOARD_DEPLOYMENT_BUDGET_USD", "250.5")]);
+        assert_eq!(budget.unwrap().deployment_budget_nanos, 250_500_000_000);
+        let budget = settings(&[("SWITCHBOARD_TABLE", "t"), ("SWITCHBOARD_DEPLOYMENT_BUDGET_USD", "-1")]);
+        assert_eq!(budget.unwrap_err().name, "SWITCHBOARD_DEPLOYMENT_BUDGET_USD");
         let bad = settings(&[("SWITCHBOARD_TABLE", "t"), ("SWITCHBOARD_PRICE_OVERRIDES", "lines: [1]")]);
         assert_eq!(bad.unwrap_err().name, "SWITCHBOARD_PRICE_OVERRIDES");
     }

@@ -108,6 +108,7 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
         prices: std::sync::Arc::new(switchboard::cost::PriceTable::default_table()),
         allowed_endpoints: Vec::new(),
         tenant_secrets: true,
+        deployment_budget_nanos: 0,
         limits: switchboard::limits::LimitSettings::default(),
     };
     put_tenants(&AwsApp::new(settings, clients.clone()), &clients, table, tenants).await?;

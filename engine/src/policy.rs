@@ -170,7 +170,8 @@ fn plan(reasons: Vec<Reason>, vip: bool) -> EscalationPlan {
             | Reason::Repeated { .. }
             | Reason::AssistMode
             | Reason::ChannelWindowClosed
-            | Reason::RatedDown => Priority::Normal,
+            | Reason::RatedDown
+            | Reason::PaidSendsCapped => Priority::Normal,
             Reason::LowConfidence | Reason::NoGroundedAnswer => Priority::Low,
         })
         .max()

@@ -150,6 +150,7 @@ pub async fn stack(options: Options) -> Stack {
         // The providers' and helpdesks' loopback stand-ins.
         allowed_endpoints: vec!["http://127.0.0.1:*".into()],
         tenant_secrets: true,
+        deployment_budget_nanos: 0,
         limits: options.limits,
     };
     let sqs_endpoint = if options.sqs_down { Some("http://127.0.0.1:9".to_string()) } else { options.sqs.clone() };

@@ -264,6 +264,43 @@ pub struct BudgetConfig {
     /// shows what the bot saved at this price (0: not shown).
     #[serde(default)]
     pub human_ticket_usd: f64,
+    /// What counts toward `monthly_usd` (default `all`).
+    #[serde(default)]
+    pub counts: BudgetCounts,
+    /// What stops at the soft line (default `generation`). At the budget itself the hosted
+    /// model stops altogether; templates, the FAQ and people never stop.
+    #[serde(default)]
+    pub at_soft_line: SoftLineStops,
+    /// A hard monthly cap, in US dollars, on what sends over channels that bill per message
+    /// cost (SMS and WhatsApp through Twilio, e-mail); 0: none. Past it the bot answers there no
+    /// more: each conversation goes to a person with one handoff notice (docs/costs.md).
+    #[serde(default)]
+    pub paid_sends_usd: f64,
+}
+
+/// What counts toward a budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetCounts {
+    /// Everything the ledger records: AWS and the channel providers' fees.
+    #[default]
+    All,
+    /// AWS only: channel fees are capped by `paid_sends_usd` instead, so SMS traffic cannot
+    /// switch the hosted model off.
+    Aws,
+}
+
+/// What stops when spend passes the soft line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoftLineStops {
+    /// The hosted model stops writing answers; it still classifies.
+    #[default]
+    Generation,
+    /// The hosted model stops altogether, as at the budget.
+    HostedModel,
+    /// Nothing: the soft line only alerts.
+    Nothing,
 }
 
 fn default_soft_at() -> f64 {
@@ -272,7 +309,14 @@ fn default_soft_at() -> f64 {
 
 impl Default for BudgetConfig {
     fn default() -> Self {
-        Self { monthly_usd: 0.0, soft_at: default_soft_at(), human_ticket_usd: 0.0 }
+        Self {
+            monthly_usd: 0.0,
+            soft_at: default_soft_at(),
+            human_ticket_usd: 0.0,
+            counts: BudgetCounts::default(),
+            at_soft_line: SoftLineStops::default(),
+            paid_sends_usd: 0.0,
+        }
     }
 }
 

@@ -116,6 +116,9 @@ impl TenantConfig {
         if !(self.budget.soft_at > 0.0 && self.budget.soft_at <= 1.0) {
             bad("budget.soft_at".into(), "must be a share of the budget above 0 and at most 1 (0.8 = 80 %)".into());
         }
+        if !(self.budget.paid_sends_usd.is_finite() && self.budget.paid_sends_usd >= 0.0) {
+            bad("budget.paid_sends_usd".into(), "must be zero (no cap) or a positive amount".into());
+        }
         if !(self.budget.human_ticket_usd.is_finite() && self.budget.human_ticket_usd >= 0.0) {
             bad("budget.human_ticket_usd".into(), "must be zero or a positive amount".into());
         }

@@ -90,6 +90,8 @@ pub enum Reason {
     ChannelWindowClosed,
     /// The customer rated the bot's answer 👎.
     RatedDown,
+    /// The tenant's monthly cap on sends over channels that bill per message is reached.
+    PaidSendsCapped,
 }
 
 impl Reason {
@@ -108,6 +110,7 @@ impl Reason {
             Reason::AssistMode => "draft for review".to_string(),
             Reason::ChannelWindowClosed => "WhatsApp's 24-hour window has closed: reply with a template".to_string(),
             Reason::RatedDown => "rated the bot's answer down".to_string(),
+            Reason::PaidSendsCapped => "the month's cap on paid sends is reached: a person answers".to_string(),
         }
     }
 

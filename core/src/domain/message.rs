@@ -28,6 +28,12 @@ pub enum Channel {
 pub const WHATSAPP_SERVICE_WINDOW_HOURS: i64 = 24;
 
 impl Channel {
+    /// Whether each message sent on it is billed by the provider (SMS and WhatsApp through
+    /// Twilio, e-mail): the channels a tenant's `budget.paid_sends_usd` caps.
+    pub fn bills_per_message(self) -> bool {
+        matches!(self, Channel::TwilioSms | Channel::TwilioWhatsapp | Channel::Email)
+    }
+
     /// Every channel.
     pub const ALL: [Channel; 7] = [
         Channel::Webchat,

@@ -1,5 +1,8 @@
 //! Budgets that degrade, never break: past the soft line the hosted model stops writing
-//! answers; past the budget it stops classifying too. Templates, the FAQ and people never stop.
+//! answers (or, as the tenant chooses, stops altogether, or nothing stops); past the budget it
+//! stops classifying too. Templates, the FAQ and people never stop. What counts is the tenant's
+//! choice (everything, or AWS alone); a deployment-wide budget degrades every tenant the same
+//! way; a separate hard cap stops the bot's sends over channels that bill per message.
 
 use super::{DayTotals, Month};
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -7,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use switchboard_core::config::{BudgetCounts, SoftLineStops};
 use switchboard_core::domain::TenantId;
 use switchboard_core::ports::{CostLedger, PortError};
 
@@ -46,6 +50,15 @@ impl BudgetState {
         }
     }
 
+    /// The state as it gates the hosted model, after what the tenant says stops at the soft line.
+    pub fn gated(self, at_soft_line: SoftLineStops) -> Self {
+        match (self, at_soft_line) {
+            (BudgetState::Soft, SoftLineStops::Nothing) => BudgetState::Ok,
+            (BudgetState::Soft, SoftLineStops::HostedModel) => BudgetState::Exhausted,
+            (state, _) => state,
+        }
+    }
+
     /// Whether the hosted model may classify.
     pub fn allows_hosted_classification(self) -> bool {
         self != BudgetState::Exhausted
@@ -60,6 +73,36 @@ impl BudgetState {
 /// The month's spend so far, in nano-dollars, from its day totals.
 pub fn month_total(days: &[DayTotals]) -> u64 {
     u64::try_from(days.iter().map(|d| d.get("total")).sum::<i64>()).unwrap_or(0)
+}
+
+/// A month's spend as budgets read it, in nano-dollars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonthSpend {
+    /// Everything.
+    pub total: u64,
+    /// Of which the channel providers' fees.
+    pub channels: u64,
+}
+
+impl MonthSpend {
+    /// The spend in `tenant`'s day totals; for the deployment, every tenant's together plus the
+    /// requests no tenant is billed for.
+    pub fn of(tenant: &TenantId, days: &[DayTotals]) -> Self {
+        let sum = |name: &str| u64::try_from(days.iter().map(|d| d.get(name)).sum::<i64>()).unwrap_or(0);
+        if *tenant == TenantId::deployment() {
+            Self { total: sum("all.total") + sum("total"), channels: sum("all.c.channels") }
+        } else {
+            Self { total: sum("total"), channels: sum("c.channels") }
+        }
+    }
+
+    /// What counts toward a budget that counts `counts`.
+    pub fn counted(self, counts: BudgetCounts) -> u64 {
+        match counts {
+            BudgetCounts::All => self.total,
+            BudgetCounts::Aws => self.total.saturating_sub(self.channels),
+        }
+    }
 }
 
 /// Spend at month end if the rest of the month runs at the average so far.
@@ -81,17 +124,39 @@ pub fn forecast(used_nanos: u64, month: Month, now: DateTime<Utc>) -> u64 {
 /// figure errs by at most `ttl` of spend.
 pub struct SpendCache {
     ttl: Duration,
-    cache: Mutex<HashMap<(TenantId, Month), (Instant, u64)>>,
+    cache: Mutex<HashMap<(TenantId, Month), (Instant, MonthSpend)>>,
+    deployment_budget_nanos: u64,
 }
 
 impl SpendCache {
     /// Figures kept for `ttl`.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, cache: Mutex::new(HashMap::new()) }
+        Self { ttl, cache: Mutex::new(HashMap::new()), deployment_budget_nanos: 0 }
     }
 
-    /// The tenant's spend in `month`.
-    pub async fn spent(&self, ledger: &dyn CostLedger, tenant: &TenantId, month: Month) -> Result<u64, PortError> {
+    /// With a monthly budget for every tenant's spend together (0: none).
+    pub fn with_deployment_budget(mut self, nanos: u64) -> Self {
+        self.deployment_budget_nanos = nanos;
+        self
+    }
+
+    /// How long a figure is kept.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The deployment-wide budget (0: none).
+    pub fn deployment_budget_nanos(&self) -> u64 {
+        self.deployment_budget_nanos
+    }
+
+    /// The tenant's spend in `month` ([`TenantId::deployment`]: everyone's).
+    pub async fn spent(
+        &self,
+        ledger: &dyn CostLedger,
+        tenant: &TenantId,
+        month: Month,
+    ) -> Result<MonthSpend, PortError> {
         let key = (tenant.clone(), month);
         if let Ok(cache) = self.cache.lock()
             && let Some((at, nanos)) = cache.get(&key)
@@ -99,7 +164,7 @@ impl SpendCache {
         {
             return Ok(*nanos);
         }
-        let spent = month_total(&ledger.days(tenant, month).await?);
+        let spent = MonthSpend::of(tenant, &ledger.days(tenant, month).await?);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
@@ -123,6 +188,25 @@ mod tests {
         assert_eq!(BudgetState::of(10_000_000_000, limit, 0.8), BudgetState::Exhausted);
         assert!(BudgetState::Soft.allows_hosted_classification() && !BudgetState::Soft.allows_generation());
         assert!(!BudgetState::Exhausted.allows_hosted_classification());
+        assert_eq!(BudgetState::Soft.gated(SoftLineStops::Generation), BudgetState::Soft);
+        assert_eq!(BudgetState::Soft.gated(SoftLineStops::Nothing), BudgetState::Ok);
+        assert_eq!(BudgetState::Soft.gated(SoftLineStops::HostedModel), BudgetState::Exhausted);
+        assert_eq!(BudgetState::Exhausted.gated(SoftLineStops::Nothing), BudgetState::Exhausted, "the budget holds");
+    }
+
+    #[test]
+    fn a_budget_counts_what_the_tenant_says_and_the_deployment_counts_everyone() {
+        let day = |pairs: &[(&str, i64)]| DayTotals {
+            day: None,
+            counters: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        };
+        let tenant = TenantId::new("shop").unwrap();
+        let days = [day(&[("total", 100), ("c.channels", 60)]), day(&[("total", 50)])];
+        let spend = MonthSpend::of(&tenant, &days);
+        assert_eq!((spend.counted(BudgetCounts::All), spend.counted(BudgetCounts::Aws)), (150, 90));
+        let all = [day(&[("all.total", 1000), ("all.c.channels", 300), ("total", 7), ("t.shop", 150)])];
+        let deployment = MonthSpend::of(&TenantId::deployment(), &all);
+        assert_eq!((deployment.total, deployment.channels), (1007, 300), "refused requests count too");
     }
 
     #[test]

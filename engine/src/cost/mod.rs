@@ -98,9 +98,9 @@ impl Costs {
     /// bookkeeping, and redoing the work to record it would cost twice.
     pub async fn record(&self, who: Attribution, outcome: Outcome, units: Metered) -> CostRecord {
         let mut record = self.priced(who, outcome, units);
-        // The ledger's own writes are part of the request: the record, by its stored size, and
-        // its day's totals (one unit: a day item stays under 1 KB).
-        record.units.dynamodb_write_milli_units += units::write_milli_units(stored_bytes(&record)) + 1000;
+        // The ledger's own writes are part of the request: the record, by its stored size, its
+        // day's totals and the deployment's (one unit each: a day item stays under 1 KB).
+        record.units.dynamodb_write_milli_units += units::write_milli_units(stored_bytes(&record)) + 2000;
         // So is its metrics line: CloudWatch ingests it like any log line.
         let metrics = switchboard_core::metrics::cost_line(&record);
         record.units.log_bytes += metrics.len() as u64 + 1;

@@ -35,12 +35,16 @@ impl CostLedger for MemoryLedger {
     async fn record(&self, record: &CostRecord) -> Result<(), PortError> {
         let partition = (record.tenant.clone(), record.month());
         let old = lock(&self.records).entry(partition.clone()).or_default().insert(record.key(), record.clone());
-        let mut days = lock(&self.days);
-        let counters = days.entry(partition).or_default().entry(record.day()).or_default();
-        for (name, n) in delta(old.as_ref(), record) {
-            *counters.entry(name).or_insert(0) += n;
+        let moved = delta(old.as_ref(), record);
+        {
+            let mut days = lock(&self.days);
+            let counters = days.entry(partition).or_default().entry(record.day()).or_default();
+            for (name, n) in &moved {
+                *counters.entry(name.clone()).or_insert(0) += n;
+            }
         }
-        Ok(())
+        let rollup = switchboard_core::ledger::rollup(&record.tenant, &moved);
+        self.add_to_day(&TenantId::deployment(), record.month(), record.day(), &rollup).await
     }
 
     async fn add_to_day(

@@ -6,6 +6,8 @@
 //!   answer and/or escalate → record.
 //! - [`EscalationDesk`]: open the helpdesk ticket → hand the conversation to a human.
 
+#[cfg(test)]
+mod budget_tests;
 mod cascade;
 mod escalation;
 mod inbound;

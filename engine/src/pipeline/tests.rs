@@ -25,7 +25,7 @@ pub(super) struct Rig {
     outbox: Arc<MemoryOutbox>,
     helpdesk: Arc<ConsoleHelpdesk>,
     pub(super) clock: Arc<ManualClock>,
-    ledger: Arc<MemoryLedger>,
+    pub(super) ledger: Arc<MemoryLedger>,
 }
 
 impl Rig {
@@ -58,7 +58,7 @@ impl Rig {
     }
 }
 
-fn rig(tenant: Tenant) -> Rig {
+pub(super) fn rig(tenant: Tenant) -> Rig {
     rig_with(tenant, Arc::new(MemoryCustomers::default()))
 }
 
@@ -401,9 +401,9 @@ async fn the_ticket_of_an_unverified_sender_says_so() {
 
 /// Counts hosted-model calls and answers none (the local result stands).
 #[derive(Default)]
-struct CountingModel {
-    calls: std::sync::atomic::AtomicUsize,
-    generations: std::sync::atomic::AtomicUsize,
+pub(super) struct CountingModel {
+    pub(super) calls: std::sync::atomic::AtomicUsize,
+    pub(super) generations: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -453,19 +453,25 @@ async fn anonymous_web_chat_traffic_cannot_run_up_model_calls_without_bound() {
 
 /// Spend recorded for `tenant` this month, as if earlier requests had cost `usd`.
 async fn spent(rig: &Rig, usd: f64) {
-    use switchboard_core::ports::{Clock, CostLedger};
     let nanos = (usd * 1e9) as u64;
+    spent_on(rig, "demo", crate::cost::Components { model: nanos, ..Default::default() }).await;
+}
+
+/// Spend recorded for `tenant` this month, component by component.
+pub(super) async fn spent_on(rig: &Rig, tenant: &str, components: crate::cost::Components) {
+    use switchboard_core::ports::{Clock, CostLedger};
+    let nanos = components.total();
     let record = crate::cost::CostRecord {
-        request_id: format!("earlier-{nanos}"),
+        request_id: format!("earlier-{tenant}-{nanos}"),
         function: crate::cost::Function::Responder,
         item: "-".into(),
-        tenant: TenantId::new("demo").unwrap(),
+        tenant: TenantId::new(tenant).unwrap(),
         channel: Some(Channel::Webchat),
         conversation: None,
         at: rig.clock.now(),
         outcome: crate::cost::Outcome::default(),
         units: switchboard_core::meter::Metered::default(),
-        components: crate::cost::Components { model: nanos, ..Default::default() },
+        components,
         cost_nanos: nanos,
         price_table: "test".into(),
         unpriced: Vec::new(),

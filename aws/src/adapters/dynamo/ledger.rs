@@ -51,7 +51,11 @@ impl CostLedger for DynamoLedger {
         let old: Option<CostRecord> =
             out.attributes().filter(|a| a.contains_key("data")).map(|a| json(LEDGER, a, "data")).transpose()?;
         let delta = switchboard_engine::cost::delta(old.as_ref(), record);
-        self.add_to_day(&record.tenant, record.month(), record.day(), &delta).await
+        self.add_to_day(&record.tenant, record.month(), record.day(), &delta).await?;
+        // The deployment's totals after the tenant's: a failure between the two leaves the
+        // tenant's figures right and the deployment's short by this record, never the reverse.
+        let rollup = switchboard_core::ledger::rollup(&record.tenant, &delta);
+        self.add_to_day(&TenantId::deployment(), record.month(), record.day(), &rollup).await
     }
 
     async fn add_to_day(

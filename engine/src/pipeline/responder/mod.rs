@@ -159,6 +159,13 @@ impl Responder {
         self.respond_to(message, None).await
     }
 
+    /// With a monthly budget for every tenant's spend together (0: none): past it every tenant
+    /// degrades as if past its own.
+    pub fn with_deployment_budget(mut self, nanos: u64) -> Self {
+        self.spend = Arc::new(SpendCache::new(self.spend.ttl()).with_deployment_budget(nanos));
+        self
+    }
+
     async fn respond_to(&self, message: &InboundMessage, consumed: Option<usize>) -> Result<Outcome, RespondError> {
         let mut who = self.attribution(
             &message.request_id,
@@ -183,7 +190,8 @@ impl Responder {
         if let Some(rating) = rating_of(message, &conversation, &history) {
             return self.rated(&tenant, &mut conversation, message, customer.as_ref(), &history, rating).await;
         }
-        let budget = self.budget(&tenant, message).await;
+        let budgets = self.budget(&tenant, message).await;
+        let budget = budgets.state;
         let classification = self.classify(&tenant, message, budget).await;
         let customer = self.with_current_orders(&tenant, classification.intent.as_deref(), customer).await;
         let language = reply_language(
@@ -206,6 +214,7 @@ impl Responder {
             draft: draft.as_ref(),
         });
         let decision = self.within_channel_window(&tenant, &conversation, message, decision);
+        let decision = within_paid_sends_cap(budgets.paid_sends_capped, decision);
 
         self.record_customer_turn(&tenant, message, &classification).await?;
         self.remember(&tenant, &mut conversation, message, language).await?;
@@ -228,7 +237,7 @@ impl Responder {
             confidence = classification.confidence,
             language = %language,
             classifier = ?classification.source,
-            budget = budget.as_str(),
+            budget = budgets.reached.as_str(),
             "message handled"
         );
         // Personal data only for a tenant that turned it on, to follow its own conversations;
@@ -538,6 +547,30 @@ struct Context<'a> {
 
 /// The state the policy sees. A pending handoff caused by this very message (a redelivery after
 /// a failed enqueue) must not silence the retry that completes it.
+/// Past the tenant's cap on paid sends the bot answers no more on channels that bill per
+/// message: a person takes the conversation, with the bot's draft, and the customer gets the
+/// one handoff notice (the cap is exceeded by at most that notice per conversation).
+fn within_paid_sends_cap(capped: bool, decision: Decision) -> Decision {
+    if !capped {
+        return decision;
+    }
+    match decision {
+        Decision::Answer { reply } => Decision::Escalate {
+            escalation: EscalationPlan {
+                reasons: vec![Reason::PaidSendsCapped],
+                priority: Priority::Normal,
+                draft: Some(reply),
+            },
+        },
+        Decision::AnswerAndEscalate { reply, mut escalation } => {
+            escalation.reasons.push(Reason::PaidSendsCapped);
+            escalation.draft = Some(reply);
+            Decision::Escalate { escalation }
+        }
+        other => other,
+    }
+}
+
 fn effective_state(conversation: &Conversation, message: &InboundMessage) -> ConversationState {
     match &conversation.state {
         ConversationState::HandoffPending { escalation, .. } if *escalation == message.id => ConversationState::Bot,

@@ -55,26 +55,40 @@ impl Responder {
         }
     }
 
-    /// Where the tenant stands against its monthly budget; crossing a threshold raises its alert
-    /// once a month. An unreadable ledger does not degrade the customer's answer.
-    pub(super) async fn budget(&self, tenant: &Tenant, message: &InboundMessage) -> BudgetState {
-        let limit = tenant.monthly_budget_nanos();
-        if limit == 0 {
-            return BudgetState::Ok;
-        }
+    /// Where the tenant stands against its monthly budget and the deployment's, as it gates the
+    /// hosted model (the tenant's `at_soft_line`); crossing one of the tenant's thresholds raises
+    /// its alert once. Also whether the tenant's cap on paid sends is reached. A ledger that
+    /// cannot be read applies no limit to this message: the answer matters more.
+    pub(super) async fn budget(&self, tenant: &Tenant, message: &InboundMessage) -> Budgets {
         let month = Month::of(self.clock.now());
-        let spent = match self.spend.spent(self.costs.ledger.as_ref(), &tenant.id, month).await {
-            Ok(spent) => spent,
-            Err(error) => {
-                tracing::warn!(%error, tenant = %tenant.id, "month's spend unknown; budget not applied to this message");
-                return BudgetState::Ok;
+        let config = &tenant.config.budget;
+        let limit = tenant.monthly_budget_nanos();
+        let cap = (config.paid_sends_usd * 1e9).round() as u64;
+        let mut state = BudgetState::Ok;
+        let mut paid_sends_capped = false;
+        if limit > 0 || cap > 0 {
+            match self.spend.spent(self.costs.ledger.as_ref(), &tenant.id, month).await {
+                Ok(spent) => {
+                    let counted = spent.counted(config.counts);
+                    state = BudgetState::of(counted, limit, config.soft_at);
+                    for crossed in [BudgetState::Soft, BudgetState::Exhausted].into_iter().filter(|t| *t <= state) {
+                        self.alert_once(tenant, message, month, crossed, counted, limit).await;
+                    }
+                    paid_sends_capped = cap > 0 && message.channel.bills_per_message() && spent.channels >= cap;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, tenant = %tenant.id, "month's spend unknown; budget not applied to this message");
+                }
             }
-        };
-        let state = BudgetState::of(spent, limit, tenant.config.budget.soft_at);
-        for crossed in [BudgetState::Soft, BudgetState::Exhausted].into_iter().filter(|t| *t <= state) {
-            self.alert_once(tenant, message, month, crossed, spent, limit).await;
         }
-        state
+        let everyone = self.spend.deployment_budget_nanos();
+        if everyone > 0 {
+            match self.spend.spent(self.costs.ledger.as_ref(), &TenantId::deployment(), month).await {
+                Ok(spent) => state = state.max(BudgetState::of(spent.total, everyone, config.soft_at)),
+                Err(error) => tracing::warn!(%error, "the deployment's spend unknown; its budget not applied"),
+            }
+        }
+        Budgets { state: state.gated(config.at_soft_line), reached: state, paid_sends_capped }
     }
 
     /// The budget alert for `threshold`, once a month: a log line, a metric, and a note in the
@@ -138,6 +152,17 @@ impl Responder {
             }),
         }
     }
+}
+
+/// Where a message stands against the limits on spend.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Budgets {
+    /// The budget state as it gates the hosted model.
+    pub(super) state: BudgetState,
+    /// The threshold reached (the tenant's or the deployment's, whichever is further), for logs.
+    pub(super) reached: BudgetState,
+    /// The tenant's cap on paid sends is reached and this message came on such a channel.
+    pub(super) paid_sends_capped: bool,
 }
 
 /// The hosted model behind an allowance: each call takes a unit, and a spent allowance is an
