@@ -69,7 +69,7 @@ async fn what_stops_at_the_soft_line_is_the_tenants_choice() {
 
 #[tokio::test]
 async fn past_the_cap_on_paid_sends_a_person_answers_sms_and_the_web_chat_goes_on() {
-    let mut rig = rig(tenant(|b| b.paid_sends_usd = 0.5));
+    let rig = rig(tenant(|b| b.paid_sends_usd = 0.5));
     let hours = "What are your opening hours?";
     let before = rig.responder.respond(&alone(hours, Channel::TwilioSms)).await.unwrap();
     assert!(matches!(before.decision, Decision::Answer { .. }), "under the cap: {:?}", before.decision);
