@@ -23,24 +23,31 @@ pub enum CostFormat {
     Html,
 }
 
-/// `switchboard costs`: the report of `tenant` for `month` from the ledger in DynamoDB.
-pub async fn costs(
-    id: &switchboard::domain::TenantId,
-    month: Option<&str>,
-    format: CostFormat,
-    out: Option<&std::path::Path>,
-    limit: usize,
-    prices: Option<&std::path::Path>,
-) -> Result<()> {
-    use switchboard::cost::{Month, PriceTable, report};
-    use switchboard::tenant::TenantDirectory;
+/// Whose costs `switchboard costs` reports.
+pub enum CostsOf {
+    /// One tenant's.
+    Tenant(switchboard::domain::TenantId),
+    /// The requests no tenant is billed for.
+    Refused,
+    /// Every tenant's, with the stack's fixed lines.
+    All,
+}
+
+/// `switchboard costs`: a report from the ledger in DynamoDB. It reads the ledger and, for a
+/// tenant, only its budget settings (its stored YAML, no secret resolved), so a cost owner needs
+/// no right to the tenants' channel tokens (docs/costs.md has the IAM policy); the review queue,
+/// which holds customers' words, only with `reviews`.
+pub async fn costs(of: CostsOf, options: CostOptions<'_>) -> Result<()> {
+    use switchboard::cost::{Month, PriceTable, deployment, fixed::FixedMonthly, report};
     let now = chrono::Utc::now();
-    let month = match month {
+    let month = match options.month {
         Some(m) => Month::parse(m).with_context(|| format!("--month {m}: expected YYYY-MM"))?,
         None => Month::of(now),
     };
-    let overrides =
-        prices.map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
+    let overrides = options
+        .prices
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
     let settings = Settings::from_env()?;
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     // The deployment's region's table, as its functions price requests.
@@ -49,35 +56,88 @@ pub async fn costs(
     if !own {
         eprintln!("warning: no price table for {region}: the report's prices are us-east-1's");
     }
-    let ledger = switchboard::adapters::aws::DynamoLedger::new(Table::new(clients.dynamodb.clone(), &settings.table));
-    let conversations =
-        switchboard::adapters::aws::DynamoConversations::new(Table::new(clients.dynamodb.clone(), &settings.table));
-    let app = AwsApp::new(settings, clients);
-    let config = if *id == switchboard::domain::TenantId::deployment() {
-        None
-    } else {
-        app.tenants().tenant(id).await.with_context(|| format!("reading tenant {id}"))?
+    // The stack's fixed lines, as its FixedMonthly output says (`switchboard env --stack`).
+    let fixed = match std::env::var("SWITCHBOARD_FIXED_MONTHLY") {
+        Ok(text) => FixedMonthly::parse(&text).with_context(|| {
+            format!("SWITCHBOARD_FIXED_MONTHLY={text}: expected metrics=N,alarm_metrics=N,dashboards=N")
+        })?,
+        Err(_) => FixedMonthly::default(),
     };
-    if config.is_none() && *id != switchboard::domain::TenantId::deployment() {
-        eprintln!("warning: tenant {id} has no configuration in the table: no budget or savings shown");
-    }
-    let report = report::build(&ledger, &prices, id, config.as_deref(), month, now, limit)
-        .await
-        .context("reading the cost ledger")?
-        .with_reviews(&conversations, id)
-        .await
-        .context("reading the pilot's decisions to review")?;
-    let text = match format {
-        CostFormat::Table => report.table(),
-        CostFormat::Csv => report.csv(),
-        CostFormat::Json => serde_json::to_string_pretty(&report)?,
-        CostFormat::Html => switchboard::cost::html::render(&report, None),
+    let table = Table::new(clients.dynamodb.clone(), &settings.table);
+    let ledger = switchboard::adapters::aws::DynamoLedger::new(table.clone());
+    let text = match of {
+        CostsOf::All => {
+            let report = deployment::build(&ledger, &prices, fixed, settings.deployment_budget_nanos, month, now)
+                .await
+                .context("reading the cost ledger")?;
+            match options.format {
+                CostFormat::Table => report.table(),
+                CostFormat::Csv => report.csv(),
+                CostFormat::Json => serde_json::to_string_pretty(&report)?,
+                CostFormat::Html => report.html(),
+            }
+        }
+        CostsOf::Tenant(_) | CostsOf::Refused => {
+            let id = match of {
+                CostsOf::Tenant(id) => id,
+                _ => switchboard::domain::TenantId::deployment(),
+            };
+            let budget = if id == switchboard::domain::TenantId::deployment() {
+                None
+            } else {
+                let yaml = switchboard::adapters::aws::stored_yaml(&table, &id)
+                    .await
+                    .with_context(|| format!("reading tenant {id}'s budget settings"))?;
+                if yaml.is_none() {
+                    eprintln!("warning: tenant {id} has no configuration in the table: no budget or savings shown");
+                }
+                yaml.as_deref()
+                    .map(switchboard::config::budget_of)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("tenant {id}: {e}"))?
+            };
+            let mut report = report::build(&ledger, &prices, &id, budget.as_ref(), month, now, options.limit)
+                .await
+                .context("reading the cost ledger")?
+                .with_fixed_share(&ledger, &prices, fixed)
+                .await
+                .context("reading the deployment's totals")?;
+            if options.reviews {
+                let conversations = switchboard::adapters::aws::DynamoConversations::new(table.clone());
+                report = report
+                    .with_reviews(&conversations, &id)
+                    .await
+                    .context("reading the pilot's decisions to review")?;
+            }
+            match options.format {
+                CostFormat::Table => report.table(),
+                CostFormat::Csv => report.csv(),
+                CostFormat::Json => serde_json::to_string_pretty(&report)?,
+                CostFormat::Html => switchboard::cost::html::render(&report, None),
+            }
+        }
     };
-    match out {
+    match options.out {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// How `switchboard costs` reads and writes.
+pub struct CostOptions<'a> {
+    /// `YYYY-MM` (default: this month).
+    pub month: Option<&'a str>,
+    /// The format.
+    pub format: CostFormat,
+    /// A file instead of stdout.
+    pub out: Option<&'a std::path::Path>,
+    /// Requests listed.
+    pub limit: usize,
+    /// Price-line overrides.
+    pub prices: Option<&'a std::path::Path>,
+    /// Also the review queue (customers' words: needs read rights on conversations).
+    pub reviews: bool,
 }
 
 /// Creates the table and queues (for local servers or a scratch account; production resources
@@ -204,6 +264,7 @@ async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &
             ),
         };
         let config = TenantConfig::from_yaml(&name, &yaml)?;
+        check_parameters(clients, &config).await.with_context(|| format!("{name} was not stored"))?;
         let (id, seeded) =
             app.tenants().put_tenant(&yaml, &customers).await.with_context(|| format!("storing {name}"))?;
         eprintln!("tenant {id}: configuration and {seeded} seed customer profiles stored");
@@ -219,6 +280,30 @@ async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &
             );
         }
     }
+    Ok(())
+}
+
+/// Every `{ssm: …}` parameter `config` names exists and this caller can read and decrypt it:
+/// a tenant stored with a missing one would fail its first customer's message instead.
+async fn check_parameters(clients: &AwsClients, config: &TenantConfig) -> Result<()> {
+    let mut problems = Vec::new();
+    for (field, secret) in config.clone().secrets_mut() {
+        let Some(name) = secret.parameter() else { continue };
+        let read = clients.ssm.get_parameter().name(name).with_decryption(true).send().await;
+        if let Err(e) = read {
+            let why = match e.as_service_error() {
+                Some(s) if s.is_parameter_not_found() => "does not exist".to_string(),
+                Some(s) => format!("cannot be read: {s}"),
+                None => format!("cannot be read: {e}"),
+            };
+            problems.push(format!("{field}: SSM parameter {name} {why}"));
+        }
+    }
+    anyhow::ensure!(
+        problems.is_empty(),
+        "{}\n(create each with `aws ssm put-parameter --type SecureString --name NAME --value ...` in the stack's region)",
+        problems.join("\n")
+    );
     Ok(())
 }
 

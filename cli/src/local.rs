@@ -163,9 +163,17 @@ async fn report(app: &Embedded, tenant: &str, query: &CostQuery) -> Result<CostR
     let id = TenantId::new(tenant).map_err(|_| not_found())?;
     let config = app.tenants.tenant(&id).await.ok().flatten().ok_or_else(not_found)?;
     let limit = query.limit.unwrap_or(50).min(1000);
-    let report = cost::report::build(app.ledger.as_ref(), &app.costs.prices, &id, Some(&config), month, now, limit)
-        .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable", &e.to_string()))?;
+    let report = cost::report::build(
+        app.ledger.as_ref(),
+        &app.costs.prices,
+        &id,
+        Some(&config.config.budget),
+        month,
+        now,
+        limit,
+    )
+    .await
+    .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "ledger_unavailable", &e.to_string()))?;
     report
         .with_reviews(app.conversations.as_ref(), &id)
         .await

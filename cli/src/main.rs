@@ -139,18 +139,27 @@ enum Command {
         #[command(subcommand)]
         action: DlqCommand,
     },
-    /// A tenant's costs for a month, from the ledger in the table named by SWITCHBOARD_TABLE:
-    /// per component, channel, intent and day, the budget, and cost per resolution beside the
-    /// alternatives.
+    /// Costs for a month, from the ledger in the table named by SWITCHBOARD_TABLE: a tenant's
+    /// (per component, channel, intent and day, the budget, cost per resolution beside the
+    /// alternatives), or every tenant's with the stack's fixed lines (--all). Reads the ledger
+    /// and the tenant's budget settings only (docs/costs.md has the IAM policy).
     #[cfg(feature = "aws")]
     Costs {
         /// The tenant.
-        #[arg(long, required_unless_present = "refused")]
+        #[arg(long, required_unless_present_any = ["refused", "all"])]
         tenant: Option<String>,
         /// Instead of a tenant's: the deployment's requests no tenant is billed for (refused
         /// before their caller was verified, unknown tenants, public routes), by status and route.
-        #[arg(long, conflicts_with = "tenant")]
+        #[arg(long, conflicts_with_all = ["tenant", "all"])]
         refused: bool,
+        /// Every tenant's month: per tenant, component, channel and day, the requests no tenant
+        /// is billed for and the stack's fixed monthly lines (SWITCHBOARD_FIXED_MONTHLY).
+        #[arg(long, conflicts_with = "tenant")]
+        all: bool,
+        /// Also the pilot decisions and unanswered questions kept for review: customers' words,
+        /// which need read rights on conversations.
+        #[arg(long)]
+        reviews: bool,
         /// The month, YYYY-MM (default: this month, UTC).
         #[arg(long)]
         month: Option<String>,
@@ -357,15 +366,24 @@ async fn main() -> Result<()> {
             }
         },
         #[cfg(feature = "aws")]
-        Command::Costs { tenant, refused, month, format, out, limit, prices } => {
-            let id = match (tenant, refused) {
-                (_, true) => switchboard::domain::TenantId::deployment(),
-                (Some(t), false) => {
-                    switchboard::domain::TenantId::new(t).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?
-                }
-                (None, false) => anyhow::bail!("--tenant or --refused"),
+        Command::Costs { tenant, refused, all, reviews, month, format, out, limit, prices } => {
+            let of = match (tenant, refused, all) {
+                (_, true, _) => aws::CostsOf::Refused,
+                (_, _, true) => aws::CostsOf::All,
+                (Some(t), ..) => aws::CostsOf::Tenant(
+                    switchboard::domain::TenantId::new(t).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?,
+                ),
+                (None, ..) => anyhow::bail!("--tenant, --all or --refused"),
             };
-            aws::costs(&id, month.as_deref(), format, out.as_deref(), limit, prices.as_deref()).await
+            let options = aws::CostOptions {
+                month: month.as_deref(),
+                format,
+                out: out.as_deref(),
+                limit,
+                prices: prices.as_deref(),
+                reviews,
+            };
+            aws::costs(of, options).await
         }
         #[cfg(feature = "aws")]
         Command::Dlq { queue, action } => {

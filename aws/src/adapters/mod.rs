@@ -10,7 +10,7 @@ mod ssm;
 pub use bedrock::{BedrockModel, BedrockSettings, bedrock_client};
 pub use dynamo::{
     DynamoAllowances, DynamoConversations, DynamoCustomers, DynamoIdempotency, DynamoLedger, DynamoTenants,
-    DynamoTickets, Table, create_table,
+    DynamoTickets, Table, create_table, stored_yaml,
 };
 pub use sqs::{
     DeadLetter, QueuePair, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery, create_queues, dead_letters, redrive,

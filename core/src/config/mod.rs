@@ -16,6 +16,7 @@ pub use data::*;
 pub use helpdesks::*;
 pub use hours::{Availability, Schedule};
 pub use types::*;
+pub use validate::budget_of;
 
 use std::fmt;
 

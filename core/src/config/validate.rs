@@ -242,3 +242,27 @@ fn is_link(url: &str) -> bool {
         && url.len() > "https://".len()
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
+
+/// The budget settings of a tenant's stored YAML and nothing else: what `switchboard costs`
+/// needs, read without compiling the tenant or resolving any of its secrets. No `budget` key:
+/// the defaults (no budget).
+pub fn budget_of(text: &str) -> Result<super::BudgetConfig, String> {
+    #[derive(serde::Deserialize)]
+    struct OnlyBudget {
+        #[serde(default)]
+        budget: super::BudgetConfig,
+    }
+    serde_norway::from_str::<OnlyBudget>(text).map(|t| t.budget).map_err(|e| format!("budget: {e}"))
+}
+
+#[cfg(test)]
+mod budget_only_tests {
+    #[test]
+    fn the_budget_is_read_alone_and_secrets_are_left_untouched() {
+        let yaml = "id: shop\nchannels:\n  telegram:\n    bot_token: {ssm: /switchboard/shop/telegram}\nbudget:\n  monthly_usd: 40\n  counts: aws\n";
+        let b = super::budget_of(yaml).unwrap();
+        assert_eq!((b.monthly_usd, b.counts), (40.0, crate::config::BudgetCounts::Aws));
+        assert_eq!(super::budget_of("id: shop\n").unwrap().monthly_usd, 0.0);
+        assert!(super::budget_of("budget:\n  monthly_usd: lots\n").is_err());
+    }
+}

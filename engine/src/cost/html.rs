@@ -25,14 +25,19 @@ fn money(usd: f64) -> String {
     if usd > 0.0 && usd < 0.01 { format!("${usd:.6}") } else { format!("${usd:.2}") }
 }
 
-/// Renders the page. `pickers` adds the tenant and month form of `switchboard serve`'s `/costs`
-/// (a plain GET form: still no script).
-pub fn render(report: &CostReport, pickers: Option<&[String]>) -> String {
-    let mut h = String::with_capacity(32 * 1024);
+/// The page's head, style and title block.
+fn open_page(
+    h: &mut String,
+    title: &str,
+    heading: &str,
+    table: &super::TableId,
+    generated: chrono::DateTime<chrono::Utc>,
+    currency: &str,
+) {
     let _ = write!(
         h,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Switchboard costs — {tenant} — {month}</title><style>
+<title>Switchboard costs — {title}</title><style>
 body{{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}}
 main{{max-width:1040px;margin:0 auto;padding:24px}}h1{{font-size:22px;margin:0 0 4px}}h2{{font-size:16px;margin:28px 0 8px}}
 .muted{{color:#5d6675;font-size:13px}}.cards{{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px;margin-top:16px}}
@@ -43,16 +48,82 @@ td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}.legend span{{dis
 .legend i{{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}}
 .state-ok{{color:#2f7d4f}}.state-soft{{color:#b7791f}}.state-exhausted{{color:#c53030}}form{{margin:10px 0 0}}
 </style></head><body><main>
-<h1>Costs of {tenant} in {month}</h1>
+<h1>{heading}</h1>
 <div class="muted">Prices: {table} (region {region}, as of {as_of}). Generated {generated}. All amounts in {currency}.</div>
 "#,
-        tenant = esc(&report.tenant),
-        month = esc(&report.month),
-        table = esc(&report.price_table.id),
-        region = esc(&report.price_table.region),
-        as_of = esc(&report.price_table.as_of),
-        generated = report.generated_at.format("%Y-%m-%d %H:%M UTC"),
-        currency = esc(&report.currency),
+        title = esc(title),
+        heading = esc(heading),
+        table = esc(&table.id),
+        region = esc(&table.region),
+        as_of = esc(&table.as_of),
+        generated = generated.format("%Y-%m-%d %H:%M UTC"),
+        currency = esc(currency),
+    );
+}
+
+/// The deployment's report across tenants ([`super::deployment`]).
+pub fn deployment(r: &super::deployment::DeploymentReport) -> String {
+    let mut h = String::with_capacity(16 * 1024);
+    open_page(
+        &mut h,
+        &format!("every tenant — {}", r.month),
+        &format!("Costs of every tenant in {}", r.month),
+        &r.price_table,
+        r.generated_at,
+        &r.currency,
+    );
+    let _ = write!(
+        h,
+        r#"<div class="cards"><div class="card"><b>{total}</b>in all ({messages} messages)</div>
+<div class="card"><b>{tenants}</b>requests of tenants</div>
+<div class="card"><b>{unbilled}</b>billed to no tenant (refused, public routes)</div>
+<div class="card"><b>{fixed}</b>fixed monthly lines (metrics, alarms, dashboard)</div></div>"#,
+        total = dollars(r.total_nanos),
+        messages = r.messages,
+        tenants = dollars(r.tenants_nanos),
+        unbilled = dollars(r.unbilled_nanos),
+        fixed = dollars(r.fixed_nanos),
+    );
+    h.push_str(r#"<section><h2>By tenant</h2><table><tr><th>Tenant</th><th class="n">Requests</th><th class="n">Share of fixed lines</th><th class="n">Messages</th></tr>"#);
+    for t in &r.by_tenant {
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&t.tenant),
+            dollars(t.nanos),
+            dollars(t.fixed_share_nanos),
+            t.messages
+        );
+    }
+    h.push_str("</table></section>");
+    bars(&mut h, "Spend per component", &r.by_component, r.ledger_nanos);
+    bars(&mut h, "Spend per channel", &r.by_channel, r.tenants_nanos);
+    h.push_str(r#"<section><h2>By day</h2><table><tr><th>Day</th><th class="n">Total</th><th class="n">Billed to no tenant</th><th class="n">Messages</th></tr>"#);
+    for d in &r.by_day {
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&d.day),
+            dollars(d.total_nanos),
+            dollars(d.unbilled_nanos),
+            d.messages
+        );
+    }
+    h.push_str("</table></section></main></body></html>\n");
+    h
+}
+
+/// Renders the page. `pickers` adds the tenant and month form of `switchboard serve`'s `/costs`
+/// (a plain GET form: still no script).
+pub fn render(report: &CostReport, pickers: Option<&[String]>) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    open_page(
+        &mut h,
+        &format!("{} — {}", report.tenant, report.month),
+        &format!("Costs of {} in {}", report.tenant, report.month),
+        &report.price_table,
+        report.generated_at,
+        &report.currency,
     );
     if let Some(tenants) = pickers {
         h.push_str(r#"<form method="get" action="/costs"><label>Tenant <select name="tenant">"#);

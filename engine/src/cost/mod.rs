@@ -6,6 +6,9 @@
 
 pub mod budget;
 #[cfg(any(test, feature = "cli"))]
+pub mod deployment;
+pub mod fixed;
+#[cfg(any(test, feature = "cli"))]
 pub mod html;
 pub mod lambda;
 #[cfg(any(test, feature = "cli"))]

@@ -2,12 +2,12 @@
 //! and day, against the budget and beside what the alternatives would have charged. One model,
 //! four renderings (JSON, table, CSV, HTML).
 
-use super::budget::{BudgetState, forecast, month_total};
+use super::budget::{BudgetState, MonthSpend, forecast, month_total};
 use super::{Components, CostRecord, Function, Month, PriceTable, TableId, usd};
-use crate::tenant::Tenant;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use switchboard_core::config::{BudgetConfig, BudgetCounts, SoftLineStops};
 use switchboard_core::domain::{ReviewKind, TenantId};
 use switchboard_core::ports::{CostLedger, PortError};
 
@@ -86,6 +86,10 @@ pub struct CostReport {
     /// they ask, most asked first, with examples: the FAQ entries to write next. Filled by
     /// [`CostReport::with_reviews`] from the newest [`UNANSWERED_READ`].
     pub unanswered: Vec<super::questions::QuestionGroup>,
+    /// The tenant's share of the stack's fixed monthly lines (metrics, alarms, dashboard), by
+    /// its share of the deployment's messages: not in `total_nanos`, which is the ledger's.
+    /// Filled by [`CostReport::with_fixed_share`].
+    pub fixed_share: Option<FixedShare>,
     /// The most expensive conversations.
     pub top_conversations: Vec<ConversationCost>,
     /// The newest requests.
@@ -94,6 +98,17 @@ pub struct CostReport {
 
 pub use super::outcomes::Satisfaction;
 use super::outcomes::{resolved, satisfaction};
+
+/// A tenant's share of the fixed lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedShare {
+    /// The deployment's fixed lines in the month.
+    pub deployment_nanos: u64,
+    /// The tenant's messages over the deployment's.
+    pub share: f64,
+    /// The tenant's part.
+    pub nanos: u64,
+}
 
 /// One day.
 #[derive(Debug, Clone, Serialize)]
@@ -123,6 +138,14 @@ pub struct Budget {
     pub forecast_nanos: u64,
     /// Alerts raised this month.
     pub alerts: Vec<Alert>,
+    /// What counts toward the limit.
+    pub counts: BudgetCounts,
+    /// What stops at the soft line.
+    pub at_soft_line: SoftLineStops,
+    /// The hard cap on paid sends (0: none).
+    pub paid_sends_cap_nanos: u64,
+    /// The channel providers' fees so far (what the cap is compared with).
+    pub channels_nanos: u64,
 }
 
 /// An alert raised.
@@ -188,6 +211,12 @@ pub struct ConversationCost {
 pub struct Request {
     /// The request id.
     pub request_id: String,
+    /// The tenant billed.
+    pub tenant: String,
+    /// The conversation, when there is one.
+    pub conversation: Option<String>,
+    /// The intent of the customer's message, when it was one.
+    pub intent: Option<String>,
     /// The function.
     pub function: Function,
     /// The channel.
@@ -254,13 +283,14 @@ enum Basis {
     Message,
 }
 
-/// Builds the report of `tenant` for `month` from the ledger; `config` (the tenant's settings)
-/// gives the budget and the cost of a human-handled conversation; at most `limit` requests.
+/// Builds the report of `tenant` for `month` from the ledger; `budget` (the tenant's budget
+/// settings, nothing else of its configuration) gives the limits and the cost of a
+/// human-handled conversation; at most `limit` requests.
 pub async fn build(
     ledger: &dyn CostLedger,
     prices: &PriceTable,
     tenant: &TenantId,
-    config: Option<&Tenant>,
+    budget: Option<&BudgetConfig>,
     month: Month,
     now: DateTime<Utc>,
     limit: usize,
@@ -286,19 +316,24 @@ pub async fn build(
 
     let (conversations, top) = conversations(&records);
     let (resolutions, resolutions_pending) = resolved(&records, now);
-    let limit_nanos = config.map_or(0, Tenant::monthly_budget_nanos);
-    let soft_at = config.map_or(0.8, |t| t.config.budget.soft_at);
+    let settings = budget.cloned().unwrap_or_default();
+    let limit_nanos = (settings.monthly_usd * 1e9).round() as u64;
+    let spend = MonthSpend::of(tenant, &days);
+    let used_nanos = spend.counted(settings.counts);
     let budget = Budget {
         limit_nanos,
-        used_nanos: total_nanos,
-        soft_at,
-        state: BudgetState::of(total_nanos, limit_nanos, soft_at),
-        forecast_nanos: forecast(total_nanos, month, now),
+        used_nanos,
+        soft_at: settings.soft_at,
+        state: BudgetState::of(used_nanos, limit_nanos, settings.soft_at),
+        forecast_nanos: forecast(used_nanos, month, now),
         alerts: alerts.into_iter().map(|(threshold, at)| Alert { threshold, at }).collect(),
+        counts: settings.counts,
+        at_soft_line: settings.at_soft_line,
+        paid_sends_cap_nanos: (settings.paid_sends_usd * 1e9).round() as u64,
+        channels_nanos: spend.channels,
     };
     let total_usd = usd(total_nanos);
-    let savings = config
-        .map(|t| t.config.budget.human_ticket_usd)
+    let savings = Some(settings.human_ticket_usd)
         .filter(|p| *p > 0.0)
         .map(|p| Savings { human_ticket_usd: p, saved_usd: resolutions as f64 * p - total_usd });
     let alternatives = alternatives(resolutions, messages);
@@ -351,12 +386,16 @@ pub async fn build(
         faq_gaps,
         pilot_review: Vec::new(),
         unanswered: Vec::new(),
+        fixed_share: None,
         top_conversations: top,
         requests: records
             .iter()
             .take(limit)
             .map(|r| Request {
                 request_id: r.request_id.clone(),
+                tenant: r.tenant.to_string(),
+                conversation: r.conversation.as_ref().map(|c| c.to_string()),
+                intent: r.outcome.intent.clone(),
                 function: r.function,
                 channel: r.channel.map(|c| c.to_string()),
                 at: r.at,
@@ -439,6 +478,27 @@ impl CostReport {
         Ok(self)
     }
 
+    /// Adds the tenant's share of the stack's fixed monthly lines, by its share of the
+    /// deployment's messages (the deployment's rollup: one more query).
+    pub async fn with_fixed_share(
+        mut self,
+        ledger: &dyn CostLedger,
+        prices: &PriceTable,
+        fixed: super::fixed::FixedMonthly,
+    ) -> Result<Self, PortError> {
+        let Some(month) = Month::parse(&self.month) else { return Ok(self) };
+        let days = ledger.days(&TenantId::deployment(), month).await?;
+        let sum = |name: &str| u64::try_from(days.iter().map(|d| d.get(name)).sum::<i64>()).unwrap_or(0);
+        let (mine, all) = (sum(&format!("tm.{}", self.tenant)), sum("all.messages"));
+        let deployment_nanos = fixed.nanos(prices);
+        self.fixed_share = Some(FixedShare {
+            deployment_nanos,
+            share: if all > 0 { mine as f64 / all as f64 } else { 0.0 },
+            nanos: super::fixed::share(deployment_nanos, mine, all),
+        });
+        Ok(self)
+    }
+
     /// A plain-text table for a terminal.
     pub fn table(&self) -> String {
         let mut out = format!(
@@ -455,12 +515,26 @@ impl CostReport {
                 "  + {calls} hosted calls to {model}, which the price table does not price (not in the total)\n"
             ));
         }
+        if let Some(f) = &self.fixed_share {
+            out.push_str(&format!(
+                "  + {} share of the stack's fixed monthly lines ({:.1} % of {}; not in the total)\n",
+                dollars(f.nanos),
+                f.share * 100.0,
+                dollars(f.deployment_nanos)
+            ));
+        }
         for (title, map) in
             [("By component", &self.by_component), ("By channel", &self.by_channel), ("By intent", &self.by_intent)]
         {
             out.push_str(&format!("\n{title}\n"));
             for (name, nanos) in map.iter().filter(|(_, n)| **n > 0) {
                 row(&mut out, name, *nanos);
+            }
+        }
+        if !self.by_day.is_empty() {
+            out.push_str("\nBy day                   total   messages\n");
+            for d in &self.by_day {
+                out.push_str(&format!("  {:<12} {:>14} {:>10}\n", d.day, dollars(d.total_nanos), d.messages));
             }
         }
         out.push_str(&format!(
@@ -473,12 +547,30 @@ impl CostReport {
         ));
         let b = &self.budget;
         if b.limit_nanos > 0 {
+            let counts = match b.counts {
+                BudgetCounts::All => "AWS and channel fees count",
+                BudgetCounts::Aws => "AWS alone counts",
+            };
+            let soft = match b.at_soft_line {
+                SoftLineStops::Generation => "the hosted model stops writing answers",
+                SoftLineStops::HostedModel => "the hosted model stops",
+                SoftLineStops::Nothing => "only an alert",
+            };
             out.push_str(&format!(
-                "Budget {} of {} ({}), forecast {} at month end\n",
+                "Budget {} of {} ({}; {counts}; at {:.0} %: {soft}), forecast {} at month end\n",
                 dollars(b.used_nanos),
                 dollars(b.limit_nanos),
                 b.state.as_str(),
+                b.soft_at * 100.0,
                 dollars(b.forecast_nanos)
+            ));
+        }
+        if b.paid_sends_cap_nanos > 0 {
+            let reached = if b.channels_nanos >= b.paid_sends_cap_nanos { "reached: people answer" } else { "open" };
+            out.push_str(&format!(
+                "Paid sends {} of a {} cap ({reached})\n",
+                dollars(b.channels_nanos),
+                dollars(b.paid_sends_cap_nanos)
             ));
         }
         if let Some(s) = &self.savings {
@@ -522,18 +614,25 @@ impl CostReport {
         out
     }
 
-    /// CSV: one row per request (the ledger's records), components in columns.
+    /// CSV: one row per request (the ledger's records) with who and what it was for (tenant,
+    /// channel, conversation, intent, decision), components in columns: ready for a pivot table.
     pub fn csv(&self) -> String {
-        let mut out = format!("request_id,function,channel,at,decision,cost_nanos,{}\n", Components::NAMES.join(","));
+        let mut out = format!(
+            "request_id,tenant,function,channel,conversation,intent,decision,at,cost_nanos,{}\n",
+            Components::NAMES.join(",")
+        );
         for r in &self.requests {
             let components: Vec<String> = r.components.named().iter().map(|(_, n)| n.to_string()).collect();
             out.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(&r.request_id),
+                csv_field(&r.tenant),
                 r.function.as_str(),
                 r.channel.as_deref().unwrap_or(""),
-                r.at.to_rfc3339(),
+                csv_field(r.conversation.as_deref().unwrap_or("")),
+                csv_field(r.intent.as_deref().unwrap_or("")),
                 csv_field(r.decision.as_deref().unwrap_or("")),
+                r.at.to_rfc3339(),
                 r.cost_nanos,
                 components.join(",")
             ));
@@ -544,7 +643,7 @@ impl CostReport {
 
 /// A CSV field, quoted when it must be; a leading formula character is neutralised so a
 /// spreadsheet never runs a request id an outsider chose.
-fn csv_field(value: &str) -> String {
+pub(super) fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_string() };
     if value.contains([',', '"', '\n']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }

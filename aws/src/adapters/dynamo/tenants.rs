@@ -120,6 +120,13 @@ impl DynamoTenants {
     }
 }
 
+/// A tenant's YAML as stored, secrets unresolved: for readers that need one setting of it (the
+/// cost report's budget) and no right to the tenant's secrets.
+pub async fn stored_yaml(table: &Table, id: &TenantId) -> Result<Option<String>, PortError> {
+    let Some(item) = table.get(TENANTS, partition::tenant(id), "CONFIG").await? else { return Ok(None) };
+    text(&item, "yaml").map(|yaml| Some(yaml.to_string())).ok_or_else(|| corrupt(TENANTS, "missing yaml"))
+}
+
 impl StoredTenants {
     async fn put_model(&self, id: &TenantId, digest: &str, model: &IntentModel) -> Result<(), PortError> {
         let bytes = model.to_bytes();
@@ -175,8 +182,7 @@ impl StoredTenants {
 #[async_trait]
 impl TenantStore for StoredTenants {
     async fn config(&self, id: &TenantId) -> Result<Option<String>, PortError> {
-        let Some(item) = self.table.get(TENANTS, partition::tenant(id), "CONFIG").await? else { return Ok(None) };
-        text(&item, "yaml").map(|yaml| Some(yaml.to_string())).ok_or_else(|| corrupt(TENANTS, "missing yaml"))
+        stored_yaml(&self.table, id).await
     }
 
     async fn model(&self, id: &TenantId, digest: &str) -> Result<Option<Vec<u8>>, PortError> {
