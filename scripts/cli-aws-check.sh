@@ -20,7 +20,12 @@ again=$(cli aws-setup --table "$run" --prefix "$run")
 [ "$(echo "$again" | grep KEY_PARAMETER)" = "$(echo "$exports" | grep KEY_PARAMETER)" ] || fail "the key parameter moved"
 # Output captured first: `grep -q` would close the pipe at its first match and the CLI's next
 # line would die of SIGPIPE.
-put=$(cli tenants-put demo 2>&1) || fail "tenants-put failed: $put"
+# Secrets written in a tenant file would sit in the table in plain text: refused unless asked
+# (local servers, the demo, whose values are published).
+if literal=$(cli tenants-put demo 2>&1); then fail "a tenant with literal secrets was stored: $literal"; fi
+grep -q "these secrets are written in the file, not in SSM: channels.webchat.identity_secret" <<<"$literal" \
+  || fail "tenants-put with literal secrets: $literal"
+put=$(cli tenants-put --allow-literal-secrets demo 2>&1) || fail "tenants-put failed: $put"
 grep -q "tenant demo: configuration and 4 seed customer profiles stored" <<<"$put" || fail "tenants-put: $put"
 # A tenant naming an SSM parameter that does not exist is refused, the field named; stored once
 # the parameter is there.
@@ -28,7 +33,7 @@ shop=$(mktemp --suffix .yaml)
 trap 'rm -f "$shop"' EXIT
 sed -e "s/^id: demo/id: ssm-$run/" -e "s|auth_token: demo-twilio-auth-token|auth_token: {ssm: /switchboard/ssm-$run/twilio-auth-token}|" \
   infra/tenants/demo.yaml >"$shop"
-if missing=$(cli tenants-put "$shop" 2>&1); then fail "a tenant with a missing SSM parameter was stored: $missing"; fi
+if missing=$(cli tenants-put --allow-literal-secrets "$shop" 2>&1); then fail "a tenant with a missing SSM parameter was stored: $missing"; fi
 grep -q "channels.twilio.auth_token: SSM parameter /switchboard/ssm-$run/twilio-auth-token does not exist" <<<"$missing" \
   || fail "tenants-put with a missing parameter: $missing"
 python3 - "$run" <<'PY' || fail "could not create the SSM parameter in moto"
@@ -38,7 +43,7 @@ req = urllib.request.Request(os.environ["AWS_ENDPOINT_URL_SSM"], body, {"Content
       "X-Amz-Target": "AmazonSSM.PutParameter", "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=x"})
 urllib.request.urlopen(req).read()
 PY
-stored=$(cli tenants-put "$shop" 2>&1) || fail "tenants-put after the parameter exists: $stored"
+stored=$(cli tenants-put --allow-literal-secrets "$shop" 2>&1) || fail "tenants-put after the parameter exists: $stored"
 letters=$(cli dlq --queue escalations list 2>&1) || fail "dlq list failed: $letters"
 grep -q "0 dead letters" <<<"$letters" || fail "dlq list: $letters"
 # The cost report reads the ledger in the table: JSON for tools; a malformed month is refused.
@@ -62,4 +67,4 @@ python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["fixed_nanos"]==8_
 refused=$(cli costs --refused --format json 2>&1) || fail "costs --refused failed: $refused"
 python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["tenant"]=="_deployment", r' <<<"$refused" \
   || fail "costs --refused: $refused"
-echo "cli check: 12 passed, 0 failed"
+echo "cli check: 13 passed, 0 failed"

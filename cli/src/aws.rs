@@ -171,7 +171,8 @@ pub async fn setup(table: &str, prefix: &str, tenants: &[PathBuf]) -> Result<()>
         deployment_budget_nanos: 0,
         limits: switchboard::limits::LimitSettings::default(),
     };
-    put_tenants(&AwsApp::new(settings, clients.clone()), &clients, table, tenants).await?;
+    // Local servers or a scratch account: the demo's literal secrets are allowed.
+    put_tenants(&AwsApp::new(settings, clients.clone()), &clients, table, tenants, Secrets::LiteralAllowed).await?;
     println!("export SWITCHBOARD_TABLE={table}");
     println!("export SWITCHBOARD_MESSAGES_QUEUE_URL={}", messages.url);
     println!("export SWITCHBOARD_ESCALATIONS_QUEUE_URL={}", escalations.url);
@@ -246,14 +247,31 @@ pub async fn dlq(queue: QueueName, action: DlqAction) -> Result<()> {
 }
 
 /// Stores tenant configurations (and their seed customers) in the table the functions use.
-pub async fn put(tenants: &[PathBuf]) -> Result<()> {
+pub async fn put(tenants: &[PathBuf], allow_literal_secrets: bool) -> Result<()> {
     let settings = Settings::from_env()?;
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     let table = settings.table.clone();
-    put_tenants(&AwsApp::new(settings, clients.clone()), &clients, &table, tenants).await
+    let secrets = if allow_literal_secrets { Secrets::LiteralAllowed } else { Secrets::InSsmOnly };
+    put_tenants(&AwsApp::new(settings, clients.clone()), &clients, &table, tenants, secrets).await
 }
 
-async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &[PathBuf]) -> Result<()> {
+/// Whether a tenant file may hold its secrets' values itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Secrets {
+    /// Every secret is an SSM parameter: a value in the file would sit in the table in plain
+    /// text, readable by whoever may read the table (a deployment).
+    InSsmOnly,
+    /// Values allowed (local servers, a scratch account, the demo tenant).
+    LiteralAllowed,
+}
+
+async fn put_tenants(
+    app: &AwsApp,
+    clients: &AwsClients,
+    table: &str,
+    tenants: &[PathBuf],
+    secrets: Secrets,
+) -> Result<()> {
     let customers = DynamoCustomers::new(Table::new(clients.dynamodb.clone(), table));
     for path in tenants {
         let (name, yaml) = match path.to_str() {
@@ -264,6 +282,23 @@ async fn put_tenants(app: &AwsApp, clients: &AwsClients, table: &str, tenants: &
             ),
         };
         let config = TenantConfig::from_yaml(&name, &yaml)?;
+        if secrets == Secrets::InSsmOnly {
+            let literal: Vec<&str> = config
+                .clone()
+                .secrets_mut()
+                .into_iter()
+                .filter(|(_, s)| s.parameter().is_none())
+                .map(|(f, _)| f)
+                .collect();
+            anyhow::ensure!(
+                literal.is_empty(),
+                "{name} was not stored: these secrets are written in the file, not in SSM: {}\n\
+                 (name SSM SecureStrings instead, e.g. auth_token: {{ssm: /switchboard/{}/twilio-auth-token}}; \
+                 --allow-literal-secrets for local servers and the demo)",
+                literal.join(", "),
+                config.id
+            );
+        }
         check_parameters(clients, &config).await.with_context(|| format!("{name} was not stored"))?;
         let (id, seeded) =
             app.tenants().put_tenant(&yaml, &customers).await.with_context(|| format!("storing {name}"))?;
@@ -393,4 +428,74 @@ async fn put_deployment_key(clients: &AwsClients, name: &str) -> Result<()> {
         .await
         .with_context(|| format!("storing the deployment key in {name}"))?;
     Ok(())
+}
+
+/// The stack's outputs each variable comes from.
+const FROM_OUTPUTS: [(&str, &str); 7] = [
+    ("SWITCHBOARD_TABLE", "TableName"),
+    ("SWITCHBOARD_MESSAGES_QUEUE_URL", "MessagesQueueUrl"),
+    ("SWITCHBOARD_ESCALATIONS_QUEUE_URL", "EscalationsQueueUrl"),
+    ("SWITCHBOARD_MESSAGES_DLQ_URL", "MessagesDeadLetterQueueUrl"),
+    ("SWITCHBOARD_ESCALATIONS_DLQ_URL", "EscalationsDeadLetterQueueUrl"),
+    ("SWITCHBOARD_KEY_PARAMETER", "DeploymentKeyParameter"),
+    ("SWITCHBOARD_FIXED_MONTHLY", "FixedMonthly"),
+];
+
+/// `switchboard env --stack NAME`: `export` lines from the stack's outputs, after checking the
+/// deployment key exists in the stack's region (without it every inbound cold start fails).
+pub async fn env(stack: &str) -> Result<()> {
+    use switchboard::adapters::aws::stack;
+    let (status, outputs) = stack::outputs(stack).await?;
+    anyhow::ensure!(
+        status.ends_with("_COMPLETE") && !status.contains("ROLLBACK") && !status.contains("DELETE"),
+        "stack {stack} is {status}: deploy it first (docs/deploy.md)"
+    );
+    let mut lines = Vec::new();
+    for (variable, output) in FROM_OUTPUTS {
+        let value = outputs
+            .get(output)
+            .with_context(|| format!("stack {stack} has no {output} output: is it Switchboard's template?"))?;
+        lines.push(format!("export {variable}={}", shell_quoted(value)));
+    }
+    if let Some(region) = outputs.get("Region") {
+        lines.push(format!("export AWS_REGION={}", shell_quoted(region)));
+    }
+    if let Some(api) = outputs.get("ApiUrl") {
+        lines.push(format!("export SWITCHBOARD_API_URL={}", shell_quoted(api)));
+    }
+    let key = &outputs["DeploymentKeyParameter"];
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    let region = outputs.get("Region").cloned().or(clients.region.clone()).unwrap_or_default();
+    match stack::parameter_exists(&clients.ssm, key).await {
+        Ok(true) => {}
+        Ok(false) => anyhow::bail!(
+            "the deployment key {key} does not exist in {region}, the stack's region: every inbound request fails \
+             until it does (docs/deploy.md, step 2: create it with --region {region})"
+        ),
+        Err(e) => anyhow::bail!("could not check the deployment key {key} in {region}: {e}"),
+    }
+    println!("{}", lines.join("\n"));
+    Ok(())
+}
+
+/// `switchboard preflight`: the deployment key exists in the region the stack will be made in.
+pub async fn preflight(key_parameter: &str) -> Result<()> {
+    let clients = AwsClients::from_env(&BedrockSettings::default()).await;
+    let region = clients.region.clone().context("no region: set AWS_REGION or the profile's region")?;
+    match switchboard::adapters::aws::stack::parameter_exists(&clients.ssm, key_parameter).await {
+        Ok(true) => {
+            println!("preflight: the deployment key {key_parameter} exists in {region}");
+            Ok(())
+        }
+        Ok(false) => anyhow::bail!(
+            "the deployment key {key_parameter} does not exist in {region}: create it there before deploying \
+             (docs/deploy.md, step 2), or deploy to the region it is in"
+        ),
+        Err(e) => anyhow::bail!("could not read {key_parameter} in {region}: {e}"),
+    }
+}
+
+/// `value` as one shell word.
+fn shell_quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
 }

@@ -189,6 +189,28 @@ enum Command {
         /// Tenant YAML files; `demo` is the built-in demo tenant.
         #[arg(required = true)]
         tenants: Vec<PathBuf>,
+        /// Accept secrets written in the file (local servers, the demo): by default every
+        /// secret must be an SSM parameter, which must exist.
+        #[arg(long)]
+        allow_literal_secrets: bool,
+    },
+    /// The variables the other AWS subcommands read (SWITCHBOARD_TABLE, the queue URLs, the
+    /// deployment key's parameter, the stack's fixed monthly lines, the region), from a deployed
+    /// stack's outputs, as `export` lines: `eval "$(switchboard env --stack NAME)"`. Fails if the
+    /// deployment key does not exist in the stack's region.
+    #[cfg(feature = "aws")]
+    Env {
+        /// The stack's name (`sam deploy`'s stack_name).
+        #[arg(long)]
+        stack: String,
+    },
+    /// Before the first deploy: checks the deployment key exists in the region the stack will
+    /// be created in (AWS_REGION or the profile's region).
+    #[cfg(feature = "aws")]
+    Preflight {
+        /// The parameter the stack's DeploymentKeyParameter names.
+        #[arg(long, default_value = "/switchboard/deployment-key")]
+        key_parameter: String,
     },
 }
 
@@ -350,7 +372,11 @@ async fn main() -> Result<()> {
         #[cfg(feature = "aws")]
         Command::AwsSetup { table, prefix, tenants } => aws::setup(&table, &prefix, &tenants).await,
         #[cfg(feature = "aws")]
-        Command::TenantsPut { tenants } => aws::put(&tenants).await,
+        Command::TenantsPut { tenants, allow_literal_secrets } => aws::put(&tenants, allow_literal_secrets).await,
+        #[cfg(feature = "aws")]
+        Command::Env { stack } => aws::env(&stack).await,
+        #[cfg(feature = "aws")]
+        Command::Preflight { key_parameter } => aws::preflight(&key_parameter).await,
         #[cfg(feature = "aws")]
         Command::Customers { action } => match action {
             CustomersCommand::Import { tenant, file, format, dry_run, rejects } => {

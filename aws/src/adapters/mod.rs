@@ -16,6 +16,8 @@ pub use sqs::{
     DeadLetter, QueuePair, SqsEscalationQueue, SqsMessageQueue, SqsRedelivery, create_queues, dead_letters, redrive,
 };
 pub use ssm::{SsmSecrets, create_secret_if_absent};
+#[cfg(feature = "ops")]
+pub mod stack;
 
 /// The SDK clients, built once.
 #[derive(Debug, Clone)]
