@@ -23,7 +23,8 @@ lint_tools() {
 }
 mkdir -p .local/install-logs
 installs=()
-for tool in lint_tools "scripts/deploy-check.sh install" "scripts/browser-check.sh install" "scripts/local-aws.sh install"; do
+for tool in lint_tools "scripts/deploy-check.sh install" "scripts/browser-check.sh install" "scripts/local-aws.sh install" \
+  "scripts/deploy-guide-check.sh install"; do
   log=.local/install-logs/$(echo "$tool" | tr -c 'a-z\n' '-').log
   $tool >"$log" 2>&1 &
   installs+=("$!:$log")
@@ -100,6 +101,9 @@ if [ "${CI:-}" = true ]; then trap 'scripts/local-aws.sh stop' EXIT; fi
 
 step "CLI against local AWS (aws-setup, tenants-put, dlq)"
 scripts/cli-aws-check.sh
+
+step "deploy guide (docs/deploy.md's commands, in order, against a moto server of their own)"
+scripts/deploy-guide-check.sh
 
 step "tests"
 target=${CARGO_TARGET_DIR:-target}

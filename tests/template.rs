@@ -120,3 +120,30 @@ fn the_fixed_monthly_output_counts_the_metrics_alarms_and_dashboards() {
         }
     }
 }
+
+/// The tenant docs/deploy.md stores on a new stack: it loads, starts in shadow, and keeps every
+/// secret in SSM under its own prefix (tenants-put refuses a secret written in the file).
+#[test]
+fn the_starter_tenant_loads_in_shadow_with_every_secret_in_ssm() {
+    let yaml = include_str!("../infra/tenants/starter.yaml");
+    // As tenants-put reads it: the secrets are resolved only where the functions load it.
+    let config = switchboard::TenantConfig::from_yaml("starter.yaml", yaml).expect("infra/tenants/starter.yaml loads");
+    assert_eq!(config.rollout.default, switchboard::domain::RolloutMode::Shadow);
+    assert!(config.reference_problems(&[]).is_empty());
+    let mut config = config.clone();
+    let secrets = config.secrets_mut();
+    assert!(!secrets.is_empty());
+    for (field, secret) in secrets {
+        let name = secret.parameter().unwrap_or_else(|| panic!("{field} is written in the file"));
+        assert!(name.starts_with("/switchboard/acme/"), "{field}: {name}");
+    }
+}
+
+/// The runbook's number of receives before a record is parked is the template's.
+#[test]
+fn the_runbook_says_how_many_receives_park_a_record() {
+    let runbook = include_str!("../docs/runbook.md");
+    let wanted = format!("maxReceiveCount: {}", switchboard::lambda::MAX_RECEIVES);
+    assert!(runbook.contains(&wanted), "docs/runbook.md should say `{wanted}`");
+    assert!(include_str!("../infra/template.yaml").contains(&wanted));
+}
