@@ -2,16 +2,24 @@
 //! (a loopback one), each with the environment `infra/template.yaml` gives it, against DynamoDB
 //! Local and moto, driven by the files in `events/`. What this proves beyond the router tests:
 //! the binaries, their configuration from the template and the runtime loop, as Lambda runs them.
-//! `scripts/test.sh` builds the bootstraps (`cargo build --bins`) before the tests.
+//! `scripts/test.sh` builds the bootstraps (`cargo build --bins`) before the tests; it runs these
+//! tests a second time on the arm64 bootstraps `sam build` made, under qemu
+//! (`SWITCHBOARD_BOOTSTRAPS=sam`, scripts/arm64.sh): what ships, answering the same events.
 
 use serde_json::{Value, json};
 use switchboard_tests::provider::FakeProvider;
-use switchboard_tests::runtime::{Function, event, poll};
+use switchboard_tests::runtime::{self, Function, event, poll};
 use switchboard_tests::stack::{Options, Stack, stack};
 
-/// Starts the template's `function` from the debug build.
+/// Starts the template's `function` from the debug build, or from `sam build`'s arm64 output
+/// when `SWITCHBOARD_BOOTSTRAPS=sam`.
 async fn start(s: &Stack, function: &str) -> Function {
-    Function::start(s, function, "debug").await
+    Function::start(s, function, profile()).await
+}
+
+/// Which bootstraps run: `debug` (x86_64) or `sam` (arm64 under qemu).
+fn profile() -> &'static str {
+    if std::env::var("SWITCHBOARD_BOOTSTRAPS").as_deref() == Ok(runtime::SAM) { runtime::SAM } else { "debug" }
 }
 
 /// The POST event of `events/`, saying `text` as `visitor`.
@@ -259,10 +267,10 @@ async fn each_function_is_granted_what_its_code_calls_and_nothing_more() {
         recorders.push(Recorder::start().await);
     }
     let (inbound, poller, responder, escalation) = tokio::join!(
-        Function::start_with(&s, names[0], "debug", &recorders[0].env),
-        Function::start_with(&s, names[1], "debug", &recorders[1].env),
-        Function::start_with(&s, names[2], "debug", &recorders[2].env),
-        Function::start_with(&s, names[3], "debug", &recorders[3].env),
+        Function::start_with(&s, names[0], profile(), &recorders[0].env),
+        Function::start_with(&s, names[1], profile(), &recorders[1].env),
+        Function::start_with(&s, names[2], profile(), &recorders[2].env),
+        Function::start_with(&s, names[3], profile(), &recorders[3].env),
     );
     // Inbound: a message, a webhook, a refusal, and a queue outage (the rollback).
     let (status, ack) = inbound.http(&event("inbound/webchat-post.json")).await;

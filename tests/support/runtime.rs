@@ -186,6 +186,67 @@ pub fn target_dir(profile: &str) -> PathBuf {
     root.join(profile)
 }
 
+/// The bootstraps `sam build` made (`infra/.aws-sam/build`, by scripts/deploy-check.sh): the
+/// arm64 binaries that ship, instead of the workspace's x86_64 debug builds.
+pub const SAM: &str = "sam";
+
+/// `function`'s bootstrap in `sam build`'s output (the two functions of the `inbound` binary share
+/// one).
+pub fn sam_bootstrap(function: &str) -> PathBuf {
+    let built = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../infra/.aws-sam/build");
+    let text = std::fs::read_to_string(built.join("template.yaml"))
+        .unwrap_or_else(|e| panic!("no sam build output ({e}): run scripts/deploy-check.sh first"));
+    let template: serde_norway::Value = serde_norway::from_str(&text).expect("the built template is YAML");
+    let code = template["Resources"][function]["Properties"]["CodeUri"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{function} has no CodeUri in the built template"));
+    built.join(code).join("bootstrap")
+}
+
+/// How `binary` is started: itself, or — an arm64 (aarch64) ELF on another machine — under
+/// Debian's `qemu-aarch64-static` (no binfmt_misc here), as a Graviton2 (`neoverse-n1`: Lambda's
+/// arm64 has its features, not qemu's `max`), with the function's layer at `/opt` as Lambda
+/// mounts it. Emulated timings are not performance figures.
+fn command_for(binary: &FsPath, function: &str) -> Command {
+    let mut head = [0u8; 20];
+    let is_arm64 = std::fs::File::open(binary).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && head[..4] == *b"\x7fELF"
+        && u16::from_le_bytes([head[18], head[19]]) == 183; // EM_AARCH64
+    if !is_arm64 || cfg!(target_arch = "aarch64") {
+        return Command::new(binary);
+    }
+    let qemu = FsPath::new("/usr/bin/qemu-aarch64-static");
+    assert!(
+        qemu.exists() && FsPath::new("/lib/ld-linux-aarch64.so.1").exists(),
+        "{} is arm64: scripts/arm64.sh install puts Debian's qemu-user-static and libc6:arm64 here",
+        binary.display()
+    );
+    let mut command = Command::new(qemu);
+    command.args(["-cpu", "neoverse-n1"]);
+    if let Some(root) = layer_root(function) {
+        command.arg("-L").arg(root);
+    }
+    command.arg(binary);
+    command
+}
+
+/// A root whose `opt` is the function's layer (the encoder's, for the responder), as Lambda
+/// mounts layers at `/opt`; qemu's `-L` looks there first, the machine's root after.
+fn layer_root(function: &str) -> Option<PathBuf> {
+    let template = std::fs::read_to_string(FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")).ok()?;
+    let template: serde_norway::Value = serde_norway::from_str(&template).ok()?;
+    template["Resources"][function]["Properties"]["Layers"].as_sequence().filter(|l| !l.is_empty())?;
+    let layer = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../.local/encoder/layer").canonicalize().ok()?;
+    let root = target_dir("tmp").join(format!("lambda-root-{function}"));
+    std::fs::create_dir_all(&root).ok()?;
+    let opt = root.join("opt");
+    if std::fs::read_link(&opt).ok().as_deref() != Some(layer.as_path()) {
+        let _ = std::fs::remove_file(&opt);
+        std::os::unix::fs::symlink(&layer, &opt).ok()?;
+    }
+    Some(root)
+}
+
 /// A bootstrap running under a [`RuntimeApi`]; killed when dropped. Its stdout and stderr (the
 /// JSON logs) are kept.
 pub struct Bootstrap {
@@ -205,7 +266,7 @@ impl Bootstrap {
             "{} is not built: run the tests with scripts/test.sh (it builds the functions' bootstraps first)",
             binary.display()
         );
-        let mut command = Command::new(binary);
+        let mut command = command_for(binary, function);
         command.env_clear();
         // What Lambda would set: credentials and region; and the local endpoints (nothing else of
         // this machine's, such as its CA bundle variables).
@@ -350,7 +411,8 @@ impl Function {
         // The providers' and helpdesks' stand-ins listen on loopback: the operator's setting.
         env.push(("SWITCHBOARD_ALLOWED_ENDPOINTS".into(), "http://127.0.0.1:*".into()));
         env.extend(extra.iter().cloned());
-        Self::launch(&target_dir(profile).join(&binary), function, &env).await
+        let path = if profile == SAM { sam_bootstrap(function) } else { target_dir(profile).join(&binary) };
+        Self::launch(&path, function, &env).await
     }
 
     /// Starts `binary` as `function` with `env`, and waits for its init to finish.
