@@ -5,6 +5,7 @@
 # (Graviton2's CPU features; the responder's encoder layer at /opt). Emulated timings are not
 # performance figures. Expects scripts/local-aws.sh start's variables.
 # `scripts/arm64.sh install`: only Debian's qemu-user-static and libc6:arm64 (idempotent; root).
+# scripts/test.sh runs the same tests itself after the suite (no second build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/qemu-aarch64-static ] || [ ! -e /lib/ld-linux-aarch64.so.1 ]; then
@@ -14,4 +15,4 @@ if [ ! -x /usr/bin/qemu-aarch64-static ] || [ ! -e /lib/ld-linux-aarch64.so.1 ];
 fi
 if [ "${1:-}" = install ]; then exit 0; fi
 [ -f infra/.aws-sam/build/template.yaml ] || { echo "arm64: no sam build output: run scripts/deploy-check.sh first" >&2; exit 1; }
-SWITCHBOARD_BOOTSTRAPS=sam cargo test --locked -p switchboard-tests --test integration deployed:: -- --test-threads 2
+SWITCHBOARD_BOOTSTRAPS=sam cargo test --workspace --locked --test integration deployed:: -- --test-threads 2

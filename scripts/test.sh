@@ -24,7 +24,7 @@ lint_tools() {
 mkdir -p .local/install-logs
 installs=()
 for tool in lint_tools "scripts/deploy-check.sh install" "scripts/browser-check.sh install" "scripts/local-aws.sh install" \
-  "scripts/deploy-guide-check.sh install"; do
+  "scripts/deploy-guide-check.sh install" "scripts/arm64.sh install"; do
   log=.local/install-logs/$(echo "$tool" | tr -c 'a-z\n' '-').log
   $tool >"$log" 2>&1 &
   installs+=("$!:$log")
@@ -84,7 +84,8 @@ step "deploy check (sam validate --lint, sam build for arm64, unoptimised)"
 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=0 \
   scripts/deploy-check.sh
 # The arm64 release builds are checked; in CI their gigabytes would only crowd the tests' builds.
-if [ "${CI:-}" = true ]; then rm -rf target/lambda target/aarch64-unknown-linux-gnu infra/.aws-sam; fi
+# The bootstraps `sam build` copied into infra/.aws-sam stay: the arm64 step below runs them.
+if [ "${CI:-}" = true ]; then rm -rf target/lambda target/aarch64-unknown-linux-gnu; fi
 
 step "browser check (headless Chromium against switchboard serve)"
 scripts/browser-check.sh
@@ -117,6 +118,12 @@ SWITCHBOARD_TEST_LOGS=$(cd "$target" && pwd)/test-logs
 export SWITCHBOARD_TEST_LOGS
 rm -rf "$SWITCHBOARD_TEST_LOGS"
 cargo test --workspace --locked 2>&1 | tee "$target/test-output.log"
+
+step "arm64 (the bootstraps sam build made, under qemu, answering the events in events/)"
+# The same tests/deployed.rs on what ships; --workspace keeps the tests' features as built above.
+SWITCHBOARD_BOOTSTRAPS=sam cargo test --workspace --locked --test integration deployed:: -- --test-threads 2 \
+  2>&1 | tee -a "$target/test-output.log"
+if [ "${CI:-}" = true ]; then rm -rf infra/.aws-sam; fi
 
 step "load smoke (load-bench: 300 messages on the embedded app and on local AWS, each answered exactly once)"
 # The figures come from scripts/load.sh (release, 10,000 messages); this keeps the benchmark and

@@ -17,8 +17,8 @@
 use serde_json::{Value, json};
 use switchboard::adapters::aws::{DynamoLedger, Table};
 use switchboard::cost::{Components, Month, PriceTable};
-use switchboard::meter::Metered;
 use switchboard::domain::TenantId;
+use switchboard::meter::Metered;
 use switchboard::ports::CostLedger;
 use switchboard_tests::bedrock::{FakeBedrock, Mode};
 use switchboard_tests::stack::{IDENTITY_SECRET, Options, stack};
@@ -168,22 +168,23 @@ fn month(units: &[Metered], messages: u64, widget: &Widget) {
         let sms_answers = (CONVERSATIONS as f64 * SMS_SHARE) as u64 * MESSAGES_PER_CONVERSATION;
         let sms = sms_answers as f64 * table.atto(sms_line) as f64 / 1e18;
         let fixed_usd = fixed.nanos(&table) as f64 / 1e9;
-        let stored_logs = scale(log_bytes) * 1e9 / (1u64 << 30) as f64 * table.atto("logs.stored_gb_month") as f64 / 1e18;
+        let stored_logs =
+            scale(log_bytes) * 1e9 / (1u64 << 30) as f64 * table.atto("logs.stored_gb_month") as f64 / 1e18;
         eprintln!("\n  {region} ({}; model {model})", table.id.id);
         let mut total = 0.0;
         let mut line = |name: &str, usd: f64| {
             total += usd;
-            eprintln!("    {name:<44} ${usd:>9.2}");
+            eprintln!("    {name:<56} ${usd:>9.4}");
         };
         for (name, nanos) in by.named().into_iter().filter(|(n, _)| *n != "channels") {
-            line(&format!("per message: {name}"), scale(nanos));
+            line(&format!("{month_messages} messages: {name}"), scale(nanos));
         }
         line("web chat polls (10-minute widget per conversation)", polls);
         line(&format!("SMS answers ({sms_answers} segments, {sms_line})"), sms);
         line("fixed: 12 metrics, 14 alarm metrics, 1 dashboard", fixed_usd);
         line("log storage (the month's logs kept 30 days)", stored_logs);
-        eprintln!("    {:<44} ${total:>9.2}", "month");
-        eprintln!("    {:<44} ${:>9.4}", "per conversation", total / CONVERSATIONS as f64);
+        eprintln!("    {:<56} ${total:>9.2}", "month");
+        eprintln!("    {:<56} ${:>9.4}", "per conversation", total / CONVERSATIONS as f64);
     }
 }
 

@@ -233,7 +233,8 @@ fn command_for(binary: &FsPath, function: &str) -> Command {
 /// A root whose `opt` is the function's layer (the encoder's, for the responder), as Lambda
 /// mounts layers at `/opt`; qemu's `-L` looks there first, the machine's root after.
 fn layer_root(function: &str) -> Option<PathBuf> {
-    let template = std::fs::read_to_string(FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")).ok()?;
+    let template =
+        std::fs::read_to_string(FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")).ok()?;
     let template: serde_norway::Value = serde_norway::from_str(&template).ok()?;
     template["Resources"][function]["Properties"]["Layers"].as_sequence().filter(|l| !l.is_empty())?;
     let layer = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../.local/encoder/layer").canonicalize().ok()?;

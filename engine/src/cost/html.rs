@@ -84,33 +84,40 @@ pub fn deployment(r: &super::deployment::DeploymentReport) -> String {
         unbilled = dollars(r.unbilled_nanos),
         fixed = dollars(r.fixed_nanos),
     );
-    h.push_str(r#"<section><h2>By tenant</h2><table><tr><th>Tenant</th><th class="n">Requests</th><th class="n">Share of fixed lines</th><th class="n">Messages</th></tr>"#);
-    for t in &r.by_tenant {
-        let _ = write!(
-            h,
-            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
-            esc(&t.tenant),
-            dollars(t.nanos),
-            dollars(t.fixed_share_nanos),
-            t.messages
-        );
-    }
-    h.push_str("</table></section>");
+    let tenants: Vec<[String; 4]> = r
+        .by_tenant
+        .iter()
+        .map(|t| [esc(&t.tenant), dollars(t.nanos), dollars(t.fixed_share_nanos), t.messages.to_string()])
+        .collect();
+    table(&mut h, "By tenant", ["Tenant", "Requests", "Share of fixed lines", "Messages"], &tenants);
     bars(&mut h, "Spend per component", &r.by_component, r.ledger_nanos);
     bars(&mut h, "Spend per channel", &r.by_channel, r.tenants_nanos);
-    h.push_str(r#"<section><h2>By day</h2><table><tr><th>Day</th><th class="n">Total</th><th class="n">Billed to no tenant</th><th class="n">Messages</th></tr>"#);
-    for d in &r.by_day {
-        let _ = write!(
-            h,
-            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
-            esc(&d.day),
-            dollars(d.total_nanos),
-            dollars(d.unbilled_nanos),
-            d.messages
-        );
-    }
-    h.push_str("</table></section></main></body></html>\n");
+    let days: Vec<[String; 4]> = r
+        .by_day
+        .iter()
+        .map(|d| [esc(&d.day), dollars(d.total_nanos), dollars(d.unbilled_nanos), d.messages.to_string()])
+        .collect();
+    table(&mut h, "By day", ["Day", "Total", "Billed to no tenant", "Messages"], &days);
+    h.push_str("</main></body></html>\n");
     h
+}
+
+/// A section with a table: the first column text, the others numbers (right-aligned). The cells
+/// arrive escaped.
+fn table(h: &mut String, title: &str, head: [&str; 4], rows: &[[String; 4]]) {
+    let _ = write!(h, "<section><h2>{}</h2><table><tr><th>{}</th>", esc(title), esc(head[0]));
+    for name in &head[1..] {
+        let _ = write!(h, r#"<th class="n">{}</th>"#, esc(name));
+    }
+    h.push_str("</tr>");
+    for row in rows {
+        let _ = write!(h, "<tr><td>{}</td>", row[0]);
+        for cell in &row[1..] {
+            let _ = write!(h, r#"<td class="n">{cell}</td>"#);
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table></section>");
 }
 
 /// Renders the page. `pickers` adds the tenant and month form of `switchboard serve`'s `/costs`

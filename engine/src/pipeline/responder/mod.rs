@@ -272,21 +272,7 @@ impl Responder {
         if !closed {
             return decision;
         }
-        match decision {
-            Decision::Answer { reply } => Decision::Escalate {
-                escalation: EscalationPlan {
-                    reasons: vec![Reason::ChannelWindowClosed],
-                    priority: Priority::Normal,
-                    draft: Some(reply),
-                },
-            },
-            Decision::AnswerAndEscalate { reply, mut escalation } => {
-                escalation.reasons.push(Reason::ChannelWindowClosed);
-                escalation.draft = Some(reply);
-                Decision::Escalate { escalation }
-            }
-            other => other,
-        }
+        hand_over_instead(decision, Reason::ChannelWindowClosed)
     }
 
     async fn load_tenant(&self, id: &TenantId) -> Result<Arc<Tenant>, RespondError> {
@@ -551,19 +537,18 @@ struct Context<'a> {
 /// message: a person takes the conversation, with the bot's draft, and the customer gets the
 /// one handoff notice (the cap is exceeded by at most that notice per conversation).
 fn within_paid_sends_cap(capped: bool, decision: Decision) -> Decision {
-    if !capped {
-        return decision;
-    }
+    if capped { hand_over_instead(decision, Reason::PaidSendsCapped) } else { decision }
+}
+
+/// A decision that would send an answer, made a handoff for `why` with the answer as the person's
+/// draft; any other decision as it is.
+fn hand_over_instead(decision: Decision, why: Reason) -> Decision {
     match decision {
         Decision::Answer { reply } => Decision::Escalate {
-            escalation: EscalationPlan {
-                reasons: vec![Reason::PaidSendsCapped],
-                priority: Priority::Normal,
-                draft: Some(reply),
-            },
+            escalation: EscalationPlan { reasons: vec![why], priority: Priority::Normal, draft: Some(reply) },
         },
         Decision::AnswerAndEscalate { reply, mut escalation } => {
-            escalation.reasons.push(Reason::PaidSendsCapped);
+            escalation.reasons.push(why);
             escalation.draft = Some(reply);
             Decision::Escalate { escalation }
         }
