@@ -100,4 +100,11 @@ async fn the_deployments_budget_degrades_a_tenant_without_one_of_its_own() {
     spent_on(&rig, "other-shop", Components { model: 1_000_000_000, ..zero() }).await;
     rig.responder.respond(&ask()).await.unwrap();
     assert_eq!(model.calls.load(SeqCst), 1, "every tenant degrades past the deployment's budget");
+    use switchboard_core::ports::{Clock, CostLedger};
+    let month = crate::cost::Month::of(rig.clock.now());
+    let deployment = switchboard_core::domain::TenantId::deployment();
+    let alerts: Vec<String> = rig.ledger.alerts(&deployment, month).await.unwrap().into_iter().map(|a| a.0).collect();
+    assert_eq!(alerts, ["exhausted", "soft"], "the operator is alerted once per threshold");
+    let demo = switchboard_core::domain::TenantId::new("demo").unwrap();
+    assert!(rig.ledger.alerts(&demo, month).await.unwrap().is_empty(), "no tenant's alert: the tenant has no budget");
 }

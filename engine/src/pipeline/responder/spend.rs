@@ -84,11 +84,42 @@ impl Responder {
         let everyone = self.spend.deployment_budget_nanos();
         if everyone > 0 {
             match self.spend.spent(self.costs.ledger.as_ref(), &TenantId::deployment(), month).await {
-                Ok(spent) => state = state.max(BudgetState::of(spent.total, everyone, config.soft_at)),
+                Ok(spent) => {
+                    let deployment = BudgetState::of(spent.total, everyone, DEPLOYMENT_SOFT_AT);
+                    for crossed in [BudgetState::Soft, BudgetState::Exhausted].into_iter().filter(|t| *t <= deployment)
+                    {
+                        self.deployment_alert_once(month, crossed, spent.total, everyone).await;
+                    }
+                    state = state.max(deployment);
+                }
                 Err(error) => tracing::warn!(%error, "the deployment's spend unknown; its budget not applied"),
             }
         }
         Budgets { state: state.gated(config.at_soft_line), reached: state, paid_sends_capped }
+    }
+
+    /// The deployment budget's alert for `threshold`, once a month: a log line and a metric
+    /// (`BudgetAlert`, the template's alarm); no tenant's helpdesk hears of it — it is the
+    /// operator's.
+    async fn deployment_alert_once(&self, month: Month, threshold: BudgetState, spent: u64, limit: u64) {
+        let deployment = TenantId::deployment();
+        let raised = self.costs.ledger.raise_once(&deployment, month, threshold.as_str(), self.clock.now()).await;
+        if !matches!(raised, Ok(true)) {
+            return;
+        }
+        let (spent_usd, limit_usd) = (crate::cost::usd(spent), crate::cost::usd(limit));
+        tracing::warn!(
+            threshold = threshold.as_str(),
+            spent_usd,
+            limit_usd,
+            "the deployment's budget threshold crossed: every tenant degrades"
+        );
+        switchboard_core::metrics::count(
+            "BudgetAlert",
+            TenantId::deployment().as_str(),
+            "none",
+            &[("threshold", threshold.as_str()), ("scope", "deployment")],
+        );
     }
 
     /// The budget alert for `threshold`, once a month: a log line, a metric, and a note in the
@@ -153,6 +184,9 @@ impl Responder {
         }
     }
 }
+
+/// The deployment budget's soft line (the stack's parameter is the limit alone).
+const DEPLOYMENT_SOFT_AT: f64 = 0.8;
 
 /// Where a message stands against the limits on spend.
 #[derive(Debug, Clone, Copy)]
