@@ -106,6 +106,11 @@ impl Settings {
                 tracing::error!(error = %e, "SWITCHBOARD_PRICE_OVERRIDES refused");
                 SettingsError { name: "SWITCHBOARD_PRICE_OVERRIDES", problem: "not a valid price table override" }
             })?;
+        if let Some(model) = var("SWITCHBOARD_BEDROCK_MODEL_ID")
+            && !prices.prices_model(&model)
+        {
+            tracing::error!(%model, table = %prices.id.id, "the price table has no price for the hosted model: its calls are recorded as unpriced and budgets do not see them; add its lines with PriceOverrides");
+        }
         if !own_table {
             tracing::warn!(%region, table = %prices.id.id, "no price table for this region: costs are at us-east-1's prices unless SWITCHBOARD_PRICE_OVERRIDES sets them");
         }
@@ -416,7 +421,8 @@ mod tests {
             ("AWS_REGION", "eu-west-1"),
             (
                 "SWITCHBOARD_PRICE_OVERRIDES",
-                "lines:\n  model.anthropic.claude-3-haiku-20240307-v1:0.input_token: {usd: \"0.25\", per: 1000000}\n",
+                "lines:\n  model.anthropic.claude-3-haiku-20240307-v1:0.input_token: {usd: \"0.25\", per: 1000000}\n  \
+                 model.anthropic.claude-3-haiku-20240307-v1:0.output_token: {usd: \"1.25\", per: 1000000}\n",
             ),
         ])
         .unwrap();

@@ -44,10 +44,11 @@ pub async fn costs(of: CostsOf, options: CostOptions<'_>) -> Result<()> {
         Some(m) => Month::parse(m).with_context(|| format!("--month {m}: expected YYYY-MM"))?,
         None => Month::of(now),
     };
-    let overrides = options
-        .prices
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
-        .transpose()?;
+    // --prices, else the stack's PriceOverrides as `switchboard env --stack` exports them.
+    let overrides = match options.prices {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?),
+        None => std::env::var("SWITCHBOARD_PRICE_OVERRIDES").ok().filter(|o| !o.trim().is_empty()),
+    };
     let settings = Settings::from_env()?;
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     // The deployment's region's table, as its functions price requests.
@@ -463,6 +464,14 @@ pub async fn env(stack: &str) -> Result<()> {
     if let Some(api) = outputs.get("ApiUrl") {
         lines.push(format!("export SWITCHBOARD_API_URL={}", shell_quoted(api)));
     }
+    // What the functions budget and price with, so the reports agree with them.
+    if let Some(budget) = outputs.get("DeploymentMonthlyBudgetUsd") {
+        lines.push(format!("export SWITCHBOARD_DEPLOYMENT_BUDGET_USD={}", shell_quoted(budget)));
+    }
+    match outputs.get("PriceOverrides").map(String::as_str) {
+        Some("-") | None => lines.push("unset SWITCHBOARD_PRICE_OVERRIDES".into()),
+        Some(overrides) => lines.push(format!("export SWITCHBOARD_PRICE_OVERRIDES={}", shell_quoted(overrides))),
+    }
     let key = &outputs["DeploymentKeyParameter"];
     let clients = AwsClients::from_env(&BedrockSettings::default()).await;
     let region = outputs.get("Region").cloned().or(clients.region.clone()).unwrap_or_default();
@@ -472,7 +481,8 @@ pub async fn env(stack: &str) -> Result<()> {
             "the deployment key {key} does not exist in {region}, the stack's region: every inbound request fails \
              until it does (docs/deploy.md, step 2: create it with --region {region})"
         ),
-        Err(e) => anyhow::bail!("could not check the deployment key {key} in {region}: {e}"),
+        // A cost owner may lack ssm:DescribeParameters: the variables are still what they need.
+        Err(e) => eprintln!("warning: could not check the deployment key {key} in {region}: {e}"),
     }
     println!("{}", lines.join("\n"));
     Ok(())

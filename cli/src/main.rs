@@ -158,7 +158,7 @@ enum Command {
         all: bool,
         /// Also the pilot decisions and unanswered questions kept for review: customers' words,
         /// which need read rights on conversations.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         reviews: bool,
         /// The month, YYYY-MM (default: this month, UTC).
         #[arg(long)]

@@ -304,26 +304,36 @@ pub fn delta(old: Option<&CostRecord>, new: &CostRecord) -> BTreeMap<String, i64
     d
 }
 
-/// What a tenant's record moves in the deployment's own partition ([`TenantId::deployment`]),
-/// from the `delta` it moved its tenant's day by: the deployment's totals (`all.total`,
-/// `all.c.{component}`, `all.ch.{channel}`, `all.messages`) and the tenant's share of them
-/// (`t.{tenant}`, `tm.{tenant}` messages). One small update per record makes the deployment-wide
-/// budget one read and the report across tenants one query, however many tenants there are.
-pub fn rollup(tenant: &TenantId, delta: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
-    let mut out = BTreeMap::new();
-    for (name, n) in delta {
-        let kept = name == "total" || name == "messages" || name.starts_with("c.") || name.starts_with("ch.");
-        if kept {
-            out.insert(format!("all.{name}"), *n);
-        }
+/// What a tenant's record moves in its line of the deployment's month, from the `delta` it moved
+/// its own day by: its total, messages, components, channels and unpriced model calls. One small
+/// item per tenant and month (never one item every tenant writes to): the deployment-wide budget
+/// and the report across tenants read the month's lines in one query.
+pub fn tenant_line(delta: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
+    delta
+        .iter()
+        .filter(|(name, _)| {
+            *name == "total"
+                || *name == "messages"
+                || ["c.", "ch.", "unpriced."].iter().any(|prefix| name.starts_with(prefix))
+        })
+        .map(|(name, n)| (name.clone(), *n))
+        .collect()
+}
+
+/// A tenant's line of a month (see [`tenant_line`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantLine {
+    /// The tenant.
+    pub tenant: Option<TenantId>,
+    /// Its counters.
+    pub counters: BTreeMap<String, i64>,
+}
+
+impl TenantLine {
+    /// A counter (0 when absent).
+    pub fn get(&self, name: &str) -> i64 {
+        self.counters.get(name).copied().unwrap_or(0)
     }
-    if let Some(total) = delta.get("total") {
-        out.insert(format!("t.{tenant}"), *total);
-    }
-    if let Some(messages) = delta.get("messages") {
-        out.insert(format!("tm.{tenant}"), *messages);
-    }
-    out
 }
 
 /// Where a request's work is attributed, known before it is measured.
@@ -388,9 +398,9 @@ mod tests {
         assert_eq!(d["answered"], 1);
         assert!(!d.contains_key("messages"), "still one message");
         assert_eq!(delta(Some(&first), &first), BTreeMap::new());
-        let up = rollup(&first.tenant, &d);
-        assert_eq!((up["all.total"], up["t.demo"], up["all.c.lambda"]), (200, 200, 200));
-        assert!(!up.contains_key("all.i.shipping"), "intents stay in the tenant's partition");
-        assert_eq!(rollup(&first.tenant, &BTreeMap::new()), BTreeMap::new());
+        let line = tenant_line(&d);
+        assert_eq!((line["total"], line["c.lambda"]), (200, 200));
+        assert!(!line.contains_key("i.shipping"), "intents stay in the tenant's partition");
+        assert_eq!(tenant_line(&BTreeMap::new()), BTreeMap::new());
     }
 }

@@ -459,6 +459,9 @@ pub trait CostLedger: Send + Sync {
     ) -> Result<(), PortError>;
     /// The month's day totals, oldest day first.
     async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError>;
+    /// Every tenant's line of the deployment's month ([`crate::ledger::tenant_line`]), which
+    /// [`CostLedger::record`] moves with each record.
+    async fn lines(&self, month: Month) -> Result<Vec<crate::ledger::TenantLine>, PortError>;
     /// The month's records, newest first, at most `limit`.
     async fn records(&self, tenant: &TenantId, month: Month, limit: usize) -> Result<Vec<CostRecord>, PortError>;
     /// Marks alert `name` raised for the month: `true` the first time only, so each threshold

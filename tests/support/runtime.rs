@@ -208,11 +208,7 @@ pub fn sam_bootstrap(function: &str) -> PathBuf {
 /// arm64 has its features, not qemu's `max`), with the function's layer at `/opt` as Lambda
 /// mounts it. Emulated timings are not performance figures.
 fn command_for(binary: &FsPath, function: &str) -> Command {
-    let mut head = [0u8; 20];
-    let is_arm64 = std::fs::File::open(binary).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
-        && head[..4] == *b"\x7fELF"
-        && u16::from_le_bytes([head[18], head[19]]) == 183; // EM_AARCH64
-    if !is_arm64 || cfg!(target_arch = "aarch64") {
+    if !is_arm64(binary) || cfg!(target_arch = "aarch64") {
         return Command::new(binary);
     }
     let qemu = FsPath::new("/usr/bin/qemu-aarch64-static");
@@ -228,6 +224,14 @@ fn command_for(binary: &FsPath, function: &str) -> Command {
     }
     command.arg(binary);
     command
+}
+
+/// Whether `binary` is an aarch64 ELF executable.
+fn is_arm64(binary: &FsPath) -> bool {
+    let mut head = [0u8; 20];
+    std::fs::File::open(binary).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && head[..4] == *b"\x7fELF"
+        && u16::from_le_bytes([head[18], head[19]]) == 183 // EM_AARCH64
 }
 
 /// A root whose `opt` is the function's layer (the encoder's, for the responder), as Lambda
@@ -413,6 +417,9 @@ impl Function {
         env.push(("SWITCHBOARD_ALLOWED_ENDPOINTS".into(), "http://127.0.0.1:*".into()));
         env.extend(extra.iter().cloned());
         let path = if profile == SAM { sam_bootstrap(function) } else { target_dir(profile).join(&binary) };
+        if profile == SAM {
+            assert!(is_arm64(&path), "{} is not an arm64 bootstrap: what ships is arm64", path.display());
+        }
         Self::launch(&path, function, &env).await
     }
 

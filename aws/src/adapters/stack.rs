@@ -41,14 +41,17 @@ pub async fn outputs(stack: &str) -> Result<(String, BTreeMap<String, String>), 
     Ok((status, outputs))
 }
 
-/// Whether the SSM parameter `name` exists (and this caller may read it) in the client's region.
+/// Whether the SSM parameter `name` exists in the client's region, from its metadata alone
+/// (`ssm:DescribeParameters`: no right to read, let alone decrypt, its value).
 pub async fn parameter_exists(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<bool, String> {
-    match ssm.get_parameter().name(name).send().await {
-        Ok(_) => Ok(true),
-        Err(e) => match e.as_service_error() {
-            Some(s) if s.is_parameter_not_found() => Ok(false),
-            Some(s) => Err(s.to_string()),
-            None => Err(e.to_string()),
-        },
+    let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .values(name)
+        .build()
+        .map_err(|e| e.to_string())?;
+    match ssm.describe_parameters().parameter_filters(filter).send().await {
+        Ok(found) => Ok(found.parameters().iter().any(|p| p.name() == Some(name))),
+        Err(e) => Err(e.as_service_error().map_or_else(|| e.to_string(), ToString::to_string)),
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use switchboard_core::config::{BudgetCounts, SoftLineStops};
 use switchboard_core::domain::TenantId;
+use switchboard_core::ledger::TenantLine;
 use switchboard_core::ports::{CostLedger, PortError};
 
 /// Where a tenant stands against its monthly budget.
@@ -85,15 +86,18 @@ pub struct MonthSpend {
 }
 
 impl MonthSpend {
-    /// The spend in `tenant`'s day totals; for the deployment, every tenant's together plus the
-    /// requests no tenant is billed for.
-    pub fn of(tenant: &TenantId, days: &[DayTotals]) -> Self {
+    /// The spend in a tenant's day totals.
+    pub fn of(days: &[DayTotals]) -> Self {
         let sum = |name: &str| u64::try_from(days.iter().map(|d| d.get(name)).sum::<i64>()).unwrap_or(0);
-        if *tenant == TenantId::deployment() {
-            Self { total: sum("all.total") + sum("total"), channels: sum("all.c.channels") }
-        } else {
-            Self { total: sum("total"), channels: sum("c.channels") }
-        }
+        Self { total: sum("total"), channels: sum("c.channels") }
+    }
+
+    /// The deployment's spend: every tenant's line, and the requests no tenant is billed for (the
+    /// deployment's own day totals).
+    pub fn of_deployment(lines: &[TenantLine], unbilled: &[DayTotals]) -> Self {
+        let sum = |name: &str| u64::try_from(lines.iter().map(|l| l.get(name)).sum::<i64>()).unwrap_or(0);
+        let unbilled = Self::of(unbilled);
+        Self { total: sum("total") + unbilled.total, channels: sum("c.channels") }
     }
 
     /// What counts toward a budget that counts `counts`.
@@ -164,7 +168,12 @@ impl SpendCache {
         {
             return Ok(*nanos);
         }
-        let spent = MonthSpend::of(tenant, &ledger.days(tenant, month).await?);
+        let days = ledger.days(tenant, month).await?;
+        let spent = if *tenant == TenantId::deployment() {
+            MonthSpend::of_deployment(&ledger.lines(month).await?, &days)
+        } else {
+            MonthSpend::of(&days)
+        };
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
@@ -200,13 +209,15 @@ mod tests {
             day: None,
             counters: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         };
-        let tenant = TenantId::new("shop").unwrap();
         let days = [day(&[("total", 100), ("c.channels", 60)]), day(&[("total", 50)])];
-        let spend = MonthSpend::of(&tenant, &days);
+        let spend = MonthSpend::of(&days);
         assert_eq!((spend.counted(BudgetCounts::All), spend.counted(BudgetCounts::Aws)), (150, 90));
-        let all = [day(&[("all.total", 1000), ("all.c.channels", 300), ("total", 7), ("t.shop", 150)])];
-        let deployment = MonthSpend::of(&TenantId::deployment(), &all);
-        assert_eq!((deployment.total, deployment.channels), (1007, 300), "refused requests count too");
+        let line = |total: i64, channels: i64| TenantLine {
+            tenant: TenantId::new("shop").ok(),
+            counters: [("total".to_string(), total), ("c.channels".to_string(), channels)].into(),
+        };
+        let deployment = MonthSpend::of_deployment(&[line(1000, 300), line(500, 0)], &[day(&[("total", 7)])]);
+        assert_eq!((deployment.total, deployment.channels), (1507, 300), "refused requests count too");
     }
 
     #[test]

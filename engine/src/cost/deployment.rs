@@ -1,7 +1,7 @@
 //! The report across every tenant of a deployment, for whoever pays the AWS bill: the month from
-//! the deployment's rollup in the ledger (one query, whatever the number of tenants), the
-//! requests no tenant is billed for, and the stack's fixed monthly lines apportioned to tenants
-//! by their share of the messages.
+//! the tenants' lines in the ledger (one query, whatever the number of tenants; the by-day table
+//! reads each tenant's days), the requests no tenant is billed for, and the stack's fixed monthly
+//! lines apportioned to tenants by their share of the messages.
 
 use super::budget::{BudgetState, MonthSpend, forecast};
 use super::fixed::{FixedLine, FixedMonthly, share};
@@ -30,6 +30,8 @@ pub struct DeploymentReport {
     pub tenants_nanos: u64,
     /// Of which billed to no tenant (refused, public routes).
     pub unbilled_nanos: u64,
+    /// Hosted model calls the price table does not price, per model: in no total.
+    pub unpriced_model_calls: BTreeMap<String, u64>,
     /// The stack's fixed monthly lines (not in the ledger).
     pub fixed: Vec<FixedLine>,
     /// Their sum.
@@ -98,44 +100,76 @@ pub async fn build(
     month: Month,
     now: DateTime<Utc>,
 ) -> Result<DeploymentReport, PortError> {
-    let days = ledger.days(&TenantId::deployment(), month).await?;
-    let sum = |name: &str| u64::try_from(days.iter().map(|d| d.get(name)).sum::<i64>()).unwrap_or(0);
-    let group = |prefix: &str| {
-        let mut all: BTreeMap<String, u64> = BTreeMap::new();
-        for d in &days {
-            for (k, v) in d.group(prefix) {
-                *all.entry(k).or_default() += u64::try_from(v).unwrap_or(0);
-            }
+    let lines = ledger.lines(month).await?;
+    let unbilled_days = ledger.days(&TenantId::deployment(), month).await?;
+    let spend = MonthSpend::of_deployment(&lines, &unbilled_days);
+    let nanos = |n: i64| u64::try_from(n).unwrap_or(0);
+    let mut by_component: BTreeMap<String, u64> = Components::NAMES.iter().map(|n| (n.to_string(), 0)).collect();
+    let mut by_channel: BTreeMap<String, u64> = BTreeMap::new();
+    let mut unpriced_model_calls: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut tenants_nanos, mut messages) = (0, 0);
+    for line in &lines {
+        tenants_nanos += nanos(line.get("total"));
+        messages += nanos(line.get("messages"));
+        for (name, n) in &line.counters {
+            let into = match name.split_once('.') {
+                Some(("c", component)) => by_component.entry(component.to_string()),
+                Some(("ch", channel)) => by_channel.entry(channel.to_string()),
+                Some(("unpriced", model)) => unpriced_model_calls.entry(model.to_string()),
+                _ => continue,
+            };
+            *into.or_default() += nanos(*n);
         }
-        all.retain(|_, v| *v > 0);
-        all
-    };
-    let spend = MonthSpend::of(&TenantId::deployment(), &days);
-    let (tenants_nanos, unbilled_nanos, messages) = (sum("all.total"), sum("total"), sum("all.messages"));
+    }
+    for day in &unbilled_days {
+        for (component, n) in day.group("c") {
+            *by_component.entry(component).or_default() += nanos(n);
+        }
+    }
+    by_channel.retain(|_, n| *n > 0);
+    unpriced_model_calls.retain(|_, n| *n > 0);
+    let unbilled_nanos = MonthSpend::of(&unbilled_days).total;
     let fixed_lines = fixed.lines(prices);
     let fixed_nanos: u64 = fixed_lines.iter().map(|l| l.nanos).sum();
-    let tenant_messages = group("tm");
-    let mut by_tenant: Vec<TenantLine> = group("t")
-        .into_iter()
-        .map(|(tenant, nanos)| {
-            let m = tenant_messages.get(&tenant).copied().unwrap_or(0);
-            TenantLine { fixed_share_nanos: share(fixed_nanos, m, messages), tenant, nanos, messages: m }
+    let mut by_tenant: Vec<TenantLine> = lines
+        .iter()
+        .filter_map(|line| {
+            let (m, tenant) = (nanos(line.get("messages")), line.tenant.as_ref()?.to_string());
+            Some(TenantLine {
+                fixed_share_nanos: share(fixed_nanos, m, messages),
+                tenant,
+                nanos: nanos(line.get("total")),
+                messages: m,
+            })
         })
         .collect();
     by_tenant.sort_by(|a, b| b.nanos.cmp(&a.nanos).then(a.tenant.cmp(&b.tenant)));
-    let mut by_component: BTreeMap<String, u64> = Components::NAMES.iter().map(|n| (n.to_string(), 0)).collect();
-    for (name, nanos) in group("all.c").into_iter().chain(group("c")) {
-        *by_component.entry(name).or_default() += nanos;
+    // Per day: each tenant's own day totals (a query per tenant: a report, not a request) and the
+    // unbilled requests'.
+    let mut days: BTreeMap<String, DeploymentDay> = BTreeMap::new();
+    let mut add_day = |day: &super::DayTotals, unbilled: bool| {
+        let key = day.day.map(|d| d.to_string()).unwrap_or_default();
+        let entry = days.entry(key.clone()).or_insert(DeploymentDay {
+            day: key,
+            total_nanos: 0,
+            unbilled_nanos: 0,
+            messages: 0,
+        });
+        entry.total_nanos += nanos(day.get("total"));
+        entry.messages += nanos(day.get("messages"));
+        if unbilled {
+            entry.unbilled_nanos += nanos(day.get("total"));
+        }
+    };
+    for tenant in lines.iter().filter_map(|l| l.tenant.as_ref()) {
+        for day in ledger.days(tenant, month).await? {
+            add_day(&day, false);
+        }
     }
-    let by_day = days
-        .iter()
-        .map(|d| DeploymentDay {
-            day: d.day.map(|d| d.to_string()).unwrap_or_default(),
-            total_nanos: u64::try_from(d.get("all.total") + d.get("total")).unwrap_or(0),
-            unbilled_nanos: u64::try_from(d.get("total")).unwrap_or(0),
-            messages: u64::try_from(d.get("all.messages")).unwrap_or(0),
-        })
-        .collect();
+    for day in &unbilled_days {
+        add_day(day, true);
+    }
+    let by_day = days.into_values().collect();
     let budget = (budget_nanos > 0).then(|| DeploymentBudget {
         limit_nanos: budget_nanos,
         used_nanos: spend.total,
@@ -150,13 +184,14 @@ pub async fn build(
         ledger_nanos: spend.total,
         tenants_nanos,
         unbilled_nanos,
+        unpriced_model_calls,
         fixed: fixed_lines,
         fixed_nanos,
         total_nanos: spend.total + fixed_nanos,
         messages,
         by_tenant,
         by_component,
-        by_channel: group("all.ch"),
+        by_channel,
         by_day,
         budget,
     })
@@ -176,6 +211,11 @@ impl DeploymentReport {
             dollars(self.unbilled_nanos)
         ));
         out.push_str(&format!("  fixed monthly lines {:>18}   (not in the ledger)\n", dollars(self.fixed_nanos)));
+        for (model, calls) in &self.unpriced_model_calls {
+            out.push_str(&format!(
+                "  + {calls} hosted calls to {model}, which the price table does not price (not in the total)\n"
+            ));
+        }
         for l in &self.fixed {
             out.push_str(&format!("    {:>3} {:<16} {:>14}   ({})\n", l.count, l.name, dollars(l.nanos), l.price_line));
         }
@@ -217,10 +257,26 @@ impl DeploymentReport {
         out
     }
 
-    /// CSV: one row per tenant, with its share of the fixed lines.
+    /// CSV: one row per tenant, with its share of the fixed lines, then the requests billed to no
+    /// tenant and what of the fixed lines no tenant's messages carry: the rows add up to the total.
     pub fn csv(&self) -> String {
         let mut out = String::from("month,tenant,messages,requests_nanos,fixed_share_nanos,total_nanos\n");
-        for t in &self.by_tenant {
+        let shared: u64 = self.by_tenant.iter().map(|t| t.fixed_share_nanos).sum();
+        let rest = [
+            TenantLine {
+                tenant: "(billed to no tenant)".into(),
+                nanos: self.unbilled_nanos,
+                messages: 0,
+                fixed_share_nanos: 0,
+            },
+            TenantLine {
+                tenant: "(fixed lines, not shared)".into(),
+                nanos: 0,
+                messages: 0,
+                fixed_share_nanos: self.fixed_nanos.saturating_sub(shared),
+            },
+        ];
+        for t in self.by_tenant.iter().chain(&rest) {
             out.push_str(&format!(
                 "{},{},{},{},{},{}\n",
                 self.month,
@@ -302,8 +358,10 @@ mod tests {
         assert_eq!(r.budget.as_ref().map(|b| b.used_nanos), Some(r.ledger_nanos));
         assert!(r.table().contains("bakery") && r.table().contains("billed to no tenant"));
         let csv = r.csv();
-        assert_eq!(csv.lines().count(), 3, "{csv}");
+        assert_eq!(csv.lines().count(), 5, "{csv}");
         assert!(csv.contains("2026-11,bakery,3,"));
+        let summed: u64 = csv.lines().skip(1).filter_map(|l| l.rsplit(',').next()?.parse::<u64>().ok()).sum();
+        assert_eq!(summed, r.total_nanos, "the rows add up to the total");
         let bakery = bakery.with_fixed_share(ledger.as_ref(), &costs.prices, fixed).await.unwrap();
         assert_eq!(bakery.fixed_share.as_ref().map(|f| f.nanos), Some(6_000_000_000));
         assert!(bakery.table().contains("share of the stack's fixed monthly lines (75.0 %"), "{}", bakery.table());

@@ -73,9 +73,10 @@ impl PriceTable {
             .map(|line| self.atto(&line))
     }
 
-    /// Whether the table prices `model_id` (itself or its model).
+    /// Whether the table prices `model_id` (itself or its model), input and output alike: a
+    /// model with one of the two lines is unpriced, not half-priced.
     pub fn prices_model(&self, model_id: &str) -> bool {
-        self.model_token(model_id, "input_token").is_some()
+        self.model_token(model_id, "input_token").is_some() && self.model_token(model_id, "output_token").is_some()
     }
 }
 
@@ -173,6 +174,12 @@ mod tests {
         .unwrap();
         assert_eq!(t.model_token("global.amazon.nova-micro-v1:0", "input_token"), Some(30_000_000_000));
         assert_eq!(t.model_token("eu.amazon.nova-micro-v1:0", "input_token"), Some(35_000_000_000));
+        let half = PriceTable::parse(
+            crate::cost::prices_default(),
+            Some("lines:\n  model.acme.half.input_token:\n    usd: \"1\"\n    per: 1000000\n"),
+        )
+        .unwrap();
+        assert!(!half.prices_model("acme.half"), "an input price alone is not a price");
     }
 
     #[test]

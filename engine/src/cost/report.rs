@@ -318,7 +318,7 @@ pub async fn build(
     let (resolutions, resolutions_pending) = resolved(&records, now);
     let settings = budget.cloned().unwrap_or_default();
     let limit_nanos = (settings.monthly_usd * 1e9).round() as u64;
-    let spend = MonthSpend::of(tenant, &days);
+    let spend = MonthSpend::of(&days);
     let used_nanos = spend.counted(settings.counts);
     let budget = Budget {
         limit_nanos,
@@ -487,9 +487,11 @@ impl CostReport {
         fixed: super::fixed::FixedMonthly,
     ) -> Result<Self, PortError> {
         let Some(month) = Month::parse(&self.month) else { return Ok(self) };
-        let days = ledger.days(&TenantId::deployment(), month).await?;
-        let sum = |name: &str| u64::try_from(days.iter().map(|d| d.get(name)).sum::<i64>()).unwrap_or(0);
-        let (mine, all) = (sum(&format!("tm.{}", self.tenant)), sum("all.messages"));
+        let lines = ledger.lines(month).await?;
+        let messages = |line: &switchboard_core::ledger::TenantLine| u64::try_from(line.get("messages")).unwrap_or(0);
+        let all: u64 = lines.iter().map(messages).sum();
+        let mine: u64 =
+            lines.iter().filter(|l| l.tenant.as_ref().is_some_and(|t| t.as_str() == self.tenant)).map(messages).sum();
         let deployment_nanos = fixed.nanos(prices);
         self.fixed_share = Some(FixedShare {
             deployment_nanos,

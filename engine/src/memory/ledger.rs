@@ -13,7 +13,9 @@ use switchboard_core::ports::{CostLedger, PortError};
 
 type Partition = (TenantId, Month);
 /// Counters by name, per day.
-type Days = BTreeMap<NaiveDate, BTreeMap<String, i64>>;
+type Days = BTreeMap<NaiveDate, Counters>;
+/// Counters by name.
+type Counters = BTreeMap<String, i64>;
 
 /// Cost records and totals in maps.
 #[derive(Debug, Default)]
@@ -21,6 +23,7 @@ pub struct MemoryLedger {
     records: Mutex<BTreeMap<Partition, BTreeMap<String, CostRecord>>>,
     days: Mutex<BTreeMap<Partition, Days>>,
     alerts: Mutex<BTreeMap<Partition, BTreeMap<String, DateTime<Utc>>>>,
+    lines: Mutex<BTreeMap<Month, BTreeMap<TenantId, Counters>>>,
 }
 
 impl MemoryLedger {
@@ -43,8 +46,12 @@ impl CostLedger for MemoryLedger {
                 *counters.entry(name.clone()).or_insert(0) += n;
             }
         }
-        let rollup = switchboard_core::ledger::rollup(&record.tenant, &moved);
-        self.add_to_day(&TenantId::deployment(), record.month(), record.day(), &rollup).await
+        let mut lines = lock(&self.lines);
+        let line = lines.entry(record.month()).or_default().entry(record.tenant.clone()).or_default();
+        for (name, n) in switchboard_core::ledger::tenant_line(&moved) {
+            *line.entry(name).or_insert(0) += n;
+        }
+        Ok(())
     }
 
     async fn add_to_day(
@@ -79,6 +86,18 @@ impl CostLedger for MemoryLedger {
             .sum();
         super::capacity::query(bytes, found.len());
         Ok(found)
+    }
+
+    async fn lines(&self, month: Month) -> Result<Vec<switchboard_core::ledger::TenantLine>, PortError> {
+        let lines = lock(&self.lines);
+        Ok(lines
+            .get(&month)
+            .map(|m| {
+                m.iter()
+                    .map(|(t, c)| switchboard_core::ledger::TenantLine { tenant: Some(t.clone()), counters: c.clone() })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn records(&self, tenant: &TenantId, month: Month, limit: usize) -> Result<Vec<CostRecord>, PortError> {

@@ -1,10 +1,12 @@
 //! The cost ledger.
 
 use super::*;
+use std::collections::BTreeMap;
 
 /// The cost ledger in the month's partition `T#{tenant}#COST#{yyyy-mm}`: records
 /// (`R#{at}#{request}#{function}#{item}`, kept 400 days), day totals (`DAY#{yyyy-mm-dd}`, one
-/// number attribute per counter, moved by `ADD`) and alerts raised (`ALERT#{name}`).
+/// number attribute per counter, moved by `ADD`) and alerts raised (`ALERT#{name}`); and in the
+/// deployment's month, each tenant's line (`LINE#{tenant}`, moved by `ADD` with each record).
 #[derive(Debug, Clone)]
 pub struct DynamoLedger {
     table: Table,
@@ -52,10 +54,11 @@ impl CostLedger for DynamoLedger {
             out.attributes().filter(|a| a.contains_key("data")).map(|a| json(LEDGER, a, "data")).transpose()?;
         let delta = switchboard_engine::cost::delta(old.as_ref(), record);
         self.add_to_day(&record.tenant, record.month(), record.day(), &delta).await?;
-        // The deployment's totals after the tenant's: a failure between the two leaves the
-        // tenant's figures right and the deployment's short by this record, never the reverse.
-        let rollup = switchboard_core::ledger::rollup(&record.tenant, &delta);
-        self.add_to_day(&TenantId::deployment(), record.month(), record.day(), &rollup).await
+        // The tenant's line after its day: a failure between the two leaves the tenant's figures
+        // right and the deployment's short by this record, never the reverse.
+        let line = switchboard_core::ledger::tenant_line(&delta);
+        let key = (ledger_pk(&TenantId::deployment(), record.month()), format!("LINE#{}", record.tenant));
+        self.add(key, &line).await
     }
 
     async fn add_to_day(
@@ -63,33 +66,21 @@ impl CostLedger for DynamoLedger {
         tenant: &TenantId,
         month: Month,
         day: chrono::NaiveDate,
-        counters: &std::collections::BTreeMap<String, i64>,
+        counters: &BTreeMap<String, i64>,
     ) -> Result<(), PortError> {
-        if counters.is_empty() {
-            return Ok(());
-        }
-        let mut update = self
-            .table
-            .client
-            .update_item()
-            .table_name(&self.table.name)
-            .key("pk", s(ledger_pk(tenant, month)))
-            .key("sk", s(format!("DAY#{day}")))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        let mut adds = Vec::with_capacity(counters.len());
-        for (i, (name, by)) in counters.iter().enumerate() {
-            adds.push(format!("#a{i} :v{i}"));
-            update = update
-                .expression_attribute_names(format!("#a{i}"), name)
-                .expression_attribute_values(format!(":v{i}"), n(*by));
-        }
-        let out = update
-            .update_expression(format!("ADD {}", adds.join(", ")))
-            .send()
-            .await
-            .map_err(|e| unavailable(LEDGER, e))?;
-        meter(out.consumed_capacity(), true);
-        Ok(())
+        self.add((ledger_pk(tenant, month), format!("DAY#{day}")), counters).await
+    }
+
+    async fn lines(&self, month: Month) -> Result<Vec<switchboard_core::ledger::TenantLine>, PortError> {
+        let pk = ledger_pk(&TenantId::deployment(), month);
+        let items = self.table.query(LEDGER, pk, SortKey::Prefix("LINE#".into()), true, 10_000).await?;
+        Ok(items
+            .iter()
+            .map(|item| switchboard_core::ledger::TenantLine {
+                tenant: text(item, "sk").and_then(|sk| sk.strip_prefix("LINE#")).and_then(|t| TenantId::new(t).ok()),
+                counters: counters(item),
+            })
+            .collect())
     }
 
     async fn days(&self, tenant: &TenantId, month: Month) -> Result<Vec<DayTotals>, PortError> {
@@ -102,12 +93,7 @@ impl CostLedger for DynamoLedger {
                     .and_then(|sk| sk.strip_prefix("DAY#"))
                     .and_then(|d| d.parse().ok())
                     .ok_or_else(|| corrupt(LEDGER, "day totals without a day"))?;
-                let counters = item
-                    .iter()
-                    .filter(|(k, _)| k.as_str() != "pk" && k.as_str() != "sk")
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse::<i64>().ok()?)))
-                    .collect();
-                Ok(DayTotals { day: Some(day), counters })
+                Ok(DayTotals { day: Some(day), counters: counters(item) })
             })
             .collect()
     }
@@ -156,4 +142,43 @@ impl CostLedger for DynamoLedger {
             })
             .collect())
     }
+}
+
+impl DynamoLedger {
+    /// `ADD`s `counters` to the item at `key` (one update; nothing when there is nothing to add).
+    async fn add(&self, (pk, sk): (String, String), counters: &BTreeMap<String, i64>) -> Result<(), PortError> {
+        if counters.is_empty() {
+            return Ok(());
+        }
+        let mut update = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let mut adds = Vec::with_capacity(counters.len());
+        for (i, (name, by)) in counters.iter().enumerate() {
+            adds.push(format!("#a{i} :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), n(*by));
+        }
+        let out = update
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .send()
+            .await
+            .map_err(|e| unavailable(LEDGER, e))?;
+        meter(out.consumed_capacity(), true);
+        Ok(())
+    }
+}
+
+/// An item's counters: every number attribute but the keys.
+fn counters(item: &Item) -> BTreeMap<String, i64> {
+    item.iter()
+        .filter(|(k, _)| k.as_str() != "pk" && k.as_str() != "sk")
+        .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse::<i64>().ok()?)))
+        .collect()
 }

@@ -531,8 +531,6 @@ struct Context<'a> {
     language: Language,
 }
 
-/// The state the policy sees. A pending handoff caused by this very message (a redelivery after
-/// a failed enqueue) must not silence the retry that completes it.
 /// Past the tenant's cap on paid sends the bot answers no more on channels that bill per
 /// message: a person takes the conversation, with the bot's draft, and the customer gets the
 /// one handoff notice (the cap is exceeded by at most that notice per conversation).
@@ -556,6 +554,8 @@ fn hand_over_instead(decision: Decision, why: Reason) -> Decision {
     }
 }
 
+/// The state the policy sees. A pending handoff caused by this very message (a redelivery after
+/// a failed enqueue) must not silence the retry that completes it.
 fn effective_state(conversation: &Conversation, message: &InboundMessage) -> ConversationState {
     match &conversation.state {
         ConversationState::HandoffPending { escalation, .. } if *escalation == message.id => ConversationState::Bot,

@@ -305,14 +305,25 @@ fn budget_note(
     limit_usd: f64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Escalation {
-    let what = match threshold {
-        BudgetState::Exhausted => {
+    use switchboard_core::config::{BudgetCounts, SoftLineStops};
+    let what = match (threshold, tenant.config.budget.at_soft_line) {
+        (BudgetState::Exhausted, _) => {
             "the budget is spent: the hosted model is off until next month (templates, the FAQ and people still answer)"
         }
-        _ => "the soft line is crossed: the hosted model no longer writes answers (it still classifies)",
+        (_, SoftLineStops::Generation) => {
+            "the soft line is crossed: the hosted model no longer writes answers (it still classifies)"
+        }
+        (_, SoftLineStops::HostedModel) => {
+            "the soft line is crossed: the hosted model is off until next month (templates, the FAQ and people still answer)"
+        }
+        (_, SoftLineStops::Nothing) => "the soft line is crossed: nothing stops until the budget itself",
+    };
+    let counted = match tenant.config.budget.counts {
+        BudgetCounts::All => "AWS and channel fees",
+        BudgetCounts::Aws => "AWS alone",
     };
     let text = format!(
-        "Switchboard budget for {month}: ${spent_usd:.2} of ${limit_usd:.2} used; {what}. Run `switchboard costs --tenant {} --month {month}` for the report.",
+        "Switchboard budget for {month}: ${spent_usd:.2} of ${limit_usd:.2} used ({counted}); {what}. Run `switchboard costs --tenant {} --month {month}` for the report.",
         tenant.id
     );
     // Tenant ids and months are made of characters every id accepts.
