@@ -10,8 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/qemu-aarch64-static ] || [ ! -e /lib/ld-linux-aarch64.so.1 ]; then
   dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static libc6:arm64 libgcc-s1:arm64 >/dev/null
+  # One apt at a time: the test command installs chromium (scripts/browser-check.sh) at the same moment.
+  flock /tmp/switchboard-apt.lock apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive flock /tmp/switchboard-apt.lock \
+    apt-get install -y -qq --no-install-recommends qemu-user-static libc6:arm64 libgcc-s1:arm64 >/dev/null
 fi
 if [ "${1:-}" = install ]; then exit 0; fi
 [ -f infra/.aws-sam/build/template.yaml ] || { echo "arm64: no sam build output: run scripts/deploy-check.sh first" >&2; exit 1; }

@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing Debian's chromium..."
   as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  # One apt at a time: the test command installs qemu (scripts/arm64.sh) at the same moment.
+  as_root flock /tmp/switchboard-apt.lock apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root flock /tmp/switchboard-apt.lock apt-get install -y -qq chromium >/dev/null
 fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --silent)
