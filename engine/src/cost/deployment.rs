@@ -347,7 +347,7 @@ mod tests {
                 .unwrap();
         assert_eq!(r.messages, 4);
         assert_eq!(r.by_tenant[0].tenant, "bakery");
-        assert_eq!(r.by_tenant[0].nanos, bakery.total_nanos, "the rollup equals the tenant's own ledger");
+        assert_eq!(r.by_tenant[0].nanos, bakery.total_nanos, "the tenant's line equals its own ledger");
         assert_eq!(r.tenants_nanos, r.by_tenant.iter().map(|t| t.nanos).sum::<u64>());
         assert!(r.unbilled_nanos > 0 && r.ledger_nanos == r.tenants_nanos + r.unbilled_nanos);
         assert_eq!(r.fixed_nanos, 8_000_000_000);

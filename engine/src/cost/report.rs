@@ -479,7 +479,7 @@ impl CostReport {
     }
 
     /// Adds the tenant's share of the stack's fixed monthly lines, by its share of the
-    /// deployment's messages (the deployment's rollup: one more query).
+    /// deployment's messages (the tenants' lines of the month: one more query).
     pub async fn with_fixed_share(
         mut self,
         ledger: &dyn CostLedger,
