@@ -278,6 +278,18 @@ pub struct BudgetConfig {
     pub paid_sends_usd: f64,
 }
 
+impl BudgetConfig {
+    /// `monthly_usd` in nano-dollars (0: no budget).
+    pub fn limit_nanos(&self) -> u64 {
+        (self.monthly_usd * 1e9).round() as u64
+    }
+
+    /// `paid_sends_usd` in nano-dollars (0: no cap).
+    pub fn paid_sends_cap_nanos(&self) -> u64 {
+        (self.paid_sends_usd * 1e9).round() as u64
+    }
+}
+
 /// What counts toward a budget.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -71,11 +71,6 @@ impl BudgetState {
     }
 }
 
-/// The month's spend so far, in nano-dollars, from its day totals.
-pub fn month_total(days: &[DayTotals]) -> u64 {
-    u64::try_from(days.iter().map(|d| d.get("total")).sum::<i64>()).unwrap_or(0)
-}
-
 /// A month's spend as budgets read it, in nano-dollars.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MonthSpend {

@@ -4,6 +4,8 @@
 //! totals per day, component, channel and intent. [`budget`] turns the totals into the
 //! tenant's budget state; [`report`] into what a cost owner reads.
 
+#[cfg(any(test, feature = "cli"))]
+mod alternatives;
 pub mod budget;
 #[cfg(any(test, feature = "cli"))]
 pub mod deployment;

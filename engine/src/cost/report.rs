@@ -2,7 +2,7 @@
 //! and day, against the budget and beside what the alternatives would have charged. One model,
 //! four renderings (JSON, table, CSV, HTML).
 
-use super::budget::{BudgetState, MonthSpend, forecast, month_total};
+use super::budget::{BudgetState, MonthSpend, forecast};
 use super::{Components, CostRecord, Function, Month, PriceTable, TableId, usd};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -96,6 +96,7 @@ pub struct CostReport {
     pub requests: Vec<Request>,
 }
 
+pub use super::alternatives::{Alternative, alternatives};
 pub use super::outcomes::Satisfaction;
 use super::outcomes::{resolved, satisfaction};
 
@@ -166,24 +167,6 @@ pub struct Savings {
     pub saved_usd: f64,
 }
 
-/// An alternative's published price.
-#[derive(Debug, Clone, Serialize)]
-pub struct Alternative {
-    /// Product.
-    pub name: &'static str,
-    /// The price as published.
-    pub price: &'static str,
-    /// What the month's work would have cost there (low end of a range).
-    pub month_usd: f64,
-    /// Per automated resolution there.
-    pub per_resolution_usd: f64,
-    /// Where the price is published.
-    pub source: &'static str,
-    /// When the price was read there (the sourced survey in shared/research, anchors.md and
-    /// anchors-2026-12.md).
-    pub as_of: &'static str,
-}
-
 /// A gap in the FAQ.
 #[derive(Debug, Clone, Serialize)]
 pub struct Gap {
@@ -231,58 +214,6 @@ pub struct Request {
     pub decision: Option<String>,
 }
 
-/// Published prices of the alternatives (docs: ../shared/research/anchors.md).
-const ALTERNATIVES: [(&str, &str, f64, Basis, &str); 5] = [
-    (
-        "Intercom Fin",
-        "$0.99 per outcome",
-        0.99,
-        Basis::Resolution,
-        "https://www.intercom.com/help/en/articles/8205718-fin-ai-agent-outcomes",
-    ),
-    (
-        "Zendesk AI agents",
-        "$1.50–2.00 per automated resolution",
-        1.50,
-        Basis::Resolution,
-        "https://support.zendesk.com/hc/en-us/articles/5352026794010",
-    ),
-    (
-        "HubSpot Breeze customer agent",
-        "$0.50 per resolved conversation (since 2026-04-14; second-hand)",
-        0.50,
-        Basis::Resolution,
-        "https://resolve247.ai/blog/hubspot-breeze-pricing-change",
-    ),
-    ("Amazon Lex V2", "$0.75 per 1,000 text requests", 0.00075, Basis::Message, "https://aws.amazon.com/lex/pricing/"),
-    ("Amazon Connect chat", "$0.010 per message", 0.010, Basis::Message, "https://aws.amazon.com/connect/pricing/"),
-];
-
-/// What `resolutions` automated resolutions out of `messages` messages would cost with each
-/// alternative, at its published price.
-pub fn alternatives(resolutions: u64, messages: u64) -> Vec<Alternative> {
-    ALTERNATIVES
-        .iter()
-        .map(|(name, price, unit, basis, source)| {
-            let month_usd = match basis {
-                Basis::Resolution => resolutions as f64 * unit,
-                Basis::Message => messages as f64 * unit,
-            };
-            let per_resolution_usd = if resolutions > 0 { month_usd / resolutions as f64 } else { 0.0 };
-            Alternative { name, price, month_usd, per_resolution_usd, source, as_of: ALTERNATIVES_AS_OF }
-        })
-        .collect()
-}
-
-/// When the alternatives' prices were last read at their sources.
-const ALTERNATIVES_AS_OF: &str = "2026-12-01";
-
-#[derive(Clone, Copy)]
-enum Basis {
-    Resolution,
-    Message,
-}
-
 /// Builds the report of `tenant` for `month` from the ledger; `budget` (the tenant's budget
 /// settings, nothing else of its configuration) gives the limits and the cost of a
 /// human-handled conversation; at most `limit` requests.
@@ -311,14 +242,14 @@ pub async fn build(
     };
     let mut by_component: BTreeMap<String, u64> = Components::NAMES.iter().map(|n| (n.to_string(), 0)).collect();
     by_component.extend(group("c"));
-    let total_nanos = month_total(&days);
+    let spend = MonthSpend::of(&days);
+    let total_nanos = spend.total;
     let messages = sum("messages");
 
     let (conversations, top) = conversations(&records);
     let (resolutions, resolutions_pending) = resolved(&records, now);
     let settings = budget.cloned().unwrap_or_default();
-    let limit_nanos = (settings.monthly_usd * 1e9).round() as u64;
-    let spend = MonthSpend::of(&days);
+    let limit_nanos = settings.limit_nanos();
     let used_nanos = spend.counted(settings.counts);
     let budget = Budget {
         limit_nanos,
@@ -329,7 +260,7 @@ pub async fn build(
         alerts: alerts.into_iter().map(|(threshold, at)| Alert { threshold, at }).collect(),
         counts: settings.counts,
         at_soft_line: settings.at_soft_line,
-        paid_sends_cap_nanos: (settings.paid_sends_usd * 1e9).round() as u64,
+        paid_sends_cap_nanos: settings.paid_sends_cap_nanos(),
         channels_nanos: spend.channels,
     };
     let total_usd = usd(total_nanos);

@@ -145,7 +145,7 @@ impl Tenant {
 
     /// The monthly budget in nano-dollars (0: none).
     pub fn monthly_budget_nanos(&self) -> u64 {
-        (self.config.budget.monthly_usd * 1e9).round() as u64
+        self.config.budget.limit_nanos()
     }
 }
 

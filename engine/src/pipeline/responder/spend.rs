@@ -63,7 +63,7 @@ impl Responder {
         let month = Month::of(self.clock.now());
         let config = &tenant.config.budget;
         let limit = tenant.monthly_budget_nanos();
-        let cap = (config.paid_sends_usd * 1e9).round() as u64;
+        let cap = config.paid_sends_cap_nanos();
         let mut state = BudgetState::Ok;
         let mut paid_sends_capped = false;
         if limit > 0 || cap > 0 {
