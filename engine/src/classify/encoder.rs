@@ -36,10 +36,7 @@ pub fn shared() -> Option<&'static Encoder> {
     ENCODER
         .get_or_init(|| {
             let path = weight_paths().into_iter().find(|p| p.is_file())?;
-            let loaded = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| Encoder::from_packed(&bytes).map_err(|e| e.to_string()));
-            match loaded {
+            match Encoder::open(&path) {
                 Ok(encoder) => Some(encoder),
                 Err(error) => {
                     tracing::error!(path = %path.display(), %error, "encoder weights unreadable; n-gram model only");
