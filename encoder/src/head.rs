@@ -27,16 +27,21 @@ pub struct Head {
 impl Head {
     /// Trains on unit-length embeddings (`rows × DIM`, row-major) and their label indices.
     pub fn train(embeddings: &[f32], labels: &[usize], k: usize) -> Self {
+        Self::train_with(embeddings, labels, k, C)
+    }
+
+    /// [`Self::train`] with another inverse L2 strength `c`.
+    pub fn train_with(embeddings: &[f32], labels: &[usize], k: usize, c: f32) -> Self {
         let (mut logits, mut gold) = (Vec::new(), Vec::new());
         if labels.len() >= 2 * FOLDS {
             for fold in 0..FOLDS {
                 let (train, test): (Vec<usize>, Vec<usize>) = (0..labels.len()).partition(|i| i % FOLDS != fold);
-                let head = fit(&gather(embeddings, &train), &train.iter().map(|&i| labels[i]).collect::<Vec<_>>(), k);
+                let head = fit(&gather(embeddings, &train), &train.iter().map(|&i| labels[i]).collect::<Vec<_>>(), k, c);
                 logits.extend(head.logits(&gather(embeddings, &test), test.len()));
                 gold.extend(test.iter().map(|&i| labels[i]));
             }
         }
-        let mut head = fit(embeddings, labels, k);
+        let mut head = fit(embeddings, labels, k, c);
         if !gold.is_empty() {
             head.temperature = best_temperature(&logits, &gold, k);
         }
@@ -81,11 +86,11 @@ impl Head {
 
 /// Gradient descent with momentum on mean cross-entropy + ‖W‖² / (2·C·n). The loss is convex and
 /// the features unit-length, so a fixed step and count converge without tuning per data set.
-fn fit(x: &[f32], y: &[usize], k: usize) -> Head {
+fn fit(x: &[f32], y: &[usize], k: usize, c: f32) -> Head {
     let n = y.len();
     let mut head = Head { weights: vec![0.0; k * DIM], bias: vec![0.0; k], temperature: 1.0 };
     let (mut vw, mut vb) = (vec![0.0f32; k * DIM], vec![0.0f32; k]);
-    let l2 = 1.0 / (C * n as f32);
+    let l2 = 1.0 / (c * n as f32);
     for _ in 0..ITERATIONS {
         // Residuals P − Y, averaged over the examples.
         let mut r = head.logits(x, n);

