@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use switchboard::Tenant;
-use switchboard::classify::TrainOptions;
+use switchboard::classify::{Heads, TrainOptions};
 use switchboard::cost::PriceTable;
 use switchboard::eval::{self, Row, scope, signals};
 
@@ -36,7 +36,8 @@ pub struct EvalArgs {
     /// no --test file is given.
     #[arg(long)]
     pub tenant: Option<PathBuf>,
-    /// Training CSV (intent; language: vocabulary).
+    /// Training CSV (intent; escalation: a head trained on it instead of the shipped one;
+    /// language: vocabulary).
     #[arg(long)]
     pub train: Option<PathBuf>,
     /// Validation CSV: thresholds are chosen here, never on the test rows.
@@ -90,7 +91,8 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
         Task::Intent => {
             let Some(train_path) = &args.train else { bail!("--task intent needs --train") };
             let mut train = read_csv(train_path)?;
-            let options = TrainOptions { encoder: !args.no_encoder, ..TrainOptions::default() };
+            let heads = if args.no_encoder { Heads::NONE } else { Heads::ALL };
+            let options = TrainOptions { heads, ..TrainOptions::default() };
             if let Some(n) = args.per_intent {
                 train = eval::first_per_label(train, n);
             }
@@ -117,9 +119,22 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
             serde_json::to_value(signals::sentiment(validation.as_deref(), &test, default))?
         }
         Task::Escalation => {
-            unused("--train", args.train.is_some())?;
-            unused("--validation", validation.is_some())?;
-            serde_json::to_value(signals::human_requests(&test))?
+            unused("--validation (the threshold is chosen by cross-validation on --train)", validation.is_some())?;
+            let encoder = (!args.no_encoder).then(switchboard::classify::encoder::shared).flatten();
+            let report = match (encoder, &args.train) {
+                (None, _) => signals::human_requests(&test, signals::HumanDetector::Rules),
+                (Some(encoder), None) => {
+                    let head = switchboard::classify::handover::HumanRequests::shipped();
+                    signals::human_requests(&test, signals::HumanDetector::Learned(encoder, head))
+                }
+                (Some(encoder), Some(train)) => {
+                    let rows = read_csv(train)?;
+                    let labelled: Vec<(&str, bool)> = rows.iter().map(|r| (r.text.as_str(), r.label == "human")).collect();
+                    let head = switchboard::classify::handover::HumanRequests::train(encoder, &labelled);
+                    signals::human_requests(&test, signals::HumanDetector::Learned(encoder, &head))
+                }
+            };
+            serde_json::to_value(report)?
         }
         Task::Clusters => {
             unused("--train", args.train.is_some())?;

@@ -68,7 +68,7 @@ pub fn import(path: &Path, source: &Path, from: Option<HistoryFormat>, output: O
     let detect = |text: &str| tenant.classifier.classify(text).language;
     let encoder = switchboard::classify::encoder::shared();
     let embed = |language: Language, texts: &[&str]| {
-        let reads = switchboard::classify::encoder::ENCODER_LANGUAGES.contains(&language);
+        let reads = switchboard::classify::encoder::reads(language);
         encoder.filter(|_| reads).map(|e| e.embed_batch(texts))
     };
     let grouped = history::suggest(&messages, &tenant.config.languages, &detect, &embed, Thresholds::default());

@@ -1,5 +1,6 @@
-//! The process's sentence encoder: where its weights are found, when it is loaded, which
-//! messages it reads (the model itself is the `switchboard-encoder` crate).
+//! The process's sentence encoders — multilingual-e5-small for every language, all-MiniLM-L6-v2
+//! for English intents — where their weights are found, when they are mapped, which messages
+//! they read (the models themselves are the `switchboard-encoder` crate).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,47 +22,55 @@ pub fn reads(language: Language) -> bool {
     ENCODER_LANGUAGES.contains(&language.code())
 }
 
-/// Whether a tenant writing in `languages` gets an encoder head: only if one of them is read by
-/// the encoder — otherwise it would never be asked, and embedding the examples is most of a
-/// training.
-pub fn reads_any(mut languages: impl Iterator<Item = Language>) -> bool {
-    languages.any(reads)
-}
-
-/// Where the packed weights are looked for, first found wins: `SWITCHBOARD_ENCODER`, the Lambda
-/// layer's `/opt/switchboard/encoder.bin`, and this checkout's `.local/encoder/encoder.bin`
-/// (what `scripts/fetch-encoder.sh` writes).
-pub fn weight_paths() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::env::var_os("SWITCHBOARD_ENCODER").map(Into::into).into_iter().collect();
-    paths.push("/opt/switchboard/encoder.bin".into());
-    paths.push(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder/encoder.bin").into());
+/// Where a packed weights file is looked for, first found wins: the environment variable, the
+/// Lambda layer's `/opt/switchboard/{file}`, and this checkout's `.local/encoder/{file}` (what
+/// `scripts/fetch-encoder.sh` writes).
+fn weight_paths(variable: &str, file: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::env::var_os(variable).map(Into::into).into_iter().collect();
+    paths.push(PathBuf::from("/opt/switchboard").join(file));
+    paths.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/encoder")).join(file));
     paths
 }
 
-/// The process's encoder, loaded on first use (not at cold start: most messages never need it)
-/// from the first of [`weight_paths`] that exists; `None` when there is none — the local tier then
-/// runs on the n-gram model alone, and [`status`] says so in the cold-start log line.
-pub fn shared() -> Option<&'static Encoder> {
-    static ENCODER: OnceLock<Option<Encoder>> = OnceLock::new();
-    ENCODER
-        .get_or_init(|| {
-            let path = weight_paths().into_iter().find(|p| p.is_file())?;
-            match Encoder::open(&path) {
-                Ok(encoder) => Some(encoder),
-                Err(error) => {
-                    tracing::error!(path = %path.display(), %error, "encoder weights unreadable; n-gram model only");
-                    None
-                }
-            }
-        })
-        .as_ref()
+/// The multilingual encoder (multilingual-e5-small): `SWITCHBOARD_ENCODER`, else `encoder.bin`.
+const MULTILINGUAL: (&str, &str) = ("SWITCHBOARD_ENCODER", "encoder.bin");
+/// The English encoder (all-MiniLM-L6-v2): `SWITCHBOARD_ENCODER_EN`, else `encoder-en.bin`.
+const ENGLISH: (&str, &str) = ("SWITCHBOARD_ENCODER_EN", "encoder-en.bin");
+
+fn open((variable, file): (&str, &str)) -> Option<Encoder> {
+    let path = weight_paths(variable, file).into_iter().find(|p| p.is_file())?;
+    match Encoder::open(&path) {
+        Ok(encoder) => Some(encoder),
+        Err(error) => {
+            tracing::error!(path = %path.display(), %error, "encoder weights unreadable; n-gram model only");
+            None
+        }
+    }
 }
 
-/// For the cold-start log line: which weights file the encoder would load, without loading it.
+/// The process's multilingual encoder, mapped on first use (mapping costs microseconds; the
+/// pages of the weights are read as a message first needs them); `None` when there is none — the
+/// local tier then runs on the n-gram model and the rules, and [`status`] says so in the
+/// cold-start log line.
+pub fn shared() -> Option<&'static Encoder> {
+    static ENCODER: OnceLock<Option<Encoder>> = OnceLock::new();
+    ENCODER.get_or_init(|| open(MULTILINGUAL)).as_ref()
+}
+
+/// The process's English encoder, as [`shared`].
+pub fn english() -> Option<&'static Encoder> {
+    static ENCODER: OnceLock<Option<Encoder>> = OnceLock::new();
+    ENCODER.get_or_init(|| open(ENGLISH)).as_ref()
+}
+
+/// For the cold-start log line: which weights files the encoders would map, without mapping them.
 pub fn status() -> String {
-    match weight_paths().into_iter().find(|p| p.is_file()) {
-        Some(path) => format!("encoder weights at {}", path.display()),
-        None => "no encoder weights (scripts/fetch-encoder.sh fetches them): n-gram model only".into(),
+    let found = |(variable, file): (&str, &str)| weight_paths(variable, file).into_iter().find(|p| p.is_file());
+    match (found(MULTILINGUAL), found(ENGLISH)) {
+        (Some(m), Some(e)) => format!("encoder weights at {} and {}", m.display(), e.display()),
+        (Some(m), None) => format!("multilingual encoder weights at {}; no English encoder", m.display()),
+        (None, Some(e)) => format!("English encoder weights at {}; no multilingual encoder", e.display()),
+        (None, None) => "no encoder weights (scripts/fetch-encoder.sh fetches them): n-gram model only".into(),
     }
 }
 

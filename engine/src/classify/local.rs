@@ -1,8 +1,8 @@
 use super::encoder;
-use super::intent::{IntentModel, TrainError, TrainOptions};
+use super::intent::{Heads, IntentModel, TrainError, TrainOptions};
 use super::language::LanguageDetector;
 use super::text::{fold, words};
-use super::{sentiment, signals};
+use super::{handover, sentiment, signals};
 use switchboard_core::domain::{Classification, ClassifierSource, IntentScore, Language};
 
 /// Below this share of known features a message is out of scope whatever its confidence: it has
@@ -33,13 +33,12 @@ impl LocalClassifier {
         Ok(Self::with_intents(intents, examples, languages, out_of_scope_below, extra_vocabulary))
     }
 
-    /// The intent model [`Self::train`] trains from these examples (to store it); with an
-    /// encoder head only where the encoder reads one of the examples' languages
-    /// ([`encoder::reads_any`]).
+    /// The intent model [`Self::train`] trains from these examples (to store it); with the encoder
+    /// heads its examples' languages are asked through ([`Heads::for_languages`]).
     pub fn train_intents(examples: &[(String, String, Language)]) -> Result<IntentModel, TrainError> {
         let pairs: Vec<(&str, &str)> = examples.iter().map(|(t, i, _)| (t.as_str(), i.as_str())).collect();
-        let encoder = encoder::reads_any(examples.iter().map(|(_, _, l)| *l));
-        IntentModel::train(&pairs, TrainOptions { encoder, ..TrainOptions::default() })
+        let heads = Heads::for_languages(examples.iter().map(|(_, _, l)| *l));
+        IntentModel::train(&pairs, TrainOptions { heads, ..TrainOptions::default() })
     }
 
     /// The same around an intent model trained before (stored beside the tenant): only the
@@ -71,7 +70,11 @@ impl LocalClassifier {
         let ws: Vec<&str> = words(&folded).collect();
         let language = self.languages.detect(text, &ws);
         let lexicon_language = language.or_else(|| self.languages.guess_unsure(text));
-        let prediction = self.intents.predict(text, lexicon_language);
+        // The message's embedding, computed once if the intent tier or the request-for-a-person
+        // head asks for it.
+        let embedding = std::cell::OnceCell::new();
+        let embed = || embedding.get_or_init(|| encoder::shared().map(|e| std::sync::Arc::new(e.embed(text)))).clone();
+        let prediction = self.intents.predict_with(text, lexicon_language, &embed);
         let labels = self.intents.labels();
         let top: Vec<IntentScore> = prediction
             .ranked
@@ -88,7 +91,7 @@ impl LocalClassifier {
             sentiment: sentiment::sentiment(text, &ws, lexicon_language),
             urgency: signals::urgency(text, &ws),
             language,
-            wants_human: signals::wants_human(&ws),
+            wants_human: handover::wants_human(&ws, lexicon_language, embed),
             summary: None,
             source: if prediction.encoder_used { ClassifierSource::Encoder } else { ClassifierSource::Local },
         }
@@ -99,22 +102,25 @@ impl LocalClassifier {
 mod tests {
     use super::*;
 
-    /// A tenant without English examples gets no encoder head: it would never be asked.
+    /// A tenant gets the heads its languages are asked through: English examples train the
+    /// English head, any other language the multilingual one.
     #[test]
-    fn only_tenants_with_english_examples_train_the_encoder_head() {
+    fn a_tenant_trains_the_heads_of_its_languages() {
         let de = Language::from_code("de").expect("de");
         let ex = |t: &str, i: &str, l: Language| (t.to_string(), i.to_string(), l);
         let german = [ex("wo ist meine Bestellung", "order", de), ex("ich will mein Geld zurück", "refund", de)];
-        assert!(!LocalClassifier::train_intents(&german).expect("trains").has_encoder_head());
-        let mixed = [german[0].clone(), german[1].clone(), ex("where is my order", "order", Language::EN)];
-        assert!(LocalClassifier::train_intents(&mixed).expect("trains").has_encoder_head());
+        let heads = |examples: &[(String, String, Language)]| LocalClassifier::train_intents(examples).expect("trains").heads();
+        assert_eq!(heads(&german), Heads { english: false, multilingual: true });
+        let english = [ex("where is my order", "order", Language::EN), ex("I want a refund", "refund", Language::EN)];
+        assert_eq!(heads(&english), Heads { english: true, multilingual: false });
+        let mixed = [german[0].clone(), german[1].clone(), english[0].clone()];
+        assert_eq!(heads(&mixed), Heads::ALL);
     }
 
-    /// The classification says which tier decided: an English paraphrase the n-gram model has no
-    /// words for goes to the encoder; a Spanish one stays with the n-gram model (the encoder
-    /// reads English only).
+    /// The classification says which tier decided: a paraphrase the n-gram model has no words for
+    /// goes to the encoder — the English encoder in English, the multilingual one in Spanish.
     #[test]
-    fn english_paraphrases_go_to_the_encoder_and_other_languages_do_not() {
+    fn paraphrases_go_to_the_encoder_in_every_language() {
         let (en, es) = (Language::EN, Language::from_code("es").expect("es"));
         let ex = |t: &str, i: &str, l: Language| (t.to_string(), i.to_string(), l);
         let examples = vec![
@@ -132,9 +138,10 @@ mod tests {
             ex("devuélveme el dinero", "refund", es),
         ];
         let local = LocalClassifier::train(&examples, &[en, es], 0.3, &[]).expect("trains");
+        assert_eq!(local.intents().heads(), Heads::ALL);
         let c = local.classify("The box never turned up at my house");
         assert_eq!((c.source, c.intent.as_deref()), (ClassifierSource::Encoder, Some("order_status")), "{c:?}");
         let c = local.classify("la caja nunca llegó a mi casa");
-        assert_eq!(c.source, ClassifierSource::Local, "{c:?}");
+        assert_eq!((c.source, c.intent.as_deref()), (ClassifierSource::Encoder, Some("order_status")), "{c:?}");
     }
 }

@@ -3,6 +3,7 @@
 //! cascade; measuring all of it is `eval`.
 
 pub mod encoder;
+pub mod handover;
 pub(crate) mod intent;
 pub(crate) mod language;
 pub(crate) mod local;
@@ -10,6 +11,6 @@ pub(crate) mod sentiment;
 pub(crate) mod signals;
 pub(crate) mod text;
 
-pub use intent::{IntentModel, Prediction, TrainError, TrainOptions};
+pub use intent::{Heads, IntentModel, Prediction, TrainError, TrainOptions};
 pub use language::LanguageDetector;
 pub use local::LocalClassifier;

@@ -51,7 +51,7 @@ pub struct EvalReport {
 pub fn evaluate(train: &[Row], test: &[Row], options: TrainOptions) -> Result<EvalReport, TrainError> {
     let pairs: Vec<(&str, &str)> = train.iter().map(|r| (r.text.as_str(), r.label.as_str())).collect();
     let languages = super::TenantLanguages::of(train);
-    let options = TrainOptions { encoder: options.encoder && languages.read_by_encoder(), ..options };
+    let options = TrainOptions { heads: options.heads.and(languages.heads()), ..options };
     let started = Instant::now();
     let model = IntentModel::train(&pairs, options)?;
     let train_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -76,7 +76,7 @@ pub fn evaluate(train: &[Row], test: &[Row], options: TrainOptions) -> Result<Ev
     let correct = calibration.iter().filter(|(_, right)| *right).count();
     let model_bytes = model.to_bytes().len();
     let temperature = model.temperature();
-    let encoder = model.has_encoder_head();
+    let encoder = model.heads().any();
     let all_local_signals_us = all_signals_us(model, test);
     Ok(EvalReport {
         train_examples: train.len(),

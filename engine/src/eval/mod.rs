@@ -87,9 +87,9 @@ impl TenantLanguages {
         Self { languages, detector }
     }
 
-    /// Whether the tenant's classifier would train the encoder head.
-    pub(crate) fn read_by_encoder(&self) -> bool {
-        crate::classify::encoder::reads_any(self.languages.iter().copied())
+    /// The encoder heads the tenant's classifier would train.
+    pub(crate) fn heads(&self) -> crate::classify::Heads {
+        crate::classify::Heads::for_languages(self.languages.iter().copied())
     }
 
     /// The language the classifier would pass on for `text` (a guess when unsure, as for the

@@ -84,7 +84,7 @@ pub fn evaluate(
 ) -> Result<ScopeReport, TrainError> {
     let in_scope: Vec<Row> = train.iter().filter(|r| r.label != oos_label).cloned().collect();
     let languages = super::TenantLanguages::of(&in_scope);
-    let options = TrainOptions { encoder: options.encoder && languages.read_by_encoder(), ..options };
+    let options = TrainOptions { heads: options.heads.and(languages.heads()), ..options };
     let model = train_model(&in_scope, options)?;
     let score = |model: &IntentModel, rows: &[Row]| score(model, rows, oos_label, &languages);
     let (validation_scores, source, validation_examples) = match validation {

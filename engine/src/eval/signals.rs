@@ -4,6 +4,8 @@
 use super::metrics::{self, LabelScores, ratio};
 use super::{Row, mean_us};
 use crate::classify::language::LanguageDetector;
+use crate::classify::encoder::{self, DIM, Encoder};
+use crate::classify::handover::HumanRequests;
 use crate::classify::signals;
 use crate::classify::text::{fold, words};
 use serde::Serialize;
@@ -45,7 +47,7 @@ pub struct SentimentReport {
     pub negative_curve: Vec<NegativePoint>,
     /// Mean time per message, in microseconds.
     pub predict_us: f64,
-    /// Bytes of the lexicons compiled into the binary.
+    /// Bytes of the lexicons or the head compiled into the binary.
     pub model_bytes: usize,
 }
 
@@ -127,6 +129,8 @@ fn choose_cutoff(validation: &[(f32, bool)]) -> f32 {
 /// The figures of the request-for-a-person detector.
 #[derive(Debug, Clone, Serialize)]
 pub struct HumanRequestReport {
+    /// `learned` (the head over the encoder's embeddings) or `rules`.
+    pub detector: &'static str,
     /// Test rows; those labelled `human` ask for a person, all others do not.
     pub test_examples: usize,
     /// Rows that ask for a person.
@@ -147,6 +151,9 @@ pub struct HumanRequestReport {
     pub predict_us: f64,
     /// Bytes of the lexicons compiled into the binary.
     pub model_bytes: usize,
+    /// The rule set on the same rows, beside a learned detector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_alone: Option<Box<HumanRequestReport>>,
 }
 
 /// Recall and false alarms of one language.
@@ -160,10 +167,50 @@ pub struct HumanRequestFigures {
     pub false_alarm_rate: f64,
 }
 
-/// Measures [`signals::wants_human`] on rows labelled `human` (asks for a person) or anything
-/// else (does not).
-pub fn human_requests(test: &[Row]) -> HumanRequestReport {
-    let flagged: Vec<bool> = test.iter().map(|r| wants_human(&r.text)).collect();
+/// How a test's requests for a person were detected.
+pub enum HumanDetector<'a> {
+    /// The rule set alone (`signals::wants_human`).
+    Rules,
+    /// A learned head over the encoder's embeddings (the rules where the row's language is one
+    /// the encoder does not read).
+    Learned(&'a Encoder, &'a HumanRequests),
+}
+
+/// Measures a request-for-a-person detector on rows labelled `human` (asks for a person) or
+/// anything else (does not); with a learned one, the rules alone beside it.
+pub fn human_requests(test: &[Row], detector: HumanDetector) -> HumanRequestReport {
+    let rules: Vec<bool> = test.iter().map(|r| rules_want_human(&r.text)).collect();
+    let HumanDetector::Learned(encoder, head) = detector else {
+        let us = mean_us(test, |r| {
+            std::hint::black_box(rules_want_human(&r.text));
+        });
+        return score(test, &rules, "rules", us, signals::lexicon_bytes(), None);
+    };
+    let texts: Vec<&str> = test.iter().map(|r| r.text.as_str()).collect();
+    let started = std::time::Instant::now();
+    let embeddings = encoder::embed_examples(encoder, &texts);
+    let us = started.elapsed().as_secs_f64() * 1e6 / test.len().max(1) as f64;
+    let flagged: Vec<bool> = test
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let read = r.language.as_deref().and_then(Language::from_code).is_none_or(encoder::reads);
+            if read { head.probability(&embeddings[i * DIM..(i + 1) * DIM]) >= head.threshold() } else { rules[i] }
+        })
+        .collect();
+    let rules_alone = score(test, &rules, "rules", 0.0, signals::lexicon_bytes(), None);
+    let bytes = head.to_bytes().len();
+    score(test, &flagged, "learned", us, bytes, Some(Box::new(rules_alone)))
+}
+
+fn score(
+    test: &[Row],
+    flagged: &[bool],
+    detector: &'static str,
+    predict_us: f64,
+    model_bytes: usize,
+    rules_alone: Option<Box<HumanRequestReport>>,
+) -> HumanRequestReport {
     let figures = |rows: &[(&Row, bool)]| {
         let asks = rows.iter().filter(|(r, _)| r.label == "human").count();
         let hits = rows.iter().filter(|(r, f)| r.label == "human" && *f).count();
@@ -191,6 +238,7 @@ pub fn human_requests(test: &[Row]) -> HumanRequestReport {
         })
         .collect();
     HumanRequestReport {
+        detector,
         test_examples: test.len(),
         requests: asks,
         recall: ratio(hits, asks),
@@ -199,14 +247,13 @@ pub fn human_requests(test: &[Row]) -> HumanRequestReport {
         per_language,
         misses: all.iter().filter(|(r, f)| r.label == "human" && !f).map(|(r, _)| r.text.clone()).collect(),
         false_alarms: all.iter().filter(|(r, f)| r.label != "human" && *f).map(|(r, _)| r.text.clone()).collect(),
-        predict_us: mean_us(test, |r| {
-            std::hint::black_box(wants_human(&r.text));
-        }),
-        model_bytes: signals::lexicon_bytes(),
+        predict_us,
+        model_bytes,
+        rules_alone,
     }
 }
 
-fn wants_human(text: &str) -> bool {
+fn rules_want_human(text: &str) -> bool {
     let folded = fold(text);
     let ws: Vec<&str> = words(&folded).collect();
     signals::wants_human(&ws)
@@ -315,7 +362,7 @@ mod tests {
         for (row, lang) in test.iter_mut().zip(["en", "es", "en", "en"]) {
             row.language = Some(lang.to_string());
         }
-        let report = human_requests(&test);
+        let report = human_requests(&test, HumanDetector::Rules);
         assert_eq!(report.requests, 2);
         assert_eq!(report.recall, 1.0);
         assert_eq!(report.per_language["es"].recall, 1.0);
