@@ -114,7 +114,10 @@ async fn events(s: &Stack, function: &str, run: usize) -> [Vec<u8>; 2] {
         }
         "ResponderFunction" => {
             for i in 0..2 {
-                let text = ["What are your opening hours?", "Do you ship to Canada?"][i];
+                // "Hi there": the n-gram model is unsure of it, so the first message maps and runs
+                // both encoders (the English one for its intent, the multilingual one for the
+                // request-for-a-person head, which reads every message) — the worst first message.
+                let text = ["Hi there", "Do you ship to Canada?"][i];
                 let (status, _) = s.post(json!({"visitor_id": format!("v_resp_{run}_{i}"), "text": text})).await;
                 assert_eq!(status.as_u16(), 202);
             }

@@ -116,7 +116,14 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
         Task::Sentiment => {
             unused("--train (the sentiment lexicons are built in)", args.train.is_some())?;
             let default = switchboard::tenant::DEFAULT_NEGATIVE_SENTIMENT_AT_OR_BELOW;
-            serde_json::to_value(signals::sentiment(validation.as_deref(), &test, default))?
+            let scorer = match (!args.no_encoder).then(switchboard::classify::encoder::shared).flatten() {
+                Some(encoder) => signals::SentimentScorer::Learned(
+                    encoder,
+                    switchboard::classify::sentiment_head::SentimentHead::shipped(),
+                ),
+                None => signals::SentimentScorer::Lexicons,
+            };
+            serde_json::to_value(signals::sentiment(validation.as_deref(), &test, default, scorer))?
         }
         Task::Escalation => {
             unused("--validation (the threshold is chosen by cross-validation on --train)", validation.is_some())?;
@@ -129,7 +136,8 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
                 }
                 (Some(encoder), Some(train)) => {
                     let rows = read_csv(train)?;
-                    let labelled: Vec<(&str, bool)> = rows.iter().map(|r| (r.text.as_str(), r.label == "human")).collect();
+                    let labelled: Vec<(&str, bool)> =
+                        rows.iter().map(|r| (r.text.as_str(), r.label == "human")).collect();
                     let head = switchboard::classify::handover::HumanRequests::train(encoder, &labelled);
                     signals::human_requests(&test, signals::HumanDetector::Learned(encoder, &head))
                 }

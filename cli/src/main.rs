@@ -114,6 +114,12 @@ enum Command {
         /// Where to write the head.
         #[arg(long, default_value = "engine/src/classify/human_head.bin")]
         out: PathBuf,
+        /// Labelled sentiment (`negative`, `neutral`, `positive` rows).
+        #[arg(long, default_value = "data/eval/sentiment_dev.csv")]
+        sentiment_data: PathBuf,
+        /// Where to write the sentiment head.
+        #[arg(long, default_value = "engine/src/classify/sentiment_head.bin")]
+        sentiment_out: PathBuf,
     },
     /// Pack a sentence encoder's weights into the file the local tier maps;
     /// `scripts/fetch-encoder.sh` runs it.
@@ -372,7 +378,10 @@ async fn main() -> Result<()> {
             }
         }
         Command::EncoderPack { model, out } => encoder_pack(&model, &out),
-        Command::TrainSignals { data, out } => train_signals(&data, &out),
+        Command::TrainSignals { data, out, sentiment_data, sentiment_out } => {
+            train_signals(&data, &out)?;
+            train_sentiment(&sentiment_data, &sentiment_out)
+        }
         Command::DataKey { name } => {
             let (key, digest) = switchboard::keys::data_key::generate();
             eprintln!("the key (shown once; store it in the system that calls the data API):");
@@ -488,21 +497,37 @@ fn classify(tenant: Option<PathBuf>, text: &str) -> Result<()> {
 
 fn train_signals(data: &std::path::Path, out: &std::path::Path) -> Result<()> {
     init_logs();
-    let encoder = switchboard::classify::encoder::shared()
-        .context("no encoder weights: run scripts/fetch-encoder.sh")?;
-    let mut reader = csv::Reader::from_path(data).with_context(|| format!("opening {}", data.display()))?;
-    let rows: Vec<(String, bool)> = reader
-        .records()
-        .map(|r| {
-            let r = r.with_context(|| format!("reading {}", data.display()))?;
-            Ok((r.get(0).unwrap_or_default().to_string(), r.get(1) == Some("human")))
-        })
-        .collect::<Result<_>>()?;
+    let encoder =
+        switchboard::classify::encoder::shared().context("no encoder weights: run scripts/fetch-encoder.sh")?;
+    let rows: Vec<(String, bool)> = labelled_rows(data)?.into_iter().map(|(t, l)| (t, l == "human")).collect();
     let labelled: Vec<(&str, bool)> = rows.iter().map(|(t, h)| (t.as_str(), *h)).collect();
     let head = switchboard::classify::handover::HumanRequests::train(encoder, &labelled);
     std::fs::write(out, head.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
     println!("{}: {} rows, threshold {:.4}", out.display(), rows.len(), head.threshold());
     Ok(())
+}
+
+fn train_sentiment(data: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let encoder =
+        switchboard::classify::encoder::shared().context("no encoder weights: run scripts/fetch-encoder.sh")?;
+    let rows = labelled_rows(data)?;
+    let labelled: Vec<(&str, &str)> = rows.iter().map(|(t, l)| (t.as_str(), l.as_str())).collect();
+    let head = switchboard::classify::sentiment_head::SentimentHead::train(encoder, &labelled);
+    std::fs::write(out, head.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
+    println!("{}: {} rows", out.display(), rows.len());
+    Ok(())
+}
+
+/// `(text, category)` of a labelled CSV (`text,category[,language]`).
+fn labelled_rows(data: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let mut reader = csv::Reader::from_path(data).with_context(|| format!("opening {}", data.display()))?;
+    reader
+        .records()
+        .map(|r| {
+            let r = r.with_context(|| format!("reading {}", data.display()))?;
+            Ok((r.get(0).unwrap_or_default().to_string(), r.get(1).unwrap_or_default().to_string()))
+        })
+        .collect()
 }
 
 fn encoder_pack(model: &std::path::Path, out: &std::path::Path) -> Result<()> {

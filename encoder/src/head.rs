@@ -36,7 +36,8 @@ impl Head {
         if labels.len() >= 2 * FOLDS {
             for fold in 0..FOLDS {
                 let (train, test): (Vec<usize>, Vec<usize>) = (0..labels.len()).partition(|i| i % FOLDS != fold);
-                let head = fit(&gather(embeddings, &train), &train.iter().map(|&i| labels[i]).collect::<Vec<_>>(), k, c);
+                let head =
+                    fit(&gather(embeddings, &train), &train.iter().map(|&i| labels[i]).collect::<Vec<_>>(), k, c);
                 logits.extend(head.logits(&gather(embeddings, &test), test.len()));
                 gold.extend(test.iter().map(|&i| labels[i]));
             }

@@ -184,7 +184,8 @@ impl Encoder {
         let heads = self.layout.shape.heads;
         let head_dim = DIM / heads;
         let input = Quantised::new(x, DIM);
-        let (q, k, v) = (self.linear(&input, &layer.query), self.linear(&input, &layer.key), self.linear(&input, &layer.value));
+        let (q, k, v) =
+            (self.linear(&input, &layer.query), self.linear(&input, &layer.key), self.linear(&input, &layer.value));
         let mut context = vec![0.0f32; n * DIM];
         let scale = 1.0 / (head_dim as f32).sqrt();
         for span in spans {
@@ -337,7 +338,9 @@ mod tests {
 
     #[test]
     fn tokenizers_match_the_reference_implementations() {
-        for (encoder, json) in [(encoder(), include_str!("reference.json")), (english(), include_str!("reference-en.json"))] {
+        for (encoder, json) in
+            [(encoder(), include_str!("reference.json")), (english(), include_str!("reference-en.json"))]
+        {
             for r in references(json) {
                 assert_eq!(encoder.tokens(&r.text), r.ids, "{}", r.text);
             }
@@ -398,9 +401,13 @@ mod tests {
     #[test]
     fn similar_requests_are_closer_than_unrelated_ones_across_languages() {
         let encoder = encoder();
-        let [card, spanish, german, pin] =
-            ["where is my new card", "¿dónde está mi tarjeta nueva?", "wo bleibt meine neue Karte", "how do I change my PIN"]
-                .map(|t| encoder.embed(t));
+        let [card, spanish, german, pin] = [
+            "where is my new card",
+            "¿dónde está mi tarjeta nueva?",
+            "wo bleibt meine neue Karte",
+            "how do I change my PIN",
+        ]
+        .map(|t| encoder.embed(t));
         let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
         for other in [&spanish, &german] {
             assert!(dot(&card, other) > dot(&card, &pin), "{} vs {}", dot(&card, other), dot(&card, &pin));
@@ -410,7 +417,8 @@ mod tests {
     #[test]
     fn gelu_is_the_erf_form() {
         // Values of x·Φ(x) from the normal distribution's table.
-        for (x, want) in [(0.0, 0.0), (1.0, 0.841_344_7), (-1.0, -0.158_655_3), (2.5, 2.484_473), (-3.0, -0.004_049_7)] {
+        for (x, want) in [(0.0, 0.0), (1.0, 0.841_344_7), (-1.0, -0.158_655_3), (2.5, 2.484_473), (-3.0, -0.004_049_7)]
+        {
             assert!((gelu(x) - want).abs() < 1e-5, "gelu({x}) = {} not {want}", gelu(x));
         }
     }

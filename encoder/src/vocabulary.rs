@@ -29,7 +29,10 @@ impl<'a> Vocabulary<'a> {
     }
 
     fn piece(&self, id: u32) -> &'a [u8] {
-        let (start, end) = (u32_at(self.bytes, &self.layout.offsets, id as usize), u32_at(self.bytes, &self.layout.offsets, id as usize + 1));
+        let (start, end) = (
+            u32_at(self.bytes, &self.layout.offsets, id as usize),
+            u32_at(self.bytes, &self.layout.offsets, id as usize + 1),
+        );
         &self.bytes[self.layout.blob.start + start as usize..self.layout.blob.start + end as usize]
     }
 

@@ -38,7 +38,8 @@ pub(crate) fn parts(bytes: &[u8]) -> Result<Parts, PackError> {
     let mut id = || r.u32().ok_or_else(short);
     let (bos, eos, _pad, unk) = (id()?, id()?, id()?, id()?);
     let blob_len = usize::try_from(r.u64().ok_or_else(short)?).map_err(|_| short())?;
-    let offsets: Vec<usize> = (0..=count).map(|_| r.u32().map(|o| o as usize).ok_or_else(short)).collect::<Result<_, _>>()?;
+    let offsets: Vec<usize> =
+        (0..=count).map(|_| r.u32().map(|o| o as usize).ok_or_else(short)).collect::<Result<_, _>>()?;
     let scores = r.f32s(count).ok_or_else(short)?;
     let blob = r.take(blob_len).ok_or_else(short)?;
     if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last() != Some(&blob_len) {

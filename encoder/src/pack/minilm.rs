@@ -70,7 +70,14 @@ pub(crate) fn parts(safetensors: &[u8], tokenizer_json: &[u8]) -> Result<Parts, 
         out.push(if blocks { q8_blocks(data) } else { data.iter().flat_map(|v| v.to_le_bytes()).collect() });
     }
     Ok(Parts {
-        shape: Shape { hidden: HIDDEN, layers: LAYERS, heads: HEADS, ffn: FFN, vocab: vocab.len(), positions: POSITIONS },
+        shape: Shape {
+            hidden: HIDDEN,
+            layers: LAYERS,
+            heads: HEADS,
+            ffn: FFN,
+            vocab: vocab.len(),
+            positions: POSITIONS,
+        },
         eps: 1e-12,
         blocks: Blocks::Q8,
         tokenizer: Tokenizer::WordPiece,
@@ -107,10 +114,12 @@ fn vocabulary(tokenizer_json: &[u8]) -> Result<Vec<String>, PackError> {
     struct Model {
         vocab: HashMap<String, usize>,
     }
-    let file: File = serde_json::from_slice(tokenizer_json).map_err(|e| PackError::Source(format!("tokenizer.json: {e}")))?;
+    let file: File =
+        serde_json::from_slice(tokenizer_json).map_err(|e| PackError::Source(format!("tokenizer.json: {e}")))?;
     let mut vocab = vec![String::new(); file.model.vocab.len()];
     for (token, id) in file.model.vocab {
-        let slot = vocab.get_mut(id).ok_or_else(|| PackError::Source(format!("token id {id} outside the vocabulary")))?;
+        let slot =
+            vocab.get_mut(id).ok_or_else(|| PackError::Source(format!("token id {id} outside the vocabulary")))?;
         *slot = token;
     }
     Ok(vocab)

@@ -316,9 +316,9 @@ impl Layout {
         let (bos, eos, unk) = (bos as u32, eos as u32, unk as u32);
         let pieces = Pieces { kind, count, bos, eos, unk, blob, hash, norms, norm_outputs, unk_score, longest };
         let sane = shape.heads > 0
-            && shape.hidden % shape.heads == 0
-            && shape.hidden % BLOCK == 0
-            && shape.ffn % BLOCK == 0
+            && shape.hidden.is_multiple_of(shape.heads)
+            && shape.hidden.is_multiple_of(BLOCK)
+            && shape.ffn.is_multiple_of(BLOCK)
             && shape.positions > 2
             && [bos, eos, unk].iter().all(|&id| (id as usize) < count)
             && count <= shape.vocab

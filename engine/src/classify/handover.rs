@@ -97,9 +97,11 @@ fn cross_validate(embeddings: &[f32], labels: &[usize], c: f32) -> (f32, f64) {
     let mut scored: Vec<(f32, bool)> = Vec::with_capacity(labels.len());
     for fold in 0..FOLDS {
         let (train, test): (Vec<usize>, Vec<usize>) = (0..labels.len()).partition(|i| i % FOLDS != fold);
-        let rows = |idx: &[usize]| idx.iter().flat_map(|&i| embeddings[i * dim..(i + 1) * dim].to_vec()).collect::<Vec<_>>();
+        let rows =
+            |idx: &[usize]| idx.iter().flat_map(|&i| embeddings[i * dim..(i + 1) * dim].to_vec()).collect::<Vec<_>>();
         let head = Head::train_with(&rows(&train), &train.iter().map(|&i| labels[i]).collect::<Vec<_>>(), 2, c);
-        scored.extend(test.iter().map(|&i| (head.probabilities(&embeddings[i * dim..(i + 1) * dim])[1], labels[i] == 1)));
+        scored
+            .extend(test.iter().map(|&i| (head.probabilities(&embeddings[i * dim..(i + 1) * dim])[1], labels[i] == 1)));
     }
     let others = scored.iter().filter(|(_, h)| !h).count().max(1);
     let allowed = (FALSE_ALARMS * others as f64).floor() as usize;
@@ -127,5 +129,56 @@ pub fn wants_human(
             detector.probability(&e) >= detector.threshold()
         }
         None => signals::wants_human(words),
+    }
+}
+
+#[cfg(all(test, feature = "cli"))]
+mod tests {
+    use super::*;
+
+    fn development_rows() -> Vec<(String, bool)> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/human_requests_dev.csv");
+        let mut reader = csv::Reader::from_path(path).expect("the development rows");
+        reader
+            .records()
+            .map(|r| {
+                let r = r.expect("a row");
+                (r[0].to_string(), &r[1] == "human")
+            })
+            .collect()
+    }
+
+    /// The head in the binary is exactly what `switchboard train-signals` makes from the
+    /// development rows today: it cannot drift from its data, and training is deterministic.
+    #[test]
+    fn the_shipped_head_is_what_the_development_rows_train() {
+        let encoder = encoder::shared().expect("encoder weights: scripts/fetch-encoder.sh");
+        let rows = development_rows();
+        let labelled: Vec<(&str, bool)> = rows.iter().map(|(t, h)| (t.as_str(), *h)).collect();
+        let trained = HumanRequests::train(encoder, &labelled);
+        assert_eq!(trained.to_bytes(), SHIPPED, "run `switchboard train-signals` and commit human_head.bin");
+        assert!(trained.threshold() > 0.5 && trained.threshold() < 1.0);
+        assert_eq!(HumanRequests::read(&trained.to_bytes()), Some(trained));
+    }
+
+    #[test]
+    fn it_reads_requests_in_a_language_it_was_not_trained_on_and_falls_back_to_the_rules() {
+        let it = Language::from_code("it");
+        let embed = |text: &str| encoder::shared().map(|e| std::sync::Arc::new(e.embed(text)));
+        let ask = "voglio parlare con una persona, non con un robot";
+        assert!(wants_human(&[], it, || embed(ask)), "Italian request");
+        assert!(!wants_human(&[], it, || embed("a che ora chiude il negozio sabato?")), "Italian question");
+        // No encoder: the rules read the words.
+        assert!(wants_human(&["talk", "to", "a", "human"], Some(Language::EN), || None));
+        assert!(!wants_human(&["where", "is", "my", "order"], Some(Language::EN), || None));
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        assert!(HumanRequests::read(&SHIPPED[..SHIPPED.len() - 1]).is_none());
+        assert!(HumanRequests::read(b"SBHH1").is_none());
+        let mut wrong_threshold = SHIPPED.to_vec();
+        wrong_threshold[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&2.0f32.to_le_bytes());
+        assert!(HumanRequests::read(&wrong_threshold).is_none());
     }
 }

@@ -165,7 +165,8 @@ impl IntentModel {
             Head::train_with(&encoder::embed_examples(encoder, &texts), &gold, labels.len(), c)
         };
         model.head = options.heads.english.then(encoder::english).flatten().map(|e| head(e, ENGLISH_C));
-        model.multilingual = options.heads.multilingual.then(encoder::shared).flatten().map(|e| head(e, MULTILINGUAL_C));
+        model.multilingual =
+            options.heads.multilingual.then(encoder::shared).flatten().map(|e| head(e, MULTILINGUAL_C));
         model.labels = labels;
         Ok(model)
     }
@@ -279,7 +280,9 @@ impl IntentModel {
         let mut probs = softmax(&logits, self.temperature);
         let unsure = probs.iter().copied().fold(0.0f32, f32::max) < ENCODER_BELOW;
         let encoder = match language.filter(|_| unsure) {
-            Some(Language::EN) => self.head.as_ref().and_then(|h| Some((h, std::sync::Arc::new(encoder::english()?.embed(text))))),
+            Some(Language::EN) => {
+                self.head.as_ref().and_then(|h| Some((h, std::sync::Arc::new(encoder::english()?.embed(text)))))
+            }
             Some(l) if encoder::reads(l) => self.multilingual.as_ref().and_then(|h| Some((h, embedding()?))),
             _ => None,
         };
@@ -532,14 +535,17 @@ mod tests {
         // (Whether it is right from English examples alone is the tenant tests' business, with
         // Spanish examples.)
         assert!(spanish.encoder_used, "the multilingual head: {spanish:?}");
-        let english_only =
-            IntentModel::train(&toy(), TrainOptions { heads: Heads { english: true, multilingual: false }, ..TrainOptions::default() })
-                .unwrap();
+        let english_only = IntentModel::train(
+            &toy(),
+            TrainOptions { heads: Heads { english: true, multilingual: false }, ..TrainOptions::default() },
+        )
+        .unwrap();
         assert!(!english_only.predict("la caja nunca llegó", Language::from_code("es")).encoder_used);
         let sure = model.predict("where is my order", Some(Language::EN));
         assert!(sure.ranked[0].1 >= ENCODER_BELOW || sure.encoder_used);
 
-        let without = IntentModel::train(&toy(), TrainOptions { heads: Heads::NONE, ..TrainOptions::default() }).unwrap();
+        let without =
+            IntentModel::train(&toy(), TrainOptions { heads: Heads::NONE, ..TrainOptions::default() }).unwrap();
         assert!(!without.heads().any());
         assert!(!without.predict(paraphrase, Some(Language::EN)).encoder_used);
     }

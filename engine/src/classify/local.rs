@@ -2,7 +2,7 @@ use super::encoder;
 use super::intent::{Heads, IntentModel, TrainError, TrainOptions};
 use super::language::LanguageDetector;
 use super::text::{fold, words};
-use super::{handover, sentiment, signals};
+use super::{handover, sentiment_head, signals};
 use switchboard_core::domain::{Classification, ClassifierSource, IntentScore, Language};
 
 /// Below this share of known features a message is out of scope whatever its confidence: it has
@@ -88,7 +88,7 @@ impl LocalClassifier {
             intent: if in_scope { top.first().map(|t| t.intent.clone()) } else { None },
             confidence,
             top,
-            sentiment: sentiment::sentiment(text, &ws, lexicon_language),
+            sentiment: sentiment_head::sentiment(text, &ws, lexicon_language, embed),
             urgency: signals::urgency(text, &ws),
             language,
             wants_human: handover::wants_human(&ws, lexicon_language, embed),
@@ -109,7 +109,8 @@ mod tests {
         let de = Language::from_code("de").expect("de");
         let ex = |t: &str, i: &str, l: Language| (t.to_string(), i.to_string(), l);
         let german = [ex("wo ist meine Bestellung", "order", de), ex("ich will mein Geld zurück", "refund", de)];
-        let heads = |examples: &[(String, String, Language)]| LocalClassifier::train_intents(examples).expect("trains").heads();
+        let heads =
+            |examples: &[(String, String, Language)]| LocalClassifier::train_intents(examples).expect("trains").heads();
         assert_eq!(heads(&german), Heads { english: false, multilingual: true });
         let english = [ex("where is my order", "order", Language::EN), ex("I want a refund", "refund", Language::EN)];
         assert_eq!(heads(&english), Heads { english: true, multilingual: false });

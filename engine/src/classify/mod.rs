@@ -8,6 +8,7 @@ pub(crate) mod intent;
 pub(crate) mod language;
 pub(crate) mod local;
 pub(crate) mod sentiment;
+pub mod sentiment_head;
 pub(crate) mod signals;
 pub(crate) mod text;
 

@@ -3,14 +3,16 @@
 
 use super::metrics::{self, LabelScores, ratio};
 use super::{Row, mean_us};
-use crate::classify::language::LanguageDetector;
 use crate::classify::encoder::{self, DIM, Encoder};
 use crate::classify::handover::HumanRequests;
+use crate::classify::language::LanguageDetector;
+use crate::classify::sentiment_head::SentimentHead;
 use crate::classify::signals;
 use crate::classify::text::{fold, words};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use switchboard_core::domain::Language;
+use switchboard_core::domain::Sentiment;
 
 /// Precision an escalation signal must keep: below it, agents drown in false alarms.
 pub const NEGATIVE_PRECISION_FLOOR: f64 = 0.75;
@@ -29,6 +31,8 @@ pub struct NegativePoint {
 /// The figures of a sentiment evaluation.
 #[derive(Debug, Clone, Serialize)]
 pub struct SentimentReport {
+    /// `learned` (the head over the encoder's embeddings) or `lexicons`.
+    pub scorer: &'static str,
     /// Test rows.
     pub test_examples: usize,
     /// Share labelled right (negative / neutral / positive, at the model's own cut-offs).
@@ -43,52 +47,149 @@ pub struct SentimentReport {
     pub negative: NegativePoint,
     /// Where `negative.at_or_below` came from: `validation` or `default`.
     pub negative_cutoff_from: &'static str,
+    /// The most negatives found at 75 % precision or more, on the test curve.
+    pub negatives_found_at_75_precision: f64,
     /// Test negative detection at cut-offs from -1 to 0 in steps of 0.05.
     pub negative_curve: Vec<NegativePoint>,
+    /// The same per language, for rows that name theirs.
+    pub per_language: BTreeMap<String, SentimentFigures>,
     /// Mean time per message, in microseconds.
     pub predict_us: f64,
     /// Bytes of the lexicons or the head compiled into the binary.
     pub model_bytes: usize,
+    /// The lexicons on the same rows, beside the learned head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexicons_alone: Option<Box<SentimentReport>>,
 }
 
-/// Labels every row with the rule sentiment; `validation` (when given) chooses the escalation
-/// cut-off.
-pub fn sentiment(validation: Option<&[Row]>, test: &[Row], default_cutoff: f32) -> SentimentReport {
-    let scores = |rows: &[Row]| -> Vec<(f32, String, bool)> {
-        rows.iter()
-            .map(|r| {
-                let s = sentiment_of(&r.text);
-                (s.score, label_name(s.label).to_string(), r.label == "negative")
-            })
-            .collect()
+/// How a test's sentiment is scored.
+pub enum SentimentScorer<'a> {
+    /// The lexicons alone.
+    Lexicons,
+    /// The learned head over the multilingual encoder's embeddings.
+    Learned(&'a Encoder, &'a SentimentHead),
+}
+
+/// Labels every row with a scorer's sentiment; `validation` (when given) chooses the escalation
+/// cut-off. With the learned head, the lexicons' figures beside it.
+pub fn sentiment(
+    validation: Option<&[Row]>,
+    test: &[Row],
+    default_cutoff: f32,
+    scorer: SentimentScorer,
+) -> SentimentReport {
+    let SentimentScorer::Learned(encoder, head) = scorer else {
+        let us = mean_us(test, |r| {
+            std::hint::black_box(sentiment_of(&r.text));
+        });
+        let score = |rows: &[Row]| rows.iter().map(|r| sentiment_of(&r.text)).collect::<Vec<_>>();
+        let validation = validation.map(|rows| (rows, score(rows)));
+        let validation = validation.as_ref().map(|(rows, scores)| (*rows, scores.as_slice()));
+        let bytes = crate::classify::sentiment::lexicon_bytes();
+        return sentiment_report("lexicons", validation, test, &score(test), default_cutoff, us, bytes, None);
     };
-    let test_scores = scores(test);
+    let score = |rows: &[Row]| {
+        let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+        let embeddings = encoder::embed_examples(encoder, &texts);
+        embeddings.chunks_exact(DIM).map(|e| head.sentiment(e)).collect::<Vec<_>>()
+    };
+    let started = std::time::Instant::now();
+    let test_scores = score(test);
+    let us = started.elapsed().as_secs_f64() * 1e6 / test.len().max(1) as f64;
+    let validation_scores = validation.map(|rows| (rows, score(rows)));
+    let lexicons = sentiment(validation, test, default_cutoff, SentimentScorer::Lexicons);
+    let bytes = head.to_bytes().len();
+    let validation = validation_scores.as_ref().map(|(rows, scores)| (*rows, scores.as_slice()));
+    let learned = sentiment_report("learned", validation, test, &test_scores, default_cutoff, us, bytes, None);
+    SentimentReport { lexicons_alone: Some(Box::new(lexicons)), ..learned }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sentiment_report(
+    scorer: &'static str,
+    validation: Option<(&[Row], &[Sentiment])>,
+    test: &[Row],
+    test_scores: &[Sentiment],
+    default_cutoff: f32,
+    predict_us: f64,
+    model_bytes: usize,
+    lexicons_alone: Option<Box<SentimentReport>>,
+) -> SentimentReport {
+    let negatives = |rows: &[Row], scores: &[Sentiment]| -> Vec<(f32, bool)> {
+        scores.iter().zip(rows).map(|(s, r)| (s.score, r.label == "negative")).collect()
+    };
     let per_label =
-        metrics::per_label(test_scores.iter().zip(test).map(|((_, p, _), r)| (p.as_str(), r.label.as_str())));
-    let correct = test_scores.iter().zip(test).filter(|((_, p, _), r)| *p == r.label).count();
-    let negatives: Vec<(f32, bool)> = test_scores.iter().map(|(s, _, n)| (*s, *n)).collect();
+        metrics::per_label(test_scores.iter().zip(test).map(|(s, r)| (label_name(s.label), r.label.as_str())));
+    let correct = test_scores.iter().zip(test).filter(|(s, r)| label_name(s.label) == r.label).count();
+    let test_negatives = negatives(test, test_scores);
     let (cutoff, from) = match validation {
-        Some(rows) => (choose_cutoff(&scores(rows).iter().map(|(s, _, n)| (*s, *n)).collect::<Vec<_>>()), "validation"),
+        Some((rows, scores)) => (choose_cutoff(&negatives(rows, scores)), "validation"),
         None => (default_cutoff, "default"),
     };
+    let mut languages: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, r) in test.iter().enumerate() {
+        if let Some(l) = &r.language {
+            languages.entry(l.clone()).or_default().push(i);
+        }
+    }
+    let per_language = languages
+        .into_iter()
+        .map(|(language, rows)| {
+            let labels =
+                metrics::per_label(rows.iter().map(|&i| (label_name(test_scores[i].label), test[i].label.as_str())));
+            let negatives: Vec<(f32, bool)> = rows.iter().map(|&i| test_negatives[i]).collect();
+            let figures = SentimentFigures {
+                examples: rows.len(),
+                macro_f1: metrics::macro_f1(&labels),
+                negative: negative_point(&negatives, cutoff),
+                negatives_found_at_75_precision: found_at_floor(&negatives),
+            };
+            (language, figures)
+        })
+        .collect();
     SentimentReport {
+        scorer,
         test_examples: test.len(),
         accuracy: ratio(correct, test.len()),
         macro_f1: metrics::macro_f1(&per_label),
         per_label,
-        negative: negative_point(&negatives, cutoff),
+        negative: negative_point(&test_negatives, cutoff),
         negative_cutoff_from: from,
-        negative_curve: (0..=20).map(|i| negative_point(&negatives, -1.0 + i as f32 * 0.05)).collect(),
-        predict_us: mean_us(test, |r| {
-            std::hint::black_box(sentiment_of(&r.text));
-        }),
-        model_bytes: crate::classify::sentiment::lexicon_bytes(),
+        negatives_found_at_75_precision: found_at_floor(&test_negatives),
+        negative_curve: (0..=20).map(|i| negative_point(&test_negatives, -1.0 + i as f32 * 0.05)).collect(),
+        per_language,
+        predict_us,
+        model_bytes,
+        lexicons_alone,
     }
+}
+
+/// On the test curve (cut-offs −1 to 1 in steps of 0.01), the most negatives found at
+/// [`NEGATIVE_PRECISION_FLOOR`] precision or more: a figure of the curve, not a cut-off chosen.
+fn found_at_floor(scores: &[(f32, bool)]) -> f64 {
+    (0..=200)
+        .map(|i| negative_point(scores, -1.0 + i as f32 / 100.0))
+        .filter(|p| p.precision >= NEGATIVE_PRECISION_FLOOR)
+        .map(|p| p.recall)
+        .fold(0.0, f64::max)
+}
+
+/// Sentiment figures of one language.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentimentFigures {
+    /// Rows.
+    pub examples: usize,
+    /// Unweighted mean F1 over the three labels.
+    pub macro_f1: f64,
+    /// Negative detection at the report's cut-off.
+    pub negative: NegativePoint,
+    /// The most negatives found at 75 % precision or more, on this language's test curve.
+    pub negatives_found_at_75_precision: f64,
 }
 
 /// The sentiment as a three-language tenant's classifier scores it (the language guessed first,
 /// to pick the lexicon).
-fn sentiment_of(text: &str) -> switchboard_core::domain::Sentiment {
+fn sentiment_of(text: &str) -> Sentiment {
     static DETECTOR: std::sync::LazyLock<LanguageDetector> = std::sync::LazyLock::new(|| {
         let languages: Vec<Language> = ["en", "es", "de"].iter().filter_map(|c| Language::from_code(c)).collect();
         LanguageDetector::new(&languages, std::iter::empty())
@@ -331,7 +432,7 @@ mod tests {
             ("Thanks, that was really helpful", "positive"),
             ("awful, the worst service ever", "negative"),
         ]);
-        let report = sentiment(None, &test, -0.5);
+        let report = sentiment(None, &test, -0.5, SentimentScorer::Lexicons);
         assert_eq!(report.accuracy, 1.0);
         assert_eq!(report.negative_cutoff_from, "default");
         assert_eq!((report.negative.recall, report.negative.precision), (1.0, 1.0));
@@ -344,10 +445,10 @@ mod tests {
         // Mildly negative validation rows: only a cut-off near zero finds them.
         let validation = rows(&[("the parcel is late", "negative"), ("a bit of a problem here", "negative")]);
         let test = rows(&[("terrible", "negative"), ("fine", "neutral")]);
-        let report = sentiment(Some(&validation), &test, -0.5);
+        let report = sentiment(Some(&validation), &test, -0.5, SentimentScorer::Lexicons);
         assert_eq!(report.negative_cutoff_from, "validation");
         assert!(report.negative.at_or_below > -0.5, "{}", report.negative.at_or_below);
-        let same = sentiment(Some(&validation), &rows(&[("great", "positive")]), -0.5);
+        let same = sentiment(Some(&validation), &rows(&[("great", "positive")]), -0.5, SentimentScorer::Lexicons);
         assert_eq!(same.negative.at_or_below, report.negative.at_or_below);
     }
 
