@@ -8,6 +8,7 @@ use crate::cost::{PriceTable, nanos, usd};
 use crate::tenant::TenantConfig;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use switchboard_core::domain::Language;
 
 /// Folds of the cross-validation.
 pub const FOLDS: usize = 5;
@@ -35,6 +36,9 @@ pub struct TenantReport {
     pub accuracy: f64,
     /// The same per language: a language with thin examples shows here first.
     pub accuracy_per_language: BTreeMap<String, f64>,
+    /// Per configured language, its examples and what reads its messages beyond the n-gram model:
+    /// how far the tenant's examples go in each.
+    pub languages: BTreeMap<String, LanguageCoverage>,
     /// Share the local tier decides alone (confidence at or above `classifier.hosted_below`).
     pub decided_locally: f64,
     /// Of those, the share decided right.
@@ -51,6 +55,18 @@ pub struct TenantReport {
     pub recall_per_intent: BTreeMap<String, f64>,
     /// The most frequent confusions, worst first, each with what to do.
     pub most_confused: Vec<Confusion>,
+}
+
+/// What the local tier has for one of the tenant's languages.
+#[derive(Debug, Clone, Serialize)]
+pub struct LanguageCoverage {
+    /// The tenant's examples in it.
+    pub examples: usize,
+    /// What decides the intents of its messages the n-gram model is unsure of.
+    pub intents_unsure: &'static str,
+    /// What finds requests for a person and the sentiment: the learned heads where the encoder
+    /// reads the language, else the rules and the lexicons (English, Spanish and German only).
+    pub signals: &'static str,
 }
 
 /// Tokens of one hosted classification.
@@ -137,6 +153,11 @@ pub fn report(
         intents: config.intents.len(),
         folds: FOLDS,
         accuracy: ratio(outcomes.iter().filter(|(_, g, p, ..)| g == p).count(), outcomes.len()),
+        languages: config
+            .languages
+            .iter()
+            .map(|l| (l.code().to_string(), coverage(*l, per_language.get(l.code()).map_or(0, |c| c.1))))
+            .collect(),
         accuracy_per_language: per_language.into_iter().map(|(l, (hit, n))| (l, ratio(hit, n))).collect(),
         decided_locally: ratio(local.len(), outcomes.len()),
         decided_locally_accuracy: ratio(local.iter().filter(|(_, g, p, ..)| g == p).count(), local.len()),
@@ -212,6 +233,23 @@ fn most_confused(config: &TenantConfig, confused: &BTreeMap<(String, String), Ve
         .collect()
 }
 
+/// What reads one language (docs/design.md, "Step 15").
+fn coverage(language: Language, examples: usize) -> LanguageCoverage {
+    let read = crate::classify::encoder::reads(language);
+    let intents_unsure = match (examples, language == Language::EN, read) {
+        (0, ..) => "nothing: no examples in this language, so its messages go to the hosted model",
+        (_, true, _) => "the English encoder (all-MiniLM-L6-v2)",
+        (_, false, true) => "the multilingual encoder (multilingual-e5-small)",
+        (_, false, false) => "the n-gram model alone: the encoder does not read this language",
+    };
+    let signals = if read {
+        "learned heads over the multilingual encoder"
+    } else {
+        "the rules and lexicons (written for English, Spanish and German)"
+    };
+    LanguageCoverage { examples, intents_unsure, signals }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +267,9 @@ mod tests {
         assert!(r.hosted_cost_per_1000_usd.is_some_and(|usd| usd >= 0.0));
         assert_eq!(r.recall_per_intent.len(), config.intents.len());
         assert_eq!(r.accuracy_per_language.keys().map(String::as_str).collect::<Vec<_>>(), ["de", "en", "es"]);
+        assert_eq!(r.languages["en"].intents_unsure, "the English encoder (all-MiniLM-L6-v2)");
+        assert_eq!(r.languages["de"].intents_unsure, "the multilingual encoder (multilingual-e5-small)");
+        assert!(r.languages.values().all(|l| l.examples > 0 && l.signals.starts_with("learned")), "{:?}", r.languages);
         let (lo, hi) = r.accuracy_per_language.values().fold((1.0f64, 0.0f64), |(lo, hi), a| (lo.min(*a), hi.max(*a)));
         assert!(lo <= r.accuracy && r.accuracy <= hi, "the overall figure lies among the languages'");
         assert!(r.most_confused.iter().all(|c| c.intent != c.taken_for && c.count > 0 && !c.hint.is_empty()));
