@@ -43,7 +43,9 @@ done
 # points there, and `sam deploy` zips it.
 grep -A8 '^  EncoderLayer:' .aws-sam/build/template.yaml | grep -qE 'ContentUri:.*(\.local/encoder/layer|EncoderLayer)' \
   || fail "the built template has no EncoderLayer with the encoder's folder"
-layer=../.local/encoder/layer/switchboard/encoder.bin
-[ -s "$layer" ] || fail "the encoder layer has no switchboard/encoder.bin (scripts/fetch-encoder.sh makes it)"
-printf '%-18s %-50s        %s bytes\n' EncoderLayer "${layer#../}" "$(stat -Lc %s "$layer")"
+for file in encoder.bin encoder-en.bin; do
+  layer=../.local/encoder/layer/switchboard/$file
+  [ -s "$layer" ] || fail "the encoder layer has no switchboard/$file (scripts/fetch-encoder.sh makes it)"
+  printf '%-18s %-50s        %s bytes\n' EncoderLayer "${layer#../}" "$(stat -Lc %s "$layer")"
+done
 echo "deploy check: $built functions built for arm64, and the encoder layer"

@@ -13,7 +13,7 @@ use std::time::Duration;
 use switchboard::adapters::memory::{
     MemoryConversations, MemoryCustomers, MemoryIdempotency, MemoryLedger, MemoryQueue, MemoryTenants, MemoryTickets,
 };
-use switchboard::classify::{IntentModel, TrainOptions};
+use switchboard::classify::{Heads, IntentModel, TrainOptions};
 use switchboard::cost::{Costs, PriceTable};
 use switchboard::domain::Work;
 use switchboard::pipeline::Inbound;
@@ -39,10 +39,10 @@ fn tenant() -> &'static (Arc<MemoryTenants>, Vec<String>) {
             .filter(|s| s.len() >= 8)
             .collect();
         // The n-gram model only: no route classifies (accepted messages wait in the queue), and
-        // training the encoder head under coverage instrumentation takes a minute on CI's cores.
+        // training the encoder heads under coverage instrumentation takes a minute on CI's cores.
         let pairs: Vec<(String, String)> =
             config.examples().into_iter().map(|(text, intent, _)| (text, intent)).collect();
-        let intents = IntentModel::train(&pairs, TrainOptions { encoder: false, ..TrainOptions::default() })
+        let intents = IntentModel::train(&pairs, TrainOptions { heads: Heads::NONE, ..TrainOptions::default() })
             .expect("the demo tenant's intents train");
         let tenant = Tenant::compile_with("demo.yaml", config, Some(intents)).expect("the demo tenant compiles");
         (Arc::new(MemoryTenants::new([tenant])), secrets)
