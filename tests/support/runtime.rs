@@ -54,6 +54,8 @@ struct Shared {
     polled: Notify,
     init_error: Mutex<Option<String>>,
     ids: AtomicUsize,
+    /// The invocation's time, as the function's `Timeout` gives it: each event's deadline.
+    timeout_ms: u64,
 }
 
 /// The Runtime API on 127.0.0.1 with a random port; one function instance polls it.
@@ -72,8 +74,13 @@ impl Drop for RuntimeApi {
 }
 
 impl RuntimeApi {
-    /// Starts the server.
+    /// Starts the server, for a function with Lambda's longest default here (30 s).
     pub async fn start() -> Self {
+        Self::start_for(Duration::from_secs(30)).await
+    }
+
+    /// Starts the server for a function whose invocations may take `timeout`.
+    pub async fn start_for(timeout: Duration) -> Self {
         crate::audit::capture();
         let (events, receiver) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -84,6 +91,7 @@ impl RuntimeApi {
             polled: Notify::new(),
             init_error: Mutex::new(None),
             ids: AtomicUsize::new(0),
+            timeout_ms: timeout.as_millis() as u64,
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -140,7 +148,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         return StatusCode::GONE.into_response();
     };
     let id = format!("00000000-0000-4000-8000-{:012}", shared.ids.fetch_add(1, Ordering::SeqCst) + 1);
-    let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
+    let deadline = chrono::Utc::now().timestamp_millis() + shared.timeout_ms as i64;
     shared.in_flight.lock().expect("lock").insert(id.clone(), (Instant::now(), pending.reply));
     let mut headers = HeaderMap::new();
     let value = |v: &str| HeaderValue::from_str(v).expect("header value");
@@ -343,6 +351,17 @@ fn keep_lines(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static, into: 
     });
 }
 
+/// A function's `Timeout` in `infra/template.yaml` (its own, else the template's global one),
+/// 30 s for a function the template does not have (the hello-world floor).
+pub fn timeout_of(function: &str) -> Duration {
+    let path = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let text = std::fs::read_to_string(&path).expect("read infra/template.yaml");
+    let template: serde_norway::Value = serde_norway::from_str(&text).expect("the template is YAML");
+    let own = &template["Resources"][function]["Properties"]["Timeout"];
+    let seconds = own.as_u64().or_else(|| template["Globals"]["Function"]["Timeout"].as_u64());
+    Duration::from_secs(seconds.unwrap_or(30))
+}
+
 /// A function of `infra/template.yaml` as Lambda would start it: its binary (the
 /// `BuildProperties.Binary` cargo-lambda builds) and its environment (the globals and its own
 /// variables), each `!Ref` resolved through `refs` (logical id or parameter → local value) or to the
@@ -423,9 +442,12 @@ impl Function {
         Self::launch(&path, function, &env).await
     }
 
-    /// Starts `binary` as `function` with `env`, and waits for its init to finish.
+    /// Starts `binary` as `function` with `env`, and waits for its init to finish. Each event's
+    /// deadline is the function's `Timeout` in the template, as Lambda sets it (the responder
+    /// stops starting records the time left cannot cover, so a shorter deadline here would cut
+    /// batches the real one does not).
     pub async fn launch(binary: &FsPath, function: &str, env: &[(String, String)]) -> Function {
-        let api = RuntimeApi::start().await;
+        let api = RuntimeApi::start_for(timeout_of(function)).await;
         let mut process = Bootstrap::start(binary, &api, function, env);
         let ready = tokio::time::timeout(Duration::from_secs(30), async {
             tokio::select! {
