@@ -88,6 +88,12 @@ impl Encoder {
         Ok(Self { bytes, layout })
     }
 
+    /// Tells models apart: a hash of the packed file's header (shape, tokenizer, prefix), the same
+    /// for the same weights in every process.
+    pub fn fingerprint(&self) -> u64 {
+        pack::fnv1a(&self.bytes[..self.layout.offsets.start])
+    }
+
     /// The token ids of `text` as the encoder reads it (after its prefix, if it has one).
     pub fn tokens(&self, text: &str) -> Vec<u32> {
         let vocabulary = Vocabulary::new(&self.bytes, &self.layout);

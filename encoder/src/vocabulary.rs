@@ -43,7 +43,8 @@ impl<'a> Vocabulary<'a> {
     pub(crate) fn lookup(&self, piece: &[u8]) -> Option<u32> {
         let mask = self.layout.pieces.hash - 1;
         let mut slot = fnv1a(piece) as usize & mask;
-        loop {
+        // At most one round of the table (the packer leaves half of it free).
+        for _ in 0..self.layout.pieces.hash {
             let entry = u32_at(self.bytes, &self.layout.hash, slot);
             if entry == 0 {
                 return None;
@@ -53,6 +54,7 @@ impl<'a> Vocabulary<'a> {
             }
             slot = (slot + 1) & mask;
         }
+        None
     }
 
     /// What a code point becomes: itself, or the normalisation map's replacement.

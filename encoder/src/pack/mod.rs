@@ -315,7 +315,14 @@ impl Layout {
         let prefix = r.take(prefix_len).and_then(|p| String::from_utf8(p.to_vec()).ok()).ok_or(PackError::Format)?;
         let (bos, eos, unk) = (bos as u32, eos as u32, unk as u32);
         let pieces = Pieces { kind, count, bos, eos, unk, blob, hash, norms, norm_outputs, unk_score, longest };
+        // Bounds a corrupted header cannot pass: the width every head is trained for, a layer
+        // count that keeps the section list small, a piece table with free slots (a full one
+        // would never end a lookup).
         let sane = shape.heads > 0
+            && shape.hidden == crate::DIM
+            && shape.ffn > 0
+            && (1..=64).contains(&shape.layers)
+            && hash >= 2 * count
             && shape.hidden.is_multiple_of(shape.heads)
             && shape.hidden.is_multiple_of(BLOCK)
             && shape.ffn.is_multiple_of(BLOCK)

@@ -83,13 +83,15 @@ pub fn status() -> String {
 /// may train many tenants.
 pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
     const LIMIT: usize = 8192;
-    static MEMO: OnceLock<Mutex<HashMap<String, Vec<f32>>>> = OnceLock::new();
+    // Keyed by the encoder too: the same text has another embedding in each model.
+    static MEMO: OnceLock<Mutex<HashMap<(u64, String), Vec<f32>>>> = OnceLock::new();
     let memo = MEMO.get_or_init(Default::default);
+    let model = encoder.fingerprint();
     let mut known: HashMap<&str, Vec<f32>> = HashMap::new();
     {
         let memo = switchboard_core::sync::lock(memo);
         for &text in texts {
-            if let Some(hit) = memo.get(text) {
+            if let Some(hit) = memo.get(&(model, text.to_string())) {
                 known.insert(text, hit.clone());
             }
         }
@@ -112,8 +114,29 @@ pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
         if memo.len() + fresh.len() > LIMIT {
             memo.clear();
         }
-        memo.extend(fresh.iter().take(LIMIT).map(|(t, e)| (t.to_string(), e.clone())));
+        memo.extend(fresh.iter().take(LIMIT).map(|(t, e)| ((model, t.to_string()), e.clone())));
     }
     known.extend(fresh);
     texts.iter().flat_map(|t| known[*t].iter().copied()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memo of example embeddings is per encoder: a text embedded by the English encoder and
+    /// then by the multilingual one gets each encoder's own vector (an intent model with both
+    /// heads embeds its examples twice, once per encoder).
+    #[test]
+    fn remembered_embeddings_are_each_encoders_own() {
+        let (Some(english), Some(multilingual)) = (english(), shared()) else {
+            panic!("encoder weights: scripts/fetch-encoder.sh (scripts/test.sh runs it)");
+        };
+        assert_ne!(english.fingerprint(), multilingual.fingerprint());
+        let text = "the parcel from last week never turned up at my door";
+        let first = embed_examples(english, &[text]);
+        let second = embed_examples(multilingual, &[text]);
+        assert_eq!(first, english.embed(text));
+        assert_eq!(second, multilingual.embed(text), "the multilingual encoder's own embedding");
+    }
 }
