@@ -84,7 +84,8 @@ pub fn status() -> String {
 pub fn embed_examples(encoder: &Encoder, texts: &[&str]) -> Vec<f32> {
     const LIMIT: usize = 8192;
     // Keyed by the encoder too: the same text has another embedding in each model.
-    static MEMO: OnceLock<Mutex<HashMap<(u64, String), Vec<f32>>>> = OnceLock::new();
+    type Memo = HashMap<(u64, String), Vec<f32>>;
+    static MEMO: OnceLock<Mutex<Memo>> = OnceLock::new();
     let memo = MEMO.get_or_init(Default::default);
     let model = encoder.fingerprint();
     let mut known: HashMap<&str, Vec<f32>> = HashMap::new();
