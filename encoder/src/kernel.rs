@@ -5,13 +5,14 @@
 
 use crate::pack::{BLOCK, Blocks};
 
-/// Rows of `x`, `cols` wide.
-pub(crate) struct Quantised<'a> {
+/// The tokens' values, one row of `cols` each (they were quantised in a first version: now
+/// floats).
+pub(crate) struct Tokens<'a> {
     cols: usize,
     x: &'a [f32],
 }
 
-impl<'a> Quantised<'a> {
+impl<'a> Tokens<'a> {
     pub(crate) fn new(x: &'a [f32], cols: usize) -> Self {
         Self { cols, x }
     }
@@ -31,13 +32,14 @@ const TOKENS: usize = 3;
 const LANES: usize = 8;
 
 /// `x · Wᵀ + b`: `weights` holds `bias.len()` rows of `x.cols` values in `kind` blocks.
-pub(crate) fn linear(x: &Quantised, weights: &[u8], kind: Blocks, bias: &[f32]) -> Vec<f32> {
+pub(crate) fn linear(x: &Tokens, weights: &[u8], kind: Blocks, bias: &[f32]) -> Vec<f32> {
     let (n, cols, out_dim) = (x.rows(), x.cols, bias.len());
     let row_bytes = cols / BLOCK * kind.bytes();
     assert_eq!(weights.len(), out_dim * row_bytes, "weight matrix size");
     assert!(cols.is_multiple_of(LANES), "row width");
     let mut y = vec![0.0f32; n * out_dim];
-    // Rows past the matrix's last stay zero.
+    // In a last group short of ROWS rows, the rows past the matrix's end hold the previous group's
+    // values; their sums are never written out.
     let mut unpacked = vec![0.0f32; ROWS * cols];
     let token = |t: usize| &x.x[t.min(n - 1) * cols..(t.min(n - 1) + 1) * cols];
     for first in (0..out_dim).step_by(ROWS) {
@@ -280,7 +282,7 @@ mod tests {
         let weights: Vec<u8> = rows.iter().flat_map(|row| block_row(row, 0.25)).collect();
         let bias: Vec<f32> = (0..rows.len()).map(|r| r as f32 * 0.1).collect();
         let x: Vec<f32> = (0..3 * cols).map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0).collect();
-        let y = linear(&Quantised::new(&x, cols), &weights, Blocks::Q4, &bias);
+        let y = linear(&Tokens::new(&x, cols), &weights, Blocks::Q4, &bias);
         for t in 0..3 {
             for (r, row) in rows.iter().enumerate() {
                 let exact: f32 = bias[r] + row.iter().zip(&x[t * cols..]).map(|(a, b)| a * b).sum::<f32>();

@@ -23,7 +23,7 @@ mod wordpiece;
 pub use head::Head;
 pub use pack::{PackError, pack, pack_minilm};
 
-use kernel::Quantised;
+use kernel::Tokens;
 use pack::{BLOCK, Layout, Tokenizer};
 use std::ops::Range;
 use vocabulary::Vocabulary;
@@ -180,7 +180,7 @@ impl Encoder {
             .collect()
     }
 
-    fn linear(&self, x: &Quantised, [weights, bias]: &[Range<usize>; 2]) -> Vec<f32> {
+    fn linear(&self, x: &Tokens, [weights, bias]: &[Range<usize>; 2]) -> Vec<f32> {
         kernel::linear(x, &self.bytes[weights.clone()], self.layout.blocks, &self.floats(bias))
     }
 
@@ -189,7 +189,7 @@ impl Encoder {
         let n = x.len() / DIM;
         let heads = self.layout.shape.heads;
         let head_dim = DIM / heads;
-        let input = Quantised::new(x, DIM);
+        let input = Tokens::new(x, DIM);
         let (q, k, v) =
             (self.linear(&input, &layer.query), self.linear(&input, &layer.key), self.linear(&input, &layer.value));
         let mut context = vec![0.0f32; n * DIM];
@@ -213,12 +213,12 @@ impl Encoder {
             }
         }
         let eps = self.layout.eps;
-        let mut x1 = self.linear(&Quantised::new(&context, DIM), &layer.attention_out);
+        let mut x1 = self.linear(&Tokens::new(&context, DIM), &layer.attention_out);
         x1.iter_mut().zip(x).for_each(|(a, b)| *a += b);
         layer_norm(&mut x1, &self.norm(&layer.attention_norm), eps);
-        let mut hidden = self.linear(&Quantised::new(&x1, DIM), &layer.intermediate);
+        let mut hidden = self.linear(&Tokens::new(&x1, DIM), &layer.intermediate);
         hidden.iter_mut().for_each(|h| *h = gelu(*h));
-        let mut x2 = self.linear(&Quantised::new(&hidden, self.layout.shape.ffn), &layer.output);
+        let mut x2 = self.linear(&Tokens::new(&hidden, self.layout.shape.ffn), &layer.output);
         x2.iter_mut().zip(&x1).for_each(|(a, b)| *a += b);
         layer_norm(&mut x2, &self.norm(&layer.output_norm), eps);
         x2
