@@ -1,6 +1,6 @@
 //! Requests for a person, learned: a logistic head over the encoder's embedding, trained on our
-//! own labelled messages (`data/eval/human_requests_dev.csv`: rounds 1–8 in English, Spanish and
-//! German), which reads any language the encoder reads — the rule set (`signals::wants_human`)
+//! own labelled messages (`data/eval/human_requests_dev.csv`: rounds 1–11 in English, Spanish,
+//! German, French and Italian), which reads any language the encoder reads — the rule set (`signals::wants_human`)
 //! broke on every new phrasing and had to be written per language (docs/design.md, "Step 15").
 //!
 //! The trained head ships inside the binary (`human_head.bin`, 3 KB), made by `switchboard
