@@ -166,8 +166,12 @@ fn evaluate(args: &EvalArgs, load_tenant: impl Fn(Option<&PathBuf>) -> Result<Te
         }
         Task::Language => {
             unused("--validation", validation.is_some())?;
-            let train = args.train.as_deref().map(read_csv).transpose()?.unwrap_or_default();
-            serde_json::to_value(signals::language(&train, &test)?)?
+            // Rows with a `language` column (the request and sentiment sets) are labelled by it.
+            let by_language = |rows: Vec<Row>| -> Vec<Row> {
+                rows.into_iter().map(|r| Row { label: r.language.clone().unwrap_or(r.label), ..r }).collect()
+            };
+            let train = args.train.as_deref().map(read_csv).transpose()?.map(by_language).unwrap_or_default();
+            serde_json::to_value(signals::language(&train, &by_language(test))?)?
         }
     };
     let name = match args.task {
@@ -297,6 +301,11 @@ mod tests {
         l.test = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/languages_test.csv")));
         let language = run_args(&l).expect("language");
         assert_eq!(language["languages"], json!(["de", "en", "es"]));
+        // A file with a `language` column is labelled by it.
+        l.test = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/eval/sentiment_test.csv")));
+        let language = run_args(&l).expect("language by column");
+        assert_eq!(language["languages"], json!(["de", "en", "es", "fr"]));
+        assert!(language["accuracy"].as_f64() > Some(0.9), "{language}");
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct LanguageCoverage {
     /// What finds requests for a person and the sentiment: the learned heads where the encoder
     /// reads the language, else the rules and the lexicons (English, Spanish and German only).
     pub signals: &'static str,
+    /// What tells its short messages from the tenant's other languages.
+    pub detection: &'static str,
 }
 
 /// Tokens of one hosted classification.
@@ -156,7 +158,10 @@ pub fn report(
         languages: config
             .languages
             .iter()
-            .map(|l| (l.code().to_string(), coverage(*l, per_language.get(l.code()).map_or(0, |c| c.1))))
+            .map(|l| {
+                let examples = per_language.get(l.code()).map_or(0, |c| c.1);
+                (l.code().to_string(), coverage(*l, examples, &config.languages))
+            })
             .collect(),
         accuracy_per_language: per_language.into_iter().map(|(l, (hit, n))| (l, ratio(hit, n))).collect(),
         decided_locally: ratio(local.len(), outcomes.len()),
@@ -233,8 +238,8 @@ fn most_confused(config: &TenantConfig, confused: &BTreeMap<(String, String), Ve
         .collect()
 }
 
-/// What reads one language (docs/design.md, "Step 15").
-fn coverage(language: Language, examples: usize) -> LanguageCoverage {
+/// What reads one of the tenant's `languages` (docs/design.md, "Step 15").
+fn coverage(language: Language, examples: usize, languages: &[Language]) -> LanguageCoverage {
     let read = crate::classify::encoder::reads(language);
     let intents_unsure = match (examples, language == Language::EN, read) {
         (0, ..) => "nothing: no examples in this language, so its messages go to the hosted model",
@@ -247,7 +252,16 @@ fn coverage(language: Language, examples: usize) -> LanguageCoverage {
     } else {
         "the rules and lexicons (written for English, Spanish and German)"
     };
-    LanguageCoverage { examples, intents_unsure, signals }
+    let detection = if languages.len() == 1 {
+        "nothing needed: the tenant's only language"
+    } else if languages.iter().all(|l| crate::classify::language::modelled(*l)) {
+        "character n-gram models (lingua), then the tenant's examples' words"
+    } else if crate::classify::language::modelled(language) {
+        "trigrams and the tenant's examples' words: another of the tenant's languages has no n-gram model, so short messages may go undetected and keep the conversation's language"
+    } else {
+        "trigrams and the tenant's examples' words: this language has no n-gram model, so short messages may go undetected and keep the conversation's language"
+    };
+    LanguageCoverage { examples, intents_unsure, signals, detection }
 }
 
 #[cfg(test)]
@@ -270,6 +284,7 @@ mod tests {
         assert_eq!(r.languages["en"].intents_unsure, "the English encoder (all-MiniLM-L6-v2)");
         assert_eq!(r.languages["de"].intents_unsure, "the multilingual encoder (multilingual-e5-small)");
         assert!(r.languages.values().all(|l| l.examples > 0 && l.signals.starts_with("learned")), "{:?}", r.languages);
+        assert!(r.languages.values().all(|l| l.detection.starts_with("character n-gram")), "{:?}", r.languages);
         let (lo, hi) = r.accuracy_per_language.values().fold((1.0f64, 0.0f64), |(lo, hi), a| (lo.min(*a), hi.max(*a)));
         assert!(lo <= r.accuracy && r.accuracy <= hi, "the overall figure lies among the languages'");
         assert!(r.most_confused.iter().all(|c| c.intent != c.taken_for && c.count > 0 && !c.hint.is_empty()));
@@ -312,5 +327,15 @@ mod tests {
             "{}",
             most_confused(&rich, &confused)[0].hint
         );
+    }
+
+    #[test]
+    fn the_report_says_which_languages_short_messages_may_go_undetected_in() {
+        let l = |c| Language::from_code(c).expect("known");
+        let mixed = [l("en"), l("pl")];
+        assert!(coverage(l("pl"), 5, &mixed).detection.contains("this language has no n-gram model"));
+        assert!(coverage(l("en"), 5, &mixed).detection.contains("another of the tenant's languages"));
+        assert!(coverage(l("en"), 5, &[l("en"), l("pt")]).detection.starts_with("character n-gram"));
+        assert!(coverage(l("pl"), 5, &[l("pl")]).detection.starts_with("nothing needed"));
     }
 }
