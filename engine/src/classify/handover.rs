@@ -163,11 +163,12 @@ mod tests {
 
     #[test]
     fn it_reads_requests_in_a_language_it_was_not_trained_on_and_falls_back_to_the_rules() {
-        let it = Language::from_code("it");
+        // Portuguese: in neither the rules nor the training rows (rounds 1–11).
+        let pt = Language::from_code("pt");
         let embed = |text: &str| encoder::shared().map(|e| std::sync::Arc::new(e.embed(text)));
-        let ask = "voglio parlare con una persona, non con un robot";
-        assert!(wants_human(&[], it, || embed(ask)), "Italian request");
-        assert!(!wants_human(&[], it, || embed("a che ora chiude il negozio sabato?")), "Italian question");
+        let ask = "quero falar com uma pessoa, não com um robô";
+        assert!(wants_human(&[], pt, || embed(ask)), "Portuguese request");
+        assert!(!wants_human(&[], pt, || embed("a que horas a loja fecha no sábado?")), "Portuguese question");
         // No encoder: the rules read the words.
         assert!(wants_human(&["talk", "to", "a", "human"], Some(Language::EN), || None));
         assert!(!wants_human(&["where", "is", "my", "order"], Some(Language::EN), || None));
